@@ -1,0 +1,1 @@
+"""Telegram adapter: alert delivery and bot commands through python-telegram-bot."""
