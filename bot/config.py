@@ -1,0 +1,186 @@
+"""Load newswatch's settings from an optional TOML file, overridden by environment variables."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.core.models import Problem
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_API_URL = "https://api.telegram.org/bot"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting, with its default. Keys of the TOML file are the field names."""
+
+    telegram_token: str | None = None
+    telegram_api_url: str = DEFAULT_API_URL
+    chat_ids: tuple[int, ...] = ()
+    admin_ids: tuple[int, ...] = ()
+    db_path: str = "newswatch.db"
+    feeds_file: str | None = None
+    watchlists_dir: str = str(PROJECT_DIR / "watchlists")
+    poll_interval_seconds: int = 300
+    backfill_hours: int = 24
+    timezone: str = "Africa/Bamako"
+    link_previews: bool = False
+    digest_threshold: int = 10
+    story_window_hours: int = 72
+    retention_days: int = 180
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_concurrency: int = 20
+    max_per_host: int = 4
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    fetch_deadline: float = 60.0
+    max_redirects: int = 5
+    user_agent: str = "newswatch/0.1 (+self-hosted news alert bot)"
+    source: str = field(default="defaults", compare=False)
+
+    @property
+    def has_telegram(self) -> bool:
+        return bool(self.telegram_token)
+
+
+ENV_KEYS: dict[str, str] = {
+    "TELEGRAM_BOT_TOKEN": "telegram_token",
+    "TELEGRAM_API_URL": "telegram_api_url",
+    "NEWSWATCH_CHAT_IDS": "chat_ids",
+    "NEWSWATCH_ADMIN_IDS": "admin_ids",
+    "NEWSWATCH_DB": "db_path",
+    "NEWSWATCH_FEEDS": "feeds_file",
+    "NEWSWATCH_WATCHLISTS": "watchlists_dir",
+}
+
+_FIELD_TYPES = {f.name: f.type for f in fields(Config) if f.name != "source"}
+_ID_LIST = re.compile(r"^\s*-?\d+(\s*,\s*-?\d+)*\s*,?\s*$")
+
+
+class ConfigError(Exception):
+    """Raised when the configuration cannot be used; carries every problem found."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def _line_of(text: str, key: str) -> int:
+    match = re.search(rf"^\s*{re.escape(key)}\s*=", text, re.M)
+    return text.count("\n", 0, match.start()) + 1 if match else 1
+
+
+def _coerce(name: str, value: Any, where: str, line: int) -> tuple[Any, Problem | None]:
+    kind = str(_FIELD_TYPES[name])
+    if name in ("chat_ids", "admin_ids"):
+        if isinstance(value, str):
+            if not value.strip():
+                return (), None
+            if not _ID_LIST.match(value):
+                return None, Problem(where, line, f"{name}: expected comma-separated integer ids")
+            return tuple(int(v) for v in value.split(",") if v.strip()), None
+        if isinstance(value, list) and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value
+        ):
+            return tuple(value), None
+        return None, Problem(where, line, f"{name}: expected a list of integer ids")
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value, None
+        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "0", "false", "no"):
+            return value.lower() in ("1", "true", "yes"), None
+        return None, Problem(where, line, f"{name}: expected true or false")
+    if kind in ("int", "float"):
+        caster = int if kind == "int" else float
+        try:
+            number = caster(value)
+        except (TypeError, ValueError):
+            return None, Problem(where, line, f"{name}: expected a number, got {value!r}")
+        if isinstance(value, bool) or number < 0:
+            return None, Problem(where, line, f"{name}: expected a non-negative number")
+        return number, None
+    if not isinstance(value, str):
+        return None, Problem(where, line, f"{name}: expected a string")
+    return (value or None) if "None" in kind else value, None
+
+
+def load_config(
+    path: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> tuple[Config, list[Problem]]:
+    """Build the Config from ``path`` (or ``NEWSWATCH_CONFIG``) and ``environ``.
+
+    Returns the config and every problem found; with problems, invalid values keep defaults.
+    """
+    env = os.environ if environ is None else environ
+    problems: list[Problem] = []
+    values: dict[str, Any] = {}
+    config_path = path or env.get("NEWSWATCH_CONFIG") or None
+    source = "defaults"
+    if config_path:
+        where = str(config_path)
+        source = where
+        try:
+            text = Path(config_path).read_text(encoding="utf-8")
+        except OSError as exc:
+            problems.append(Problem(where, 1, f"cannot read config file: {exc.strerror or exc}"))
+            text = ""
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            line = getattr(exc, "lineno", None) or _toml_error_line(str(exc))
+            problems.append(Problem(where, line, f"TOML syntax error: {exc}"))
+            data = {}
+        for key, value in data.items():
+            line = _line_of(text, key)
+            if key not in _FIELD_TYPES:
+                problems.append(Problem(where, line, f"unknown key {key!r}"))
+                continue
+            coerced, problem = _coerce(key, value, where, line)
+            if problem:
+                problems.append(problem)
+            else:
+                values[key] = coerced
+    for env_key, name in ENV_KEYS.items():
+        if env_key in env:
+            coerced, problem = _coerce(name, env[env_key], f"${env_key}", 1)
+            if problem:
+                problems.append(problem)
+            else:
+                values[name] = coerced
+    config = replace(Config(source=source), **values)
+    problems.extend(_validate(config))
+    return config, problems
+
+
+def _toml_error_line(message: str) -> int:
+    match = re.search(r"line (\d+)", message)
+    return int(match.group(1)) if match else 1
+
+
+def _validate(config: Config) -> list[Problem]:
+    where = config.source
+    problems = []
+    try:
+        ZoneInfo(config.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(Problem(where, 1, f"timezone: unknown time zone {config.timezone!r}"))
+    if not re.match(r"^https?://", config.telegram_api_url):
+        problems.append(Problem(where, 1, "telegram_api_url: must start with http:// or https://"))
+    if config.poll_interval_seconds < 10:
+        problems.append(Problem(where, 1, "poll_interval_seconds: must be at least 10"))
+    if config.telegram_token and not re.match(r"^\d+:[A-Za-z0-9_-]{20,}$", config.telegram_token):
+        problems.append(
+            Problem(where, 1, "telegram_token: does not look like a BotFather token (123:ABC…)")
+        )
+    if config.feeds_file and not Path(config.feeds_file).is_file():
+        problems.append(Problem(config.feeds_file, 1, "feed list file not found"))
+    if not Path(config.watchlists_dir).is_dir():
+        problems.append(Problem(config.watchlists_dir, 1, "watchlists directory not found"))
+    return problems

@@ -1,0 +1,96 @@
+"""Read and write feed lists: OPML files or plain text with one URL per line."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from urllib.parse import urlsplit
+from xml.sax.saxutils import quoteattr
+
+from bot.core.models import FeedSpec, Problem
+
+ALLOWED_SCHEMES = ("http", "https")
+
+
+def check_feed_url(url: str) -> str | None:
+    """Return why ``url`` cannot be fetched (only http(s) with a host), or None when it can."""
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in ALLOWED_SCHEMES:
+        return f"only http(s) feeds are allowed, not {parts.scheme or 'a bare path'!r}"
+    if not parts.hostname:
+        return "feed URL has no host"
+    return None
+
+
+def load_feed_list(path: str | Path) -> tuple[list[FeedSpec], list[Problem]]:
+    """Load an OPML file (detected by content) or a text file of URLs (``#`` comments allowed)."""
+    where = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        return [], [Problem(where, 1, f"cannot read feed list: {exc.strerror or exc}")]
+    text = raw.decode("utf-8", errors="replace")
+    if text.lstrip().startswith("<"):
+        return _load_opml(text, where)
+    specs: list[FeedSpec] = []
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for number, line in enumerate(text.splitlines(), start=1):
+        url = line.split("#", 1)[0].strip() if not line.lstrip().startswith("http") else line
+        url = url.strip()
+        if not url:
+            continue
+        reason = check_feed_url(url)
+        if reason:
+            problems.append(Problem(where, number, reason))
+        elif url not in seen:
+            seen.add(url)
+            specs.append(FeedSpec(url=url, origin=where))
+    return specs, problems
+
+
+def _load_opml(text: str, where: str) -> tuple[list[FeedSpec], list[Problem]]:
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError as exc:
+        line = exc.position[0] if exc.position else 1
+        return [], [Problem(where, line, f"OPML is not well-formed XML: {exc}")]
+    specs: list[FeedSpec] = []
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for outline in root.iter("outline"):
+        url = (outline.get("xmlUrl") or "").strip()
+        if not url:
+            continue
+        reason = check_feed_url(url)
+        if reason:
+            problems.append(Problem(where, 1, f"{url}: {reason}"))
+        elif url not in seen:
+            seen.add(url)
+            title = outline.get("title") or outline.get("text") or None
+            specs.append(FeedSpec(url=url, title=title, origin=where))
+    if not specs and not problems:
+        problems.append(Problem(where, 1, "OPML file lists no feeds (no outline with xmlUrl)"))
+    return specs, problems
+
+
+def to_opml(feeds: list[FeedSpec], title: str = "newswatch feeds") -> str:
+    """Render feeds as an OPML 2.0 document."""
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<opml version="2.0">',
+        f"  <head><title>{_esc(title)}</title></head>",
+        "  <body>",
+    ]
+    for feed in feeds:
+        label = feed.title or urlsplit(feed.url).hostname or feed.url
+        lines.append(
+            f"    <outline type=\"rss\" text={quoteattr(label)} title={quoteattr(label)}"
+            f" xmlUrl={quoteattr(feed.url)}/>"
+        )
+    lines += ["  </body>", "</opml>", ""]
+    return "\n".join(lines)
+
+
+def _esc(value: str) -> str:
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

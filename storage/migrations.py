@@ -1,0 +1,170 @@
+"""Numbered schema migrations, each applied once and recorded in ``_migrations``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from datetime import UTC, datetime
+
+from sqlite_utils import Database
+
+from storage.transactions import transaction
+
+Migration = Callable[[Database], None]
+MIGRATIONS: list[tuple[str, Migration]] = []
+
+
+def migration(name: str) -> Callable[[Migration], Migration]:
+    """Register a migration. Names are permanent: never rename or reorder an applied one."""
+
+    def register(fn: Migration) -> Migration:
+        if any(existing == name for existing, _ in MIGRATIONS):
+            raise ValueError(f"duplicate migration name {name!r}")
+        MIGRATIONS.append((name, fn))
+        return fn
+
+    return register
+
+
+def _create(db: Database, name: str, columns: dict[str, Any], **options: Any) -> None:
+    """Create a table from sqlite-utils' generated SQL, inside the caller's transaction."""
+    db.execute(db.create_table_sql(name, columns, **options))
+
+
+@migration("0001_initial")
+def _initial(db: Database) -> None:
+    _create(db, "feeds",
+        {
+            "url": str,
+            "title": str,
+            "origin": str,
+            "status": str,  # active | paused | gone | removed
+            "etag": str,
+            "last_modified": str,
+            "body_hash": str,
+            "created_at": str,
+            "last_fetch_at": str,
+            "last_success_at": str,
+            "last_status": int,
+            "last_error": str,
+            "last_error_at": str,
+            "consecutive_failures": int,
+            "next_fetch_at": str,
+            "ttl_minutes": int,
+            "first_success_at": str,
+            "items_total": int,
+        },
+        pk="url",
+        defaults={"status": "active", "consecutive_failures": 0, "items_total": 0},
+        not_null={"status"},
+    )
+    _create(db, "items",
+        {
+            "key": str,
+            "canonical_url": str,
+            "feed_url": str,
+            "title": str,
+            "link": str,
+            "published_at": str,
+            "first_seen_at": str,
+            "alert_id": int,
+        },
+        pk="key",
+    )
+    db.execute("CREATE INDEX idx_items_canonical_url ON items(canonical_url)")
+    db.execute("CREATE INDEX idx_items_first_seen_at ON items(first_seen_at)")
+    _create(db, "stories",
+        {
+            "id": int,
+            "title": str,
+            "created_at": str,
+            "updated_at": str,
+            "fingerprint": str,
+            "first_alert_id": int,
+            "outlets": str,  # JSON list of outlet names, first reporter first
+            "edited_outlets": int,  # how many outlets the sent message already names
+            "last_edit_at": str,
+        },
+        pk="id",
+    )
+    db.execute("CREATE INDEX idx_stories_created_at ON stories(created_at)")
+    _create(db, "alerts",
+        {
+            "id": int,
+            "item_key": str,
+            "story_id": int,
+            "feed_url": str,
+            "source": str,
+            "sources": str,  # JSON list: every feed/outlet that carried this very item
+            "title": str,
+            "link": str,
+            "summary": str,
+            "published_at": str,
+            "created_at": str,
+            "entities": str,  # JSON list of entity names
+            "matches": str,  # JSON list of {"entity", "alias", "field"}
+            "priority": str,
+            "delivered": int,  # 1 when this alert got its own message, 0 when folded into a story
+        },
+        pk="id",
+        foreign_keys=[("story_id", "stories", "id")],
+    )
+    db.execute("CREATE INDEX idx_alerts_created_at ON alerts(created_at)")
+    db.execute("CREATE INDEX idx_alerts_story_id ON alerts(story_id)")
+    db.execute("CREATE UNIQUE INDEX idx_alerts_item_key ON alerts(item_key)")
+    _create(db, "chats",
+        {
+            "chat_id": int,
+            "active": int,
+            "title": str,
+            "added_at": str,
+            "deactivated_at": str,
+            "deactivated_reason": str,
+        },
+        pk="chat_id",
+        defaults={"active": 1},
+    )
+    _create(db, "deliveries",
+        {
+            "id": int,
+            "alert_id": int,
+            "chat_id": int,
+            "thread_id": int,
+            "kind": str,  # alert | edit | digest | notice
+            "status": str,  # pending | sent | failed
+            "message_id": int,
+            "attempts": int,
+            "last_error": str,
+            "not_before": str,
+            "created_at": str,
+            "updated_at": str,
+            "payload": str,  # for notices and digests: the text to send
+        },
+        pk="id",
+        defaults={"status": "pending", "attempts": 0},
+        not_null={"status"},
+        foreign_keys=[("alert_id", "alerts", "id")],
+    )
+    db.execute("CREATE INDEX idx_deliveries_status_chat ON deliveries(status, chat_id)")
+    db.execute(
+        "CREATE UNIQUE INDEX idx_deliveries_alert_chat ON deliveries(alert_id, chat_id) "
+        "WHERE kind = 'alert'"
+    )
+
+
+def apply_migrations(db: Database) -> list[str]:
+    """Apply every migration not yet recorded; each in its own transaction. Returns names."""
+    db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+    applied = []
+    for name, fn in MIGRATIONS:
+        with transaction(db):
+            done = db.execute("SELECT 1 FROM _migrations WHERE name = ?", [name]).fetchone()
+            if done:
+                continue
+            fn(db)
+            db.execute(
+                "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
+                [name, datetime.now(UTC).isoformat(timespec="seconds")],
+            )
+        applied.append(name)
+    return applied
