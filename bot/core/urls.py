@@ -184,9 +184,7 @@ def canonical_url(url: str) -> str:
     n = urlsplit(normalized)
     out_path = _PCT_RE.sub(lambda m: m.group(0).upper(), n.path).rstrip("/")
     pairs = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not _is_tracking(k, v)
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k, v)
     ]
     query = urlencode(sorted(pairs), quote_via=quote)
     return f"{n.netloc}{out_path}" + (f"?{query}" if query else "")
@@ -273,7 +271,7 @@ _OUTLET_LOWER_WORDS = frozenset(
     }
 )
 _DOMAIN_RE = re.compile(r"^[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}$", re.IGNORECASE)
-_OUTLET_BAD_CHARS = frozenset("?!:;«»\"“”…,")
+_OUTLET_BAD_CHARS = frozenset('?!:;«»"“”…,')
 _OUTLET_SEP = " - "
 
 
