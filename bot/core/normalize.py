@@ -1,0 +1,73 @@
+"""Text normalisation for matching: case, accents, Arabic letter variants and punctuation folded."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Combining marks removed after NFD: Latin/Greek/Cyrillic accents, Arabic tashkeel (harakat,
+# shadda, sukun, dagger alef, Quranic marks), and the generic combining blocks. Removing them
+# after NFD also folds أ إ آ ؤ ئ to ا ا ا و ي, because those letters decompose to a base letter
+# plus a combining hamza/madda.
+_MARKS = re.compile(
+    "["
+    "\u0300-\u036f"  # combining diacritical marks
+    "\u0483-\u0489"  # Cyrillic combining marks
+    "\u0591-\u05c7"  # Hebrew points
+    "\u0610-\u061a"  # Arabic signs
+    "\u064b-\u065f"  # Arabic tashkeel, hamza above/below, madda
+    "\u0670"  # Arabic superscript (dagger) alef
+    "\u06d6-\u06ed"  # Arabic Quranic annotation marks
+    "\u08d3-\u08ff"  # Arabic extended marks
+    "\u1ab0-\u1aff"  # combining diacritical marks extended
+    "\u1dc0-\u1dff"  # combining diacritical marks supplement
+    "\u20d0-\u20ff"  # combining marks for symbols
+    "\ufe20-\ufe2f"  # combining half marks
+    "]+"
+)
+
+# Arabic letter variants folded to one form, tatweel removed, Arabic-Indic digits to ASCII.
+_ARABIC_FOLD = str.maketrans(
+    {
+        "\u0671": "\u0627",  # ٱ alef wasla -> ا
+        "\u0649": "\u064a",  # ى alef maksura -> ي
+        "\u06cc": "\u064a",  # ی Farsi yeh -> ي
+        "\u0629": "\u0647",  # ة teh marbuta -> ه
+        "\u06a9": "\u0643",  # ک keheh -> ك
+        "\u0640": None,  # ـ tatweel
+        **{chr(0x0660 + d): str(d) for d in range(10)},  # ٠..٩
+        **{chr(0x06F0 + d): str(d) for d in range(10)},  # ۰..۹
+    }
+)
+
+# Anything that is not a letter or digit separates words: apostrophes, hyphens, punctuation.
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+def fold(text: str) -> str:
+    """Fold text for matching but keep letter case (used for case-sensitive aliases).
+
+    NFKC, accents and Arabic tashkeel removed, Arabic variants folded, every run of
+    non-word characters (spaces, punctuation, apostrophes, hyphens) turned into one space,
+    stripped at both ends.
+    """
+    if text.isascii():
+        return _NON_WORD.sub(" ", text).strip()
+    text = unicodedata.normalize("NFKC", text)
+    text = unicodedata.normalize("NFD", text)
+    text = _MARKS.sub("", text)
+    text = text.translate(_ARABIC_FOLD)
+    text = _NON_WORD.sub(" ", text).strip()
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    return text
+
+
+def normalize(text: str) -> str:
+    """Normalise text for matching: ``fold`` plus casefold.
+
+    ``normalize("GOÏTA, l'homme")`` is ``"goita l homme"``; ``normalize("أُسامة")`` is ``"اسامه"``.
+    The result is a sequence of words separated by single spaces, so a whole-word search is a
+    search for `` word `` in ``" " + normalize(text) + " "``.
+    """
+    return fold(text).casefold()

@@ -1,0 +1,622 @@
+"""Parse and validate watchlist TOML texts into entities, routes and feeds (no file I/O)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote_plus, urlsplit
+
+from bot.core.models import FeedSpec, Problem
+from bot.core.normalize import normalize
+
+PRIORITIES = ("urgent", "normal", "digest")
+FIELDS = ("title", "summary")
+
+_TOP_KEYS = {"title", "description", "defaults", "entities", "feeds"}
+_DEFAULT_KEYS = {"priority", "fields", "chats"}
+_ENTITY_KEYS = {
+    "name",
+    "aliases",
+    "case_sensitive",
+    "regex",
+    "exclude",
+    "ignore",
+    "context",
+    "fields",
+    "priority",
+    "chats",
+    "search",
+    "search_terms",
+    "notes",
+}
+_ALIAS_KEYS = {"text", "case_sensitive", "regex", "context"}
+_FEED_KEYS = {"url", "title"}
+_CHAT_KEYS = {"chat", "topic"}
+
+_ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff]")
+
+GOOGLE_NEWS_LOCALES = (
+    ("fr", "hl=fr&gl=FR&ceid=FR:fr"),
+    ("en", "hl=en-US&gl=US&ceid=US:en"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Alias:
+    """One way of writing an entity's name.
+
+    ``text`` is a plain phrase (matched as whole words, case- and accent-insensitively), or a
+    regular expression when ``regex`` is true (matched against the normalised text).
+    ``context``, when not empty, makes this alias count only if one of these phrases also
+    appears in the item.
+    """
+
+    text: str
+    case_sensitive: bool = False
+    regex: bool = False
+    context: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRoute:
+    """A Telegram destination: a chat id (or ``@channel``) and an optional forum topic."""
+
+    chat_id: int | str
+    thread_id: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.chat_id}" if self.thread_id is None else f"{self.chat_id}/{self.thread_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """Something a user follows: a name, its aliases and the rules that decide an alert."""
+
+    name: str
+    aliases: tuple[Alias, ...]
+    exclude: tuple[str, ...] = ()  # any of these in the item: the entity does not alert
+    ignore: tuple[str, ...] = ()  # an alias found only inside one of these does not count
+    context: tuple[str, ...] = ()  # when set: one of these must also appear in the item
+    fields: tuple[str, ...] = FIELDS
+    priority: str = "normal"
+    chats: tuple[ChatRoute, ...] = ()  # empty: the default chats
+    search: bool = False
+    search_terms: tuple[str, ...] = ()
+    notes: str = ""
+    path: str = ""
+    line: int = 0
+
+    @classmethod
+    def of(cls, name: str, aliases: Iterable[str | Alias], **options: Any) -> Entity:
+        """Build an entity from plain strings or ``Alias`` objects (handy in code and tests)."""
+        built = tuple(a if isinstance(a, Alias) else Alias(a) for a in aliases)
+        for key in ("exclude", "ignore", "context", "fields", "chats", "search_terms"):
+            if key in options:
+                options[key] = tuple(options[key])
+        return cls(name=name, aliases=built, **options)
+
+
+@dataclass(frozen=True, slots=True)
+class Watchlist:
+    """The entities and feeds of one watchlist file."""
+
+    path: str
+    entities: tuple[Entity, ...]
+    feeds: tuple[FeedSpec, ...] = ()
+    title: str = ""
+    digest: str = ""  # sha256 of the file text, first 12 hex digits
+
+
+@dataclass(frozen=True, slots=True)
+class WatchlistSet:
+    """Every watchlist file in force, merged: what the matcher and the fetcher use."""
+
+    watchlists: tuple[Watchlist, ...]
+    entities: tuple[Entity, ...]
+    feeds: tuple[FeedSpec, ...]
+    version: str
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        return tuple(w.path for w in self.watchlists)
+
+    def entity(self, name: str) -> Entity | None:
+        for e in self.entities:
+            if e.name == name:
+                return e
+        return None
+
+
+# --------------------------------------------------------------------------- line lookup
+
+
+@dataclass(slots=True)
+class _Lines:
+    """Finds the line of a table or key in a TOML text (tomllib reports no positions)."""
+
+    lines: list[str]
+    entity_headers: list[int] = field(default_factory=list)
+    feed_headers: list[int] = field(default_factory=list)
+    headers: list[int] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, text: str) -> _Lines:
+        lines = text.splitlines()
+        out = cls(lines)
+        for i, line in enumerate(lines, start=1):
+            s = line.strip()
+            if not s.startswith("["):
+                continue
+            out.headers.append(i)
+            if re.match(r"\[\[\s*entities\s*\]\]", s):
+                out.entity_headers.append(i)
+            elif re.match(r"\[\[\s*feeds\s*\]\]", s):
+                out.feed_headers.append(i)
+        return out
+
+    def block(self, header: int) -> tuple[int, int]:
+        """Line range (inclusive start, exclusive end) of the table starting at ``header``."""
+        later = [h for h in self.headers if h > header]
+        return header, (later[0] if later else len(self.lines) + 1)
+
+    def key(self, key: str, start: int = 1, end: int | None = None) -> int:
+        end = end or len(self.lines) + 1
+        pattern = re.compile(
+            rf"""^\s*(?:{re.escape(key)}|"{re.escape(key)}"|'{re.escape(key)}')\s*="""
+        )
+        for i in range(start, min(end, len(self.lines) + 1)):
+            if pattern.match(self.lines[i - 1]):
+                return i
+        return start
+
+    def literal(self, value: str, start: int, end: int, default: int) -> int:
+        needles = [f'"{value}"', f"'{value}'", value.replace("\\", "\\\\")]
+        for i in range(start, min(end, len(self.lines) + 1)):
+            if any(n in self.lines[i - 1] for n in needles):
+                return i
+        return default
+
+    def table(self, name: str) -> int:
+        pattern = re.compile(rf"^\s*\[\s*{re.escape(name)}\s*\]")
+        for i, line in enumerate(self.lines, start=1):
+            if pattern.match(line):
+                return i
+        return self.key(name)
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+_TOML_POS = re.compile(r"\s*\(at line (\d+), column \d+\)|\s*\(at end of document\)")
+
+
+def parse_watchlist(text: str, path: str) -> tuple[Watchlist | None, list[Problem]]:
+    """Parse one watchlist file's text.
+
+    Returns ``(None, problems)`` on a TOML syntax error. Otherwise returns the watchlist made of
+    the valid parts and every problem found; any problem means the file should not be used.
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        m = _TOML_POS.search(message)
+        line = len(text.splitlines()) or 1
+        if m and m.group(1):
+            line = int(m.group(1))
+        return None, [Problem(path, line, f"TOML syntax error: {_TOML_POS.sub('', message)}")]
+    return _Parser(path, text, data).run()
+
+
+class _Parser:
+    def __init__(self, path: str, text: str, data: dict[str, Any]) -> None:
+        self.path = path
+        self.text = text
+        self.data = data
+        self.lines = _Lines.of(text)
+        self.problems: list[Problem] = []
+
+    def problem(self, line: int, message: str) -> None:
+        self.problems.append(Problem(self.path, line, message))
+
+    def run(self) -> tuple[Watchlist, list[Problem]]:
+        data = self.data
+        for key in data:
+            if key not in _TOP_KEYS:
+                self.problem(
+                    self.lines.table(key),
+                    f"unknown key {key!r} (expected one of: {', '.join(sorted(_TOP_KEYS))})",
+                )
+        title = data.get("title", "")
+        if not isinstance(title, str):
+            self.problem(self.lines.key("title"), "'title' must be a string")
+            title = ""
+        if not isinstance(data.get("description", ""), str):
+            self.problem(self.lines.key("description"), "'description' must be a string")
+
+        defaults = self.parse_defaults(data.get("defaults", {}))
+        entities = self.parse_entities(data.get("entities", []), defaults)
+        feeds = self.parse_feeds(data.get("feeds", []))
+        digest = hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:12]
+        wl = Watchlist(self.path, tuple(entities), tuple(feeds), title, digest)
+        return wl, self.problems
+
+    # ----------------------------------------------------------------- defaults
+
+    def parse_defaults(self, raw: Any) -> dict[str, Any]:
+        line = self.lines.table("defaults")
+        out: dict[str, Any] = {"priority": "normal", "fields": FIELDS, "chats": ()}
+        if not isinstance(raw, dict):
+            self.problem(line, "'defaults' must be a table")
+            return out
+        end = self.lines.block(line)[1]
+        for key, value in raw.items():
+            kline = self.lines.key(key, line, end)
+            if key not in _DEFAULT_KEYS:
+                self.problem(kline, f"unknown key {key!r} in [defaults]")
+            elif key == "priority":
+                out["priority"] = self.priority(value, kline) or "normal"
+            elif key == "fields":
+                out["fields"] = self.fields(value, kline) or FIELDS
+            elif key == "chats":
+                out["chats"] = self.chats(value, kline)
+        return out
+
+    # ----------------------------------------------------------------- entities
+
+    def parse_entities(self, raw: Any, defaults: dict[str, Any]) -> list[Entity]:
+        if not isinstance(raw, list):
+            self.problem(self.lines.key("entities"), "'entities' must be an array of tables")
+            return []
+        entities: list[Entity] = []
+        seen: dict[str, int] = {}
+        for index, table in enumerate(raw):
+            header = (
+                self.lines.entity_headers[index]
+                if index < len(self.lines.entity_headers)
+                else self.lines.key("entities")
+            )
+            if not isinstance(table, dict):
+                self.problem(header, "each entity must be a table")
+                continue
+            entity = self.parse_entity(table, header, defaults)
+            if entity is None:
+                continue
+            key = normalize(entity.name)
+            if key in seen:
+                self.problem(
+                    entity.line,
+                    f"duplicate entity name {entity.name!r} (first defined at line {seen[key]})",
+                )
+                continue
+            seen[key] = entity.line
+            entities.append(entity)
+        return entities
+
+    def parse_entity(
+        self, table: dict[str, Any], header: int, defaults: dict[str, Any]
+    ) -> Entity | None:
+        start, end = self.lines.block(header)
+        ok = True
+
+        def kline(key: str) -> int:
+            return self.lines.key(key, start, end)
+
+        for key in table:
+            if key not in _ENTITY_KEYS:
+                self.problem(
+                    kline(key),
+                    f"unknown key {key!r} in entity "
+                    f"(expected one of: {', '.join(sorted(_ENTITY_KEYS))})",
+                )
+                ok = False
+        name = table.get("name")
+        if not isinstance(name, str) or not name.strip():
+            self.problem(kline("name") if "name" in table else header, "entity needs a 'name'")
+            return None
+        name = name.strip()
+        line = kline("name")
+
+        aliases: list[Alias] = []
+        if "aliases" not in table and "case_sensitive" not in table and "regex" not in table:
+            self.problem(line, f"entity {name!r} has no aliases")
+            ok = False
+        for a in self.alias_list(table.get("aliases", []), kline("aliases"), end, name):
+            aliases.append(a)
+        for text in self.strings(table.get("case_sensitive", []), "case_sensitive", kline):
+            aliases.append(Alias(text, case_sensitive=True))
+        for text in self.strings(table.get("regex", []), "regex", kline):
+            aliases.append(Alias(text, regex=True))
+        for alias in aliases:
+            if not self.check_alias(alias, self.lines.literal(alias.text, start, end, line), name):
+                ok = False
+        if not aliases and ("aliases" in table or "case_sensitive" in table):
+            self.problem(kline("aliases"), f"entity {name!r}: 'aliases' is empty")
+            ok = False
+
+        phrases: dict[str, tuple[str, ...]] = {}
+        for key in ("exclude", "ignore", "context"):
+            values = self.strings(table.get(key, []), key, kline)
+            for v in values:
+                if not normalize(v):
+                    self.problem(kline(key), f"entity {name!r}: empty phrase in {key!r}")
+                    ok = False
+            phrases[key] = tuple(v for v in values if normalize(v))
+
+        priority = defaults["priority"]
+        if "priority" in table:
+            priority = self.priority(table["priority"], kline("priority"))
+            ok = ok and priority is not None
+        fields = defaults["fields"]
+        if "fields" in table:
+            fields = self.fields(table["fields"], kline("fields"))
+            ok = ok and fields is not None
+        chats = defaults["chats"]
+        if "chats" in table:
+            before = len(self.problems)
+            chats = self.chats(table["chats"], kline("chats"))
+            ok = ok and len(self.problems) == before
+
+        search = table.get("search", False)
+        if not isinstance(search, bool):
+            self.problem(kline("search"), "'search' must be true or false")
+            ok, search = False, False
+        search_terms = tuple(self.strings(table.get("search_terms", []), "search_terms", kline))
+        notes = table.get("notes", "")
+        if not isinstance(notes, str):
+            self.problem(kline("notes"), "'notes' must be a string")
+            notes = ""
+        if not ok:
+            return None
+        return Entity(
+            name=name,
+            aliases=tuple(aliases),
+            exclude=phrases["exclude"],
+            ignore=phrases["ignore"],
+            context=phrases["context"],
+            fields=tuple(fields or FIELDS),
+            priority=priority or "normal",
+            chats=tuple(chats),
+            search=search,
+            search_terms=search_terms,
+            notes=notes,
+            path=self.path,
+            line=header,
+        )
+
+    def alias_list(self, raw: Any, line: int, end: int, name: str) -> list[Alias]:
+        if not isinstance(raw, list):
+            self.problem(line, f"entity {name!r}: 'aliases' must be an array")
+            return []
+        out: list[Alias] = []
+        for item in raw:
+            if isinstance(item, str):
+                out.append(Alias(item))
+                continue
+            if not isinstance(item, dict):
+                self.problem(line, f"entity {name!r}: an alias must be a string or a table")
+                continue
+            text = item.get("text")
+            aline = self.lines.literal(text, line, end, line) if isinstance(text, str) else line
+            bad = [k for k in item if k not in _ALIAS_KEYS]
+            for k in bad:
+                self.problem(
+                    aline,
+                    f"unknown key {k!r} in alias of {name!r} "
+                    f"(expected one of: {', '.join(sorted(_ALIAS_KEYS))})",
+                )
+            if not isinstance(text, str):
+                self.problem(aline, f"entity {name!r}: alias table needs a 'text' string")
+                continue
+            flags = {k: item.get(k, False) for k in ("case_sensitive", "regex")}
+            wrong = [k for k, v in flags.items() if not isinstance(v, bool)]
+            for k in wrong:
+                self.problem(aline, f"entity {name!r}: alias {k!r} must be true or false")
+            context = item.get("context", [])
+            if not isinstance(context, list) or not all(isinstance(c, str) for c in context):
+                self.problem(aline, f"entity {name!r}: alias 'context' must be an array of strings")
+                continue
+            if bad or wrong:
+                continue
+            out.append(
+                Alias(
+                    text,
+                    case_sensitive=bool(flags["case_sensitive"]),
+                    regex=bool(flags["regex"]),
+                    context=tuple(c for c in context if normalize(c)),
+                )
+            )
+        return out
+
+    def check_alias(self, alias: Alias, line: int, name: str) -> bool:
+        if alias.regex:
+            try:
+                pattern = re.compile(alias.text)
+            except re.error as exc:
+                self.problem(line, f"entity {name!r}: invalid regex {alias.text!r}: {exc}")
+                return False
+            if pattern.fullmatch(""):
+                self.problem(line, f"entity {name!r}: regex {alias.text!r} matches empty text")
+                return False
+            return True
+        if not normalize(alias.text):
+            self.problem(line, f"entity {name!r}: empty alias {alias.text!r}")
+            return False
+        return True
+
+    def strings(self, raw: Any, key: str, kline: Any) -> list[str]:
+        if isinstance(raw, str):
+            raw = [raw]
+        if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+            self.problem(kline(key), f"{key!r} must be an array of strings")
+            return []
+        return list(raw)
+
+    def priority(self, value: Any, line: int) -> str | None:
+        if value not in PRIORITIES:
+            self.problem(line, f"'priority' must be one of {', '.join(PRIORITIES)}, not {value!r}")
+            return None
+        return str(value)
+
+    def fields(self, value: Any, line: int) -> tuple[str, ...] | None:
+        if (
+            not isinstance(value, list)
+            or not value
+            or not all(isinstance(v, str) and v in FIELDS for v in value)
+        ):
+            self.problem(line, f"'fields' must be a non-empty array of {' / '.join(FIELDS)}")
+            return None
+        return tuple(dict.fromkeys(value))
+
+    def chats(self, value: Any, line: int) -> tuple[ChatRoute, ...]:
+        if not isinstance(value, list):
+            value = [value]
+        out: list[ChatRoute] = []
+        for item in value:
+            topic: Any = None
+            chat: Any = item
+            if isinstance(item, dict):
+                for k in item:
+                    if k not in _CHAT_KEYS:
+                        self.problem(line, f"unknown key {k!r} in chat (expected chat, topic)")
+                chat, topic = item.get("chat"), item.get("topic")
+                if topic is not None and (not isinstance(topic, int) or isinstance(topic, bool)):
+                    self.problem(line, "chat 'topic' must be an integer (message_thread_id)")
+                    continue
+            route = _chat_id(chat)
+            if route is None:
+                self.problem(line, f"invalid chat {chat!r}: expected an integer id or '@channel'")
+                continue
+            out.append(ChatRoute(route, topic))
+        return tuple(dict.fromkeys(out))
+
+    # ----------------------------------------------------------------- feeds
+
+    def parse_feeds(self, raw: Any) -> list[FeedSpec]:
+        if not isinstance(raw, list):
+            self.problem(self.lines.key("feeds"), "'feeds' must be an array of tables")
+            return []
+        feeds: dict[str, FeedSpec] = {}
+        for index, table in enumerate(raw):
+            header = (
+                self.lines.feed_headers[index]
+                if index < len(self.lines.feed_headers)
+                else self.lines.key("feeds")
+            )
+            start, end = self.lines.block(header)
+            if not isinstance(table, dict):
+                self.problem(header, "each feed must be a table with 'url' and 'title'")
+                continue
+            bad = False
+            for key in table:
+                if key not in _FEED_KEYS:
+                    self.problem(
+                        self.lines.key(key, start, end),
+                        f"unknown key {key!r} in feed (expected url, title)",
+                    )
+                    bad = True
+            url = table.get("url")
+            title = table.get("title")
+            if not isinstance(url, str) or urlsplit(url.strip()).scheme not in ("http", "https"):
+                self.problem(
+                    self.lines.key("url", start, end), f"feed 'url' must be an http(s) URL: {url!r}"
+                )
+                continue
+            if title is not None and not isinstance(title, str):
+                self.problem(self.lines.key("title", start, end), "feed 'title' must be a string")
+                continue
+            if not bad:
+                feeds.setdefault(url.strip(), FeedSpec(url.strip(), title, origin=self.path))
+        return list(feeds.values())
+
+
+def _chat_id(value: Any) -> int | str | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        v = value.strip()
+        if re.fullmatch(r"-?\d+", v):
+            return int(v)
+        if re.fullmatch(r"@[A-Za-z][A-Za-z0-9_]{3,}", v):
+            return v
+    return None
+
+
+# --------------------------------------------------------------------------- merging
+
+
+def merge_watchlists(watchlists: Sequence[Watchlist]) -> tuple[WatchlistSet, list[Problem]]:
+    """Merge several files: reports duplicate entity names across files (the first one wins).
+
+    Feeds are the files' feeds plus the Google News search feeds of ``search = true``
+    entities, deduplicated by URL in order.
+    """
+    problems: list[Problem] = []
+    seen: dict[str, Entity] = {}
+    entities: list[Entity] = []
+    for wl in watchlists:
+        for e in wl.entities:
+            key = normalize(e.name)
+            first = seen.get(key)
+            if first is not None:
+                problems.append(
+                    Problem(
+                        e.path or wl.path,
+                        e.line,
+                        f"duplicate entity name {e.name!r} "
+                        f"(first defined at {first.path}:{first.line})",
+                    )
+                )
+                continue
+            seen[key] = e
+            entities.append(e)
+    feeds: dict[str, FeedSpec] = {}
+    for wl in watchlists:
+        for f in wl.feeds:
+            feeds.setdefault(f.url, f)
+    for e in entities:
+        for f in search_feed_specs(e):
+            feeds.setdefault(f.url, f)
+    h = hashlib.sha256()
+    for wl in watchlists:
+        h.update(f"{wl.path}\0{wl.digest}\n".encode())
+    return (
+        WatchlistSet(tuple(watchlists), tuple(entities), tuple(feeds.values()), h.hexdigest()[:12]),
+        problems,
+    )
+
+
+def search_query(entity: Entity) -> str:
+    """The Google News query for an entity: its search terms (or first three Latin aliases)."""
+    terms = list(entity.search_terms)
+    if not terms:
+        terms = [
+            a.text
+            for a in entity.aliases
+            if not a.regex and not a.context and not _ARABIC.search(a.text)
+        ][:3]
+    quoted = " OR ".join(f'"{t.replace(chr(34), "")}"' for t in terms)
+    return f"{quoted} when:1d" if quoted else ""
+
+
+def search_feed_specs(entity: Entity) -> list[FeedSpec]:
+    """Google News search feeds (French and English locales) for an entity with ``search``."""
+    if not entity.search:
+        return []
+    query = search_query(entity)
+    if not query:
+        return []
+    return [
+        FeedSpec(
+            f"https://news.google.com/rss/search?q={quote_plus(query)}&{params}",
+            f"Google News ({lang}): {entity.name}",
+            origin="search",
+        )
+        for lang, params in GOOGLE_NEWS_LOCALES
+    ]
