@@ -54,7 +54,7 @@ class AlertDraft:
     entities: tuple[str, ...]
     matches: tuple[dict[str, str], ...]
     priority: str
-    chats: tuple[tuple[int, int | None], ...]  # (chat_id, message_thread_id) to deliver to
+    chats: tuple[tuple[int | str, int | None], ...]  # (chat id or @channel, forum topic)
     story_id: int | None = None
     story_fingerprint: str | None = None
 
@@ -260,6 +260,17 @@ class Repository:
             )
         ]
 
+    def alerts_by_ids(self, ids: Sequence[int]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for chunk in _chunks([str(i) for i in ids]):
+            marks = ",".join("?" * len(chunk))
+            rows.extend(
+                self.db.execute_returning_dicts(
+                    f"SELECT * FROM alerts WHERE id IN ({marks}) ORDER BY id", chunk
+                )
+            )
+        return rows
+
     # ----- outbox ------------------------------------------------------------------------
     def pending_deliveries(self, now: datetime, limit: int = 1000) -> list[dict[str, Any]]:
         return self.db.execute_returning_dicts(
@@ -300,6 +311,36 @@ class Repository:
                 " attempts = attempts + 1 WHERE id = ?",
                 [reason, iso(not_before), iso(now), delivery_id],
             )
+
+    # ----- chats -------------------------------------------------------------------------
+    def deactivate_chat(self, chat_id: int, reason: str, now: datetime) -> None:
+        with transaction(self.db):
+            self.db.execute(
+                "INSERT INTO chats (chat_id, active, added_at, deactivated_at, deactivated_reason)"
+                " VALUES (?, 0, ?, ?, ?) ON CONFLICT(chat_id) DO UPDATE SET active = 0,"
+                " deactivated_at = excluded.deactivated_at,"
+                " deactivated_reason = excluded.deactivated_reason",
+                [chat_id, iso(now), iso(now), reason],
+            )
+
+    def migrate_chat(self, old_id: int, new_id: int) -> None:
+        """Follow a group upgraded to a supergroup: pending rows and the chat record move."""
+        with transaction(self.db):
+            self.db.execute(
+                "UPDATE deliveries SET chat_id = ? WHERE chat_id = ? AND status = 'pending'",
+                [new_id, old_id],
+            )
+            self.db.execute(
+                "INSERT INTO chats (chat_id, active) VALUES (?, 1) ON CONFLICT(chat_id) DO NOTHING",
+                [new_id],
+            )
+            self.db.execute(
+                "UPDATE chats SET active = 0, deactivated_reason = ? WHERE chat_id = ?",
+                [f"migrated to {new_id}", old_id],
+            )
+
+    def inactive_chats(self) -> set[int]:
+        return {int(r[0]) for r in self.db.execute("SELECT chat_id FROM chats WHERE active = 0")}
 
 
 def _chunks(values: list[str]) -> Iterable[list[str]]:

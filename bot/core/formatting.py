@@ -1,0 +1,116 @@
+"""Render alerts as Telegram HTML messages within Telegram's limits (UTF-16 length)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.core.text import truncate_words
+
+MAX_MESSAGE_UTF16 = 4096
+SUMMARY_LIMIT = 300
+PRIORITY_MARKERS = {"urgent": "🚨", "normal": "🔔", "digest": "🗞"}
+
+
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def escape(text: str) -> str:
+    """Escape plain text for Telegram HTML (only &, <, > and quotes need it)."""
+    return html.escape(text, quote=True)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertView:
+    """What an alert message shows. All strings are plain text."""
+
+    title: str
+    link: str | None
+    source: str
+    published: datetime | None
+    summary: str
+    entities: tuple[str, ...]
+    aliases: tuple[str, ...]
+    priority: str = "normal"
+    also_reported_by: tuple[str, ...] = ()
+    story_id: int | None = None
+
+
+def _time_line(published: datetime | None, zone: ZoneInfo) -> str:
+    if published is None:
+        return "time not given by the feed"
+    utc = published.strftime("%Y-%m-%d %H:%M UTC")
+    local = published.astimezone(zone)
+    label = zone.key.split("/")[-1].replace("_", " ")
+    return f"{utc} · {local:%H:%M} {label}"
+
+
+def render_alert(view: AlertView, timezone: str = "Africa/Bamako", max_also: int = 5) -> str:
+    """The HTML text of one alert, always ≤ 4096 UTF-16 units and valid for Telegram."""
+    zone = ZoneInfo(timezone)
+    marker = PRIORITY_MARKERS.get(view.priority, PRIORITY_MARKERS["normal"])
+    entities = ", ".join(f"<b>{escape(e)}</b>" for e in view.entities) or "<b>match</b>"
+    title = escape(view.title or "(untitled)")
+    headline = f'<a href="{escape(view.link)}">{title}</a>' if view.link else f"<b>{title}</b>"
+    lines = [
+        f"{marker} {entities}",
+        headline,
+        f"<i>{escape(view.source)}</i> · {escape(_time_line(view.published, zone))}",
+    ]
+    if view.also_reported_by:
+        shown = list(view.also_reported_by[:max_also])
+        extra = len(view.also_reported_by) - len(shown)
+        suffix = f" (+{extra})" if extra > 0 else ""
+        lines.append(f"also reported by: {escape(', '.join(shown))}{suffix}")
+    footer = f"matched: {escape(', '.join(view.aliases))}" if view.aliases else ""
+    head = "\n".join(lines)
+    summary = truncate_words(view.summary, SUMMARY_LIMIT) if view.summary else ""
+    text = _assemble(head, summary, footer)
+    while utf16_len(text) > MAX_MESSAGE_UTF16 and summary:
+        summary = truncate_words(summary, max(0, len(summary) // 2))
+        text = _assemble(head, summary, footer)
+    if utf16_len(text) > MAX_MESSAGE_UTF16:  # absurd titles: fall back to a short form
+        short = escape(truncate_words(view.title, 1000))
+        text = f"{marker} {entities}\n{short}"
+    return text
+
+
+def _assemble(head: str, summary: str, footer: str) -> str:
+    parts = [head]
+    if summary:
+        parts.append(escape(summary))
+    if footer:
+        parts.append(footer)
+    return "\n\n".join(parts)
+
+
+def render_plain(html_text: str) -> str:
+    """A plain-text fallback of a rendered message (for a 400 "can't parse entities")."""
+    import re
+
+    text = re.sub(r"<[^>]+>", "", html_text)
+    return html.unescape(text)
+
+
+def render_digest(views: Sequence[AlertView], header: str) -> list[str]:
+    """A digest: one line per story (linked title + entities), split to fit 4096 units."""
+    messages: list[str] = []
+    current = escape(header)
+    for view in views:
+        title = escape(truncate_words(view.title or "(untitled)", 200))
+        link = f'<a href="{escape(view.link)}">{title}</a>' if view.link else title
+        ents = ", ".join(escape(e) for e in view.entities)
+        line = f"• {link} — <b>{ents}</b> <i>({escape(view.source)})</i>"
+        candidate = f"{current}\n{line}"
+        if utf16_len(candidate) > MAX_MESSAGE_UTF16:
+            messages.append(current)
+            current = line
+        else:
+            current = candidate
+    messages.append(current)
+    return messages

@@ -1,0 +1,270 @@
+"""Fetch feeds over HTTP with httpx: bounded concurrency, timeouts, caps, conditional GET."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import hashlib
+import re
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from bot.feed_list import check_feed_url
+
+_PERMANENT = (301, 308)
+_REDIRECT = (301, 302, 303, 307, 308)
+
+
+@dataclass(slots=True)
+class FetchSettings:
+    """Limits for one fetcher; built from the Config by the composition root."""
+
+    max_concurrency: int = 20
+    max_per_host: int = 4
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    deadline: float = 60.0
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+    user_agent: str = "newswatch/0.1"
+
+
+@dataclass(slots=True)
+class FetchResult:
+    """The outcome of fetching one feed. Exactly one of body / not_modified / error is set."""
+
+    url: str
+    status: int | None = None
+    body: bytes | None = None
+    body_hash: str | None = None
+    not_modified: bool = False
+    error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    content_type: str | None = None
+    final_url: str | None = None  # set when every redirect hop was permanent (301/308)
+    retry_after: float | None = None  # seconds, from Retry-After
+    max_age: int | None = None  # seconds, from Cache-Control max-age or Expires
+    gone: bool = False  # 410
+    elapsed: float = 0.0
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def body_digest(body: bytes) -> str:
+    return hashlib.blake2b(body, digest_size=16).hexdigest()
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def parse_max_age(headers: httpx.Headers, now: datetime | None = None) -> int | None:
+    """Freshness lifetime in seconds from Cache-Control max-age, else Expires."""
+    control = headers.get("cache-control", "")
+    match = re.search(r"max-age\s*=\s*(\d+)", control)
+    if match:
+        return int(match.group(1))
+    expires = headers.get("expires")
+    if expires:
+        try:
+            when = email.utils.parsedate_to_datetime(expires)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return max(0, int((when - (now or datetime.now(UTC))).total_seconds()))
+    return None
+
+
+class Fetcher:
+    """One shared httpx.AsyncClient with global and per-host concurrency limits."""
+
+    def __init__(self, settings: FetchSettings, transport: httpx.AsyncBaseTransport | None = None):
+        self.settings = settings
+        timeout = httpx.Timeout(
+            connect=settings.connect_timeout,
+            read=settings.read_timeout,
+            write=settings.read_timeout,
+            pool=settings.deadline,
+        )
+        limits = httpx.Limits(
+            max_connections=settings.max_concurrency,
+            max_keepalive_connections=settings.max_concurrency,
+        )
+        self._client = httpx.AsyncClient(
+            timeout=timeout,
+            limits=limits,
+            follow_redirects=False,
+            headers={
+                "User-Agent": settings.user_agent,
+                "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9,"
+                " text/xml;q=0.9, */*;q=0.5",
+                "Accept-Encoding": "gzip, deflate",
+            },
+            transport=transport,
+        )
+        self._global = asyncio.Semaphore(settings.max_concurrency)
+        self._hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(settings.max_per_host)
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def fetch(
+        self, url: str, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchResult:
+        """Fetch ``url`` once. Never raises for network or HTTP trouble: see ``.error``."""
+        started = time.monotonic()
+        host = (urlsplit(url).hostname or "").lower()
+        async with self._global, self._hosts[host]:
+            try:
+                async with asyncio.timeout(self.settings.deadline):
+                    result = await self._fetch(url, etag, last_modified)
+            except TimeoutError:
+                result = FetchResult(
+                    url=url,
+                    error=f"gave up after {self.settings.deadline:g}s (overall fetch deadline)",
+                )
+        result.elapsed = time.monotonic() - started
+        return result
+
+    async def _fetch(self, url: str, etag: str | None, last_modified: str | None) -> FetchResult:
+        reason = check_feed_url(url)
+        if reason:
+            return FetchResult(url=url, error=reason)
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        current = url
+        visited = {url}
+        all_permanent = True
+        for _hop in range(self.settings.max_redirects + 1):
+            try:
+                result = await self._request(url, current, headers)
+            except httpx.TimeoutException as exc:
+                return FetchResult(url=url, error=f"timeout: {_describe_timeout(exc)}")
+            except httpx.TooManyRedirects:
+                return FetchResult(url=url, error="too many redirects")
+            except BodyTooLarge:
+                return FetchResult(
+                    url=url,
+                    error=f"body larger than {self.settings.max_body_bytes} bytes: cut off,"
+                    " not parsed",
+                )
+            except (httpx.HTTPError, OSError) as exc:
+                return FetchResult(url=url, error=_describe_network_error(exc))
+            if isinstance(result, FetchResult):
+                if all_permanent and current != url:
+                    result.final_url = current
+                return result
+            status, location = result
+            target = urljoin(current, location)
+            reason = check_feed_url(target)
+            if reason:
+                return FetchResult(url=url, status=status, error=f"redirect refused: {reason}")
+            if target in visited:
+                return FetchResult(url=url, status=status, error="redirect loop")
+            visited.add(target)
+            all_permanent = all_permanent and status in _PERMANENT
+            current = target
+        return FetchResult(
+            url=url, error=f"too many redirects (more than {self.settings.max_redirects})"
+        )
+
+    async def _request(
+        self, original: str, url: str, headers: dict[str, str]
+    ) -> FetchResult | tuple[int, str]:
+        async with self._client.stream("GET", url, headers=headers) as response:
+            status = response.status_code
+            if status in _REDIRECT and response.headers.get("location"):
+                return status, response.headers["location"]
+            result = FetchResult(
+                url=original,
+                status=status,
+                etag=response.headers.get("etag"),
+                last_modified=response.headers.get("last-modified"),
+                content_type=response.headers.get("content-type"),
+                max_age=parse_max_age(response.headers),
+            )
+            if status == 304:
+                result.not_modified = True
+                return result
+            if status >= 400:
+                result.retry_after = parse_retry_after(response.headers.get("retry-after"))
+                result.gone = status == 410
+                result.error = f"HTTP {status} {response.reason_phrase}".strip()
+                return result
+            if status >= 300:
+                result.error = f"HTTP {status} without a usable Location"
+                return result
+            cap = self.settings.max_body_bytes
+            declared = response.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > cap:
+                raise BodyTooLarge
+            chunks: list[bytes] = []
+            size = 0
+            # aiter_bytes yields decoded (gunzipped) bytes: counting them caps gzip bombs too.
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > cap:
+                    raise BodyTooLarge
+                chunks.append(chunk)
+            body = b"".join(chunks)
+            result.body = body
+            result.body_hash = body_digest(body)
+            return result
+
+
+def _describe_timeout(exc: httpx.TimeoutException) -> str:
+    kind = {
+        httpx.ConnectTimeout: "connect timeout",
+        httpx.ReadTimeout: "read timeout",
+        httpx.WriteTimeout: "write timeout",
+        httpx.PoolTimeout: "connection pool timeout",
+    }.get(type(exc), "timeout")
+    return kind
+
+
+def _describe_network_error(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    lowered = text.lower()
+    if "certificate" in lowered or "ssl" in lowered or "tls" in lowered:
+        return f"TLS error: {text}"
+    if "name or service not known" in lowered or "nodename nor servname" in lowered or (
+        "temporary failure in name resolution" in lowered
+    ):
+        return f"DNS failure: {text}"
+    if isinstance(exc, httpx.ConnectError):
+        return f"connection failed: {text}"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return f"connection dropped: {text}"
+    return f"network error: {text}"

@@ -1,0 +1,302 @@
+"""One polling cycle: fetch due feeds, parse, match, dedup, store alerts and outbox, deliver."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from bot.core.matching import MatchResult
+from bot.core.models import FeedSpec, Item, ParsedFeed
+from bot.core.schedule import SchedulePolicy, next_after_failure, next_after_success
+from bot.core.urls import canonical_url, item_key
+from bot.fetcher import Fetcher, FetchResult
+from bot.parser import parse_feed
+from storage.repository import AlertDraft, NewItem, Repository, StoredAlert, parse_iso
+
+log = logging.getLogger("newswatch.cycle")
+
+
+class MatcherLike(Protocol):
+    def match(self, title: str, summary: str) -> MatchResult: ...
+
+
+class Deliverer(Protocol):
+    """Sends what a cycle stored: the outbox (Telegram) or the new alerts (console)."""
+
+    async def deliver(self, new_alerts: Sequence[StoredAlert]) -> None: ...
+
+    async def notify_admins(self, text: str) -> None: ...
+
+
+class StoryGrouper(Protocol):
+    """Assigns an item to an existing story or to a new one (see bot.core.stories)."""
+
+    def assign(self, item: Item, now: datetime) -> tuple[int | None, str | None]: ...
+
+    def remember(self, story_id: int, fingerprint: str | None, now: datetime) -> None: ...
+
+
+@dataclass(slots=True)
+class CycleReport:
+    """Counts for the one-line cycle summary."""
+
+    feeds_due: int = 0
+    fetched: int = 0
+    not_modified: int = 0
+    unchanged_body: int = 0
+    errors: int = 0
+    items_new: int = 0
+    alerts: int = 0
+    duration: float = 0.0
+    feed_errors: dict[str, str] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        return (
+            f"cycle: feeds={self.feeds_due} fetched={self.fetched} 304={self.not_modified}"
+            f" unchanged={self.unchanged_body} errors={self.errors} new_items={self.items_new}"
+            f" alerts={self.alerts} duration={self.duration:.2f}s"
+        )
+
+
+@dataclass(slots=True)
+class CycleSettings:
+    chat_ids: tuple[int, ...] = ()
+    backfill_hours: int = 24
+    policy: SchedulePolicy = field(default_factory=SchedulePolicy)
+
+
+class Pipeline:
+    """Wires the stages of one cycle. Built once by the composition root, run many times."""
+
+    def __init__(
+        self,
+        repo: Repository,
+        fetcher: Fetcher,
+        matcher: Callable[[], MatcherLike],
+        feeds: Callable[[], Sequence[FeedSpec]],
+        deliverer: Deliverer,
+        settings: CycleSettings,
+        *,
+        stories: StoryGrouper | None = None,
+        parse_executor: Executor | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ):
+        self.repo = repo
+        self.fetcher = fetcher
+        self.matcher = matcher
+        self.feeds = feeds
+        self.deliverer = deliverer
+        self.settings = settings
+        self.stories = stories
+        self.parse_executor = parse_executor
+        self.clock = clock
+
+    async def run_cycle(self, *, force: bool = False) -> CycleReport:
+        """Run one cycle. ``force`` fetches every active feed, not only those due."""
+        started = time.monotonic()
+        now = self.clock()
+        report = CycleReport()
+        specs = list(self.feeds())
+        self.repo.sync_feeds(specs, now)
+        states = self.repo.feed_states([s.url for s in specs])
+        due = [
+            state
+            for state in states.values()
+            if state["status"] == "active"
+            and (force or not state["next_fetch_at"] or parse_iso(state["next_fetch_at"]) <= now)
+        ]
+        report.feeds_due = len(due)
+        new_alerts: list[StoredAlert] = []
+        tasks = [self._fetch(state) for state in due]
+        for next_done in asyncio.as_completed(tasks):
+            state, result = await next_done
+            try:
+                new_alerts.extend(await self._process(state, result, report))
+            except Exception as exc:  # one feed's trouble never ends the cycle
+                log.exception("feed %s: processing failed", state["url"])
+                report.errors += 1
+                report.feed_errors[state["url"]] = f"internal error: {type(exc).__name__}: {exc}"
+                self._record_failure(state, f"internal error: {type(exc).__name__}", None)
+        report.alerts = len(new_alerts)
+        report.duration = time.monotonic() - started
+        log.info(report.summary())
+        await self.deliverer.deliver(new_alerts)
+        return report
+
+    async def _fetch(self, state: dict[str, Any]) -> tuple[dict[str, Any], FetchResult]:
+        result = await self.fetcher.fetch(state["url"], state["etag"], state["last_modified"])
+        return state, result
+
+    async def _parse(self, body: bytes, url: str, content_type: str | None) -> ParsedFeed:
+        if self.parse_executor is None:
+            return parse_feed(body, url, content_type)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.parse_executor, parse_feed, body, url, content_type)
+
+    def _record_failure(self, state: dict[str, Any], error: str, result: FetchResult | None) -> None:
+        now = self.clock()
+        failures = int(state.get("consecutive_failures") or 0) + 1
+        policy = self.settings.policy
+        fields: dict[str, Any] = {
+            "last_fetch_at": now,
+            "last_error": error,
+            "last_error_at": now,
+            "consecutive_failures": failures,
+            "next_fetch_at": next_after_failure(
+                now, policy, failures, retry_after=result.retry_after if result else None
+            ),
+        }
+        if result is not None:
+            fields["last_status"] = result.status
+            if result.gone:
+                fields["status"] = "gone"
+        if failures >= policy.pause_after_failures and fields.get("status") != "gone":
+            fields["status"] = "paused"
+        self.repo.update_feed(state["url"], **fields)
+
+    async def _process(
+        self, state: dict[str, Any], result: FetchResult, report: CycleReport
+    ) -> list[StoredAlert]:
+        url = state["url"]
+        now = self.clock()
+        if result.error:
+            report.errors += 1
+            report.feed_errors[url] = result.error
+            log.warning("feed %s: %s", url, result.error)
+            self._record_failure(state, result.error, result)
+            return []
+        report.fetched += 1
+        success: dict[str, Any] = {
+            "last_fetch_at": now,
+            "last_success_at": now,
+            "last_status": result.status,
+            "consecutive_failures": 0,
+            "last_error": None,
+            "next_fetch_at": next_after_success(
+                now, self.settings.policy, ttl_minutes=state.get("ttl_minutes"),
+                max_age=result.max_age,
+            ),
+        }
+        if result.etag:
+            success["etag"] = result.etag
+        if result.last_modified:
+            success["last_modified"] = result.last_modified
+        if result.not_modified:
+            report.not_modified += 1
+            self.repo.update_feed(url, **success)
+            return []
+        assert result.body is not None
+        if result.body_hash and result.body_hash == state.get("body_hash"):
+            report.unchanged_body += 1
+            self.repo.update_feed(url, **success)
+            return []
+        parsed = await self._parse(result.body, url, result.content_type)
+        if parsed.error:
+            report.errors += 1
+            report.feed_errors[url] = parsed.error
+            log.warning("feed %s: %s", url, parsed.error)
+            self._record_failure(state, parsed.error, result)
+            return []
+        if parsed.warning:
+            log.info("feed %s: %s", url, parsed.warning)
+        success["body_hash"] = result.body_hash
+        if parsed.ttl_minutes:
+            success["ttl_minutes"] = parsed.ttl_minutes
+        if parsed.title and not state.get("title"):
+            success["title"] = parsed.title
+        first_fetch = not state.get("first_success_at")
+        if first_fetch:
+            success["first_success_at"] = now
+        new_items, also_seen = self._select_new(parsed.items, now, first_fetch)
+        report.items_new += len(new_items)
+        stored = self.repo.store_feed_items(url, new_items, now, success, also_seen)
+        if self.stories is not None:
+            for new_item, alert in zip(
+                [i for i in new_items if i.alert is not None], stored, strict=True
+            ):
+                if alert.new_story and new_item.alert is not None:
+                    self.stories.remember(alert.story_id, new_item.alert.story_fingerprint, now)
+        return [s for s in stored if s.new_story]
+
+    def _select_new(
+        self, items: Sequence[Item], now: datetime, first_fetch: bool
+    ) -> tuple[list[NewItem], list[tuple[int, str]]]:
+        """Dedup by item key and canonical URL; match the unseen items once each."""
+        keyed: dict[str, Item] = {}
+        for item in items:
+            keyed.setdefault(item_key(item.guid, item.link, item.title, item.summary), item)
+        unseen = self.repo.unseen_keys(list(keyed))
+        fresh = {k: v for k, v in keyed.items() if k in unseen}
+        canon = {k: canonical_url(v.link) if v.link else None for k, v in fresh.items()}
+        known_urls = self.repo.items_by_canonical_url([c for c in canon.values() if c])
+        backfill_from = now - timedelta(hours=self.settings.backfill_hours)
+        matcher = self.matcher()
+        new_items: list[NewItem] = []
+        also_seen: list[tuple[int, str]] = []
+        seen_urls: set[str] = set()
+        for key, item in fresh.items():
+            url = canon[key]
+            known = known_urls.get(url) if url else None
+            duplicate_url = known is not None or (url is not None and url in seen_urls)
+            if url:
+                seen_urls.add(url)
+            if known is not None and known.get("alert_id"):
+                also_seen.append((int(known["alert_id"]), item.source))
+            draft = None
+            if not duplicate_url and _may_alert(item, first_fetch, backfill_from):
+                result = matcher.match(item.title, item.summary)
+                if result:
+                    draft = self._draft(item, result, now)
+            new_items.append(
+                NewItem(
+                    key=key,
+                    canonical_url=url,
+                    feed_url=item.feed_url,
+                    title=item.title,
+                    link=item.link,
+                    published=item.published,
+                    alert=draft,
+                )
+            )
+        return new_items, also_seen
+
+    def _draft(self, item: Item, result: MatchResult, now: datetime) -> AlertDraft:
+        story_id, fingerprint = (None, None)
+        if self.stories is not None:
+            story_id, fingerprint = self.stories.assign(item, now)
+        routed = tuple(_route(c) for c in result.chats)
+        chats = routed or tuple((chat, None) for chat in self.settings.chat_ids)
+        return AlertDraft(
+            source=item.source,
+            title=item.title,
+            link=item.link,
+            summary=item.summary,
+            published=item.published,
+            entities=tuple(result.entities),
+            matches=tuple(
+                {"entity": h.entity, "alias": h.alias, "field": h.field} for h in result.hits
+            ),
+            priority=result.priority,
+            chats=chats,
+            story_id=story_id,
+            story_fingerprint=fingerprint,
+        )
+
+
+def _route(chat: Any) -> tuple[int | str, int | None]:
+    """A routed chat: a ChatRoute (chat id or @channel, optional forum topic) or a bare id."""
+    chat_id = getattr(chat, "chat_id", chat)
+    return chat_id, getattr(chat, "thread_id", None)
+
+
+def _may_alert(item: Item, first_fetch: bool, backfill_from: datetime) -> bool:
+    """On a feed's first fetch, only items published in the backfill window may alert."""
+    if not first_fetch:
+        return True
+    return item.published is not None and item.published >= backfill_from

@@ -1,0 +1,124 @@
+"""The long-running service: scheduled cycles, watchlist hot reload, Telegram polling, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.pipeline import CycleReport, Deliverer, Pipeline
+
+log = logging.getLogger("newswatch.service")
+
+SHUTDOWN_GRACE_SECONDS = 8.0
+
+
+@dataclass
+class Service:
+    """Holds the built components; ``main.py`` constructs it."""
+
+    pipeline: Pipeline
+    deliverer: Deliverer
+    reload_watchlists: Callable[[], str | None]  # returns a message when something changed
+    tick_seconds: float = 60.0
+    application: Any = None  # telegram.ext.Application when a token is configured
+    on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    last_report: CycleReport | None = None
+    last_cycle_at: datetime | None = None
+    _cycle_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _current_tick: asyncio.Task[Any] | None = None
+
+    async def cycle(self, *, force: bool = False) -> CycleReport | None:
+        """Reload watchlists if edited, then run one cycle (never two at once)."""
+        if self._cycle_lock.locked():
+            log.info("previous cycle still running; skipping this tick")
+            return None
+        async with self._cycle_lock:
+            message = None
+            try:
+                message = self.reload_watchlists()
+            except Exception:
+                log.exception("watchlist reload failed; keeping the version in force")
+            if message:
+                log.warning("%s", message)
+                await self.deliverer.notify_admins(message)
+            report = await self.pipeline.run_cycle(force=force)
+            self.last_report = report
+            self.last_cycle_at = datetime.now(UTC)
+            return report
+
+    async def _tick(self) -> None:
+        self._current_tick = asyncio.current_task()
+        try:
+            await self.cycle()
+        except asyncio.CancelledError:
+            log.warning("cycle cancelled")
+        except Exception:  # the scheduler must keep running whatever one cycle did
+            log.exception("cycle failed")
+
+    async def run_forever(self, stop: asyncio.Event | None = None) -> None:
+        """Run until SIGINT/SIGTERM (or ``stop``): cycles on schedule, commands by polling."""
+        stop = stop or asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        scheduler.add_job(
+            self._tick,
+            "interval",
+            seconds=self.tick_seconds,
+            next_run_time=datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+            id="poll-feeds",
+        )
+        app = self.application
+        if app is not None:
+            await app.initialize()
+            await app.start()
+            await app.updater.start_polling(drop_pending_updates=False)
+        for hook in self.on_start:
+            await hook()
+        scheduler.start()
+        log.info("newswatch running; Ctrl-C or SIGTERM stops it")
+        try:
+            await stop.wait()
+        finally:
+            log.info("stopping: letting the current cycle finish (up to %ss)", SHUTDOWN_GRACE_SECONDS)
+            scheduler.shutdown(wait=False)
+            await self._finish_cycle()
+            if app is not None:
+                with contextlib.suppress(Exception):
+                    await app.updater.stop()
+                with contextlib.suppress(Exception):
+                    await app.stop()
+                with contextlib.suppress(Exception):
+                    await app.shutdown()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(sig)
+            log.info("stopped cleanly")
+
+    async def _finish_cycle(self) -> None:
+        """Wait for a running cycle; past the grace period abandon it (its transaction rolls back)."""
+        if not self._cycle_lock.locked():
+            return
+        try:
+            async with asyncio.timeout(SHUTDOWN_GRACE_SECONDS):
+                async with self._cycle_lock:
+                    return
+        except TimeoutError:
+            log.warning("cycle abandoned at shutdown; unsent alerts stay pending in the outbox")
+            if self._current_tick is not None and not self._current_tick.done():
+                self._current_tick.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await self._current_tick

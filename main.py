@@ -1,0 +1,237 @@
+"""Composition root and command line of newswatch: builds the components and runs a command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.config import Config, ConfigError, load_config
+from bot.core.models import FeedSpec, Problem
+from bot.core.schedule import SchedulePolicy
+from bot.feed_list import load_feed_list
+from bot.fetcher import Fetcher, FetchSettings
+from bot.logging_setup import configure_logging
+from bot.pipeline import CycleSettings, Pipeline
+from bot.service import Service
+from storage.db import open_database
+from storage.repository import Repository
+
+log = logging.getLogger("newswatch")
+
+
+def _load(args: argparse.Namespace) -> Config:
+    config, problems = load_config(args.config)
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _feeds_provider(config: Config, reloader: Any) -> Any:
+    """NEWSWATCH_FEEDS replaces every watchlist-listed feed; otherwise the watchlists' feeds."""
+    if config.feeds_file:
+        specs, problems = load_feed_list(config.feeds_file)
+        if problems:
+            raise ConfigError(problems)
+        return lambda: specs
+    return lambda: list(reloader.current.feeds)
+
+
+def build_service(config: Config) -> tuple[Service, Fetcher]:
+    """Wire storage, fetcher, watchlists, pipeline and the deliverer for ``config``."""
+    from bot.console import ConsoleDeliverer
+    from bot.watchlist_files import WatchlistReloader
+
+    db = open_database(config.db_path)
+    repo = Repository(db)
+    reloader = WatchlistReloader(Path(config.watchlists_dir))
+    reloader.load()
+    fetcher = Fetcher(
+        FetchSettings(
+            max_concurrency=config.max_concurrency,
+            max_per_host=config.max_per_host,
+            connect_timeout=config.connect_timeout,
+            read_timeout=config.read_timeout,
+            deadline=config.fetch_deadline,
+            max_body_bytes=config.max_body_bytes,
+            max_redirects=config.max_redirects,
+            user_agent=config.user_agent,
+        )
+    )
+    application = None
+    deliverer: Any
+    if config.telegram_token:
+        from bot.telegram.application import build_application
+        from bot.telegram.commands import Commands
+        from bot.telegram.delivery import TelegramDeliverer
+
+        application = build_application(config.telegram_token, config.telegram_api_url)
+        deliverer = TelegramDeliverer(
+            application.bot,
+            repo,
+            timezone=config.timezone,
+            admin_ids=config.admin_ids,
+            link_previews=config.link_previews,
+        )
+        Commands(
+            admin_ids=config.admin_ids,
+            chat_ids=config.chat_ids,
+            watched=lambda: [e.name for e in reloader.current.entities],
+        ).register(application)
+    else:
+        deliverer = ConsoleDeliverer(repo, config.timezone)
+    pipeline = Pipeline(
+        repo,
+        fetcher,
+        matcher=lambda: reloader.matcher,
+        feeds=_feeds_provider(config, reloader),
+        deliverer=deliverer,
+        settings=CycleSettings(
+            chat_ids=config.chat_ids,
+            backfill_hours=config.backfill_hours,
+            policy=SchedulePolicy(interval=float(config.poll_interval_seconds)),
+        ),
+    )
+
+    def reload_watchlists() -> str | None:
+        event = reloader.check()
+        return event.message if event is not None else None
+
+    service = Service(
+        pipeline=pipeline,
+        deliverer=deliverer,
+        reload_watchlists=reload_watchlists,
+        tick_seconds=float(max(10, min(60, config.poll_interval_seconds))),
+        application=application,
+    )
+    return service, fetcher
+
+
+async def _poll_once(config: Config) -> int:
+    service, fetcher = build_service(config)
+    app = service.application
+    try:
+        if app is not None:
+            await app.bot.initialize()
+        report = await service.cycle(force=True)
+    finally:
+        if app is not None:
+            await app.bot.shutdown()
+        await fetcher.aclose()
+    if report is not None:
+        print(report.summary(), file=sys.stderr)
+    return 0
+
+
+async def _run(config: Config) -> int:
+    service, fetcher = build_service(config)
+    try:
+        await service.run_forever()
+    finally:
+        await fetcher.aclose()
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return asyncio.run(_run(_load(args)))
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    if not args.once:
+        print("poll: only --once is supported (use `run` for the scheduled service)", file=sys.stderr)
+        return 2
+    return asyncio.run(_poll_once(_load(args)))
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from bot.watchlist_files import load_watchlist_dir
+
+    config, problems = load_config(args.config)
+    problems = list(problems)
+    wl_dir = Path(config.watchlists_dir)
+    watchlists = None
+    if wl_dir.is_dir():
+        watchlists, wl_problems = load_watchlist_dir(wl_dir)
+        problems.extend(wl_problems)
+    feeds: Sequence[FeedSpec] = ()
+    if config.feeds_file and Path(config.feeds_file).is_file():
+        feeds, feed_problems = load_feed_list(config.feeds_file)
+        problems.extend(feed_problems)
+    elif watchlists is not None:
+        feeds = watchlists.feeds
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s) found", file=sys.stderr)
+        return 1
+    entities = len(watchlists.entities) if watchlists else 0
+    mode = "Telegram" if config.telegram_token else "console (no TELEGRAM_BOT_TOKEN)"
+    print(f"ok: {entities} entities, {len(feeds)} feeds, alerts to {mode}, database {config.db_path}")
+    return 0
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    from bot.match_report import run_match
+    from bot.watchlist_files import WatchlistReloader
+
+    config = _load(args)
+    reloader = WatchlistReloader(Path(config.watchlists_dir))
+    reloader.load()
+    return run_match(
+        args.sources,
+        reloader.matcher,
+        as_json=args.json,
+        include_all=args.all,
+        out=sys.stdout,
+        stdin=sys.stdin.buffer,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="newswatch", description=__doc__)
+    parser.add_argument("--config", help="TOML config file (default: $NEWSWATCH_CONFIG)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run the bot: scheduled polling and Telegram commands").set_defaults(
+        func=cmd_run
+    )
+    poll = sub.add_parser("poll", help="poll feeds")
+    poll.add_argument("--once", action="store_true", help="one full cycle over all feeds, then exit")
+    poll.set_defaults(func=cmd_poll)
+    sub.add_parser("check", help="validate configuration and watchlists").set_defaults(
+        func=cmd_check
+    )
+    match = sub.add_parser("match", help="show which feed items would alert, and why")
+    match.add_argument("sources", nargs="+", help="feed file, feed URL, or - for stdin")
+    match.add_argument("--json", action="store_true", help="one JSON object per line")
+    match.add_argument("--all", action="store_true", help="include items that do not alert")
+    match.set_defaults(func=cmd_match)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(verbose=args.verbose)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        problems = getattr(exc, "problems", None)
+        if problems:  # e.g. WatchlistError on a first load with no last good version
+            for problem in problems:
+                print(problem if isinstance(problem, Problem) else str(problem), file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())
