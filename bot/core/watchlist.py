@@ -593,16 +593,19 @@ def merge_watchlists(watchlists: Sequence[Watchlist]) -> tuple[WatchlistSet, lis
 
 
 def search_query(entity: Entity) -> str:
-    """The Google News query for an entity: its search terms (or first three Latin aliases)."""
-    terms = list(entity.search_terms)
+    """The Google News query for an entity, limited to the last day.
+
+    ``search_terms`` are query fragments used as written (quote phrases yourself), joined with
+    OR. Without them, the first three plain Latin-script aliases are used, each quoted.
+    """
+    terms = [t.strip() for t in entity.search_terms if t.strip()]
     if not terms:
         terms = [
-            a.text
+            '"' + a.text.replace('"', "") + '"'
             for a in entity.aliases
             if not a.regex and not a.context and not _ARABIC.search(a.text)
         ][:3]
-    quoted = " OR ".join(f'"{t.replace(chr(34), "")}"' for t in terms)
-    return f"{quoted} when:1d" if quoted else ""
+    return f"{' OR '.join(terms)} when:1d" if terms else ""
 
 
 def search_feed_specs(entity: Entity) -> list[FeedSpec]:

@@ -1,0 +1,112 @@
+"""The `match` command: show which items of feeds (files, URLs or stdin) would alert, and why."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import BinaryIO, TextIO
+from urllib.parse import urlsplit
+
+import httpx
+
+from bot.core.matching import Matcher, MatchResult, describe
+from bot.core.models import Item
+from bot.parser import parse_feed
+
+
+class SourceError(Exception):
+    """A source could not be read."""
+
+
+def read_source(source: str, stdin: BinaryIO) -> tuple[bytes, str]:
+    """Bytes of a source (``-`` for stdin, an http(s) URL, or a file path) and its URL."""
+    if source == "-":
+        return stdin.read(), "stdin"
+    scheme = urlsplit(source).scheme.lower()
+    if scheme in ("http", "https"):
+        try:
+            response = httpx.get(source, follow_redirects=True, timeout=20)
+        except httpx.HTTPError as exc:
+            raise SourceError(f"cannot fetch: {type(exc).__name__}: {exc}") from exc
+        if response.status_code >= 400:
+            raise SourceError(f"HTTP {response.status_code}")
+        return response.content, str(response.url)
+    if "://" in source:
+        raise SourceError(f"unsupported URL scheme {scheme!r} (only http and https)")
+    path = Path(source)
+    try:
+        return path.read_bytes(), path.resolve().as_uri()
+    except OSError as exc:
+        raise SourceError(f"cannot read file: {exc.strerror or exc}") from exc
+
+
+def item_json(item: Item, result: MatchResult) -> str:
+    """One JSON line for an item: title, link, entity names and the alias/field matches."""
+    return json.dumps(
+        {
+            "title": item.title,
+            "link": item.link,
+            "entities": list(result.entities),
+            "matches": [
+                {"entity": h.entity, "alias": h.alias, "field": h.field} for h in result.hits
+            ],
+        },
+        ensure_ascii=False,
+    )
+
+
+def item_text(item: Item, result: MatchResult) -> str:
+    """A human-readable block for an item: its title, link and the matcher's explanation."""
+    head = f"[{result.priority.upper()}]" if result else "[-]"
+    lines = [f"{head} {item.title or '(no title)'}"]
+    if item.link:
+        lines.append(f"    {item.link}")
+    lines.extend("    " + line.strip() for line in describe(result).splitlines())
+    return "\n".join(lines)
+
+
+def run_match(
+    sources: list[str],
+    matcher: Matcher,
+    *,
+    as_json: bool,
+    include_all: bool,
+    out: TextIO,
+    stdin: BinaryIO,
+    err: TextIO | None = None,
+) -> int:
+    """Match every item of every source. Returns 0, or 1 if any source could not be used.
+
+    Alerting items are printed (all items with ``include_all``); problems go to ``err``
+    (stderr by default) as ``source: message``, never as a traceback.
+    """
+    err = err if err is not None else sys.stderr
+    status = 0
+    if not sources:
+        print("match: give at least one SOURCE (a feed file, a URL, or - for stdin)", file=err)
+        return 2
+    for source in sources:
+        try:
+            body, url = read_source(source, stdin)
+        except SourceError as exc:
+            print(f"{source}: {exc}", file=err)
+            status = 1
+            continue
+        feed = parse_feed(body, url)
+        if feed.error:
+            print(f"{source}: {feed.error}", file=err)
+            status = 1
+            continue
+        alerting = 0
+        if not as_json:
+            print(f"== {source}: {feed.title or url} ({len(feed.items)} items)", file=out)
+        for item in feed.items:
+            result = matcher.match(item.title, item.summary)
+            alerting += bool(result)
+            if not (result or include_all):
+                continue
+            print(item_json(item, result) if as_json else item_text(item, result), file=out)
+        if not as_json:
+            print(f"-- {alerting} of {len(feed.items)} items would alert", file=out)
+    return status

@@ -1,0 +1,209 @@
+"""Read watchlist files from disk and hot-reload them, keeping the last good version in force."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.core.matching import Matcher
+from bot.core.models import Problem
+from bot.core.watchlist import Entity, Watchlist, WatchlistSet, merge_watchlists, parse_watchlist
+
+_Fingerprint = tuple[tuple[str, int, int], ...]
+
+
+class WatchlistError(Exception):
+    """The watchlists could not be loaded and no earlier good version exists."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(str(p) for p in self.problems)
+        super().__init__(f"invalid watchlists ({len(self.problems)} problem(s)):\n{lines}")
+
+
+def watchlist_paths(directory: Path, extra_files: Iterable[Path] = ()) -> list[Path]:
+    """Every ``*.toml`` file in ``directory`` (sorted by name), then the extra files."""
+    paths = sorted(directory.glob("*.toml")) if directory.is_dir() else []
+    for extra in extra_files:
+        if extra not in paths:
+            paths.append(extra)
+    return paths
+
+
+def load_watchlist_dir(
+    directory: Path, extra_files: Iterable[Path] = ()
+) -> tuple[WatchlistSet | None, list[Problem]]:
+    """Read, parse and merge every watchlist file. Returns ``(None, problems)`` on any problem."""
+    extra = list(extra_files)
+    paths = watchlist_paths(directory, extra)
+    problems: list[Problem] = []
+    if not paths:
+        why = "is not a directory" if not directory.is_dir() else "holds no *.toml file"
+        return None, [Problem(str(directory), 0, f"watchlist directory {why}")]
+    watchlists: list[Watchlist] = []
+    for path in paths:
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except OSError as exc:
+            problems.append(Problem(str(path), 0, f"cannot read: {exc.strerror or exc}"))
+            continue
+        except UnicodeDecodeError as exc:
+            line = path.read_bytes()[: exc.start].count(b"\n") + 1
+            problems.append(Problem(str(path), line, "not valid UTF-8 text"))
+            continue
+        wl, found = parse_watchlist(text, str(path))
+        problems.extend(found)
+        if wl is not None:
+            watchlists.append(wl)
+    merged, found = merge_watchlists(watchlists)
+    problems.extend(found)
+    if problems:
+        return None, problems
+    return merged, []
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadEvent:
+    """What a reload did: a new version in force (``ok``) or an edit rejected with problems."""
+
+    ok: bool
+    version: str  # the version in force after the event
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    feeds_added: tuple[str, ...] = ()
+    feeds_removed: tuple[str, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    message: str = ""
+
+
+def _comparable(entity: Entity) -> Entity:
+    return dataclasses.replace(entity, line=0)
+
+
+def describe_change(old: WatchlistSet, new: WatchlistSet) -> ReloadEvent:
+    """The event for a valid switch from ``old`` to ``new``, with a message for admins."""
+    before = {e.name: e for e in old.entities}
+    after = {e.name: e for e in new.entities}
+    added = tuple(n for n in after if n not in before)
+    removed = tuple(n for n in before if n not in after)
+    changed = tuple(
+        n for n in after if n in before and _comparable(after[n]) != _comparable(before[n])
+    )
+    old_feeds = {f.url for f in old.feeds}
+    new_feeds = {f.url for f in new.feeds}
+    feeds_added = tuple(f.url for f in new.feeds if f.url not in old_feeds)
+    feeds_removed = tuple(f.url for f in old.feeds if f.url not in new_feeds)
+    parts = []
+    if added:
+        parts.append(f"added {len(added)}: {', '.join(added)}")
+    if removed:
+        parts.append(f"removed {len(removed)}: {', '.join(removed)}")
+    if changed:
+        parts.append(f"changed {len(changed)}: {', '.join(changed)}")
+    if feeds_added or feeds_removed:
+        parts.append(f"feeds +{len(feeds_added)} -{len(feeds_removed)}")
+    summary = "; ".join(parts) if parts else "no entity changed"
+    message = (
+        f"Watchlists reloaded (version {new.version}): {summary}. "
+        f"Now {len(new.entities)} entities, {len(new.feeds)} feeds."
+    )
+    return ReloadEvent(
+        ok=True,
+        version=new.version,
+        added=added,
+        removed=removed,
+        changed=changed,
+        feeds_added=feeds_added,
+        feeds_removed=feeds_removed,
+        message=message,
+    )
+
+
+class WatchlistReloader:
+    """Holds the last good watchlists and their compiled matcher; ``check()`` once per cycle."""
+
+    def __init__(self, directory: Path, extra_files: Iterable[Path] = ()) -> None:
+        self.directory = Path(directory)
+        self.extra_files = [Path(p) for p in extra_files]
+        self._current: WatchlistSet | None = None
+        self._matcher: Matcher | None = None
+        self._fingerprint: _Fingerprint | None = None
+
+    @property
+    def current(self) -> WatchlistSet:
+        if self._current is None:
+            raise WatchlistError([Problem(str(self.directory), 0, "watchlists not loaded yet")])
+        return self._current
+
+    @property
+    def matcher(self) -> Matcher:
+        if self._matcher is None:
+            raise WatchlistError([Problem(str(self.directory), 0, "watchlists not loaded yet")])
+        return self._matcher
+
+    def _stat(self) -> _Fingerprint:
+        out = []
+        for path in watchlist_paths(self.directory, self.extra_files):
+            try:
+                st = path.stat()
+                out.append((str(path), st.st_mtime_ns, st.st_size))
+            except OSError:
+                out.append((str(path), -1, -1))
+        return tuple(out)
+
+    def load(self) -> list[Problem]:
+        """First load. Raises ``WatchlistError`` with every problem when the files are invalid."""
+        fingerprint = self._stat()
+        wset, problems = load_watchlist_dir(self.directory, self.extra_files)
+        if wset is None:
+            raise WatchlistError(problems)
+        self._current, self._matcher = wset, Matcher.compile(wset.entities)
+        self._fingerprint = fingerprint
+        return problems
+
+    def check(self) -> ReloadEvent | None:
+        """Reload if a file was added, removed or modified since the last look.
+
+        Returns ``None`` when nothing changed (or the content is identical); an ``ok`` event
+        when the new version is now in force; a rejected event (``ok`` false, ``problems``)
+        when the edit is invalid, in which case the previous version stays in force. A given
+        invalid state is reported once, not on every cycle.
+        """
+        if self._current is None:
+            self.load()
+            return None
+        fingerprint = self._stat()
+        if fingerprint == self._fingerprint:
+            return None
+        self._fingerprint = fingerprint
+        wset, problems = load_watchlist_dir(self.directory, self.extra_files)
+        if wset is None:
+            lines = "\n".join(str(p) for p in problems)
+            return ReloadEvent(
+                ok=False,
+                version=self._current.version,
+                problems=tuple(problems),
+                message=(
+                    f"Watchlist edit rejected, still using version {self._current.version} "
+                    f"({len(problems)} problem(s)):\n{lines}"
+                ),
+            )
+        if wset.version == self._current.version:
+            return None
+        try:
+            matcher = Matcher.compile(wset.entities)
+        except (ValueError, KeyError) as exc:  # parse_watchlist validates; belt and braces
+            problem = Problem(str(self.directory), 0, f"cannot compile watchlists: {exc}")
+            return ReloadEvent(
+                ok=False,
+                version=self._current.version,
+                problems=(problem,),
+                message=f"Watchlist edit rejected, still using version "
+                f"{self._current.version}:\n{problem}",
+            )
+        event = describe_change(self._current, wset)
+        self._current, self._matcher = wset, matcher
+        return event
