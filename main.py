@@ -142,7 +142,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_poll(args: argparse.Namespace) -> int:
     if not args.once:
-        print("poll: only --once is supported (use `run` for the scheduled service)", file=sys.stderr)
+        print(
+            "poll: only --once is supported (use `run` for the scheduled service)", file=sys.stderr
+        )
         return 2
     return asyncio.run(_poll_once(_load(args)))
 
@@ -170,12 +172,15 @@ def cmd_check(args: argparse.Namespace) -> int:
         return 1
     entities = len(watchlists.entities) if watchlists else 0
     mode = "Telegram" if config.telegram_token else "console (no TELEGRAM_BOT_TOKEN)"
-    print(f"ok: {entities} entities, {len(feeds)} feeds, alerts to {mode}, database {config.db_path}")
+    print(
+        f"ok: {entities} entities, {len(feeds)} feeds, alerts to {mode}, database {config.db_path}"
+    )
     return 0
 
 
 def cmd_match(args: argparse.Namespace) -> int:
     from bot.match_report import run_match
+
     from bot.watchlist_files import WatchlistReloader
 
     config = _load(args)
@@ -200,7 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_run
     )
     poll = sub.add_parser("poll", help="poll feeds")
-    poll.add_argument("--once", action="store_true", help="one full cycle over all feeds, then exit")
+    poll.add_argument(
+        "--once", action="store_true", help="one full cycle over all feeds, then exit"
+    )
     poll.set_defaults(func=cmd_poll)
     sub.add_parser("check", help="validate configuration and watchlists").set_defaults(
         func=cmd_check

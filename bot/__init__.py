@@ -1,3 +1,3 @@
-"""newswatch: a news-monitoring alert bot (feeds -> watchlist match -> dedup -> SQLite -> Telegram)."""
+"""newswatch: a news-monitoring alert bot (feeds, watchlist matching, dedup, SQLite, Telegram)."""
 
 __version__ = "0.1.0"

@@ -85,7 +85,7 @@ def to_opml(feeds: list[FeedSpec], title: str = "newswatch feeds") -> str:
     for feed in feeds:
         label = feed.title or urlsplit(feed.url).hostname or feed.url
         lines.append(
-            f"    <outline type=\"rss\" text={quoteattr(label)} title={quoteattr(label)}"
+            f'    <outline type="rss" text={quoteattr(label)} title={quoteattr(label)}'
             f" xmlUrl={quoteattr(feed.url)}/>"
         )
     lines += ["  </body>", "</opml>", ""]

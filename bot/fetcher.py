@@ -259,8 +259,10 @@ def _describe_network_error(exc: BaseException) -> str:
     lowered = text.lower()
     if "certificate" in lowered or "ssl" in lowered or "tls" in lowered:
         return f"TLS error: {text}"
-    if "name or service not known" in lowered or "nodename nor servname" in lowered or (
-        "temporary failure in name resolution" in lowered
+    if (
+        "name or service not known" in lowered
+        or "nodename nor servname" in lowered
+        or ("temporary failure in name resolution" in lowered)
     ):
         return f"DNS failure: {text}"
     if isinstance(exc, httpx.ConnectError):

@@ -108,8 +108,7 @@ class Pipeline:
         due = [
             state
             for state in states.values()
-            if state["status"] == "active"
-            and (force or not state["next_fetch_at"] or parse_iso(state["next_fetch_at"]) <= now)
+            if state["status"] == "active" and (force or _is_due(state, now))
         ]
         report.feeds_due = len(due)
         new_alerts: list[StoredAlert] = []
@@ -139,7 +138,9 @@ class Pipeline:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.parse_executor, parse_feed, body, url, content_type)
 
-    def _record_failure(self, state: dict[str, Any], error: str, result: FetchResult | None) -> None:
+    def _record_failure(
+        self, state: dict[str, Any], error: str, result: FetchResult | None
+    ) -> None:
         now = self.clock()
         failures = int(state.get("consecutive_failures") or 0) + 1
         policy = self.settings.policy
@@ -179,7 +180,9 @@ class Pipeline:
             "consecutive_failures": 0,
             "last_error": None,
             "next_fetch_at": next_after_success(
-                now, self.settings.policy, ttl_minutes=state.get("ttl_minutes"),
+                now,
+                self.settings.policy,
+                ttl_minutes=state.get("ttl_minutes"),
                 max_age=result.max_age,
             ),
         }
@@ -293,6 +296,11 @@ def _route(chat: Any) -> tuple[int | str, int | None]:
     """A routed chat: a ChatRoute (chat id or @channel, optional forum topic) or a bare id."""
     chat_id = getattr(chat, "chat_id", chat)
     return chat_id, getattr(chat, "thread_id", None)
+
+
+def _is_due(state: dict[str, Any], now: datetime) -> bool:
+    next_at = parse_iso(state.get("next_fetch_at"))
+    return next_at is None or next_at <= now
 
 
 def _may_alert(item: Item, first_fetch: bool, backfill_from: datetime) -> bool:

@@ -93,7 +93,9 @@ class Service:
         try:
             await stop.wait()
         finally:
-            log.info("stopping: letting the current cycle finish (up to %ss)", SHUTDOWN_GRACE_SECONDS)
+            log.info(
+                "stopping: letting the current cycle finish (up to %ss)", SHUTDOWN_GRACE_SECONDS
+            )
             scheduler.shutdown(wait=False)
             await self._finish_cycle()
             if app is not None:
@@ -109,7 +111,7 @@ class Service:
             log.info("stopped cleanly")
 
     async def _finish_cycle(self) -> None:
-        """Wait for a running cycle; past the grace period abandon it (its transaction rolls back)."""
+        """Wait for the running cycle; past the grace period cancel it (it rolls back)."""
         if not self._cycle_lock.locked():
             return
         try:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -33,7 +33,9 @@ def _create(db: Database, name: str, columns: dict[str, Any], **options: Any) ->
 
 @migration("0001_initial")
 def _initial(db: Database) -> None:
-    _create(db, "feeds",
+    _create(
+        db,
+        "feeds",
         {
             "url": str,
             "title": str,
@@ -58,7 +60,9 @@ def _initial(db: Database) -> None:
         defaults={"status": "active", "consecutive_failures": 0, "items_total": 0},
         not_null={"status"},
     )
-    _create(db, "items",
+    _create(
+        db,
+        "items",
         {
             "key": str,
             "canonical_url": str,
@@ -73,7 +77,9 @@ def _initial(db: Database) -> None:
     )
     db.execute("CREATE INDEX idx_items_canonical_url ON items(canonical_url)")
     db.execute("CREATE INDEX idx_items_first_seen_at ON items(first_seen_at)")
-    _create(db, "stories",
+    _create(
+        db,
+        "stories",
         {
             "id": int,
             "title": str,
@@ -88,7 +94,9 @@ def _initial(db: Database) -> None:
         pk="id",
     )
     db.execute("CREATE INDEX idx_stories_created_at ON stories(created_at)")
-    _create(db, "alerts",
+    _create(
+        db,
+        "alerts",
         {
             "id": int,
             "item_key": str,
@@ -112,7 +120,9 @@ def _initial(db: Database) -> None:
     db.execute("CREATE INDEX idx_alerts_created_at ON alerts(created_at)")
     db.execute("CREATE INDEX idx_alerts_story_id ON alerts(story_id)")
     db.execute("CREATE UNIQUE INDEX idx_alerts_item_key ON alerts(item_key)")
-    _create(db, "chats",
+    _create(
+        db,
+        "chats",
         {
             "chat_id": int,
             "active": int,
@@ -124,7 +134,9 @@ def _initial(db: Database) -> None:
         pk="chat_id",
         defaults={"active": 1},
     )
-    _create(db, "deliveries",
+    _create(
+        db,
+        "deliveries",
         {
             "id": int,
             "alert_id": int,

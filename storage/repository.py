@@ -193,7 +193,13 @@ class Repository:
             cursor = self.db.execute(
                 "INSERT INTO stories (title, created_at, updated_at, fingerprint, outlets,"
                 " edited_outlets) VALUES (?, ?, ?, ?, ?, 1)",
-                [alert.title, iso(now), iso(now), alert.story_fingerprint, json.dumps([alert.source])],
+                [
+                    alert.title,
+                    iso(now),
+                    iso(now),
+                    alert.story_fingerprint,
+                    json.dumps([alert.source]),
+                ],
             )
             story_id = int(cursor.lastrowid or 0)
         else:
@@ -313,7 +319,7 @@ class Repository:
             )
 
     # ----- chats -------------------------------------------------------------------------
-    def deactivate_chat(self, chat_id: int, reason: str, now: datetime) -> None:
+    def deactivate_chat(self, chat_id: int | str, reason: str, now: datetime) -> None:
         with transaction(self.db):
             self.db.execute(
                 "INSERT INTO chats (chat_id, active, added_at, deactivated_at, deactivated_reason)"
@@ -323,7 +329,7 @@ class Repository:
                 [chat_id, iso(now), iso(now), reason],
             )
 
-    def migrate_chat(self, old_id: int, new_id: int) -> None:
+    def migrate_chat(self, old_id: int | str, new_id: int) -> None:
         """Follow a group upgraded to a supergroup: pending rows and the chat record move."""
         with transaction(self.db):
             self.db.execute(

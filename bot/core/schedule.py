@@ -1,4 +1,4 @@
-"""Scheduling policy: when to fetch a feed next, after success (TTL, max-age) or failure (backoff)."""
+"""Scheduling policy: when to fetch a feed next (TTL, max-age) or after a failure (backoff)."""
 
 from __future__ import annotations
 

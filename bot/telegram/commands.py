@@ -58,6 +58,6 @@ class Commands:
         if update.effective_message is not None:
             await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
 
-    def register(self, app: Application) -> None:  # type: ignore[type-arg]
+    def register(self, app: Application) -> None:
         app.add_handler(CommandHandler("start", self.start))
         app.add_handler(CommandHandler("help", self.help))

@@ -94,7 +94,9 @@ class TelegramDeliverer:
                 )
             except RetryAfter as exc:
                 wait = retry_after_seconds(exc)
-                log.warning("telegram asked to wait %.0fs (429) before sending to %s", wait, chat_id)
+                log.warning(
+                    "telegram asked to wait %.0fs (429) before sending to %s", wait, chat_id
+                )
                 await self.sleep(wait)
                 continue
             except ChatMigrated as exc:
@@ -112,7 +114,9 @@ class TelegramDeliverer:
             except BadRequest as exc:
                 lowered = exc.message.lower()
                 if "parse entities" in lowered and not plain:
-                    log.warning("HTML rejected for delivery %s; resending as plain text", delivery_id)
+                    log.warning(
+                        "HTML rejected for delivery %s; resending as plain text", delivery_id
+                    )
                     plain = True
                     continue
                 self.repo.mark_failed(delivery_id, f"bad request: {exc.message}", self.clock())
@@ -124,7 +128,9 @@ class TelegramDeliverer:
                 attempt += 1
                 if attempt > NETWORK_RETRIES:
                     later = self.clock() + timedelta(seconds=30)
-                    self.repo.mark_retry(delivery_id, f"network: {exc.message}", later, self.clock())
+                    self.repo.mark_retry(
+                        delivery_id, f"network: {exc.message}", later, self.clock()
+                    )
                     return "retry"
                 await self.sleep(BACKOFF_BASE * 2 ** (attempt - 1))
                 continue

@@ -1,0 +1,478 @@
+"""Story-level near-duplicate clustering: fingerprints, a guarded similarity, a windowed index."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bot.core.normalize import fold, normalize
+
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "DEFAULT_WINDOW",
+    "FINGERPRINT_VERSION",
+    "Fingerprint",
+    "StoryIndex",
+    "StoryMatch",
+    "fingerprint",
+    "jaccard",
+    "same_event",
+    "story_tokens",
+]
+
+# Tuned on tests/data/stories_labelled.json (see docs/dedup.md): precision first.
+DEFAULT_THRESHOLD = 0.30
+DEFAULT_WINDOW = timedelta(hours=72)
+# Bump when tokenisation changes: stored fingerprints of another version must be recomputed
+# from their title and summary, or they will not compare with new ones.
+FINGERPRINT_VERSION = 1
+
+# ---------------------------------------------------------------------------------------------
+# Vocabulary. Keys are in normalize() form (casefolded, accents removed).
+
+_STOPWORDS = frozenset(
+    """
+    a an the and or but of to in on at by for from with without as is are was were be been being
+    it its this that these those has have had will would can could may might after before over
+    under into out up down about than then there their they them he she his her him we our you
+    says said say saying according report reports reported amid also more most new other some
+    least not no yes who what which when where how why while during since until still again
+    just only very two-week s t
+    le la les l un une des de du d au aux et ou en dans sur sous par pour avec sans ce cet cette
+    ces se sa son ses leur leurs qui que qu quoi dont ou est sont ete etre a ont avait avoir fait
+    ne pas plus selon apres avant lors pendant depuis tout tous toute toutes il elle ils elles on
+    nous vous lui y c j n m ainsi aussi encore deja afin contre entre chez mais donc or ni car
+    moins tres autre autres nouveau nouvelle nouvel meme si
+    """.split()
+)
+
+# Bilingual (EN/FR) concept lexicon for Sahel security and politics news: rewrites and
+# translations use different words for the same thing. One word maps to one concept.
+_CONCEPTS: dict[str, tuple[str, ...]] = {
+    "attack": (
+        "attack attacks attacked attacking attaque attaques attaquer attaquent attaquee "
+        "assault assaults assaut assauts raid raids storm storms stormed offensive"
+    ).split(),
+    "strike": "strike strikes frappe frappes frapper frappe bombing bombardement".split(),
+    "kill": (
+        "kill kills killed killing tue tues tuee tuees tuer tuent mort morts dead death deaths "
+        "died die dies deces morte mortes"
+    ).split(),
+    "toll": "toll bilan".split(),
+    "wounded": "wounded injured injuring blesse blesses blessee blessees".split(),
+    "soldier": "soldier soldiers soldat soldats troop troops".split(),
+    "military": "military militaire militaires".split(),
+    "army": "army armee armees fama".split(),
+    "camp": "camp camps base bases post posts poste postes".split(),
+    "civilian": "civilian civilians civil civils civile civiles".split(),
+    "child": "child children enfant enfants".split(),
+    "jihadist": (
+        "jihadist jihadists jihadiste jihadistes islamist islamists islamiste islamistes "
+        "terrorist terrorists terroriste terroristes militant militants"
+    ).split(),
+    "junta": "junta juntas junte juntes".split(),
+    "leader": "leader leaders ruler rulers chef chefs head".split(),
+    "term": "term terms mandate mandat mandats".split(),
+    "year": "year years an ans annee annees".split(),
+    "election": "election elections electoral scrutin".split(),
+    "withdraw": (
+        "withdraw withdraws withdrawal withdrawing withdrew leave leaves leaving quit quits "
+        "quitte quittent quitter depart retrait retire retirent exit"
+    ).split(),
+    "capital": "capital capitale".split(),
+    "school": "school schools ecole ecoles".split(),
+    "university": "university universities universite universites".split(),
+    "airport": "airport airports aeroport aeroports".split(),
+    "gendarmerie": "gendarmerie gendarmeries police".split(),
+    "fuel": "fuel carburant carburants petrol essence gasoline".split(),
+    "shortage": "shortage shortages penurie penuries".split(),
+    "blockade": "blockade blockades blocus".split(),
+    "queue": "queue queues file files".split(),
+    "station": "station stations".split(),
+    "party": "party parties parti partis".split(),
+    "dissolve": "dissolve dissolves dissolved dissout dissous dissoute dissolution".split(),
+    "decree": "decree decrees decret decrets".split(),
+    "political": "political politique politiques".split(),
+    "ecowas": "ecowas cedeao".split(),
+    "west": "west western ouest".split(),
+    "rebel": (
+        "rebel rebels rebelle rebelles separatist separatists separatiste separatistes "
+        "tuareg touareg touaregs"
+    ).split(),
+    "seize": (
+        "seize seizes seized saisit saisi saisie saisir take takes took taken prise pris prend "
+        "reprend repris retake retakes retook capture captures captured"
+    ).split(),
+    "control": "control controle".split(),
+    "gold": "gold".split(),
+    "mine": "mine mines minier miniere mining orpaillage".split(),
+    "kidnap": (
+        "kidnap kidnaps kidnapped abduct abducts abducted enleve enleves enlevee enlevement "
+        "hostage hostages otage otages"
+    ).split(),
+    "chinese": "chinese chinois chinoise".split(),
+    "national": "national nationals ressortissant ressortissants worker workers".split(),
+    "minister": "minister ministers ministre ministres".split(),
+    "foreign": "foreign etrangere etrangeres diplomatie".split(),
+    "meet": "meet meets met hosts host hosted receives recoit recu rencontre talks".split(),
+    "russia": "russia russian russians russe russes russie kremlin".split(),
+    "mercenary": (
+        "mercenary mercenaries mercenaire mercenaires paramilitary paramilitaire paramilitaires"
+    ).split(),
+    "complete": "complete completes completed acheve achever achevement end ends fin".split(),
+    "claim": "claim claims claimed revendique revendiquent revendication".split(),
+    "coordinated": "coordinated coordonnee coordonnees simultaneous simultanee simultanees".split(),
+    "town": "town towns ville villes city cities".split(),
+    "village": "village villages".split(),
+    "border": "border borders frontiere frontieres".split(),
+    "wedding": "wedding weddings mariage mariages".split(),
+    "nuclear": "nuclear nucleaire".split(),
+    "energy": "energy energie".split(),
+    "agreement": "agreement agreements deal deals accord accords".split(),
+    "summit": "summit summits sommet sommets".split(),
+    "peacekeeping": "peacekeeping peacekeepers peacekeeper casques".split(),
+    "mali": "mali malian malians malien maliens malienne maliennes".split(),
+    "burkina": "burkina burkinabe".split(),
+    "niger": "niger nigerien nigerienne".split(),
+    "suspend": "suspend suspends suspended suspend suspendent suspension".split(),
+    "week": "week weeks semaine semaines".split(),
+}
+_LEXICON: dict[str, str] = {w: c for c, words in _CONCEPTS.items() for w in words}
+
+_NUMBER_WORDS: dict[str, str] = {
+    **dict(
+        zip(
+            (
+                "two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+                "fifteen sixteen seventeen eighteen nineteen twenty"
+            ).split(),
+            map(str, range(2, 21)),
+            strict=True,
+        )
+    ),
+    **dict(
+        zip(
+            (
+                "deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze "
+                "quinze seize dix-sept dix-huit dix-neuf vingt"
+            ).split(),
+            map(str, range(2, 21)),
+            strict=True,
+        )
+    ),
+    "thirty": "30",
+    "forty": "40",
+    "fifty": "50",
+    "hundred": "100",
+    "trente": "30",
+    "quarante": "40",
+    "cinquante": "50",
+    "cent": "100",
+}
+
+# Localities in the news (normalize() form) mapped to one spelling; see /work/shared/NOTES.md.
+_PLACE_ALIASES: dict[str, str] = {
+    "tombouctou": "timbuktu",
+    "tinzaouatene": "tinzaouaten",
+    "tinzaouatine": "tinzaouaten",
+    "moscou": "moscow",
+    "alger": "algiers",
+}
+_GAZETTEER = frozenset(
+    """
+    kidal gao timbuktu menaka mopti segou kayes nioro kati tessalit aguelhok boulkessi lere
+    tinzaouaten bamako djenne douentza bandiagara niono sevare ansongo bourem anefis hombori
+    koulikoro sikasso diboli faladie senou intahaka dioura farabougou nara diafarabe macina
+    ouagadougou niamey djibo tillaberi abuja moscow algiers dakar abidjan loulo gounkoto
+    """.split()
+) | frozenset(_PLACE_ALIASES)
+_COUNTRIES = frozenset(
+    "mali burkina niger algeria algerie mauritania mauritanie senegal guinea guinee chad tchad "
+    "nigeria".split()
+)
+# Capitalised words after these are taken as places ("in Léré", "à Nioro", "near Gao").
+_LOCATIVE = frozenset("in near at a dans vers".split())
+_NOT_PLACES = frozenset(
+    "africa afrique sahel west ouest north nord south sud east est central centre the le la les "
+    "l un une least moins".split()
+)
+_YEAR_RE = re.compile(r"^(19|20)\d\d$")
+
+
+def _stem(word: str) -> str:
+    """Light plural folding for words outside the lexicon (``ministers`` -> ``minister``)."""
+    if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """What story clustering needs from one item, in a compact serialisable form.
+
+    ``tokens`` are the normalised content words (concepts, numbers as ``#n``, places);
+    ``numbers``, ``places`` and ``countries`` feed the precision guard (``same_event``).
+    """
+
+    tokens: frozenset[str]
+    numbers: frozenset[str] = frozenset()
+    places: frozenset[str] = frozenset()
+    countries: frozenset[str] = frozenset()
+
+    def to_json(self) -> str:
+        """Compact JSON (sorted lists), stable across runs, with the fingerprint version."""
+        return json.dumps(
+            {
+                "v": FINGERPRINT_VERSION,
+                "t": sorted(self.tokens),
+                "n": sorted(self.numbers),
+                "p": sorted(self.places),
+                "c": sorted(self.countries),
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Fingerprint:
+        """Inverse of ``to_json``. Raises ValueError for another FINGERPRINT_VERSION."""
+        data = json.loads(text)
+        if not isinstance(data, dict) or data.get("v") != FINGERPRINT_VERSION:
+            raise ValueError("fingerprint version mismatch: recompute it from title and summary")
+        return cls(
+            frozenset(data["t"]),
+            frozenset(data["n"]),
+            frozenset(data["p"]),
+            frozenset(data["c"]),
+        )
+
+
+def _places_after_locatives(text: str) -> set[str]:
+    words = fold(text).split()
+    found: set[str] = set()
+    for prev, word in zip(words, words[1:], strict=False):
+        if prev.casefold() in _LOCATIVE and word[:1].isupper():
+            w = word.casefold()
+            if w not in _NOT_PLACES and w not in _COUNTRIES and w not in _LEXICON:
+                found.add(_PLACE_ALIASES.get(w, w))
+    return found
+
+
+def fingerprint(title: str, summary: str) -> Fingerprint:
+    """Fingerprint of one item from its title and summary (plain text)."""
+    text = f"{title} . {summary}"
+    words = normalize(text).split()
+    tokens: set[str] = set()
+    numbers: set[str] = set()
+    places: set[str] = set()
+    countries: set[str] = set()
+    for prev, word in zip(["", *words], words, strict=False):
+        if word.isdigit():
+            n = str(int(word))
+            tokens.add("#" + n)
+            if not _YEAR_RE.match(word) and prev != "france":  # "France 24" is an outlet
+                numbers.add(n)
+            continue
+        if word in _NUMBER_WORDS:
+            n = _NUMBER_WORDS[word]
+            tokens.add("#" + n)
+            numbers.add(n)
+            continue
+        if word in _STOPWORDS or len(word) < 2:
+            continue
+        if word in _GAZETTEER:
+            place = _PLACE_ALIASES.get(word, word)
+            places.add(place)
+            tokens.add(place)
+            continue
+        concept = _LEXICON.get(word)
+        if concept is None:
+            concept = _LEXICON.get(_stem(word), _stem(word))
+        if concept in _COUNTRIES:
+            countries.add(concept)
+        tokens.add(concept)
+    for place in _places_after_locatives(text):
+        places.add(place)
+        tokens.add(place)
+    return Fingerprint(
+        frozenset(tokens), frozenset(numbers), frozenset(places), frozenset(countries)
+    )
+
+
+def story_tokens(title: str, summary: str) -> frozenset[str]:
+    """The normalised token set compared between items (``fingerprint(...).tokens``)."""
+    return fingerprint(title, summary).tokens
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    """Jaccard similarity of two token sets (0.0 when both are empty)."""
+    if not a and not b:
+        return 0.0
+    inter = len(a & b)
+    return inter / (len(a) + len(b) - inter)
+
+
+def _conflict(a: frozenset[str], b: frozenset[str]) -> bool:
+    return bool(a) and bool(b) and a.isdisjoint(b)
+
+
+def same_event(a: Fingerprint, b: Fingerprint) -> bool:
+    """Precision guard: False when both items give numbers, localities or countries and
+    share none of them (two attacks in two towns, or with two death tolls, stay apart)."""
+    return not (
+        _conflict(a.numbers, b.numbers)
+        or _conflict(a.places, b.places)
+        or _conflict(a.countries, b.countries)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StoryMatch:
+    """The best story for an item and how similar its closest member is."""
+
+    story_id: int
+    similarity: float
+
+
+def _ts(at: datetime) -> float:
+    return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).timestamp()
+
+
+class StoryIndex:
+    """Stories of the last ``window``: find the story an item belongs to, add items to stories.
+
+    Exact Jaccard over a blocked candidate set: an inverted index maps each token to the
+    members holding it. A member with Jaccard >= t shares at least ceil(t*|x|) of the query's
+    |x| tokens, so looking up only the query's |x| - ceil(t*|x|) + 1 rarest tokens finds every
+    such member (prefix filtering); tokens held by more than ``max_postings`` live members are
+    skipped (only matters for indexes far larger than a real 72 h window).
+    An item joins a story only within ``window`` of the story's first item.
+    Index only what belongs to a story (matched items); naive datetimes are taken as UTC.
+    """
+
+    def __init__(
+        self,
+        window: timedelta = DEFAULT_WINDOW,
+        threshold: float = DEFAULT_THRESHOLD,
+        max_postings: int = 20_000,
+    ) -> None:
+        if not 0.0 < threshold <= 1.0:
+            raise ValueError("threshold must be in (0, 1]")
+        self.window = window
+        self.threshold = threshold
+        self.max_postings = max_postings
+        self._vocab: dict[str, int] = {}
+        self._postings: dict[int, list[int]] = {}
+        # members, by slot: token ids (sorted tuple), fingerprint, story id; None once pruned
+        self._members: list[tuple[tuple[int, ...], Fingerprint, int] | None] = []
+        self._story_start: dict[int, float] = {}
+        self._story_slots: dict[int, list[int]] = {}
+        self._live = 0
+
+    def __len__(self) -> int:
+        """Number of live members (indexed items)."""
+        return self._live
+
+    @property
+    def story_count(self) -> int:
+        """Number of stories with at least one live member."""
+        return len(self._story_start)
+
+    def add(self, story_id: int, fp: Fingerprint, at: datetime) -> None:
+        """Index an item as a member of ``story_id`` (the story starts at its earliest member)."""
+        slot = len(self._members)
+        ids = []
+        for tok in fp.tokens:
+            tid = self._vocab.get(tok)
+            if tid is None:
+                tid = self._vocab[tok] = len(self._vocab)
+            ids.append(tid)
+            self._postings.setdefault(tid, []).append(slot)
+        self._members.append((tuple(sorted(ids)), fp, story_id))
+        t = _ts(at)
+        start = self._story_start.get(story_id)
+        if start is None or t < start:
+            self._story_start[story_id] = t
+        self._story_slots.setdefault(story_id, []).append(slot)
+        self._live += 1
+
+    def match(self, fp: Fingerprint, at: datetime) -> StoryMatch | None:
+        """Best story for ``fp`` at time ``at``: highest Jaccard >= threshold among members of
+        stories started within ``window`` before ``at`` (or after it), passing ``same_event``."""
+        if not fp.tokens:
+            return None
+        query: list[tuple[int, int]] = []  # (document frequency, token id)
+        for tok in fp.tokens:
+            tid = self._vocab.get(tok)
+            if tid is not None:
+                query.append((len(self._postings.get(tid, ())), tid))
+        n = len(fp.tokens)
+        need = max(1, -int(-self.threshold * n // 1))  # ceil(t * n)
+        prefix = n - need + 1
+        query.sort()
+        candidates: set[int] = set()
+        for df, tid in query[:prefix]:
+            if df <= self.max_postings:
+                candidates.update(self._postings[tid])
+        if not candidates:
+            return None
+        qids = {self._vocab[t] for t in fp.tokens if t in self._vocab}
+        t_at = _ts(at)
+        window = self.window.total_seconds()
+        best: StoryMatch | None = None
+        for slot in candidates:
+            member = self._members[slot]
+            if member is None:
+                continue
+            ids, mfp, story_id = member
+            start = self._story_start[story_id]
+            if not -window <= t_at - start <= window:
+                continue
+            inter = len(qids.intersection(ids))
+            sim = inter / (n + len(ids) - inter)
+            if sim < self.threshold or (best is not None and sim <= best.similarity):
+                continue
+            if same_event(fp, mfp):
+                best = StoryMatch(story_id, sim)
+        return best
+
+    def find(self, fp: Fingerprint, at: datetime) -> int | None:
+        """Story id for ``fp`` at ``at`` (see ``match``), or None for a new story."""
+        m = self.match(fp, at)
+        return None if m is None else m.story_id
+
+    def prune(self, now: datetime) -> int:
+        """Forget stories that started more than ``window`` before ``now``; return how many
+        members were dropped. Compacts the index when most slots are dead."""
+        cutoff = _ts(now) - self.window.total_seconds()
+        old = [sid for sid, start in self._story_start.items() if start < cutoff]
+        dropped = 0
+        for sid in old:
+            del self._story_start[sid]
+            for slot in self._story_slots.pop(sid):
+                self._members[slot] = None
+                dropped += 1
+        self._live -= dropped
+        if dropped and self._live < len(self._members) // 2:
+            self._compact()
+        return dropped
+
+    def _compact(self) -> None:
+        members = [m for m in self._members if m is not None]
+        starts = dict(self._story_start)
+        self._vocab.clear()
+        self._postings.clear()
+        self._members.clear()
+        self._story_slots.clear()
+        self._live = 0
+        for _ids, fp, sid in members:
+            self.add(sid, fp, datetime.fromtimestamp(starts[sid], UTC))
+        self._story_start = starts
+
+    def rebuild(self, rows: Iterable[tuple[int, Fingerprint, datetime]]) -> None:
+        """Add ``(story_id, fingerprint, at)`` rows, e.g. loaded from storage at start-up."""
+        for story_id, fp, at in rows:
+            self.add(story_id, fp, at)

@@ -1,0 +1,70 @@
+"""Shared fixtures: local feed server, fake Bot API, and an environment for running main.py."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.feed_server import FeedServer
+from tests.fakes.telegram_api import FakeTelegramAPI
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_FEEDS = ROOT.parent / "shared" / "feeds"
+TOKEN = "123456789:AAH-test-token-abcdefghijklmnopqrstuvw"
+CHAT = 5550001
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    with FeedServer() as server:
+        yield server
+
+
+@pytest.fixture
+def telegram_api() -> Iterator[FakeTelegramAPI]:
+    with FakeTelegramAPI(TOKEN) as api:
+        yield api
+
+
+@pytest.fixture
+def nw_env(tmp_path: Path) -> dict[str, str]:
+    """A clean environment for main.py: temp DB, no real Telegram, repo watchlists."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "TELEGRAM_"))}
+    env["NEWSWATCH_DB"] = str(tmp_path / "newswatch.db")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def telegram_env(
+    env: dict[str, str], api: FakeTelegramAPI, chats: str = str(CHAT)
+) -> dict[str, str]:
+    env = dict(env)
+    env["TELEGRAM_BOT_TOKEN"] = api.state.token
+    env["TELEGRAM_API_URL"] = api.base_url
+    env["NEWSWATCH_CHAT_IDS"] = chats
+    return env
+
+
+def run_main(
+    args: list[str], env: dict[str, str], timeout: float = 120, stdin: bytes | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=stdin.decode() if stdin is not None else None,
+    )
+
+
+def write_feed_list(tmp_path: Path, urls: list[str]) -> Path:
+    path = tmp_path / "feeds.txt"
+    path.write_text("\n".join(urls) + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,216 @@
+"""A local feed server on 127.0.0.1 with ETag/Last-Modified/304 and injectable faults."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import threading
+import time
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Route:
+    """What the server answers on one path."""
+
+    body: bytes = b""
+    content_type: str = "application/rss+xml; charset=utf-8"
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    # fault: None | "drop" | "slow" (1 byte/s) | "hang" | "gzip" | "gzip-bomb" | "redirect"
+    # | "redirect-loop" | "permanent-redirect" | "no-etag"
+    fault: str | None = None
+    target: str | None = None  # for redirects
+    last_modified: str = field(default_factory=lambda: formatdate(usegmt=True))
+
+    @property
+    def etag(self) -> str:
+        return '"' + hashlib.sha1(self.body).hexdigest()[:16] + '"'
+
+
+@dataclass
+class Hit:
+    path: str
+    status: int
+    at: float
+    if_none_match: str | None
+
+
+class FeedServer:
+    """``with FeedServer() as server: server.set("/a.xml", body); url = server.url("/a.xml")``."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.hits: list[Hit] = []
+        self.lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._stop = threading.Event()
+
+    def start(self) -> FeedServer:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                fake._handle(self)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def __enter__(self) -> FeedServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return int(self._server.server_address[1])
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def set(self, path: str, body: bytes | str = b"", **options: Any) -> Route:
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        route = Route(body=data, **options)
+        with self.lock:
+            self.routes[path] = route
+        return route
+
+    def hits_for(self, path: str) -> list[Hit]:
+        with self.lock:
+            return [h for h in self.hits if h.path == path]
+
+    def statuses(self) -> list[int]:
+        with self.lock:
+            return [h.status for h in self.hits]
+
+    def _record(self, path: str, status: int, req: BaseHTTPRequestHandler) -> None:
+        with self.lock:
+            self.hits.append(Hit(path, status, time.monotonic(), req.headers.get("If-None-Match")))
+
+    def _handle(self, req: BaseHTTPRequestHandler) -> None:
+        path = req.path
+        with self.lock:
+            route = self.routes.get(path)
+        if route is None:
+            self._record(path, 404, req)
+            return self._send(req, 404, b"not found", "text/plain")
+        fault = route.fault
+        if fault == "drop":
+            self._record(path, 0, req)
+            req.close_connection = True
+            return None
+        if fault == "hang":
+            self._record(path, 0, req)
+            self._stop.wait(60)
+            return None
+        if fault in ("redirect", "permanent-redirect", "redirect-loop"):
+            status = 301 if fault == "permanent-redirect" else 302
+            self._record(path, status, req)
+            return self._send(req, status, b"", "text/plain", {"Location": route.target or path})
+        if route.status != 200:
+            self._record(path, route.status, req)
+            return self._send(req, route.status, route.body, route.content_type, route.headers)
+        etag = route.etag
+        if fault != "no-etag" and (
+            req.headers.get("If-None-Match") == etag
+            or req.headers.get("If-Modified-Since") == route.last_modified
+        ):
+            self._record(path, 304, req)
+            return self._send(req, 304, b"", None, {"ETag": etag})
+        headers = dict(route.headers)
+        if fault != "no-etag":
+            headers.update({"ETag": etag, "Last-Modified": route.last_modified})
+        body = route.body
+        if fault == "gzip":
+            body = gzip.compress(body)
+            headers["Content-Encoding"] = "gzip"
+        elif fault == "gzip-bomb":
+            body = gzip.compress(b"\0" * (200 * 1024 * 1024), compresslevel=9)
+            headers["Content-Encoding"] = "gzip"
+        self._record(path, 200, req)
+        if fault == "slow":
+            return self._drip(req, body, route.content_type, headers)
+        return self._send(req, 200, body, route.content_type, headers)
+
+    def _send(
+        self,
+        req: BaseHTTPRequestHandler,
+        status: int,
+        body: bytes,
+        content_type: str | None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        try:
+            req.send_response(status)
+            if content_type:
+                req.send_header("Content-Type", content_type)
+            for key, value in (headers or {}).items():
+                req.send_header(key, value)
+            req.send_header("Content-Length", str(len(body)))
+            req.end_headers()
+            if body and req.command != "HEAD":
+                req.wfile.write(body)
+        except OSError:
+            pass
+
+    def _drip(
+        self, req: BaseHTTPRequestHandler, body: bytes, content_type: str, headers: dict[str, str]
+    ) -> None:
+        try:
+            req.send_response(200)
+            req.send_header("Content-Type", content_type)
+            for key, value in headers.items():
+                req.send_header(key, value)
+            req.send_header("Content-Length", str(len(body)))
+            req.end_headers()
+            for byte in body:
+                if self._stop.wait(1.0):
+                    return
+                req.wfile.write(bytes([byte]))
+                req.wfile.flush()
+        except OSError:
+            pass
+
+
+def rss(items: list[dict[str, str]], title: str = "Test Feed", ttl: int | None = None) -> str:
+    """A small RSS 2.0 document; each item dict may have title, link, guid, description, pubDate."""
+    from xml.sax.saxutils import escape
+
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<rss version="2.0"><channel>',
+        f"<title>{escape(title)}</title><link>http://example.org/</link>",
+        "<description>test</description>",
+    ]
+    if ttl:
+        parts.append(f"<ttl>{ttl}</ttl>")
+    for item in items:
+        parts.append("<item>")
+        for key in ("title", "link", "guid", "description", "pubDate"):
+            if key in item:
+                parts.append(f"<{key}>{escape(item[key])}</{key}>")
+        parts.append("</item>")
+    parts.append("</channel></rss>")
+    return "\n".join(parts)
+
+
+def rfc822(ts: float) -> str:
+    return formatdate(ts, usegmt=True)

@@ -1,0 +1,106 @@
+"""End to end: `main.py poll --once` against the local feed server and the fake Bot API."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+from tests.conftest import CHAT, run_main, telegram_env, write_feed_list
+from tests.fakes.feed_server import rfc822, rss
+
+NOW = time.time()
+
+MALI_FEED = rss(
+    [
+        {
+            "title": "Mali: JNIM fighters attack army positions near Bamako",
+            "link": "https://news.example.org/mali-jnim-bamako-attack",
+            "guid": "mali-1",
+            "description": "<p>Militants linked to al-Qaeda struck a checkpoint &amp; a base.</p>",
+            "pubDate": rfc822(NOW - 3600),
+        },
+        {
+            "title": "Somalia: floods displace thousands",
+            "link": "https://news.example.org/somalia-floods",
+            "guid": "som-1",
+            "description": "Heavy rains in Somalia.",
+            "pubDate": rfc822(NOW - 1800),
+        },
+        {
+            "title": "Old news: Bamako market reopens",
+            "link": "https://news.example.org/old-bamako",
+            "guid": "old-1",
+            "description": "An old story.",
+            "pubDate": rfc822(NOW - 10 * 86400),
+        },
+    ],
+    title="Sahel Wire",
+)
+ATOM_FEED = f"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <title>Journal Test</title><id>urn:test</id><updated>2026-01-01T00:00:00Z</updated>
+  <entry>
+    <title>Assimi Goïta reçoit Sergueï Lavrov à Bamako</title>
+    <id>urn:test:goita-lavrov</id>
+    <link href="https://journal.example.fr/goita-lavrov"/>
+    <updated>{time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW - 600))}</updated>
+    <summary>Le chef de la junte malienne a reçu le ministre russe.</summary>
+  </entry>
+</feed>"""
+
+
+def test_poll_once_delivers_then_second_run_sends_nothing(
+    feed_server, telegram_api, nw_env, tmp_path: Path
+):
+    feed_server.set("/rss.xml", MALI_FEED)
+    feed_server.set("/atom.xml", ATOM_FEED, content_type="application/atom+xml")
+    feeds = write_feed_list(tmp_path, [feed_server.url("/rss.xml"), feed_server.url("/atom.xml")])
+    env = telegram_env(nw_env, telegram_api)
+    env["NEWSWATCH_FEEDS"] = str(feeds)
+
+    first = run_main(["poll", "--once"], env)
+    assert first.returncode == 0, first.stderr
+
+    texts = [m.text for m in telegram_api.messages_to(CHAT)]
+    assert len(texts) == 2, texts
+    assert any("JNIM" in t and "Bamako" in t for t in texts)
+    assert any("Goïta" in t and "Lavrov" in t for t in texts)
+    assert not any("Somalia" in t for t in texts), "Somalia must not match Mali"
+    assert not any("Old news" in t for t in texts), "first fetch must not backfill old items"
+    assert all(m.parse_mode == "HTML" for m in telegram_api.messages_to(CHAT))
+    assert any("&amp;" in t for t in texts), "feed text is escaped for Telegram HTML"
+
+    hits_before = len(feed_server.hits)
+    second = run_main(["poll", "--once"], env)
+    assert second.returncode == 0, second.stderr
+    assert len(telegram_api.messages_to(CHAT)) == 2, "second run must send nothing"
+    new_statuses = feed_server.statuses()[hits_before:]
+    assert new_statuses == [304, 304]
+
+    db = sqlite3.connect(nw_env["NEWSWATCH_DB"])
+    assert db.execute("select count(*) from alerts").fetchone()[0] == 2
+    assert db.execute("select count(*) from items").fetchone()[0] == 4
+    statuses = db.execute("select status, count(*) from deliveries group by status").fetchall()
+    assert statuses == [("sent", 2)]
+    assert db.execute("select count(*) from feeds where etag is not null").fetchone()[0] == 2
+
+
+def test_poll_once_without_token_prints_alerts(feed_server, nw_env, tmp_path: Path):
+    feed_server.set("/rss.xml", MALI_FEED)
+    feeds = write_feed_list(tmp_path, [feed_server.url("/rss.xml")])
+    nw_env["NEWSWATCH_FEEDS"] = str(feeds)
+    result = run_main(["poll", "--once"], nw_env)
+    assert result.returncode == 0, result.stderr
+    assert "TELEGRAM_BOT_TOKEN" in result.stdout
+    assert "JNIM fighters attack" in result.stdout
+    assert "Somalia" not in result.stdout
+
+
+def test_changed_body_with_same_items_is_not_parsed_twice(feed_server, nw_env, tmp_path: Path):
+    feed_server.set("/rss.xml", MALI_FEED, fault="no-etag")
+    nw_env["NEWSWATCH_FEEDS"] = str(write_feed_list(tmp_path, [feed_server.url("/rss.xml")]))
+    assert run_main(["poll", "--once"], nw_env).returncode == 0
+    second = run_main(["poll", "--once"], nw_env)
+    assert second.returncode == 0
+    assert "unchanged=1" in second.stderr
