@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterable
@@ -30,11 +31,18 @@ DEFAULT_WINDOW = timedelta(hours=72)
 # from their title and summary, or they will not compare with new ones.
 FINGERPRINT_VERSION = 1
 
+
+def _w(text: str) -> tuple[str, ...]:
+    """Whitespace-separated words of a vocabulary literal."""
+    return tuple(text.split())
+
+
 # ---------------------------------------------------------------------------------------------
 # Vocabulary. Keys are in normalize() form (casefolded, accents removed).
 
 _STOPWORDS = frozenset(
-    """
+    _w(
+        """
     a an the and or but of to in on at by for from with without as is are was were be been being
     it its this that these those has have had will would can could may might after before over
     under into out up down about than then there their they them he she his her him we our you
@@ -45,124 +53,127 @@ _STOPWORDS = frozenset(
     ces se sa son ses leur leurs qui que qu quoi dont ou est sont ete etre a ont avait avoir fait
     ne pas plus selon apres avant lors pendant depuis tout tous toute toutes il elle ils elles on
     nous vous lui y c j n m ainsi aussi encore deja afin contre entre chez mais donc or ni car
-    moins tres autre autres nouveau nouvelle nouvel meme si
-    """.split()
+    moins tres autre autres nouveau nouvelle nouvel meme si annonce annoncent announce
+    announces announced
+    """
+    )
 )
 
 # Bilingual (EN/FR) concept lexicon for Sahel security and politics news: rewrites and
 # translations use different words for the same thing. One word maps to one concept.
 _CONCEPTS: dict[str, tuple[str, ...]] = {
-    "attack": (
+    "attack": _w(
         "attack attacks attacked attacking attaque attaques attaquer attaquent attaquee "
         "assault assaults assaut assauts raid raids storm storms stormed offensive"
-    ).split(),
-    "strike": "strike strikes frappe frappes frapper frappe bombing bombardement".split(),
-    "kill": (
+    ),
+    "strike": _w("strike strikes frappe frappes frapper frappe bombing bombardement"),
+    "kill": _w(
         "kill kills killed killing tue tues tuee tuees tuer tuent mort morts dead death deaths "
         "died die dies deces morte mortes"
-    ).split(),
-    "toll": "toll bilan".split(),
-    "wounded": "wounded injured injuring blesse blesses blessee blessees".split(),
-    "soldier": "soldier soldiers soldat soldats troop troops".split(),
-    "military": "military militaire militaires".split(),
-    "army": "army armee armees fama".split(),
-    "camp": "camp camps base bases post posts poste postes".split(),
-    "civilian": "civilian civilians civil civils civile civiles".split(),
-    "child": "child children enfant enfants".split(),
-    "jihadist": (
+    ),
+    "toll": _w("toll bilan"),
+    "wounded": _w("wounded injured injuring blesse blesses blessee blessees"),
+    "soldier": _w("soldier soldiers soldat soldats troop troops"),
+    "military": _w("military militaire militaires"),
+    "army": _w("army armee armees fama"),
+    "camp": _w("camp camps base bases post posts poste postes"),
+    "civilian": _w("civilian civilians civil civils civile civiles"),
+    "child": _w("child children enfant enfants"),
+    "jihadist": _w(
         "jihadist jihadists jihadiste jihadistes islamist islamists islamiste islamistes "
         "terrorist terrorists terroriste terroristes militant militants"
-    ).split(),
-    "junta": "junta juntas junte juntes".split(),
-    "leader": "leader leaders ruler rulers chef chefs head".split(),
-    "term": "term terms mandate mandat mandats".split(),
-    "year": "year years an ans annee annees".split(),
-    "election": "election elections electoral scrutin".split(),
-    "withdraw": (
+    ),
+    "junta": _w("junta juntas junte juntes"),
+    "leader": _w("leader leaders ruler rulers chef chefs head"),
+    "term": _w("term terms mandate mandat mandats"),
+    "year": _w("year years an ans annee annees"),
+    "election": _w("election elections electoral scrutin"),
+    "withdraw": _w(
         "withdraw withdraws withdrawal withdrawing withdrew leave leaves leaving quit quits "
         "quitte quittent quitter depart retrait retire retirent exit"
-    ).split(),
-    "capital": "capital capitale".split(),
-    "school": "school schools ecole ecoles".split(),
-    "university": "university universities universite universites".split(),
-    "airport": "airport airports aeroport aeroports".split(),
-    "gendarmerie": "gendarmerie gendarmeries police".split(),
-    "fuel": "fuel carburant carburants petrol essence gasoline".split(),
-    "shortage": "shortage shortages penurie penuries".split(),
-    "blockade": "blockade blockades blocus".split(),
-    "queue": "queue queues file files".split(),
-    "station": "station stations".split(),
-    "party": "party parties parti partis".split(),
-    "dissolve": "dissolve dissolves dissolved dissout dissous dissoute dissolution".split(),
-    "decree": "decree decrees decret decrets".split(),
-    "political": "political politique politiques".split(),
-    "ecowas": "ecowas cedeao".split(),
-    "west": "west western ouest".split(),
-    "rebel": (
+    ),
+    "capital": _w("capital capitale"),
+    "school": _w("school schools ecole ecoles"),
+    "university": _w("university universities universite universites"),
+    "airport": _w("airport airports aeroport aeroports"),
+    "gendarmerie": _w("gendarmerie gendarmeries police"),
+    "fuel": _w("fuel carburant carburants petrol essence gasoline"),
+    "shortage": _w("shortage shortages penurie penuries"),
+    "blockade": _w("blockade blockades blocus"),
+    "queue": _w("queue queues file files"),
+    "station": _w("station stations"),
+    "party": _w("party parties parti partis"),
+    "dissolve": _w("dissolve dissolves dissolved dissout dissous dissoute dissolution"),
+    "decree": _w("decree decrees decret decrets"),
+    "political": _w("political politique politiques"),
+    "ecowas": _w("ecowas cedeao"),
+    "west": _w("west western ouest"),
+    "rebel": _w(
         "rebel rebels rebelle rebelles separatist separatists separatiste separatistes "
         "tuareg touareg touaregs"
-    ).split(),
-    "seize": (
+    ),
+    "seize": _w(
         "seize seizes seized saisit saisi saisie saisir take takes took taken prise pris prend "
         "reprend repris retake retakes retook capture captures captured"
-    ).split(),
-    "control": "control controle".split(),
-    "gold": "gold".split(),
-    "mine": "mine mines minier miniere mining orpaillage".split(),
-    "kidnap": (
+    ),
+    "control": _w("control controle"),
+    "gold": _w("gold"),
+    "mine": _w("mine mines minier miniere mining orpaillage"),
+    "kidnap": _w(
         "kidnap kidnaps kidnapped abduct abducts abducted enleve enleves enlevee enlevement "
         "hostage hostages otage otages"
-    ).split(),
-    "chinese": "chinese chinois chinoise".split(),
-    "national": "national nationals ressortissant ressortissants worker workers".split(),
-    "minister": "minister ministers ministre ministres".split(),
-    "foreign": "foreign etrangere etrangeres diplomatie".split(),
-    "meet": "meet meets met hosts host hosted receives recoit recu rencontre talks".split(),
-    "russia": "russia russian russians russe russes russie kremlin".split(),
-    "mercenary": (
+    ),
+    "chinese": _w("chinese chinois chinoise"),
+    "national": _w("national nationals ressortissant ressortissants worker workers"),
+    "minister": _w("minister ministers ministre ministres"),
+    "foreign": _w("foreign etrangere etrangeres diplomatie"),
+    "meet": _w("meet meets met hosts host hosted receives recoit recu rencontre talks"),
+    "russia": _w("russia russian russians russe russes russie kremlin"),
+    "mercenary": _w(
         "mercenary mercenaries mercenaire mercenaires paramilitary paramilitaire paramilitaires"
-    ).split(),
-    "complete": "complete completes completed acheve achever achevement end ends fin".split(),
-    "claim": "claim claims claimed revendique revendiquent revendication".split(),
-    "coordinated": "coordinated coordonnee coordonnees simultaneous simultanee simultanees".split(),
-    "town": "town towns ville villes city cities".split(),
-    "village": "village villages".split(),
-    "border": "border borders frontiere frontieres".split(),
-    "wedding": "wedding weddings mariage mariages".split(),
-    "nuclear": "nuclear nucleaire".split(),
-    "energy": "energy energie".split(),
-    "agreement": "agreement agreements deal deals accord accords".split(),
-    "summit": "summit summits sommet sommets".split(),
-    "peacekeeping": "peacekeeping peacekeepers peacekeeper casques".split(),
-    "mali": "mali malian malians malien maliens malienne maliennes".split(),
-    "burkina": "burkina burkinabe".split(),
-    "niger": "niger nigerien nigerienne".split(),
-    "suspend": "suspend suspends suspended suspend suspendent suspension".split(),
-    "week": "week weeks semaine semaines".split(),
+    ),
+    "complete": _w("complete completes completed acheve achever achevement end ends fin"),
+    "claim": _w("claim claims claimed revendique revendiquent revendication"),
+    "coordinated": _w("coordinated coordonnee coordonnees simultaneous simultanee simultanees"),
+    "town": _w("town towns ville villes city cities"),
+    "village": _w("village villages"),
+    "border": _w("border borders frontiere frontieres"),
+    "wedding": _w("wedding weddings mariage mariages"),
+    "nuclear": _w("nuclear nucleaire"),
+    "energy": _w("energy energie"),
+    "agreement": _w("agreement agreements deal deals accord accords"),
+    "summit": _w("summit summits sommet sommets"),
+    "peacekeeping": _w("peacekeeping peacekeepers peacekeeper casques"),
+    "mali": _w("mali malian malians malien maliens malienne maliennes"),
+    "burkina": _w("burkina burkinabe"),
+    "niger": _w("niger nigerien nigerienne"),
+    "suspend": _w("suspend suspends suspended suspend suspendent suspension"),
+    "week": _w("week weeks semaine semaines"),
 }
 _LEXICON: dict[str, str] = {w: c for c, words in _CONCEPTS.items() for w in words}
 
 _NUMBER_WORDS: dict[str, str] = {
     **dict(
         zip(
-            (
+            _w(
                 "two three four five six seven eight nine ten eleven twelve thirteen fourteen "
                 "fifteen sixteen seventeen eighteen nineteen twenty"
-            ).split(),
+            ),
             map(str, range(2, 21)),
             strict=True,
         )
     ),
     **dict(
         zip(
-            (
+            _w(
                 "deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze "
-                "quinze seize dix-sept dix-huit dix-neuf vingt"
-            ).split(),
-            map(str, range(2, 21)),
+                "quinze seize"
+            ),
+            map(str, range(2, 17)),
             strict=True,
         )
     ),
+    "vingt": "20",
     "thirty": "30",
     "forty": "40",
     "fifty": "50",
@@ -182,22 +193,26 @@ _PLACE_ALIASES: dict[str, str] = {
     "alger": "algiers",
 }
 _GAZETTEER = frozenset(
-    """
+    _w("""
     kidal gao timbuktu menaka mopti segou kayes nioro kati tessalit aguelhok boulkessi lere
     tinzaouaten bamako djenne douentza bandiagara niono sevare ansongo bourem anefis hombori
     koulikoro sikasso diboli faladie senou intahaka dioura farabougou nara diafarabe macina
     ouagadougou niamey djibo tillaberi abuja moscow algiers dakar abidjan loulo gounkoto
-    """.split()
+    """)
 ) | frozenset(_PLACE_ALIASES)
 _COUNTRIES = frozenset(
-    "mali burkina niger algeria algerie mauritania mauritanie senegal guinea guinee chad tchad "
-    "nigeria".split()
+    _w(
+        "mali burkina niger algeria algerie mauritania mauritanie senegal guinea guinee chad "
+        "tchad nigeria"
+    )
 )
 # Capitalised words after these are taken as places ("in Léré", "à Nioro", "near Gao").
-_LOCATIVE = frozenset("in near at a dans vers".split())
+_LOCATIVE = frozenset(_w("in near at a dans vers"))
 _NOT_PLACES = frozenset(
-    "africa afrique sahel west ouest north nord south sud east est central centre the le la les "
-    "l un une least moins".split()
+    _w(
+        "africa afrique sahel west ouest north nord south sud east est central centre the le "
+        "la les l un une least moins"
+    )
 )
 _YEAR_RE = re.compile(r"^(19|20)\d\d$")
 
@@ -213,11 +228,13 @@ def _stem(word: str) -> str:
 class Fingerprint:
     """What story clustering needs from one item, in a compact serialisable form.
 
-    ``tokens`` are the normalised content words (concepts, numbers as ``#n``, places);
-    ``numbers``, ``places`` and ``countries`` feed the precision guard (``same_event``).
+    ``tokens`` are the normalised content words of title and summary (concepts, numbers as
+    ``#n``, places), ``headline`` those of the title alone; ``headline``, ``numbers``,
+    ``places`` and ``countries`` feed the precision guard (``same_event``).
     """
 
     tokens: frozenset[str]
+    headline: frozenset[str] = frozenset()
     numbers: frozenset[str] = frozenset()
     places: frozenset[str] = frozenset()
     countries: frozenset[str] = frozenset()
@@ -228,6 +245,7 @@ class Fingerprint:
             {
                 "v": FINGERPRINT_VERSION,
                 "t": sorted(self.tokens),
+                "h": sorted(self.headline),
                 "n": sorted(self.numbers),
                 "p": sorted(self.places),
                 "c": sorted(self.countries),
@@ -244,6 +262,7 @@ class Fingerprint:
             raise ValueError("fingerprint version mismatch: recompute it from title and summary")
         return cls(
             frozenset(data["t"]),
+            frozenset(data["h"]),
             frozenset(data["n"]),
             frozenset(data["p"]),
             frozenset(data["c"]),
@@ -253,7 +272,7 @@ class Fingerprint:
 def _places_after_locatives(text: str) -> set[str]:
     words = fold(text).split()
     found: set[str] = set()
-    for prev, word in zip(words, words[1:], strict=False):
+    for prev, word in itertools.pairwise(words):
         if prev.casefold() in _LOCATIVE and word[:1].isupper():
             w = word.casefold()
             if w not in _NOT_PLACES and w not in _COUNTRIES and w not in _LEXICON:
@@ -261,14 +280,10 @@ def _places_after_locatives(text: str) -> set[str]:
     return found
 
 
-def fingerprint(title: str, summary: str) -> Fingerprint:
-    """Fingerprint of one item from its title and summary (plain text)."""
-    text = f"{title} . {summary}"
+def _scan(
+    text: str, tokens: set[str], numbers: set[str], places: set[str], countries: set[str]
+) -> None:
     words = normalize(text).split()
-    tokens: set[str] = set()
-    numbers: set[str] = set()
-    places: set[str] = set()
-    countries: set[str] = set()
     for prev, word in zip(["", *words], words, strict=False):
         if word.isdigit():
             n = str(int(word))
@@ -297,8 +312,23 @@ def fingerprint(title: str, summary: str) -> Fingerprint:
     for place in _places_after_locatives(text):
         places.add(place)
         tokens.add(place)
+
+
+def fingerprint(title: str, summary: str) -> Fingerprint:
+    """Fingerprint of one item from its title and summary (plain text)."""
+    headline: set[str] = set()
+    numbers: set[str] = set()
+    places: set[str] = set()
+    countries: set[str] = set()
+    _scan(title, headline, numbers, places, countries)
+    tokens = set(headline)
+    _scan(summary, tokens, numbers, places, countries)
     return Fingerprint(
-        frozenset(tokens), frozenset(numbers), frozenset(places), frozenset(countries)
+        frozenset(tokens),
+        frozenset(headline),
+        frozenset(numbers),
+        frozenset(places),
+        frozenset(countries),
     )
 
 
@@ -320,8 +350,19 @@ def _conflict(a: frozenset[str], b: frozenset[str]) -> bool:
 
 
 def same_event(a: Fingerprint, b: Fingerprint) -> bool:
-    """Precision guard: False when both items give numbers, localities or countries and
-    share none of them (two attacks in two towns, or with two death tolls, stay apart)."""
+    """Precision guard, on top of token similarity. False when:
+
+    - both items give numbers, localities or countries and share none of them (two attacks
+      in two towns, or with two death tolls, stay apart);
+    - their headlines share no content word other than country names (two stories about
+      the same countries whose summaries overlap);
+    - one headline names a locality and the other item names none at all (a summit in
+      Abuja is not the story of the bloc it discusses).
+    """
+    if a.headline and b.headline and (a.headline & b.headline) <= _COUNTRIES:
+        return False
+    if (a.headline & a.places and not b.places) or (b.headline & b.places and not a.places):
+        return False
     return not (
         _conflict(a.numbers, b.numbers)
         or _conflict(a.places, b.places)
