@@ -51,6 +51,10 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     """
     if not body or not body.strip():
         return ParsedFeed(title=None, error="empty body: the server sent no feed content")
+    if body.lstrip()[:1] in (b"{", b"["):
+        return ParsedFeed(
+            title=None, error="not an RSS/Atom feed: looks like JSON (JSON Feed is not supported)"
+        )
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
@@ -67,6 +71,12 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         reason = parsed.get("bozo_exception")
         detail = f": {reason}" if reason else ""
         return ParsedFeed(title=None, error=f"not a valid RSS/Atom feed{detail}")
+
+    if not entries and parsed.get("bozo"):
+        return ParsedFeed(
+            title=None,
+            error=f"malformed feed, no item could be read: {parsed.get('bozo_exception')}",
+        )
 
     feed_title = clean_title(feed_meta.get("title")) or None
     google = is_google_news_url(url)

@@ -68,3 +68,11 @@ def write_feed_list(tmp_path: Path, urls: list[str]) -> Path:
     path = tmp_path / "feeds.txt"
     path.write_text("\n".join(urls) + "\n", encoding="utf-8")
     return path
+
+
+def corpus_files() -> list[Path]:
+    """Every capture in ../shared/feeds (empty when the corpus is absent)."""
+    if not SHARED_FEEDS.is_dir():
+        return []
+    skip = {"MANIFEST.json", "SOURCES.md", "LICENSE", "LICENSE-MIT"}
+    return sorted(p for p in SHARED_FEEDS.rglob("*") if p.is_file() and p.name not in skip)
