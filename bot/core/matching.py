@@ -103,7 +103,7 @@ def phrase_keys(text: str, *, case_sensitive: bool = False) -> list[str]:
         if _ARABIC_START.match(base):
             keys.extend(p + base for p in ARABIC_PROCLITICS)
             if base.startswith("ال"):
-                keys.extend(p + "ل" + base[2:] for p in ("", "و", "ف"))
+                keys.extend(p + "لل" + base[2:] for p in ("", "و", "ف"))
     return [f" {k} " for k in dict.fromkeys(keys)]
 
 
