@@ -388,8 +388,10 @@ class StoryIndex:
     Exact Jaccard over a blocked candidate set: an inverted index maps each token to the
     members holding it. A member with Jaccard >= t shares at least ceil(t*|x|) of the query's
     |x| tokens, so looking up only the query's |x| - ceil(t*|x|) + 1 rarest tokens finds every
-    such member (prefix filtering); tokens held by more than ``max_postings`` live members are
-    skipped (only matters for indexes far larger than a real 72 h window).
+    such member (prefix filtering). That is exact while those postings hold at most
+    ``scan_budget`` entries (a 72 h window of matched items: hundreds to a few thousand);
+    beyond it, only the rarest tokens (at least ``min_tokens``) are looked up, which keeps the
+    cost bounded on very large indexes at some loss of recall (see bench/dedup.py).
     An item joins a story only within ``window`` of the story's first item.
     Index only what belongs to a story (matched items); naive datetimes are taken as UTC.
     """
@@ -398,13 +400,15 @@ class StoryIndex:
         self,
         window: timedelta = DEFAULT_WINDOW,
         threshold: float = DEFAULT_THRESHOLD,
-        max_postings: int = 20_000,
+        scan_budget: int = 200,
+        min_tokens: int = 2,
     ) -> None:
         if not 0.0 < threshold <= 1.0:
             raise ValueError("threshold must be in (0, 1]")
         self.window = window
         self.threshold = threshold
-        self.max_postings = max_postings
+        self.scan_budget = scan_budget
+        self.min_tokens = min_tokens
         self._vocab: dict[str, int] = {}
         self._postings: dict[int, list[int]] = {}
         # members, by slot: token ids (sorted tuple), fingerprint, story id; None once pruned
@@ -455,9 +459,12 @@ class StoryIndex:
         prefix = n - need + 1
         query.sort()
         candidates: set[int] = set()
-        for df, tid in query[:prefix]:
-            if df <= self.max_postings:
-                candidates.update(self._postings[tid])
+        scanned = 0
+        for i, (df, tid) in enumerate(query[:prefix]):
+            if i >= self.min_tokens and scanned + df > self.scan_budget:
+                break
+            candidates.update(self._postings[tid])
+            scanned += df
         if not candidates:
             return None
         qids = {self._vocab[t] for t in fp.tokens if t in self._vocab}

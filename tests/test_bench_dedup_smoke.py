@@ -1,0 +1,36 @@
+"""Smoke test: bench/dedup.py runs at a tiny size and prints its table (no speed assertions)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent.parent / "bench" / "dedup.py"
+
+
+def test_dedup_bench_prints_its_table() -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH),
+            "--n",
+            "300",
+            "--queries",
+            "20",
+            "--repeat",
+            "1",
+            "--baseline-n",
+            "100",
+            "--check",
+            "10",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    assert "us/item" in out and "vs ours" in out
+    for row in ("StoryIndex find+add (ours)", "datasketch MinHashLSH", "brute-force Jaccard"):
+        assert row in out
+    assert "memory of ours per indexed item" in out
