@@ -73,7 +73,7 @@ class ConfigError(Exception):
 
 
 def _line_of(text: str, key: str) -> int:
-    match = re.search(rf"^\s*{re.escape(key)}\s*=", text, re.M)
+    match = re.search(rf"^[ \t]*{re.escape(key)}[ \t]*=", text, re.M)
     return text.count("\n", 0, match.start()) + 1 if match else 1
 
 

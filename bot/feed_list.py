@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -10,6 +11,7 @@ from xml.sax.saxutils import quoteattr
 from bot.core.models import FeedSpec, Problem
 
 ALLOWED_SCHEMES = ("http", "https")
+_COMMENT = re.compile(r"(^|\s)#.*$")
 
 
 def check_feed_url(url: str) -> str | None:
@@ -36,8 +38,8 @@ def load_feed_list(path: str | Path) -> tuple[list[FeedSpec], list[Problem]]:
     problems: list[Problem] = []
     seen: set[str] = set()
     for number, line in enumerate(text.splitlines(), start=1):
-        url = line.split("#", 1)[0].strip() if not line.lstrip().startswith("http") else line
-        url = url.strip()
+        # A comment is a line starting with "#" or " #…" after the URL ("#" alone is a fragment).
+        url = _COMMENT.sub("", line).strip()
         if not url:
             continue
         reason = check_feed_url(url)

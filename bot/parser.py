@@ -55,7 +55,9 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         return ParsedFeed(
             title=None, error="not an RSS/Atom feed: looks like JSON (JSON Feed is not supported)"
         )
-    headers = {"content-location": url}
+    # No Content-Location: feedparser would resolve relative GUIDs against the feed URL, and
+    # item keys must not change when a feed moves. Links are resolved below instead.
+    headers: dict[str, str] = {}
     if content_type:
         headers["content-type"] = content_type
     try:
@@ -71,12 +73,6 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         reason = parsed.get("bozo_exception")
         detail = f": {reason}" if reason else ""
         return ParsedFeed(title=None, error=f"not a valid RSS/Atom feed{detail}")
-
-    if not entries and parsed.get("bozo"):
-        return ParsedFeed(
-            title=None,
-            error=f"malformed feed, no item could be read: {parsed.get('bozo_exception')}",
-        )
 
     feed_title = clean_title(feed_meta.get("title")) or None
     google = is_google_news_url(url)
@@ -113,6 +109,11 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
                 summary=summary,
                 published=published,
             )
+        )
+    if not items and parsed.get("bozo"):
+        return ParsedFeed(
+            title=None,
+            error=f"malformed feed, no item could be read: {parsed.get('bozo_exception')}",
         )
     ttl = None
     raw_ttl = feed_meta.get("ttl")

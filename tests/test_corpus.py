@@ -35,8 +35,11 @@ async def test_every_capture_yields_items_or_a_recorded_error(feed_server, tmp_p
             unexplained.append(files[number].name)
     # Only a well-formed feed with no entries may yield nothing without an error.
     assert unexplained == [], unexplained
-    errors = {files[i].name: states[u]["last_error"] for i, u in enumerate(urls)
-              if states[u]["last_error"]}
+    errors = {
+        files[i].name: states[u]["last_error"]
+        for i, u in enumerate(urls)
+        if states[u]["last_error"]
+    }
     json_feed = next((f for f in files if f.name == "d4b7ab74da763119"), None)
     if json_feed is not None:
         assert "JSON" in errors["d4b7ab74da763119"], "a JSON Feed gets a clear feed error"

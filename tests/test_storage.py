@@ -1,0 +1,77 @@
+"""SQLite storage: WAL, migrations applied once, atomic per-feed writes, unique item keys."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.core.models import FeedSpec
+from storage.db import open_database
+from storage.migrations import MIGRATIONS
+from storage.repository import AlertDraft, NewItem, Repository
+
+NOW = datetime(2026, 4, 25, 6, 0, tzinfo=UTC)
+
+
+def _alert(title: str) -> AlertDraft:
+    return AlertDraft(
+        source="RFI",
+        title=title,
+        link=None,
+        summary="",
+        published=NOW,
+        entities=("JNIM",),
+        matches=({"entity": "JNIM", "alias": "JNIM", "field": "title"},),
+        priority="normal",
+        chats=((1, None), (2, 7)),
+    )
+
+
+def test_wal_and_migrations_once(tmp_path: Path):
+    path = tmp_path / "nw.db"
+    db = open_database(path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    applied = [r[0] for r in db.execute("SELECT name FROM _migrations ORDER BY name")]
+    assert applied == sorted(name for name, _ in MIGRATIONS)
+    db.conn.close()
+    again = open_database(path)
+    assert again.execute("SELECT count(*) FROM _migrations").fetchone()[0] == len(MIGRATIONS)
+
+
+def test_store_items_alerts_and_outbox_atomically(tmp_path: Path):
+    repo = Repository(open_database(tmp_path / "nw.db"))
+    repo.sync_feeds([FeedSpec(url="http://f/1")], NOW)
+    items = [
+        NewItem("g:1", "f/a", "http://f/1", "A", None, NOW, _alert("JNIM attack")),
+        NewItem("g:2", "f/b", "http://f/1", "B", None, NOW, None),
+    ]
+    stored = repo.store_feed_items("http://f/1", items, NOW, {"etag": '"x"'})
+    assert len(stored) == 1 and stored[0].new_story
+    assert repo.unseen_keys(["g:1", "g:2", "g:3"]) == {"g:3"}
+    rows = repo.pending_deliveries(NOW)
+    assert sorted((r["chat_id"], r["thread_id"]) for r in rows) == [(1, None), (2, 7)]
+    assert repo.feed_states(["http://f/1"])["http://f/1"]["etag"] == '"x"'
+
+
+def test_failed_write_rolls_back_everything(tmp_path: Path):
+    repo = Repository(open_database(tmp_path / "nw.db"))
+    repo.sync_feeds([FeedSpec(url="http://f/1")], NOW)
+    items = [NewItem("g:1", None, "http://f/1", "A", None, NOW, _alert("JNIM attack"))]
+    with pytest.raises(Exception, match="no such column"):
+        repo.store_feed_items("http://f/1", items, NOW, {"no_such_column": 1})
+    assert repo.unseen_keys(["g:1"]) == {"g:1"}
+    assert repo.db.execute("SELECT count(*) FROM alerts").fetchone()[0] == 0
+    assert repo.pending_count() == 0
+
+
+def test_feed_removed_from_list_is_kept_but_not_active(tmp_path: Path):
+    repo = Repository(open_database(tmp_path / "nw.db"))
+    repo.sync_feeds([FeedSpec(url="http://f/1"), FeedSpec(url="http://f/2")], NOW)
+    repo.sync_feeds([FeedSpec(url="http://f/2")], NOW)
+    states = repo.feed_states()
+    assert states["http://f/1"]["status"] == "removed"
+    assert states["http://f/2"]["status"] == "active"
+    repo.sync_feeds([FeedSpec(url="http://f/1")], NOW)
+    assert repo.feed_states()["http://f/1"]["status"] == "active"
