@@ -1,4 +1,4 @@
-"""Enforce the dependency rule: the core does no I/O and imports no adapter; storage points inward."""
+"""The dependency rule: the core does no I/O and imports no adapter; storage points inward."""
 
 from __future__ import annotations
 
