@@ -164,6 +164,64 @@ def _initial(db: Database) -> None:
     )
 
 
+
+_FTS_COLUMNS = ("title", "summary", "entities", "source")
+
+
+@migration("0002_access_and_search")
+def _access_and_search(db: Database) -> None:
+    """Bot users (pairing, allow/deny) with an audit log, subscribed chats, alert search."""
+    _create(
+        db,
+        "users",
+        {"user_id": int, "role": str, "added_at": str, "added_by": int, "chat_id": int},
+        pk="user_id",
+        not_null={"role"},
+    )  # role: owner | allowed | denied
+    _create(
+        db,
+        "access_log",
+        {
+            "id": int,
+            "at": str,
+            "actor": int,
+            "action": str,  # paired | allowed | denied | subscribed | unsubscribed
+            "user_id": int,
+            "chat_id": int,
+            "detail": str,
+        },
+        pk="id",
+    )
+    _create(
+        db, "subscriptions", {"chat_id": int, "added_at": str, "added_by": int}, pk="chat_id"
+    )
+    # Full-text index over alerts, kept in sync by triggers (the SQL sqlite-utils' enable_fts
+    # generates, run here through db.execute: enable_fts uses executescript, which commits).
+    cols = ", ".join(f"[{c}]" for c in _FTS_COLUMNS)
+    new = ", ".join(f"new.[{c}]" for c in _FTS_COLUMNS)
+    old = ", ".join(f"old.[{c}]" for c in _FTS_COLUMNS)
+    db.execute(
+        f"CREATE VIRTUAL TABLE [alerts_fts] USING FTS5 ({cols},"
+        " tokenize='unicode61 remove_diacritics 2', content=[alerts], content_rowid=[id])"
+    )
+    db.execute(f"INSERT INTO [alerts_fts] (rowid, {cols}) SELECT id, {cols} FROM alerts")
+    db.execute(
+        f"CREATE TRIGGER [alerts_ai] AFTER INSERT ON [alerts] BEGIN"
+        f" INSERT INTO [alerts_fts] (rowid, {cols}) VALUES (new.rowid, {new}); END"
+    )
+    db.execute(
+        f"CREATE TRIGGER [alerts_ad] AFTER DELETE ON [alerts] BEGIN"
+        f" INSERT INTO [alerts_fts] ([alerts_fts], rowid, {cols})"
+        f" VALUES ('delete', old.rowid, {old}); END"
+    )
+    db.execute(
+        f"CREATE TRIGGER [alerts_au] AFTER UPDATE OF {cols} ON [alerts] BEGIN"
+        f" INSERT INTO [alerts_fts] ([alerts_fts], rowid, {cols})"
+        f" VALUES ('delete', old.rowid, {old});"
+        f" INSERT INTO [alerts_fts] (rowid, {cols}) VALUES (new.rowid, {new}); END"
+    )
+
+
 def apply_migrations(db: Database) -> list[str]:
     """Apply every migration not yet recorded; each in its own transaction. Returns names."""
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
@@ -180,3 +238,70 @@ def apply_migrations(db: Database) -> list[str]:
             )
         applied.append(name)
     return applied
+
+
+@migration("0002_delivery_mutes_prefs")
+def _delivery_mutes_prefs(db: Database) -> None:
+    """Outbox columns for digests and holds, chat migrations, mutes and per-chat preferences."""
+    db.execute("ALTER TABLE deliveries ADD COLUMN held TEXT")  # why it waited: quiet | daily
+    db.execute("ALTER TABLE deliveries ADD COLUMN digest_id INTEGER")  # folded into this digest
+    db.execute("ALTER TABLE deliveries ADD COLUMN silent INTEGER")  # disable_notification
+    db.execute("ALTER TABLE chats ADD COLUMN migrated_to INTEGER")
+    db.execute("CREATE INDEX idx_deliveries_digest_id ON deliveries(digest_id)")
+    _create(
+        db,
+        "mutes",
+        {
+            "id": int,
+            "chat_id": int,
+            "kind": str,  # entity | source
+            "value": str,
+            "until": str,  # ISO UTC; NULL: until removed
+            "created_at": str,
+            "created_by": int,
+        },
+        pk="id",
+        not_null={"chat_id", "kind", "value"},
+    )
+    db.execute("CREATE INDEX idx_mutes_chat_until ON mutes(chat_id, until)")
+    _create(
+        db,
+        "chat_prefs",
+        {
+            "chat_id": int,
+            "quiet_start": str,  # HH:MM local time, or NULL
+            "quiet_end": str,
+            "digest_mode": str,  # off | low | all
+            "digest_time": str,  # HH:MM local time
+            "updated_at": str,
+        },
+        pk="chat_id",
+        defaults={"digest_mode": "off", "digest_time": "08:00"},
+    )
+
+
+@migration("0002_reliability")
+def _reliability(db: Database) -> None:
+    """Feed redirects and Retry-After, item last-seen times for safe pruning, a cycle log."""
+    for column in ("redirected_to", "retry_not_before", "items_seen_at", "paused_at"):
+        db.execute(f"ALTER TABLE feeds ADD COLUMN {column} TEXT")
+    db.execute("ALTER TABLE items ADD COLUMN last_seen_at TEXT")
+    _create(
+        db,
+        "cycles",
+        {
+            "id": int,
+            "started_at": str,
+            "finished_at": str,
+            "feeds_due": int,
+            "fetched": int,
+            "not_modified": int,
+            "unchanged": int,
+            "errors": int,
+            "items_new": int,
+            "alerts": int,
+            "duration": float,
+        },
+        pk="id",
+    )
+    db.execute("CREATE INDEX idx_cycles_started_at ON cycles(started_at)")
