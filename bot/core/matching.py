@@ -129,6 +129,7 @@ class Matcher:
         self._regexes: list[tuple[re.Pattern[str], int, bool]] = []  # pattern, alias, cased
         self._exclude_owner: list[int] = []
         self._ignore_owner: list[int] = []
+        self._has_folded = False
         self._empty = True
 
     @property
@@ -188,13 +189,15 @@ class Matcher:
         m._exclude_owner = _owners(m, "exclude")
         m._ignore_owner = _owners(m, "ignore")
         for key, payloads in folded.items():
-            m._folded.add_word(key, (len(key), tuple(payloads)))
+            has_alias = any(kind == _ALIAS for kind, _ref in payloads)
+            m._folded.add_word(key, (len(key), tuple(payloads), has_alias))
         if folded:
             m._folded.make_automaton()
+            m._has_folded = True
         if cased:
             m._cased = ahocorasick.Automaton()
             for key, payloads in cased.items():
-                m._cased.add_word(key, (len(key), tuple(payloads)))
+                m._cased.add_word(key, (len(key), tuple(payloads), True))
             m._cased.make_automaton()
         m._empty = not m._aliases
         return m
@@ -205,30 +208,38 @@ class Matcher:
         """Match one item's title and summary (plain text; stray tags/entities are stripped)."""
         if self._empty:
             return NO_MATCH
-        found = _Found()
+        scans = []
+        alias_seen = False
         for fi, text in enumerate((title, summary)):
-            if text:
-                self._scan(_plain(text), fi, found)
-        if not found.aliases:
+            if not text:
+                continue
+            if "<" in text or "&" in text:
+                text = _plain(text)
+            kept = fold(text)
+            padded = f" {kept.casefold()} "
+            folded = list(self._folded.iter(padded)) if self._has_folded else []
+            cased = list(self._cased.iter(f" {kept} ")) if self._cased is not None else []
+            regex = [
+                (ai, mo.start() - 1, mo.end())
+                for pattern, ai, case_sensitive in self._regexes
+                for mo in pattern.finditer(f" {kept} " if case_sensitive else padded)
+            ]
+            if cased or regex or any(value[2] for _end, value in folded):
+                alias_seen = True
+            scans.append((fi, folded, cased, regex))
+        if not alias_seen:  # the common case: nothing watched in this item
             return NO_MATCH
-        return self._decide(found)
-
-    def _scan(self, text: str, fi: int, found: _Found) -> None:
-        kept = fold(text)
-        padded = f" {kept.casefold()} "
-        if self._folded.kind == ahocorasick.AHOCORASICK:
-            for end, (length, payloads) in self._folded.iter(padded):
+        found = _Found()
+        for fi, folded, cased, regex in scans:
+            for end, (length, payloads, _has_alias) in folded:
                 for kind, ref in payloads:
                     self._record(found, kind, ref, fi, end - length + 1, end)
-        if self._cased is not None:
-            cased = f" {kept} "
-            for end, (length, payloads) in self._cased.iter(cased):
+            for end, (length, payloads, _has_alias) in cased:
                 for _kind, ref in payloads:
                     found.aliases.append((ref, fi, end - length + 1, end))
-        for pattern, ai, case_sensitive in self._regexes:
-            subject = f" {kept} " if case_sensitive else padded
-            for mo in pattern.finditer(subject):
-                found.aliases.append((ai, fi, mo.start() - 1, mo.end()))
+            for ai, start, end in regex:
+                found.aliases.append((ai, fi, start, end))
+        return self._decide(found)
 
     def _record(self, found: _Found, kind: int, ref: int, fi: int, start: int, end: int) -> None:
         if kind == _ALIAS:

@@ -40,8 +40,12 @@ _ARABIC_FOLD = str.maketrans(
     }
 )
 
+_ARABIC_VARIANTS = re.compile("[\u0629\u0640\u0649\u0660-\u0669\u0671\u06a9\u06cc\u06f0-\u06f9]")
+
 # Anything that is not a letter or digit separates words: apostrophes, hyphens, punctuation.
 _NON_WORD = re.compile(r"[\W_]+")
+# The same for ASCII text, as a 1:1 ASCII table (str.translate's fast path) then split().
+_ASCII_SPACE = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
 
 
 def fold(text: str) -> str:
@@ -52,14 +56,14 @@ def fold(text: str) -> str:
     stripped at both ends.
     """
     if text.isascii():
-        return _NON_WORD.sub(" ", text).strip()
-    text = unicodedata.normalize("NFKC", text)
-    text = unicodedata.normalize("NFD", text)
-    text = _MARKS.sub("", text)
-    text = text.translate(_ARABIC_FOLD)
+        return " ".join(text.translate(_ASCII_SPACE).split())
+    # NFKD is NFKC followed by NFD: compatibility forms folded, accents split off.
+    text = _MARKS.sub("", unicodedata.normalize("NFKD", text))
+    if _ARABIC_VARIANTS.search(text):
+        text = text.translate(_ARABIC_FOLD)
     text = _NON_WORD.sub(" ", text).strip()
     if not text.isascii():
-        text = unicodedata.normalize("NFC", text)
+        text = unicodedata.normalize("NFC", text)  # recompose what has no mark to strip
     return text
 
 
