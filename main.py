@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,10 +64,14 @@ def build_service(config: Config) -> tuple[Service, Fetcher]:
     )
     application = None
     deliverer: Any
+    start_hooks: list[Callable[[], Awaitable[None]]] = []
     if config.telegram_token:
+        from bot.telegram.access import AccessControl
         from bot.telegram.application import build_application
         from bot.telegram.commands import Commands
+        from bot.telegram.buttons import MuteButtons
         from bot.telegram.delivery import TelegramDeliverer
+        from storage.queries import Queries
 
         application = build_application(config.telegram_token, config.telegram_api_url)
         deliverer = TelegramDeliverer(
@@ -76,12 +80,23 @@ def build_service(config: Config) -> tuple[Service, Fetcher]:
             timezone=config.timezone,
             admin_ids=config.admin_ids,
             link_previews=config.link_previews,
+            digest_threshold=config.digest_threshold,
+            story_edit_interval=float(config.story_edit_interval_seconds),
         )
-        Commands(
-            admin_ids=config.admin_ids,
-            chat_ids=config.chat_ids,
-            watched=lambda: [e.name for e in reloader.current.entities],
-        ).register(application)
+        MuteButtons(repo, admin_ids=config.admin_ids, timezone=config.timezone).register(
+            application
+        )
+        access = AccessControl(repo, admin_ids=config.admin_ids, chat_ids=config.chat_ids)
+        commands = Commands(
+            access=access,
+            repo=repo,
+            queries=Queries(db),
+            watchlists=lambda: reloader.current,
+            matcher=lambda: reloader.matcher,
+            timezone=config.timezone,
+        )
+        commands.register(application)
+        start_hooks.append(_command_start_hook(application, commands, access))
     else:
         deliverer = ConsoleDeliverer(repo, config.timezone)
     pipeline = Pipeline(
@@ -92,8 +107,12 @@ def build_service(config: Config) -> tuple[Service, Fetcher]:
         deliverer=deliverer,
         settings=CycleSettings(
             chat_ids=config.chat_ids,
+            extra_chats=repo.subscribed_chats,
             backfill_hours=config.backfill_hours,
-            policy=SchedulePolicy(interval=float(config.poll_interval_seconds)),
+            policy=SchedulePolicy(
+                interval=float(config.poll_interval_seconds),
+                min_interval=float(min(60, config.poll_interval_seconds)),
+            ),
         ),
     )
 
@@ -108,7 +127,27 @@ def build_service(config: Config) -> tuple[Service, Fetcher]:
         tick_seconds=float(max(10, min(60, config.poll_interval_seconds))),
         application=application,
     )
+    service.on_start.extend(start_hooks)
     return service, fetcher
+
+
+def _command_start_hook(application: Any, commands: Any, access: Any) -> Any:
+    """At `run` start: publish the command list, and print a pairing code when no admin exists."""
+
+    async def hook() -> None:
+        try:
+            await commands.publish(application.bot)
+        except Exception as exc:  # the commands still work without the published list
+            log.warning("setMyCommands failed: %s", type(exc).__name__)
+        code = access.new_pairing_code()
+        if code:
+            print(
+                f"PAIRING: no admin is configured. In Telegram, send /start {code} to"
+                f" @{application.bot.username} to become the owner (the code works once).",
+                flush=True,
+            )
+
+    return hook
 
 
 async def _poll_once(config: Config) -> int:

@@ -21,8 +21,12 @@ class Route:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     # fault: None | "drop" | "slow" (1 byte/s) | "hang" | "gzip" | "gzip-bomb" | "redirect"
-    # | "redirect-loop" | "permanent-redirect" | "no-etag"
+    # | "redirect-loop" | "permanent-redirect" | "no-etag" | "html" (an HTML page)
+    # | "empty" (200, no body) | "truncated" (first half of the body) | "wrong-encoding"
+    # (Latin-1 bytes in a document that declares UTF-8)
+    # | "huge" (``size`` bytes, Content-Length declared) | "huge-chunked" (no Content-Length)
     fault: str | None = None
+    size: int = 11 * 1024 * 1024  # for "huge" / "huge-chunked"
     target: str | None = None  # for redirects
     last_modified: str = field(default_factory=lambda: formatdate(usegmt=True))
 
@@ -129,16 +133,32 @@ class FeedServer:
             self._record(path, route.status, req)
             return self._send(req, route.status, route.body, route.content_type, route.headers)
         etag = route.etag
-        if fault != "no-etag" and (
-            req.headers.get("If-None-Match") == etag
-            or req.headers.get("If-Modified-Since") == route.last_modified
-        ):
+        # RFC 9110: If-None-Match, when present, takes precedence over If-Modified-Since.
+        inm = req.headers.get("If-None-Match")
+        ims = req.headers.get("If-Modified-Since")
+        fresh = inm == etag if inm is not None else ims == route.last_modified
+        if fault != "no-etag" and fresh:
             self._record(path, 304, req)
             return self._send(req, 304, b"", None, {"ETag": etag})
         headers = dict(route.headers)
         if fault != "no-etag":
             headers.update({"ETag": etag, "Last-Modified": route.last_modified})
         body = route.body
+        content_type = route.content_type
+        if fault == "html":
+            body = HTML_PAGE
+            content_type = "text/html; charset=utf-8"
+        elif fault == "empty":
+            body = b""
+        elif fault == "truncated":
+            body = body[: len(body) // 2]
+        elif fault == "wrong-encoding":
+            body = body.decode("utf-8").encode("latin-1", errors="replace")
+        elif fault == "huge-chunked":
+            self._record(path, 200, req)
+            return self._stream_chunked(req, route.size, content_type, headers)
+        elif fault == "huge":
+            body = (b"<!-- padding -->" * (route.size // 16 + 1))[: route.size]
         if fault == "gzip":
             body = gzip.compress(body)
             headers["Content-Encoding"] = "gzip"
@@ -147,8 +167,8 @@ class FeedServer:
             headers["Content-Encoding"] = "gzip"
         self._record(path, 200, req)
         if fault == "slow":
-            return self._drip(req, body, route.content_type, headers)
-        return self._send(req, 200, body, route.content_type, headers)
+            return self._drip(req, body, content_type, headers)
+        return self._send(req, 200, body, content_type, headers)
 
     def _send(
         self,
@@ -171,6 +191,27 @@ class FeedServer:
         except OSError:
             pass
 
+    def _stream_chunked(
+        self, req: BaseHTTPRequestHandler, size: int, content_type: str, headers: dict[str, str]
+    ) -> None:
+        """Send ``size`` bytes with chunked transfer encoding: no Content-Length to trust."""
+        try:
+            req.send_response(200)
+            req.send_header("Content-Type", content_type)
+            for key, value in headers.items():
+                req.send_header(key, value)
+            req.send_header("Transfer-Encoding", "chunked")
+            req.end_headers()
+            chunk = b"<!-- padding -->" * 4096
+            sent = 0
+            while sent < size and not self._stop.is_set():
+                req.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                sent += len(chunk)
+            req.wfile.write(b"0\r\n\r\n")
+            req.wfile.flush()
+        except OSError:
+            pass
+
     def _drip(
         self, req: BaseHTTPRequestHandler, body: bytes, content_type: str, headers: dict[str, str]
     ) -> None:
@@ -188,6 +229,50 @@ class FeedServer:
                 req.wfile.flush()
         except OSError:
             pass
+
+
+HTML_PAGE = (
+    b"<!DOCTYPE html><html><head><title>Welcome</title></head>"
+    b"<body><h1>Our news</h1><p>This is a web page, not a feed.</p></body></html>"
+)
+
+
+class Blackhole:
+    """A listening socket whose accept queue is full: connecting to it times out (no SYN-ACK)."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(0)
+        self._fillers: list[socket.socket] = []
+        for _ in range(4):  # fill the (tiny) backlog so later SYNs are dropped
+            filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            filler.setblocking(False)
+            try:
+                filler.connect(("127.0.0.1", self.port))
+            except BlockingIOError:
+                pass
+            self._fillers.append(filler)
+        time.sleep(0.05)
+
+    @property
+    def port(self) -> int:
+        return int(self._listener.getsockname()[1])
+
+    def url(self, path: str = "/feed.xml") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def close(self) -> None:
+        for sock in [*self._fillers, self._listener]:
+            sock.close()
+
+    def __enter__(self) -> Blackhole:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def rss(items: list[dict[str, str]], title: str = "Test Feed", ttl: int | None = None) -> str:

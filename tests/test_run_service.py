@@ -1,0 +1,125 @@
+"""`main.py run`: scheduled cycles, commands by long polling, watchlist hot reload, SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import CHAT, ROOT, telegram_env, write_feed_list
+from tests.fakes.feed_server import rfc822, rss
+
+ADMIN = 777001
+
+WATCHLIST = """
+[[entities]]
+name = "Mali"
+aliases = ["Mali", "Malian"]
+"""
+WATCHLIST_WITH_TIMBUKTU = (
+    WATCHLIST
+    + """
+[[entities]]
+name = "Timbuktu"
+aliases = ["Timbuktu", "Tombouctou"]
+"""
+)
+
+
+def _item(guid: str, title: str, age: float = 600) -> dict[str, str]:
+    return {
+        "title": title,
+        "guid": guid,
+        "link": f"https://example.org/{guid}",
+        "description": title,
+        "pubDate": rfc822(time.time() - age),
+    }
+
+
+def test_run_polls_answers_reloads_and_stops_on_sigterm(
+    feed_server, telegram_api, nw_env, tmp_path: Path
+):
+    wl_dir = tmp_path / "watchlists"
+    wl_dir.mkdir()
+    (wl_dir / "desk.toml").write_text(WATCHLIST)
+    config = tmp_path / "nw.toml"
+    config.write_text("poll_interval_seconds = 10\n")
+    feed_server.set("/a.xml", rss([_item("m1", "Mali: transition charter extended")]))
+    env = telegram_env(nw_env, telegram_api)
+    env.update(
+        {
+            "NEWSWATCH_FEEDS": str(write_feed_list(tmp_path, [feed_server.url("/a.xml")])),
+            "NEWSWATCH_WATCHLISTS": str(wl_dir),
+            "NEWSWATCH_ADMIN_IDS": str(ADMIN),
+            "NEWSWATCH_CONFIG": str(config),
+        }
+    )
+    log = (tmp_path / "run.log").open("w+")
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "main.py"), "run"],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        # 1. the first cycle runs at start and delivers
+        assert telegram_api.wait_for(
+            lambda s: any("transition charter" in m.text for m in s.messages), timeout=30
+        ), _tail(log)
+        # 2. commands are answered by long polling
+        telegram_api.push_message("/help", chat_id=ADMIN, user_id=ADMIN)
+        assert telegram_api.wait_for(
+            lambda s: any(
+                str(m.chat_id) == str(ADMIN) and "Watching" in m.text for m in s.messages
+            ),
+            timeout=20,
+        ), _tail(log)
+        # 3. a watchlist edit takes effect by the next cycle, and admins are told what changed
+        (wl_dir / "desk.toml").write_text(WATCHLIST_WITH_TIMBUKTU)
+        feed_server.set(
+            "/a.xml",
+            rss(
+                [
+                    _item("m1", "Mali: transition charter extended"),
+                    _item("t1", "Timbuktu manuscripts return home"),
+                ]
+            ),
+        )
+        assert telegram_api.wait_for(
+            lambda s: any("Timbuktu manuscripts" in m.text for m in s.messages), timeout=40
+        ), _tail(log)
+        assert any("Timbuktu" in m.text for m in telegram_api.messages_to(ADMIN))
+        # 4. an invalid edit keeps the last good version and tells the admins
+        (wl_dir / "desk.toml").write_text(WATCHLIST + "\n[[entities]]\nname = 'Broken'\n")
+        assert telegram_api.wait_for(
+            lambda s: any(
+                "desk.toml" in m.text
+                and str(m.chat_id) == str(ADMIN)
+                and "rejected" in m.text.lower()
+                for m in s.messages
+            ),
+            timeout=40,
+        ), _tail(log)
+        alerts = [m for m in telegram_api.messages_to(CHAT)]
+        assert len(alerts) == 2, [m.text for m in alerts]
+    finally:
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            code = proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+        elapsed = time.monotonic() - started
+    assert code == 0, _tail(log)
+    assert elapsed < 10
+    assert "stopped cleanly" in _tail(log)
+
+
+def _tail(log) -> str:
+    log.flush()
+    log.seek(0)
+    return log.read()[-3000:]
