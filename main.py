@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -15,6 +16,7 @@ from bot.core.models import FeedSpec, Problem
 from bot.core.schedule import SchedulePolicy
 from bot.feed_list import load_feed_list
 from bot.fetcher import Fetcher, FetchSettings
+from bot.instance_lock import AlreadyRunning, instance_locks
 from bot.logging_setup import configure_logging
 from bot.pipeline import CycleSettings, Pipeline
 from bot.service import Service
@@ -68,8 +70,8 @@ def build_service(config: Config) -> tuple[Service, Fetcher]:
     if config.telegram_token:
         from bot.telegram.access import AccessControl
         from bot.telegram.application import build_application
-        from bot.telegram.commands import Commands
         from bot.telegram.buttons import MuteButtons
+        from bot.telegram.commands import Commands
         from bot.telegram.delivery import TelegramDeliverer
         from storage.queries import Queries
 
@@ -96,6 +98,7 @@ def build_service(config: Config) -> tuple[Service, Fetcher]:
             timezone=config.timezone,
         )
         commands.register(application)
+        application.add_handler(_health_handler(config, db, access, lambda: service))
         start_hooks.append(_command_start_hook(application, commands, access))
     else:
         deliverer = ConsoleDeliverer(repo, config.timezone)
@@ -111,8 +114,13 @@ def build_service(config: Config) -> tuple[Service, Fetcher]:
             backfill_hours=config.backfill_hours,
             policy=SchedulePolicy(
                 interval=float(config.poll_interval_seconds),
-                min_interval=float(min(60, config.poll_interval_seconds)),
+                min_interval=float(min(config.min_interval_seconds, config.poll_interval_seconds)),
+                max_interval=float(config.max_interval_seconds),
+                backoff_cap=float(config.backoff_cap_seconds),
+                pause_after_failures=config.pause_after_failures,
             ),
+            spread_seconds=config.fetch_spread_seconds,
+            forced_spread_seconds=min(1.0, config.fetch_spread_seconds),
         ),
     )
 
@@ -126,6 +134,7 @@ def build_service(config: Config) -> tuple[Service, Fetcher]:
         reload_watchlists=reload_watchlists,
         tick_seconds=float(max(10, min(60, config.poll_interval_seconds))),
         application=application,
+        maintenance=lambda: _prune(db, config.retention_days),
     )
     service.on_start.extend(start_hooks)
     return service, fetcher
@@ -148,6 +157,38 @@ def _command_start_hook(application: Any, commands: Any, access: Any) -> Any:
             )
 
     return hook
+
+
+def _prune(db: Any, retention_days: int) -> None:
+    from datetime import UTC, datetime
+
+    from storage.maintenance import prune
+
+    log.info("%s", prune(db, datetime.now(UTC), retention_days).summary())
+
+
+def _health_handler(config: Config, db: Any, access: Any, service: Any) -> Any:
+    from bot.health import collect_status
+    from bot.telegram.health import health_handler
+
+    def status() -> Any:
+        return collect_status(
+            db, config.db_path, started_at=service().started_at, pid=os.getpid(), command="run"
+        )
+
+    return health_handler(status, access.is_allowed)
+
+
+def _with_instance_lock(config: Config, command: str, body: Any) -> int:
+    """Run ``body`` holding the database and bot-token locks; refuse when another holds them."""
+    try:
+        with instance_locks(
+            config.db_path, config.telegram_token, command, api_url=config.telegram_api_url
+        ):
+            return int(body())
+    except AlreadyRunning as exc:
+        print(f"newswatch: {exc}", file=sys.stderr)
+        return 3
 
 
 async def _poll_once(config: Config) -> int:
@@ -176,7 +217,8 @@ async def _run(config: Config) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    return asyncio.run(_run(_load(args)))
+    config = _load(args)
+    return _with_instance_lock(config, "run", lambda: asyncio.run(_run(config)))
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
@@ -185,7 +227,21 @@ def cmd_poll(args: argparse.Namespace) -> int:
             "poll: only --once is supported (use `run` for the scheduled service)", file=sys.stderr
         )
         return 2
-    return asyncio.run(_poll_once(_load(args)))
+    config = _load(args)
+    return _with_instance_lock(config, "poll --once", lambda: asyncio.run(_poll_once(config)))
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from bot.core.status_report import render_text
+    from bot.health import collect_status
+
+    config = _load(args)
+    if not Path(config.db_path).is_file():
+        print(f"no database at {config.db_path}: newswatch has not run yet", file=sys.stderr)
+        return 1
+    report = collect_status(open_database(config.db_path), config.db_path)
+    print(render_text(report))
+    return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -219,7 +275,6 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_match(args: argparse.Namespace) -> int:
     from bot.match_report import run_match
-
     from bot.watchlist_files import WatchlistReloader
 
     config = _load(args)
@@ -251,6 +306,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check", help="validate configuration and watchlists").set_defaults(
         func=cmd_check
     )
+    sub.add_parser(
+        "status", help="uptime, last cycle, pending deliveries, failing feeds, database size"
+    ).set_defaults(func=cmd_status)
     match = sub.add_parser("match", help="show which feed items would alert, and why")
     match.add_argument("sources", nargs="+", help="feed file, feed URL, or - for stdin")
     match.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -276,7 +334,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             for problem in problems:
                 print(problem if isinstance(problem, Problem) else str(problem), file=sys.stderr)
             return 2
-        raise
+        # Through the redacting log formatter: a raw traceback could print the bot token.
+        log.critical("newswatch stopped by an unexpected error", exc_info=True)
+        return 1
 
 
 if __name__ == "__main__":
