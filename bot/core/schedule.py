@@ -59,3 +59,20 @@ def _jittered(delay: float, fraction: float, rng: random.Random | None) -> float
         return delay
     source = rng or random
     return delay * (1 + source.uniform(-fraction, fraction))
+
+
+def spread_offsets(count: int, spread: float, rng: random.Random | None = None) -> list[float]:
+    """Start delays for ``count`` fetches: evenly spaced over [0, spread), shuffled, jittered.
+
+    Even spacing (rather than independent uniform draws) keeps the spread predictable: no
+    burst of feeds starting together, and the last one starts before ``spread`` seconds.
+    """
+    if count <= 0:
+        return []
+    if spread <= 0:
+        return [0.0] * count
+    source = rng or random
+    step = spread / count
+    offsets = [i * step + source.uniform(0, step) for i in range(count)]
+    source.shuffle(offsets)
+    return offsets

@@ -1,0 +1,127 @@
+"""Render the health/status report (uptime, last cycle, queue, failing feeds, database size)."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+MAX_FAILING_SHOWN = 10
+MAX_ERROR_CHARS = 120
+
+
+@dataclass(frozen=True, slots=True)
+class FailingFeed:
+    url: str
+    status: str  # active | paused | gone
+    failures: int
+    last_error: str | None
+    next_fetch_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    """Everything `main.py status` and /health show; built by bot.health from storage."""
+
+    now: datetime
+    db_path: str
+    db_bytes: int
+    pending: int
+    feeds: dict[str, int] = field(default_factory=dict)  # status -> count
+    failing: tuple[FailingFeed, ...] = ()
+    last_cycle: dict[str, Any] | None = None  # a row of the cycles table
+    running: bool | None = None  # None: unknown (no lock file)
+    pid: int | None = None
+    command: str | None = None
+    started_at: datetime | None = None
+
+    @property
+    def healthy(self) -> bool:
+        return not any(f.status != "active" for f in self.failing) and self.pending < 100
+
+
+def human_duration(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+def human_bytes(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+def _lines(report: StatusReport, esc: Any, bold: Any) -> list[str]:
+    lines = [bold("newswatch status")]
+    if report.running is None:
+        lines.append("service: no instance information")
+    elif report.running:
+        up = (
+            human_duration((report.now - report.started_at).total_seconds())
+            if report.started_at
+            else "?"
+        )
+        lines.append(f"service: running (pid {report.pid}, {esc(report.command or '?')}, up {up})")
+    else:
+        lines.append("service: not running")
+    cycle = report.last_cycle
+    if cycle:
+        ago = ""
+        started = cycle.get("started_at")
+        if started:
+            try:
+                moment = datetime.fromisoformat(started)
+                ago = f" ({human_duration((report.now - moment).total_seconds())} ago)"
+            except ValueError:
+                pass
+        lines.append(
+            f"last cycle: {esc(started or '?')}{ago}: {cycle.get('feeds_due', 0)} feeds due,"
+            f" {cycle.get('fetched', 0)} fetched, {cycle.get('not_modified', 0)} not modified"
+            f" (304), {cycle.get('errors', 0)} errors, {cycle.get('items_new', 0)} new items,"
+            f" {cycle.get('alerts', 0)} alerts, {float(cycle.get('duration') or 0):.1f}s"
+        )
+    else:
+        lines.append("last cycle: none yet")
+    lines.append(f"queue: {report.pending} pending deliveries")
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(report.feeds.items())) or "none"
+    lines.append(f"feeds: {counts}")
+    if report.failing:
+        lines.append(f"failing feeds ({len(report.failing)}):")
+        for feed in report.failing[:MAX_FAILING_SHOWN]:
+            error = (feed.last_error or "").replace("\n", " ")
+            if len(error) > MAX_ERROR_CHARS:
+                error = error[: MAX_ERROR_CHARS - 1] + "…"
+            lines.append(
+                f"  - {esc(feed.url)} [{feed.status}, {feed.failures} failures]: {esc(error)}"
+            )
+        if len(report.failing) > MAX_FAILING_SHOWN:
+            lines.append(f"  … and {len(report.failing) - MAX_FAILING_SHOWN} more")
+    else:
+        lines.append("failing feeds: none")
+    lines.append(f"database: {human_bytes(report.db_bytes)} ({esc(report.db_path)})")
+    return lines
+
+
+def render_text(report: StatusReport) -> str:
+    """Plain text for the terminal (`main.py status`)."""
+    return "\n".join(_lines(report, lambda s: str(s), lambda s: s))
+
+
+def render_html(report: StatusReport) -> str:
+    """Telegram HTML for /health: every value from feeds or storage is escaped."""
+    return "\n".join(
+        _lines(report, lambda s: html.escape(str(s), quote=False), lambda s: f"<b>{s}</b>")
+    )

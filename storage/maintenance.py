@@ -1,0 +1,157 @@
+"""Database upkeep: retention pruning, the cycle log, status queries, size, integrity, backup."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from storage.repository import iso
+from storage.transactions import transaction
+
+LIVE_FEED_STATUSES = ("active", "paused")
+
+
+def _iso(moment: datetime) -> str:
+    return iso(moment) or ""
+
+
+@dataclass(frozen=True, slots=True)
+class PruneReport:
+    """How many rows one pruning pass deleted, per table."""
+
+    alerts: int = 0
+    deliveries: int = 0
+    stories: int = 0
+    items: int = 0
+    cycles: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"retention: pruned alerts={self.alerts} deliveries={self.deliveries}"
+            f" stories={self.stories} items={self.items} cycles={self.cycles}"
+        )
+
+
+def prune(db: Database, now: datetime, retention_days: int) -> PruneReport:
+    """Delete alerts, deliveries, stories and cycle rows older than ``retention_days``.
+
+    Item keys (the dedup memory) go only when they are older than the cutoff *and* every live
+    feed (active or paused) has had a body parsed since the item was last seen in any feed:
+    then no feed still carries it, and it cannot come back and alert again. Feeds are never
+    pruned (their rows hold the conditional-GET and backoff state).
+    """
+    cutoff = _iso(now - timedelta(days=retention_days))
+    with transaction(db):
+        old_alerts = "SELECT id FROM alerts WHERE created_at < ?"
+        deliveries = db.execute(
+            f"DELETE FROM deliveries WHERE alert_id IN ({old_alerts})", [cutoff]
+        ).rowcount
+        deliveries += db.execute(
+            "DELETE FROM deliveries WHERE alert_id IS NULL AND created_at < ?"
+            " AND status != 'pending'",
+            [cutoff],
+        ).rowcount
+        db.execute(f"UPDATE items SET alert_id = NULL WHERE alert_id IN ({old_alerts})", [cutoff])
+        db.execute(
+            f"UPDATE stories SET first_alert_id = NULL WHERE first_alert_id IN ({old_alerts})",
+            [cutoff],
+        )
+        alerts = db.execute("DELETE FROM alerts WHERE created_at < ?", [cutoff]).rowcount
+        stories = db.execute(
+            "DELETE FROM stories WHERE updated_at < ?"
+            " AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.story_id = stories.id)",
+            [cutoff],
+        ).rowcount
+        marks = ",".join("?" * len(LIVE_FEED_STATUSES))
+        row = db.execute(
+            f"SELECT min(COALESCE(items_seen_at, '')) FROM feeds WHERE status IN ({marks})"
+            " AND first_success_at IS NOT NULL",
+            list(LIVE_FEED_STATUSES),
+        ).fetchone()
+        floor = min(cutoff, row[0]) if row and row[0] is not None else cutoff
+        items = db.execute(
+            "DELETE FROM items WHERE COALESCE(last_seen_at, first_seen_at) < ?"
+            " AND alert_id IS NULL",
+            [floor],
+        ).rowcount
+        cycles = db.execute("DELETE FROM cycles WHERE started_at < ?", [cutoff]).rowcount
+    return PruneReport(alerts, deliveries, stories, items, cycles)
+
+
+def record_cycle(db: Database, started_at: datetime, finished_at: datetime, counts: Any) -> None:
+    """Append one row to the cycle log (``counts`` is a CycleReport-like object)."""
+    with transaction(db):
+        db.execute(
+            "INSERT INTO cycles (started_at, finished_at, feeds_due, fetched, not_modified,"
+            " unchanged, errors, items_new, alerts, duration) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [
+                _iso(started_at),
+                _iso(finished_at),
+                counts.feeds_due,
+                counts.fetched,
+                counts.not_modified,
+                counts.unchanged_body,
+                counts.errors,
+                counts.items_new,
+                counts.alerts,
+                round(float(counts.duration), 3),
+            ],
+        )
+
+
+def last_cycle(db: Database) -> dict[str, Any] | None:
+    rows = db.execute_returning_dicts("SELECT * FROM cycles ORDER BY id DESC LIMIT 1")
+    return rows[0] if rows else None
+
+
+def failing_feeds(db: Database, limit: int = 50) -> list[dict[str, Any]]:
+    """Feeds that failed their latest fetch, are paused or gone; worst first."""
+    return db.execute_returning_dicts(
+        "SELECT url, status, consecutive_failures, last_error, last_error_at, next_fetch_at,"
+        " redirected_to FROM feeds WHERE status IN ('active', 'paused', 'gone')"
+        " AND (consecutive_failures > 0 OR status != 'active')"
+        " ORDER BY status = 'active', consecutive_failures DESC, url LIMIT ?",
+        [limit],
+    )
+
+
+def feed_counts(db: Database) -> dict[str, int]:
+    return {
+        str(status): int(count)
+        for status, count in db.execute("SELECT status, count(*) FROM feeds GROUP BY status")
+    }
+
+
+def pending_deliveries(db: Database) -> int:
+    row = db.execute("SELECT count(*) FROM deliveries WHERE status = 'pending'").fetchone()
+    return int(row[0])
+
+
+def database_size(path: str | Path) -> int:
+    """Bytes on disk: the database file plus its WAL and shared-memory files."""
+    total = 0
+    for suffix in ("", "-wal", "-shm"):
+        candidate = Path(f"{path}{suffix}")
+        if candidate.is_file():
+            total += candidate.stat().st_size
+    return total
+
+
+def integrity_check(db: Database) -> str:
+    """``ok``, or SQLite's description of what is damaged."""
+    rows = [str(r[0]) for r in db.execute("PRAGMA integrity_check")]
+    return "\n".join(rows)
+
+
+def backup(db: Database, destination: str | Path) -> Path:
+    """A consistent copy of the live database (``VACUUM INTO``), safe while the bot runs."""
+    target = Path(destination)
+    if target.exists():
+        raise FileExistsError(f"{target} already exists; VACUUM INTO will not overwrite it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    db.execute("VACUUM INTO ?", [str(target)])
+    return target
