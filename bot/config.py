@@ -32,9 +32,15 @@ class Config:
     backfill_hours: int = 24
     timezone: str = "Africa/Bamako"
     link_previews: bool = False
-    digest_threshold: int = 10
+    digest_threshold: int = 10  # more alerts than this for a chat in one cycle: one digest
+    story_edit_interval_seconds: int = 300  # min time between "also reported by" edits
     story_window_hours: int = 72
     retention_days: int = 180
+    pause_after_failures: int = 10  # consecutive failures before a feed is paused (one notice)
+    min_interval_seconds: int = 60  # a feed's <ttl>/max-age/Expires never polls faster…
+    max_interval_seconds: int = 6 * 3600  # …nor slower than these bounds
+    backoff_cap_seconds: int = 24 * 3600  # failing feeds: exponential backoff up to this
+    fetch_spread_seconds: float = 30.0  # fetch starts of a scheduled cycle spread over this
     max_body_bytes: int = 10 * 1024 * 1024
     max_concurrency: int = 20
     max_per_host: int = 4
@@ -175,6 +181,14 @@ def _validate(config: Config) -> list[Problem]:
         problems.append(Problem(where, 1, "telegram_api_url: must start with http:// or https://"))
     if config.poll_interval_seconds < 10:
         problems.append(Problem(where, 1, "poll_interval_seconds: must be at least 10"))
+    if config.pause_after_failures < 1:
+        problems.append(Problem(where, 1, "pause_after_failures: must be at least 1"))
+    if config.min_interval_seconds > config.max_interval_seconds:
+        problems.append(
+            Problem(where, 1, "min_interval_seconds: must not exceed max_interval_seconds")
+        )
+    if config.retention_days < 1:
+        problems.append(Problem(where, 1, "retention_days: must be at least 1"))
     if config.telegram_token and not re.match(r"^\d+:[A-Za-z0-9_-]{20,}$", config.telegram_token):
         problems.append(
             Problem(where, 1, "telegram_token: does not look like a BotFather token (123:ABC…)")

@@ -149,11 +149,13 @@ class Repository:
         now: datetime,
         feed_fields: dict[str, Any],
         also_seen: Sequence[tuple[int, str]] = (),
+        seen_keys: Sequence[str] = (),
     ) -> list[StoredAlert]:
         """Remember items, store their alerts and outbox rows, and update the feed, atomically.
 
         ``also_seen`` is (alert_id, source) for items already alerted through another feed:
-        the source is added to that alert's ``sources``.
+        the source is added to that alert's ``sources``. ``seen_keys`` (every key in the
+        parsed body) get ``last_seen_at = now``, which retention pruning relies on.
         """
         stored: list[StoredAlert] = []
         with transaction(self.db):
@@ -179,6 +181,11 @@ class Repository:
                 )
             for alert_id, source in also_seen:
                 self._add_source(alert_id, source)
+            for chunk in _chunks(list(dict.fromkeys(seen_keys))):
+                marks = ",".join("?" * len(chunk))
+                self.db.execute(
+                    f"UPDATE items SET last_seen_at = ? WHERE key IN ({marks})", [iso(now), *chunk]
+                )
             self._update_feed(url, dict(feed_fields))
             self.db.execute(
                 "UPDATE feeds SET items_total = COALESCE(items_total, 0) + ? WHERE url = ?",
@@ -279,9 +286,12 @@ class Repository:
 
     # ----- outbox ------------------------------------------------------------------------
     def pending_deliveries(self, now: datetime, limit: int = 1000) -> list[dict[str, Any]]:
+        """Pending rows due now for active chats, with their alert and story outlets."""
         return self.db.execute_returning_dicts(
             "SELECT d.id AS delivery_id, d.chat_id, d.thread_id, d.kind, d.attempts,"
-            " d.payload, a.* FROM deliveries d LEFT JOIN alerts a ON a.id = d.alert_id"
+            " d.payload, d.held, d.silent, s.outlets AS story_outlets, a.*"
+            " FROM deliveries d LEFT JOIN alerts a ON a.id = d.alert_id"
+            " LEFT JOIN stories s ON s.id = a.story_id"
             " LEFT JOIN chats c ON c.chat_id = d.chat_id"
             " WHERE d.status = 'pending' AND (d.not_before IS NULL OR d.not_before <= ?)"
             " AND COALESCE(c.active, 1) = 1 ORDER BY d.id LIMIT ?",
@@ -330,23 +340,286 @@ class Repository:
             )
 
     def migrate_chat(self, old_id: int | str, new_id: int) -> None:
-        """Follow a group upgraded to a supergroup: pending rows and the chat record move."""
+        """Follow a group upgraded to a supergroup: pending rows and the chat record move.
+
+        The old id is remembered (``chats.migrated_to``) so that alerts still routed to it
+        (configuration not yet updated) follow too: see follow_chat_migrations.
+        """
         with transaction(self.db):
-            self.db.execute(
-                "UPDATE deliveries SET chat_id = ? WHERE chat_id = ? AND status = 'pending'",
-                [new_id, old_id],
-            )
             self.db.execute(
                 "INSERT INTO chats (chat_id, active) VALUES (?, 1) ON CONFLICT(chat_id) DO NOTHING",
                 [new_id],
             )
             self.db.execute(
-                "UPDATE chats SET active = 0, deactivated_reason = ? WHERE chat_id = ?",
-                [f"migrated to {new_id}", old_id],
+                "INSERT INTO chats (chat_id, active, migrated_to, deactivated_reason)"
+                " VALUES (?, 0, ?, ?) ON CONFLICT(chat_id) DO UPDATE SET active = 0,"
+                " migrated_to = excluded.migrated_to,"
+                " deactivated_reason = excluded.deactivated_reason",
+                [old_id, new_id, f"migrated to {new_id}"],
             )
+            self._follow_chat_migrations()
+
+    def follow_chat_migrations(self) -> int:
+        """Move pending rows of migrated chats to their new id. Returns how many moved."""
+        with transaction(self.db):
+            return self._follow_chat_migrations()
+
+    def _follow_chat_migrations(self) -> int:
+        moved = self.db.execute(
+            "UPDATE OR IGNORE deliveries SET chat_id = (SELECT migrated_to FROM chats"
+            " WHERE chats.chat_id = deliveries.chat_id) WHERE status = 'pending' AND chat_id IN"
+            " (SELECT chat_id FROM chats WHERE migrated_to IS NOT NULL)"
+        ).rowcount
+        # rows left behind already had a twin for the new id (both ids were configured)
+        self.db.execute(
+            "UPDATE deliveries SET status = 'skipped', last_error = 'duplicate after chat"
+            " migration' WHERE status = 'pending' AND chat_id IN"
+            " (SELECT chat_id FROM chats WHERE migrated_to IS NOT NULL)"
+        )
+        return int(moved or 0)
 
     def inactive_chats(self) -> set[int]:
         return {int(r[0]) for r in self.db.execute("SELECT chat_id FROM chats WHERE active = 0")}
+
+    # ----- outbox policy: holds, digests, mutes, story edits (issue 5) -------------------
+    def hold_deliveries(self, holds: Sequence[tuple[int, datetime, str]], now: datetime) -> None:
+        """Keep pending rows back until a time (quiet hours, daily digest), recording why."""
+        with transaction(self.db):
+            self.db.conn.executemany(
+                "UPDATE deliveries SET not_before = ?, held = ?, updated_at = ?"
+                " WHERE id = ? AND status = 'pending'",
+                [(iso(until), why, iso(now), delivery_id) for delivery_id, until, why in holds],
+            )
+
+    def skip_deliveries(self, skips: Sequence[tuple[int, str]], now: datetime) -> None:
+        """Close pending rows that must not be sent (e.g. muted), with the reason."""
+        with transaction(self.db):
+            self.db.conn.executemany(
+                "UPDATE deliveries SET status = 'skipped', last_error = ?, updated_at = ?"
+                " WHERE id = ? AND status = 'pending'",
+                [(reason, iso(now), delivery_id) for delivery_id, reason in skips],
+            )
+
+    def fold_into_digest(
+        self,
+        ids: Sequence[int],
+        chat_id: int | str,
+        thread_id: int | None,
+        texts: Sequence[str],
+        silent: bool,
+        now: datetime,
+    ) -> list[int]:
+        """Atomically replace pending alert rows by digest rows (one per message text).
+
+        The folded rows become ``digested`` with ``digest_id`` = the first digest row.
+        """
+        new_ids: list[int] = []
+        with transaction(self.db):
+            for text in texts:
+                cursor = self.db.execute(
+                    "INSERT INTO deliveries (alert_id, chat_id, thread_id, kind, status, attempts,"
+                    " created_at, updated_at, payload, silent)"
+                    " VALUES (NULL, ?, ?, 'digest', 'pending', 0, ?, ?, ?, ?)",
+                    [chat_id, thread_id, iso(now), iso(now), text, 1 if silent else 0],
+                )
+                new_ids.append(int(cursor.lastrowid or 0))
+            self.db.conn.executemany(
+                "UPDATE deliveries SET status = 'digested', digest_id = ?, updated_at = ?"
+                " WHERE id = ? AND status = 'pending'",
+                [(new_ids[0], iso(now), delivery_id) for delivery_id in ids],
+            )
+        return new_ids
+
+    def pending_story_edits(self, edited_before: datetime, since: datetime) -> list[dict[str, Any]]:
+        """Sent first messages of stories that gained outlets since their last edit.
+
+        One row per (story, chat message); only stories updated since ``since`` and not
+        edited after ``edited_before`` (the per-story edit interval).
+        """
+        return self.db.execute_returning_dicts(
+            "SELECT s.id AS story_id, s.outlets AS story_outlets, d.id AS delivery_id,"
+            " d.chat_id, d.thread_id, d.message_id, a.*"
+            " FROM stories s JOIN deliveries d ON d.alert_id = s.first_alert_id"
+            " AND d.kind = 'alert' AND d.status = 'sent' AND d.message_id IS NOT NULL"
+            " JOIN alerts a ON a.id = s.first_alert_id"
+            " LEFT JOIN chats c ON c.chat_id = d.chat_id"
+            " WHERE json_array_length(s.outlets) > COALESCE(s.edited_outlets, 1)"
+            " AND (s.last_edit_at IS NULL OR s.last_edit_at <= ?)"
+            " AND s.updated_at >= ? AND COALESCE(c.active, 1) = 1"
+            " ORDER BY s.id, d.id",
+            [iso(edited_before), iso(since)],
+        )
+
+    def mark_story_edited(self, story_id: int, outlets_shown: int, now: datetime) -> None:
+        with transaction(self.db):
+            self.db.execute(
+                "UPDATE stories SET edited_outlets = ?, last_edit_at = ? WHERE id = ?",
+                [outlets_shown, iso(now), story_id],
+            )
+
+    def alert_chats(self, alert_id: int) -> set[int]:
+        """Chats that an alert was routed to (any delivery status)."""
+        return {
+            int(r[0])
+            for r in self.db.execute(
+                "SELECT DISTINCT chat_id FROM deliveries WHERE alert_id = ?", [alert_id]
+            )
+        }
+
+    # ----- mutes and chat preferences (shared with the /mute, /quiet, /digest commands) --
+    def add_mute(
+        self,
+        chat_id: int,
+        kind: str,
+        value: str,
+        until: datetime | None,
+        created_by: int | None,
+        now: datetime,
+    ) -> int:
+        """Mute an entity or a source (kind "entity" | "source") in a chat until ``until``.
+
+        An existing mute of the same value in the chat is replaced, not duplicated.
+        """
+        if kind not in ("entity", "source"):
+            raise ValueError(f"mute kind must be 'entity' or 'source', not {kind!r}")
+        with transaction(self.db):
+            self.db.execute(
+                "DELETE FROM mutes WHERE chat_id = ? AND kind = ? AND lower(value) = lower(?)",
+                [chat_id, kind, value],
+            )
+            cursor = self.db.execute(
+                "INSERT INTO mutes (chat_id, kind, value, until, created_at, created_by)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [chat_id, kind, value, iso(until), iso(now), created_by],
+            )
+            return int(cursor.lastrowid or 0)
+
+    def active_mutes(self, chat_id: int, now: datetime) -> list[dict[str, Any]]:
+        """Mutes in force in a chat now (``until`` NULL means until removed)."""
+        return self.db.execute_returning_dicts(
+            "SELECT * FROM mutes WHERE chat_id = ? AND (until IS NULL OR until > ?) ORDER BY id",
+            [chat_id, iso(now)],
+        )
+
+    def remove_mute(self, chat_id: int, kind: str, value: str) -> int:
+        """Lift a mute; returns how many were removed (0 when there was none)."""
+        with transaction(self.db):
+            cursor = self.db.execute(
+                "DELETE FROM mutes WHERE chat_id = ? AND kind = ? AND lower(value) = lower(?)",
+                [chat_id, kind, value],
+            )
+            return int(cursor.rowcount or 0)
+
+    def get_chat_prefs(self, chat_id: int) -> dict[str, Any] | None:
+        """A chat's quiet hours and digest settings, or None when it has none."""
+        rows = self.db.execute_returning_dicts(
+            "SELECT * FROM chat_prefs WHERE chat_id = ?", [chat_id]
+        )
+        return rows[0] if rows else None
+
+    def set_chat_prefs(self, chat_id: int, now: datetime, **fields: Any) -> None:
+        """Set some of quiet_start, quiet_end ("HH:MM" or None), digest_mode, digest_time."""
+        allowed = {"quiet_start", "quiet_end", "digest_mode", "digest_time"}
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"unknown chat preference(s): {', '.join(sorted(unknown))}")
+        with transaction(self.db):
+            self.db.execute(
+                "INSERT INTO chat_prefs (chat_id, updated_at) VALUES (?, ?)"
+                " ON CONFLICT(chat_id) DO NOTHING",
+                [chat_id, iso(now)],
+            )
+            if fields:
+                assignments = ", ".join(f"[{name}] = ?" for name in fields)
+                self.db.execute(
+                    f"UPDATE chat_prefs SET {assignments}, updated_at = ? WHERE chat_id = ?",
+                    [*fields.values(), iso(now), chat_id],
+                )
+
+    # ----- bot users and subscriptions (pairing, /allow, /deny) ---------------------------
+    def users(self) -> dict[int, str]:
+        """Every known bot user and their role (owner | allowed | denied)."""
+        return {int(r[0]): str(r[1]) for r in self.db.execute("SELECT user_id, role FROM users")}
+
+    def set_user_role(
+        self,
+        user_id: int,
+        role: str,
+        *,
+        actor: int | None,
+        now: datetime,
+        chat_id: int | None = None,
+        detail: str = "",
+    ) -> None:
+        """Give ``user_id`` a role and record who did it in ``access_log``, atomically."""
+        with transaction(self.db):
+            self.db.execute(
+                "INSERT INTO users (user_id, role, added_at, added_by, chat_id)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET role = excluded.role,"
+                " added_at = excluded.added_at, added_by = excluded.added_by",
+                [user_id, role, iso(now), actor, chat_id],
+            )
+            self._log_access(actor, role, user_id, chat_id, detail, now)
+
+    def claim_owner(self, user_id: int, chat_id: int, now: datetime) -> bool:
+        """Make ``user_id`` the owner and subscribe ``chat_id``, unless an owner already exists."""
+        with transaction(self.db):
+            if self.db.execute("SELECT 1 FROM users WHERE role = 'owner'").fetchone():
+                return False
+            self.db.execute(
+                "INSERT INTO users (user_id, role, added_at, added_by, chat_id)"
+                " VALUES (?, 'owner', ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET role = 'owner',"
+                " added_at = excluded.added_at, added_by = excluded.added_by",
+                [user_id, iso(now), user_id, chat_id],
+            )
+            self._log_access(user_id, "paired", user_id, chat_id, "pairing code accepted", now)
+            self._subscribe(chat_id, user_id, now)
+        return True
+
+    def subscribe_chat(self, chat_id: int, *, actor: int | None, now: datetime) -> None:
+        with transaction(self.db):
+            self._subscribe(chat_id, actor, now)
+
+    def unsubscribe_chat(self, chat_id: int, *, actor: int | None, now: datetime) -> bool:
+        with transaction(self.db):
+            cursor = self.db.execute("DELETE FROM subscriptions WHERE chat_id = ?", [chat_id])
+            if cursor.rowcount:
+                self._log_access(actor, "unsubscribed", None, chat_id, "", now)
+            return bool(cursor.rowcount)
+
+    def subscribed_chats(self) -> list[int]:
+        """Chats that receive alerts besides the configured ones (the owner's, after pairing)."""
+        return [
+            int(r[0]) for r in self.db.execute("SELECT chat_id FROM subscriptions ORDER BY chat_id")
+        ]
+
+    def access_log(self, limit: int = 100) -> list[dict[str, Any]]:
+        return self.db.execute_returning_dicts(
+            "SELECT * FROM access_log ORDER BY id DESC LIMIT ?", [limit]
+        )
+
+    def _subscribe(self, chat_id: int, actor: int | None, now: datetime) -> None:
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO subscriptions (chat_id, added_at, added_by) VALUES (?, ?, ?)",
+            [chat_id, iso(now), actor],
+        )
+        if cursor.rowcount:
+            self._log_access(actor, "subscribed", None, chat_id, "", now)
+
+    def _log_access(
+        self,
+        actor: int | None,
+        action: str,
+        user_id: int | None,
+        chat_id: int | None,
+        detail: str,
+        now: datetime,
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO access_log (at, actor, action, user_id, chat_id, detail)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [iso(now), actor, action, user_id, chat_id, detail],
+        )
 
 
 def _chunks(values: list[str]) -> Iterable[list[str]]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from bot.core.text import truncate_words
@@ -44,7 +45,7 @@ class AlertView:
 def _time_line(published: datetime | None, zone: ZoneInfo) -> str:
     if published is None:
         return "time not given by the feed"
-    utc = published.strftime("%Y-%m-%d %H:%M UTC")
+    utc = published.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     local = published.astimezone(zone)
     label = zone.key.split("/")[-1].replace("_", " ")
     return f"{utc} · {local:%H:%M} {label}"
@@ -89,28 +90,69 @@ def _assemble(head: str, summary: str, footer: str) -> str:
     return "\n\n".join(parts)
 
 
-def render_plain(html_text: str) -> str:
-    """A plain-text fallback of a rendered message (for a 400 "can't parse entities")."""
-    import re
+_TAG = re.compile(r"<[^>]+>")
 
-    text = re.sub(r"<[^>]+>", "", html_text)
-    return html.unescape(text)
+
+def render_plain(html_text: str) -> str:
+    """A plain-text fallback of a rendered message (for a 400 "can't parse entities").
+
+    Our own markup is the only markup in a rendered message (feed text is escaped), so
+    removing tags and unescaping once gives back exactly the text, within 4096 units.
+    """
+    return cut_utf16(html.unescape(_TAG.sub("", html_text)), MAX_MESSAGE_UTF16)
+
+
+def cut_utf16(text: str, limit: int, ellipsis: str = "…") -> str:
+    """Cut ``text`` to at most ``limit`` UTF-16 units, never splitting a surrogate pair."""
+    if utf16_len(text) <= limit:
+        return text
+    budget = limit - utf16_len(ellipsis)
+    out: list[str] = []
+    used = 0
+    for ch in text:
+        size = 2 if ord(ch) > 0xFFFF else 1
+        if used + size > budget:
+            break
+        out.append(ch)
+        used += size
+    return "".join(out) + ellipsis
+
+
+DIGEST_LINE_TITLE = 200
+DIGEST_LINE_ENTITIES = 5
 
 
 def render_digest(views: Sequence[AlertView], header: str) -> list[str]:
-    """A digest: one line per story (linked title + entities), split to fit 4096 units."""
-    messages: list[str] = []
-    current = escape(header)
-    for view in views:
-        title = escape(truncate_words(view.title or "(untitled)", 200))
-        link = f'<a href="{escape(view.link)}">{title}</a>' if view.link else title
-        ents = ", ".join(escape(e) for e in view.entities)
-        line = f"• {link} — <b>{ents}</b> <i>({escape(view.source)})</i>"
-        candidate = f"{current}\n{line}"
-        if utf16_len(candidate) > MAX_MESSAGE_UTF16:
-            messages.append(current)
-            current = line
-        else:
-            current = candidate
-    messages.append(current)
-    return messages
+    """A digest: one line per story (linked title + entities), split to fit 4096 units.
+
+    Every part of the split is valid HTML on its own (lines are never cut in the middle);
+    the parts after the first repeat the header with their position ("2/3").
+    """
+    lines = [_digest_line(view) for view in views]
+    messages: list[list[str]] = [[]]
+    size = 0
+    room = MAX_MESSAGE_UTF16 - utf16_len(escape(header)) - 16  # " (12/12)" and newlines
+    for line in lines:
+        cost = utf16_len(line) + 1
+        if messages[-1] and size + cost > room:
+            messages.append([])
+            size = 0
+        messages[-1].append(line)
+        size += cost
+    total = len(messages)
+    out = []
+    for number, part in enumerate(messages, start=1):
+        head = escape(header) if total == 1 else f"{escape(header)} ({number}/{total})"
+        out.append("\n".join([f"<b>{head}</b>", *part]))
+    return out
+
+
+def _digest_line(view: AlertView) -> str:
+    marker = "🚨 " if view.priority == "urgent" else ""
+    title = escape(truncate_words(view.title or "(untitled)", DIGEST_LINE_TITLE))
+    link = f'<a href="{escape(view.link)}">{title}</a>' if view.link else title
+    shown = view.entities[:DIGEST_LINE_ENTITIES]
+    more = len(view.entities) - len(shown)
+    ents = ", ".join(escape(truncate_words(e, 60)) for e in shown) + (f" +{more}" if more else "")
+    source = escape(truncate_words(view.source, 80))
+    return f"• {marker}{link} — <b>{ents or 'match'}</b> <i>({source})</i>"

@@ -1,31 +1,108 @@
-"""Drain the outbox to Telegram: send pending deliveries, record message ids, handle errors."""
+"""Drain the outbox to Telegram: pace, send, record message ids, handle errors, edit stories."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from collections import defaultdict
+import time
+from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from telegram import Bot, LinkPreviewOptions
+from telegram import Bot, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 
 from bot.alert_views import view_from_row
-from bot.core.formatting import render_alert, render_plain
+from bot.core.delivery_policy import (
+    ChatPrefs,
+    Pending,
+    digest_header,
+    muted_by,
+    parse_hhmm,
+    plan_chat,
+)
+from bot.core.formatting import render_alert, render_digest, render_plain
+from bot.telegram.buttons import alert_keyboard
 from storage.repository import Repository, StoredAlert
 
 log = logging.getLogger("newswatch.delivery")
 
 NETWORK_RETRIES = 3
 BACKOFF_BASE = 1.0
+NETWORK_RETRY_LATER = timedelta(seconds=30)
+PER_CHAT_INTERVAL = 1.0  # Telegram: about one message per second in one chat
+GROUP_MAX_PER_MINUTE = 20  # Telegram: 20 messages per minute in one group
+MAX_INLINE_WAIT = 60.0  # longer 429 waits are not slept through inside a cycle
+EDIT_WINDOW = timedelta(hours=48)  # stories older than this are not edited any more
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:
     value: Any = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _is_group(chat_id: int | str) -> bool:
+    """Groups, supergroups and channels: negative ids or @usernames."""
+    return isinstance(chat_id, str) or chat_id < 0
+
+
+class ChatPacer:
+    """Our own per-chat limits, which AIORateLimiter does not give.
+
+    AIORateLimiter (in bot.telegram.application) limits 30 requests/s overall and groups
+    (negative chat ids) with a leaky bucket that lets 20 through at once and then more
+    within the same minute. It does nothing per private chat. This pacer adds: at least
+    ``interval`` seconds between two messages to one chat, at most ``group_per_minute``
+    messages to one group in any sliding 60 s, and a global gate after a 429.
+    """
+
+    def __init__(
+        self,
+        *,
+        interval: float = PER_CHAT_INTERVAL,
+        group_per_minute: int = GROUP_MAX_PER_MINUTE,
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
+        self.interval = interval
+        self.group_per_minute = group_per_minute
+        self.monotonic = monotonic
+        self.gate_until = 0.0  # no request at all before this (Telegram said 429)
+        self._next: dict[int | str, float] = {}
+        self._recent: defaultdict[int | str, deque[float]] = defaultdict(deque)
+
+    def block(self, seconds: float) -> None:
+        self.gate_until = max(self.gate_until, self.monotonic() + seconds)
+
+    def gate_remaining(self) -> float:
+        return max(0.0, self.gate_until - self.monotonic())
+
+    def wait_needed(self, chat_id: int | str) -> float:
+        now = self.monotonic()
+        wait = max(self.gate_until - now, self._next.get(chat_id, 0.0) - now, 0.0)
+        if _is_group(chat_id) and self.group_per_minute > 0:
+            recent = self._recent[chat_id]
+            while recent and recent[0] <= now - 60.0:
+                recent.popleft()
+            if len(recent) >= self.group_per_minute:
+                wait = max(wait, recent[0] + 60.0 - now)
+        return wait
+
+    def taken(self, chat_id: int | str) -> None:
+        now = self.monotonic()
+        self._next[chat_id] = now + self.interval
+        if _is_group(chat_id):
+            self._recent[chat_id].append(now)
 
 
 class TelegramDeliverer:
@@ -39,108 +116,375 @@ class TelegramDeliverer:
         timezone: str,
         admin_ids: Sequence[int] = (),
         link_previews: bool = False,
+        digest_threshold: int = 10,
+        story_edit_interval: float = 300.0,
+        buttons: bool = True,
+        pacer: ChatPacer | None = None,
+        max_inline_wait: float = MAX_INLINE_WAIT,
+        network_retries: int = NETWORK_RETRIES,
+        backoff_base: float = BACKOFF_BASE,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], Any] = asyncio.sleep,
     ):
         self.bot = bot
         self.repo = repo
         self.timezone = timezone
+        self.zone = ZoneInfo(timezone)
         self.admin_ids = tuple(admin_ids)
         self.link_previews = link_previews
+        self.digest_threshold = digest_threshold
+        self.story_edit_interval = timedelta(seconds=story_edit_interval)
+        self.buttons = buttons
+        self.pacer = pacer or ChatPacer()
+        self.max_inline_wait = max_inline_wait
+        self.network_retries = network_retries
+        self.backoff_base = backoff_base
         self.clock = clock
         self.sleep = sleep
         self._lock = asyncio.Lock()
+        self._told: set[str] = set()  # admin notices already sent by this process
+        self._redrain: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
 
+    # ----- entry points ------------------------------------------------------------------
     async def deliver(self, new_alerts: Sequence[StoredAlert]) -> None:
         await self.drain()
 
     async def drain(self) -> int:
-        """Send everything pending now. Returns how many messages were sent."""
+        """Send everything due now, then the story edits due. Returns messages sent.
+
+        Safe to call at any time and from a background task: one drain runs at a time, and
+        every state change is committed to the outbox as it happens.
+        """
         async with self._lock:
-            rows = self.repo.pending_deliveries(self.clock())
-            by_chat: defaultdict[int | str, list[dict[str, Any]]] = defaultdict(list)
-            for row in rows:
-                by_chat[row["chat_id"]].append(row)
+            now = self.clock()
+            self.repo.follow_chat_migrations()
+            rows = self.repo.pending_deliveries(now)
+            by_chat = self._prepare(rows, now)
             results = await asyncio.gather(
                 *(self._drain_chat(chat_rows) for chat_rows in by_chat.values())
             )
+            await self._edit_stories()
             return sum(results)
 
+    # ----- planning: mutes, quiet hours, digests -----------------------------------------
+    def _prepare(
+        self, rows: list[dict[str, Any]], now: datetime
+    ) -> dict[int | str, list[dict[str, Any]]]:
+        """Apply mutes and the delivery policy; returns, per chat, the rows to send in order."""
+        grouped: defaultdict[tuple[int | str, int | None], list[dict[str, Any]]] = defaultdict(list)
+        for row in rows:
+            grouped[(row["chat_id"], row.get("thread_id"))].append(row)
+        mutes: dict[int | str, list[tuple[str, str]]] = {}
+        prefs: dict[int | str, ChatPrefs] = {}
+        out: defaultdict[int | str, list[dict[str, Any]]] = defaultdict(list)
+        for (chat_id, thread_id), chat_rows in grouped.items():
+            if chat_id not in mutes:
+                found = self.repo.active_mutes(chat_id, now) if isinstance(chat_id, int) else []
+                mutes[chat_id] = [(m["kind"], m["value"]) for m in found]
+                prefs[chat_id] = self._prefs(chat_id)
+            live: list[dict[str, Any]] = []
+            skips: list[tuple[int, str]] = []
+            for row in chat_rows:
+                reason = None
+                if row["kind"] == "alert" and mutes[chat_id]:
+                    entities = json.loads(row.get("entities") or "[]")
+                    reason = muted_by(entities, row.get("source") or "", mutes[chat_id])
+                if reason:
+                    skips.append((int(row["delivery_id"]), reason))
+                else:
+                    live.append(row)
+            if skips:
+                self.repo.skip_deliveries(skips, now)
+            by_id = {int(r["delivery_id"]): r for r in live}
+            plan = plan_chat(
+                [
+                    Pending(
+                        delivery_id=int(r["delivery_id"]),
+                        kind=r["kind"],
+                        priority=r.get("priority") or "normal",
+                        held=r.get("held"),
+                    )
+                    for r in live
+                ],
+                prefs[chat_id],
+                now,
+                self.zone,
+                self.digest_threshold,
+            )
+            if plan.hold:
+                self.repo.hold_deliveries(plan.hold, now)
+            out[chat_id].extend(by_id[i] for i in plan.send)
+            for why, ids in plan.digests:
+                out[chat_id].extend(self._fold(why, [by_id[i] for i in ids], chat_id, thread_id))
+        return out
+
+    def _prefs(self, chat_id: int | str) -> ChatPrefs:
+        row = self.repo.get_chat_prefs(chat_id) if isinstance(chat_id, int) else None
+        if not row:
+            return ChatPrefs()
+        try:
+            return ChatPrefs(
+                quiet_start=parse_hhmm(row.get("quiet_start")),
+                quiet_end=parse_hhmm(row.get("quiet_end")),
+                digest_mode=row.get("digest_mode") or "off",
+                digest_time=parse_hhmm(row.get("digest_time")) or ChatPrefs().digest_time,
+            )
+        except ValueError as exc:
+            log.warning("chat %s: ignoring bad preferences: %s", chat_id, exc)
+            return ChatPrefs()
+
+    def _fold(
+        self, why: str, rows: list[dict[str, Any]], chat_id: int | str, thread_id: int | None
+    ) -> list[dict[str, Any]]:
+        """Replace alert rows by digest rows in the outbox (atomically) and return those."""
+        views = [view_from_row(r) for r in rows]
+        texts = render_digest(views, digest_header(why, len(views)))
+        silent = all(v.priority == "digest" for v in views)
+        ids = self.repo.fold_into_digest(
+            [int(r["delivery_id"]) for r in rows], chat_id, thread_id, texts, silent, self.clock()
+        )
+        log.info(
+            "chat %s: %d alerts folded into %d digest message(s) (%s)",
+            chat_id,
+            len(rows),
+            len(ids),
+            why,
+        )
+        return [
+            {
+                "delivery_id": new_id,
+                "chat_id": chat_id,
+                "thread_id": thread_id,
+                "kind": "digest",
+                "payload": text,
+                "silent": 1 if silent else 0,
+            }
+            for new_id, text in zip(ids, texts, strict=True)
+        ]
+
+    # ----- sending -----------------------------------------------------------------------
     async def _drain_chat(self, rows: list[dict[str, Any]]) -> int:
         sent = 0
         for row in rows:
             outcome = await self._send_one(row)
             if outcome == "sent":
                 sent += 1
-            elif outcome == "chat-dead":
+            elif outcome in ("chat-dead", "deferred"):
                 break
         return sent
 
+    async def _turn(self, chat_id: int | str) -> bool:
+        """Wait for this chat's turn. False when a 429 wait is too long to sit through now."""
+        while True:
+            gate = self.pacer.gate_remaining()
+            if gate > self.max_inline_wait:
+                self._schedule_redrain(gate)
+                return False
+            wait = self.pacer.wait_needed(chat_id)
+            if wait <= 0:
+                self.pacer.taken(chat_id)
+                return True
+            await self.sleep(wait)
+
+    def _schedule_redrain(self, delay: float) -> None:
+        """After a long 429, drain again once it has passed (when the loop still runs)."""
+        if self._redrain is not None and not self._redrain.cancelled():
+            return
+        loop = asyncio.get_running_loop()
+
+        def start() -> None:
+            self._redrain = None
+            task = loop.create_task(self.drain())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+        self._redrain = loop.call_later(delay + 0.05, start)
+
+    def _render(self, row: dict[str, Any]) -> str:
+        if row.get("payload"):
+            return str(row["payload"])
+        outlets = json.loads(row.get("story_outlets") or "[]")
+        also = tuple(o for o in outlets if o and o != row.get("source"))
+        return render_alert(view_from_row(row, also), self.timezone)
+
+    def _keyboard(self, row: dict[str, Any]) -> Any:
+        if not self.buttons or row.get("kind") != "alert" or not row.get("id"):
+            return None
+        entities = json.loads(row.get("entities") or "[]")
+        return alert_keyboard(int(row["id"]), entities, row.get("source") or "")
+
     async def _send_one(self, row: dict[str, Any]) -> str:
+        """Send one outbox row. Returns sent | failed | chat-dead | deferred."""
         delivery_id = int(row["delivery_id"])
         chat_id: int | str = row["chat_id"]
-        text = row.get("payload") or render_alert(view_from_row(row), self.timezone)
+        thread_id = row.get("thread_id")
+        text = self._render(row)
+        markup = self._keyboard(row)
+        silent = bool(row.get("silent")) or row.get("priority") == "digest"
         plain = False
         attempt = 0
         while True:
+            if not await self._turn(chat_id):
+                return "deferred"
             try:
-                message = await self.bot.send_message(
+                message: Message = await self.bot.send_message(
                     chat_id=chat_id,
                     text=render_plain(text) if plain else text,
                     parse_mode=None if plain else ParseMode.HTML,
                     link_preview_options=LinkPreviewOptions(is_disabled=not self.link_previews),
-                    message_thread_id=row.get("thread_id"),
-                    disable_notification=row.get("priority") == "digest",
+                    message_thread_id=thread_id,
+                    disable_notification=silent,
+                    reply_markup=markup,
                 )
             except RetryAfter as exc:
                 wait = retry_after_seconds(exc)
-                log.warning(
-                    "telegram asked to wait %.0fs (429) before sending to %s", wait, chat_id
-                )
-                await self.sleep(wait)
+                log.warning("telegram asked to wait %.0fs (429); chat %s", wait, chat_id)
+                self.pacer.block(wait)
                 continue
             except ChatMigrated as exc:
                 new_id = int(exc.new_chat_id)
                 log.warning("chat %s became supergroup %s; following it", chat_id, new_id)
                 self.repo.migrate_chat(chat_id, new_id)
+                await self._tell_once(
+                    f"migrated:{chat_id}",
+                    f"Chat {chat_id} was upgraded to a supergroup: alerts now go to {new_id}."
+                    f" Update NEWSWATCH_CHAT_IDS / watchlist routes to the new id.",
+                )
                 chat_id = new_id
                 continue
             except Forbidden as exc:
                 reason = f"forbidden: {exc.message}"
                 self.repo.deactivate_chat(chat_id, reason, self.clock())
                 self.repo.mark_failed(delivery_id, reason, self.clock())
-                await self.notify_admins(f"Chat {chat_id} deactivated: {exc.message}")
+                await self.notify_admins(
+                    f"Chat {chat_id} deactivated: {exc.message}. Its alerts stay in the database."
+                )
                 return "chat-dead"
             except BadRequest as exc:
                 lowered = exc.message.lower()
-                if "parse entities" in lowered and not plain:
+                if "chat not found" in lowered:
+                    self.repo.mark_failed(delivery_id, f"bad request: {exc.message}", self.clock())
+                    await self._tell_once(
+                        f"notfound:{chat_id}",
+                        f"Chat {chat_id} not found: alerts cannot reach it. Check the chat id"
+                        " and that the bot was added to the chat.",
+                    )
+                    return "chat-dead"
+                if "thread not found" in lowered and thread_id is not None:
                     log.warning(
-                        "HTML rejected for delivery %s; resending as plain text", delivery_id
+                        "topic %s of chat %s is gone; sending to the chat", thread_id, chat_id
+                    )
+                    thread_id = None
+                    continue
+                if not plain:  # can't parse entities, message is too long, …: never drop it
+                    log.warning(
+                        "delivery %s rejected (%s); resending as plain text", delivery_id, exc
                     )
                     plain = True
                     continue
                 self.repo.mark_failed(delivery_id, f"bad request: {exc.message}", self.clock())
-                if "chat not found" in lowered:
-                    await self.notify_admins(f"Chat {chat_id} not found: alerts cannot reach it.")
-                    return "chat-dead"
                 return "failed"
-            except (TimedOut, NetworkError) as exc:
+            except NetworkError as exc:  # TimedOut, 5xx, dropped connections
                 attempt += 1
-                if attempt > NETWORK_RETRIES:
-                    later = self.clock() + timedelta(seconds=30)
+                if attempt > self.network_retries:
+                    later = self.clock() + NETWORK_RETRY_LATER
                     self.repo.mark_retry(
                         delivery_id, f"network: {exc.message}", later, self.clock()
                     )
-                    return "retry"
-                await self.sleep(BACKOFF_BASE * 2 ** (attempt - 1))
+                    self._schedule_redrain(NETWORK_RETRY_LATER.total_seconds())
+                    return "deferred"
+                delay = self.backoff_base * 2 ** (attempt - 1)
+                log.info("network error sending to %s (%s); retry in %.1fs", chat_id, exc, delay)
+                await self.sleep(delay)
                 continue
+            except TelegramError as exc:  # e.g. InvalidToken: keep it pending, try later
+                log.error("telegram error sending delivery %s: %s", delivery_id, exc)
+                later = self.clock() + NETWORK_RETRY_LATER
+                self.repo.mark_retry(delivery_id, f"telegram: {exc.message}", later, self.clock())
+                return "deferred"
+            # The duplicate window: Telegram has the message, our commit is not yet done.
+            # Nothing is awaited between the response and this commit.
             self.repo.mark_sent(delivery_id, message.message_id, self.clock())
             return "sent"
+
+    # ----- story edits -------------------------------------------------------------------
+    async def _edit_stories(self) -> int:
+        """Edit first messages of stories that other outlets reported since (rate-limited)."""
+        now = self.clock()
+        rows = self.repo.pending_story_edits(now - self.story_edit_interval, now - EDIT_WINDOW)
+        by_story: defaultdict[int, list[dict[str, Any]]] = defaultdict(list)
+        for row in rows:
+            by_story[int(row["story_id"])].append(row)
+        edited = 0
+        for story_id, story_rows in by_story.items():
+            outlets = json.loads(story_rows[0].get("story_outlets") or "[]")
+            done = True
+            for row in story_rows:
+                outcome = await self._edit_one(row)
+                done = done and outcome != "deferred"
+                edited += outcome == "edited"
+            if done:
+                self.repo.mark_story_edited(story_id, len(outlets), self.clock())
+        return edited
+
+    async def _edit_one(self, row: dict[str, Any]) -> str:
+        """Edit one sent message. Returns edited | unchanged | gone | deferred."""
+        chat_id: int | str = row["chat_id"]
+        text = self._render({**row, "kind": "alert", "payload": None})
+        plain = False
+        attempt = 0
+        while True:
+            if not await self._turn(chat_id):
+                return "deferred"
+            try:
+                await self.bot.edit_message_text(
+                    text=render_plain(text) if plain else text,
+                    chat_id=chat_id,
+                    message_id=int(row["message_id"]),
+                    parse_mode=None if plain else ParseMode.HTML,
+                    link_preview_options=LinkPreviewOptions(is_disabled=not self.link_previews),
+                    reply_markup=self._keyboard({**row, "kind": "alert"}),
+                )
+            except RetryAfter as exc:
+                self.pacer.block(retry_after_seconds(exc))
+                continue
+            except BadRequest as exc:
+                lowered = exc.message.lower()
+                if "not modified" in lowered:
+                    return "unchanged"
+                if "parse entities" in lowered and not plain:
+                    plain = True
+                    continue
+                log.info("story %s: cannot edit message in %s: %s", row["story_id"], chat_id, exc)
+                return "gone"
+            except NetworkError as exc:
+                attempt += 1
+                if attempt > self.network_retries:
+                    log.info(
+                        "story %s: edit deferred after network errors: %s", row["story_id"], exc
+                    )
+                    return "deferred"
+                await self.sleep(self.backoff_base * 2 ** (attempt - 1))
+                continue
+            except TelegramError as exc:  # Forbidden, ChatMigrated…: the next send handles it
+                log.info("story %s: edit in %s failed: %s", row["story_id"], chat_id, exc)
+                return "gone"
+            return "edited"
+
+    # ----- admin notices -----------------------------------------------------------------
+    async def _tell_once(self, key: str, text: str) -> None:
+        if key in self._told:
+            log.warning("%s", text)
+            return
+        self._told.add(key)
+        await self.notify_admins(text)
 
     async def notify_admins(self, text: str) -> None:
         log.warning("admin notice: %s", text)
         for admin in self.admin_ids:
             try:
-                await self.bot.send_message(chat_id=admin, text=text)
+                if await self._turn(admin):
+                    await self.bot.send_message(chat_id=admin, text=text)
             except Exception as exc:  # a notice must never break delivery
                 log.warning("could not notify admin %s: %s", admin, type(exc).__name__)

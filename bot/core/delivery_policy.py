@@ -1,0 +1,165 @@
+"""Pure delivery policy: mutes, quiet hours, daily digests and flood control per chat."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+DIGEST_MODES = ("off", "low", "all")  # off: low priority sent silently; low/all wait for daily
+_HHMM = re.compile(r"^\s*([01]?\d|2[0-3]):([0-5]\d)\s*$")
+
+
+def parse_hhmm(text: str | None) -> time | None:
+    """``"22:00"`` -> time(22, 0); None or empty -> None; anything else raises ValueError."""
+    if text is None or not str(text).strip():
+        return None
+    match = _HHMM.match(str(text))
+    if not match:
+        raise ValueError(f"expected a time as HH:MM, got {text!r}")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+@dataclass(frozen=True, slots=True)
+class ChatPrefs:
+    """A chat's delivery preferences (times are local, in the configured time zone)."""
+
+    quiet_start: time | None = None
+    quiet_end: time | None = None
+    digest_mode: str = "off"
+    digest_time: time = time(8, 0)
+
+    @property
+    def has_quiet_hours(self) -> bool:
+        return (
+            self.quiet_start is not None
+            and self.quiet_end is not None
+            and self.quiet_start != self.quiet_end
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """What the policy needs to know about one pending delivery."""
+
+    delivery_id: int
+    kind: str  # alert | digest | notice
+    priority: str = "normal"  # urgent | normal | digest
+    held: str | None = None  # why it waited before: None | "quiet" | "daily"
+
+
+@dataclass(slots=True)
+class ChatPlan:
+    """The decision for one chat (and forum topic) at one moment."""
+
+    send: list[int] = field(default_factory=list)  # send one by one, in this order
+    hold: list[tuple[int, datetime, str]] = field(default_factory=list)  # (id, until UTC, why)
+    digests: list[tuple[str, list[int]]] = field(default_factory=list)  # (why, ids) to fold
+
+
+def in_quiet_hours(local: time, start: time, end: time) -> bool:
+    """True when ``local`` falls in [start, end), which may span midnight (22:00-07:00)."""
+    if start == end:
+        return False
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def next_local(now: datetime, at: time, zone: ZoneInfo) -> datetime:
+    """The first moment (UTC) after ``now`` when the local clock in ``zone`` shows ``at``."""
+    local = now.astimezone(zone)
+    candidate = datetime.combine(local.date(), at, tzinfo=zone)
+    if candidate <= local:
+        candidate = datetime.combine(local.date() + timedelta(days=1), at, tzinfo=zone)
+    return candidate.astimezone(UTC)
+
+
+def waits_for_daily(prefs: ChatPrefs, priority: str) -> bool:
+    if prefs.digest_mode == "all":
+        return priority != "urgent"
+    return prefs.digest_mode == "low" and priority == "digest"
+
+
+def plan_chat(
+    rows: Sequence[Pending],
+    prefs: ChatPrefs,
+    now: datetime,
+    zone: ZoneInfo,
+    threshold: int,
+) -> ChatPlan:
+    """Decide which pending deliveries of one chat go out now, wait, or fold into a digest.
+
+    - Notices and already-built digests always go now.
+    - Urgent alerts always go now (they still count towards flood control).
+    - In quiet hours, other alerts wait until the quiet hours end; then they go as one digest.
+    - With a daily digest mode, low-priority (or all non-urgent) alerts wait for digest_time.
+    - When more than ``threshold`` alerts are ready at once (0 disables), they go as a digest.
+    """
+    plan = ChatPlan()
+    start, end = prefs.quiet_start, prefs.quiet_end
+    quiet_until: datetime | None = None
+    if start is not None and end is not None:
+        local = now.astimezone(zone).time().replace(tzinfo=None)
+        if in_quiet_hours(local, start, end):
+            quiet_until = next_local(now, end, zone)
+    held_ready: dict[str, list[int]] = {}
+    fresh: list[int] = []
+    for row in rows:
+        if row.kind != "alert":
+            plan.send.append(row.delivery_id)
+            continue
+        urgent = row.priority == "urgent"
+        if quiet_until is not None and not urgent:
+            plan.hold.append((row.delivery_id, quiet_until, "quiet"))
+            continue
+        if row.held is None and waits_for_daily(prefs, row.priority):
+            until = next_local(now, prefs.digest_time, zone)
+            plan.hold.append((row.delivery_id, until, "daily"))
+            continue
+        if row.held is not None and not urgent:
+            held_ready.setdefault(row.held, []).append(row.delivery_id)
+        else:
+            fresh.append(row.delivery_id)
+    for why, ids in held_ready.items():
+        if len(ids) >= 2:
+            plan.digests.append((why, ids))
+        else:
+            fresh.extend(ids)
+    if threshold > 0 and len(fresh) > threshold:
+        plan.digests.append(("flood", sorted(fresh)))
+    else:
+        plan.send.extend(sorted(fresh))
+    return plan
+
+
+def muted_by(entities: Iterable[str], source: str, mutes: Iterable[tuple[str, str]]) -> str | None:
+    """Why an alert is muted in a chat, or None.
+
+    ``mutes`` are (kind, value) with kind "entity" or "source". An alert is muted when its
+    source is muted, or when every entity it matched is muted (an alert that also matched an
+    entity the chat still follows goes out).
+    """
+    muted_entities: set[str] = set()
+    muted_sources: set[str] = set()
+    for kind, value in mutes:
+        (muted_entities if kind == "entity" else muted_sources).add(value.casefold())
+    if source and source.casefold() in muted_sources:
+        return f"muted source {source}"
+    names = [e for e in entities if e]
+    if names and all(e.casefold() in muted_entities for e in names):
+        return f"muted entity {', '.join(names)}"
+    return None
+
+
+DIGEST_HEADERS = {
+    "flood": "🗞 {n} new alerts",
+    "quiet": "🌙 {n} alerts during quiet hours",
+    "daily": "🗞 Daily digest: {n} alerts",
+}
+
+
+def digest_header(why: str, count: int) -> str:
+    return DIGEST_HEADERS.get(why, DIGEST_HEADERS["flood"]).format(n=count)

@@ -1,0 +1,118 @@
+"""Inline "Mute <entity> 24h" / "Mute <source> 24h" buttons under alerts and their callbacks."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes
+
+from storage.repository import Repository
+
+log = logging.getLogger("newswatch.buttons")
+
+MUTE_HOURS = 24
+MAX_ENTITY_BUTTONS = 3
+LABEL_CHARS = 28
+# callback_data is at most 64 bytes: refer to the alert by id, never carry names in it.
+_DATA = re.compile(r"^mute:(e|s):(\d{1,12})(?::(\d{1,2}))?$")
+
+
+def _label(name: str) -> str:
+    name = " ".join(name.split())
+    return name if len(name) <= LABEL_CHARS else name[: LABEL_CHARS - 1] + "…"
+
+
+def alert_keyboard(
+    alert_id: int, entities: Sequence[str], source: str
+) -> InlineKeyboardMarkup | None:
+    """One row per mute button: each matched entity (up to 3), then the source."""
+    rows = [
+        [
+            InlineKeyboardButton(
+                f"Mute {_label(e)} {MUTE_HOURS}h", callback_data=f"mute:e:{alert_id}:{i}"
+            )
+        ]
+        for i, e in enumerate(entities[:MAX_ENTITY_BUTTONS])
+        if e
+    ]
+    if source:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    f"Mute {_label(source)} {MUTE_HOURS}h", callback_data=f"mute:s:{alert_id}"
+                )
+            ]
+        )
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+class MuteButtons:
+    """Handles presses of the mute buttons: the mute applies at once and is confirmed."""
+
+    def __init__(
+        self,
+        repo: Repository,
+        *,
+        admin_ids: Sequence[int] = (),
+        timezone: str = "Africa/Bamako",
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ):
+        self.repo = repo
+        self.admin_ids = set(admin_ids)
+        self.zone = ZoneInfo(timezone)
+        self.clock = clock
+
+    def resolve(self, data: str, chat_id: int, user_id: int | None) -> tuple[str, str] | str:
+        """(kind, value) to mute for a button's data in a chat, or an error message."""
+        match = _DATA.match(data or "")
+        if not match:
+            return "This button is not valid any more."
+        code, alert_id, index = match.group(1), int(match.group(2)), match.group(3)
+        rows = self.repo.alerts_by_ids([alert_id])
+        if not rows:
+            return "This alert is no longer stored, so it cannot be muted from here."
+        if chat_id not in self.repo.alert_chats(alert_id) and user_id not in self.admin_ids:
+            return "This alert was not sent to this chat."
+        row = rows[0]
+        if code == "s":
+            source = str(row.get("source") or "")
+            return ("source", source) if source else "This alert has no source to mute."
+        entities = json.loads(row.get("entities") or "[]")
+        position = int(index or 0)
+        if position >= len(entities):
+            return "This button is not valid any more."
+        return ("entity", str(entities[position]))
+
+    async def on_press(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        chat = update.effective_chat
+        user = update.effective_user
+        if chat is None:
+            await query.answer("This button only works in the chat of the alert.")
+            return
+        resolved = self.resolve(query.data or "", chat.id, user.id if user else None)
+        if isinstance(resolved, str):
+            await query.answer(resolved, show_alert=True)
+            return
+        kind, value = resolved
+        now = self.clock()
+        until = now + timedelta(hours=MUTE_HOURS)
+        self.repo.add_mute(chat.id, kind, value, until, user.id if user else None, now)
+        local = until.astimezone(self.zone)
+        label = self.zone.key.split("/")[-1].replace("_", " ")
+        log.info("chat %s muted %s %r until %s", chat.id, kind, value, until.isoformat())
+        await query.answer(
+            f"Muted {value} for {MUTE_HOURS} h (until {local:%d %b %H:%M} {label}).",
+            show_alert=False,
+        )
+
+    def register(self, app: Application) -> None:
+        app.add_handler(CallbackQueryHandler(self.on_press, pattern=r"^mute:"))
