@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from bot.instance_lock import AlreadyRunning, instance_locks
 from bot.logging_setup import configure_logging
 from bot.pipeline import CycleSettings, Pipeline
 from bot.service import Service
+from bot.story_grouping import StoryGrouper
 from storage.db import open_database
 from storage.repository import Repository
 
@@ -98,7 +100,7 @@ def build_service(config: Config) -> tuple[Service, Fetcher]:
             timezone=config.timezone,
         )
         commands.register(application)
-        application.add_handler(_health_handler(config, db, access, lambda: service))
+        application.add_handler(_health_handler(config, db, access))
         start_hooks.append(_command_start_hook(application, commands, access))
     else:
         deliverer = ConsoleDeliverer(repo, config.timezone)
@@ -122,6 +124,7 @@ def build_service(config: Config) -> tuple[Service, Fetcher]:
             spread_seconds=config.fetch_spread_seconds,
             forced_spread_seconds=min(1.0, config.fetch_spread_seconds),
         ),
+        stories=StoryGrouper(repo, timedelta(hours=config.story_window_hours)),
     )
 
     def reload_watchlists() -> str | None:
@@ -145,7 +148,7 @@ def _command_start_hook(application: Any, commands: Any, access: Any) -> Any:
 
     async def hook() -> None:
         try:
-            await commands.publish(application.bot)
+            await commands.publish(application)
         except Exception as exc:  # the commands still work without the published list
             log.warning("setMyCommands failed: %s", type(exc).__name__)
         code = access.new_pairing_code()
@@ -167,13 +170,17 @@ def _prune(db: Any, retention_days: int) -> None:
     log.info("%s", prune(db, datetime.now(UTC), retention_days).summary())
 
 
-def _health_handler(config: Config, db: Any, access: Any, service: Any) -> Any:
+def _health_handler(config: Config, db: Any, access: Any) -> Any:
+    from datetime import UTC, datetime
+
     from bot.health import collect_status
     from bot.telegram.health import health_handler
 
+    started_at = datetime.now(UTC)
+
     def status() -> Any:
         return collect_status(
-            db, config.db_path, started_at=service().started_at, pid=os.getpid(), command="run"
+            db, config.db_path, started_at=started_at, pid=os.getpid(), command="run"
         )
 
     return health_handler(status, access.is_allowed)
@@ -290,6 +297,60 @@ def cmd_match(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_query(args: argparse.Namespace) -> int:
+    """search | recent | stats | export | feeds [export]: read the database, print to stdout."""
+    from datetime import UTC, datetime
+
+    from bot import cli_queries
+    from storage.queries import Queries
+
+    config = _load(args)
+    now = datetime.now(UTC)
+    if args.command == "feeds" and args.action == "export":
+        return cli_queries.run_feeds_export(_feed_specs(config), sys.stdout)
+    queries = Queries(open_database(config.db_path))
+    out, err = sys.stdout, sys.stderr
+    if args.command == "search":
+        return cli_queries.run_search(queries, " ".join(args.query), out, err, now, args.limit)
+    if args.command == "recent":
+        return cli_queries.run_recent(queries, args.span, out, err, now)
+    if args.command == "stats":
+        return cli_queries.run_stats(queries, args.period, out, err, now)
+    if args.command == "export":
+        return cli_queries.run_export(queries, args.period, out, err, now)
+    return cli_queries.run_feeds(queries, _feed_specs(config), out, now)
+
+
+def _feed_specs(config: Config) -> list[FeedSpec]:
+    """The feeds `run` would poll: NEWSWATCH_FEEDS, or every watchlist's feeds."""
+    from bot.watchlist_files import WatchlistReloader
+
+    if config.feeds_file:
+        specs, problems = load_feed_list(config.feeds_file)
+        if problems:
+            raise ConfigError(problems)
+        return specs
+    reloader = WatchlistReloader(Path(config.watchlists_dir))
+    reloader.load()
+    return list(reloader.current.feeds)
+
+
+def _add_query_commands(sub: Any) -> None:
+    search = sub.add_parser("search", help="full-text search over stored alerts")
+    search.add_argument("query", nargs="+", help="words, \"a phrase\", prefix*, since:7d")
+    search.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    recent = sub.add_parser("recent", help="the latest alerts, newest first")
+    recent.add_argument("span", nargs="?", help="a count (default 10) or a period: 6h, 3d")
+    stats = sub.add_parser("stats", help="alerts per entity and source vs the period before")
+    stats.add_argument("period", nargs="?", help="the period (default 7d)")
+    export = sub.add_parser("export", help="alerts as CSV on stdout")
+    export.add_argument("period", nargs="?", help="only this recent period (default: all)")
+    feeds = sub.add_parser("feeds", help="every feed with its health; `feeds export`: OPML")
+    feeds.add_argument("action", nargs="?", choices=["export"], help="export: OPML on stdout")
+    for parser in (search, recent, stats, export, feeds):
+        parser.set_defaults(func=cmd_query)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newswatch", description=__doc__)
     parser.add_argument("--config", help="TOML config file (default: $NEWSWATCH_CONFIG)")
@@ -309,6 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "status", help="uptime, last cycle, pending deliveries, failing feeds, database size"
     ).set_defaults(func=cmd_status)
+    _add_query_commands(sub)
     match = sub.add_parser("match", help="show which feed items would alert, and why")
     match.add_argument("sources", nargs="+", help="feed file, feed URL, or - for stdin")
     match.add_argument("--json", action="store_true", help="one JSON object per line")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
@@ -13,10 +14,16 @@ from typing import Any, Protocol
 
 from bot.core.matching import MatchResult
 from bot.core.models import FeedSpec, Item, ParsedFeed
-from bot.core.schedule import SchedulePolicy, next_after_failure, next_after_success
+from bot.core.schedule import (
+    SchedulePolicy,
+    next_after_failure,
+    next_after_success,
+    spread_offsets,
+)
 from bot.core.urls import canonical_url, item_key
 from bot.fetcher import Fetcher, FetchResult
 from bot.parser import parse_feed
+from storage.maintenance import record_cycle
 from storage.repository import AlertDraft, NewItem, Repository, StoredAlert, parse_iso
 
 log = logging.getLogger("newswatch.cycle")
@@ -67,8 +74,19 @@ class CycleReport:
 @dataclass(slots=True)
 class CycleSettings:
     chat_ids: tuple[int, ...] = ()
+    # Chats subscribed at run time (the owner's chat after pairing), read at each alert.
+    extra_chats: Callable[[], Sequence[int]] | None = None
     backfill_hours: int = 24
     policy: SchedulePolicy = field(default_factory=SchedulePolicy)
+    # Fetch starts of one cycle are spread over [0, spread) seconds (scheduled cycles), or
+    # [0, forced_spread) for `poll --once`, so feeds are not all requested at the same instant.
+    spread_seconds: float = 0.0
+    forced_spread_seconds: float = 0.0
+
+    def default_chats(self) -> tuple[int, ...]:
+        """Configured chats, then subscribed ones, without repeats."""
+        extra = tuple(self.extra_chats()) if self.extra_chats is not None else ()
+        return tuple(dict.fromkeys((*self.chat_ids, *extra)))
 
 
 class Pipeline:
@@ -96,6 +114,8 @@ class Pipeline:
         self.stories = stories
         self.parse_executor = parse_executor
         self.clock = clock
+        self.rng = random.Random()
+        self._notices: list[str] = []
 
     async def run_cycle(self, *, force: bool = False) -> CycleReport:
         """Run one cycle. ``force`` fetches every active feed, not only those due."""
@@ -105,14 +125,13 @@ class Pipeline:
         specs = list(self.feeds())
         self.repo.sync_feeds(specs, now)
         states = self.repo.feed_states([s.url for s in specs])
-        due = [
-            state
-            for state in states.values()
-            if state["status"] == "active" and (force or _is_due(state, now))
-        ]
+        due = [state for state in states.values() if _should_fetch(state, now, force)]
         report.feeds_due = len(due)
         new_alerts: list[StoredAlert] = []
-        tasks = [self._fetch(state) for state in due]
+        self._notices = []
+        spread = self.settings.forced_spread_seconds if force else self.settings.spread_seconds
+        offsets = spread_offsets(len(due), spread, self.rng)
+        tasks = [self._fetch(state, delay) for state, delay in zip(due, offsets, strict=True)]
         for next_done in asyncio.as_completed(tasks):
             state, result = await next_done
             try:
@@ -125,11 +144,27 @@ class Pipeline:
         report.alerts = len(new_alerts)
         report.duration = time.monotonic() - started
         log.info(report.summary())
+        try:
+            record_cycle(self.repo.db, now, self.clock(), report)
+        except Exception:  # the cycle log is informational; never lose a cycle over it
+            log.exception("could not record the cycle summary")
+        for notice in self._notices:
+            try:
+                await self.deliverer.notify_admins(notice)
+            except Exception:
+                log.exception("admin notice failed")
         await self.deliverer.deliver(new_alerts)
         return report
 
-    async def _fetch(self, state: dict[str, Any]) -> tuple[dict[str, Any], FetchResult]:
-        result = await self.fetcher.fetch(state["url"], state["etag"], state["last_modified"])
+    async def _fetch(
+        self, state: dict[str, Any], delay: float = 0.0
+    ) -> tuple[dict[str, Any], FetchResult]:
+        if delay > 0:
+            await asyncio.sleep(delay)
+        # A feed that moved permanently is fetched at its new address; its identity (the URL
+        # the feed list names) and all its state stay on the original row.
+        target = state.get("redirected_to") or state["url"]
+        result = await self.fetcher.fetch(target, state["etag"], state["last_modified"])
         return state, result
 
     async def _parse(self, body: bytes, url: str, content_type: str | None) -> ParsedFeed:
@@ -157,9 +192,23 @@ class Pipeline:
             fields["last_status"] = result.status
             if result.gone:
                 fields["status"] = "gone"
+            if result.retry_after is not None:
+                fields["retry_not_before"] = now + timedelta(seconds=result.retry_after)
         if failures >= policy.pause_after_failures and fields.get("status") != "gone":
             fields["status"] = "paused"
-        self.repo.update_feed(state["url"], **fields)
+        newly_paused = fields.get("status") == "paused" and state.get("status") != "paused"
+        if newly_paused:
+            fields["paused_at"] = now
+        url = state["url"]
+        self.repo.update_feed(url, **fields)
+        if fields.get("status") == "gone" and state.get("status") != "gone":
+            self._notices.append(f"Feed disabled (410 Gone): {url}\nLast error: {error}")
+        elif newly_paused:
+            self._notices.append(
+                f"Feed paused after {failures} consecutive failures: {url}\n"
+                f"Last error: {error}\nIt is still retried with backoff (up to once a day);"
+                " you will get one message when it recovers."
+            )
 
     async def _process(
         self, state: dict[str, Any], result: FetchResult, report: CycleReport
@@ -179,6 +228,7 @@ class Pipeline:
             "last_status": result.status,
             "consecutive_failures": 0,
             "last_error": None,
+            "retry_not_before": None,
             "next_fetch_at": next_after_success(
                 now,
                 self.settings.policy,
@@ -190,15 +240,25 @@ class Pipeline:
             success["etag"] = result.etag
         if result.last_modified:
             success["last_modified"] = result.last_modified
-        if result.not_modified:
-            report.not_modified += 1
+        fetched_from = state.get("redirected_to") or url
+        if result.final_url and result.final_url != fetched_from:
+            success["redirected_to"] = result.final_url
+            log.warning("feed %s moved permanently to %s; following it", url, result.final_url)
+        recovered = None
+        if state.get("status") == "paused":
+            success["status"] = "active"
+            success["paused_at"] = None
+            failures = int(state.get("consecutive_failures") or 0)
+            recovered = f"Feed recovered after {failures} consecutive failures: {url}"
+        if result.not_modified or (result.body_hash and result.body_hash == state.get("body_hash")):
+            if result.not_modified:
+                report.not_modified += 1
+            else:
+                report.unchanged_body += 1
             self.repo.update_feed(url, **success)
+            self._notices.extend([recovered] if recovered else [])
             return []
         assert result.body is not None
-        if result.body_hash and result.body_hash == state.get("body_hash"):
-            report.unchanged_body += 1
-            self.repo.update_feed(url, **success)
-            return []
         parsed = await self._parse(result.body, url, result.content_type)
         if parsed.error:
             report.errors += 1
@@ -218,12 +278,17 @@ class Pipeline:
             success["first_success_at"] = now
         new_items, also_seen = self._select_new(parsed.items, now, first_fetch)
         report.items_new += len(new_items)
-        stored = self.repo.store_feed_items(url, new_items, now, success, also_seen)
+        success["items_seen_at"] = now
+        seen_keys = [item_key(i.guid, i.link, i.title, i.summary) for i in parsed.items]
+        stored = self.repo.store_feed_items(
+            url, new_items, now, success, also_seen, seen_keys=seen_keys
+        )
+        self._notices.extend([recovered] if recovered else [])
         if self.stories is not None:
             for new_item, alert in zip(
                 [i for i in new_items if i.alert is not None], stored, strict=True
             ):
-                if alert.new_story and new_item.alert is not None:
+                if new_item.alert is not None:
                     self.stories.remember(alert.story_id, new_item.alert.story_fingerprint, now)
         return [s for s in stored if s.new_story]
 
@@ -274,7 +339,7 @@ class Pipeline:
         if self.stories is not None:
             story_id, fingerprint = self.stories.assign(item, now)
         routed = tuple(_route(c) for c in result.chats)
-        chats = routed or tuple((chat, None) for chat in self.settings.chat_ids)
+        chats = routed or tuple((chat, None) for chat in self.settings.default_chats())
         return AlertDraft(
             source=item.source,
             title=item.title,
@@ -301,6 +366,21 @@ def _route(chat: Any) -> tuple[int | str, int | None]:
 def _is_due(state: dict[str, Any], now: datetime) -> bool:
     next_at = parse_iso(state.get("next_fetch_at"))
     return next_at is None or next_at <= now
+
+
+def _should_fetch(state: dict[str, Any], now: datetime, force: bool) -> bool:
+    """Active feeds when due (or forced); paused feeds only when their backoff is over.
+
+    Even a forced cycle honours a server's Retry-After (429/503) until it has passed.
+    """
+    if state["status"] == "paused":
+        return _is_due(state, now)
+    if state["status"] != "active":
+        return False
+    wait_until = parse_iso(state.get("retry_not_before"))
+    if wait_until is not None and wait_until > now:
+        return False
+    return force or _is_due(state, now)
 
 
 def _may_alert(item: Item, first_fetch: bool, backfill_from: datetime) -> bool:

@@ -252,7 +252,11 @@ class Repository:
         return StoredAlert(alert_id=alert_id, story_id=story_id, new_story=new_story)
 
     def _add_source(self, alert_id: int, source: str) -> None:
-        row = self.db.execute("SELECT sources FROM alerts WHERE id = ?", [alert_id]).fetchone()
+        """The same article reached through another feed: name that source on the alert and
+        among the story's outlets (so the sent message is edited to mention it)."""
+        row = self.db.execute(
+            "SELECT sources, story_id FROM alerts WHERE id = ?", [alert_id]
+        ).fetchone()
         if not row:
             return
         sources = json.loads(row[0]) if row[0] else []
@@ -261,6 +265,14 @@ class Repository:
             self.db.execute(
                 "UPDATE alerts SET sources = ? WHERE id = ?", [json.dumps(sources), alert_id]
             )
+        story = self.db.execute("SELECT outlets FROM stories WHERE id = ?", [row[1]]).fetchone()
+        if story is not None:
+            outlets = json.loads(story[0]) if story[0] else []
+            if source not in outlets:
+                outlets.append(source)
+                self.db.execute(
+                    "UPDATE stories SET outlets = ? WHERE id = ?", [json.dumps(outlets), row[1]]
+                )
 
     def recent_story_fingerprints(self, since: datetime) -> list[tuple[int, str, str]]:
         """(story_id, created_at, fingerprint) of stories started since ``since``."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from bot.console import ConsoleDeliverer
@@ -11,6 +12,7 @@ from bot.core.matching import Matcher
 from bot.core.models import FeedSpec
 from bot.fetcher import Fetcher, FetchSettings
 from bot.pipeline import CycleSettings, Pipeline
+from bot.story_grouping import StoryGrouper
 from bot.watchlist_files import WatchlistReloader
 from storage.db import open_database
 from storage.repository import Repository
@@ -32,6 +34,8 @@ def make_pipeline(
     settings: FetchSettings | None = None,
     deliverer: object | None = None,
     chat_ids: tuple[int, ...] = (),
+    stories: bool = True,
+    backfill_hours: int = 24,
 ) -> tuple[Pipeline, Repository, Fetcher, io.StringIO]:
     repo = Repository(open_database(db_path))
     fetcher = Fetcher(settings or FetchSettings(deadline=20.0))
@@ -43,6 +47,7 @@ def make_pipeline(
         matcher=lambda: chosen,
         feeds=lambda: [FeedSpec(url=u) for u in urls],
         deliverer=deliverer or ConsoleDeliverer(repo, "Africa/Bamako", out=out),  # type: ignore[arg-type]
-        settings=CycleSettings(chat_ids=chat_ids),
+        settings=CycleSettings(chat_ids=chat_ids, backfill_hours=backfill_hours),
+        stories=StoryGrouper(repo, timedelta(hours=72)) if stories else None,
     )
     return pipeline, repo, fetcher, out

@@ -1,0 +1,149 @@
+"""Deduplication through the real pipeline: item keys, cross-feed URLs, stories, restarts."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.core.matching import Matcher
+from bot.core.watchlist import Entity
+from tests.conftest import SHARED_FEEDS
+from tests.fakes.feed_server import rfc822, rss
+from tests.harness import make_pipeline
+
+AL_MONITOR = SHARED_FEEDS / "fastfeedparser" / "benchmark_data" / "72fea1ebfd02e90a"
+NOW = time.time()
+
+
+def _item(guid: str, title: str, link: str, summary: str = "") -> dict[str, str]:
+    return {
+        "guid": guid,
+        "title": title,
+        "link": link,
+        "description": summary or title,
+        "pubDate": rfc822(NOW - 900),
+    }
+
+
+async def _cycle(db: Path, urls: list[str], **options):
+    pipeline, repo, fetcher, out = make_pipeline(db, urls, **options)
+    try:
+        report = await pipeline.run_cycle(force=True)
+    finally:
+        await fetcher.aclose()
+    return report, repo, out
+
+
+@pytest.mark.skipif(not AL_MONITOR.is_file(), reason="../shared/feeds is absent")
+async def test_al_monitor_item_repeated_four_times_alerts_once(feed_server, tmp_path: Path):
+    feed_server.set("/almonitor", AL_MONITOR.read_bytes())
+    matcher = Matcher.compile([Entity.of("Venezuela", ["Venezuela"])])
+    report, repo, out = await _cycle(
+        tmp_path / "nw.db",
+        [feed_server.url("/almonitor")],
+        matcher=matcher,
+        backfill_hours=24 * 3650,
+    )
+    assert report.alerts == 1
+    assert out.getvalue().count("Qatar PM arrives in Venezuela") == 1
+    # and a restart with the same feed (no ETag help: new process, same DB) re-alerts nothing
+    feed_server.set("/almonitor", AL_MONITOR.read_bytes() + b"\n")
+    report2, _repo, out2 = await _cycle(
+        tmp_path / "nw.db",
+        [feed_server.url("/almonitor")],
+        matcher=matcher,
+        backfill_hours=24 * 3650,
+    )
+    assert report2.alerts == 0 and "Venezuela" not in out2.getvalue()
+
+
+async def test_same_url_through_two_feeds_is_one_alert_naming_both(feed_server, tmp_path: Path):
+    link = "https://www.example.org/mali/kidal-drone-strike/"
+    feed_server.set(
+        "/a",
+        rss([_item("a-1", "Drone strike in Kidal", link + "?utm_source=rss")], title="Outlet A"),
+    )
+    feed_server.set(
+        "/b",
+        rss(
+            [
+                _item(
+                    "b-77",
+                    "Drone strike in Kidal",
+                    "http://example.org/mali/kidal-drone-strike#comments",
+                )
+            ],
+            title="Outlet B",
+        ),
+    )
+    urls = [feed_server.url("/a"), feed_server.url("/b")]
+    report, repo, out = await _cycle(tmp_path / "nw.db", urls)
+    assert report.alerts == 1
+    [row] = repo.db.execute("SELECT sources, story_id FROM alerts").fetchall()
+    assert sorted(json.loads(row[0])) == ["Outlet A", "Outlet B"]
+    story = repo.db.execute("SELECT outlets FROM stories WHERE id = ?", [row[1]]).fetchone()
+    assert sorted(json.loads(story[0])) == ["Outlet A", "Outlet B"]
+
+
+STORY_A = (
+    "Mali: JNIM fighters kill 12 soldiers in attack on army post near Ségou",
+    "Jihadists of the al-Qaeda-linked JNIM attacked a Malian army post near Ségou on"
+    " Tuesday, killing 12 soldiers, the army said.",
+)
+STORY_A2 = (
+    "JNIM attack on Malian army post near Ségou leaves 12 soldiers dead",
+    "An attack claimed by JNIM on an army post near Ségou killed 12 Malian soldiers on"
+    " Tuesday, according to the army.",
+)
+STORY_A3 = (
+    "Twelve soldiers killed as JNIM hits army post near Ségou, Mali",
+    "JNIM militants killed 12 soldiers in an attack on a Malian army post near Ségou on"
+    " Tuesday, the army said in a statement.",
+)
+STORY_B = (
+    "Mali: JNIM fighters kill 30 civilians in attack on village near Mopti",
+    "Jihadists of JNIM attacked a village near Mopti on Tuesday, killing 30 civilians,"
+    " local officials said.",
+)
+
+
+async def test_rewritten_story_is_one_alert_and_distinct_attack_is_another(
+    feed_server, tmp_path: Path
+):
+    feed_server.set(
+        "/a", rss([_item("a1", STORY_A[0], "https://a.example/1", STORY_A[1])], title="Outlet A")
+    )
+    feed_server.set(
+        "/b",
+        rss(
+            [
+                _item("b1", STORY_A2[0], "https://b.example/1", STORY_A2[1]),
+                _item("b2", STORY_B[0], "https://b.example/2", STORY_B[1]),
+            ],
+            title="Outlet B",
+        ),
+    )
+    urls = [feed_server.url("/a"), feed_server.url("/b")]
+    report, repo, out = await _cycle(tmp_path / "nw.db", urls)
+    rows = repo.db.execute("SELECT title, story_id, delivered FROM alerts ORDER BY id").fetchall()
+    assert len(rows) == 3
+    stories = {title: sid for title, sid, _ in rows}
+    assert stories[STORY_A[0]] == stories[STORY_A2[0]], "a rewrite joins the story"
+    assert stories[STORY_B[0]] != stories[STORY_A[0]], "another town and toll is another story"
+    assert report.alerts == 2, "one message per story"
+    assert sum(d for _, _, d in rows) == 2
+
+    # After a restart (new process state, same DB), a third outlet still joins story A.
+    feed_server.set(
+        "/c", rss([_item("c1", STORY_A3[0], "https://c.example/1", STORY_A3[1])], title="Outlet C")
+    )
+    report2, repo2, _ = await _cycle(tmp_path / "nw.db", [*urls, feed_server.url("/c")])
+    assert report2.alerts == 0
+    story_a = stories[STORY_A[0]]
+    outlets = json.loads(
+        repo2.db.execute("SELECT outlets FROM stories WHERE id = ?", [story_a]).fetchone()[0]
+    )
+    assert sorted(outlets[:2]) == ["Outlet A", "Outlet B"] and outlets[2:] == ["Outlet C"]
