@@ -41,7 +41,7 @@ async def _cycle(db: Path, urls: list[str], **options):
 async def test_al_monitor_item_repeated_four_times_alerts_once(feed_server, tmp_path: Path):
     feed_server.set("/almonitor", AL_MONITOR.read_bytes())
     matcher = Matcher.compile([Entity.of("Venezuela", ["Venezuela"])])
-    report, repo, out = await _cycle(
+    report, _repo, out = await _cycle(
         tmp_path / "nw.db",
         [feed_server.url("/almonitor")],
         matcher=matcher,
@@ -80,7 +80,7 @@ async def test_same_url_through_two_feeds_is_one_alert_naming_both(feed_server, 
         ),
     )
     urls = [feed_server.url("/a"), feed_server.url("/b")]
-    report, repo, out = await _cycle(tmp_path / "nw.db", urls)
+    report, repo, _out = await _cycle(tmp_path / "nw.db", urls)
     assert report.alerts == 1
     [row] = repo.db.execute("SELECT sources, story_id FROM alerts").fetchall()
     assert sorted(json.loads(row[0])) == ["Outlet A", "Outlet B"]
@@ -127,7 +127,7 @@ async def test_rewritten_story_is_one_alert_and_distinct_attack_is_another(
         ),
     )
     urls = [feed_server.url("/a"), feed_server.url("/b")]
-    report, repo, out = await _cycle(tmp_path / "nw.db", urls)
+    report, repo, _out = await _cycle(tmp_path / "nw.db", urls)
     rows = repo.db.execute("SELECT title, story_id, delivered FROM alerts ORDER BY id").fetchall()
     assert len(rows) == 3
     stories = {title: sid for title, sid, _ in rows}
