@@ -1,36 +1,218 @@
-"""Bot command handlers: what the bot answers when users talk to it."""
+"""Bot command handlers: what the bot answers when authorised users talk to it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import logging
+import secrets
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
 
-from telegram import Update
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    Update,
+)
 from telegram.constants import ParseMode
-from telegram.ext import Application, CommandHandler, ContextTypes
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
+from bot.core import delivery_policy
 from bot.core.formatting import escape
+from bot.core.matching import MatchResult, describe
+from bot.core.normalize import normalize
+from bot.core.periods import (
+    PeriodError,
+    describe_duration,
+    is_duration,
+    parse_clock,
+    parse_clock_range,
+    parse_duration,
+    parse_period,
+    parse_span,
+)
+from bot.core.reports import (
+    PAGE_SIZE,
+    MuteLine,
+    alert_block,
+    alert_line,
+    alerts_csv,
+    feed_health,
+    fill_days,
+    paginate,
+    relative,
+    render_alert_list,
+    render_feeds,
+    render_help,
+    render_mutes,
+    render_stats,
+    render_story,
+    render_watchlist,
+    stamp,
+)
+from bot.core.search_query import parse_search
+from bot.telegram.access import AccessControl
+from storage.queries import Queries, SearchError
+from storage.repository import Repository, parse_iso
+
+log = logging.getLogger("newswatch.commands")
+
+# (name, arguments, description): /help and setMyCommands both read this list.
+COMMANDS: list[tuple[str, str, str]] = [
+    ("help", "", "What the bot watches, and the commands"),
+    ("recent", "[N | 6h | 3d]", "The latest alerts, newest first"),
+    ("search", "<words> [since:7d]", "Full-text search over past alerts"),
+    ("entity", "<name> [7d]", "The alerts for one watched entity"),
+    ("story", "<id>", "Every outlet that reported a story"),
+    ("stats", "[7d]", "Alerts per entity and source, against the period before"),
+    ("trend", "<entity> [30d]", "A chart of daily mentions of an entity"),
+    ("feeds", "", "Feed health: failing and stale feeds"),
+    ("watchlist", "", "The entities in force, by file, and the version"),
+    ("test", "<headline>", "Which entities a headline would match, and why"),
+    ("mute", "<entity | source> <duration>", "Stop sending alerts about an entity or a source"),
+    ("unmute", "<entity | source>", "Lift a mute"),
+    ("mutes", "", "What is muted in this chat"),
+    ("digest", "off | daily HH:MM", "Collect alerts into a daily digest, or not"),
+    ("quiet", "HH:MM-HH:MM | off", "Quiet hours (local time): alerts wait until they end"),
+    ("export", "[30d]", "A CSV file of the alerts of a period"),
+    ("allow", "<user id>", "Owner: let a user use the bot"),
+    ("deny", "<user id>", "Owner: stop a user from using the bot"),
+]
+OTHER_COMMANDS = {"health": "Bot health: uptime, last cycle, failing feeds"}
+MAX_LIST = 100
+MAX_SEARCHES_KEPT = 500
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE, str], Awaitable[None]]
+
+
+class MatcherLike(Protocol):
+    def match(self, title: str, summary: str) -> MatchResult: ...
+
+
+class UserError(Exception):
+    """A bad command argument: the message goes back to the user as is (plain text)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Search:
+    match: str
+    since: datetime | None
+    label: str
 
 
 class Commands:
-    """Handlers for /start and /help; later issues add search, stats and the rest."""
+    """Every bot command. Built by ``main.py`` with the storage and watchlist it needs."""
 
     def __init__(
         self,
         *,
-        admin_ids: Sequence[int],
-        chat_ids: Sequence[int],
-        watched: Callable[[], Sequence[str]],
+        access: AccessControl,
+        repo: Repository,
+        queries: Queries,
+        watchlists: Callable[[], Any],  # -> WatchlistSet in force
+        matcher: Callable[[], MatcherLike],
+        timezone: str = "Africa/Bamako",
+        stale_after: timedelta = timedelta(hours=24),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
-        self.admin_ids = set(admin_ids)
-        self.chat_ids = set(chat_ids)
-        self.watched = watched
+        self.access = access
+        self.repo = repo
+        self.queries = queries
+        self.watchlists = watchlists
+        self.matcher = matcher
+        self.timezone = timezone
+        self.stale_after = stale_after
+        self.clock = clock
+        self._searches: OrderedDict[str, _Search] = OrderedDict()
 
-    def allowed(self, update: Update) -> bool:
-        user = update.effective_user
-        chat = update.effective_chat
-        if user is not None and user.id in self.admin_ids:
-            return True
-        return chat is not None and chat.id in self.chat_ids
+    # ----- plumbing ----------------------------------------------------------------------
+    def register(self, app: Application) -> None:
+        app.add_handler(CommandHandler("start", self._wrap("start", self.start, open_=True)))
+        handlers: dict[str, tuple[Handler, bool]] = {
+            "help": (self.help, False),
+            "recent": (self.recent, False),
+            "search": (self.search, False),
+            "entity": (self.entity, False),
+            "story": (self.story, False),
+            "stats": (self.stats, False),
+            "trend": (self.trend, False),
+            "feeds": (self.feeds, False),
+            "watchlist": (self.watchlist, False),
+            "test": (self.test, False),
+            "mute": (self.mute, False),
+            "unmute": (self.unmute, False),
+            "mutes": (self.mutes, False),
+            "digest": (self.digest, False),
+            "quiet": (self.quiet, False),
+            "export": (self.export, False),
+            "allow": (self.allow, True),
+            "deny": (self.deny, True),
+        }
+        for name, (fn, admin) in handlers.items():
+            app.add_handler(CommandHandler(name, self._wrap(name, fn, admin=admin)))
+        app.add_handler(CallbackQueryHandler(self.more, pattern=r"^more:"))
+        # Unknown commands get a hint, unless another handler (another issue's) knows them.
+        app.add_handler(MessageHandler(filters.COMMAND, self._unknown), group=99)
+
+    async def publish(self, app: Application) -> None:
+        """setMyCommands: the command list with descriptions, as Telegram shows it.
+
+        Commands registered by other modules (e.g. /health) are listed too, after ours.
+        """
+        listed = [(name, desc) for name, _, desc in COMMANDS]
+        known = {name for name, _ in listed} | {"start"}
+        for handlers in app.handlers.values():
+            for h in handlers:
+                if isinstance(h, CommandHandler):
+                    for name in sorted(h.commands - known):
+                        listed.append((name, OTHER_COMMANDS.get(name, f"/{name}")))
+                        known.add(name)
+        await app.bot.set_my_commands([BotCommand(name, desc) for name, desc in listed[:100]])
+
+    def _wrap(
+        self, name: str, fn: Handler, *, admin: bool = False, open_: bool = False
+    ) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
+        async def handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            message = update.effective_message
+            if message is None:
+                return
+            user_id = update.effective_user.id if update.effective_user else None
+            chat_id = update.effective_chat.id if update.effective_chat else None
+            if not open_ and not self.access.is_allowed(user_id, chat_id):
+                log.info("refused /%s from user %s in chat %s", name, user_id, chat_id)
+                await self.refuse(update)
+                return
+            if admin and not self.access.is_admin(user_id):
+                await message.reply_text(f"Only the owner or an admin may use /{name}.")
+                return
+            text = message.text or ""
+            args = text.split(maxsplit=1)[1].strip() if len(text.split(maxsplit=1)) > 1 else ""
+            try:
+                await fn(update, context, args)
+            except UserError as exc:
+                await message.reply_text(str(exc))
+            except PeriodError as exc:
+                await message.reply_text(str(exc))
+            except Exception:
+                log.exception("/%s failed", name)
+                await message.reply_text(
+                    f"Sorry, /{name} failed with an internal error; it is in the bot's log."
+                )
+
+        return handler
 
     async def refuse(self, update: Update) -> None:
         user = update.effective_user
@@ -40,24 +222,458 @@ class Commands:
                 " ask its owner to allow you."
             )
 
-    async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if not self.allowed(update):
-            await self.refuse(update)
-            return
-        await self.help(update, context)
+    async def _pages(
+        self, message: Message, pages: Sequence[str], markup: InlineKeyboardMarkup | None = None
+    ) -> None:
+        for i, page in enumerate(pages):
+            await message.get_bot().send_message(
+                chat_id=message.chat_id,
+                text=page,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=NO_PREVIEW,
+                message_thread_id=message.message_thread_id if message.is_topic_message else None,
+                reply_markup=markup if i == len(pages) - 1 else None,
+            )
 
-    async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if not self.allowed(update):
+    async def _unknown(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None or not message.text:
+            return
+        word = message.text.split()[0][1:]
+        command, _, target = word.partition("@")
+        if target and target.lower() != (context.bot.username or "").lower():
+            return  # addressed to another bot in the group
+        for group, handlers in context.application.handlers.items():
+            if group == 99:
+                continue
+            for h in handlers:
+                if isinstance(h, CommandHandler) and command.lower() in h.commands:
+                    return
+        user_id = update.effective_user.id if update.effective_user else None
+        chat_id = update.effective_chat.id if update.effective_chat else None
+        if not self.access.is_allowed(user_id, chat_id):
             await self.refuse(update)
             return
-        names = ", ".join(escape(n) for n in self.watched()) or "nothing yet"
-        text = (
-            "<b>newswatch</b> sends one alert per news story that mentions what you watch.\n"
-            f"Watching: {names}\n\n/help: this message"
+        await message.reply_text(f"Unknown command /{command}. Send /help for the list.")
+
+    # ----- onboarding --------------------------------------------------------------------
+    async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
+        message = update.effective_message
+        assert message is not None
+        user_id = update.effective_user.id if update.effective_user else None
+        chat_id = message.chat_id
+        if args and user_id is not None:
+            if self.access.claim(args.split()[0], user_id, chat_id):
+                await message.reply_text(
+                    "Paired: you are the owner of this bot, and this chat will receive alerts."
+                    " Use /allow <user id> to let others in. Send /help for the commands."
+                )
+                return
+            if not self.access.is_allowed(user_id, chat_id):
+                await self.refuse(update)
+                return
+            await message.reply_text("That pairing code is not valid (or was already used).")
+            return
+        if not self.access.is_allowed(user_id, chat_id):
+            await self.refuse(update)
+            return
+        await self.help(update, context, "")
+
+    async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
+        message = update.effective_message
+        assert message is not None
+        names = [e.name for e in self.watchlists().entities]
+        await self._pages(message, [render_help(names, COMMANDS)])
+
+    async def allow(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
+        message, actor = self._message_and_user(update)
+        await message.reply_text(self.access.allow(actor, _user_id_arg(args, "allow")))
+
+    async def deny(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
+        message, actor = self._message_and_user(update)
+        await message.reply_text(self.access.deny(actor, _user_id_arg(args, "deny")))
+
+    # ----- alerts ------------------------------------------------------------------------
+    async def recent(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
+        message = _message(update)
+        span = parse_span(args)
+        if span.period is not None:
+            rows = self.queries.recent(since=self.clock() - span.period, limit=MAX_LIST + 1)
+            what = f"in the last {describe_duration(span.period)}"
+        else:
+            rows = self.queries.recent(limit=span.count)
+            what = f"(last {span.count})"
+        more = len(rows) > MAX_LIST
+        lines = [alert_line(r) for r in rows[:MAX_LIST]]
+        header = f"<b>Latest alerts</b> {escape(what)}, newest first"
+        if more:
+            header += f" (the first {MAX_LIST}; narrow the period for the rest)"
+        await self._pages(message, render_alert_list(lines, header, f"No alerts {what}."))
+
+    async def search(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
+        message = _message(update)
+        query = parse_search(args)
+        if query.error or query.match is None:
+            await message.reply_text(query.error or "Nothing to search for.")
+            return
+        since = self.clock() - query.since if query.since else None
+        label = query.label + (f" since {describe_duration(query.since)}" if query.since else "")
+        search = _Search(match=query.match, since=since, label=label)
+        await self._search_page(message, search, 0)
+
+    async def _search_page(self, message: Message, search: _Search, offset: int) -> None:
+        try:
+            page = self.queries.search(
+                search.match, since=search.since, limit=PAGE_SIZE, offset=offset
+            )
+        except SearchError as exc:
+            log.warning("search %r refused by FTS5: %s", search.match, exc)
+            await message.reply_text(
+                "That search could not run; try plain words (operators are not supported)."
+            )
+            return
+        if page.total == 0:
+            await message.reply_text(f"No alerts match {search.label}.")
+            return
+        if not page.rows:
+            await message.reply_text(f"No more alerts match {search.label}.")
+            return
+        end = offset + len(page.rows)
+        header = (
+            f"<b>{page.total} alert(s)</b> match {escape(search.label)}"
+            f" ({offset + 1}–{end}, newest first)"
         )
-        if update.effective_message is not None:
-            await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
+        pages = paginate((alert_block(alert_line(r)) for r in page.rows), header=header, sep="\n\n")
+        markup = None
+        if end < page.total:
+            token = self._remember(search)
+            markup = InlineKeyboardMarkup(
+                [[InlineKeyboardButton("More", callback_data=f"more:{token}:{end}")]]
+            )
+        await self._pages(message, pages, markup)
 
-    def register(self, app: Application) -> None:
-        app.add_handler(CommandHandler("start", self.start))
-        app.add_handler(CommandHandler("help", self.help))
+    def _remember(self, search: _Search) -> str:
+        token = secrets.token_hex(6)
+        self._searches[token] = search
+        while len(self._searches) > MAX_SEARCHES_KEPT:
+            self._searches.popitem(last=False)
+        return token
+
+    async def more(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The "More" button under a search page: the next page, as a new message."""
+        query = update.callback_query
+        if query is None:
+            return
+        chat_id = query.message.chat.id if query.message else None
+        if not self.access.is_allowed(query.from_user.id, chat_id):
+            await query.answer("This bot is private.", show_alert=True)
+            return
+        await query.answer()
+        if not isinstance(query.message, Message):
+            return
+        try:
+            _, token, offset_text = (query.data or "").split(":", 2)
+            offset = int(offset_text)
+        except ValueError:
+            return
+        search = self._searches.get(token)
+        if search is None:
+            await query.message.reply_text("This search has expired: send it again.")
+            return
+        try:
+            await self._search_page(query.message, search, max(0, offset))
+        except Exception:
+            log.exception("search page failed")
+            await query.message.reply_text("Sorry, the next page failed; it is in the bot's log.")
+
+    async def entity(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
+        message = _message(update)
+        name_text, period = _split_period(args, None)
+        if not name_text:
+            raise UserError("Which entity? For example: /entity JNIM 7d")
+        name = self._resolve_entity(name_text)
+        since = self.clock() - period if period else None
+        page = self.queries.entity(name, since=since, limit=MAX_LIST)
+        what = f" in the last {describe_duration(period)}" if period else ""
+        header = f"<b>{escape(name)}</b>: {page.total} alert(s){escape(what)}, newest first"
+        if page.total > len(page.rows):
+            header += f" (the latest {len(page.rows)})"
+        lines = [alert_line(r) for r in page.rows]
+        await self._pages(message, render_alert_list(lines, header, f"No alerts for {name}{what}."))
+
+    async def story(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
+        message = _message(update)
+        text = args.strip().lstrip("#")
+        if not text.isdecimal():
+            raise UserError("Which story? Give its number, e.g. /story 12 (shown in lists).")
+        story, alerts = self.queries.story(int(text))
+        if story is None:
+            raise UserError(f"There is no story {int(text)}.")
+        await self._pages(message, render_story(story, [alert_line(a) for a in alerts]))
+
+    async def stats(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
+        message = _message(update)
+        period = parse_period(args, timedelta(days=7))
+        now = self.clock()
+        start, before = now - period, now - 2 * period
+        q = self.queries
+        pages = render_stats(
+            describe_duration(period),
+            (q.count(start, now), q.count(before, start)),
+            (q.counts_by_entity(start, now), q.counts_by_entity(before, start)),
+            (q.counts_by_source(start, now), q.counts_by_source(before, start)),
+        )
+        await self._pages(message, pages)
+
+    async def trend(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
+        from bot.charts import trend_png
+
+        message = _message(update)
+        name_text, period = _split_period(args, timedelta(days=30))
+        if not name_text:
+            raise UserError("Which entity? For example: /trend JNIM 30d")
+        assert period is not None
+        name = self._resolve_entity(name_text)
+        now = self.clock()
+        days = max(1, round(period.total_seconds() / 86400))
+        first_day = (now - timedelta(days=days - 1)).date()
+        start = datetime.combine(first_day, datetime.min.time(), tzinfo=UTC)
+        series = fill_days(
+            self.queries.daily_counts(name, start, now + timedelta(seconds=1)),
+            first_day,
+            now.date(),
+        )
+        total = sum(n for _, n in series)
+        png = trend_png(name, series, f"{name}: alerts per day, last {days}d (UTC)")
+        await message.reply_photo(
+            photo=png,
+            caption=f"{name}: {total} alert(s) in the last {days} days",
+            filename=f"trend-{days}d.png",
+        )
+
+    async def export(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
+        message = _message(update)
+        period = parse_period(args, timedelta(days=30))
+        now = self.clock()
+        rows = list(self.queries.export_rows(since=now - period))
+        data = alerts_csv(rows).encode("utf-8")
+        label = describe_duration(period)
+        await message.reply_document(
+            document=data,
+            filename=f"newswatch-alerts-{now:%Y%m%d}-{label.replace(' ', '')}.csv",
+            caption=f"{len(rows)} alert(s) from the last {label}.",
+        )
+
+    # ----- configuration views -----------------------------------------------------------
+    async def feeds(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
+        message = _message(update)
+        health = [feed_health(r) for r in self.queries.feeds()]
+        await self._pages(message, render_feeds(health, self.clock(), self.stale_after))
+
+    async def watchlist(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str
+    ) -> None:
+        message = _message(update)
+        wset = self.watchlists()
+        files = [(Path(wl.path).name, [e.name for e in wl.entities]) for wl in wset.watchlists]
+        await self._pages(message, render_watchlist(files, wset.version))
+
+    async def test(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
+        message = _message(update)
+        if not args.strip():
+            raise UserError("Paste a headline after /test, e.g. /test JNIM attacks near Kidal")
+        explanation = describe(self.matcher().match(args, ""))
+        pages = paginate(
+            [f"<pre>{escape(explanation)}</pre>"], header="<b>Test</b>: " + escape(args[:300])
+        )
+        await self._pages(message, pages)
+
+    # ----- per-chat delivery -------------------------------------------------------------
+    async def mute(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
+        message, user_id = self._message_and_user(update)
+        words = args.split()
+        if len(words) < 2 or not is_duration(words[-1]):
+            raise UserError(
+                "Usage: /mute <entity | source> <duration>, e.g. /mute JNIM 6h"
+                " or /mute source RFI Afrique 1d"
+            )
+        until = self.clock() + parse_duration(words[-1])
+        kind, value = self._resolve_mute_target(" ".join(words[:-1]))
+        self.repo.add_mute(message.chat_id, kind, value, until, user_id, self.clock())
+        log.info(
+            "chat %s muted %s %r until %s (by %s)",
+            message.chat_id,
+            kind,
+            value,
+            until,
+            user_id,
+        )
+        await message.reply_text(
+            f"Muted {kind} {value} in this chat until {stamp(until)}"
+            f" ({relative(until, self.clock())})."
+            " Its alerts are still stored and searchable."
+        )
+
+    async def unmute(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
+        message = _message(update)
+        text = args.strip()
+        if not text:
+            raise UserError("Usage: /unmute <entity | source>; /mutes lists them.")
+        kind_word, _, rest = text.partition(" ")
+        kinds: tuple[str, ...] = ("entity", "source")
+        if kind_word.lower() in kinds and rest.strip():
+            kinds, text = (kind_word.lower(),), rest.strip()
+        removed = 0
+        for kind in kinds:
+            value = text
+            if kind == "entity":
+                value = self._try_entity(text) or text
+            removed += self.repo.remove_mute(message.chat_id, kind, value)
+        if removed:
+            await message.reply_text(f"Unmuted {text}: its alerts will be sent again.")
+        else:
+            await message.reply_text(f"{text} was not muted in this chat. /mutes lists the mutes.")
+
+    async def mutes(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
+        message = _message(update)
+        now = self.clock()
+        lines = [
+            MuteLine(str(r["kind"]), str(r["value"]), parse_iso(r.get("until")))
+            for r in self.repo.active_mutes(message.chat_id, now)
+        ]
+        await self._pages(message, [render_mutes(lines, now)])
+
+    async def digest(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
+        message = _message(update)
+        words = args.lower().split()
+        modes = delivery_policy.DIGEST_MODES
+        if not words:
+            prefs = self.repo.get_chat_prefs(message.chat_id) or {}
+            mode = prefs.get("digest_mode") or "off"
+            when = f" at {prefs.get('digest_time')}" if mode != "off" else ""
+            await message.reply_text(
+                f"Digest: {mode}{when} ({self.timezone} time)."
+                " Change it with /digest off or /digest daily HH:MM."
+            )
+            return
+        if words[0] == "off":
+            self.repo.set_chat_prefs(message.chat_id, self.clock(), digest_mode="off")
+            await message.reply_text("Digest off: every alert is sent as it comes.")
+            return
+        if words[0] == "hourly" and "hourly" not in modes:
+            raise UserError("Hourly digests are not available yet: use /digest daily HH:MM.")
+        mode = "all" if words[0] == "daily" else words[0]
+        if mode not in modes or len(words) != 2:
+            raise UserError("Usage: /digest off | daily HH:MM (e.g. /digest daily 07:30)")
+        at = parse_clock(words[1])
+        self.repo.set_chat_prefs(
+            message.chat_id, self.clock(), digest_mode=mode, digest_time=f"{at:%H:%M}"
+        )
+        await message.reply_text(
+            f"Digest: alerts are now collected and sent once a day at {at:%H:%M}"
+            f" ({self.timezone} time); urgent alerts still go out at once."
+        )
+
+    async def quiet(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
+        message = _message(update)
+        text = args.strip().lower()
+        if not text:
+            prefs = self.repo.get_chat_prefs(message.chat_id) or {}
+            if prefs.get("quiet_start") and prefs.get("quiet_end"):
+                now_text = f"{prefs['quiet_start']}-{prefs['quiet_end']} ({self.timezone} time)"
+            else:
+                now_text = "none"
+            await message.reply_text(
+                f"Quiet hours: {now_text}. Set them with /quiet 22:00-07:00, or /quiet off."
+            )
+            return
+        if text == "off":
+            self.repo.set_chat_prefs(
+                message.chat_id, self.clock(), quiet_start=None, quiet_end=None
+            )
+            await message.reply_text("Quiet hours off: alerts are sent at any hour.")
+            return
+        start, end = parse_clock_range(text)
+        self.repo.set_chat_prefs(
+            message.chat_id, self.clock(), quiet_start=f"{start:%H:%M}", quiet_end=f"{end:%H:%M}"
+        )
+        await message.reply_text(
+            f"Quiet hours {start:%H:%M}-{end:%H:%M} ({self.timezone} time): alerts that come"
+            " in meanwhile are sent when they end."
+        )
+
+    # ----- name resolution ---------------------------------------------------------------
+    def _entity_names(self) -> list[str]:
+        names = [e.name for e in self.watchlists().entities]
+        for stored in self.queries.entity_names():
+            if stored not in names:
+                names.append(stored)
+        return names
+
+    def _try_entity(self, text: str) -> str | None:
+        """The watched (or stored) entity named ``text``: by name, then by alias, any case."""
+        wanted = normalize(text)
+        if not wanted:
+            return None
+        names = self._entity_names()
+        for name in names:
+            if normalize(name) == wanted:
+                return name
+        for entity in self.watchlists().entities:
+            if any(normalize(a.text) == wanted for a in entity.aliases if not a.regex):
+                return str(entity.name)
+        return None
+
+    def _resolve_entity(self, text: str) -> str:
+        name = self._try_entity(text)
+        if name is None:
+            watched = ", ".join(e.name for e in self.watchlists().entities)
+            raise UserError(f"No watched entity is called {text.strip()[:60]}. Watched: {watched}")
+        return name
+
+    def _resolve_mute_target(self, text: str) -> tuple[str, str]:
+        kind_word, _, rest = text.partition(" ")
+        kinds = ["entity", "source"]
+        if kind_word.lower() in kinds and rest.strip():
+            kinds, text = [kind_word.lower()], rest.strip()
+        if "entity" in kinds:
+            name = self._try_entity(text)
+            if name is not None:
+                return "entity", name
+        if "source" in kinds:
+            wanted = normalize(text)
+            for source in self.queries.source_names():
+                if normalize(source) == wanted:
+                    return "source", source
+        raise UserError(
+            f"{text[:60]} is neither a watched entity nor a known source."
+            " See /watchlist for entities and /recent for source names."
+        )
+
+    @staticmethod
+    def _message_and_user(update: Update) -> tuple[Message, int]:
+        message = _message(update)
+        if update.effective_user is None:
+            raise UserError("This command needs a user.")
+        return message, update.effective_user.id
+
+
+def _message(update: Update) -> Message:
+    message = update.effective_message
+    assert message is not None
+    return message
+
+
+def _user_id_arg(args: str, command: str) -> int:
+    text = args.strip()
+    if not text.lstrip("-").isdecimal() or len(text) > 20:
+        raise UserError(f"Usage: /{command} <user id> (a number; the user sees it when refused).")
+    return int(text)
+
+
+def _split_period(args: str, default: timedelta | None) -> tuple[str, timedelta | None]:
+    """``"JNIM 7d"`` -> ("JNIM", 7 days); a last word that is no period belongs to the name."""
+    words = args.split()
+    if len(words) >= 2 and is_duration(words[-1]):
+        return " ".join(words[:-1]), parse_duration(words[-1])
+    return " ".join(words), default

@@ -1,0 +1,116 @@
+"""Command-line twins of the bot queries: search, recent, stats, export, feeds, feeds export."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TextIO
+
+from bot.core.formatting import render_plain
+from bot.core.models import FeedSpec
+from bot.core.periods import PeriodError, describe_duration, parse_period, parse_span
+from bot.core.reports import (
+    FeedHealth,
+    alert_line,
+    alert_text,
+    alerts_csv,
+    feed_health,
+    feeds_text,
+    render_stats,
+)
+from bot.core.search_query import parse_search
+from bot.feed_list import to_opml
+from storage.queries import Queries, SearchError
+
+
+def run_recent(queries: Queries, arg: str | None, out: TextIO, err: TextIO, now: datetime) -> int:
+    try:
+        span = parse_span(arg)
+    except PeriodError as exc:
+        print(exc, file=err)
+        return 2
+    if span.period is not None:
+        rows = queries.recent(since=now - span.period)
+    else:
+        rows = queries.recent(limit=span.count)
+    if not rows:
+        print("No alerts.", file=out)
+    for row in rows:
+        print(alert_text(alert_line(row)), file=out)
+    return 0
+
+
+def run_search(
+    queries: Queries, text: str, out: TextIO, err: TextIO, now: datetime, limit: int = 50
+) -> int:
+    query = parse_search(text)
+    if query.error or query.match is None:
+        print(query.error or "Nothing to search for.", file=err)
+        return 2
+    since = now - query.since if query.since else None
+    try:
+        page = queries.search(query.match, since=since, limit=limit)
+    except SearchError as exc:
+        print(f"search failed: {exc}", file=err)
+        return 2
+    shown = f" (showing {len(page.rows)})" if page.total > len(page.rows) else ""
+    print(f"{page.total} alert(s) match {query.label}{shown}", file=out)
+    for row in page.rows:
+        print(alert_text(alert_line(row)), file=out)
+    return 0
+
+
+def run_stats(queries: Queries, arg: str | None, out: TextIO, err: TextIO, now: datetime) -> int:
+    try:
+        period = parse_period(arg, timedelta(days=7))
+    except PeriodError as exc:
+        print(exc, file=err)
+        return 2
+    start, before = now - period, now - 2 * period
+    pages = render_stats(
+        describe_duration(period),
+        (queries.count(start, now), queries.count(before, start)),
+        (queries.counts_by_entity(start, now), queries.counts_by_entity(before, start)),
+        (queries.counts_by_source(start, now), queries.counts_by_source(before, start)),
+        top=1000,
+    )
+    for page in pages:
+        print(render_plain(page), file=out)
+    return 0
+
+
+def run_export(queries: Queries, arg: str | None, out: TextIO, err: TextIO, now: datetime) -> int:
+    """CSV of the alerts of a period (default: every alert) on ``out``."""
+    since = None
+    if arg:
+        try:
+            since = now - parse_period(arg, timedelta(days=30))
+        except PeriodError as exc:
+            print(exc, file=err)
+            return 2
+    out.write(alerts_csv(queries.export_rows(since=since)))
+    return 0
+
+
+def run_feeds(
+    queries: Queries,
+    specs: Sequence[FeedSpec],
+    out: TextIO,
+    now: datetime,
+    stale_after: timedelta = timedelta(hours=24),
+) -> int:
+    """Every configured feed with its health (a feed never fetched shows as ``new``)."""
+    stored = {row["url"]: feed_health(row) for row in queries.feeds()}
+    feeds: list[FeedHealth] = []
+    for spec in specs:
+        feeds.append(
+            stored.get(spec.url)
+            or FeedHealth(spec.url, spec.title, "active", None, None, None, None, 0)
+        )
+    print(feeds_text(feeds, now, stale_after), file=out)
+    return 0
+
+
+def run_feeds_export(specs: Sequence[FeedSpec], out: TextIO) -> int:
+    out.write(to_opml(list(specs)))
+    return 0

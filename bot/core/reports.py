@@ -1,0 +1,410 @@
+"""Render command replies (alert lists, stats, feeds, watchlist, story) as paged Telegram HTML."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from bot.core.formatting import MAX_MESSAGE_UTF16, escape, render_plain, utf16_len
+from bot.core.text import truncate_words
+
+TITLE_LIMIT = 200
+PAGE_SIZE = 10
+EXPORT_COLUMNS = (
+    "id", "created_at", "published_at", "source", "sources", "title", "link", "summary",
+    "entities", "priority", "story_id",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class AlertLine:
+    """One stored alert as lists show it."""
+
+    id: int
+    title: str
+    link: str | None
+    source: str
+    created: datetime | None
+    published: datetime | None
+    entities: tuple[str, ...]
+    story_id: int | None = None
+    sources: tuple[str, ...] = ()
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _json_list(value: Any) -> tuple[str, ...]:
+    if not value:
+        return ()
+    try:
+        loaded = json.loads(value) if isinstance(value, str) else value
+    except ValueError:
+        return (str(value),)
+    return tuple(str(v) for v in loaded) if isinstance(loaded, list) else (str(loaded),)
+
+
+def alert_line(row: Mapping[str, Any]) -> AlertLine:
+    """An AlertLine from a stored ``alerts`` row."""
+    story = row.get("story_id")
+    return AlertLine(
+        id=int(row.get("id") or 0),
+        title=str(row.get("title") or ""),
+        link=row.get("link") or None,
+        source=str(row.get("source") or ""),
+        created=_parse_time(row.get("created_at")),
+        published=_parse_time(row.get("published_at")),
+        entities=_json_list(row.get("entities")),
+        story_id=int(story) if story is not None else None,
+        sources=_json_list(row.get("sources")),
+    )
+
+
+# ----- time labels ------------------------------------------------------------------------
+def stamp(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
+
+
+def relative(moment: datetime | None, now: datetime) -> str:
+    """``5h ago``, ``in 12 min``, ``just now``."""
+    if moment is None:
+        return "never"
+    seconds = (now - moment).total_seconds()
+    future = seconds < 0
+    seconds = abs(seconds)
+    if seconds < 60:
+        return "now" if future else "just now"
+    if seconds < 3600:
+        label = f"{int(seconds // 60)} min"
+    elif seconds < 86400 * 2:
+        label = f"{int(seconds // 3600)}h"
+    else:
+        label = f"{int(seconds // 86400)}d"
+    return f"in {label}" if future else f"{label} ago"
+
+
+# ----- pagination -------------------------------------------------------------------------
+def _fit(block: str, limit: int) -> str:
+    """A block too long for one message, cut down to plain escaped text (never broken HTML)."""
+    if utf16_len(block) <= limit:
+        return block
+    plain = render_plain(block)
+    cut = truncate_words(plain, max(1, limit // 2))
+    while utf16_len(escape(cut)) > limit and cut:
+        cut = truncate_words(cut, max(1, len(cut) // 2))
+    return escape(cut)
+
+
+def paginate(
+    blocks: Iterable[str], header: str = "", limit: int = MAX_MESSAGE_UTF16, sep: str = "\n"
+) -> list[str]:
+    """Join valid-HTML ``blocks`` into messages of at most ``limit`` UTF-16 units.
+
+    Messages are split between blocks, so every message is valid HTML on its own. The header
+    opens the first message only.
+    """
+    pages: list[str] = []
+    current = header
+    for raw in blocks:
+        block = _fit(raw, limit - 2)
+        candidate = f"{current}{sep}{block}" if current else block
+        if utf16_len(candidate) > limit:
+            if current:
+                pages.append(current)
+            current = block
+        else:
+            current = candidate
+    if current or not pages:
+        pages.append(current or "Nothing to show.")
+    return pages
+
+
+# ----- alert lists ------------------------------------------------------------------------
+def alert_block(line: AlertLine) -> str:
+    title = escape(truncate_words(line.title or "(untitled)", TITLE_LIMIT))
+    head = f'<a href="{escape(line.link)}">{title}</a>' if line.link else f"<b>{title}</b>"
+    when = line.published or line.created
+    meta = [f"<i>{escape(line.source)}</i>", escape(stamp(when))]
+    if line.entities:
+        meta.append(escape(", ".join(line.entities)))
+    if line.story_id is not None:
+        meta.append(f"story {line.story_id}")
+    return f"• {head}\n   " + " · ".join(meta)
+
+
+def alert_text(line: AlertLine) -> str:
+    """The plain-text form of a listed alert, for the command line."""
+    when = line.published or line.created
+    parts = [stamp(when), line.source, ", ".join(line.entities)]
+    out = f"[{line.id}] {line.title}\n    " + " | ".join(p for p in parts if p)
+    if line.link:
+        out += f"\n    {line.link}"
+    return out
+
+
+def render_alert_list(lines: Sequence[AlertLine], header: str, empty: str) -> list[str]:
+    if not lines:
+        return [empty]
+    return paginate((alert_block(line) for line in lines), header=header, sep="\n\n")
+
+
+# ----- stats ------------------------------------------------------------------------------
+def change(current: int, previous: int) -> str:
+    """``+4, +25%``, ``−2, −50%``, ``=``, ``new``."""
+    if current == previous:
+        return "="
+    if previous == 0:
+        return "new"
+    delta = current - previous
+    sign = "+" if delta > 0 else "−"
+    percent = round(abs(delta) * 100 / previous)
+    return f"{sign}{abs(delta)}, {sign}{percent}%"
+
+
+def _count_lines(current: Mapping[str, int], previous: Mapping[str, int], top: int) -> list[str]:
+    names = sorted(
+        set(current) | set(previous), key=lambda n: (-current.get(n, 0), -previous.get(n, 0), n)
+    )
+    lines = []
+    for name in names[:top]:
+        now_count, before = current.get(name, 0), previous.get(name, 0)
+        lines.append(f"{escape(name)}: <b>{now_count}</b> ({change(now_count, before)})")
+    if len(names) > top:
+        lines.append(f"… and {len(names) - top} more")
+    return lines
+
+
+def render_stats(
+    label: str,
+    total: tuple[int, int],
+    entities: tuple[Mapping[str, int], Mapping[str, int]],
+    sources: tuple[Mapping[str, int], Mapping[str, int]],
+    top: int = 25,
+) -> list[str]:
+    """Counts per entity and per source over the period, against the previous period."""
+    now_total, before_total = total
+    header = (
+        f"<b>Alerts over the last {escape(label)}</b> (change against the {escape(label)} before)\n"
+        f"Total: <b>{now_total}</b> ({change(now_total, before_total)})"
+    )
+    if not now_total and not before_total:
+        return [f"{header}\n\nNo alerts in either period."]
+    blocks = ["\n<b>By entity</b>", *_count_lines(*entities, top)]
+    blocks += ["\n<b>By source</b>", *_count_lines(*sources, top)]
+    return paginate(blocks, header=header)
+
+
+# ----- trend ------------------------------------------------------------------------------
+def fill_days(counts: Mapping[str, int], start: date, end: date) -> list[tuple[date, int]]:
+    """One (day, count) per day from ``start`` to ``end`` inclusive, zeros filled in."""
+    out = []
+    day = start
+    while day <= end:
+        out.append((day, int(counts.get(day.isoformat(), 0))))
+        day += timedelta(days=1)
+    return out
+
+
+# ----- feeds ------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class FeedHealth:
+    url: str
+    title: str | None
+    status: str
+    last_success: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    next_fetch: datetime | None
+    failures: int
+    created: datetime | None = None
+
+    @property
+    def name(self) -> str:
+        return self.title or self.url
+
+
+def feed_health(row: Mapping[str, Any]) -> FeedHealth:
+    return FeedHealth(
+        url=str(row.get("url") or ""),
+        title=row.get("title") or None,
+        status=str(row.get("status") or "active"),
+        last_success=_parse_time(row.get("last_success_at")),
+        last_error=row.get("last_error") or None,
+        last_error_at=_parse_time(row.get("last_error_at")),
+        next_fetch=_parse_time(row.get("next_fetch_at")),
+        failures=int(row.get("consecutive_failures") or 0),
+        created=_parse_time(row.get("created_at")),
+    )
+
+
+def classify(feed: FeedHealth, now: datetime, stale_after: timedelta) -> str:
+    """``healthy``, ``failing``, ``stale``, ``paused``, ``gone``, ``new`` or ``removed``."""
+    if feed.status in ("paused", "gone", "removed"):
+        return feed.status
+    if feed.failures > 0:
+        return "failing"
+    if feed.last_success is None:
+        return "new"
+    if now - feed.last_success > stale_after:
+        return "stale"
+    return "healthy"
+
+
+_MARK = {"failing": "⚠️", "stale": "🕸", "paused": "⏸", "gone": "⛔", "new": "🆕"}
+
+
+def _feed_block(feed: FeedHealth, state: str, now: datetime) -> str:
+    name = escape(truncate_words(feed.name, 120))
+    head = f"{_MARK.get(state, '•')} <b>{name}</b> — {state}"
+    if feed.failures:
+        head += f" ×{feed.failures}"
+    lines = [head]
+    if feed.title:
+        lines.append(f"   {escape(feed.url)}")
+    lines.append(
+        f"   last success: {escape(stamp(feed.last_success))} ({relative(feed.last_success, now)})"
+    )
+    if feed.last_error:
+        error = escape(truncate_words(feed.last_error, 200))
+        lines.append(f"   last error: {error} ({relative(feed.last_error_at, now)})")
+    if state in ("paused", "gone"):
+        lines.append("   next try: not scheduled (fix or remove the feed)")
+    else:
+        next_try = f"{stamp(feed.next_fetch)} ({relative(feed.next_fetch, now)})"
+        lines.append(f"   next try: {escape(next_try)}")
+    return "\n".join(lines)
+
+
+def render_feeds(
+    feeds: Sequence[FeedHealth], now: datetime, stale_after: timedelta = timedelta(hours=24)
+) -> list[str]:
+    """Failing, stale and never-fetched feeds in detail; healthy feeds in one line."""
+    shown = [f for f in feeds if f.status != "removed"]
+    if not shown:
+        return ["No feeds yet: the first cycle has not run."]
+    states = [(f, classify(f, now, stale_after)) for f in shown]
+    healthy = [f for f, s in states if s == "healthy"]
+    problems = [(f, s) for f, s in states if s != "healthy"]
+    order = {"gone": 0, "paused": 1, "failing": 2, "stale": 3, "new": 4}
+    problems.sort(key=lambda fs: (order.get(fs[1], 9), -fs[0].failures, fs[0].name))
+    counts: dict[str, int] = {}
+    for _, state in states:
+        counts[state] = counts.get(state, 0) + 1
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+    header = f"<b>Feeds</b>: {len(shown)} ({summary})"
+    if healthy:
+        latest = max((f.last_success for f in healthy if f.last_success), default=None)
+        hours = int(stale_after.total_seconds() // 3600)
+        header += (
+            f"\n✅ {len(healthy)} healthy, fetched within {hours}h"
+            f" (latest success {relative(latest, now)})"
+        )
+    return paginate((_feed_block(f, s, now) for f, s in problems), header=header, sep="\n\n")
+
+
+def feeds_text(feeds: Sequence[FeedHealth], now: datetime, stale_after: timedelta) -> str:
+    """Every feed with its health, one line each, for the command line."""
+    lines = []
+    for feed in sorted(feeds, key=lambda f: f.url):
+        state = classify(feed, now, stale_after)
+        parts = [
+            f"{state:8}",
+            feed.url,
+            f"last success {stamp(feed.last_success)}",
+            f"next {stamp(feed.next_fetch)}",
+        ]
+        if feed.failures:
+            parts.append(f"failures {feed.failures}")
+        if feed.last_error:
+            parts.append(f"error: {feed.last_error}")
+        lines.append("  ".join(parts))
+    return "\n".join(lines)
+
+
+# ----- watchlist, story, mutes, help ------------------------------------------------------
+def render_watchlist(files: Sequence[tuple[str, Sequence[str]]], version: str) -> list[str]:
+    """The entities in force, by file, and the version loaded."""
+    total = sum(len(names) for _, names in files)
+    header = f"<b>Watchlist</b> version <code>{escape(version)}</code>: {total} entities"
+    blocks = [
+        f"<b>{escape(path)}</b> ({len(names)}): {escape(', '.join(names)) or 'no entity'}"
+        for path, names in files
+    ]
+    return paginate(blocks, header=header, sep="\n\n")
+
+
+def render_story(story: Mapping[str, Any], alerts: Sequence[AlertLine]) -> list[str]:
+    """Every outlet that reported a story, first reporter first, with its link and time."""
+    title = escape(truncate_words(str(story.get("title") or "(untitled)"), TITLE_LIMIT))
+    outlets = list(_json_list(story.get("outlets")))
+    for line in alerts:
+        for name in (line.source, *line.sources):
+            if name and name not in outlets:
+                outlets.append(name)
+    header = (
+        f"<b>Story {int(story.get('id') or 0)}</b>: {title}\n"
+        f"first seen {escape(stamp(_parse_time(story.get('created_at'))))}; "
+        f"{len(outlets)} outlet(s): {escape(', '.join(outlets))}"
+    )
+    return paginate((alert_block(a) for a in alerts), header=header, sep="\n\n")
+
+
+@dataclass(frozen=True, slots=True)
+class MuteLine:
+    kind: str
+    value: str
+    until: datetime | None
+
+
+def render_mutes(mutes: Sequence[MuteLine], now: datetime) -> str:
+    if not mutes:
+        return "Nothing is muted in this chat."
+    lines = ["<b>Muted in this chat</b> (still stored and searchable, not sent):"]
+    for mute in mutes:
+        until = f"until {stamp(mute.until)} ({relative(mute.until, now)})" if mute.until else ""
+        lines.append(f"• {escape(mute.kind)} <b>{escape(mute.value)}</b> {escape(until)}".rstrip())
+    return "\n".join(lines)
+
+
+def render_help(watched: Sequence[str], commands: Sequence[tuple[str, str, str]]) -> str:
+    """What the bot watches, and the commands as ``(name, arguments, description)``."""
+    names = ", ".join(escape(n) for n in watched) or "nothing yet"
+    lines = [
+        "<b>newswatch</b> sends one alert per news story that mentions what you watch.",
+        f"Watching: {names}",
+        "",
+    ]
+    for name, args, description in commands:
+        usage = f"/{name} {escape(args)}".rstrip()
+        lines.append(f"{usage}: {escape(description)}")
+    return _fit("\n".join(lines), MAX_MESSAGE_UTF16)
+
+
+# ----- export -----------------------------------------------------------------------------
+def alerts_csv(rows: Iterable[Mapping[str, Any]]) -> str:
+    """Alerts as CSV (header row first); JSON list columns become ``a; b`` text."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for row in rows:
+        values = []
+        for column in EXPORT_COLUMNS:
+            value = row.get(column)
+            if column in ("entities", "sources"):
+                value = "; ".join(_json_list(value))
+            values.append("" if value is None else value)
+        writer.writerow(values)
+    return out.getvalue()

@@ -1,0 +1,155 @@
+"""Read-only queries behind the bot commands: recent, search, entity, story, stats, export."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from storage.repository import iso
+
+_ENTITY_FILTER = "EXISTS (SELECT 1 FROM json_each(a.entities) WHERE json_each.value = ?)"
+
+
+class SearchError(Exception):
+    """FTS5 refused a MATCH expression (should not happen with bot.core.search_query)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    rows: list[dict[str, Any]]
+    total: int
+
+
+class Queries:
+    """Reads over the alerts, stories and feeds tables. Never writes."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def recent(
+        self, *, limit: int | None = None, since: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """The latest alerts, newest first: the last ``limit``, or all since ``since``."""
+        where, params = self._since(since)
+        sql = f"SELECT a.* FROM alerts a {where} ORDER BY a.created_at DESC, a.id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return self.db.execute_returning_dicts(sql, params)
+
+    def search(
+        self, match: str, *, since: datetime | None = None, limit: int = 10, offset: int = 0
+    ) -> Page:
+        """Alerts matching an FTS5 expression (built by bot.core.search_query), newest first."""
+        where, params = self._since(since, prefix="AND")
+        base = (
+            "FROM alerts_fts JOIN alerts a ON a.id = alerts_fts.rowid"
+            f" WHERE alerts_fts MATCH ? {where}"
+        )
+        try:
+            total = int(self.db.execute(f"SELECT count(*) {base}", [match, *params]).fetchone()[0])
+            rows = self.db.execute_returning_dicts(
+                f"SELECT a.* {base} ORDER BY a.created_at DESC, a.id DESC LIMIT ? OFFSET ?",
+                [match, *params, limit, offset],
+            )
+        except sqlite3.OperationalError as exc:
+            raise SearchError(str(exc)) from exc
+        return Page(rows=rows, total=total)
+
+    def entity(self, name: str, *, since: datetime | None = None, limit: int = 50) -> Page:
+        """Alerts for one watched entity (exact stored name), newest first."""
+        where, params = self._since(since, prefix="AND")
+        base = f"FROM alerts a WHERE {_ENTITY_FILTER} {where}"
+        total = int(self.db.execute(f"SELECT count(*) {base}", [name, *params]).fetchone()[0])
+        rows = self.db.execute_returning_dicts(
+            f"SELECT a.* {base} ORDER BY a.created_at DESC, a.id DESC LIMIT ?",
+            [name, *params, limit],
+        )
+        return Page(rows=rows, total=total)
+
+    def entity_names(self) -> list[str]:
+        """Every entity name that appears in a stored alert."""
+        return [
+            str(r[0])
+            for r in self.db.execute(
+                "SELECT DISTINCT json_each.value FROM alerts, json_each(alerts.entities) ORDER BY 1"
+            )
+        ]
+
+    def source_names(self) -> list[str]:
+        """Every source (outlet or feed title) that appears in a stored alert, or a feed title."""
+        names = {str(r[0]) for r in self.db.execute("SELECT DISTINCT source FROM alerts") if r[0]}
+        names |= {str(r[0]) for r in self.db.execute("SELECT title FROM feeds") if r[0]}
+        return sorted(names)
+
+    def story(self, story_id: int) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """A story and its alerts, first reporter first."""
+        rows = self.db.execute_returning_dicts("SELECT * FROM stories WHERE id = ?", [story_id])
+        if not rows:
+            return None, []
+        alerts = self.db.execute_returning_dicts(
+            "SELECT * FROM alerts WHERE story_id = ? ORDER BY created_at, id", [story_id]
+        )
+        return rows[0], alerts
+
+    def count(self, start: datetime, end: datetime) -> int:
+        row = self.db.execute(
+            "SELECT count(*) FROM alerts WHERE created_at >= ? AND created_at < ?",
+            [iso(start), iso(end)],
+        ).fetchone()
+        return int(row[0])
+
+    def counts_by_entity(self, start: datetime, end: datetime) -> dict[str, int]:
+        return {
+            str(r[0]): int(r[1])
+            for r in self.db.execute(
+                "SELECT json_each.value, count(*) FROM alerts a, json_each(a.entities)"
+                " WHERE a.created_at >= ? AND a.created_at < ? GROUP BY json_each.value",
+                [iso(start), iso(end)],
+            )
+        }
+
+    def counts_by_source(self, start: datetime, end: datetime) -> dict[str, int]:
+        return {
+            str(r[0]): int(r[1])
+            for r in self.db.execute(
+                "SELECT source, count(*) FROM alerts WHERE created_at >= ? AND created_at < ?"
+                " GROUP BY source",
+                [iso(start), iso(end)],
+            )
+        }
+
+    def daily_counts(self, entity: str, start: datetime, end: datetime) -> dict[str, int]:
+        """Alerts per UTC day (``YYYY-MM-DD``) mentioning ``entity``."""
+        return {
+            str(r[0]): int(r[1])
+            for r in self.db.execute(
+                f"SELECT substr(a.created_at, 1, 10), count(*) FROM alerts a WHERE {_ENTITY_FILTER}"
+                " AND a.created_at >= ? AND a.created_at < ? GROUP BY 1",
+                [entity, iso(start), iso(end)],
+            )
+        }
+
+    def feeds(self) -> list[dict[str, Any]]:
+        return self.db.execute_returning_dicts("SELECT * FROM feeds ORDER BY url")
+
+    def export_rows(self, since: datetime | None = None) -> Iterator[dict[str, Any]]:
+        """Alerts for CSV export, oldest first, streamed."""
+        where, params = self._since(since)
+        cursor = self.db.execute(
+            f"SELECT a.* FROM alerts a {where} ORDER BY a.created_at, a.id", params
+        )
+        columns = [d[0] for d in cursor.description]
+        for row in cursor:
+            yield dict(zip(columns, row, strict=True))
+
+    @staticmethod
+    def _since(since: datetime | None, prefix: str = "WHERE") -> tuple[str, list[Any]]:
+        if since is None:
+            return "", []
+        return f"{prefix} a.created_at >= ?", [iso(since)]

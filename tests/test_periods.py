@@ -1,0 +1,91 @@
+"""Command arguments for counts, periods and clock times: valid forms and clear refusals."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import time, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.core.periods import (
+    PeriodError,
+    Span,
+    describe_duration,
+    parse_clock,
+    parse_clock_range,
+    parse_duration,
+    parse_period,
+    parse_span,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("30m", timedelta(minutes=30)),
+        ("6h", timedelta(hours=6)),
+        ("3d", timedelta(days=3)),
+        ("2w", timedelta(days=14)),
+        (" 7D ", timedelta(days=7)),
+        ("90min", timedelta(minutes=90)),
+    ],
+)
+def test_durations(text: str, expected: timedelta):
+    assert parse_duration(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "7", "d7", "7 days", "-3d", "0h", "3.5d", "99999w", "6y"])
+def test_bad_durations_are_refused_with_a_message(text: str):
+    with pytest.raises(PeriodError) as exc:
+        parse_duration(text)
+    assert str(exc.value)  # a message for the user
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (None, Span(count=10)),
+        ("", Span(count=10)),
+        ("25", Span(count=25)),
+        ("6h", Span(period=timedelta(hours=6))),
+        ("3d", Span(period=timedelta(days=3))),
+    ],
+)
+def test_spans(text: str | None, expected: Span):
+    assert parse_span(text) == expected
+
+
+@pytest.mark.parametrize("text", ["0", "501", "abc", "6 h x"])
+def test_bad_spans(text: str):
+    with pytest.raises(PeriodError):
+        parse_span(text)
+
+
+def test_period_default_and_labels():
+    assert parse_period(None, timedelta(days=7)) == timedelta(days=7)
+    assert parse_period("30d", timedelta(days=7)) == timedelta(days=30)
+    assert describe_duration(timedelta(days=7)) == "7d"
+    assert describe_duration(timedelta(hours=6)) == "6h"
+    assert describe_duration(timedelta(minutes=90)) == "90m"
+    assert describe_duration(timedelta(hours=30)) == "1d 6h"
+
+
+def test_clock_and_ranges():
+    assert parse_clock("07:30") == time(7, 30)
+    assert parse_clock("7h30") == time(7, 30)
+    assert parse_clock_range("22:00-07:00") == (time(22, 0), time(7, 0))
+    for bad in ("24:00", "7", "07:60", ""):
+        with pytest.raises(PeriodError):
+            parse_clock(bad)
+    for bad in ("22:00", "22:00-22:00", "a-b", "1-2-3"):
+        with pytest.raises(PeriodError):
+            parse_clock_range(bad)
+
+
+@given(st.text(max_size=30))
+def test_any_text_is_a_value_or_a_period_error(text: str):
+    for parse in (parse_duration, parse_span, parse_clock, parse_clock_range):
+        with contextlib.suppress(PeriodError):
+            parse(text)
