@@ -339,7 +339,12 @@ class Pipeline:
         if self.stories is not None:
             story_id, fingerprint = self.stories.assign(item, now)
         routed = tuple(_route(c) for c in result.chats)
-        chats = routed or tuple((chat, None) for chat in self.settings.default_chats())
+        defaults: tuple[tuple[int | str, int | None], ...] = ()
+        if not routed or getattr(result, "to_default", False):
+            # An entity without its own chats goes to the default chats, even when another
+            # matched entity is routed elsewhere.
+            defaults = tuple((chat, None) for chat in self.settings.default_chats())
+        chats = tuple(dict.fromkeys(routed + defaults))
         return AlertDraft(
             source=item.source,
             title=item.title,

@@ -147,3 +147,20 @@ async def test_rewritten_story_is_one_alert_and_distinct_attack_is_another(
         repo2.db.execute("SELECT outlets FROM stories WHERE id = ?", [story_a]).fetchone()[0]
     )
     assert sorted(outlets[:2]) == ["Outlet A", "Outlet B"] and outlets[2:] == ["Outlet C"]
+
+
+async def test_routed_and_default_entities_reach_both_chat_sets(feed_server, tmp_path: Path):
+    from bot.core.watchlist import ChatRoute
+
+    matcher = Matcher.compile(
+        [
+            Entity.of("Kidal", ["Kidal"], chats=[ChatRoute(-100500, 9)]),
+            Entity.of("FAMa", ["FAMa"]),
+        ]
+    )
+    feed_server.set("/a", rss([_item("k1", "FAMa retake positions near Kidal", "https://a/1")]))
+    _report, repo, _out = await _cycle(
+        tmp_path / "nw.db", [feed_server.url("/a")], matcher=matcher, chat_ids=(42,)
+    )
+    rows = repo.db.execute("SELECT chat_id, thread_id FROM deliveries ORDER BY chat_id").fetchall()
+    assert rows == [(-100500, 9), (42, None)]
