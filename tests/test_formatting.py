@@ -1,4 +1,4 @@
-"""Telegram HTML rendering: escaping, UTF-16 limits, summaries, digests (checked by the fake's parser)."""
+"""Telegram HTML rendering: escaping, UTF-16 limits, summaries, digests (fake's HTML parser)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ HOSTILE = [
     "Mali & Niger: AES summit",
     "#include </etc/shadow>",
     "Unbalanced <i>italic in a title",
-    'Quotes "double" and \'single\' & <b>bold</b>',
+    "Quotes \"double\" and 'single' & <b>bold</b>",
     "Emoji 🇲🇱 and surrogates 𝕄𝕒𝕝𝕚",
     "&amp; already escaped-looking &lt;text&gt;",
 ]

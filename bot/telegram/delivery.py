@@ -48,7 +48,11 @@ EDIT_WINDOW = timedelta(hours=48)  # stories older than this are not edited any 
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:
-    value: Any = exc.retry_after
+    """Seconds to wait. PTB 22.2+ keeps a timedelta in ``_retry_after`` and warns when the
+    public ``retry_after`` (int, or timedelta with PTB_TIMEDELTA) is read; accept all three."""
+    value: Any = getattr(exc, "_retry_after", None)
+    if not isinstance(value, timedelta):
+        value = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
