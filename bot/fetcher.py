@@ -7,6 +7,7 @@ import email.utils
 import hashlib
 import re
 import time
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,6 +57,47 @@ class FetchResult:
 
 class BodyTooLarge(Exception):
     pass
+
+
+class BadEncoding(Exception):
+    pass
+
+
+class _Inflater:
+    """Decompresses a gzip/deflate body incrementally, never producing more than asked for.
+
+    httpx's own decoders inflate each network chunk whole: 64 KB of a gzip bomb becomes
+    64 MB in one call. ``zlib``'s ``max_length`` bounds every step instead.
+    """
+
+    def __init__(self, encoding: str):
+        self.encoding = encoding
+        # 47 = 32 + 15: accept a gzip or zlib header; deflate falls back to a raw stream.
+        self._obj = zlib.decompressobj(47 if encoding in ("gzip", "x-gzip") else 15)
+        self._raw_fallback = encoding == "deflate"
+        self._started = False
+
+    def feed(self, data: bytes, limit: int) -> list[bytes]:
+        """Inflate ``data``; stop (returning what was made) once ``limit`` bytes came out."""
+        out: list[bytes] = []
+        produced = 0
+        pending = data
+        while pending and produced <= limit:
+            try:
+                chunk = self._obj.decompress(pending, limit + 1 - produced)
+            except zlib.error as exc:
+                if self._raw_fallback and not self._started:
+                    self._obj = zlib.decompressobj(-15)
+                    self._raw_fallback = False
+                    continue
+                raise BadEncoding(f"corrupt {self.encoding} body: {exc}") from None
+            self._started = True
+            out.append(chunk)
+            produced += len(chunk)
+            pending = self._obj.unconsumed_tail
+            if not chunk and not pending:
+                break
+        return out
 
 
 def body_digest(body: bytes) -> str:
@@ -180,6 +222,8 @@ class Fetcher:
                     error=f"body larger than {self.settings.max_body_bytes} bytes: cut off,"
                     " not parsed",
                 )
+            except BadEncoding as exc:
+                return FetchResult(url=url, error=str(exc))
             except (httpx.HTTPError, OSError) as exc:
                 return FetchResult(url=url, error=_describe_network_error(exc))
             if isinstance(result, FetchResult):
@@ -230,14 +274,21 @@ class Fetcher:
             declared = response.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > cap:
                 raise BodyTooLarge
+            encoding = response.headers.get("content-encoding", "identity").strip().lower()
+            if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
+                result.error = f"unsupported Content-Encoding {encoding!r}"
+                return result
+            inflater = _Inflater(encoding) if encoding not in ("", "identity") else None
             chunks: list[bytes] = []
             size = 0
-            # aiter_bytes yields decoded (gunzipped) bytes: counting them caps gzip bombs too.
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > cap:
-                    raise BodyTooLarge
-                chunks.append(chunk)
+            # Raw bytes, inflated here in bounded steps: the cap applies to the decompressed
+            # size, and a gzip bomb never gets more than cap + 1 bytes into memory.
+            async for raw in response.aiter_raw():
+                for chunk in inflater.feed(raw, cap - size) if inflater else [raw]:
+                    size += len(chunk)
+                    if size > cap:
+                        raise BodyTooLarge
+                    chunks.append(chunk)
             body = b"".join(chunks)
             result.body = body
             result.body_hash = body_digest(body)

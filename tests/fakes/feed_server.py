@@ -163,7 +163,7 @@ class FeedServer:
             body = gzip.compress(body)
             headers["Content-Encoding"] = "gzip"
         elif fault == "gzip-bomb":
-            body = gzip.compress(b"\0" * (200 * 1024 * 1024), compresslevel=9)
+            body = gzip_bomb()
             headers["Content-Encoding"] = "gzip"
         self._record(path, 200, req)
         if fault == "slow":
@@ -229,6 +229,16 @@ class FeedServer:
                 req.wfile.flush()
         except OSError:
             pass
+
+
+_BOMB: list[bytes] = []
+
+
+def gzip_bomb() -> bytes:
+    """200 MB of zeros, gzipped to about 200 KB; built once per process (it takes a while)."""
+    if not _BOMB:
+        _BOMB.append(gzip.compress(b"\0" * (200 * 1024 * 1024), compresslevel=9))
+    return _BOMB[0]
 
 
 HTML_PAGE = (
