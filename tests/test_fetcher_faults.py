@@ -44,7 +44,8 @@ def test_content_encodings_are_decoded(encoding: str, payload: bytes):
 
 def test_corrupt_gzip_is_a_clear_error():
     with FeedServer() as server:
-        server.set("/f.xml", b"\x1f\x8b\x08\x00garbage-garbage", headers={"Content-Encoding": "gzip"})
+        garbage = b"\x1f\x8b\x08\x00garbage-garbage"
+        server.set("/f.xml", garbage, headers={"Content-Encoding": "gzip"})
         result = fetch(server.url("/f.xml"))
     assert result.error is not None and "corrupt gzip body" in result.error
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import threading
@@ -260,10 +261,8 @@ class Blackhole:
         for _ in range(4):  # fill the (tiny) backlog so later SYNs are dropped
             filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             filler.setblocking(False)
-            try:
+            with contextlib.suppress(BlockingIOError):
                 filler.connect(("127.0.0.1", self.port))
-            except BlockingIOError:
-                pass
             self._fillers.append(filler)
         time.sleep(0.05)
 
