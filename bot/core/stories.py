@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
+import sys
+from array import array
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -382,16 +386,43 @@ def _ts(at: datetime) -> float:
     return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).timestamp()
 
 
+def _prefix_len(n: int, threshold: float) -> int:
+    """How many of a set's first tokens (in index order) any set with Jaccard >= t must hit.
+
+    J(x, y) >= t implies |x & y| >= t * |x|, so at most ``n - ceil(t * n)`` of x's tokens can
+    be missed: the first ``n - ceil(t * n) + 1`` hold at least one shared token. The epsilon
+    keeps float rounding (0.3 * 10 = 3.0000000000000004) from shortening the prefix.
+    """
+    return n - max(1, math.ceil(threshold * n - 1e-9)) + 1
+
+
+# A member: (token ids, headline, numbers, places, countries, story id). Token ids index the
+# vocabulary; the guard fields are interned strings, so members share them.
+_Member = tuple[
+    tuple[int, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...], int
+]
+
+_REINDEX_MIN = 1024
+
+
 class StoryIndex:
     """Stories of the last ``window``: find the story an item belongs to, add items to stories.
 
-    Exact Jaccard over a blocked candidate set: an inverted index maps each token to the
-    members holding it. A member with Jaccard >= t shares at least ceil(t*|x|) of the query's
-    |x| tokens, so looking up only the query's |x| - ceil(t*|x|) + 1 rarest tokens finds every
-    such member (prefix filtering). That is exact while those postings hold at most
-    ``scan_budget`` entries (a 72 h window of matched items: hundreds to a few thousand);
-    beyond it, only the rarest tokens (at least ``min_tokens``) are looked up, which keeps the
-    cost bounded on very large indexes at some loss of recall (see bench/dedup.py).
+    ``match`` returns what comparing the item with every member would return (highest
+    Jaccard >= threshold passing ``same_event``, ties to the earliest member). Candidates come
+    from an inverted index with prefix filtering on both sides (AllPairs): tokens are put in
+    one global order, rarest first (document frequencies of the last re-index; tokens first
+    seen since then count as rarest). A member y with Jaccard >= t against any x shares at
+    least ceil(t*|y|) tokens with it, so only y's first |y| - ceil(t*|y|) + 1 tokens are
+    indexed; the query probes only its own first |x| - ceil(t*|x|) + 1. When two sets share
+    enough tokens, their prefixes in one order intersect, so no match is missed. Frequent
+    tokens ("mali", "attack") sit in the unindexed tails, which is what makes lookups cheap.
+    Exact while the probed postings hold at most ``scan_budget`` slots (None: always); beyond
+    that, only the rarest tokens (at least ``min_tokens``) are probed, which bounds the cost on
+    very large indexes at some loss of recall (measured in bench/dedup.py).
+    The index re-orders itself when it has doubled since the last re-index (amortised O(1)
+    per add), and compacts when ``prune`` has dropped most members.
+    Members keep token ids and interned guard fields, not the Fingerprint objects.
     An item joins a story only within ``window`` of the story's first item.
     Index only what belongs to a story (matched items); naive datetimes are taken as UTC.
     """
@@ -400,7 +431,7 @@ class StoryIndex:
         self,
         window: timedelta = DEFAULT_WINDOW,
         threshold: float = DEFAULT_THRESHOLD,
-        scan_budget: int = 200,
+        scan_budget: int | None = 2000,
         min_tokens: int = 2,
     ) -> None:
         if not 0.0 < threshold <= 1.0:
@@ -410,12 +441,16 @@ class StoryIndex:
         self.scan_budget = scan_budget
         self.min_tokens = min_tokens
         self._vocab: dict[str, int] = {}
-        self._postings: dict[int, list[int]] = {}
-        # members, by slot: token ids (sorted tuple), fingerprint, story id; None once pruned
-        self._members: list[tuple[tuple[int, ...], Fingerprint, int] | None] = []
+        self._tokens: list[str] = []  # token id -> token
+        self._rank = array("q")  # token id -> position in the global order (lower: rarer)
+        self._next_rank = -1  # tokens new since the last re-index rank first, newest first
+        self._postings: list[list[int]] = []  # token id -> slots whose prefix holds it
+        self._members: list[_Member | None] = []  # by slot; None once pruned
+        self._ids: list[tuple[int, ...]] = []  # by slot: the member's token ids; () once pruned
         self._story_start: dict[int, float] = {}
         self._story_slots: dict[int, list[int]] = {}
         self._live = 0
+        self._reindex_at = _REINDEX_MIN
 
     def __len__(self) -> int:
         """Number of live members (indexed items)."""
@@ -426,17 +461,37 @@ class StoryIndex:
         """Number of stories with at least one live member."""
         return len(self._story_start)
 
+    def _token_id(self, tok: str) -> int:
+        tid = self._vocab.get(tok)
+        if tid is None:
+            tok = sys.intern(tok)
+            tid = self._vocab[tok] = len(self._tokens)
+            self._tokens.append(tok)
+            self._rank.append(self._next_rank)
+            self._next_rank -= 1
+            self._postings.append([])
+        return tid
+
     def add(self, story_id: int, fp: Fingerprint, at: datetime) -> None:
         """Index an item as a member of ``story_id`` (the story starts at its earliest member)."""
+        if len(self._members) >= self._reindex_at:
+            self._reindex()
         slot = len(self._members)
-        ids = []
-        for tok in fp.tokens:
-            tid = self._vocab.get(tok)
-            if tid is None:
-                tid = self._vocab[tok] = len(self._vocab)
-            ids.append(tid)
-            self._postings.setdefault(tid, []).append(slot)
-        self._members.append((tuple(sorted(ids)), fp, story_id))
+        ids = sorted(map(self._token_id, fp.tokens), key=self._rank.__getitem__)
+        postings = self._postings
+        for tid in ids[: _prefix_len(len(ids), self.threshold)]:
+            postings[tid].append(slot)
+        self._ids.append(tuple(ids))
+        self._members.append(
+            (
+                self._ids[-1],
+                tuple(map(sys.intern, fp.headline)),
+                tuple(map(sys.intern, fp.numbers)),
+                tuple(map(sys.intern, fp.places)),
+                tuple(map(sys.intern, fp.countries)),
+                story_id,
+            )
+        )
         t = _ts(at)
         start = self._story_start.get(story_id)
         if start is None or t < start:
@@ -444,48 +499,69 @@ class StoryIndex:
         self._story_slots.setdefault(story_id, []).append(slot)
         self._live += 1
 
+    def _fingerprint(self, member: _Member) -> Fingerprint:
+        tokens = self._tokens
+        ids, headline, numbers, places, countries, _sid = member
+        return Fingerprint(
+            frozenset(tokens[i] for i in ids),
+            frozenset(headline),
+            frozenset(numbers),
+            frozenset(places),
+            frozenset(countries),
+        )
+
     def match(self, fp: Fingerprint, at: datetime) -> StoryMatch | None:
         """Best story for ``fp`` at time ``at``: highest Jaccard >= threshold among members of
         stories started within ``window`` before ``at`` (or after it), passing ``same_event``."""
-        if not fp.tokens:
-            return None
-        query: list[tuple[int, int]] = []  # (document frequency, token id)
-        for tok in fp.tokens:
-            tid = self._vocab.get(tok)
-            if tid is not None:
-                query.append((len(self._postings.get(tid, ())), tid))
         n = len(fp.tokens)
-        need = max(1, -int(-self.threshold * n // 1))  # ceil(t * n)
-        prefix = n - need + 1
-        query.sort()
+        if not n or not self._live:
+            return None
+        vocab = self._vocab
+        known = [tid for tid in map(vocab.get, fp.tokens) if tid is not None]
+        # Tokens the index has never seen come first in the order and hit nothing.
+        probe = _prefix_len(n, self.threshold) - (n - len(known))
+        if probe <= 0:
+            return None
+        known.sort(key=self._rank.__getitem__)
+        postings = self._postings
         candidates: set[int] = set()
+        budget = self.scan_budget
         scanned = 0
-        for i, (df, tid) in enumerate(query[:prefix]):
-            if i >= self.min_tokens and scanned + df > self.scan_budget:
+        for i, tid in enumerate(known[:probe]):
+            size = len(postings[tid])
+            if budget is not None and i >= self.min_tokens and scanned + size > budget:
                 break
-            candidates.update(self._postings[tid])
-            scanned += df
+            candidates.update(postings[tid])
+            scanned += size
         if not candidates:
             return None
-        qids = {self._vocab[t] for t in fp.tokens if t in self._vocab}
+        # Overlaps of all candidates at C speed; only those that can reach the threshold
+        # (|x & y| >= t * |x|) go through the Python-level checks.
+        qids = set(known)
+        slots = sorted(candidates)
+        overlaps = map(len, map(qids.intersection, map(self._ids.__getitem__, slots)))
+        need = math.ceil(self.threshold * n - 1e-9)
+        threshold = self.threshold
+        members = self._members
+        starts = self._story_start
         t_at = _ts(at)
         window = self.window.total_seconds()
-        best: StoryMatch | None = None
-        for slot in candidates:
-            member = self._members[slot]
+        best_sim, best_slot, best_story = 0.0, -1, -1
+        for slot in itertools.compress(slots, map(need.__le__, overlaps)):
+            member = members[slot]
             if member is None:
                 continue
-            ids, mfp, story_id = member
-            start = self._story_start[story_id]
-            if not -window <= t_at - start <= window:
-                continue
+            ids = member[0]
             inter = len(qids.intersection(ids))
             sim = inter / (n + len(ids) - inter)
-            if sim < self.threshold or (best is not None and sim <= best.similarity):
+            if sim < threshold or sim <= best_sim:  # slots ascend: ties go to the earliest
                 continue
-            if same_event(fp, mfp):
-                best = StoryMatch(story_id, sim)
-        return best
+            story_id = member[5]
+            if not -window <= t_at - starts[story_id] <= window:
+                continue
+            if same_event(fp, self._fingerprint(member)):
+                best_sim, best_slot, best_story = sim, slot, story_id
+        return None if best_slot < 0 else StoryMatch(best_story, best_sim)
 
     def find(self, fp: Fingerprint, at: datetime) -> int | None:
         """Story id for ``fp`` at ``at`` (see ``match``), or None for a new story."""
@@ -502,23 +578,38 @@ class StoryIndex:
             del self._story_start[sid]
             for slot in self._story_slots.pop(sid):
                 self._members[slot] = None
+                self._ids[slot] = ()
                 dropped += 1
         self._live -= dropped
         if dropped and self._live < len(self._members) // 2:
-            self._compact()
+            self._reindex()
         return dropped
 
-    def _compact(self) -> None:
-        members = [m for m in self._members if m is not None]
-        starts = dict(self._story_start)
-        self._vocab.clear()
-        self._postings.clear()
-        self._members.clear()
-        self._story_slots.clear()
-        self._live = 0
-        for _ids, fp, sid in members:
-            self.add(sid, fp, datetime.fromtimestamp(starts[sid], UTC))
-        self._story_start = starts
+    def _reindex(self) -> None:
+        """Drop dead slots and unused tokens, re-rank tokens by document frequency, re-index."""
+        live = [m for m in self._members if m is not None]
+        df = Counter(tid for m in live for tid in m[0])
+        order = sorted(df, key=lambda tid: (df[tid], tid))  # rarest first
+        new_id = {old: new for new, old in enumerate(order)}
+        self._tokens = [self._tokens[old] for old in order]
+        self._vocab = {tok: tid for tid, tok in enumerate(self._tokens)}
+        self._rank = array("q", range(len(order)))  # token ids are now in rank order
+        self._next_rank = -1
+        postings: list[list[int]] = [[] for _ in order]
+        slots_by_story: dict[int, list[int]] = {}
+        self._postings = postings
+        self._members = []
+        self._ids = []
+        self._story_slots = slots_by_story
+        threshold = self.threshold
+        for slot, (ids, headline, numbers, places, countries, story_id) in enumerate(live):
+            new_ids = tuple(sorted(new_id[tid] for tid in ids))
+            for tid in new_ids[: _prefix_len(len(new_ids), threshold)]:
+                postings[tid].append(slot)
+            self._ids.append(new_ids)
+            self._members.append((new_ids, headline, numbers, places, countries, story_id))
+            slots_by_story.setdefault(story_id, []).append(slot)
+        self._reindex_at = max(_REINDEX_MIN, 2 * len(live))
 
     def rebuild(self, rows: Iterable[tuple[int, Fingerprint, datetime]]) -> None:
         """Add ``(story_id, fingerprint, at)`` rows, e.g. loaded from storage at start-up."""
