@@ -272,3 +272,66 @@ def test_prefix_blocking_finds_what_brute_force_finds() -> None:
 def test_threshold_must_be_valid() -> None:
     with pytest.raises(ValueError):
         StoryIndex(threshold=0.0)
+
+
+_VOCAB = [f"t{k}" for k in range(12)]
+
+
+@st.composite
+def _fps(draw: st.DrawFn) -> Fingerprint:
+    tokens = draw(st.frozensets(st.sampled_from(_VOCAB), min_size=1, max_size=8))
+    headline = draw(st.frozensets(st.sampled_from(sorted(tokens))))
+    places = draw(st.frozensets(st.sampled_from(["gao", "kidal"]), max_size=1))
+    return Fingerprint(tokens | places, headline, places=places)
+
+
+def _brute(fp: Fingerprint, members: list[tuple[int, Fingerprint]], t: float) -> float | None:
+    sims = [
+        jaccard(fp.tokens, m.tokens)
+        for _sid, m in members
+        if jaccard(fp.tokens, m.tokens) >= t and same_event(fp, m)
+    ]
+    return max(sims, default=None)
+
+
+@given(
+    st.lists(_fps(), max_size=40),
+    st.lists(_fps(), min_size=1, max_size=10),
+    st.sampled_from([0.2, 0.3, 0.5, 1.0]),
+)
+def test_index_returns_the_brute_force_best_match(
+    members: list[Fingerprint], queries: list[Fingerprint], threshold: float
+) -> None:
+    """Any index size, any re-index point: the best similarity equals brute force's."""
+    index = StoryIndex(threshold=threshold, scan_budget=None)
+    stored: list[tuple[int, Fingerprint]] = []
+    for k, fp in enumerate(members):
+        index.add(k % 7, fp, T0)
+        stored.append((k % 7, fp))
+        if k == len(members) // 2:
+            index._reindex()  # re-ranks tokens mid-stream, as a large index does
+    for fp in queries:
+        want = _brute(fp, stored, threshold)
+        got = index.match(fp, T0)
+        if want is None:
+            assert got is None
+        else:
+            assert got is not None and got.similarity == pytest.approx(want)
+            assert any(
+                sid == got.story_id and jaccard(fp.tokens, m.tokens) == pytest.approx(want)
+                for sid, m in stored
+            )
+
+
+def test_index_stays_exact_across_re_index_and_prune() -> None:
+    items = _items()
+    fps = [fingerprint(i["title"], i["summary"]) for i in items]
+    index = StoryIndex(threshold=0.2, scan_budget=None)
+    for k, fp in enumerate(fps * 20):  # 1,440 members: re-indexes at 1,024
+        index.add(k, fp, T0 + timedelta(hours=k // 72))
+    assert len(index) == 1440
+    dropped = index.prune(T0 + timedelta(hours=72 + 10))  # stories started before hour 10
+    assert dropped == 720 and len(index) == 720 and index.story_count == 720
+    for fp in fps:
+        got = index.match(fp, T0 + timedelta(hours=20))
+        assert got is not None and got.similarity == 1.0  # its own copies are still there
