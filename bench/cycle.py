@@ -58,8 +58,17 @@ class FeedServerProcess:
 
     def __init__(self, feeds: int, items: int, seed: int):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.feedgen", "--feeds", str(feeds), "--items", str(items)]
-            + ["--seed", str(seed)],
+            [
+                sys.executable,
+                "-m",
+                "bench.feedgen",
+                "--feeds",
+                str(feeds),
+                "--items",
+                str(items),
+                "--seed",
+                str(seed),
+            ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             text=True,
@@ -213,7 +222,8 @@ def print_table(
         file=out,
     )
     print(
-        "| Tool | Cycle | Wall s | CPU s | Peak RSS MB (tree) | Server answers | newswatch / tool |",
+        "| Tool | Cycle | Wall s | CPU s | Peak RSS MB (tree) | Server answers"
+        " | newswatch / tool |",
         file=out,
     )
     print("| --- | --- | ---: | ---: | ---: | --- | ---: |", file=out)

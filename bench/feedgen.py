@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import sys
@@ -31,7 +32,7 @@ from xml.sax.saxutils import escape
 NEW_PER_BUMP = 5
 ITEM_SPACING = 1800  # seconds between the base items' dates: 50 items span about 25 hours
 
-WORDS = (
+WORDS = (  # noqa: SIM905 - a sentence reads better than a list of words
     "government officials said on monday that the regional talks would resume after a pause"
     " while analysts expect markets to react cautiously to new figures on inflation exports"
     " and the harvest season farmers report rains arrived late this year in several provinces"
@@ -203,7 +204,7 @@ class Server:
                 except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
                     break
                 lines = head.decode("latin-1").split("\r\n")
-                method, target, version = (lines[0].split(" ") + ["", "", ""])[:3]
+                method, target, version = [*lines[0].split(" "), "", "", ""][:3]
                 headers = {}
                 for line in lines[1:]:
                     if ":" in line:
@@ -313,10 +314,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base", type=float, default=None, help="epoch of the newest base item")
     args = parser.parse_args(argv)
     feeds = FeedSet(args.feeds, args.items, args.seed, args.base)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(feeds, args.port))
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

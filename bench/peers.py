@@ -128,8 +128,7 @@ class Rss2email(Tool):
             lines += [f"[feed.f{i}]", f"url = {url}", ""]
         (state / "r2e.cfg").write_text("\n".join(lines), encoding="utf-8")
         feeds = [
-            {"name": f"f{i}", "etag": None, "modified": None, "seen": {}}
-            for i in range(len(urls))
+            {"name": f"f{i}", "etag": None, "modified": None, "seen": {}} for i in range(len(urls))
         ]
         data = {"version": 2, "feeds": feeds}
         (state / "r2e.json").write_text(json.dumps(data), encoding="utf-8")
@@ -184,7 +183,11 @@ class Feed2exec(Tool):
         return Command(argv, _clean_env(state), state)
 
 
-PEERS: dict[str, type[Tool]] = {"newsboat": Newsboat, "rss2email": Rss2email, "feed2exec": Feed2exec}
+PEERS: dict[str, type[Tool]] = {
+    "newsboat": Newsboat,
+    "rss2email": Rss2email,
+    "feed2exec": Feed2exec,
+}
 
 
 def setup(out: object = sys.stdout) -> list[str]:
