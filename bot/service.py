@@ -8,7 +8,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -17,7 +17,7 @@ from bot.pipeline import CycleReport, Deliverer, Pipeline
 
 log = logging.getLogger("newswatch.service")
 
-SHUTDOWN_GRACE_SECONDS = 8.0
+SHUTDOWN_GRACE_SECONDS = 7.0
 
 
 @dataclass
@@ -30,6 +30,8 @@ class Service:
     tick_seconds: float = 60.0
     application: Any = None  # telegram.ext.Application when a token is configured
     on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    maintenance: Callable[[], Any] | None = None  # retention pruning; run daily by run_forever
+    maintenance_every_hours: float = 24.0
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     last_report: CycleReport | None = None
     last_cycle_at: datetime | None = None
@@ -64,6 +66,15 @@ class Service:
         except Exception:  # the scheduler must keep running whatever one cycle did
             log.exception("cycle failed")
 
+    async def _maintain(self) -> None:
+        if self.maintenance is None:
+            return
+        try:
+            async with self._cycle_lock:  # never prune while a cycle is writing
+                self.maintenance()
+        except Exception:  # a failed pruning pass is retried tomorrow
+            log.exception("retention pruning failed")
+
     async def run_forever(self, stop: asyncio.Event | None = None) -> None:
         """Run until SIGINT/SIGTERM (or ``stop``): cycles on schedule, commands by polling."""
         stop = stop or asyncio.Event()
@@ -81,6 +92,16 @@ class Service:
             coalesce=True,
             id="poll-feeds",
         )
+        if self.maintenance is not None:
+            scheduler.add_job(
+                self._maintain,
+                "interval",
+                hours=self.maintenance_every_hours,
+                next_run_time=datetime.now(UTC) + timedelta(minutes=10),
+                max_instances=1,
+                coalesce=True,
+                id="retention",
+            )
         app = self.application
         if app is not None:
             await app.initialize()
@@ -96,8 +117,9 @@ class Service:
             log.info(
                 "stopping: letting the current cycle finish (up to %ss)", SHUTDOWN_GRACE_SECONDS
             )
-            scheduler.shutdown(wait=False)
+            scheduler.pause()  # no new ticks; shutdown() would cancel the running one at once
             await self._finish_cycle()
+            scheduler.shutdown(wait=False)
             if app is not None:
                 with contextlib.suppress(Exception):
                     await app.updater.stop()
