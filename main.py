@@ -19,6 +19,7 @@ from bot.feed_list import load_feed_list
 from bot.fetcher import Fetcher, FetchSettings
 from bot.instance_lock import AlreadyRunning, instance_locks
 from bot.logging_setup import configure_logging
+from bot.parse_pool import ParsePool
 from bot.pipeline import CycleSettings, Pipeline
 from bot.service import Service
 from bot.story_grouping import StoryGrouper
@@ -125,6 +126,8 @@ def build_service(config: Config) -> tuple[Service, Fetcher]:
             forced_spread_seconds=min(1.0, config.fetch_spread_seconds),
         ),
         stories=StoryGrouper(repo, timedelta(hours=config.story_window_hours)),
+        # Worker processes (one per core) start only once there are bodies enough to parse.
+        parse_executor=ParsePool(),
     )
 
     def reload_watchlists() -> str | None:
@@ -209,6 +212,7 @@ async def _poll_once(config: Config) -> int:
         if app is not None:
             await app.bot.shutdown()
         await fetcher.aclose()
+        _stop_parse_workers(service)
     if report is not None:
         print(report.summary(), file=sys.stderr)
     return 0
@@ -220,7 +224,15 @@ async def _run(config: Config) -> int:
         await service.run_forever()
     finally:
         await fetcher.aclose()
+        _stop_parse_workers(service)
     return 0
+
+
+def _stop_parse_workers(service: Service) -> None:
+    """Drop queued parses and end the worker processes (a running parse takes milliseconds)."""
+    executor = service.pipeline.parse_executor
+    if executor is not None:
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -20,13 +20,15 @@ from bot.core.schedule import (
     next_after_success,
     spread_offsets,
 )
-from bot.core.urls import canonical_url, item_key
+from bot.core.urls import canonical_url
 from bot.fetcher import Fetcher, FetchResult
-from bot.parser import parse_feed
+from bot.parse_pool import parse_and_key
 from storage.maintenance import record_cycle
 from storage.repository import AlertDraft, NewItem, Repository, StoredAlert, parse_iso
 
 log = logging.getLogger("newswatch.cycle")
+
+Parsed = tuple[ParsedFeed, list[str]]  # a parsed body and the key of each of its items
 
 
 class MatcherLike(Protocol):
@@ -133,9 +135,9 @@ class Pipeline:
         offsets = spread_offsets(len(due), spread, self.rng)
         tasks = [self._fetch(state, delay) for state, delay in zip(due, offsets, strict=True)]
         for next_done in asyncio.as_completed(tasks):
-            state, result = await next_done
+            state, result, parsed = await next_done
             try:
-                new_alerts.extend(await self._process(state, result, report))
+                new_alerts.extend(await self._process(state, result, report, parsed))
             except Exception as exc:  # one feed's trouble never ends the cycle
                 log.exception("feed %s: processing failed", state["url"])
                 report.errors += 1
@@ -158,20 +160,34 @@ class Pipeline:
 
     async def _fetch(
         self, state: dict[str, Any], delay: float = 0.0
-    ) -> tuple[dict[str, Any], FetchResult]:
+    ) -> tuple[dict[str, Any], FetchResult, Parsed | BaseException | None]:
+        """Fetch one feed and, when its body changed, parse it (in the executor, if any).
+
+        Parsing here, in each feed's own task, keeps every worker of a process pool busy
+        while the cycle stores the feeds that are done; a body is dropped once parsed.
+        """
         if delay > 0:
             await asyncio.sleep(delay)
         # A feed that moved permanently is fetched at its new address; its identity (the URL
         # the feed list names) and all its state stay on the original row.
         target = state.get("redirected_to") or state["url"]
         result = await self.fetcher.fetch(target, state["etag"], state["last_modified"])
-        return state, result
+        if _unchanged(state, result) or result.error or result.body is None:
+            return state, result, None
+        try:
+            parsed = await self._parse(result.body, state["url"], result.content_type)
+        except Exception as exc:  # e.g. a parse worker died: reported by _process
+            return state, result, exc
+        result.body = None
+        return state, result, parsed
 
-    async def _parse(self, body: bytes, url: str, content_type: str | None) -> ParsedFeed:
+    async def _parse(self, body: bytes, url: str, content_type: str | None) -> Parsed:
         if self.parse_executor is None:
-            return parse_feed(body, url, content_type)
+            return parse_and_key(body, url, content_type)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.parse_executor, parse_feed, body, url, content_type)
+        return await loop.run_in_executor(
+            self.parse_executor, parse_and_key, body, url, content_type
+        )
 
     def _record_failure(
         self, state: dict[str, Any], error: str, result: FetchResult | None
@@ -211,7 +227,11 @@ class Pipeline:
             )
 
     async def _process(
-        self, state: dict[str, Any], result: FetchResult, report: CycleReport
+        self,
+        state: dict[str, Any],
+        result: FetchResult,
+        report: CycleReport,
+        parsed_keys: Parsed | BaseException | None = None,
     ) -> list[StoredAlert]:
         url = state["url"]
         now = self.clock()
@@ -250,7 +270,7 @@ class Pipeline:
             success["paused_at"] = None
             failures = int(state.get("consecutive_failures") or 0)
             recovered = f"Feed recovered after {failures} consecutive failures: {url}"
-        if result.not_modified or (result.body_hash and result.body_hash == state.get("body_hash")):
+        if _unchanged(state, result):
             if result.not_modified:
                 report.not_modified += 1
             else:
@@ -258,8 +278,12 @@ class Pipeline:
             self.repo.update_feed(url, **success)
             self._notices.extend([recovered] if recovered else [])
             return []
-        assert result.body is not None
-        parsed = await self._parse(result.body, url, result.content_type)
+        if isinstance(parsed_keys, BaseException):
+            raise parsed_keys
+        if parsed_keys is None:  # not parsed by _fetch (a caller of _process alone)
+            assert result.body is not None
+            parsed_keys = await self._parse(result.body, url, result.content_type)
+        parsed, keys = parsed_keys
         if parsed.error:
             report.errors += 1
             report.feed_errors[url] = parsed.error
@@ -276,10 +300,10 @@ class Pipeline:
         first_fetch = not state.get("first_success_at")
         if first_fetch:
             success["first_success_at"] = now
-        new_items, also_seen = self._select_new(parsed.items, now, first_fetch)
+        new_items, also_seen = self._select_new(parsed.items, keys, now, first_fetch)
         report.items_new += len(new_items)
         success["items_seen_at"] = now
-        seen_keys = [item_key(i.guid, i.link, i.title, i.summary) for i in parsed.items]
+        seen_keys = keys
         stored = self.repo.store_feed_items(
             url, new_items, now, success, also_seen, seen_keys=seen_keys
         )
@@ -293,12 +317,12 @@ class Pipeline:
         return [s for s in stored if s.new_story]
 
     def _select_new(
-        self, items: Sequence[Item], now: datetime, first_fetch: bool
+        self, items: Sequence[Item], keys: Sequence[str], now: datetime, first_fetch: bool
     ) -> tuple[list[NewItem], list[tuple[int, str]]]:
         """Dedup by item key and canonical URL; match the unseen items once each."""
         keyed: dict[str, Item] = {}
-        for item in items:
-            keyed.setdefault(item_key(item.guid, item.link, item.title, item.summary), item)
+        for item, key in zip(items, keys, strict=True):
+            keyed.setdefault(key, item)
         unseen = self.repo.unseen_keys(list(keyed))
         fresh = {k: v for k, v in keyed.items() if k in unseen}
         canon = {k: canonical_url(v.link) if v.link else None for k, v in fresh.items()}
@@ -366,6 +390,15 @@ def _route(chat: Any) -> tuple[int | str, int | None]:
     """A routed chat: a ChatRoute (chat id or @channel, optional forum topic) or a bare id."""
     chat_id = getattr(chat, "chat_id", chat)
     return chat_id, getattr(chat, "thread_id", None)
+
+
+def _unchanged(state: dict[str, Any], result: FetchResult) -> bool:
+    """304, or the same body as last time: nothing to parse."""
+    if result.error:
+        return False
+    return result.not_modified or bool(
+        result.body_hash and result.body_hash == state.get("body_hash")
+    )
 
 
 def _is_due(state: dict[str, Any], now: datetime) -> bool:

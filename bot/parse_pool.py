@@ -1,0 +1,83 @@
+"""Parse fetched feed bodies off the event loop: a lazily started process pool sized to the cores.
+
+``parse_and_key`` is the unit of work: it parses a body and computes every item's key (URL
+canonicalisation is the other big per-item cost), so the main process is left with matching
+and storage. ``ParsePool`` runs the first few jobs inline and starts the worker processes only
+once a process has more bodies than that to parse: a cycle of 304s never pays for workers.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from bot.core.models import ParsedFeed
+from bot.core.urls import item_key
+from bot.parser import parse_feed
+
+log = logging.getLogger("newswatch.parse")
+
+
+def parse_and_key(body: bytes, url: str, content_type: str | None) -> tuple[ParsedFeed, list[str]]:
+    """``parse_feed`` plus the item key of each parsed item (same order)."""
+    parsed = parse_feed(body, url, content_type)
+    return parsed, [item_key(i.guid, i.link, i.title, i.summary) for i in parsed.items]
+
+
+class ParsePool(Executor):
+    """An Executor: inline for the first ``start_after`` jobs, then ``workers`` processes.
+
+    Workers are forked (cheap, and they share the parent's pages): a job only reads bytes and
+    returns picklable dataclasses. With one core, or ``workers`` < 2, every job runs inline.
+    """
+
+    def __init__(self, workers: int | None = None, start_after: int = 8):
+        self.workers = workers if workers is not None else (os.cpu_count() or 1)
+        self.start_after = start_after
+        self._inline_jobs = 0
+        self._pool: ProcessPoolExecutor | None = None
+        self._closed = False
+
+    @property
+    def started(self) -> bool:
+        return self._pool is not None
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        if self._closed:
+            raise RuntimeError("ParsePool is shut down")
+        if self._pool is None and (self.workers < 2 or self._inline_jobs < self.start_after):
+            self._inline_jobs += 1
+            return _run_inline(fn, *args, **kwargs)
+        if self._pool is None:
+            self._pool = self._start()
+        try:
+            return self._pool.submit(fn, *args, **kwargs)
+        except BrokenProcessPool:  # a worker was killed (e.g. out of memory): start afresh
+            log.warning("parse worker died; restarting the parse pool")
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._start()
+            return self._pool.submit(fn, *args, **kwargs)
+
+    def _start(self) -> ProcessPoolExecutor:
+        log.debug("starting %d parse workers", self.workers)
+        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._closed = True
+        if self._pool is not None:
+            self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+            self._pool = None
+
+
+def _run_inline(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+    future: Future[Any] = Future()
+    try:
+        future.set_result(fn(*args, **kwargs))
+    except BaseException as exc:  # delivered through the future, like a worker's exception
+        future.set_exception(exc)
+    return future
