@@ -1,9 +1,10 @@
 """Parse fetched feed bodies off the event loop: a lazily started process pool sized to the cores.
 
-``parse_and_key`` is the unit of work: it parses a body and computes every item's key (URL
-canonicalisation is the other big per-item cost), so the main process is left with matching
-and storage. ``ParsePool`` runs the first few jobs inline and starts the worker processes only
-once a process has more bodies than that to parse: a cycle of 304s never pays for workers.
+``parse_and_key`` is the unit of work: it parses a body and computes every item's key and
+canonical link (URL canonicalisation is the other big per-item cost), so the main process is
+left with matching and storage. ``ParsePool`` runs the first few jobs inline and starts the
+worker processes only once a process has more bodies than that to parse: a cycle of 304s
+never pays for workers.
 """
 
 from __future__ import annotations
@@ -17,16 +18,20 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from bot.core.models import ParsedFeed
-from bot.core.urls import item_key
+from bot.core.urls import canonical_url, item_key
 from bot.parser import parse_feed
 
 log = logging.getLogger("newswatch.parse")
 
 
-def parse_and_key(body: bytes, url: str, content_type: str | None) -> tuple[ParsedFeed, list[str]]:
-    """``parse_feed`` plus the item key of each parsed item (same order)."""
+def parse_and_key(
+    body: bytes, url: str, content_type: str | None
+) -> tuple[ParsedFeed, list[str], list[str | None]]:
+    """``parse_feed``, plus the item key and canonical link of each parsed item (same order)."""
     parsed = parse_feed(body, url, content_type)
-    return parsed, [item_key(i.guid, i.link, i.title, i.summary) for i in parsed.items]
+    items = parsed.items
+    keys = [item_key(i.guid, i.link, i.title, i.summary) for i in items]
+    return parsed, keys, [canonical_url(i.link) if i.link else None for i in items]
 
 
 class ParsePool(Executor):

@@ -20,7 +20,6 @@ from bot.core.schedule import (
     next_after_success,
     spread_offsets,
 )
-from bot.core.urls import canonical_url
 from bot.fetcher import Fetcher, FetchResult
 from bot.parse_pool import parse_and_key
 from storage.maintenance import record_cycle
@@ -28,7 +27,8 @@ from storage.repository import AlertDraft, NewItem, Repository, StoredAlert, par
 
 log = logging.getLogger("newswatch.cycle")
 
-Parsed = tuple[ParsedFeed, list[str]]  # a parsed body and the key of each of its items
+# A parsed body, the key of each of its items and each item's canonical link (or None).
+Parsed = tuple[ParsedFeed, list[str], list[str | None]]
 
 
 class MatcherLike(Protocol):
@@ -283,7 +283,7 @@ class Pipeline:
         if parsed_keys is None:  # not parsed by _fetch (a caller of _process alone)
             assert result.body is not None
             parsed_keys = await self._parse(result.body, url, result.content_type)
-        parsed, keys = parsed_keys
+        parsed, keys, canonical = parsed_keys
         if parsed.error:
             report.errors += 1
             report.feed_errors[url] = parsed.error
@@ -300,7 +300,7 @@ class Pipeline:
         first_fetch = not state.get("first_success_at")
         if first_fetch:
             success["first_success_at"] = now
-        new_items, also_seen = self._select_new(parsed.items, keys, now, first_fetch)
+        new_items, also_seen = self._select_new(parsed.items, keys, canonical, now, first_fetch)
         report.items_new += len(new_items)
         success["items_seen_at"] = now
         seen_keys = keys
@@ -317,15 +317,20 @@ class Pipeline:
         return [s for s in stored if s.new_story]
 
     def _select_new(
-        self, items: Sequence[Item], keys: Sequence[str], now: datetime, first_fetch: bool
+        self,
+        items: Sequence[Item],
+        keys: Sequence[str],
+        canonical: Sequence[str | None],
+        now: datetime,
+        first_fetch: bool,
     ) -> tuple[list[NewItem], list[tuple[int, str]]]:
         """Dedup by item key and canonical URL; match the unseen items once each."""
-        keyed: dict[str, Item] = {}
-        for item, key in zip(items, keys, strict=True):
-            keyed.setdefault(key, item)
+        keyed: dict[str, tuple[Item, str | None]] = {}
+        for item, key, url in zip(items, keys, canonical, strict=True):
+            keyed.setdefault(key, (item, url))
         unseen = self.repo.unseen_keys(list(keyed))
-        fresh = {k: v for k, v in keyed.items() if k in unseen}
-        canon = {k: canonical_url(v.link) if v.link else None for k, v in fresh.items()}
+        fresh = {k: v[0] for k, v in keyed.items() if k in unseen}
+        canon = {k: keyed[k][1] for k in fresh}
         known_urls = self.repo.items_by_canonical_url([c for c in canon.values() if c])
         backfill_from = now - timedelta(hours=self.settings.backfill_hours)
         matcher = self.matcher()

@@ -158,27 +158,33 @@ class Repository:
         parsed body) get ``last_seen_at = now``, which retention pruning relies on.
         """
         stored: list[StoredAlert] = []
+        at = iso(now)
         with transaction(self.db):
+            rows = []
             for item in items:
                 alert_id = None
                 if item.alert is not None:
                     result = self._insert_alert(item, item.alert, now)
                     stored.append(result)
                     alert_id = result.alert_id
-                self.db.execute(
-                    "INSERT OR IGNORE INTO items (key, canonical_url, feed_url, title, link,"
-                    " published_at, first_seen_at, alert_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
+                rows.append(
+                    (
                         item.key,
                         item.canonical_url,
                         item.feed_url,
                         item.title,
                         item.link,
                         iso(item.published),
-                        iso(now),
+                        at,
                         alert_id,
-                    ],
+                    )
                 )
+            # One executemany for the feed's items (a cold feed has 50): same rows, same order.
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO items (key, canonical_url, feed_url, title, link,"
+                " published_at, first_seen_at, alert_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
             for alert_id, source in also_seen:
                 self._add_source(alert_id, source)
             for chunk in _chunks(list(dict.fromkeys(seen_keys))):
