@@ -431,7 +431,7 @@ class StoryIndex:
         self,
         window: timedelta = DEFAULT_WINDOW,
         threshold: float = DEFAULT_THRESHOLD,
-        scan_budget: int | None = 2000,
+        scan_budget: int | None = 200,
         min_tokens: int = 2,
     ) -> None:
         if not 0.0 < threshold <= 1.0:
