@@ -1,0 +1,71 @@
+"""The CLI twins: `main.py search|recent|stats|export|feeds|feeds export` on a seeded database."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.commands_seed import seed_alerts
+from tests.conftest import run_main, write_feed_list
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    tmp = tmp_path_factory.mktemp("cli")
+    seed_alerts(tmp / "nw.db", datetime.now(UTC)).db.conn.close()
+    feeds = write_feed_list(tmp, ["http://127.0.0.1:9/a.xml", "http://127.0.0.1:9/b.xml"])
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "TELEGRAM_"))}
+    env.update(NEWSWATCH_DB=str(tmp / "nw.db"), NEWSWATCH_FEEDS=str(feeds))
+    return env
+
+
+def test_search_apostrophe_and_operators(env):
+    out = run_main(["search", "Jama'at"], env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("1 alert(s) match Jama'at") and "Kidal" in out.stdout
+    hostile = run_main(["search", 'NEAR( "goita'], env)
+    assert hostile.returncode == 0 and "Traceback" not in hostile.stderr
+    empty = run_main(["search", "*"], env)
+    assert empty.returncode == 2 and "Nothing to search" in empty.stderr
+
+
+def test_recent_and_bad_span(env):
+    out = run_main(["recent", "2"], env)
+    assert out.returncode == 0
+    assert out.stdout.count("\n[") == 1 and "army positions near Bamako" in out.stdout
+    bad = run_main(["recent", "soon"], env)
+    assert bad.returncode == 2 and "not a period" in bad.stderr
+
+
+def test_stats(env):
+    out = run_main(["stats", "7d"], env)
+    assert out.returncode == 0
+    assert "Alerts over the last 7d" in out.stdout and "JNIM: 4" in out.stdout
+    assert "<b>" not in out.stdout
+
+
+def test_export_csv(env):
+    out = run_main(["export"], env)
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert out.returncode == 0 and len(rows) == 12
+    assert rows[0]["created_at"] <= rows[-1]["created_at"]
+    assert len(list(csv.DictReader(io.StringIO(run_main(["export", "1d"], env).stdout)))) == 5
+
+
+def test_feeds_and_opml(env):
+    out = run_main(["feeds"], env)
+    assert out.returncode == 0 and out.stdout.count("http://127.0.0.1:9/") == 2
+    assert "new" in out.stdout  # never fetched
+    opml = run_main(["feeds", "export"], env)
+    assert opml.returncode == 0 and opml.stdout.startswith("<?xml")
+    assert 'xmlUrl="http://127.0.0.1:9/a.xml"' in opml.stdout
+
+
+def test_main_help_lists_the_subcommands(env):
+    out = run_main(["--help"], env)
+    for name in ("search", "recent", "stats", "export", "feeds"):
+        assert name in out.stdout

@@ -1,0 +1,81 @@
+"""Read-only queries on a real SQLite file seeded through the repository (FTS triggers fire)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.core.search_query import parse_search
+from storage.queries import Queries, SearchError
+from tests.commands_seed import SEEDS, seed_alerts
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture(scope="module")
+def q(tmp_path_factory: pytest.TempPathFactory) -> Queries:
+    repo = seed_alerts(tmp_path_factory.mktemp("q") / "q.db", NOW)
+    return Queries(repo.db)
+
+
+def titles(rows) -> list[str]:
+    return [r["title"] for r in rows]
+
+
+def test_recent_by_count_and_period(q):
+    newest = sorted(SEEDS, key=lambda s: s.hours_ago)
+    assert titles(q.recent(limit=3)) == [s.title for s in newest[:3]]
+    assert len(q.recent(since=NOW - timedelta(hours=10))) == 4
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [("jama'at", 1), ("Goita", 2), ("GOÏTA", 2), ("tinzaouatene", 1), ("JNIM", 7),
+     ("jnim since:1d", 3), ("kid*", 1), ('"army positions"', 2), ("France 24", 1)],
+)  # fmt: skip
+def test_search(q, text, count):
+    query = parse_search(text)
+    since = NOW - query.since if query.since else None
+    page = q.search(query.match, since=since, limit=50)
+    assert page.total == count == len(page.rows), titles(page.rows)
+
+
+def test_search_paging_and_raw_syntax_errors(q):
+    first = q.search('"mali"', limit=3)
+    second = q.search('"mali"', limit=3, offset=3)
+    assert first.total == second.total > 6
+    assert not set(titles(first.rows)) & set(titles(second.rows))
+    with pytest.raises(SearchError):
+        q.search("jama'at")  # raw user text is what parse_search exists for
+
+
+def test_fts_follows_updates_and_deletes(q):
+    db = q.db
+    alert_id = db.execute("SELECT id FROM alerts WHERE source = 'UN News'").fetchone()[0]
+    db.execute("UPDATE alerts SET title = 'Zanzibar placeholder' WHERE id = ?", [alert_id])
+    assert q.search('"zanzibar"').total == 1
+    db.execute("DELETE FROM alerts WHERE id = ?", [alert_id])
+    assert q.search('"zanzibar"').total == 0
+    assert q.search('"minusma"').total == 0
+
+
+def test_entity_story_stats_trend(q):
+    assert q.entity("JNIM").total == 7
+    assert q.entity("JNIM", since=NOW - timedelta(days=1)).total == 3
+    story_id = q.recent(limit=1)[0]["story_id"]
+    story, alerts = q.story(story_id)
+    assert story is not None and [a["source"] for a in alerts] == ["RFI Afrique", "France 24"]
+    assert q.story(999_999) == (None, [])
+    week = NOW - timedelta(days=7)
+    assert q.counts_by_entity(week, NOW + timedelta(seconds=1))["JNIM"] == 4
+    assert q.counts_by_source(week, NOW + timedelta(seconds=1))["RFI Afrique"] == 2
+    daily = q.daily_counts("JNIM", NOW - timedelta(days=30), NOW + timedelta(seconds=1))
+    assert sum(daily.values()) == 7
+    assert "Kidal" in q.entity_names() and "RFI Afrique" in q.source_names()
+
+
+def test_export_rows_oldest_first(q):
+    rows = list(q.export_rows())
+    stamps = [r["created_at"] for r in rows]
+    assert stamps == sorted(stamps) and len(rows) >= 11

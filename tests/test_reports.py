@@ -1,0 +1,126 @@
+"""Reply rendering: valid HTML pages of at most 4096 UTF-16 units, stats changes, feed health."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.core.reports import (
+    AlertLine,
+    FeedHealth,
+    alert_block,
+    alerts_csv,
+    change,
+    classify,
+    fill_days,
+    paginate,
+    relative,
+    render_alert_list,
+    render_feeds,
+    render_stats,
+)
+from tests.fakes.telegram_api import parse_telegram_html, utf16_len
+
+NOW = datetime(2026, 4, 25, 12, 0, tzinfo=UTC)
+
+
+def line(n: int, title: str = "JNIM attack near <Bamako> & Kati") -> AlertLine:
+    return AlertLine(n, title, f"https://x.example/{n}?a=1&b=2", "RFI", NOW, None, ("JNIM",), n)
+
+
+@given(
+    st.lists(st.text(min_size=0, max_size=300), min_size=0, max_size=60),
+    st.sampled_from([200, 1000, 4096]),
+)
+@settings(max_examples=150, deadline=None)
+def test_pages_are_valid_html_within_the_limit_and_lose_no_alert(titles, limit):
+    lines = [line(i, t) for i, t in enumerate(titles)]
+    pages = paginate((alert_block(x) for x in lines), header="<b>H</b>", limit=limit)
+    for page in pages:
+        parse_telegram_html(page)  # raises on invalid Telegram HTML
+        assert utf16_len(page) <= limit
+    if limit == 4096:
+        assert sum(p.count("• ") for p in pages) >= len(lines)
+
+
+def test_a_block_longer_than_a_message_is_cut_to_plain_text():
+    huge = line(1, "𝕏" * 5000)  # astral characters count twice in UTF-16
+    pages = paginate([alert_block(huge)])
+    assert len(pages) == 1 and utf16_len(pages[0]) <= 4096
+    parse_telegram_html(pages[0])
+
+
+def test_alert_list_escapes_and_links():
+    pages = render_alert_list([line(1)], "<b>Latest</b>", "none")
+    assert "&lt;Bamako&gt; &amp; Kati" in pages[0]
+    assert 'href="https://x.example/1?a=1&amp;b=2"' in pages[0]
+    assert render_alert_list([], "h", "No alerts.") == ["No alerts."]
+
+
+@pytest.mark.parametrize(
+    ("now", "before", "expected"),
+    [(5, 5, "="), (3, 0, "new"), (6, 4, "+2, +50%"), (1, 4, "−3, −75%"), (0, 2, "−2, −100%")],
+)
+def test_change(now, before, expected):
+    assert change(now, before) == expected
+
+
+def test_stats_lists_entities_and_sources_with_changes():
+    pages = render_stats("7d", (9, 6), ({"JNIM": 5, "Mali": 4}, {"JNIM": 2}), ({"RFI": 9}, {}))
+    text = parse_telegram_html(pages[0])
+    assert "Total: 9 (+3, +50%)" in text
+    assert "JNIM: 5 (+3, +150%)" in text and "Mali: 4 (new)" in text and "RFI: 9 (new)" in text
+    assert "No alerts" in render_stats("7d", (0, 0), ({}, {}), ({}, {}))[0]
+
+
+def test_fill_days_fills_gaps():
+    days = fill_days({"2026-04-02": 3}, date(2026, 4, 1), date(2026, 4, 3))
+    assert days == [(date(2026, 4, 1), 0), (date(2026, 4, 2), 3), (date(2026, 4, 3), 0)]
+
+
+def feed(**kw) -> FeedHealth:
+    base = dict(url="https://f.example/rss", title=None, status="active",
+                last_success=NOW - timedelta(hours=1), last_error=None, last_error_at=None,
+                next_fetch=NOW + timedelta(minutes=5), failures=0)  # fmt: skip
+    base.update(kw)
+    return FeedHealth(**base)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kw", "state"),
+    [
+        ({}, "healthy"),
+        ({"failures": 2, "last_error": "HTTP 500"}, "failing"),
+        ({"last_success": NOW - timedelta(days=2)}, "stale"),
+        ({"last_success": None}, "new"),
+        ({"status": "paused", "failures": 10}, "paused"),
+        ({"status": "gone"}, "gone"),
+    ],
+)
+def test_classify(kw, state):
+    assert classify(feed(**kw), NOW, timedelta(hours=24)) == state
+
+
+def test_feeds_detail_problems_and_summarise_healthy():
+    feeds = [feed(url=f"https://ok{i}.example/rss") for i in range(30)]
+    feeds.append(feed(url="https://bad.example/rss", failures=3, last_error="HTTP 503 <html>"))
+    text = "\n".join(render_feeds(feeds, NOW))
+    assert "30 healthy" in text and "ok1.example" not in text
+    assert "https://bad.example/rss" in text and "HTTP 503 &lt;html&gt;" in text
+    assert "next try: 2026-04-25 12:05 UTC (in 5 min)" in text
+
+
+def test_relative_times():
+    assert relative(NOW - timedelta(hours=5), NOW) == "5h ago"
+    assert relative(NOW + timedelta(minutes=12), NOW) == "in 12 min"
+    assert relative(None, NOW) == "never"
+
+
+def test_csv_flattens_lists():
+    rows = [{"id": 1, "title": 'A "quoted", title', "entities": '["JNIM", "Mali"]'}]
+    out = alerts_csv(rows).splitlines()
+    assert out[0].startswith("id,created_at")
+    assert '"A ""quoted"", title"' in out[1] and "JNIM; Mali" in out[1]
