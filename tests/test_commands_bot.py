@@ -328,7 +328,12 @@ def test_digest_and_quiet_are_stored_per_chat(bot):
         "SELECT digest_mode, digest_time FROM chat_prefs WHERE chat_id = ?", [ADMIN_CHAT]
     ).fetchone()
     assert prefs == ("all", "07:30")
-    assert "not available" in one(bot, "/digest hourly") or "hourly" in one(bot, "/digest")
+    assert "once an hour" in one(bot, "/digest hourly")
+    mode = bot.db.execute(
+        "SELECT digest_mode FROM chat_prefs WHERE chat_id = ?", [ADMIN_CHAT]
+    ).fetchone()
+    assert mode == ("hourly",)
+    assert "Digest: hourly" in plain(one(bot, "/digest"))
     assert "Digest off" in one(bot, "/digest off")
     assert "22:00-07:00" in one(bot, "/quiet 22:00-07:00")
     quiet = bot.db.execute(

@@ -160,3 +160,18 @@ def test_every_row_gets_exactly_one_decision(priorities: list[str], hour: int, t
 )
 def test_muted_by(entities, source, mutes, muted):
     assert (muted_by(entities, source, mutes) is not None) is muted
+
+
+def test_hourly_mode_holds_non_urgent_until_the_next_full_hour_then_folds():
+    prefs = ChatPrefs(digest_mode="hourly")
+    now = datetime(2026, 4, 25, 14, 20, tzinfo=UTC)
+    rows = [Pending(1, "alert", "normal"), Pending(2, "alert", "urgent"), Pending(3, "alert")]
+    plan = plan_chat(rows, prefs, now, PARIS, threshold=10)
+    assert plan.send == [2]
+    assert [(i, why) for i, _until, why in plan.hold] == [(1, "hourly"), (3, "hourly")]
+    # Paris is UTC+2 in April: 16:20 local -> 17:00 local -> 15:00 UTC
+    assert {until for _i, until, _why in plan.hold} == {datetime(2026, 4, 25, 15, 0, tzinfo=UTC)}
+    later = datetime(2026, 4, 25, 15, 0, tzinfo=UTC)
+    held = [Pending(1, "alert", "normal", held="hourly"), Pending(3, "alert", held="hourly")]
+    plan2 = plan_chat(held, prefs, later, PARIS, threshold=10)
+    assert plan2.digests == [("hourly", [1, 3])] and plan2.hold == []

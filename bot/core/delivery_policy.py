@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-DIGEST_MODES = ("off", "low", "all")  # off: low priority sent silently; low/all wait for daily
+# off: low priority sent silently; low/all: wait for the daily digest; hourly: non-urgent alerts
+# wait for the next full hour (local time) and go out together.
+DIGEST_MODES = ("off", "low", "all", "hourly")
 _HHMM = re.compile(r"^\s*([01]?\d|2[0-3]):([0-5]\d)\s*$")
 
 
@@ -47,7 +49,7 @@ class Pending:
     delivery_id: int
     kind: str  # alert | digest | notice
     priority: str = "normal"  # urgent | normal | digest
-    held: str | None = None  # why it waited before: None | "quiet" | "daily"
+    held: str | None = None  # why it waited: None | "quiet" | "daily" | "hourly"
 
 
 @dataclass(slots=True)
@@ -77,6 +79,12 @@ def next_local(now: datetime, at: time, zone: ZoneInfo) -> datetime:
     return candidate.astimezone(UTC)
 
 
+def next_full_hour(now: datetime, zone: ZoneInfo) -> datetime:
+    """The next moment (UTC) when the local clock in ``zone`` shows a full hour."""
+    local = now.astimezone(zone).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    return local.astimezone(UTC)
+
+
 def waits_for_daily(prefs: ChatPrefs, priority: str) -> bool:
     if prefs.digest_mode == "all":
         return priority != "urgent"
@@ -96,6 +104,7 @@ def plan_chat(
     - Urgent alerts always go now (they still count towards flood control).
     - In quiet hours, other alerts wait until the quiet hours end; then they go as one digest.
     - With a daily digest mode, low-priority (or all non-urgent) alerts wait for digest_time.
+    - With the hourly mode, non-urgent alerts wait for the next full hour.
     - When more than ``threshold`` alerts are ready at once (0 disables), they go as a digest.
     """
     plan = ChatPlan()
@@ -114,6 +123,9 @@ def plan_chat(
         urgent = row.priority == "urgent"
         if quiet_until is not None and not urgent:
             plan.hold.append((row.delivery_id, quiet_until, "quiet"))
+            continue
+        if row.held is None and prefs.digest_mode == "hourly" and not urgent:
+            plan.hold.append((row.delivery_id, next_full_hour(now, zone), "hourly"))
             continue
         if row.held is None and waits_for_daily(prefs, row.priority):
             until = next_local(now, prefs.digest_time, zone)
@@ -158,6 +170,7 @@ DIGEST_HEADERS = {
     "flood": "🗞 {n} new alerts",
     "quiet": "🌙 {n} alerts during quiet hours",
     "daily": "🗞 Daily digest: {n} alerts",
+    "hourly": "🗞 Hourly digest: {n} alerts",
 }
 
 

@@ -84,7 +84,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("mute", "<entity | source> <duration>", "Stop sending alerts about an entity or a source"),
     ("unmute", "<entity | source>", "Lift a mute"),
     ("mutes", "", "What is muted in this chat"),
-    ("digest", "off | daily HH:MM", "Collect alerts into a daily digest, or not"),
+    ("digest", "off | hourly | daily HH:MM", "Collect alerts into a digest, or not"),
     ("quiet", "HH:MM-HH:MM | off", "Quiet hours (local time): alerts wait until they end"),
     ("export", "[30d]", "A CSV file of the alerts of a period"),
     ("allow", "<user id>", "Owner: let a user use the bot"),
@@ -550,21 +550,26 @@ class Commands:
         if not words:
             prefs = self.repo.get_chat_prefs(message.chat_id) or {}
             mode = prefs.get("digest_mode") or "off"
-            when = f" at {prefs.get('digest_time')}" if mode != "off" else ""
+            when = f" at {prefs.get('digest_time')}" if mode in ("low", "all") else ""
             await message.reply_text(
                 f"Digest: {mode}{when} ({self.timezone} time)."
-                " Change it with /digest off or /digest daily HH:MM."
+                " Change it with /digest off, /digest hourly or /digest daily HH:MM."
             )
             return
         if words[0] == "off":
             self.repo.set_chat_prefs(message.chat_id, self.clock(), digest_mode="off")
             await message.reply_text("Digest off: every alert is sent as it comes.")
             return
-        if words[0] == "hourly" and "hourly" not in modes:
-            raise UserError("Hourly digests are not available yet: use /digest daily HH:MM.")
+        if words[0] == "hourly" and len(words) == 1:
+            self.repo.set_chat_prefs(message.chat_id, self.clock(), digest_mode="hourly")
+            await message.reply_text(
+                "Digest: alerts are now collected and sent once an hour, on the hour;"
+                " urgent alerts still go out at once."
+            )
+            return
         mode = "all" if words[0] == "daily" else words[0]
         if mode not in modes or len(words) != 2:
-            raise UserError("Usage: /digest off | daily HH:MM (e.g. /digest daily 07:30)")
+            raise UserError("Usage: /digest off | hourly | daily HH:MM (e.g. /digest daily 07:30)")
         at = parse_clock(words[1])
         self.repo.set_chat_prefs(
             message.chat_id, self.clock(), digest_mode=mode, digest_time=f"{at:%H:%M}"
