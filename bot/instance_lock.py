@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
+
+log = logging.getLogger("newswatch.lock")
 
 
 class AlreadyRunning(Exception):
@@ -133,7 +136,16 @@ def instance_locks(
     acquired: list[InstanceLock] = []
     try:
         for lock in locks:
-            lock.acquire(command)
+            try:
+                lock.acquire(command)
+            except AlreadyRunning:
+                raise
+            except OSError as exc:
+                if lock.what != "bot token":
+                    raise
+                # e.g. a read-only /tmp: the database lock still guards against duplicates
+                log.warning("cannot create the bot-token lock %s: %s", lock.path, exc)
+                continue
             acquired.append(lock)
         yield acquired
     finally:
