@@ -295,6 +295,13 @@ class Pipeline:
         success["body_hash"] = result.body_hash
         if parsed.ttl_minutes:
             success["ttl_minutes"] = parsed.ttl_minutes
+            if parsed.ttl_minutes != state.get("ttl_minutes"):  # a new <ttl>: schedule by it now
+                success["next_fetch_at"] = next_after_success(
+                    now,
+                    self.settings.policy,
+                    ttl_minutes=parsed.ttl_minutes,
+                    max_age=result.max_age,
+                )
         if parsed.title and not state.get("title"):
             success["title"] = parsed.title
         first_fetch = not state.get("first_success_at")

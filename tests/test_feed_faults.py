@@ -397,3 +397,32 @@ def test_fetch_starts_are_spread_over_the_cycle(tmp_path: Path):
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert 0.6 < span < 1.8, span
     assert max(gaps) < 0.6, gaps
+
+
+def test_feed_hints_set_the_next_fetch_within_bounds(tmp_path: Path):
+    with FeedServer() as server:
+        server.set("/ttl.xml", rss([{"title": "Bamako", "guid": "t"}], ttl=120))
+        server.set("/maxage.xml", mali_feed("maxage"), headers={"Cache-Control": "max-age=5400"})
+        server.set("/expires.xml", mali_feed("expires"), headers={"Expires": rfc822(NOW + 7200)})
+        server.set("/huge-ttl.xml", rss([{"title": "Gao", "guid": "h"}], ttl=100000))
+        server.set("/plain.xml", mali_feed("plain"))
+        paths = ["/ttl.xml", "/maxage.xml", "/expires.xml", "/huge-ttl.xml", "/plain.xml"]
+        pipeline, repo, fetcher, _ = make_pipeline(
+            tmp_path / "nw.db", [server.url(p) for p in paths], deliverer=RecordingDeliverer()
+        )
+        clock = Clock()
+        pipeline.clock = clock
+        pipeline.settings.policy = SchedulePolicy(
+            interval=300, min_interval=60, max_interval=6 * 3600, jitter=0.0
+        )
+        drive(fetcher, lambda: pipeline.run_cycle(force=True))
+        states = repo.feed_states()
+    delays = {
+        p: (parse_iso(states[server.url(p)]["next_fetch_at"]) - clock.now).total_seconds()
+        for p in paths
+    }
+    assert delays["/ttl.xml"] == 7200
+    assert delays["/maxage.xml"] == 5400
+    assert 7100 <= delays["/expires.xml"] <= 7200
+    assert delays["/huge-ttl.xml"] == 6 * 3600  # bounded by max_interval
+    assert delays["/plain.xml"] == 300
