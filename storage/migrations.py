@@ -240,7 +240,7 @@ def apply_migrations(db: Database) -> list[str]:
     return applied
 
 
-@migration("0002_delivery_mutes_prefs")
+@migration("0003_delivery_mutes_prefs")
 def _delivery_mutes_prefs(db: Database) -> None:
     """Outbox columns for digests and holds, chat migrations, mutes and per-chat preferences."""
     db.execute("ALTER TABLE deliveries ADD COLUMN held TEXT")  # why it waited: quiet | daily
@@ -280,7 +280,7 @@ def _delivery_mutes_prefs(db: Database) -> None:
     )
 
 
-@migration("0002_reliability")
+@migration("0004_reliability")
 def _reliability(db: Database) -> None:
     """Feed redirects and Retry-After, item last-seen times for safe pruning, a cycle log."""
     for column in ("redirected_to", "retry_not_before", "items_seen_at", "paused_at"):
