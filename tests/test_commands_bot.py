@@ -279,10 +279,13 @@ def test_export_sends_a_csv_document(bot):
 # ----- configuration views ----------------------------------------------------------------
 def test_feeds_shows_failing_and_stale_feeds_and_summarises_healthy_ones(bot):
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # the first cycle has tried the broken feed
-        query = "SELECT last_error FROM feeds WHERE url = ?"
-        row = bot.db.execute(query, [bot.urls[1]]).fetchone()
-        if row and row[0]:
+    # The first cycle (its fetches are spread over a few seconds) has tried the broken feed
+    # and fetched the healthy one.
+    while time.monotonic() < deadline:
+        query = "SELECT last_error, last_success_at FROM feeds WHERE url = ?"
+        broken = bot.db.execute(query, [bot.urls[1]]).fetchone()
+        healthy = bot.db.execute(query, [bot.urls[0]]).fetchone()
+        if broken and broken[0] and healthy and healthy[1]:
             break
         time.sleep(0.2)
     text = plain(one(bot, "/feeds"))

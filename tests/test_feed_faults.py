@@ -138,7 +138,7 @@ FAULTS: dict[str, tuple[dict[str, Any], str]] = {
     "/410.xml": ({"status": 410}, "error:HTTP 410"),
     "/429.xml": ({"status": 429, "headers": {"Retry-After": "7200"}}, "error:HTTP 429"),
     "/503.xml": (
-        {"status": 503, "headers": {"Retry-After": rfc822(NOW + 3 * 3600)}},
+        {"status": 503, "headers": {"Retry-After": "at:+10800"}},  # an HTTP date, set at serving
         "error:HTTP 503",
     ),
     "/loop-a.xml": ({"fault": "redirect", "target": "/loop-b.xml"}, "error:redirect loop"),
@@ -153,8 +153,18 @@ FAULTS: dict[str, tuple[dict[str, Any], str]] = {
 }
 
 
+def _dated(options: dict[str, Any]) -> dict[str, Any]:
+    """Turn "at:+N" header values into an HTTP date N seconds from now (not from import)."""
+    headers = {
+        key: rfc822(time.time() + int(value[4:])) if value.startswith("at:+") else value
+        for key, value in options.get("headers", {}).items()
+    }
+    return {**options, "headers": headers} if headers else options
+
+
 def setup_routes(server: FeedServer) -> None:
-    for path, (options, _expected) in FAULTS.items():
+    for path, (raw_options, _expected) in FAULTS.items():
+        options = _dated(raw_options)
         tag = path.strip("/").removesuffix(".xml")
         server.set(path, mali_feed(tag, n=3 if path == "/truncated.xml" else 1), **options)
     server.set("/loop-b.xml", "", fault="redirect", target="/loop-a.xml")
@@ -403,7 +413,9 @@ def test_feed_hints_set_the_next_fetch_within_bounds(tmp_path: Path):
     with FeedServer() as server:
         server.set("/ttl.xml", rss([{"title": "Bamako", "guid": "t"}], ttl=120))
         server.set("/maxage.xml", mali_feed("maxage"), headers={"Cache-Control": "max-age=5400"})
-        server.set("/expires.xml", mali_feed("expires"), headers={"Expires": rfc822(NOW + 7200)})
+        server.set(
+            "/expires.xml", mali_feed("expires"), headers={"Expires": rfc822(time.time() + 7200)}
+        )
         server.set("/huge-ttl.xml", rss([{"title": "Gao", "guid": "h"}], ttl=100000))
         server.set("/plain.xml", mali_feed("plain"))
         paths = ["/ttl.xml", "/maxage.xml", "/expires.xml", "/huge-ttl.xml", "/plain.xml"]
