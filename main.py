@@ -349,7 +349,7 @@ def _feed_specs(config: Config) -> list[FeedSpec]:
 
 def _add_query_commands(sub: Any) -> None:
     search = sub.add_parser("search", help="full-text search over stored alerts")
-    search.add_argument("query", nargs="+", help="words, \"a phrase\", prefix*, since:7d")
+    search.add_argument("query", nargs="+", help='words, "a phrase", prefix*, since:7d')
     search.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
     recent = sub.add_parser("recent", help="the latest alerts, newest first")
     recent.add_argument("span", nargs="?", help="a count (default 10) or a period: 6h, 3d")

@@ -164,7 +164,6 @@ def _initial(db: Database) -> None:
     )
 
 
-
 _FTS_COLUMNS = ("title", "summary", "entities", "source")
 
 
@@ -192,9 +191,7 @@ def _access_and_search(db: Database) -> None:
         },
         pk="id",
     )
-    _create(
-        db, "subscriptions", {"chat_id": int, "added_at": str, "added_by": int}, pk="chat_id"
-    )
+    _create(db, "subscriptions", {"chat_id": int, "added_at": str, "added_by": int}, pk="chat_id")
     # Full-text index over alerts, kept in sync by triggers (the SQL sqlite-utils' enable_fts
     # generates, run here through db.execute: enable_fts uses executescript, which commits).
     cols = ", ".join(f"[{c}]" for c in _FTS_COLUMNS)
