@@ -39,6 +39,21 @@ WORDS = (  # noqa: SIM905 - a sentence reads better than a list of words
     " le gouvernement a annoncé une réforme du secteur de l'énergie après des semaines de"
     " négociations avec les syndicats et les partenaires sociaux dans la capitale"
 ).split()
+SYLLABLES = "ba ko ri ta mu se lo ne di ga vu pe zi ho ka ru mi so te la".split()  # noqa: SIM905
+
+
+def _vocabulary(size: int = 6000) -> list[str]:
+    """Pseudo-words: news stories differ in most of their words, so the story grouper (which
+    compares title+summary tokens) sees distinct stories, as with real feeds. A handful of
+    real words would make every item look like every other one."""
+    rng = random.Random(0)
+    words: set[str] = set()
+    while len(words) < size:
+        words.add("".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))))
+    return sorted(words)
+
+
+VOCABULARY = _vocabulary()
 WATCHED = (
     "Mali",
     "JNIM",
@@ -64,7 +79,8 @@ def item_fields(
     ``watched`` forces a title that the default watchlist alerts on (latency probes).
     """
     rng = _rng(seed, feed, seq)
-    title_words = [rng.choice(WORDS) for _ in range(rng.randint(8, 13))]
+    title_words = [rng.choice(VOCABULARY) for _ in range(rng.randint(5, 8))]
+    title_words += [rng.choice(WORDS) for _ in range(rng.randint(3, 5))]
     roll = rng.random()
     if watched:
         title_words[2:2] = ["JNIM", "fighters", "near", "Bamako"]
@@ -75,7 +91,8 @@ def item_fields(
     title = " ".join(title_words).capitalize()
     paragraphs = []
     for _ in range(3):
-        paragraphs.append(" ".join(rng.choice(WORDS) for _ in range(rng.randint(15, 22))))
+        words = [rng.choice(VOCABULARY if i % 2 else WORDS) for i in range(rng.randint(13, 19))]
+        paragraphs.append(" ".join(words))
     description = "".join(f"<p>{p.capitalize()}.</p>" for p in paragraphs)
     return {
         "title": title,
