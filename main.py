@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.background_delivery import BackgroundDeliverer
 from bot.config import Config, ConfigError, load_config
 from bot.core.models import FeedSpec, Problem
 from bot.core.schedule import SchedulePolicy
@@ -46,8 +47,12 @@ def _feeds_provider(config: Config, reloader: Any) -> Any:
     return lambda: list(reloader.current.feeds)
 
 
-def build_service(config: Config) -> tuple[Service, Fetcher]:
-    """Wire storage, fetcher, watchlists, pipeline and the deliverer for ``config``."""
+def build_service(config: Config, *, background_delivery: bool = False) -> tuple[Service, Fetcher]:
+    """Wire storage, fetcher, watchlists, pipeline and the deliverer for ``config``.
+
+    ``background_delivery`` (for ``run``): cycles hand their alerts to a background sender
+    and go on; ``poll --once`` delivers before it exits.
+    """
     from bot.console import ConsoleDeliverer
     from bot.watchlist_files import WatchlistReloader
 
@@ -105,6 +110,8 @@ def build_service(config: Config) -> tuple[Service, Fetcher]:
         start_hooks.append(_command_start_hook(application, commands, access))
     else:
         deliverer = ConsoleDeliverer(repo, config.timezone)
+    if background_delivery:
+        deliverer = BackgroundDeliverer(deliverer)
     pipeline = Pipeline(
         repo,
         fetcher,
@@ -123,7 +130,8 @@ def build_service(config: Config) -> tuple[Service, Fetcher]:
                 pause_after_failures=config.pause_after_failures,
             ),
             spread_seconds=config.fetch_spread_seconds,
-            forced_spread_seconds=min(1.0, config.fetch_spread_seconds),
+            # `poll --once` fetches every feed at once, bounded by the concurrency limits.
+            forced_spread_seconds=0.0,
         ),
         stories=StoryGrouper(repo, timedelta(hours=config.story_window_hours)),
         # Worker processes (one per core) start only once there are bodies enough to parse.
@@ -219,7 +227,7 @@ async def _poll_once(config: Config) -> int:
 
 
 async def _run(config: Config) -> int:
-    service, fetcher = build_service(config)
+    service, fetcher = build_service(config, background_delivery=True)
     try:
         await service.run_forever()
     finally:

@@ -84,6 +84,10 @@ class CycleSettings:
     # [0, forced_spread) for `poll --once`, so feeds are not all requested at the same instant.
     spread_seconds: float = 0.0
     forced_spread_seconds: float = 0.0
+    # Only a backlog is spread: feeds overdue by more than this (at start-up, after downtime).
+    # A feed that just came due is fetched at once, so an item reaches the chat within the
+    # poll interval (plus a tick), and per-feed jitter keeps steady-state fetches apart.
+    spread_grace_seconds: float = 15.0
 
     def default_chats(self) -> tuple[int, ...]:
         """Configured chats, then subscribed ones, without repeats."""
@@ -118,6 +122,14 @@ class Pipeline:
         self.clock = clock
         self.rng = random.Random()
         self._notices: list[str] = []
+        self._synced_specs: list[FeedSpec] | None = None
+
+    def seconds_until_next_due(self) -> float | None:
+        """How long until the next feed is due (0 when one already is); None: no feed."""
+        next_at = self.repo.next_due_at()
+        if next_at is None:
+            return None
+        return max(0.0, (next_at - self.clock()).total_seconds())
 
     async def run_cycle(self, *, force: bool = False) -> CycleReport:
         """Run one cycle. ``force`` fetches every active feed, not only those due."""
@@ -125,14 +137,22 @@ class Pipeline:
         now = self.clock()
         report = CycleReport()
         specs = list(self.feeds())
-        self.repo.sync_feeds(specs, now)
+        if specs != self._synced_specs:  # the feed list changed (or first cycle): store it
+            self.repo.sync_feeds(specs, now)
+            self._synced_specs = specs
         states = self.repo.feed_states([s.url for s in specs])
         due = [state for state in states.values() if _should_fetch(state, now, force)]
         report.feeds_due = len(due)
         new_alerts: list[StoredAlert] = []
         self._notices = []
         spread = self.settings.forced_spread_seconds if force else self.settings.spread_seconds
-        offsets = spread_offsets(len(due), spread, self.rng)
+        grace = timedelta(seconds=self.settings.spread_grace_seconds)
+        backlog = [i for i, state in enumerate(due) if force or _overdue(state, now) > grace]
+        offsets = [0.0] * len(due)
+        for index, offset in zip(
+            backlog, spread_offsets(len(backlog), spread, self.rng), strict=True
+        ):
+            offsets[index] = offset
         tasks = [self._fetch(state, delay) for state, delay in zip(due, offsets, strict=True)]
         for next_done in asyncio.as_completed(tasks):
             state, result, parsed = await next_done
@@ -411,6 +431,11 @@ def _unchanged(state: dict[str, Any], result: FetchResult) -> bool:
     return result.not_modified or bool(
         result.body_hash and result.body_hash == state.get("body_hash")
     )
+
+
+def _overdue(state: dict[str, Any], now: datetime) -> timedelta:
+    next_at = parse_iso(state.get("next_fetch_at"))
+    return timedelta.max if next_at is None else now - next_at
 
 
 def _is_due(state: dict[str, Any], now: datetime) -> bool:

@@ -37,6 +37,7 @@ class Service:
     last_cycle_at: datetime | None = None
     _cycle_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _current_tick: asyncio.Task[Any] | None = None
+    _scheduler: AsyncIOScheduler | None = None
 
     async def cycle(self, *, force: bool = False) -> CycleReport | None:
         """Reload watchlists if edited, then run one cycle (never two at once)."""
@@ -65,6 +66,26 @@ class Service:
             log.warning("cycle cancelled")
         except Exception:  # the scheduler must keep running whatever one cycle did
             log.exception("cycle failed")
+        self._schedule_next_tick()
+
+    def _schedule_next_tick(self) -> None:
+        """Wake up when the next feed is due (at least 1 s, at most ``tick_seconds`` away).
+
+        A feed is fetched as soon as it is due rather than at the next fixed tick, so an item
+        reaches the chat within the poll interval plus about a second.
+        """
+        if self._scheduler is None or not self._scheduler.running:
+            return
+        try:
+            wait = self.pipeline.seconds_until_next_due()
+        except Exception:
+            log.exception("could not compute the next due feed")
+            wait = None
+        delay = self.tick_seconds if wait is None else min(max(wait, 1.0), self.tick_seconds)
+        with contextlib.suppress(Exception):  # the job is gone once shutdown has begun
+            self._scheduler.modify_job(
+                "poll-feeds", next_run_time=datetime.now(UTC) + timedelta(seconds=delay)
+            )
 
     async def _maintain(self) -> None:
         if self.maintenance is None:
@@ -83,6 +104,7 @@ class Service:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
         scheduler = AsyncIOScheduler(timezone=UTC)
+        self._scheduler = scheduler
         scheduler.add_job(
             self._tick,
             "interval",
@@ -118,7 +140,11 @@ class Service:
                 "stopping: letting the current cycle finish (up to %ss)", SHUTDOWN_GRACE_SECONDS
             )
             scheduler.pause()  # no new ticks; shutdown() would cancel the running one at once
+            started = loop.time()
             await self._finish_cycle()
+            finish = getattr(self.deliverer, "finish", None)
+            if finish is not None:  # background delivery: the outbox keeps what is unsent
+                await finish(max(0.5, SHUTDOWN_GRACE_SECONDS - (loop.time() - started)))
             scheduler.shutdown(wait=False)
             if app is not None:
                 with contextlib.suppress(Exception):

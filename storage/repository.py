@@ -106,6 +106,16 @@ class Repository:
                 result[row["url"]] = row
         return result
 
+    def next_due_at(self) -> datetime | None:
+        """The earliest moment a feed that can be fetched becomes due (None: no such feed)."""
+        row = self.db.execute(
+            "SELECT min(max(COALESCE(next_fetch_at, ''), COALESCE(retry_not_before, '')))"
+            " FROM feeds WHERE status IN ('active', 'paused')"
+        ).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return parse_iso(row[0]) or datetime.now(UTC)
+
     def update_feed(self, url: str, **fields: Any) -> None:
         with transaction(self.db):
             self._update_feed(url, fields)

@@ -101,3 +101,20 @@ def test_success_delay_has_jitter():
     values = [seconds(next_after_success(NOW, policy, rng=rng)) for _ in range(50)]
     assert min(values) >= 270 and max(values) <= 330 and len(set(values)) > 40
     assert timedelta(seconds=max(values)) > timedelta(seconds=min(values))
+
+
+@given(
+    seed=st.integers(0, 2**32),
+    ttl=st.one_of(st.none(), st.integers(1, 600)),
+    max_age=st.one_of(st.none(), st.integers(1, 10**6)),
+)
+def test_jitter_never_breaks_the_interval_or_the_feed_hint(seed, ttl, max_age):
+    policy = SchedulePolicy(interval=300, min_interval=60, max_interval=3600, jitter=0.1)
+    exact = seconds(next_after_success(NOW, EXACT, ttl_minutes=ttl, max_age=max_age))
+    jittered = seconds(
+        next_after_success(NOW, policy, ttl_minutes=ttl, max_age=max_age, rng=random.Random(seed))
+    )
+    if exact > 300:  # the feed asked for less often: never sooner than it asked, within max
+        assert exact <= jittered <= 3600
+    else:  # our own interval: an item is never seen later than the interval after it appeared
+        assert 270 <= jittered <= 300

@@ -28,13 +28,24 @@ def next_after_success(
     max_age: int | None = None,
     rng: random.Random | None = None,
 ) -> datetime:
-    """The feed's own hints (``<ttl>``, Cache-Control/Expires) win, within [min, max] bounds."""
+    """The feed's own hints (``<ttl>``, Cache-Control/Expires) win, within [min, max] bounds.
+
+    Jitter keeps feeds from staying in lockstep without breaking a promise: on our own
+    interval it only shortens the delay (an item is never seen later than ``interval`` after
+    it appeared), and on a feed's hint it only lengthens it (a feed is never polled more often
+    than it asked).
+    """
     delay = policy.interval
     hints = [h for h in (ttl_minutes * 60 if ttl_minutes else None, max_age) if h]
+    hinted = bool(hints) and max(hints) > delay
     if hints:
         delay = max(delay, max(hints))
     delay = min(max(delay, policy.min_interval), policy.max_interval)
-    return now + timedelta(seconds=_jittered(delay, policy.jitter, rng))
+    if policy.jitter > 0:
+        source = rng or random
+        factor = source.uniform(0, policy.jitter)
+        delay = min(delay * (1 + factor), policy.max_interval) if hinted else delay * (1 - factor)
+    return now + timedelta(seconds=delay)
 
 
 def next_after_failure(
