@@ -249,6 +249,11 @@ class Fetcher:
     ) -> FetchResult | tuple[int, str]:
         async with self._client.stream("GET", url, headers=headers) as response:
             status = response.status_code
+            if status < 200 or status >= 300:
+                # Read the (small) body of a 304, a redirect or an error page, so the
+                # connection goes back to the pool: closing an unread response closes the
+                # socket, and a warm cycle would then pay a new TCP connection per feed.
+                await _drain_small_body(response)
             if status in _REDIRECT and response.headers.get("location"):
                 return status, response.headers["location"]
             result = FetchResult(
@@ -293,6 +298,20 @@ class Fetcher:
             result.body = body
             result.body_hash = body_digest(body)
             return result
+
+
+_REUSE_BODY_LIMIT = 64 * 1024  # a larger unwanted body is not worth reading to keep a socket
+
+
+async def _drain_small_body(response: httpx.Response) -> None:
+    declared = response.headers.get("content-length")
+    if declared is None or not declared.isdigit() or int(declared) > _REUSE_BODY_LIMIT:
+        return  # unknown or large: let the connection close instead
+    read = 0
+    async for raw in response.aiter_raw():
+        read += len(raw)
+        if read > _REUSE_BODY_LIMIT:
+            return
 
 
 def _describe_timeout(exc: httpx.TimeoutException) -> str:

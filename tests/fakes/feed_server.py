@@ -42,6 +42,7 @@ class Hit:
     status: int
     at: float
     if_none_match: str | None
+    peer: tuple[str, int] | None = None  # the client's address: one per TCP connection
 
 
 class FeedServer:
@@ -108,7 +109,15 @@ class FeedServer:
 
     def _record(self, path: str, status: int, req: BaseHTTPRequestHandler) -> None:
         with self.lock:
-            self.hits.append(Hit(path, status, time.monotonic(), req.headers.get("If-None-Match")))
+            self.hits.append(
+                Hit(
+                    path,
+                    status,
+                    time.monotonic(),
+                    req.headers.get("If-None-Match"),
+                    tuple(req.client_address[:2]),  # type: ignore[arg-type]
+                )
+            )
 
     def _handle(self, req: BaseHTTPRequestHandler) -> None:
         path = req.path
