@@ -23,7 +23,7 @@ class StoryGrouper:
         self._loaded = False
 
     def load(self, now: datetime) -> int:
-        """Index the stories started within the window (their first item's fingerprint)."""
+        """Index every member of the stories started within the window."""
         rows = []
         for story_id, created_at, text in self.repo.recent_story_fingerprints(now - self.window):
             at = parse_iso(created_at)

@@ -302,3 +302,13 @@ def _reliability(db: Database) -> None:
         pk="id",
     )
     db.execute("CREATE INDEX idx_cycles_started_at ON cycles(started_at)")
+
+
+@migration("0005_alert_fingerprints")
+def _alert_fingerprints(db: Database) -> None:
+    """Each alert keeps its story fingerprint, so a restart re-indexes every story member."""
+    db.execute("ALTER TABLE alerts ADD COLUMN fingerprint TEXT")
+    db.execute(
+        "UPDATE alerts SET fingerprint = (SELECT s.fingerprint FROM stories s"
+        " WHERE s.id = alerts.story_id AND s.first_alert_id = alerts.id)"
+    )

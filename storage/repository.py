@@ -236,8 +236,8 @@ class Repository:
             )
         cursor = self.db.execute(
             "INSERT INTO alerts (item_key, story_id, feed_url, source, sources, title, link,"
-            " summary, published_at, created_at, entities, matches, priority, delivered)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " summary, published_at, created_at, entities, matches, priority, delivered,"
+            " fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 item.key,
                 story_id,
@@ -253,6 +253,7 @@ class Repository:
                 json.dumps(list(alert.matches), ensure_ascii=False),
                 alert.priority,
                 1 if new_story else 0,
+                alert.story_fingerprint,
             ],
         )
         alert_id = int(cursor.lastrowid or 0)
@@ -291,12 +292,15 @@ class Repository:
                 )
 
     def recent_story_fingerprints(self, since: datetime) -> list[tuple[int, str, str]]:
-        """(story_id, created_at, fingerprint) of stories started since ``since``."""
+        """(story_id, story start, fingerprint) of every member of the stories started since
+        ``since``: the first item and each later report, so a restart re-indexes them all."""
         return [
             (int(r[0]), r[1], r[2])
             for r in self.db.execute(
-                "SELECT id, created_at, fingerprint FROM stories WHERE created_at >= ?"
-                " AND fingerprint IS NOT NULL ORDER BY id",
+                "SELECT s.id, s.created_at, COALESCE(a.fingerprint, s.fingerprint)"
+                " FROM stories s JOIN alerts a ON a.story_id = s.id"
+                " WHERE s.created_at >= ? AND COALESCE(a.fingerprint, s.fingerprint) IS NOT NULL"
+                " ORDER BY a.id",
                 [iso(since)],
             )
         ]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,24 @@ def test_feed_removed_from_list_is_kept_but_not_active(tmp_path: Path):
     assert states["http://f/2"]["status"] == "active"
     repo.sync_feeds([FeedSpec(url="http://f/1")], NOW)
     assert repo.feed_states()["http://f/1"]["status"] == "active"
+
+
+def test_every_story_member_is_kept_for_rebuilding_the_index(tmp_path: Path):
+    repo = Repository(open_database(tmp_path / "nw.db"))
+    repo.sync_feeds([FeedSpec(url="http://f/1")], NOW)
+    first = replace(_alert("JNIM attack near Ségou"), story_fingerprint='{"fp": 1}')
+    [stored] = repo.store_feed_items(
+        "http://f/1", [NewItem("g:1", None, "http://f/1", "A", None, NOW, first)], NOW, {}
+    )
+    later = replace(
+        _alert("Ségou: JNIM attack"), story_id=stored.story_id, story_fingerprint='{"fp": 2}'
+    )
+    repo.store_feed_items(
+        "http://f/1", [NewItem("g:2", None, "http://f/1", "B", None, NOW, later)], NOW, {}
+    )
+    rows = repo.recent_story_fingerprints(NOW - timedelta(hours=72))
+    assert [(sid, fp) for sid, _at, fp in rows] == [
+        (stored.story_id, '{"fp": 1}'),
+        (stored.story_id, '{"fp": 2}'),
+    ]
+    assert repo.recent_story_fingerprints(NOW + timedelta(hours=1)) == []
