@@ -88,6 +88,9 @@ class CycleSettings:
     # A feed that just came due is fetched at once, so an item reaches the chat within the
     # poll interval (plus a tick), and per-feed jitter keeps steady-state fetches apart.
     spread_grace_seconds: float = 15.0
+    # A backlog of n feeds is spread over min(spread, n x step): two new feeds start within
+    # half a second, a thousand over the whole spread.
+    spread_step_seconds: float = 0.25
 
     def default_chats(self) -> tuple[int, ...]:
         """Configured chats, then subscribed ones, without repeats."""
@@ -148,6 +151,7 @@ class Pipeline:
         spread = self.settings.forced_spread_seconds if force else self.settings.spread_seconds
         grace = timedelta(seconds=self.settings.spread_grace_seconds)
         backlog = [i for i, state in enumerate(due) if force or _overdue(state, now) > grace]
+        spread = min(spread, len(backlog) * self.settings.spread_step_seconds)
         offsets = [0.0] * len(due)
         for index, offset in zip(
             backlog, spread_offsets(len(backlog), spread, self.rng), strict=True

@@ -55,3 +55,18 @@ async def test_seconds_until_next_due(feed_server, tmp_path: Path):
     assert pipeline.seconds_until_next_due() == 0.0
     repo.update_feed(url, status="gone")
     assert pipeline.seconds_until_next_due() is None
+
+
+async def test_a_small_backlog_is_not_spread_over_the_whole_window(feed_server, tmp_path: Path):
+    feed_server.set("/a.xml", _feed("a"))
+    feed_server.set("/b.xml", _feed("b"))
+    urls = [feed_server.url("/a.xml"), feed_server.url("/b.xml")]
+    pipeline, _repo, fetcher, _out = make_pipeline(tmp_path / "nw.db", urls)
+    pipeline.settings.spread_seconds = 30.0
+    try:
+        started = time.monotonic()
+        await pipeline.run_cycle()
+    finally:
+        await fetcher.aclose()
+    assert time.monotonic() - started < 5, "two new feeds start within 2 x 0.25 s"
+    assert len(feed_server.hits) == 2
