@@ -6,12 +6,13 @@ import json
 from typing import Any
 
 from bot.core.formatting import AlertView
+from bot.core.normalize import normalize
 from storage.repository import parse_iso
 
 
 def view_from_row(row: dict[str, Any], also_reported_by: tuple[str, ...] = ()) -> AlertView:
     matches = json.loads(row.get("matches") or "[]")
-    aliases = tuple(dict.fromkeys(m.get("alias", "") for m in matches if m.get("alias")))
+    aliases = shown_aliases(matches)
     return AlertView(
         title=row.get("title") or "",
         link=row.get("link"),
@@ -24,3 +25,24 @@ def view_from_row(row: dict[str, Any], also_reported_by: tuple[str, ...] = ()) -
         also_reported_by=also_reported_by,
         story_id=row.get("story_id"),
     )
+
+
+def shown_aliases(matches: list[dict[str, str]]) -> tuple[str, ...]:
+    """The matched aliases worth showing: "Goïta" is dropped when "Assimi Goïta" of the same
+    entity matched too (the shorter one is found inside the longer one)."""
+    by_entity: dict[str, list[str]] = {}
+    for match in matches:
+        alias = match.get("alias")
+        if alias:
+            found = by_entity.setdefault(match.get("entity", ""), [])
+            if alias not in found:
+                found.append(alias)
+    shown: list[str] = []
+    for found in by_entity.values():
+        keys = {alias: f" {normalize(alias)} " for alias in found}
+        shown.extend(
+            alias
+            for alias in found
+            if not any(other != alias and keys[alias] in keys[other] for other in found)
+        )
+    return tuple(dict.fromkeys(shown))
