@@ -110,6 +110,7 @@ def build_service(config: Config, *, background_delivery: bool = False) -> tuple
         start_hooks.append(_command_start_hook(application, commands, access))
     else:
         deliverer = ConsoleDeliverer(repo, config.timezone)
+        start_hooks.append(deliverer.hint)
     if background_delivery:
         deliverer = BackgroundDeliverer(deliverer)
     pipeline = Pipeline(

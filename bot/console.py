@@ -25,10 +25,14 @@ class ConsoleDeliverer:
         self.out = out or sys.stdout
         self._hinted = False
 
-    async def deliver(self, new_alerts: Sequence[StoredAlert]) -> None:
+    async def hint(self) -> None:
+        """Say once how to connect Telegram (at start-up of `run`, else with the first alerts)."""
         if not self._hinted:
-            print(CONNECT_HINT, file=self.out)
+            print(CONNECT_HINT, file=self.out, flush=True)
             self._hinted = True
+
+    async def deliver(self, new_alerts: Sequence[StoredAlert]) -> None:
+        await self.hint()
         rows = self.repo.alerts_by_ids([a.alert_id for a in new_alerts])
         for row in rows:
             text = render_plain(render_alert(view_from_row(row), self.timezone))
