@@ -373,7 +373,10 @@ def _add_query_commands(sub: Any) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="newswatch", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="newswatch",
+        description="News-monitoring alerts: watched entities in news feeds, sent to Telegram.",
+    )
     parser.add_argument("--config", help="TOML config file (default: $NEWSWATCH_CONFIG)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
