@@ -67,10 +67,10 @@ def test_lock_is_exclusive_and_names_its_holder(tmp_path: Path):
 
 def test_token_lock_is_per_token_and_server_and_hides_the_token(tmp_path: Path):
     token = "123456789:AAH-secret-token-abcdefghijklmnopqrstuvw"
-    a = token_lock_path(token, "https://api.telegram.org/bot", tmp_path)
-    assert a == token_lock_path(token, "https://api.telegram.org/bot/", tmp_path)
+    a = token_lock_path(token, "https://bot-api.example/bot", tmp_path)
+    assert a == token_lock_path(token, "https://bot-api.example/bot/", tmp_path)
     assert a != token_lock_path(token, "http://127.0.0.1:9999/bot", tmp_path)
-    assert a != token_lock_path(token + "x", "https://api.telegram.org/bot", tmp_path)
+    assert a != token_lock_path(token + "x", "https://bot-api.example/bot", tmp_path)
     assert "secret" not in str(a) and "123456789" not in str(a)
     with instance_locks(tmp_path / "one.db", token, "run", api_url="u", lock_dir=tmp_path):
         with (
