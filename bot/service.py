@@ -38,6 +38,7 @@ class Service:
     _cycle_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _current_tick: asyncio.Task[Any] | None = None
     _scheduler: AsyncIOScheduler | None = None
+    _conflict_logged_at: datetime | None = None
 
     async def cycle(self, *, force: bool = False) -> CycleReport | None:
         """Reload watchlists if edited, then run one cycle (never two at once)."""
@@ -87,6 +88,25 @@ class Service:
                 "poll-feeds", next_run_time=datetime.now(UTC) + timedelta(seconds=delay)
             )
 
+    def _polling_error(self, exc: Exception) -> None:
+        """getUpdates failed. A 409 Conflict means another process polls with this token
+        (the instance lock covers only this machine): say so clearly, once a minute at most."""
+        from telegram.error import Conflict
+
+        now = datetime.now(UTC)
+        if isinstance(exc, Conflict):
+            if self._conflict_logged_at is None or now - self._conflict_logged_at > timedelta(
+                minutes=1
+            ):
+                self._conflict_logged_at = now
+                log.error(
+                    "another bot instance is polling Telegram with this token (409 Conflict):"
+                    " commands may go to it instead of this one; stop the other instance."
+                    " Alerts are still sent."
+                )
+            return
+        log.warning("getUpdates failed (%s); python-telegram-bot retries", type(exc).__name__)
+
     async def _maintain(self) -> None:
         if self.maintenance is None:
             return
@@ -128,7 +148,9 @@ class Service:
         if app is not None:
             await app.initialize()
             await app.start()
-            await app.updater.start_polling(drop_pending_updates=False)
+            await app.updater.start_polling(
+                drop_pending_updates=False, error_callback=self._polling_error
+            )
         for hook in self.on_start:
             await hook()
         scheduler.start()

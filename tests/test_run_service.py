@@ -123,3 +123,41 @@ def _tail(log) -> str:
     log.flush()
     log.seek(0)
     return log.read()[-3000:]
+
+
+def test_a_second_poller_on_the_token_is_reported_once_and_commands_resume(
+    feed_server, telegram_api, nw_env, tmp_path: Path
+):
+    """409 Conflict from getUpdates (the same token polled on another machine)."""
+    wl_dir = tmp_path / "watchlists"
+    wl_dir.mkdir()
+    (wl_dir / "desk.toml").write_text(WATCHLIST)
+    feed_server.set("/a.xml", rss([]))
+    env = telegram_env(nw_env, telegram_api)
+    env.update(
+        {
+            "NEWSWATCH_FEEDS": str(write_feed_list(tmp_path, [feed_server.url("/a.xml")])),
+            "NEWSWATCH_WATCHLISTS": str(wl_dir),
+            "NEWSWATCH_ADMIN_IDS": str(ADMIN),
+        }
+    )
+    telegram_api.inject("getUpdates", "409", count=3)
+    log = (tmp_path / "run.log").open("w+")
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "main.py"), "run"],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        telegram_api.push_message("/help", chat_id=ADMIN, user_id=ADMIN)
+        assert telegram_api.wait_for(
+            lambda s: any(str(m.chat_id) == str(ADMIN) for m in s.messages), timeout=40
+        ), _tail(log)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=15)
+    output = _tail(log)
+    assert output.count("another bot instance is polling Telegram with this token") == 1, output
+    assert telegram_api.state.token not in output

@@ -350,6 +350,13 @@ class FakeTelegramAPI:
             with contextlib.suppress(OSError):
                 req.connection.shutdown(2)
             return None
+        if fault.kind == "409":
+            return self._error(
+                req,
+                409,
+                "Conflict: terminated by other getUpdates request; make sure that only one bot"
+                " instance is running",
+            )
         code = int(fault.kind)
         return self._error(req, code, "Internal Server Error" if code == 500 else "Bad Gateway")
 
