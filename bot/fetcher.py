@@ -111,8 +111,13 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     value = value.strip()
     if value.isdigit():
         return float(value)
+    return _seconds_until(value, now)
+
+
+def _seconds_until(http_date: str, now: datetime | None) -> float | None:
+    """Seconds from ``now`` until an HTTP date (never negative); None when it is not a date."""
     try:
-        when = email.utils.parsedate_to_datetime(value)
+        when = email.utils.parsedate_to_datetime(http_date)
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
@@ -127,15 +132,8 @@ def parse_max_age(headers: httpx.Headers, now: datetime | None = None) -> int | 
     if match:
         return int(match.group(1))
     expires = headers.get("expires")
-    if expires:
-        try:
-            when = email.utils.parsedate_to_datetime(expires)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        return max(0, int((when - (now or datetime.now(UTC))).total_seconds()))
-    return None
+    seconds = _seconds_until(expires, now) if expires else None
+    return None if seconds is None else int(seconds)
 
 
 class Fetcher:

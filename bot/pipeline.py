@@ -213,6 +213,15 @@ class Pipeline:
             self.parse_executor, parse_and_key, body, url, content_type
         )
 
+    def _feed_failed(
+        self, state: dict[str, Any], error: str, result: FetchResult, report: CycleReport
+    ) -> None:
+        """Count, log and record one feed's failure (fetch or parse) for this cycle."""
+        report.errors += 1
+        report.feed_errors[state["url"]] = error
+        log.warning("feed %s: %s", state["url"], error)
+        self._record_failure(state, error, result)
+
     def _record_failure(
         self, state: dict[str, Any], error: str, result: FetchResult | None
     ) -> None:
@@ -260,10 +269,7 @@ class Pipeline:
         url = state["url"]
         now = self.clock()
         if result.error:
-            report.errors += 1
-            report.feed_errors[url] = result.error
-            log.warning("feed %s: %s", url, result.error)
-            self._record_failure(state, result.error, result)
+            self._feed_failed(state, result.error, result, report)
             return []
         report.fetched += 1
         success: dict[str, Any] = {
@@ -309,10 +315,7 @@ class Pipeline:
             parsed_keys = await self._parse(result.body, url, result.content_type)
         parsed, keys, canonical = parsed_keys
         if parsed.error:
-            report.errors += 1
-            report.feed_errors[url] = parsed.error
-            log.warning("feed %s: %s", url, parsed.error)
-            self._record_failure(state, parsed.error, result)
+            self._feed_failed(state, parsed.error, result, report)
             return []
         if parsed.warning:
             log.info("feed %s: %s", url, parsed.warning)
