@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO
 
 from tests.conftest import CHAT, ROOT, telegram_env, write_feed_list
 from tests.fakes.feed_server import rfc822, rss
@@ -38,22 +39,21 @@ def _item(guid: str, title: str, age: float = 600) -> dict[str, str]:
     }
 
 
-def test_run_polls_answers_reloads_and_stops_on_sigterm(
-    feed_server, telegram_api, nw_env, tmp_path: Path
-):
+def _start_run(
+    feed_server, telegram_api, nw_env, tmp_path: Path, feed_body: str, **extra_env: str
+) -> tuple[subprocess.Popen[bytes], Path, IO[str]]:
+    """`main.py run` against the fakes: one local feed, a watchlist folder, ADMIN as admin."""
     wl_dir = tmp_path / "watchlists"
     wl_dir.mkdir()
     (wl_dir / "desk.toml").write_text(WATCHLIST)
-    config = tmp_path / "nw.toml"
-    config.write_text("poll_interval_seconds = 10\n")
-    feed_server.set("/a.xml", rss([_item("m1", "Mali: transition charter extended")]))
+    feed_server.set("/a.xml", feed_body)
     env = telegram_env(nw_env, telegram_api)
     env.update(
         {
             "NEWSWATCH_FEEDS": str(write_feed_list(tmp_path, [feed_server.url("/a.xml")])),
             "NEWSWATCH_WATCHLISTS": str(wl_dir),
             "NEWSWATCH_ADMIN_IDS": str(ADMIN),
-            "NEWSWATCH_CONFIG": str(config),
+            **extra_env,
         }
     )
     log = (tmp_path / "run.log").open("w+")
@@ -63,6 +63,22 @@ def test_run_polls_answers_reloads_and_stops_on_sigterm(
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
+    )
+    return proc, wl_dir, log
+
+
+def test_run_polls_answers_reloads_and_stops_on_sigterm(
+    feed_server, telegram_api, nw_env, tmp_path: Path
+):
+    config = tmp_path / "nw.toml"
+    config.write_text("poll_interval_seconds = 10\n")
+    proc, wl_dir, log = _start_run(
+        feed_server,
+        telegram_api,
+        nw_env,
+        tmp_path,
+        rss([_item("m1", "Mali: transition charter extended")]),
+        NEWSWATCH_CONFIG=str(config),
     )
     try:
         # 1. the first cycle runs at start and delivers
@@ -129,27 +145,8 @@ def test_a_second_poller_on_the_token_is_reported_once_and_commands_resume(
     feed_server, telegram_api, nw_env, tmp_path: Path
 ):
     """409 Conflict from getUpdates (the same token polled on another machine)."""
-    wl_dir = tmp_path / "watchlists"
-    wl_dir.mkdir()
-    (wl_dir / "desk.toml").write_text(WATCHLIST)
-    feed_server.set("/a.xml", rss([]))
-    env = telegram_env(nw_env, telegram_api)
-    env.update(
-        {
-            "NEWSWATCH_FEEDS": str(write_feed_list(tmp_path, [feed_server.url("/a.xml")])),
-            "NEWSWATCH_WATCHLISTS": str(wl_dir),
-            "NEWSWATCH_ADMIN_IDS": str(ADMIN),
-        }
-    )
     telegram_api.inject("getUpdates", "409", count=3)
-    log = (tmp_path / "run.log").open("w+")
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "main.py"), "run"],
-        env=env,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    proc, _wl_dir, log = _start_run(feed_server, telegram_api, nw_env, tmp_path, rss([]))
     try:
         telegram_api.push_message("/help", chat_id=ADMIN, user_id=ADMIN)
         assert telegram_api.wait_for(

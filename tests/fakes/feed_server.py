@@ -206,12 +206,7 @@ class FeedServer:
     ) -> None:
         """Send ``size`` bytes with chunked transfer encoding: no Content-Length to trust."""
         try:
-            req.send_response(200)
-            req.send_header("Content-Type", content_type)
-            for key, value in headers.items():
-                req.send_header(key, value)
-            req.send_header("Transfer-Encoding", "chunked")
-            req.end_headers()
+            _start_response(req, content_type, {**headers, "Transfer-Encoding": "chunked"})
             chunk = b"<!-- padding -->" * 4096
             sent = 0
             while sent < size and not self._stop.is_set():
@@ -226,12 +221,7 @@ class FeedServer:
         self, req: BaseHTTPRequestHandler, body: bytes, content_type: str, headers: dict[str, str]
     ) -> None:
         try:
-            req.send_response(200)
-            req.send_header("Content-Type", content_type)
-            for key, value in headers.items():
-                req.send_header(key, value)
-            req.send_header("Content-Length", str(len(body)))
-            req.end_headers()
+            _start_response(req, content_type, {**headers, "Content-Length": str(len(body))})
             for byte in body:
                 if self._stop.wait(1.0):
                     return
@@ -291,6 +281,17 @@ class Blackhole:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _start_response(
+    req: BaseHTTPRequestHandler, content_type: str, headers: dict[str, str]
+) -> None:
+    """Status 200, Content-Type and ``headers``, ready for a body written piece by piece."""
+    req.send_response(200)
+    req.send_header("Content-Type", content_type)
+    for key, value in headers.items():
+        req.send_header(key, value)
+    req.end_headers()
 
 
 def rss(items: list[dict[str, str]], title: str = "Test Feed", ttl: int | None = None) -> str:
