@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlite_utils import Database
-
 from bot.core.status_report import FailingFeed, StatusReport
 from bot.instance_lock import database_lock_path, is_held, read_holder
 from storage import maintenance
+from storage.sqlite_utils_loader import Database
 
 
 def collect_status(

@@ -10,16 +10,15 @@ never pays for workers.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from concurrent.futures import Executor, Future
+from typing import TYPE_CHECKING, Any
 
 from bot.core.models import ParsedFeed
-from bot.core.urls import canonical_url, item_key
-from bot.parser import parse_feed
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 log = logging.getLogger("newswatch.parse")
 
@@ -28,6 +27,11 @@ def parse_and_key(
     body: bytes, url: str, content_type: str | None
 ) -> tuple[ParsedFeed, list[str], list[str | None]]:
     """``parse_feed``, plus the item key and canonical link of each parsed item (same order)."""
+    # The parser stack (feedparser, courlan) loads with the first body: a cycle of 304s
+    # never pays for it, and a `poll --once` process starts that much sooner.
+    from bot.core.urls import canonical_url, item_key
+    from bot.parser import parse_feed
+
     parsed = parse_feed(body, url, content_type)
     items = parsed.items
     keys = [item_key(i.guid, i.link, i.title, i.summary) for i in items]
@@ -60,6 +64,8 @@ class ParsePool(Executor):
             return _run_inline(fn, *args, **kwargs)
         if self._pool is None:
             self._pool = self._start()
+        from concurrent.futures.process import BrokenProcessPool
+
         try:
             return self._pool.submit(fn, *args, **kwargs)
         except BrokenProcessPool:  # a worker was killed (e.g. out of memory): start afresh
@@ -69,6 +75,9 @@ class ParsePool(Executor):
             return self._pool.submit(fn, *args, **kwargs)
 
     def _start(self) -> ProcessPoolExecutor:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         log.debug("starting %d parse workers", self.workers)
         return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))
 

@@ -26,6 +26,8 @@ from storage.maintenance import record_cycle
 from storage.repository import AlertDraft, NewItem, Repository, StoredAlert, parse_iso
 
 log = logging.getLogger("newswatch.cycle")
+# Feed-state writes without items are committed together, this many at a time.
+_FEED_UPDATE_BATCH = 250
 
 # A parsed body, the key of each of its items and each item's canonical link (or None).
 Parsed = tuple[ParsedFeed, list[str], list[str | None]]
@@ -125,6 +127,8 @@ class Pipeline:
         self.clock = clock
         self.rng = random.Random()
         self._notices: list[str] = []
+        # Feed-state writes that carry no items (304s, same bodies, failures): batched.
+        self._feed_updates: list[tuple[str, dict[str, Any]]] = []
         self._synced_specs: list[FeedSpec] | None = None
 
     def seconds_until_next_due(self) -> float | None:
@@ -158,15 +162,21 @@ class Pipeline:
         ):
             offsets[index] = offset
         tasks = [self._fetch(state, delay) for state, delay in zip(due, offsets, strict=True)]
-        for next_done in asyncio.as_completed(tasks):
-            state, result, parsed = await next_done
-            try:
-                new_alerts.extend(await self._process(state, result, report, parsed))
-            except Exception as exc:  # one feed's trouble never ends the cycle
-                log.exception("feed %s: processing failed", state["url"])
-                report.errors += 1
-                report.feed_errors[state["url"]] = f"internal error: {type(exc).__name__}: {exc}"
-                self._record_failure(state, f"internal error: {type(exc).__name__}", None)
+        try:
+            for next_done in asyncio.as_completed(tasks):
+                state, result, parsed = await next_done
+                try:
+                    new_alerts.extend(await self._process(state, result, report, parsed))
+                except Exception as exc:  # one feed's trouble never ends the cycle
+                    log.exception("feed %s: processing failed", state["url"])
+                    report.errors += 1
+                    error = f"internal error: {type(exc).__name__}: {exc}"
+                    report.feed_errors[state["url"]] = error
+                    self._record_failure(state, f"internal error: {type(exc).__name__}", None)
+                if len(self._feed_updates) >= _FEED_UPDATE_BATCH:
+                    self._flush_feed_updates()
+        finally:
+            self._flush_feed_updates()
         report.alerts = len(new_alerts)
         report.duration = time.monotonic() - started
         log.info(report.summary())
@@ -213,6 +223,18 @@ class Pipeline:
             self.parse_executor, parse_and_key, body, url, content_type
         )
 
+    def _update_feed_later(self, url: str, fields: dict[str, Any]) -> None:
+        """Queue a feed-state write that stores no items; flushed in batches and at cycle end.
+
+        A crash loses at most one batch of these, and then only their schedule: those feeds
+        are due again and answer 304 again. Writes that store items never wait here.
+        """
+        self._feed_updates.append((url, fields))
+
+    def _flush_feed_updates(self) -> None:
+        updates, self._feed_updates = self._feed_updates, []
+        self.repo.update_feeds(updates)
+
     def _feed_failed(
         self, state: dict[str, Any], error: str, result: FetchResult, report: CycleReport
     ) -> None:
@@ -249,7 +271,7 @@ class Pipeline:
         if newly_paused:
             fields["paused_at"] = now
         url = state["url"]
-        self.repo.update_feed(url, **fields)
+        self._update_feed_later(url, fields)
         if fields.get("status") == "gone" and state.get("status") != "gone":
             self._notices.append(f"Feed disabled (410 Gone): {url}\nLast error: {error}")
         elif newly_paused:
@@ -305,7 +327,7 @@ class Pipeline:
                 report.not_modified += 1
             else:
                 report.unchanged_body += 1
-            self.repo.update_feed(url, **success)
+            self._update_feed_later(url, success)
             self._notices.extend([recovered] if recovered else [])
             return []
         if isinstance(parsed_keys, BaseException):

@@ -5,9 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from sqlite_utils import Database
-
 from storage.migrations import apply_migrations
+from storage.sqlite_utils_loader import Database
 
 BUSY_TIMEOUT_MS = 15_000
 

@@ -7,9 +7,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlite_utils import Database
-
 from storage.repository import iso
+from storage.sqlite_utils_loader import Database
 from storage.transactions import transaction
 
 LIVE_FEED_STATUSES = ("active", "paused")

@@ -6,8 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlite_utils import Database
-
+from storage.sqlite_utils_loader import Database
 from storage.transactions import transaction
 
 Migration = Callable[[Database], None]

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlite_utils import Database
-
 from storage.repository import iso
+from storage.sqlite_utils_loader import Database
 
 _ENTITY_FILTER = "EXISTS (SELECT 1 FROM json_each(a.entities) WHERE json_each.value = ?)"
 

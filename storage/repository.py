@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlite_utils import Database
-
 from bot.core.models import FeedSpec
+from storage.sqlite_utils_loader import Database
 from storage.transactions import transaction
 
 _IN_CHUNK = 500  # keys per "IN (…)" query, well under SQLite's variable limit
@@ -119,6 +118,14 @@ class Repository:
     def update_feed(self, url: str, **fields: Any) -> None:
         with transaction(self.db):
             self._update_feed(url, fields)
+
+    def update_feeds(self, updates: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """Several feeds' fields in one transaction (a cycle's 304s: one commit, not 1,000)."""
+        if not updates:
+            return
+        with transaction(self.db):
+            for url, fields in updates:
+                self._update_feed(url, fields)
 
     def _update_feed(self, url: str, fields: dict[str, Any]) -> None:
         if not fields:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlite_utils import Database
+from storage.sqlite_utils_loader import Database
 
 
 @contextmanager

@@ -67,6 +67,21 @@ def test_failed_write_rolls_back_everything(tmp_path: Path):
     assert repo.pending_count() == 0
 
 
+def test_feed_updates_are_one_transaction(tmp_path: Path):
+    repo = Repository(open_database(tmp_path / "nw.db"))
+    repo.sync_feeds([FeedSpec(url="http://f/1"), FeedSpec(url="http://f/2")], NOW)
+    later = NOW + timedelta(minutes=5)
+    repo.update_feeds(
+        [("http://f/1", {"etag": '"a"', "next_fetch_at": later}), ("http://f/2", {"etag": '"b"'})]
+    )
+    states = repo.feed_states()
+    assert (states["http://f/1"]["etag"], states["http://f/2"]["etag"]) == ('"a"', '"b"')
+    assert states["http://f/1"]["next_fetch_at"] == later.isoformat()
+    with pytest.raises(Exception, match="no such column"):
+        repo.update_feeds([("http://f/1", {"etag": '"c"'}), ("http://f/2", {"nope": 1})])
+    assert repo.feed_states()["http://f/1"]["etag"] == '"a"'  # the whole batch rolled back
+
+
 def test_feed_removed_from_list_is_kept_but_not_active(tmp_path: Path):
     repo = Repository(open_database(tmp_path / "nw.db"))
     repo.sync_feeds([FeedSpec(url="http://f/1"), FeedSpec(url="http://f/2")], NOW)

@@ -7,8 +7,6 @@ import re
 import unicodedata
 from urllib.parse import SplitResult, parse_qsl, quote, urlencode, urlsplit
 
-from courlan import normalize_url, scrub_url
-
 __all__ = [
     "TRACKING_PARAMS",
     "TRACKING_PREFIXES",
@@ -149,6 +147,9 @@ def canonical_url(url: str) -> str:
     ``amp.`` hosts, the Google AMP cache) folded into the article URL. Path case is kept
     (servers are case-sensitive). Text that is not an http(s) URL is returned stripped.
     """
+    # courlan is imported on first use: a cycle of 304s canonicalises nothing.
+    from courlan import normalize_url, scrub_url
+
     raw = scrub_url(url.strip()) if url else ""
     if raw.startswith("//"):
         raw = "http:" + raw
