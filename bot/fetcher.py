@@ -7,6 +7,7 @@ import email.utils
 import hashlib
 import re
 import time
+import urllib.request
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass
@@ -137,31 +138,39 @@ def parse_max_age(headers: httpx.Headers, now: datetime | None = None) -> int | 
 
 
 class Fetcher:
-    """One shared httpx.AsyncClient with global and per-host concurrency limits."""
+    """httpx connection pools (transports) with global and per-host concurrency limits.
+
+    Requests go straight to an ``httpx.AsyncHTTPTransport`` rather than through an
+    ``httpx.AsyncClient``: the client's extra layers (cookie jar, auth, event hooks,
+    redirect and URL merging) cost about 0.1 ms of CPU per request, which is an eighth of a
+    cycle of 304s, and newswatch uses none of them (it follows redirects itself, to record
+    permanent moves and refuse unsafe targets). What the client would still give is kept
+    here: default headers, per-request timeouts, and proxies from the environment
+    (``http_proxy``, ``https_proxy``, ``all_proxy``, ``no_proxy``; see ``_ProxyRoutes``).
+    """
 
     def __init__(self, settings: FetchSettings, transport: httpx.AsyncBaseTransport | None = None):
         self.settings = settings
-        timeout = httpx.Timeout(
+        self._timeout = httpx.Timeout(
             connect=settings.connect_timeout,
             read=settings.read_timeout,
             write=settings.read_timeout,
             pool=settings.deadline,
-        )
+        ).as_dict()
         limits = httpx.Limits(
             max_connections=settings.max_concurrency,
             max_keepalive_connections=settings.max_concurrency,
         )
-        self._client = httpx.AsyncClient(
-            timeout=timeout,
-            limits=limits,
-            follow_redirects=False,
-            headers={
-                "User-Agent": settings.user_agent,
-                "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9,"
-                " text/xml;q=0.9, */*;q=0.5",
-                "Accept-Encoding": "gzip, deflate",
-            },
-            transport=transport,
+        self._headers = {
+            "User-Agent": settings.user_agent,
+            "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9,"
+            " text/xml;q=0.9, */*;q=0.5",
+            "Accept-Encoding": "gzip, deflate",
+        }
+        self._routes = _ProxyRoutes(
+            transport or httpx.AsyncHTTPTransport(limits=limits),
+            limits,
+            urllib.request.getproxies_environment() if transport is None else {},
         )
         self._global = asyncio.Semaphore(settings.max_concurrency)
         self._hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(
@@ -169,7 +178,7 @@ class Fetcher:
         )
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._routes.aclose()
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -245,57 +254,110 @@ class Fetcher:
     async def _request(
         self, original: str, url: str, headers: dict[str, str]
     ) -> FetchResult | tuple[int, str]:
-        async with self._client.stream("GET", url, headers=headers) as response:
-            status = response.status_code
-            if status < 200 or status >= 300:
-                # Read the (small) body of a 304, a redirect or an error page, so the
-                # connection goes back to the pool: closing an unread response closes the
-                # socket, and a warm cycle would then pay a new TCP connection per feed.
-                await _drain_small_body(response)
-            if status in _REDIRECT and response.headers.get("location"):
-                return status, response.headers["location"]
-            result = FetchResult(
-                url=original,
-                status=status,
-                etag=response.headers.get("etag"),
-                last_modified=response.headers.get("last-modified"),
-                content_type=response.headers.get("content-type"),
-                max_age=parse_max_age(response.headers),
-            )
-            if status == 304:
-                result.not_modified = True
-                return result
-            if status >= 400:
-                result.retry_after = parse_retry_after(response.headers.get("retry-after"))
-                result.gone = status == 410
-                result.error = f"HTTP {status} {response.reason_phrase}".strip()
-                return result
-            if status >= 300:
-                result.error = f"HTTP {status} without a usable Location"
-                return result
-            cap = self.settings.max_body_bytes
-            declared = response.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > cap:
-                raise BodyTooLarge
-            encoding = response.headers.get("content-encoding", "identity").strip().lower()
-            if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
-                result.error = f"unsupported Content-Encoding {encoding!r}"
-                return result
-            inflater = _Inflater(encoding) if encoding not in ("", "identity") else None
-            chunks: list[bytes] = []
-            size = 0
-            # Raw bytes, inflated here in bounded steps: the cap applies to the decompressed
-            # size, and a gzip bomb never gets more than cap + 1 bytes into memory.
-            async for raw in response.aiter_raw():
-                for chunk in inflater.feed(raw, cap - size) if inflater else [raw]:
-                    size += len(chunk)
-                    if size > cap:
-                        raise BodyTooLarge
-                    chunks.append(chunk)
-            body = b"".join(chunks)
-            result.body = body
-            result.body_hash = body_digest(body)
+        request = httpx.Request(
+            "GET", url, headers={**self._headers, **headers}, extensions={"timeout": self._timeout}
+        )
+        response = await self._routes.transport_for(request.url).handle_async_request(request)
+        try:
+            return await self._read(original, response)
+        finally:
+            await response.aclose()
+
+    async def _read(self, original: str, response: httpx.Response) -> FetchResult | tuple[int, str]:
+        status = response.status_code
+        if status < 200 or status >= 300:
+            # Read the (small) body of a 304, a redirect or an error page, so the
+            # connection goes back to the pool: closing an unread response closes the
+            # socket, and a warm cycle would then pay a new TCP connection per feed.
+            await _drain_small_body(response)
+        if status in _REDIRECT and response.headers.get("location"):
+            return status, response.headers["location"]
+        result = FetchResult(
+            url=original,
+            status=status,
+            etag=response.headers.get("etag"),
+            last_modified=response.headers.get("last-modified"),
+            content_type=response.headers.get("content-type"),
+            max_age=parse_max_age(response.headers),
+        )
+        if status == 304:
+            result.not_modified = True
             return result
+        if status >= 400:
+            result.retry_after = parse_retry_after(response.headers.get("retry-after"))
+            result.gone = status == 410
+            result.error = f"HTTP {status} {response.reason_phrase}".strip()
+            return result
+        if status >= 300:
+            result.error = f"HTTP {status} without a usable Location"
+            return result
+        cap = self.settings.max_body_bytes
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > cap:
+            raise BodyTooLarge
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
+            result.error = f"unsupported Content-Encoding {encoding!r}"
+            return result
+        inflater = _Inflater(encoding) if encoding not in ("", "identity") else None
+        chunks: list[bytes] = []
+        size = 0
+        # Raw bytes, inflated here in bounded steps: the cap applies to the decompressed
+        # size, and a gzip bomb never gets more than cap + 1 bytes into memory.
+        async for raw in response.aiter_raw():
+            for chunk in inflater.feed(raw, cap - size) if inflater else [raw]:
+                size += len(chunk)
+                if size > cap:
+                    raise BodyTooLarge
+                chunks.append(chunk)
+        body = b"".join(chunks)
+        result.body = body
+        result.body_hash = body_digest(body)
+        return result
+
+
+class _ProxyRoutes:
+    """Which transport a URL goes through: the direct one, or a proxy from the environment.
+
+    ``proxies`` is ``urllib.request.getproxies_environment()``: scheme -> proxy URL, plus
+    ``no`` for the hosts that bypass proxies. One transport (one connection pool) per proxy.
+    """
+
+    def __init__(
+        self,
+        direct: httpx.AsyncBaseTransport,
+        limits: httpx.Limits,
+        proxies: dict[str, str],
+    ):
+        self._direct = direct
+        self._limits = limits
+        self._no_proxy = proxies.get("no", "")
+        self._by_scheme = {
+            scheme: proxies.get(scheme) or proxies.get("all") for scheme in ("http", "https")
+        }
+        self._proxied: dict[str, httpx.AsyncBaseTransport] = {}
+
+    def transport_for(self, url: httpx.URL) -> httpx.AsyncBaseTransport:
+        proxy = self._by_scheme.get(url.scheme)
+        if not proxy or self._bypass(url):
+            return self._direct
+        transport = self._proxied.get(proxy)
+        if transport is None:
+            transport = self._proxied[proxy] = httpx.AsyncHTTPTransport(
+                limits=self._limits, proxy=proxy
+            )
+        return transport
+
+    def _bypass(self, url: httpx.URL) -> bool:
+        if not self._no_proxy:
+            return False
+        host = url.host if url.port is None else f"{url.host}:{url.port}"
+        # The standard library's no_proxy rules (on POSIX, proxy_bypass reads the environment).
+        return bool(urllib.request.proxy_bypass(host))
+
+    async def aclose(self) -> None:
+        for transport in [self._direct, *self._proxied.values()]:
+            await transport.aclose()
 
 
 _REUSE_BODY_LIMIT = 64 * 1024  # a larger unwanted body is not worth reading to keep a socket

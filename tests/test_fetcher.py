@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 
 async def test_304s_and_error_pages_keep_the_connection_for_the_next_fetch(feed_server):
     """A warm cycle must not pay a new TCP (and TLS) connection per feed."""
@@ -18,3 +20,81 @@ async def test_304s_and_error_pages_keep_the_connection_for_the_next_fetch(feed_
     peers = {hit.peer for hit in feed_server.hits}
     assert len(feed_server.hits) == 7
     assert len(peers) == 1, peers
+
+
+RSS = b"<rss version='2.0'><channel><title>via proxy</title></channel></rss>"
+
+
+class _ForwardProxy:
+    """A minimal HTTP forward proxy on 127.0.0.1: records request lines, answers every one."""
+
+    def __init__(self) -> None:
+        self.request_lines: list[str] = []
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> str:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while line := await reader.readline():
+            self.request_lines.append(line.decode().strip())
+            while (await reader.readline()).strip():  # headers; a GET has no body
+                pass
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
+                b"Content-Length: %d\r\n\r\n%s" % (len(RSS), RSS)
+            )
+            await writer.drain()
+        writer.close()
+
+
+async def test_http_proxy_from_the_environment_is_used(monkeypatch):
+    from bot.fetcher import Fetcher, FetchSettings
+
+    proxy = _ForwardProxy()
+    async with proxy as proxy_url:
+        monkeypatch.setenv("http_proxy", proxy_url)
+        monkeypatch.delenv("no_proxy", raising=False)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        async with Fetcher(FetchSettings()) as fetcher:
+            result = await fetcher.fetch("http://feeds.example.invalid/rss.xml")
+    assert result.error is None, result.error
+    assert result.body == RSS
+    # A forward proxy gets the absolute URL in the request line.
+    assert proxy.request_lines == ["GET http://feeds.example.invalid/rss.xml HTTP/1.1"]
+
+
+async def test_no_proxy_hosts_are_fetched_directly(monkeypatch, feed_server):
+    from bot.fetcher import Fetcher, FetchSettings
+
+    feed_server.set("/a.xml", RSS)
+    proxy = _ForwardProxy()
+    async with proxy as proxy_url:
+        monkeypatch.setenv("http_proxy", proxy_url)
+        monkeypatch.setenv("no_proxy", "localhost,127.0.0.1")
+        async with Fetcher(FetchSettings()) as fetcher:
+            result = await fetcher.fetch(feed_server.url("/a.xml"))
+    assert result.body == RSS
+    assert proxy.request_lines == []
+    assert len(feed_server.hits) == 1
+
+
+async def test_requests_carry_the_default_headers_and_the_conditional_ones(feed_server):
+    from bot.fetcher import Fetcher, FetchSettings
+
+    feed_server.set("/a.xml", RSS)
+    async with Fetcher(FetchSettings(user_agent="newswatch-test/1")) as fetcher:
+        first = await fetcher.fetch(feed_server.url("/a.xml"))
+        await fetcher.fetch(feed_server.url("/a.xml"), etag=first.etag)
+    headers = [{k.lower(): v for k, v in hit.headers.items()} for hit in feed_server.hits]
+    assert headers[0]["user-agent"] == "newswatch-test/1"
+    assert "gzip" in headers[0]["accept-encoding"]
+    assert "if-none-match" not in headers[0]
+    assert headers[1]["if-none-match"] == first.etag

@@ -1,4 +1,4 @@
-"""Start-up cost: what `import main` loads, and sqlite-utils without numpy (storage/sqlite_utils_loader)."""
+"""Start-up cost: what `import main` loads; sqlite-utils loaded without numpy."""
 
 from __future__ import annotations
 

@@ -43,6 +43,7 @@ class Hit:
     at: float
     if_none_match: str | None
     peer: tuple[str, int] | None = None  # the client's address: one per TCP connection
+    headers: dict[str, str] = field(default_factory=dict)  # the request's headers
 
 
 class FeedServer:
@@ -116,6 +117,7 @@ class FeedServer:
                     time.monotonic(),
                     req.headers.get("If-None-Match"),
                     tuple(req.client_address[:2]),  # type: ignore[arg-type]
+                    dict(req.headers.items()),
                 )
             )
 
