@@ -27,6 +27,7 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -175,8 +176,12 @@ def zipf_choice(rng: random.Random, n: int, s: float = 1.1, q: float = 0.0) -> C
     return pick
 
 
-def synthetic_news(n: int, seed: int = 1) -> list[Fingerprint]:
-    """Fingerprints whose document frequencies follow the labelled set (see module doc)."""
+def synthetic_news(n: int, seed: int = 1, sources: list[int] | None = None) -> list[Fingerprint]:
+    """Fingerprints whose document frequencies follow the labelled set (see module doc).
+
+    ``sources``, when given, receives for each item the index of the item it rewrites
+    (-1 for an original story).
+    """
     rng = random.Random(seed)
     core = zipf_choice(rng, 100, 0.7, 2)
     tail = zipf_choice(rng, 30_000, 1.0, 30)
@@ -185,12 +190,17 @@ def synthetic_news(n: int, seed: int = 1) -> list[Fingerprint]:
     out: list[Fingerprint] = []
     for _ in range(n):
         if out and rng.random() < 0.10:  # a rewrite of a recent item
-            src = rng.choice(out[-5000:])
+            src_index = rng.randrange(max(0, len(out) - 5000), len(out))
+            src = out[src_index]
+            if sources is not None:
+                sources.append(src_index)
             kept = [t for t in sorted(src.tokens) if rng.random() < 0.65]
             toks = set(kept) | {f"w{tail()}" for _ in range(3)}
             head = frozenset(t for t in src.headline if t in toks) or frozenset(kept[:4])
             out.append(Fingerprint(frozenset(toks), head, src.numbers, src.places, src.countries))
             continue
+        if sources is not None:
+            sources.append(-1)
         core_t = [f"c{core()}" for _ in range(8)]
         tail_t = [f"w{tail()}" for _ in range(6)]
         head_s = set(core_t[:4] + tail_t[:2])
@@ -217,7 +227,7 @@ def synthetic_news(n: int, seed: int = 1) -> list[Fingerprint]:
     return out
 
 
-def synthetic_skewed(n: int, seed: int = 1) -> list[Fingerprint]:
+def synthetic_skewed(n: int, seed: int = 1, sources: list[int] | None = None) -> list[Fingerprint]:
     """The earlier generator: 20 tokens per item, two tokens in ~80% of items."""
     rng = random.Random(seed)
     topical = zipf_choice(rng, 300, 1.0)
@@ -226,11 +236,16 @@ def synthetic_skewed(n: int, seed: int = 1) -> list[Fingerprint]:
     out: list[Fingerprint] = []
     for _ in range(n):
         if out and rng.random() < 0.10:  # a rewrite of an earlier item
-            src = rng.choice(out[-5000:])
+            src_index = rng.randrange(max(0, len(out) - 5000), len(out))
+            src = out[src_index]
+            if sources is not None:
+                sources.append(src_index)
             kept = [t for t in sorted(src.tokens) if rng.random() < 0.65]
             toks = set(kept) | {f"w{tail()}" for _ in range(4)}
             out.append(Fingerprint(frozenset(toks), frozenset(kept[:6]), src.numbers, src.places))
             continue
+        if sources is not None:
+            sources.append(-1)
         head = {f"c{topical()}" for _ in range(6)}
         toks = head | {f"c{topical()}" for _ in range(4)} | {f"w{tail()}" for _ in range(10)}
         place = rng.choice(places)
@@ -320,31 +335,78 @@ def bench_minhash_lsh(fps: list[Fingerprint], queries: list[list[Fingerprint]]) 
     return per_item_us(rounds, len(queries[0]))
 
 
-def brute_match(fp: Fingerprint, pool: list[Fingerprint]) -> float | None:
-    """Best Jaccard >= threshold passing the guard, comparing with every item (all in window)."""
-    best = None
-    for other in pool:
+def brute_best(fp: Fingerprint, pool: list[Fingerprint]) -> tuple[float, int] | None:
+    """(similarity, item) of the best Jaccard >= threshold passing the guard, comparing with
+    every item (all in the window); ties go to the earliest item, as in StoryIndex."""
+    best: tuple[float, int] | None = None
+    for k, other in enumerate(pool):
         j = jaccard(fp.tokens, other.tokens)
-        if j >= DEFAULT_THRESHOLD and (best is None or j > best) and same_event(fp, other):
-            best = j
+        if j >= DEFAULT_THRESHOLD and (best is None or j > best[0]) and same_event(fp, other):
+            best = (j, k)
     return best
 
 
-def exactness(index: Index, fps: list[Fingerprint], queries: list[Fingerprint]) -> tuple[int, int]:
-    """(found, total): queries with a brute-force match whose best similarity the index gives;
+def brute_match(fp: Fingerprint, pool: list[Fingerprint]) -> float | None:
+    """Best similarity only (see ``brute_best``)."""
+    best = brute_best(fp, pool)
+    return None if best is None else best[0]
+
+
+@dataclass
+class Check:
+    """The reference answers for the checked queries: brute force, and the generator's truth.
+
+    ``root[i]`` is the original story of item i (itself, or what its rewrite chain started
+    from); a rewrite is *found* when the match's story (each indexed item is its own story
+    here) has the same root. Only rewrites of indexed items count.
+    """
+
+    queries: list[Fingerprint]
+    brute: list[tuple[float, int] | None]
+    rewrites: list[int]  # positions in ``queries`` of rewrites of indexed items
+    query_roots: list[int]
+    root: list[int]
+
+    @classmethod
+    def make(cls, fps: list[Fingerprint], queries: list[Fingerprint], sources: list[int]) -> Check:
+        root: list[int] = []
+        for i, src in enumerate(sources):
+            root.append(i if src < 0 else root[src])
+        n = len(fps)
+        rewrites = [q for q in range(len(queries)) if 0 <= sources[n + q] < n]
+        return cls(
+            queries,
+            [brute_best(fp, fps) for fp in queries],
+            rewrites,
+            [root[n + q] for q in range(len(queries))],
+            root,
+        )
+
+    def brute_rewrites_found(self) -> int:
+        return sum(
+            1
+            for q in self.rewrites
+            if (b := self.brute[q]) is not None and self.root[b[1]] == self.query_roots[q]
+        )
+
+
+def quality(index: Index, check: Check) -> tuple[str, str]:
+    """("found/total" exact best similarities, "found/total" rewrites) for ``index``;
     raises if the index ever returns a match brute force does not have."""
     at = T0 + timedelta(hours=1)
-    found = total = 0
-    for fp in queries:
-        want = brute_match(fp, fps)
+    found = total = rewrites_found = 0
+    rewrites = set(check.rewrites)
+    for q, (fp, want) in enumerate(zip(check.queries, check.brute, strict=True)):
         got = index.match(fp, at)
         if want is None:
             if got is not None:
                 raise AssertionError(f"index matched {got} where brute force found nothing")
             continue
         total += 1
-        found += got is not None and abs(got.similarity - want) < 1e-9
-    return found, total
+        found += got is not None and abs(got.similarity - want[0]) < 1e-9
+        if q in rewrites and got is not None:
+            rewrites_found += check.root[got.story_id] == check.query_roots[q]
+    return f"{found}/{total}", f"{rewrites_found}/{len(rewrites)}"
 
 
 def bench_fingerprint(repeat: int) -> float:
@@ -385,13 +447,18 @@ def main(argv: list[str] | None = None) -> int:
     print()
     header = (
         f"{'method':<36} {'indexed':>9} {'find+add':>9} {'find':>8} {'add':>7} {'bulk':>7}"
-        f" {'MB':>7} {'exact':>11} {'vs ours':>8}"
+        f" {'MB':>7} {'exact':>9} {'rewrites':>9} {'vs ours':>8}"
     )
     print(header + "\n" + "-" * len(header))
     for n in args.sizes:
-        every = gen(n + args.queries * args.repeat)
+        sources: list[int] = []
+        every = gen(n + max(args.queries * args.repeat, args.check), sources=sources)
         fps, qs = every[:n], every[n:]  # queries continue the stream: some are rewrites
         queries = [qs[r * args.queries : (r + 1) * args.queries] for r in range(args.repeat)]
+        check = Check.make(fps, qs[: args.check], sources)
+        rows: list[
+            tuple[str, float, float | None, float | None, float | None, float | None, str, str]
+        ]
         rows = []
         for name, make in (
             ("StoryIndex (ours)", ours),
@@ -399,27 +466,34 @@ def main(argv: list[str] | None = None) -> int:
         ):
             mb = retained_mb(make, lambda n=n: gen(n))
             bulk, find, add = bench_index(make, fps, queries)
-            found, total = exactness(build(make, fps), fps, qs[: args.check])
-            rows.append((name, find + add, find, add, bulk, mb, f"{found}/{total}"))
+            exact, rewrites = quality(build(make, fps), check)
+            rows.append((name, find + add, find, add, bulk, mb, exact, rewrites))
         if n == args.baseline_n:
-            rows.append(("datasketch MinHashLSH (64 perm)", bench_minhash_lsh(fps, queries)))
-            rows[-1] += (None, None, None, None, "approx.")
+            lsh_us = bench_minhash_lsh(fps, queries)
+            rows.append(
+                ("datasketch MinHashLSH (64 perm)", lsh_us, None, None, None, None, "approx.", "")
+            )
         brute_rounds = []
         for fp in queries[0][: max(1, min(50, args.queries))]:
             t = time.perf_counter()
             brute_match(fp, fps)
             brute_rounds.append(time.perf_counter() - t)
-        rows.append(("brute force (find only)", statistics.median(brute_rounds) * 1e6))
-        rows[-1] += (None, None, None, None, "exact")
+        brute_rewrites = f"{check.brute_rewrites_found()}/{len(check.rewrites)}"
+        brute_us = statistics.median(brute_rounds) * 1e6
+        rows.append(
+            ("brute force (find only)", brute_us, None, None, None, None, "exact", brute_rewrites)
+        )
         ours_us = rows[0][1]
-        for name, total_us, find, add, bulk, mb, exact in rows:
+        for name, total_us, find, add, bulk, mb, exact, rewrites in rows:
             cells = [f"{name:<36} {n:>9,} {total_us:9.1f}"]
             cells += [f"{v:8.1f}" if v is not None else f"{'':>8}" for v in (find,)]
             cells += [f"{v:7.1f}" if v is not None else f"{'':>7}" for v in (add, bulk, mb)]
-            cells += [f"{exact:>11}", f"{total_us / ours_us:7.2f}x"]
+            cells += [f"{exact:>9}", f"{rewrites:>9}", f"{total_us / ours_us:7.2f}x"]
             print(" ".join(cells), flush=True)
     print()
-    print("exact: queries (of those with a brute-force match) whose best similarity is found")
+    print("exact: checked queries (of those with a brute-force match) whose best similarity is")
+    print("found; rewrites: checked queries that the generator made as rewrites of an indexed")
+    print("item, put in that item's story (brute force: the same, comparing with everything)")
     print("MB: what the index keeps alive; bulk: bulk add (start-up rebuild), us/item")
     return 0
 

@@ -335,3 +335,47 @@ def test_index_stays_exact_across_re_index_and_prune() -> None:
     for fp in fps:
         got = index.match(fp, T0 + timedelta(hours=20))
         assert got is not None and got.similarity == 1.0  # its own copies are still there
+
+
+@given(
+    st.lists(_fps(), max_size=40),
+    st.lists(_fps(), min_size=1, max_size=10),
+    st.integers(min_value=1, max_value=6),
+)
+def test_over_budget_lookups_only_return_real_matches(
+    members: list[Fingerprint], queries: list[Fingerprint], budget: int
+) -> None:
+    """A scan budget may miss a match, never invent one: what it returns is a member's story
+    at that member's similarity, and never better than brute force's best."""
+    index = StoryIndex(threshold=0.3, scan_budget=budget, min_share=1)
+    stored = [(k % 5, fp) for k, fp in enumerate(members)]
+    for sid, fp in stored:
+        index.add(sid, fp, T0)
+    for fp in queries:
+        got = index.match(fp, T0)
+        if got is None:
+            continue
+        want = _brute(fp, stored, 0.3)
+        assert want is not None and got.similarity <= want + 1e-9
+        assert any(
+            sid == got.story_id
+            and jaccard(fp.tokens, m.tokens) == pytest.approx(got.similarity)
+            and same_event(fp, m)
+            for sid, m in stored
+        )
+
+
+def test_over_budget_lookups_still_find_a_recent_rewrite() -> None:
+    """Postings far over the budget: each probed token gives its newest slots, and another
+    report of a story is usually recent."""
+    shared = frozenset({"junta", "decree", "party", "dissolve"})
+    old = Fingerprint(shared | {f"o{k}" for k in range(10)}, shared)  # J = 4/14 < 0.3
+    index = StoryIndex(threshold=0.3, scan_budget=16, min_share=4)
+    for k in range(2000):  # re-indexes at 1,024: every token is now frequent
+        index.add(k, old, T0)
+    recent = Fingerprint(shared | {"bamako"}, shared)
+    index.add(5000, recent, T0 + timedelta(hours=1))
+    query = Fingerprint(shared | {"kati"}, shared)
+    got = index.match(query, T0 + timedelta(hours=2))
+    assert got is not None and got.story_id == 5000
+    assert got.similarity == pytest.approx(4 / 6)

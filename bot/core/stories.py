@@ -417,9 +417,12 @@ class StoryIndex:
     indexed; the query probes only its own first |x| - ceil(t*|x|) + 1. When two sets share
     enough tokens, their prefixes in one order intersect, so no match is missed. Frequent
     tokens ("mali", "attack") sit in the unindexed tails, which is what makes lookups cheap.
-    Exact while the probed postings hold at most ``scan_budget`` slots (None: always); beyond
-    that, only the rarest tokens (at least ``min_tokens``) are probed, which bounds the cost on
-    very large indexes at some loss of recall (measured in bench/dedup.py).
+    Exact while the probed postings hold at most ``scan_budget`` slots (None: always). Beyond
+    that, every probed token still contributes, but a long posting list only its newest slots
+    (at least ``min_share``; rarer tokens first, each taking an equal share of what is left):
+    verifying a candidate costs about 0.5 us, so the budget bounds the cost of a lookup on a
+    very large index. What it can miss is an old member reachable only through frequent
+    tokens; other reports of one story are mostly recent (bench/dedup.py measures both).
     The index re-orders itself when it has doubled since the last re-index (amortised O(1)
     per add), and compacts when ``prune`` has dropped most members.
     Members keep token ids and interned guard fields, not the Fingerprint objects.
@@ -431,15 +434,15 @@ class StoryIndex:
         self,
         window: timedelta = DEFAULT_WINDOW,
         threshold: float = DEFAULT_THRESHOLD,
-        scan_budget: int | None = 200,
-        min_tokens: int = 2,
+        scan_budget: int | None = 64,
+        min_share: int = 4,
     ) -> None:
         if not 0.0 < threshold <= 1.0:
             raise ValueError("threshold must be in (0, 1]")
         self.window = window
         self.threshold = threshold
         self.scan_budget = scan_budget
-        self.min_tokens = min_tokens
+        self.min_share = min_share
         self._vocab: dict[str, int] = {}
         self._tokens: list[str] = []  # token id -> token
         self._rank = array("q")  # token id -> position in the global order (lower: rarer)
@@ -526,19 +529,27 @@ class StoryIndex:
         postings = self._postings
         candidates: set[int] = set()
         budget = self.scan_budget
-        scanned = 0
-        for i, tid in enumerate(known[:probe]):
-            size = len(postings[tid])
-            if budget is not None and i >= self.min_tokens and scanned + size > budget:
-                break
-            candidates.update(postings[tid])
-            scanned += size
+        probed = known[:probe]
+        if budget is None or sum(len(postings[tid]) for tid in probed) <= budget:
+            for tid in probed:
+                candidates.update(postings[tid])
+        else:
+            # Over budget: every probed token still contributes, rarest first, but a long
+            # posting list gives only its newest slots (slots ascend with time: a story's
+            # other reports are mostly recent). Each token gets an equal share of what the
+            # rarer tokens left unused.
+            left = budget
+            for i, tid in enumerate(probed):
+                share = max(left // (len(probed) - i), self.min_share)
+                slots = postings[tid]
+                candidates.update(slots if len(slots) <= share else slots[-share:])
+                left -= min(len(slots), share)
         if not candidates:
             return None
         # Overlaps of all candidates at C speed; only those that can reach the threshold
         # (|x & y| >= t * |x|) go through the Python-level checks.
         qids = set(known)
-        slots = sorted(candidates)
+        slots = list(candidates)
         overlaps = map(len, map(qids.intersection, map(self._ids.__getitem__, slots)))
         need = math.ceil(self.threshold * n - 1e-9)
         threshold = self.threshold
@@ -554,8 +565,8 @@ class StoryIndex:
             ids = member[0]
             inter = len(qids.intersection(ids))
             sim = inter / (n + len(ids) - inter)
-            if sim < threshold or sim <= best_sim:  # slots ascend: ties go to the earliest
-                continue
+            if sim < threshold or sim < best_sim or (sim == best_sim and slot > best_slot):
+                continue  # ties go to the earliest member
             story_id = member[5]
             if not -window <= t_at - starts[story_id] <= window:
                 continue
