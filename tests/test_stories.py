@@ -379,3 +379,18 @@ def test_over_budget_lookups_still_find_a_recent_rewrite() -> None:
     got = index.match(query, T0 + timedelta(hours=2))
     assert got is not None and got.story_id == 5000
     assert got.similarity == pytest.approx(4 / 6)
+
+
+def test_prune_counts_from_the_earliest_member_and_is_idempotent() -> None:
+    index = StoryIndex(window=timedelta(hours=72))
+    index.add(1, BOULKESSI, T0 + timedelta(hours=10))
+    index.add(1, BOULKESSI_2, T0)  # an earlier report: the story now starts at T0
+    index.add(2, BOULKESSI, T0 + timedelta(hours=20))
+    assert index.prune(T0 + timedelta(hours=71)) == 0
+    assert index.prune(T0 + timedelta(hours=73)) == 2  # story 1, both members
+    assert index.prune(T0 + timedelta(hours=73)) == 0
+    assert index.story_count == 1
+    assert index.prune(T0 + timedelta(hours=93)) == 1
+    assert len(index) == 0 and index.story_count == 0
+    index.add(3, BOULKESSI, T0 + timedelta(hours=100))  # usable after emptying
+    assert index.find(BOULKESSI_2, T0 + timedelta(hours=101)) == 3

@@ -451,6 +451,9 @@ class StoryIndex:
         self._members: list[_Member | None] = []  # by slot; None once pruned
         self._ids: list[tuple[int, ...]] = []  # by slot: the member's token ids; () once pruned
         self._story_start: dict[int, float] = {}
+        # No story started before this: prune (called for every grouped item) returns at
+        # once until something can have expired.
+        self._min_start = math.inf
         self._story_slots: dict[int, list[int]] = {}
         self._live = 0
         self._reindex_at = _REINDEX_MIN
@@ -499,6 +502,7 @@ class StoryIndex:
         start = self._story_start.get(story_id)
         if start is None or t < start:
             self._story_start[story_id] = t
+            self._min_start = min(self._min_start, t)
         self._story_slots.setdefault(story_id, []).append(slot)
         self._live += 1
 
@@ -583,7 +587,12 @@ class StoryIndex:
         """Forget stories that started more than ``window`` before ``now``; return how many
         members were dropped. Compacts the index when most slots are dead."""
         cutoff = _ts(now) - self.window.total_seconds()
+        if cutoff <= self._min_start:
+            return 0
         old = [sid for sid, start in self._story_start.items() if start < cutoff]
+        self._min_start = min(
+            (start for start in self._story_start.values() if start >= cutoff), default=math.inf
+        )
         dropped = 0
         for sid in old:
             del self._story_start[sid]
