@@ -34,8 +34,12 @@ def parse_and_key(
 
     parsed = parse_feed(body, url, content_type)
     items = parsed.items
-    keys = [item_key(i.guid, i.link, i.title, i.summary) for i in items]
-    return parsed, keys, [canonical_url(i.link) if i.link else None for i in items]
+    canonical = [canonical_url(i.link) if i.link else None for i in items]
+    keys = [
+        item_key(i.guid, i.link, i.title, i.summary, canonical_link=c)
+        for i, c in zip(items, canonical, strict=True)
+    ]
+    return parsed, keys, canonical
 
 
 class ParsePool(Executor):

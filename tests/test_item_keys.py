@@ -109,3 +109,26 @@ def test_tracking_params_never_change_the_key(param: str, value: str, as_guid: b
 @given(st.text(max_size=40), st.text(max_size=40))
 def test_hash_key_is_deterministic(title: str, summary: str) -> None:
     assert item_key(None, None, title, summary) == item_key(None, None, title, summary)
+
+
+_LINKS = st.one_of(
+    st.none(),
+    st.just(""),
+    st.sampled_from([RFI, RFI + "?utm_source=x#a", "http://www.example.org/a/amp/", " //x.org/b "]),
+    st.text(max_size=30),
+    st.builds(lambda path: "https://news.example.com/" + path, st.text(max_size=20)),
+)
+_GUIDS = st.one_of(st.none(), st.just(""), st.sampled_from(["42", RFI, " tag:x,1 "]), st.text())
+
+
+@given(_GUIDS, _LINKS, st.text(max_size=20), st.text(max_size=20))
+def test_key_is_the_same_with_a_precomputed_canonical_link(
+    guid: str | None, link: str | None, title: str, summary: str
+) -> None:
+    """The parse workers pass canonical_url(link), computed once per item, into item_key."""
+    from bot.core.urls import canonical_url
+
+    precomputed = canonical_url(link) if link else None
+    assert item_key(guid, link, title, summary, canonical_link=precomputed) == item_key(
+        guid, link, title, summary
+    )

@@ -201,7 +201,14 @@ def _norm_text(text: str) -> str:
     return _WS_RE.sub(" ", s).strip()
 
 
-def item_key(guid: str | None, link: str | None, title: str, summary: str) -> str:
+def item_key(
+    guid: str | None,
+    link: str | None,
+    title: str,
+    summary: str,
+    *,
+    canonical_link: str | None = None,
+) -> str:
     """Return a stable key for one feed item, prefixed with its kind.
 
     - ``u:<canonical url>`` when the GUID is itself a URL (permalink GUIDs), so the same
@@ -212,19 +219,22 @@ def item_key(guid: str | None, link: str | None, title: str, summary: str) -> st
     - ``h:<sha256 prefix>`` of the normalised title and summary otherwise.
 
     Title and summary never enter the key when a GUID or link exists, so an edited title
-    under the same GUID/link keeps its key.
+    under the same GUID/link keeps its key. ``canonical_link``, when the caller already has
+    ``canonical_url(link)``, saves computing it again (it is the costly part).
     """
     g = (guid or "").strip()
-    if g:
-        if is_web_url(g):
-            return "u:" + canonical_url(g)
-        host = ""
-        if link and is_web_url(link):
-            host = canonical_url(link).split("/", 1)[0].split("?", 1)[0]
-        return f"g:{host} {g}" if host else f"g:{g}"
+    if g and is_web_url(g):
+        return "u:" + canonical_url(g)
     ln = (link or "").strip()
+    if ln and canonical_link is None:
+        canonical_link = canonical_url(ln)
+    if g:
+        host = ""
+        if canonical_link and link and is_web_url(link):
+            host = canonical_link.split("/", 1)[0].split("?", 1)[0]
+        return f"g:{host} {g}" if host else f"g:{g}"
     if ln:
-        return "u:" + canonical_url(ln)
+        return "u:" + str(canonical_link)
     digest = hashlib.sha256(f"{_norm_text(title)}\n{_norm_text(summary)}".encode()).hexdigest()
     return "h:" + digest[:32]
 
