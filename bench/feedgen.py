@@ -127,7 +127,11 @@ class FeedSet:
         return sum(len(self.body(feed)) for feed in range(self.feeds) if not self.versions[feed])
 
     def bump(self, ids: list[int], at: float, watched: bool = False) -> dict[int, int]:
-        """New items on top of each feed in ``ids``; returns each feed's newest item seq."""
+        """New items on top of each feed in ``ids``; returns each feed's newest item seq.
+
+        The new bodies are built here, before the next cycle is timed, as ``prebuild`` does
+        for a cold cycle: rendering feeds is the server's work, not the measured tool's.
+        """
         newest = {}
         for feed in ids:
             self.versions[feed] += 1
@@ -135,6 +139,7 @@ class FeedSet:
             newest[feed] = self.items + self.versions[feed] * NEW_PER_BUMP - 1
             if watched:
                 self.forced.add((feed, newest[feed]))
+            self.body(feed)
         return newest
 
     def _published(self, feed: int, seq: int) -> float:
