@@ -319,7 +319,8 @@ def cmd_match(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    """search | recent | stats | export | feeds [export]: read the database, print to stdout."""
+    """search | recent | stats | export | feeds [export | retry URL]: the stored alerts and
+    feeds, printed to stdout (`feeds retry` is the one that writes: a feed's state)."""
     from datetime import UTC, datetime
 
     from bot import cli_queries
@@ -329,6 +330,14 @@ def cmd_query(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     if args.command == "feeds" and args.action == "export":
         return cli_queries.run_feeds_export(_feed_specs(config), sys.stdout)
+    if args.command == "feeds" and args.action == "retry":
+        return cli_queries.run_feed_retry(
+            Repository(open_database(config.db_path)),
+            args.target or "",
+            sys.stdout,
+            sys.stderr,
+            now,
+        )
     queries = Queries(open_database(config.db_path))
     out, err = sys.stdout, sys.stderr
     if args.command == "search":
@@ -366,8 +375,18 @@ def _add_query_commands(sub: Any) -> None:
     stats.add_argument("period", nargs="?", help="the period (default 7d)")
     export = sub.add_parser("export", help="alerts as CSV on stdout")
     export.add_argument("period", nargs="?", help="only this recent period (default: all)")
-    feeds = sub.add_parser("feeds", help="every feed with its health; `feeds export`: OPML")
-    feeds.add_argument("action", nargs="?", choices=["export"], help="export: OPML on stdout")
+    feeds = sub.add_parser(
+        "feeds",
+        help="every feed with its health; `feeds export`: OPML;"
+        " `feeds retry URL`: fetch a paused or 410-disabled feed again",
+    )
+    feeds.add_argument(
+        "action",
+        nargs="?",
+        choices=["export", "retry"],
+        help="export: OPML on stdout; retry: make the feed active and due now",
+    )
+    feeds.add_argument("target", nargs="?", help="retry: the feed's URL, or a unique part of it")
     for parser in (search, recent, stats, export, feeds):
         parser.set_defaults(func=cmd_query)
 

@@ -14,6 +14,7 @@ from bot.core.reports import (
     alert_line,
     alert_text,
     alerts_csv,
+    describe_retry,
     feed_health,
     feeds_text,
     render_stats,
@@ -21,6 +22,7 @@ from bot.core.reports import (
 from bot.core.search_query import parse_search
 from bot.feed_list import to_opml
 from storage.queries import Queries, SearchError
+from storage.repository import FeedLookupError, Repository
 
 
 def run_recent(queries: Queries, arg: str | None, out: TextIO, err: TextIO, now: datetime) -> int:
@@ -108,6 +110,17 @@ def run_feeds(
             or FeedHealth(spec.url, spec.title, "active", None, None, None, None, 0)
         )
     print(feeds_text(feeds, now, stale_after), file=out)
+    return 0
+
+
+def run_feed_retry(repo: Repository, target: str, out: TextIO, err: TextIO, now: datetime) -> int:
+    """`feeds retry URL`: a paused or 410-disabled feed becomes active and due now."""
+    try:
+        url, previous = repo.retry_feed(target, now)
+    except FeedLookupError as exc:
+        print(f"feeds retry: {exc}", file=err)
+        return 2
+    print(describe_retry(url, previous), file=out)
     return 0
 
 

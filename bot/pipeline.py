@@ -273,12 +273,15 @@ class Pipeline:
         url = state["url"]
         self._update_feed_later(url, fields)
         if fields.get("status") == "gone" and state.get("status") != "gone":
-            self._notices.append(f"Feed disabled (410 Gone): {url}\nLast error: {error}")
+            self._notices.append(
+                f"Feed disabled (410 Gone): {url}\nLast error: {error}\n"
+                f"If it comes back, /retry {url} (or `main.py feeds retry {url}`)."
+            )
         elif newly_paused:
             self._notices.append(
                 f"Feed paused after {failures} consecutive failures: {url}\n"
                 f"Last error: {error}\nIt is still retried with backoff (up to once a day);"
-                " you will get one message when it recovers."
+                " you will get one message when it recovers. /retry fetches it now."
             )
 
     async def _process(

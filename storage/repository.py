@@ -58,6 +58,10 @@ class AlertDraft:
     story_fingerprint: str | None = None
 
 
+class FeedLookupError(LookupError):
+    """A feed named by a user could not be picked: the message says why, for the user."""
+
+
 @dataclass(frozen=True, slots=True)
 class StoredAlert:
     alert_id: int
@@ -118,6 +122,43 @@ class Repository:
     def update_feed(self, url: str, **fields: Any) -> None:
         with transaction(self.db):
             self._update_feed(url, fields)
+
+    def retry_feed(self, target: str, now: datetime) -> tuple[str, str]:
+        """Make a paused, 410-disabled or failing feed due now, with its failures forgotten.
+
+        ``target`` is the feed's URL or a unique part of it (case-insensitive). Returns
+        ``(url, previous status)``; raises FeedLookupError with a message for the user when
+        no feed or several feeds match, or the feed is no longer in the feed list.
+        """
+        wanted = target.strip()
+        if not wanted:
+            raise FeedLookupError("give the feed's URL, or a part of it that only it has")
+        rows = self.db.execute_returning_dicts("SELECT url, status FROM feeds")
+        exact = [r for r in rows if r["url"] == wanted]
+        found = exact or [r for r in rows if wanted.casefold() in r["url"].casefold()]
+        if not found:
+            raise FeedLookupError(f"no feed matches {wanted!r}")
+        if len(found) > 1:
+            examples = ", ".join(r["url"] for r in found[:3])
+            raise FeedLookupError(
+                f"{len(found)} feeds match {wanted!r} ({examples}"
+                f"{', …' if len(found) > 3 else ''}): give more of the URL"
+            )
+        url, status = found[0]["url"], found[0]["status"]
+        if status == "removed":
+            raise FeedLookupError(
+                f"{url} is no longer in the feed list: add it back to the list instead"
+            )
+        self.update_feed(
+            url,
+            status="active",
+            consecutive_failures=0,
+            paused_at=None,
+            retry_not_before=None,
+            last_error=None,
+            next_fetch_at=now,
+        )
+        return url, status
 
     def update_feeds(self, updates: Sequence[tuple[str, dict[str, Any]]]) -> None:
         """Several feeds' fields in one transaction (a cycle's 304s: one commit, not 1,000)."""

@@ -65,6 +65,29 @@ def test_feeds_and_opml(env):
     assert 'xmlUrl="http://127.0.0.1:9/a.xml"' in opml.stdout
 
 
+def test_feeds_retry_makes_a_disabled_feed_due_and_says_so(env):
+    import sqlite3
+
+    db = sqlite3.connect(env["NEWSWATCH_DB"])
+    with db:
+        db.execute(
+            "INSERT INTO feeds (url, status, created_at, consecutive_failures, items_total)"
+            " VALUES ('https://gone.example/rss', 'gone', '2026-01-01T00:00:00+00:00', 3, 0)"
+        )
+    out = run_main(["feeds", "retry", "gone.example"], env)
+    assert out.returncode == 0, out.stderr
+    assert "https://gone.example/rss (disabled after 410 Gone) is active again" in out.stdout
+    status, failures = db.execute(
+        "SELECT status, consecutive_failures FROM feeds WHERE url = 'https://gone.example/rss'"
+    ).fetchone()
+    assert (status, failures) == ("active", 0)
+    missing = run_main(["feeds", "retry", "nowhere.example"], env)
+    assert missing.returncode == 2 and "no feed matches 'nowhere.example'" in missing.stderr
+    bare = run_main(["feeds", "retry"], env)
+    assert bare.returncode == 2 and "give the feed's URL" in bare.stderr
+    db.close()
+
+
 def test_main_help_lists_the_subcommands(env):
     out = run_main(["--help"], env)
     for name in ("search", "recent", "stats", "export", "feeds"):

@@ -350,6 +350,30 @@ def test_digest_and_quiet_are_stored_per_chat(bot):
     )
 
 
+def test_retry_is_owner_only_and_makes_a_paused_feed_due(bot):
+    with bot.db:
+        bot.db.execute(
+            "UPDATE feeds SET status = 'paused', consecutive_failures = 5,"
+            " next_fetch_at = '2099-01-01T00:00:00+00:00' WHERE url = ?",
+            [bot.urls[1]],
+        )
+    refused = ask(bot.api, "/retry broken.xml", chat_id=FRIEND, user_id=FRIEND)
+    assert "broken.xml" not in refused[0].text
+    assert bot.db.execute("SELECT status FROM feeds WHERE url = ?", [bot.urls[1]]).fetchone() == (
+        "paused",
+    )
+    text = one(bot, "/retry broken.xml")
+    assert f"{bot.urls[1]} (paused after repeated failures) is active again" in text
+    status, due = bot.db.execute(
+        "SELECT status, next_fetch_at FROM feeds WHERE url = ?", [bot.urls[1]]
+    ).fetchone()
+    assert status == "active" and due < "2099"
+    assert "2 feeds match" not in text
+    assert "Usage" in one(bot, "/retry")
+    assert "no feed matches 'nowhere'" in one(bot, "/retry nowhere")
+    assert "feeds match '127.0.0.1'" in one(bot, "/retry 127.0.0.1")
+
+
 def test_unknown_command_gets_a_hint(bot):
     assert "Unknown command /frobnicate" in one(bot, "/frobnicate")
 

@@ -389,6 +389,31 @@ def test_gone_feed_is_never_fetched_again(tmp_path: Path):
         drive(fetcher, scenario)
         assert len(server.hits_for("/gone.xml")) == 1
         assert len(deliverer.notices) == 1
+        assert f"/retry {server.url('/gone.xml')}" in deliverer.notices[0]
+
+
+def test_a_retried_gone_feed_is_fetched_again_and_can_recover(tmp_path: Path):
+    with FeedServer() as server:
+        server.set("/gone.xml", "", status=410)
+        deliverer = RecordingDeliverer()
+        pipeline, repo, fetcher, _ = make_pipeline(
+            tmp_path / "nw.db", [server.url("/gone.xml")], deliverer=deliverer
+        )
+        retried: list[tuple[str, str]] = []
+
+        async def scenario() -> None:
+            await pipeline.run_cycle(force=True)
+            await pipeline.run_cycle(force=True)  # gone: not fetched
+            server.set("/gone.xml", mali_feed("back"))  # the publisher restored it
+            retried.append(repo.retry_feed("gone.xml", datetime.now(UTC)))
+            await pipeline.run_cycle()  # not forced: the retry made it due
+
+        drive(fetcher, scenario)
+        url = server.url("/gone.xml")
+        assert retried == [(url, "gone")]
+        state = repo.feed_states()[url]
+        assert len(server.hits_for("/gone.xml")) == 2
+        assert (state["status"], state["consecutive_failures"]) == ("active", 0)
 
 
 def test_fetch_starts_are_spread_over_the_cycle(tmp_path: Path):

@@ -11,7 +11,7 @@ import pytest
 from bot.core.models import FeedSpec
 from storage.db import open_database
 from storage.migrations import MIGRATIONS
-from storage.repository import AlertDraft, NewItem, Repository
+from storage.repository import AlertDraft, FeedLookupError, NewItem, Repository
 
 NOW = datetime(2026, 4, 25, 6, 0, tzinfo=UTC)
 
@@ -80,6 +80,48 @@ def test_feed_updates_are_one_transaction(tmp_path: Path):
     with pytest.raises(Exception, match="no such column"):
         repo.update_feeds([("http://f/1", {"etag": '"c"'}), ("http://f/2", {"nope": 1})])
     assert repo.feed_states()["http://f/1"]["etag"] == '"a"'  # the whole batch rolled back
+
+
+_RETRY_FEEDS = [
+    "https://www.rfi.fr/fr/afrique/rss",
+    "https://www.rfi.fr/en/africa/rss",
+    "https://www.aljazeera.com/xml/rss/all.xml",
+]
+
+
+@pytest.mark.parametrize(
+    ("target", "result"),
+    [
+        ("https://www.aljazeera.com/xml/rss/all.xml", "https://www.aljazeera.com/xml/rss/all.xml"),
+        ("ALJAZEERA", "https://www.aljazeera.com/xml/rss/all.xml"),  # a unique part, any case
+        ("en/africa", "https://www.rfi.fr/en/africa/rss"),
+        ("rfi.fr", "2 feeds match 'rfi.fr'"),
+        ("lemonde", "no feed matches 'lemonde'"),
+        ("  ", "give the feed's URL"),
+        ("https://old.example/rss", "no longer in the feed list"),
+    ],
+)
+def test_retry_feed_picks_one_feed_or_says_why(tmp_path: Path, target: str, result: str):
+    repo = Repository(open_database(tmp_path / "nw.db"))
+    repo.sync_feeds([FeedSpec(url=u) for u in [*_RETRY_FEEDS, "https://old.example/rss"]], NOW)
+    repo.sync_feeds([FeedSpec(url=u) for u in _RETRY_FEEDS], NOW)  # old.example: removed
+    for url in _RETRY_FEEDS:
+        repo.update_feed(url, status="gone", consecutive_failures=1, last_error="HTTP 410 Gone")
+    if result.startswith("https://"):
+        assert repo.retry_feed(target, NOW + timedelta(hours=1)) == (result, "gone")
+        state = repo.feed_states()[result]
+        assert (state["status"], state["consecutive_failures"], state["last_error"]) == (
+            "active",
+            0,
+            None,
+        )
+        assert state["next_fetch_at"] == (NOW + timedelta(hours=1)).isoformat()
+        others = [u for u in _RETRY_FEEDS if u != result]
+        assert {repo.feed_states()[u]["status"] for u in others} == {"gone"}
+    else:
+        with pytest.raises(FeedLookupError, match=result):
+            repo.retry_feed(target, NOW)
+        assert {repo.feed_states()[u]["status"] for u in _RETRY_FEEDS} == {"gone"}
 
 
 def test_feed_removed_from_list_is_kept_but_not_active(tmp_path: Path):

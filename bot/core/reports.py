@@ -250,6 +250,18 @@ def feed_health(row: Mapping[str, Any]) -> FeedHealth:
     )
 
 
+def describe_retry(url: str, previous_status: str) -> str:
+    """The answer to `/retry` and `feeds retry`: what the feed was, and what happens now."""
+    was = {
+        "gone": "disabled after 410 Gone",
+        "paused": "paused after repeated failures",
+    }.get(previous_status, "active")
+    return (
+        f"{url} ({was}) is active again, its failures forgotten: it is fetched in the next"
+        " cycle, and paused or disabled again only if it keeps failing."
+    )
+
+
 def classify(feed: FeedHealth, now: datetime, stale_after: timedelta) -> str:
     """``healthy``, ``failing``, ``stale``, ``paused``, ``gone``, ``new`` or ``removed``."""
     if feed.status in ("paused", "gone", "removed"):

@@ -49,6 +49,7 @@ from bot.core.reports import (
     alert_block,
     alert_line,
     alerts_csv,
+    describe_retry,
     feed_health,
     fill_days,
     paginate,
@@ -65,7 +66,7 @@ from bot.core.reports import (
 from bot.core.search_query import parse_search
 from bot.telegram.access import AccessControl
 from storage.queries import Queries, SearchError
-from storage.repository import Repository, parse_iso
+from storage.repository import FeedLookupError, Repository, parse_iso
 
 log = logging.getLogger("newswatch.commands")
 
@@ -79,6 +80,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("stats", "[7d]", "Alerts per entity and source, against the period before"),
     ("trend", "<entity> [30d]", "A chart of daily mentions of an entity"),
     ("feeds", "", "Feed health: failing and stale feeds"),
+    ("retry", "<feed url>", "Owner: fetch a paused or 410-disabled feed again"),
     ("watchlist", "", "The entities in force, by file, and the version"),
     ("test", "<headline>", "Which entities a headline would match, and why"),
     ("mute", "<entity | source> <duration>", "Stop sending alerts about an entity or a source"),
@@ -150,6 +152,7 @@ class Commands:
             "stats": (self.stats, False),
             "trend": (self.trend, False),
             "feeds": (self.feeds, False),
+            "retry": (self.retry, True),
             "watchlist": (self.watchlist, False),
             "test": (self.test, False),
             "mute": (self.mute, False),
@@ -469,6 +472,18 @@ class Commands:
         message = _message(update)
         health = [feed_health(r) for r in self.queries.feeds()]
         await self._pages(message, render_feeds(health, self.clock(), self.stale_after))
+
+    async def retry(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
+        message = _message(update)
+        if not args.strip():
+            await message.reply_text("Usage: /retry <feed url, or a part of it that only it has>")
+            return
+        try:
+            url, previous = self.repo.retry_feed(args, self.clock())
+        except FeedLookupError as exc:
+            await message.reply_text(f"/retry: {exc}.", link_preview_options=NO_PREVIEW)
+            return
+        await message.reply_text(describe_retry(url, previous), link_preview_options=NO_PREVIEW)
 
     async def watchlist(
         self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str
