@@ -78,6 +78,10 @@ def prune(db: Database, now: datetime, retention_days: int) -> PruneReport:
             [floor],
         ).rowcount
         cycles = db.execute("DELETE FROM cycles WHERE started_at < ?", [cutoff]).rowcount
+        # Sent or failed admin notices; a pending one waits for Telegram, whatever its age.
+        db.execute(
+            "DELETE FROM admin_notices WHERE created_at < ? AND status != 'pending'", [cutoff]
+        )
     return PruneReport(alerts, deliveries, stories, items, cycles)
 
 

@@ -311,3 +311,26 @@ def _alert_fingerprints(db: Database) -> None:
         "UPDATE alerts SET fingerprint = (SELECT s.fingerprint FROM stories s"
         " WHERE s.id = alerts.story_id AND s.first_alert_id = alerts.id)"
     )
+
+
+@migration("0006_admin_notices")
+def _admin_notices(db: Database) -> None:
+    """Admin notices (feed paused, 410, chat lost...) are kept until Telegram accepts them."""
+    _create(
+        db,
+        "admin_notices",
+        {
+            "id": int,
+            "admin_id": int,
+            "text": str,
+            "status": str,  # pending | sent | failed
+            "attempts": int,
+            "last_error": str,
+            "created_at": str,
+            "sent_at": str,
+        },
+        pk="id",
+        not_null={"admin_id", "text", "status"},
+        defaults={"status": "pending", "attempts": 0},
+    )
+    db.execute("CREATE INDEX idx_admin_notices_status ON admin_notices(status, id)")

@@ -378,6 +378,34 @@ class Repository:
             [iso(now), limit],
         )
 
+    # ----- admin notices -----------------------------------------------------------------
+    def queue_admin_notice(self, admin_ids: Sequence[int], text: str, now: datetime) -> None:
+        """One pending notice per admin, stored before any send is tried."""
+        if not admin_ids:
+            return
+        with transaction(self.db):
+            self.db.conn.executemany(
+                "INSERT INTO admin_notices (admin_id, text, status, attempts, created_at)"
+                " VALUES (?, ?, 'pending', 0, ?)",
+                [(admin, text, iso(now)) for admin in admin_ids],
+            )
+
+    def pending_admin_notices(self) -> list[dict[str, Any]]:
+        """Unsent notices, oldest first."""
+        return self.db.execute_returning_dicts(
+            "SELECT id, admin_id, text, attempts FROM admin_notices WHERE status = 'pending'"
+            " ORDER BY id"
+        )
+
+    def mark_notice(self, notice_id: int, status: str, error: str | None, now: datetime) -> None:
+        """``sent``, ``failed`` (for good), or ``pending`` again after a failed attempt."""
+        with transaction(self.db):
+            self.db.execute(
+                "UPDATE admin_notices SET status = ?, attempts = attempts + 1, last_error = ?,"
+                " sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE id = ?",
+                [status, error, status, iso(now), notice_id],
+            )
+
     def pending_count(self) -> int:
         row = self.db.execute("SELECT count(*) FROM deliveries WHERE status = 'pending'").fetchone()
         return int(row[0])

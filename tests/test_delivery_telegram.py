@@ -480,3 +480,56 @@ def test_outbox_rows_for_each_status_are_visible_in_sqlite(tmp_path):
     db = sqlite3.connect(tmp_path / "nw.db")
     assert db.execute("SELECT kind, status FROM deliveries").fetchall() == [("alert", "pending")]
     assert json.loads(db.execute("SELECT outlets FROM stories").fetchone()[0]) == ["Sahel Wire"]
+
+
+def notice_rows(repo: Repository) -> list[tuple[int, str, str]]:
+    return [
+        tuple(r)
+        for r in repo.db.execute("SELECT admin_id, status, text FROM admin_notices ORDER BY id")
+    ]
+
+
+async def test_admin_notice_survives_an_outage_and_goes_out_once(telegram_api, bot, repo):
+    telegram_api.inject("sendMessage", "500", count=100)
+    d = deliverer(bot, repo)
+    await d.notify_admins("Feed paused after 10 consecutive failures: https://x.example/rss")
+    assert notice_rows(repo) == [
+        (ADMIN, "pending", "Feed paused after 10 consecutive failures: https://x.example/rss")
+    ]
+    assert telegram_api.messages_to(ADMIN) == []
+    telegram_api.state.faults.clear()  # Telegram is back
+    await d.drain()
+    await d.drain()
+    assert [m.text for m in telegram_api.messages_to(ADMIN)] == [
+        "Feed paused after 10 consecutive failures: https://x.example/rss"
+    ]
+    assert [status for _admin, status, _text in notice_rows(repo)] == ["sent"]
+
+
+async def test_notices_keep_their_order_and_a_blocked_admin_is_not_retried(telegram_api, bot, repo):
+    telegram_api.inject("sendMessage", "drop", count=1)
+    d = TelegramDeliverer(
+        bot,
+        repo,
+        timezone="Africa/Bamako",
+        admin_ids=(ADMIN, OTHER),
+        clock=Clock(),
+        pacer=ChatPacer(interval=0.0),
+    )
+    telegram_api.state.blocked_chats.add(OTHER)
+    await d.notify_admins("first")  # the connection drops: everything waits
+    await d.notify_admins("second")
+    await d.drain()
+    assert [m.text for m in telegram_api.messages_to(ADMIN)] == ["first", "second"]
+    statuses_by_admin = {(a, t): s for a, s, t in notice_rows(repo)}
+    assert statuses_by_admin == {
+        (ADMIN, "first"): "sent",
+        (OTHER, "first"): "failed",
+        (ADMIN, "second"): "sent",
+        (OTHER, "second"): "failed",
+    }
+    calls_to_other = [c for c in telegram_api.calls_of("sendMessage") if c[2]["chat_id"] == OTHER]
+    await d.drain()
+    assert len(
+        [c for c in telegram_api.calls_of("sendMessage") if c[2]["chat_id"] == OTHER]
+    ) == len(calls_to_other)

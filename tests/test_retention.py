@@ -135,3 +135,20 @@ def test_database_size_and_backup_while_open(tmp_path: Path):
         assert conn.execute("SELECT count(*) FROM alerts").fetchone()[0] == 3
     finally:
         conn.close()
+
+
+def test_old_sent_and_failed_admin_notices_go_pending_ones_stay(tmp_path: Path):
+    from storage.db import open_database
+    from storage.repository import Repository
+
+    repo = Repository(open_database(tmp_path / "nw.db"))
+    old, recent = NOW - timedelta(days=200), NOW - timedelta(days=1)
+    for text, at in (("old sent", old), ("old failed", old), ("old pending", old), ("new", recent)):
+        repo.queue_admin_notice([1], text, at)
+    ids = dict(repo.db.execute("SELECT text, id FROM admin_notices").fetchall())
+    repo.mark_notice(ids["old sent"], "sent", None, old)
+    repo.mark_notice(ids["old failed"], "failed", "blocked", old)
+    repo.mark_notice(ids["new"], "sent", None, recent)
+    prune(repo.db, NOW, retention_days=180)
+    left = sorted(r[0] for r in repo.db.execute("SELECT text FROM admin_notices"))
+    assert left == ["new", "old pending"]

@@ -146,6 +146,7 @@ class TelegramDeliverer:
         self.clock = clock
         self.sleep = sleep
         self._lock = asyncio.Lock()
+        self._notice_lock = asyncio.Lock()  # one pass over the stored notices at a time
         self._told: set[str] = set()  # admin notices already sent by this process
         self._redrain: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -169,7 +170,8 @@ class TelegramDeliverer:
                 *(self._drain_chat(chat_rows) for chat_rows in by_chat.values())
             )
             await self._edit_stories()
-            return sum(results)
+        await self._send_notices()
+        return sum(results)
 
     # ----- planning: mutes, quiet hours, digests -----------------------------------------
     def _prepare(
@@ -485,10 +487,52 @@ class TelegramDeliverer:
         await self.notify_admins(text)
 
     async def notify_admins(self, text: str) -> None:
+        """Store the notice for every admin, then try to send what is pending.
+
+        A notice Telegram does not take now (network down, 5xx, a long 429) stays pending in
+        ``admin_notices`` and goes out with a later drain, so a "feed paused" notice is not
+        lost to an outage. A notice never breaks delivery: failures are logged.
+        """
         log.warning("admin notice: %s", text)
-        for admin in self.admin_ids:
+        try:
+            self.repo.queue_admin_notice(self.admin_ids, text, self.clock())
+        except Exception:
+            log.exception("could not store an admin notice")
+            return
+        await self._send_notices()
+
+    async def _send_notices(self) -> int:
+        """Send the pending admin notices, oldest first; stop at the first transient failure."""
+        sent = 0
+        async with self._notice_lock:
             try:
-                if await self._turn(admin):
-                    await self.bot.send_message(chat_id=admin, text=text)
-            except Exception as exc:  # a notice must never break delivery
-                log.warning("could not notify admin %s: %s", admin, type(exc).__name__)
+                rows = self.repo.pending_admin_notices()
+            except Exception:
+                log.exception("could not read the pending admin notices")
+                return 0
+            for row in rows:
+                admin = row["admin_id"]
+                try:
+                    if not await self._turn(admin):
+                        break  # a long 429: the redrain comes back for them
+                    await self.bot.send_message(chat_id=admin, text=row["text"])
+                except RetryAfter as exc:
+                    self.pacer.block(retry_after_seconds(exc))
+                    break
+                except (Forbidden, BadRequest) as exc:  # blocked by the admin, or no such chat
+                    log.warning("admin %s cannot receive notices: %s", admin, exc.message)
+                    self._mark_notice(row["id"], "failed", exc.message)
+                    continue
+                except Exception as exc:  # network trouble, 5xx: the next drain tries again
+                    log.warning("could not notify admin %s: %s", admin, type(exc).__name__)
+                    self._mark_notice(row["id"], "pending", type(exc).__name__)
+                    break
+                self._mark_notice(row["id"], "sent", None)
+                sent += 1
+        return sent
+
+    def _mark_notice(self, notice_id: int, status: str, error: str | None) -> None:
+        try:
+            self.repo.mark_notice(notice_id, status, error, self.clock())
+        except Exception:
+            log.exception("could not record admin notice %s as %s", notice_id, status)
