@@ -50,6 +50,7 @@ def collect_status(
         db_path=str(db_path),
         db_bytes=maintenance.database_size(db_path) if str(db_path) != ":memory:" else 0,
         pending=maintenance.pending_deliveries(db),
+        pending_notices=maintenance.pending_admin_notices(db),
         feeds=maintenance.feed_counts(db),
         failing=failing,
         last_cycle=maintenance.last_cycle(db),

@@ -129,6 +129,11 @@ def feed_counts(db: Database) -> dict[str, int]:
     }
 
 
+def pending_admin_notices(db: Database) -> int:
+    row = db.execute("SELECT count(*) FROM admin_notices WHERE status = 'pending'").fetchone()
+    return int(row[0])
+
+
 def pending_deliveries(db: Database) -> int:
     row = db.execute("SELECT count(*) FROM deliveries WHERE status = 'pending'").fetchone()
     return int(row[0])

@@ -57,6 +57,9 @@ def test_text_report_has_every_field():
     assert "(4m 00s ago): 21 feeds due, 18 fetched, 9 not modified (304), 1 errors" in text
     assert "5 new items, 2 alerts, 3.2s" in text
     assert "queue: 2 pending deliveries" in text
+    assert "admin notice" not in text
+    stuck = render_text(report(pending_notices=3))
+    assert "queue: 2 pending deliveries, 3 admin notice(s) not delivered yet" in stuck
     assert "feeds: 20 active, 1 paused" in text
     assert "[paused, 12 failures]: HTTP 500" in text
     assert "database: 3.0 MB" in text
@@ -105,6 +108,9 @@ def test_collect_status_from_a_real_cycle(tmp_path: Path):
     assert status.last_cycle["errors"] == 1
     assert [f.url for f in status.failing] == [server.url("/bad.xml")]
     assert status.failing[0].last_error == "HTTP 503 Service Unavailable"
+    assert status.pending_notices == 0
+    repo.queue_admin_notice([1, 2], "Feed paused", datetime.now(UTC))
+    assert collect_status(repo.db, tmp_path / "nw.db").pending_notices == 2
     assert status.db_bytes > 0 and status.pending == 0
 
 

@@ -35,6 +35,7 @@ class StatusReport:
     pid: int | None = None
     command: str | None = None
     started_at: datetime | None = None
+    pending_notices: int = 0  # admin notices Telegram has not taken yet
 
     @property
     def healthy(self) -> bool:
@@ -95,7 +96,10 @@ def _lines(report: StatusReport, esc: Any, bold: Any) -> list[str]:
         )
     else:
         lines.append("last cycle: none yet")
-    lines.append(f"queue: {report.pending} pending deliveries")
+    queue = f"queue: {report.pending} pending deliveries"
+    if report.pending_notices:
+        queue += f", {report.pending_notices} admin notice(s) not delivered yet"
+    lines.append(queue)
     counts = ", ".join(f"{n} {s}" for s, n in sorted(report.feeds.items())) or "none"
     lines.append(f"feeds: {counts}")
     if report.failing:
