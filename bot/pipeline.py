@@ -233,7 +233,10 @@ class Pipeline:
 
     def _flush_feed_updates(self) -> None:
         updates, self._feed_updates = self._feed_updates, []
-        self.repo.update_feeds(updates)
+        try:
+            self.repo.update_feeds(updates)
+        except Exception:  # e.g. the database stayed locked: those feeds are simply due again
+            log.exception("could not store the state of %d feeds", len(updates))
 
     def _feed_failed(
         self, state: dict[str, Any], error: str, result: FetchResult, report: CycleReport

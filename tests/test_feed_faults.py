@@ -463,3 +463,28 @@ def test_feed_hints_set_the_next_fetch_within_bounds(tmp_path: Path):
     assert 7100 <= delays["/expires.xml"] <= 7200
     assert delays["/huge-ttl.xml"] == 6 * 3600  # bounded by max_interval
     assert delays["/plain.xml"] == 300
+
+
+def test_a_failed_batch_of_feed_states_does_not_end_the_cycle(tmp_path: Path):
+    import sqlite3
+
+    with FeedServer() as server:
+        server.set("/down.xml", "", status=500)
+        server.set("/ok.xml", mali_feed("ok"))
+        deliverer = RecordingDeliverer()
+        pipeline, repo, fetcher, _ = make_pipeline(
+            tmp_path / "nw.db",
+            [server.url("/down.xml"), server.url("/ok.xml")],
+            deliverer=deliverer,
+        )
+
+        def locked(updates: object) -> None:
+            raise sqlite3.OperationalError("database is locked")
+
+        repo.update_feeds = locked  # type: ignore[method-assign]
+        report = drive(fetcher, lambda: pipeline.run_cycle(force=True))
+    assert report.errors == 1 and report.items_new > 0  # the cycle ran to its end
+    assert deliverer.alerts  # and delivered what it stored
+    states = repo.feed_states()
+    assert states[server.url("/ok.xml")]["last_success_at"]  # stored with its items
+    assert states[server.url("/down.xml")]["consecutive_failures"] == 0  # lost: due again
