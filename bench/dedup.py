@@ -1,6 +1,6 @@
-"""Benchmark story dedup: cost per item (find + add), memory and exactness at 1k/10k/100k items.
+"""Benchmark story dedup: cost per item (find + add), memory and quality at 1k/10k/100k items.
 
-    python bench/dedup.py                      # sizes 1,000 10,000 100,000 (a few minutes)
+    python bench/dedup.py --repeat 3 --check 300   # sizes 1,000 10,000 100,000 (minutes)
     python bench/dedup.py --sizes 300 --queries 20 --repeat 1 --check 10 --baseline-n 100
 
 Two synthetic profiles (see docs/dedup.md): "news" (default), calibrated on the document
@@ -11,8 +11,10 @@ near-universal tokens, 20 tokens per item), harder. Every time is the median ove
 rounds of --queries items. Reference and baselines run in the same process: the previous
 StoryIndex (LegacyStoryIndex below), datasketch MinHashLSH at --baseline-n items, and
 brute force, which also gives the exactness figure (fraction of --check queries having a
-brute-force match whose best similarity the index returns). Memory is what the index keeps
-alive (tracemalloc across generating the fingerprints and building, fingerprints dropped).
+brute-force match whose best similarity the index returns). "rewrites" counts the --check
+queries the generator made as rewrites of an indexed item that land in that item's story
+(brute force's own count on its row). Memory is what the index keeps alive (tracemalloc
+across generating the fingerprints and building, fingerprints dropped).
 """
 
 from __future__ import annotations
