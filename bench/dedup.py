@@ -178,6 +178,16 @@ def zipf_choice(rng: random.Random, n: int, s: float = 1.1, q: float = 0.0) -> C
     return pick
 
 
+def _rewrite_source(
+    rng: random.Random, out: list[Fingerprint], sources: list[int] | None
+) -> Fingerprint:
+    """One of the last 5,000 items, for a rewrite; its index goes to ``sources``."""
+    index = rng.randrange(max(0, len(out) - 5000), len(out))
+    if sources is not None:
+        sources.append(index)
+    return out[index]
+
+
 def synthetic_news(n: int, seed: int = 1, sources: list[int] | None = None) -> list[Fingerprint]:
     """Fingerprints whose document frequencies follow the labelled set (see module doc).
 
@@ -192,10 +202,7 @@ def synthetic_news(n: int, seed: int = 1, sources: list[int] | None = None) -> l
     out: list[Fingerprint] = []
     for _ in range(n):
         if out and rng.random() < 0.10:  # a rewrite of a recent item
-            src_index = rng.randrange(max(0, len(out) - 5000), len(out))
-            src = out[src_index]
-            if sources is not None:
-                sources.append(src_index)
+            src = _rewrite_source(rng, out, sources)
             kept = [t for t in sorted(src.tokens) if rng.random() < 0.65]
             toks = set(kept) | {f"w{tail()}" for _ in range(3)}
             head = frozenset(t for t in src.headline if t in toks) or frozenset(kept[:4])
@@ -238,10 +245,7 @@ def synthetic_skewed(n: int, seed: int = 1, sources: list[int] | None = None) ->
     out: list[Fingerprint] = []
     for _ in range(n):
         if out and rng.random() < 0.10:  # a rewrite of an earlier item
-            src_index = rng.randrange(max(0, len(out) - 5000), len(out))
-            src = out[src_index]
-            if sources is not None:
-                sources.append(src_index)
+            src = _rewrite_source(rng, out, sources)
             kept = [t for t in sorted(src.tokens) if rng.random() < 0.65]
             toks = set(kept) | {f"w{tail()}" for _ in range(4)}
             out.append(Fingerprint(frozenset(toks), frozenset(kept[:6]), src.numbers, src.places))
