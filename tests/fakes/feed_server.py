@@ -9,8 +9,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes.loopback import LoopbackHTTPServer
 
 
 @dataclass
@@ -46,49 +48,18 @@ class Hit:
     headers: dict[str, str] = field(default_factory=dict)  # the request's headers
 
 
-class FeedServer:
+class FeedServer(LoopbackHTTPServer):
     """``with FeedServer() as server: server.set("/a.xml", body); url = server.url("/a.xml")``."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.routes: dict[str, Route] = {}
         self.hits: list[Hit] = []
         self.lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
         self._stop = threading.Event()
 
-    def start(self) -> FeedServer:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                fake._handle(self)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-
-    def __enter__(self) -> FeedServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None
-        return int(self._server.server_address[1])
+    def _stopping(self) -> None:
+        self._stop.set()  # ends held-open and dripping responses
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"

@@ -17,9 +17,11 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
+
+from tests.fakes.loopback import LoopbackHTTPServer
 
 ALLOWED_TAGS = {
     "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a",
@@ -144,56 +146,22 @@ class FakeState:
     message_texts: dict[tuple[Any, int], str] = field(default_factory=dict)
 
 
-class FakeTelegramAPI:
+class FakeTelegramAPI(LoopbackHTTPServer):
     """Start with ``with FakeTelegramAPI(token) as api:``; point PTB at ``api.base_url``."""
 
+    methods = ("GET", "POST")
+
     def __init__(self, token: str = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz0123"):
+        super().__init__()
         self.state = FakeState(token=token)
         self.cond = threading.Condition()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self._closing = False
 
     # ----- lifecycle ---------------------------------------------------------------------
-    def start(self) -> FakeTelegramAPI:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                fake._handle(self)
-
-            def do_GET(self) -> None:
-                fake._handle(self)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._closing = True
+    def _stopping(self) -> None:
+        self._closing = True  # ends long polls
         with self.cond:
             self.cond.notify_all()
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-
-    def __enter__(self) -> FakeTelegramAPI:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None
-        return int(self._server.server_address[1])
 
     @property
     def base_url(self) -> str:
