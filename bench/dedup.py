@@ -370,8 +370,12 @@ class Check:
     queries: list[Fingerprint]
     brute: list[tuple[float, int] | None]
     rewrites: list[int]  # positions in ``queries`` of rewrites of indexed items
-    query_roots: list[int]
     root: list[int]
+    indexed: int  # items before the queries in the stream
+
+    def same_story(self, q: int, item: int) -> bool:
+        """Whether indexed ``item`` and query ``q`` come from the same original story."""
+        return self.root[item] == self.root[self.indexed + q]
 
     @classmethod
     def make(cls, fps: list[Fingerprint], queries: list[Fingerprint], sources: list[int]) -> Check:
@@ -384,15 +388,15 @@ class Check:
             queries,
             [brute_best(fp, fps) for fp in queries],
             rewrites,
-            [root[n + q] for q in range(len(queries))],
             root,
+            n,
         )
 
     def brute_rewrites_found(self) -> int:
         return sum(
             1
             for q in self.rewrites
-            if (b := self.brute[q]) is not None and self.root[b[1]] == self.query_roots[q]
+            if (b := self.brute[q]) is not None and self.same_story(q, b[1])
         )
 
 
@@ -411,7 +415,7 @@ def quality(index: Index, check: Check) -> tuple[str, str]:
         total += 1
         found += got is not None and abs(got.similarity - want[0]) < 1e-9
         if q in rewrites and got is not None:
-            rewrites_found += check.root[got.story_id] == check.query_roots[q]
+            rewrites_found += check.same_story(q, got.story_id)
     return f"{found}/{total}", f"{rewrites_found}/{len(rewrites)}"
 
 
