@@ -129,12 +129,12 @@ def feed_counts(db: Database) -> dict[str, int]:
     }
 
 
-def pending_admin_notices(db: Database) -> int:
+def pending_notice_count(db: Database) -> int:
     row = db.execute("SELECT count(*) FROM admin_notices WHERE status = 'pending'").fetchone()
     return int(row[0])
 
 
-def pending_deliveries(db: Database) -> int:
+def pending_delivery_count(db: Database) -> int:
     row = db.execute("SELECT count(*) FROM deliveries WHERE status = 'pending'").fetchone()
     return int(row[0])
 

@@ -406,10 +406,6 @@ class Repository:
                 [status, error, status, iso(now), notice_id],
             )
 
-    def pending_count(self) -> int:
-        row = self.db.execute("SELECT count(*) FROM deliveries WHERE status = 'pending'").fetchone()
-        return int(row[0])
-
     def mark_sent(self, delivery_id: int, message_id: int | None, now: datetime) -> None:
         with transaction(self.db):
             self.db.execute(

@@ -10,6 +10,7 @@ import pytest
 
 from bot.core.models import FeedSpec
 from storage.db import open_database
+from storage.maintenance import pending_delivery_count
 from storage.migrations import MIGRATIONS
 from storage.repository import AlertDraft, FeedLookupError, NewItem, Repository
 
@@ -64,7 +65,7 @@ def test_failed_write_rolls_back_everything(tmp_path: Path):
         repo.store_feed_items("http://f/1", items, NOW, {"no_such_column": 1})
     assert repo.unseen_keys(["g:1"]) == {"g:1"}
     assert repo.db.execute("SELECT count(*) FROM alerts").fetchone()[0] == 0
-    assert repo.pending_count() == 0
+    assert pending_delivery_count(repo.db) == 0
 
 
 def test_feed_updates_are_one_transaction(tmp_path: Path):
