@@ -86,6 +86,18 @@ def test_feed_entities_are_unescaped_once_then_escaped():
     assert "&nbsp;" not in text and "&ldquo;" not in text
 
 
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        ("<p>Attack in <b>Kidal</b></p>", "Attack in Kidal"),
+        ("Toll: 10 < 20 > 5, <!-- note -->sources say<br/>", "Toll: 10 < 20 > 5, sources say"),
+        ("a </i>b<?php x ?>c", "a bc"),
+    ],
+)
+def test_only_real_tags_are_stripped(raw: str, text: str):
+    assert html_to_text(raw) == text
+
+
 def test_ten_thousand_character_summary_is_cut_at_a_word():
     words = ("Bamako attack report " * 600)[:10_000]
     text = render_alert(view(summary=words))

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from bot.core.text import truncate_words
+from bot.core.text import TAG, truncate_words
 
 MAX_MESSAGE_UTF16 = 4096
 SUMMARY_LIMIT = 300
@@ -90,16 +89,13 @@ def _assemble(head: str, summary: str, footer: str) -> str:
     return "\n\n".join(parts)
 
 
-_TAG = re.compile(r"<[^>]+>")
-
-
 def render_plain(html_text: str) -> str:
     """A plain-text fallback of a rendered message (for a 400 "can't parse entities").
 
     Our own markup is the only markup in a rendered message (feed text is escaped), so
     removing tags and unescaping once gives back exactly the text, within 4096 units.
     """
-    return cut_utf16(html.unescape(_TAG.sub("", html_text)), MAX_MESSAGE_UTF16)
+    return cut_utf16(html.unescape(TAG.sub("", html_text)), MAX_MESSAGE_UTF16)
 
 
 def cut_utf16(text: str, limit: int, ellipsis: str = "…") -> str:

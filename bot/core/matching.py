@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import ahocorasick
 
 from bot.core.normalize import fold, normalize
+from bot.core.text import TAG
 from bot.core.watchlist import FIELDS, PRIORITIES, ChatRoute, Entity
 
 # Arabic proclitics allowed glued to the front of an Arabic phrase: the conjunctions و (and)
@@ -21,7 +22,6 @@ ARABIC_PROCLITICS = ("و", "ف", "ب", "ل", "وب", "ول", "فب", "فل")
 _ARABIC_START = re.compile("^[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff]")
 _APOSTROPHES = re.compile("['’ʼ`´]")
 _HYPHENS = re.compile("[‐‑-]")
-_TAG = re.compile(r"<[^>]*>")
 
 _ALIAS, _EXCLUDE, _IGNORE, _CONTEXT = range(4)
 _RANK = {p: i for i, p in enumerate(PRIORITIES)}
@@ -109,7 +109,7 @@ def phrase_keys(text: str, *, case_sensitive: bool = False) -> list[str]:
 
 def _plain(text: str) -> str:
     if "<" in text:
-        text = _TAG.sub(" ", text)
+        text = TAG.sub(" ", text)
     if "&" in text:
         text = html.unescape(text)
     return text

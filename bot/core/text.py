@@ -5,7 +5,9 @@ from __future__ import annotations
 import html
 import re
 
-_TAG = re.compile(r"<[^>]*>", re.S)
+# A tag as HTML reads one: "<" then a letter, "/" and a letter, "!" or "?". Text such as
+# "Niger < Mali > Burkina" is not markup, and must survive (and match) as text.
+TAG = re.compile(r"<(?:[A-Za-z!?]|/[A-Za-z])[^>]*>")
 _BLOCK_TAG = re.compile(r"<\s*/?\s*(?:p|br|div|li|ul|ol|h[1-6]|tr|blockquote)\b[^>]*>", re.I)
 _SCRIPT = re.compile(r"<\s*(script|style)\b[^>]*>.*?<\s*/\s*\1\s*>", re.I | re.S)
 _SPACE = re.compile(r"\s+")
@@ -24,7 +26,7 @@ def html_to_text(value: str | None) -> str:
     text = _SCRIPT.sub(" ", value)
     text = _BLOCK_TAG.sub(" ", text)
     if "<" in text and ">" in text:
-        text = _TAG.sub("", text)
+        text = TAG.sub("", text)
     text = html.unescape(text)
     text = _CONTROL.sub("", text)
     return _SPACE.sub(" ", text).strip()
@@ -38,7 +40,7 @@ def clean_title(value: str | None) -> str:
     if "&" in text and ";" in text:
         text = html.unescape(text)
     if "<" in text and re.search(r"</?(?:i|b|em|strong|span|a)\b[^>]*>", text, re.I):
-        text = _TAG.sub("", text)
+        text = TAG.sub("", text)
     text = _CONTROL.sub("", text)
     return _SPACE.sub(" ", text).strip()
 
