@@ -228,6 +228,7 @@ async def _poll_once(config: Config) -> int:
 
 
 async def _run(config: Config) -> int:
+    log.info("database: %s", config.describe_db())
     service, fetcher = build_service(config, background_delivery=True)
     try:
         await service.run_forever()
@@ -259,13 +260,25 @@ def cmd_poll(args: argparse.Namespace) -> int:
     return _with_instance_lock(config, "poll --once", lambda: asyncio.run(_poll_once(config)))
 
 
+def _no_database(config: Config) -> bool:
+    """Read-only commands never create a database: say where we looked, and how to change it."""
+    if Path(config.db_path).is_file():
+        return False
+    print(
+        f"newswatch: no database at {config.describe_db()}: newswatch has not run with it yet."
+        " Point to another one with NEWSWATCH_DB=/path/newswatch.db, or db_path in the config"
+        " file (--config).",
+        file=sys.stderr,
+    )
+    return True
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from bot.core.status_report import render_text
     from bot.health import collect_status
 
     config = _load(args)
-    if not Path(config.db_path).is_file():
-        print(f"no database at {config.db_path}: newswatch has not run yet", file=sys.stderr)
+    if _no_database(config):
         return 1
     report = collect_status(open_database(config.db_path), config.db_path)
     print(render_text(report))
@@ -296,7 +309,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     entities = len(watchlists.entities) if watchlists else 0
     mode = "Telegram" if config.telegram_token else "console (no TELEGRAM_BOT_TOKEN)"
     print(
-        f"ok: {entities} entities, {len(feeds)} feeds, alerts to {mode}, database {config.db_path}"
+        f"ok: {entities} entities, {len(feeds)} feeds, alerts to {mode},"
+        f" database {config.describe_db()}"
     )
     return 0
 
@@ -330,6 +344,8 @@ def cmd_query(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     if args.command == "feeds" and args.action == "export":
         return cli_queries.run_feeds_export(_feed_specs(config), sys.stdout)
+    if _no_database(config):
+        return 1
     if args.command == "feeds" and args.action == "retry":
         return cli_queries.run_feed_retry(
             Repository(open_database(config.db_path)),
@@ -391,14 +407,40 @@ def _add_query_commands(sub: Any) -> None:
         parser.set_defaults(func=cmd_query)
 
 
+def _common_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """--config and -v, accepted before or after the subcommand.
+
+    Below the subcommand their default is SUPPRESS, so an option given before the
+    subcommand is not overwritten by the subparser's default.
+    """
+    default: Any = None if top else argparse.SUPPRESS
+    parser.add_argument(
+        "--config", default=default, help="TOML config file (default: $NEWSWATCH_CONFIG)"
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="debug logging",
+    )
+
+
+class _SubcommandParser(argparse.ArgumentParser):
+    """Every subcommand also takes --config and -v (after the subcommand's name)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _common_options(self, top=False)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newswatch",
         description="News-monitoring alerts: watched entities in news feeds, sent to Telegram.",
     )
-    parser.add_argument("--config", help="TOML config file (default: $NEWSWATCH_CONFIG)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = parser.add_subparsers(dest="command", required=True)
+    _common_options(parser, top=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_SubcommandParser)
     sub.add_parser("run", help="run the bot: scheduled polling and Telegram commands").set_defaults(
         func=cmd_run
     )

@@ -25,7 +25,7 @@ class Config:
     telegram_api_url: str = DEFAULT_API_URL
     chat_ids: tuple[int, ...] = ()
     admin_ids: tuple[int, ...] = ()
-    db_path: str = "newswatch.db"
+    db_path: str = ""  # resolved by load_config: see default_db_path()
     feeds_file: str | None = None
     watchlists_dir: str = str(PROJECT_DIR / "watchlists")
     poll_interval_seconds: int = 300
@@ -50,10 +50,34 @@ class Config:
     max_redirects: int = 5
     user_agent: str = "newswatch/0.1 (+self-hosted news alert bot)"
     source: str = field(default="defaults", compare=False)
+    # Where each setting came from, for messages: "NEWSWATCH_DB (environment)",
+    # "newswatch.toml:3", or "default" when absent.
+    origins: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def has_telegram(self) -> bool:
         return bool(self.telegram_token)
+
+    def origin(self, name: str) -> str:
+        return self.origins.get(name, "default")
+
+    def describe_db(self) -> str:
+        """``/path/newswatch.db (from NEWSWATCH_DB (environment))``, for messages."""
+        origin = self.origin("db_path")
+        if origin == "default":
+            origin = "the default per-user location"
+        return f"{self.db_path} (from {origin})"
+
+
+def default_db_path(env: Mapping[str, str]) -> str:
+    """``$XDG_DATA_HOME/newswatch/newswatch.db``, else ``~/.local/share/newswatch/newswatch.db``.
+
+    The same file whatever the current directory, as long as NEWSWATCH_DB and the config's
+    ``db_path`` are unset.
+    """
+    base = env.get("XDG_DATA_HOME") or ""
+    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".local" / "share"
+    return str(root / "newswatch" / "newswatch.db")
 
 
 ENV_KEYS: dict[str, str] = {
@@ -66,7 +90,7 @@ ENV_KEYS: dict[str, str] = {
     "NEWSWATCH_WATCHLISTS": "watchlists_dir",
 }
 
-_FIELD_TYPES = {f.name: f.type for f in fields(Config) if f.name != "source"}
+_FIELD_TYPES = {f.name: f.type for f in fields(Config) if f.name not in ("source", "origins")}
 _ID_LIST = re.compile(r"^\s*-?\d+(\s*,\s*-?\d+)*\s*,?\s*$")
 
 
@@ -79,8 +103,18 @@ class ConfigError(Exception):
 
 
 def _line_of(text: str, key: str) -> int:
-    match = re.search(rf"^[ \t]*{re.escape(key)}[ \t]*=", text, re.M)
-    return text.count("\n", 0, match.start()) + 1 if match else 1
+    """The line that sets ``key``: ``key =``, ``"key" =``, ``key.sub =`` or a ``[key]`` table."""
+    quoted = rf"(?:{re.escape(key)}|\"{re.escape(key)}\"|'{re.escape(key)}')"
+    patterns = (rf"^[ \t]*{quoted}[ \t]*[=.]", rf"^[ \t]*\[\[?[ \t]*{quoted}[ \t]*[\].]")
+    for pattern in patterns:
+        match = re.search(pattern, text, re.M)
+        if match:
+            return text.count("\n", 0, match.start()) + 1
+    return 1
+
+
+def _env_where(env_key: str) -> str:
+    return f"{env_key} (environment)"
 
 
 def _coerce(name: str, value: Any, where: str, line: int) -> tuple[Any, Problem | None]:
@@ -127,6 +161,7 @@ def load_config(
     env = os.environ if environ is None else environ
     problems: list[Problem] = []
     values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
     config_path = path or env.get("NEWSWATCH_CONFIG") or None
     source = "defaults"
     if config_path:
@@ -135,7 +170,7 @@ def load_config(
         try:
             text = Path(config_path).read_text(encoding="utf-8")
         except OSError as exc:
-            problems.append(Problem(where, 1, f"cannot read config file: {exc.strerror or exc}"))
+            problems.append(Problem(where, 0, f"cannot read config file: {exc.strerror or exc}"))
             text = ""
         try:
             data = tomllib.loads(text)
@@ -153,14 +188,24 @@ def load_config(
                 problems.append(problem)
             else:
                 values[key] = coerced
+                origins[key] = f"{where}:{line}"
+        if values.get("db_path"):  # relative to the config file, not to the current directory
+            db = Path(values["db_path"]).expanduser()
+            values["db_path"] = str(db if db.is_absolute() else Path(where).parent / db)
     for env_key, name in ENV_KEYS.items():
         if env_key in env:
-            coerced, problem = _coerce(name, env[env_key], f"${env_key}", 1)
+            coerced, problem = _coerce(name, env[env_key], _env_where(env_key), 0)
             if problem:
                 problems.append(problem)
             else:
                 values[name] = coerced
-    config = replace(Config(source=source), **values)
+                origins[name] = _env_where(env_key)
+    if values.get("db_path"):
+        values["db_path"] = str(Path(values["db_path"]).expanduser())
+    else:
+        values["db_path"] = default_db_path(env)
+        origins.pop("db_path", None)
+    config = replace(Config(source=source, origins=origins), **values)
     problems.extend(_validate(config))
     return config, problems
 
@@ -170,31 +215,43 @@ def _toml_error_line(message: str) -> int:
     return int(match.group(1)) if match else 1
 
 
+def _at(config: Config, name: str, message: str) -> Problem:
+    """A problem with setting ``name``, placed where that setting was made."""
+    origin = config.origin(name)
+    if origin == "default":
+        return Problem("defaults", 0, f"{name}: {message}")
+    where, colon, line = origin.rpartition(":")
+    if colon and line.isdecimal():
+        return Problem(where, int(line), f"{name}: {message}")
+    return Problem(origin, 0, message)
+
+
 def _validate(config: Config) -> list[Problem]:
-    where = config.source
     problems = []
     try:
         ZoneInfo(config.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        problems.append(Problem(where, 1, f"timezone: unknown time zone {config.timezone!r}"))
+        problems.append(_at(config, "timezone", f"unknown time zone {config.timezone!r}"))
     if not re.match(r"^https?://", config.telegram_api_url):
-        problems.append(Problem(where, 1, "telegram_api_url: must start with http:// or https://"))
+        problems.append(_at(config, "telegram_api_url", "must start with http:// or https://"))
     if config.poll_interval_seconds < 10:
-        problems.append(Problem(where, 1, "poll_interval_seconds: must be at least 10"))
+        problems.append(_at(config, "poll_interval_seconds", "must be at least 10"))
     if config.pause_after_failures < 1:
-        problems.append(Problem(where, 1, "pause_after_failures: must be at least 1"))
+        problems.append(_at(config, "pause_after_failures", "must be at least 1"))
     if config.min_interval_seconds > config.max_interval_seconds:
         problems.append(
-            Problem(where, 1, "min_interval_seconds: must not exceed max_interval_seconds")
+            _at(config, "min_interval_seconds", "must not exceed max_interval_seconds")
         )
     if config.retention_days < 1:
-        problems.append(Problem(where, 1, "retention_days: must be at least 1"))
+        problems.append(_at(config, "retention_days", "must be at least 1"))
     if config.telegram_token and not re.match(r"^\d+:[A-Za-z0-9_-]{20,}$", config.telegram_token):
         problems.append(
-            Problem(where, 1, "telegram_token: does not look like a BotFather token (123:ABC…)")
+            _at(config, "telegram_token", "does not look like a BotFather token (123:ABC…)")
         )
     if config.feeds_file and not Path(config.feeds_file).is_file():
-        problems.append(Problem(config.feeds_file, 1, "feed list file not found"))
+        problems.append(_at(config, "feeds_file", f"feed list file not found: {config.feeds_file}"))
     if not Path(config.watchlists_dir).is_dir():
-        problems.append(Problem(config.watchlists_dir, 1, "watchlists directory not found"))
+        problems.append(
+            _at(config, "watchlists_dir", f"watchlists directory not found: {config.watchlists_dir}")
+        )
     return problems

@@ -92,3 +92,28 @@ def test_main_help_lists_the_subcommands(env):
     out = run_main(["--help"], env)
     for name in ("search", "recent", "stats", "export", "feeds"):
         assert name in out.stdout
+
+
+@pytest.mark.parametrize("command", [["recent"], ["search", "Mali"], ["feeds"], ["stats"], ["export"]])
+def test_read_only_commands_never_create_a_database(tmp_path, command):
+    """From any directory, with no database yet: nothing is created, and we say where we looked."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "TELEGRAM_"))}
+    env["XDG_DATA_HOME"] = str(tmp_path / "xdg")
+    out = run_main(command, env)
+    expected = tmp_path / "xdg" / "newswatch" / "newswatch.db"
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert str(expected) in out.stderr and "NEWSWATCH_DB" in out.stderr
+    assert not expected.exists() and not (tmp_path / "xdg").exists()
+    assert "No alerts" not in out.stdout
+
+
+def test_config_option_after_the_subcommand(tmp_path, env):
+    config = tmp_path / "nw.toml"
+    config.write_text('# newswatch\n\ntimezone = "Mars/Olympus"\n')
+    for args in (["--config", str(config), "recent"], ["recent", "--config", str(config)]):
+        out = run_main(args, env)
+        assert out.returncode == 2, out.stderr
+        assert f"{config}:3: timezone: unknown time zone" in out.stderr
+    good = tmp_path / "good.toml"
+    good.write_text('timezone = "UTC"\n')
+    assert run_main(["recent", "2", "--config", str(good)], env).returncode == 0

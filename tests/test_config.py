@@ -16,7 +16,7 @@ def test_defaults_without_file_or_env():
     assert problems == []
     assert config.telegram_token is None
     assert config.telegram_api_url == DEFAULT_API_URL
-    assert config.db_path == "newswatch.db"
+    assert config.db_path == str(Path.home() / ".local/share/newswatch/newswatch.db")
     assert config.backfill_hours == 24
     assert config.timezone == "Africa/Bamako"
     assert not config.has_telegram
@@ -58,6 +58,11 @@ def test_config_path_from_environment(tmp_path: Path):
         ('timezone = "Mars/Olympus"\n', 1, "unknown time zone"),
         ("db_path = \n", 1, "TOML syntax error"),
         ("link_previews = 3\n", 1, "expected true or false"),
+        # Validation problems point at the line that set the value, not at line 1.
+        ('chat_ids = [1]\n\ntimezone = "Mars/Olympus"\n', 3, "unknown time zone"),
+        ("# comment\nbackfill_hours = 2\nretention_days = 0\n", 3, "must be at least 1"),
+        ('# a\n# b\n"bogus" = 1\n', 3, "unknown key 'bogus'"),
+        ("# a\n\n[telegram]\ntoken = 'x'\n", 3, "unknown key 'telegram'"),
     ],
 )
 def test_problems_have_file_and_line(tmp_path: Path, text: str, line: int, fragment: str):
@@ -81,6 +86,27 @@ def test_problems_have_file_and_line(tmp_path: Path, text: str, line: int, fragm
 def test_bad_environment_values_are_reported(key: str, value: str, fragment: str):
     _config, problems = load_config(None, {key: value})
     assert any(fragment in str(p) for p in problems), problems
+    # The problem names the variable it came from, never "defaults:1".
+    rendered = [str(p) for p in problems if fragment in str(p)]
+    assert all(r.startswith(f"{key} (environment): ") for r in rendered), rendered
+
+
+def test_database_location_order(tmp_path: Path):
+    """NEWSWATCH_DB, else the config's db_path (relative to the file), else XDG_DATA_HOME."""
+    xdg = {"XDG_DATA_HOME": str(tmp_path / "xdg")}
+    config, _ = load_config(None, xdg)
+    assert config.db_path == str(tmp_path / "xdg" / "newswatch" / "newswatch.db")
+    assert "default per-user location" in config.describe_db()
+    path = tmp_path / "conf" / "nw.toml"
+    path.parent.mkdir()
+    path.write_text('timezone = "UTC"\ndb_path = "data/nw.db"\n')
+    config, problems = load_config(path, xdg)
+    assert problems == []
+    assert config.db_path == str(tmp_path / "conf" / "data" / "nw.db")
+    assert config.describe_db().endswith(f"(from {path}:2)")
+    config, _ = load_config(path, {**xdg, "NEWSWATCH_DB": str(tmp_path / "env.db")})
+    assert config.db_path == str(tmp_path / "env.db")
+    assert "NEWSWATCH_DB (environment)" in config.describe_db()
 
 
 def test_missing_config_file_is_a_problem(tmp_path: Path):

@@ -8,13 +8,16 @@ from datetime import datetime
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One validation problem, printed as ``file:line: message``."""
+    """One validation problem, printed as ``file:line: message`` (``where: message`` when
+    ``line`` is 0: an environment variable, a directory, a whole file)."""
 
     path: str
     line: int
     message: str
 
     def __str__(self) -> str:
+        if self.line <= 0:
+            return f"{self.path}: {self.message}"
         return f"{self.path}:{self.line}: {self.message}"
 
 
