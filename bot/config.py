@@ -239,9 +239,7 @@ def _validate(config: Config) -> list[Problem]:
     if config.pause_after_failures < 1:
         problems.append(_at(config, "pause_after_failures", "must be at least 1"))
     if config.min_interval_seconds > config.max_interval_seconds:
-        problems.append(
-            _at(config, "min_interval_seconds", "must not exceed max_interval_seconds")
-        )
+        problems.append(_at(config, "min_interval_seconds", "must not exceed max_interval_seconds"))
     if config.retention_days < 1:
         problems.append(_at(config, "retention_days", "must be at least 1"))
     if config.telegram_token and not re.match(r"^\d+:[A-Za-z0-9_-]{20,}$", config.telegram_token):
@@ -252,6 +250,8 @@ def _validate(config: Config) -> list[Problem]:
         problems.append(_at(config, "feeds_file", f"feed list file not found: {config.feeds_file}"))
     if not Path(config.watchlists_dir).is_dir():
         problems.append(
-            _at(config, "watchlists_dir", f"watchlists directory not found: {config.watchlists_dir}")
+            _at(
+                config, "watchlists_dir", f"watchlists directory not found: {config.watchlists_dir}"
+            )
         )
     return problems

@@ -94,7 +94,9 @@ def test_main_help_lists_the_subcommands(env):
         assert name in out.stdout
 
 
-@pytest.mark.parametrize("command", [["recent"], ["search", "Mali"], ["feeds"], ["stats"], ["export"]])
+@pytest.mark.parametrize(
+    "command", [["recent"], ["search", "Mali"], ["feeds"], ["stats"], ["export"]]
+)
 def test_read_only_commands_never_create_a_database(tmp_path, command):
     """From any directory, with no database yet: nothing is created, and we say where we looked."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "TELEGRAM_"))}
