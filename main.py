@@ -265,9 +265,9 @@ def _no_database(config: Config) -> bool:
     if Path(config.db_path).is_file():
         return False
     print(
-        f"newswatch: no database at {config.describe_db()}: newswatch has not run yet with this database."
-        " Point to another one with NEWSWATCH_DB=/path/newswatch.db, or db_path in the config"
-        " file (--config).",
+        f"newswatch: no database at {config.describe_db()}: newswatch has not run yet"
+        " with this database. Point to another one with NEWSWATCH_DB=/path/newswatch.db,"
+        " or db_path in the config file (--config).",
         file=sys.stderr,
     )
     return True
