@@ -1,4 +1,4 @@
-"""Draw the /trend chart (daily mentions of one entity) as PNG bytes, matplotlib Agg backend."""
+"""Draw the /trend chart (mentions of one entity per hour, day or week) as PNG, matplotlib Agg."""
 
 from __future__ import annotations
 
@@ -6,21 +6,42 @@ import io
 from collections.abc import Sequence
 from datetime import date, datetime, time
 
+# Bar width in days (matplotlib's date unit), a little narrower than the bin.
+_WIDTH = {"hour": 0.8 / 24, "day": 0.8, "week": 0.8 * 7}
+_FORMAT = {"hour": "%m-%d %Hh", "day": "%Y-%m-%d", "week": "%Y-%m-%d"}
 
-def trend_png(entity: str, days: Sequence[tuple[date, int]], title: str | None = None) -> bytes:
-    """A bar chart of mentions per day. Uses the Agg backend (no display), chosen here."""
+
+def trend_png(
+    entity: str,
+    bins: Sequence[tuple[date | datetime, int]],
+    title: str | None = None,
+    *,
+    xlabel: str = "day (UTC)",
+    unit: str = "day",
+) -> bytes:
+    """A bar chart of mentions per bin (``unit``: hour, day or week), the x axis labelled.
+
+    Uses the Agg backend (no display), chosen here.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
+    from matplotlib.dates import DateFormatter
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
     figure = Figure(figsize=(8, 4), dpi=100)
     axes = figure.subplots()
-    xs = [datetime.combine(d, time()) for d, _ in days]
-    ys = [n for _, n in days]
-    axes.bar(xs, ys, color="#b03a2e", width=0.8)  # type: ignore[arg-type]
-    axes.set_title(title or f"{entity}: alerts per day (UTC)")
+    xs = [
+        d.replace(tzinfo=None) if isinstance(d, datetime) else datetime.combine(d, time())
+        for d, _ in bins
+    ]
+    ys = [n for _, n in bins]
+    # Bars start at their bin's start (align="edge"), so a bar covers the time it counts.
+    axes.bar(xs, ys, color="#b03a2e", width=_WIDTH.get(unit, 0.8), align="edge")  # type: ignore[arg-type]
+    axes.set_title(title or f"{entity}: alerts per {unit} (UTC)")
+    axes.set_xlabel(xlabel)
+    axes.xaxis.set_major_formatter(DateFormatter(_FORMAT.get(unit, "%Y-%m-%d")))
     axes.set_ylabel("alerts")
     axes.set_ylim(bottom=0, top=max([*ys, 1]) * 1.15)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))

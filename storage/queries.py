@@ -12,6 +12,10 @@ from storage.repository import iso
 from storage.sqlite_utils_loader import Database
 
 _ENTITY_FILTER = "EXISTS (SELECT 1 FROM json_each(a.entities) WHERE json_each.value = ?)"
+# An alert's time, for every period filter, sort and count: its publication time, falling back
+# to its arrival, never later than its arrival (bot.core.reports.alert_time is the same rule).
+# Migration 0009 indexes exactly this expression (idx_alerts_when).
+WHEN_SQL = "min(coalesce(a.published_at, a.created_at), a.created_at)"
 
 
 class SearchError(Exception):
@@ -35,7 +39,7 @@ class Queries:
     ) -> list[dict[str, Any]]:
         """The latest alerts, newest first: the last ``limit``, or all since ``since``."""
         where, params = self._since(since)
-        sql = f"SELECT a.* FROM alerts a {where} ORDER BY a.created_at DESC, a.id DESC"
+        sql = f"SELECT a.* FROM alerts a {where} ORDER BY {WHEN_SQL} DESC, a.id DESC"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
@@ -53,7 +57,7 @@ class Queries:
         try:
             total = int(self.db.execute(f"SELECT count(*) {base}", [match, *params]).fetchone()[0])
             rows = self.db.execute_returning_dicts(
-                f"SELECT a.* {base} ORDER BY a.created_at DESC, a.id DESC LIMIT ? OFFSET ?",
+                f"SELECT a.* {base} ORDER BY {WHEN_SQL} DESC, a.id DESC LIMIT ? OFFSET ?",
                 [match, *params, limit, offset],
             )
         except sqlite3.OperationalError as exc:
@@ -66,7 +70,7 @@ class Queries:
         base = f"FROM alerts a WHERE {_ENTITY_FILTER} {where}"
         total = int(self.db.execute(f"SELECT count(*) {base}", [name, *params]).fetchone()[0])
         rows = self.db.execute_returning_dicts(
-            f"SELECT a.* {base} ORDER BY a.created_at DESC, a.id DESC LIMIT ?",
+            f"SELECT a.* {base} ORDER BY {WHEN_SQL} DESC, a.id DESC LIMIT ?",
             [name, *params, limit],
         )
         return Page(rows=rows, total=total)
@@ -98,7 +102,7 @@ class Queries:
 
     def count(self, start: datetime, end: datetime) -> int:
         row = self.db.execute(
-            "SELECT count(*) FROM alerts WHERE created_at >= ? AND created_at < ?",
+            f"SELECT count(*) FROM alerts a WHERE {WHEN_SQL} >= ? AND {WHEN_SQL} < ?",
             [iso(start), iso(end)],
         ).fetchone()
         return int(row[0])
@@ -108,7 +112,7 @@ class Queries:
             str(r[0]): int(r[1])
             for r in self.db.execute(
                 "SELECT json_each.value, count(*) FROM alerts a, json_each(a.entities)"
-                " WHERE a.created_at >= ? AND a.created_at < ? GROUP BY json_each.value",
+                f" WHERE {WHEN_SQL} >= ? AND {WHEN_SQL} < ? GROUP BY json_each.value",
                 [iso(start), iso(end)],
             )
         }
@@ -117,8 +121,8 @@ class Queries:
         return {
             str(r[0]): int(r[1])
             for r in self.db.execute(
-                "SELECT source, count(*) FROM alerts WHERE created_at >= ? AND created_at < ?"
-                " GROUP BY source",
+                f"SELECT a.source, count(*) FROM alerts a WHERE {WHEN_SQL} >= ?"
+                f" AND {WHEN_SQL} < ? GROUP BY a.source",
                 [iso(start), iso(end)],
             )
         }
@@ -128,11 +132,22 @@ class Queries:
         return {
             str(r[0]): int(r[1])
             for r in self.db.execute(
-                f"SELECT substr(a.created_at, 1, 10), count(*) FROM alerts a WHERE {_ENTITY_FILTER}"
-                " AND a.created_at >= ? AND a.created_at < ? GROUP BY 1",
+                f"SELECT substr({WHEN_SQL}, 1, 10), count(*) FROM alerts a WHERE {_ENTITY_FILTER}"
+                f" AND {WHEN_SQL} >= ? AND {WHEN_SQL} < ? GROUP BY 1",
                 [entity, iso(start), iso(end)],
             )
         }
+
+    def entity_times(self, entity: str, start: datetime, end: datetime) -> list[datetime]:
+        """The time (``WHEN_SQL``) of every alert mentioning ``entity`` in [start, end)."""
+        return [
+            datetime.fromisoformat(str(r[0]))
+            for r in self.db.execute(
+                f"SELECT {WHEN_SQL} FROM alerts a WHERE {_ENTITY_FILTER}"
+                f" AND {WHEN_SQL} >= ? AND {WHEN_SQL} < ?",
+                [entity, iso(start), iso(end)],
+            )
+        ]
 
     def feeds(self) -> list[dict[str, Any]]:
         return self.db.execute_returning_dicts("SELECT * FROM feeds ORDER BY url")
@@ -141,7 +156,7 @@ class Queries:
         """Alerts for CSV export, oldest first, streamed."""
         where, params = self._since(since)
         cursor = self.db.execute(
-            f"SELECT a.* FROM alerts a {where} ORDER BY a.created_at, a.id", params
+            f"SELECT a.* FROM alerts a {where} ORDER BY {WHEN_SQL}, a.id", params
         )
         columns = [d[0] for d in cursor.description]
         for row in cursor:
@@ -151,4 +166,4 @@ class Queries:
     def _since(since: datetime | None, prefix: str = "WHERE") -> tuple[str, list[Any]]:
         if since is None:
             return "", []
-        return f"{prefix} a.created_at >= ?", [iso(since)]
+        return f"{prefix} {WHEN_SQL} >= ?", [iso(since)]

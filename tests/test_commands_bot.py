@@ -262,7 +262,16 @@ def test_trend_sends_a_png_photo(bot):
     assert bot.api.wait_for(lambda s: len(s.photos) > before, timeout=30)
     photo = bot.api.state.photos[-1]
     assert photo["bytes"].startswith(b"\x89PNG\r\n\x1a\n") and len(photo["bytes"]) > 5000
-    assert photo["caption"].startswith("JNIM: ") and "30 days" in photo["caption"]
+    assert photo["caption"].startswith("JNIM: ") and "in the last 30d, per day" in photo["caption"]
+
+
+def test_trend_bins_follow_the_period(bot):
+    """/trend 2h says 2h and bins by hour (it said "1 days" and drew one day-wide bar)."""
+    before = len(bot.api.state.photos)
+    bot.api.push_message("/trend JNIM 2h", chat_id=ADMIN_CHAT, user_id=ADMIN)
+    assert bot.api.wait_for(lambda s: len(s.photos) > before, timeout=30)
+    caption = bot.api.state.photos[-1]["caption"]
+    assert "in the last 2h, per hour" in caption and "days" not in caption
 
 
 def test_export_sends_a_csv_document(bot):

@@ -30,6 +30,9 @@ from bot.core.periods import (
         ("2w", timedelta(days=14)),
         (" 7D ", timedelta(days=7)),
         ("90min", timedelta(minutes=90)),
+        ("1m", timedelta(minutes=1)),  # m is a minute everywhere...
+        ("1mo", timedelta(days=30)),  # ...and a month is mo
+        ("6MO", timedelta(days=180)),
     ],
 )
 def test_durations(text: str, expected: timedelta):
@@ -89,3 +92,9 @@ def test_any_text_is_a_value_or_a_period_error(text: str):
     for parse in (parse_duration, parse_span, parse_clock, parse_clock_range):
         with contextlib.suppress(PeriodError):
             parse(text)
+
+
+def test_the_refusal_names_every_unit():
+    with pytest.raises(PeriodError) as exc:
+        parse_duration("1month")
+    assert all(unit in str(exc.value) for unit in ("30m", "6h", "3d", "2w", "1mo"))

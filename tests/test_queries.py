@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.core.search_query import parse_search
+from storage.db import open_database
 from storage.queries import Queries, SearchError
+from storage.repository import AlertDraft, NewItem, Repository
 from tests.commands_seed import SEEDS, seed_alerts
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -79,3 +81,29 @@ def test_export_rows_oldest_first(q):
     rows = list(q.export_rows())
     stamps = [r["created_at"] for r in rows]
     assert stamps == sorted(stamps) and len(rows) >= 11
+
+
+def test_periods_and_order_use_publication_time(tmp_path):
+    """/recent 30m listed items published 77 minutes earlier, sorted by arrival."""
+    repo = Repository(open_database(tmp_path / "t.db"))
+
+    def store(key: str, title: str, arrived: datetime, published: datetime | None) -> None:
+        draft = AlertDraft(
+            source="Wire", title=title, link=None, summary="", published=published,
+            entities=("Mali",), matches=(), priority="normal", chats=(),
+        )  # fmt: skip
+        item = NewItem(key, None, "https://f.example/rss", title, None, published, alert=draft)
+        repo.store_feed_items("https://f.example/rss", [item], arrived, {}, ())
+
+    store("old", "Published 77 minutes ago, arrived now", NOW, NOW - timedelta(minutes=77))
+    store("new", "Published 2 minutes ago", NOW - timedelta(minutes=5), NOW - timedelta(minutes=2))
+    store("undated", "No date, arrived 10 minutes ago", NOW - timedelta(minutes=10), None)
+    q = Queries(repo.db)
+    assert titles(q.recent(since=NOW - timedelta(minutes=30))) == [
+        "Published 2 minutes ago",
+        "No date, arrived 10 minutes ago",
+    ]
+    assert titles(q.recent(limit=3))[-1] == "Published 77 minutes ago, arrived now"
+    assert next(iter(q.export_rows()))["title"] == "Published 77 minutes ago, arrived now"
+    assert q.search('"published"', since=NOW - timedelta(minutes=30)).total == 1
+    assert q.count(NOW - timedelta(minutes=30), NOW + timedelta(seconds=1)) == 2

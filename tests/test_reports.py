@@ -12,15 +12,19 @@ from bot.core.reports import (
     AlertLine,
     FeedHealth,
     alert_block,
+    alert_time,
     alerts_csv,
+    bin_counts,
     change,
     classify,
+    describe_retry,
     fill_days,
     paginate,
     relative,
     render_alert_list,
     render_feeds,
     render_stats,
+    trend_bins,
 )
 from tests.fakes.telegram_api import parse_telegram_html, utf16_len
 
@@ -117,6 +121,54 @@ def test_relative_times():
     assert relative(NOW - timedelta(hours=5), NOW) == "5h ago"
     assert relative(NOW + timedelta(minutes=12), NOW) == "in 12 min"
     assert relative(None, NOW) == "never"
+    # "/mute Mali 2h" answered "(in 1h)": a few ms had passed since the mute's end was set.
+    assert relative(NOW + timedelta(hours=2) - timedelta(milliseconds=3), NOW) == "in 2h"
+
+
+def test_a_feed_never_fetched_says_never_once():
+    text = "\n".join(render_feeds([feed(url="https://new.example/rss", last_success=None)], NOW))
+    assert "last success: never" in text and "never (never)" not in text
+
+
+def test_retry_of_an_active_feed_does_not_say_active_again():
+    text = describe_retry("https://ok.example/rss", "active")
+    assert "already active" in text and "active again" not in text
+    assert "active again" in describe_retry("https://x.example/rss", "paused")
+
+
+def test_alert_time_is_publication_then_arrival():
+    early, late = NOW - timedelta(hours=2), NOW
+    assert alert_time(early, late) == early
+    assert alert_time(None, late) == late
+    assert alert_time(late + timedelta(days=1), late) == late  # a feed clock in the future
+
+
+@pytest.mark.parametrize(
+    ("period", "unit", "bins"),
+    [
+        (timedelta(hours=2), "hour", 3),  # 10:05-12:05: the 10h, 11h and 12h bins
+        (timedelta(days=2), "hour", 49),
+        (timedelta(days=3), "day", 4),
+        (timedelta(days=30), "day", 31),
+        (timedelta(days=90), "day", 91),
+        (timedelta(days=180), "week", 26),  # Mondays 2025-10-27 to 2026-04-20
+    ],
+)
+def test_trend_bins_follow_the_period(period, unit, bins):
+    now = datetime(2026, 4, 25, 12, 5, tzinfo=UTC)
+    cut = trend_bins(period, now)
+    assert cut.unit == unit and len(cut.starts) == bins
+    assert cut.starts[0] <= now - period < cut.starts[1]
+    assert cut.starts[-1] <= now
+    assert unit in cut.axis_label and "UTC" in cut.axis_label
+
+
+def test_bin_counts_count_only_the_period():
+    now = datetime(2026, 4, 25, 12, 5, tzinfo=UTC)
+    cut = trend_bins(timedelta(hours=2), now)
+    times = [now - timedelta(minutes=m) for m in (1, 30, 70, 119, 121, 500)]
+    counts = bin_counts(cut, times)
+    assert [n for _, n in counts] == [2, 1, 1]  # 121 and 500 minutes ago are outside
 
 
 def test_csv_flattens_lists():

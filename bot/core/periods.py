@@ -6,10 +6,19 @@ import re
 from dataclasses import dataclass
 from datetime import time, timedelta
 
-UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+# The one table of time words (docs/commands.md, "Time words"): minutes, hours, days, weeks,
+# months of 30 days. "m" is a minute everywhere, as in 30m; a month is "mo".
+UNITS = {
+    "m": 60,
+    "min": 60,
+    "h": 3600,
+    "d": 86400,
+    "w": 7 * 86400,
+    "mo": 30 * 86400,
+}
 MAX_DURATION = timedelta(days=3660)  # ten years: anything longer is a typo
 MAX_COUNT = 500
-_DURATION = re.compile(r"^\s*(\d{1,6})\s*(m|min|h|d|w)\s*$", re.IGNORECASE)
+_DURATION = re.compile(r"^\s*(\d{1,6})\s*(min|mo|m|h|d|w)\s*$", re.IGNORECASE)
 _CLOCK = re.compile(r"^\s*([01]?\d|2[0-3])[:h.]([0-5]\d)\s*$", re.IGNORECASE)
 
 
@@ -30,7 +39,8 @@ def parse_duration(text: str) -> timedelta:
     match = _DURATION.match(text or "")
     if not match:
         raise PeriodError(
-            f"{_shown(text)} is not a period: use a number and a unit, like 30m, 6h, 3d or 2w."
+            f"{_shown(text)} is not a period: use a number and a unit: 30m (minutes), 6h,"
+            " 3d, 2w or 1mo (months)."
         )
     value = int(match.group(1))
     if value <= 0:
@@ -85,7 +95,7 @@ def parse_clock_range(text: str) -> tuple[time, time]:
 
 
 def describe_duration(duration: timedelta) -> str:
-    """A short label: ``7d``, ``6h``, ``90m``, ``1d 6h``."""
+    """A short label: ``7d``, ``6h``, ``90m``, ``1d 6h`` (a month is shown as ``30d``)."""
     seconds = int(duration.total_seconds())
     if seconds % 86400 == 0:
         return f"{seconds // 86400}d"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bot.core.formatting import MAX_MESSAGE_UTF16, escape, render_plain, utf16_len
@@ -34,6 +35,24 @@ class AlertLine:
     entities: tuple[str, ...]
     story_id: int | None = None
     sources: tuple[str, ...] = ()
+
+    @property
+    def when(self) -> datetime | None:
+        """The time lists show and sort by: publication, else arrival (``alert_time``)."""
+        return alert_time(self.published, self.created)
+
+
+def alert_time(published: datetime | None, created: datetime | None) -> datetime | None:
+    """An alert's time: its publication time, falling back to its arrival (storage) time.
+
+    A publication time later than the arrival (a feed's clock or time zone is wrong) counts
+    as the arrival. ``storage.queries.WHEN_SQL`` is the same rule in SQL.
+    """
+    if published is None:
+        return created
+    if created is None:
+        return published
+    return min(published, created)
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -84,7 +103,8 @@ def relative(moment: datetime | None, now: datetime) -> str:
         return "never"
     seconds = (now - moment).total_seconds()
     future = seconds < 0
-    seconds = abs(seconds)
+    # To the nearest minute: "/mute X 2h" ends "in 2h", not "in 1h" a few ms later.
+    seconds = round(abs(seconds) / 60) * 60
     if seconds < 60:
         return "now" if future else "just now"
     if seconds < 3600:
@@ -136,8 +156,7 @@ def paginate(
 def alert_block(line: AlertLine) -> str:
     title = escape(truncate_words(line.title or "(untitled)", TITLE_LIMIT))
     head = f'<a href="{escape(line.link)}">{title}</a>' if line.link else f"<b>{title}</b>"
-    when = line.published or line.created
-    meta = [f"<i>{escape(line.source)}</i>", escape(stamp(when))]
+    meta = [f"<i>{escape(line.source)}</i>", escape(stamp(line.when))]
     if line.entities:
         meta.append(escape(", ".join(line.entities)))
     if line.story_id is not None:
@@ -147,8 +166,7 @@ def alert_block(line: AlertLine) -> str:
 
 def alert_text(line: AlertLine) -> str:
     """The plain-text form of a listed alert, for the command line."""
-    when = line.published or line.created
-    parts = [stamp(when), line.source, ", ".join(line.entities)]
+    parts = [stamp(line.when), line.source, ", ".join(line.entities)]
     out = f"[{line.id}] {line.title}\n    " + " | ".join(p for p in parts if p)
     if line.link:
         out += f"\n    {line.link}"
@@ -208,6 +226,53 @@ def render_stats(
 
 
 # ----- trend ------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class TrendBins:
+    """How /trend cuts a period: hours up to 2 days, days up to 90 days, weeks beyond."""
+
+    unit: str  # hour | day | week
+    starts: tuple[datetime, ...]  # UTC start of each bin, oldest first
+    since: datetime  # alerts counted from here (now - period) to now
+
+    @property
+    def axis_label(self) -> str:
+        return {"hour": "hour (UTC)", "day": "day (UTC)", "week": "week starting (UTC)"}[self.unit]
+
+
+def trend_bins(period: timedelta, now: datetime) -> TrendBins:
+    """The bins of a /trend chart over the ``period`` that ends ``now`` (UTC)."""
+    now = now.astimezone(UTC)
+    since = now - period
+    if period <= timedelta(days=2):
+        unit, step = "hour", timedelta(hours=1)
+        first = since.replace(minute=0, second=0, microsecond=0)
+    elif period <= timedelta(days=90):
+        unit, step = "day", timedelta(days=1)
+        first = since.replace(hour=0, minute=0, second=0, microsecond=0)
+    else:
+        unit, step = "week", timedelta(weeks=1)
+        day = since.replace(hour=0, minute=0, second=0, microsecond=0)
+        first = day - timedelta(days=day.weekday())  # weeks start on Monday
+    starts = []
+    start = first
+    while start <= now:
+        starts.append(start)
+        start += step
+    return TrendBins(unit, tuple(starts), since)
+
+
+def bin_counts(bins: TrendBins, times: Iterable[datetime]) -> list[tuple[datetime, int]]:
+    """(bin start, alerts) for every bin, zeros included; times outside the bins are dropped."""
+    counts = [0] * len(bins.starts)
+    for moment in times:
+        if moment < bins.since:
+            continue
+        index = bisect_right(bins.starts, moment) - 1
+        if 0 <= index < len(counts):
+            counts[index] += 1
+    return list(zip(bins.starts, counts, strict=True))
+
+
 def fill_days(counts: Mapping[str, int], start: date, end: date) -> list[tuple[date, int]]:
     """One (day, count) per day from ``start`` to ``end`` inclusive, zeros filled in."""
     out = []
@@ -255,7 +320,12 @@ def describe_retry(url: str, previous_status: str) -> str:
     was = {
         "gone": "disabled after 410 Gone",
         "paused": "paused after repeated failures",
-    }.get(previous_status, "active")
+    }.get(previous_status)
+    if was is None:
+        return (
+            f"{url} was already active: it is fetched again in the next cycle, and any"
+            " failures so far are forgotten."
+        )
     return (
         f"{url} ({was}) is active again, its failures forgotten: it is fetched in the next"
         " cycle, and paused or disabled again only if it keeps failing."
@@ -286,9 +356,11 @@ def _feed_block(feed: FeedHealth, state: str, now: datetime) -> str:
     lines = [head]
     if feed.title:
         lines.append(f"   {escape(feed.url)}")
-    lines.append(
-        f"   last success: {escape(stamp(feed.last_success))} ({relative(feed.last_success, now)})"
-    )
+    if feed.last_success is None:
+        lines.append("   last success: never")
+    else:
+        success = f"{stamp(feed.last_success)} ({relative(feed.last_success, now)})"
+        lines.append(f"   last success: {escape(success)}")
     if feed.last_error:
         error = escape(truncate_words(feed.last_error, 200))
         lines.append(f"   last error: {error} ({relative(feed.last_error_at, now)})")

@@ -49,9 +49,9 @@ from bot.core.reports import (
     alert_block,
     alert_line,
     alerts_csv,
+    bin_counts,
     describe_retry,
     feed_health,
-    fill_days,
     paginate,
     relative,
     render_alert_list,
@@ -62,6 +62,7 @@ from bot.core.reports import (
     render_story,
     render_watchlist,
     stamp,
+    trend_bins,
 )
 from bot.core.search_query import parse_search
 from bot.telegram.access import AccessControl
@@ -78,7 +79,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("entity", "<name> [7d]", "The alerts for one watched entity"),
     ("story", "<id>", "Every outlet that reported a story"),
     ("stats", "[7d]", "Alerts per entity and source, against the period before"),
-    ("trend", "<entity> [30d]", "A chart of daily mentions of an entity"),
+    ("trend", "<entity> [30d]", "A chart of an entity's mentions over a period"),
     ("feeds", "", "Feed health: failing and stale feeds"),
     ("retry", "<feed url>", "Owner: fetch a paused or 410-disabled feed again"),
     ("watchlist", "", "The entities in force, by file, and the version"),
@@ -438,20 +439,22 @@ class Commands:
         assert period is not None
         name = self._resolve_entity(name_text)
         now = self.clock()
-        days = max(1, round(period.total_seconds() / 86400))
-        first_day = (now - timedelta(days=days - 1)).date()
-        start = datetime.combine(first_day, datetime.min.time(), tzinfo=UTC)
-        series = fill_days(
-            self.queries.daily_counts(name, start, now + timedelta(seconds=1)),
-            first_day,
-            now.date(),
-        )
+        bins = trend_bins(period, now)
+        times = self.queries.entity_times(name, bins.since, now + timedelta(seconds=1))
+        series = bin_counts(bins, times)
         total = sum(n for _, n in series)
-        png = trend_png(name, series, f"{name}: alerts per day, last {days}d (UTC)")
+        label = describe_duration(period)
+        png = trend_png(
+            name,
+            series,
+            f"{name}: alerts per {bins.unit}, last {label} (UTC)",
+            xlabel=bins.axis_label,
+            unit=bins.unit,
+        )
         await message.reply_photo(
             photo=png,
-            caption=f"{name}: {total} alert(s) in the last {days} days",
-            filename=f"trend-{days}d.png",
+            caption=f"{name}: {total} alert(s) in the last {label}, per {bins.unit}",
+            filename=f"trend-{label.replace(' ', '')}.png",
         )
 
     async def export(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
