@@ -150,6 +150,7 @@ def build_service(config: Config, *, background_delivery: bool = False) -> tuple
         tick_seconds=float(max(10, min(60, config.poll_interval_seconds))),
         application=application,
         maintenance=lambda: _prune(db, config.retention_days),
+        storage_name=f"the database {config.db_path}",
     )
     service.on_start.extend(start_hooks)
     return service, fetcher
@@ -217,6 +218,7 @@ async def _poll_once(config: Config) -> int:
         if app is not None:
             await app.bot.initialize()
         report = await service.cycle(force=True)
+        unrecorded = _unrecorded_sends(service.deliverer)
     finally:
         if app is not None:
             await app.bot.shutdown()
@@ -224,7 +226,23 @@ async def _poll_once(config: Config) -> int:
         _stop_parse_workers(service)
     if report is not None:
         print(report.summary(), file=sys.stderr)
-    return 0
+    if unrecorded:
+        log.error(
+            "%d message(s) were sent but could not be recorded (delivery:message %s): the next"
+            " run sends them again",
+            len(unrecorded),
+            ", ".join(f"{d}:{m}" for d, m in unrecorded.items()),
+        )
+    storage_error = (report.storage_error if report else None) or unrecorded
+    return 1 if storage_error else 0
+
+
+def _unrecorded_sends(deliverer: Any) -> dict[int, int | None]:
+    """Sends whose `sent` mark could not be committed, after one last try to record them."""
+    record = getattr(deliverer, "record_unrecorded", None)
+    if record is None or record():
+        return {}
+    return dict(deliverer.unrecorded)
 
 
 async def _run(config: Config) -> int:

@@ -45,6 +45,10 @@ class BackgroundDeliverer:
         await self.inner.notify_admins(text)
 
     @property
+    def storage_error(self) -> str | None:
+        return getattr(self.inner, "storage_error", None)
+
+    @property
     def busy(self) -> bool:
         return self._task is not None and not self._task.done()
 

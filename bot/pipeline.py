@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
@@ -66,6 +67,9 @@ class CycleReport:
     alerts: int = 0
     duration: float = 0.0
     feed_errors: dict[str, str] = field(default_factory=dict)
+    # The first storage failure of the cycle (disk full, read-only, locked past the busy
+    # timeout): the service backs off and tells the admins once.
+    storage_error: str | None = None
 
     def summary(self) -> str:
         return (
@@ -168,21 +172,30 @@ class Pipeline:
                 try:
                     new_alerts.extend(await self._process(state, result, report, parsed))
                 except Exception as exc:  # one feed's trouble never ends the cycle
-                    log.exception("feed %s: processing failed", state["url"])
                     report.errors += 1
+                    if isinstance(exc, sqlite3.Error):  # not the feed's fault: one line
+                        log.error("feed %s: cannot store: %s", state["url"], exc)
+                        report.storage_error = report.storage_error or f"{exc}"
+                    else:
+                        log.exception("feed %s: processing failed", state["url"])
                     error = f"internal error: {type(exc).__name__}: {exc}"
                     report.feed_errors[state["url"]] = error
-                    self._record_failure(state, f"internal error: {type(exc).__name__}", None)
+                    if not isinstance(exc, sqlite3.Error):  # storage: the service backs off
+                        self._record_failure(state, f"internal error: {type(exc).__name__}", None)
                 if len(self._feed_updates) >= _FEED_UPDATE_BATCH:
-                    self._flush_feed_updates()
+                    failed = self._flush_feed_updates()
+                    report.storage_error = report.storage_error or failed
         finally:
-            self._flush_feed_updates()
+            failed = self._flush_feed_updates()
+        report.storage_error = report.storage_error or failed
         report.alerts = len(new_alerts)
         report.duration = time.monotonic() - started
         log.info(report.summary())
         try:
             record_cycle(self.repo.db, now, self.clock(), report)
-        except Exception:  # the cycle log is informational; never lose a cycle over it
+        except sqlite3.Error as exc:  # the cycle log is informational
+            log.warning("could not record the cycle summary: %s", exc)
+        except Exception:  # never lose a cycle over it
             log.exception("could not record the cycle summary")
         for notice in self._notices:
             try:
@@ -231,12 +244,19 @@ class Pipeline:
         """
         self._feed_updates.append((url, fields))
 
-    def _flush_feed_updates(self) -> None:
+    def _flush_feed_updates(self) -> str | None:
+        """Write the queued feed states; returns the storage error, if any."""
         updates, self._feed_updates = self._feed_updates, []
+        if not updates:
+            return None
         try:
             self.repo.update_feeds(updates)
-        except Exception:  # e.g. the database stayed locked: those feeds are simply due again
+        except sqlite3.Error as exc:  # e.g. the database stayed locked: those feeds are due again
+            log.error("could not store the state of %d feeds: %s", len(updates), exc)
+            return str(exc)
+        except Exception:
             log.exception("could not store the state of %d feeds", len(updates))
+        return None
 
     def _feed_failed(
         self, state: dict[str, Any], error: str, result: FetchResult, report: CycleReport

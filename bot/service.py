@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("newswatch.service")
 
 SHUTDOWN_GRACE_SECONDS = 7.0
+STORAGE_BACKOFF_FIRST = 5.0  # seconds before the first retry after a storage failure
+STORAGE_BACKOFF_MAX = 300.0
 
 
 @dataclass
@@ -40,6 +43,8 @@ class Service:
     _current_tick: asyncio.Task[Any] | None = None
     _scheduler: AsyncIOScheduler | None = None
     _conflict_logged_at: datetime | None = None
+    storage_name: str = "the database"  # named in the storage-failure notice
+    _storage_failures: int = 0  # consecutive cycles that could not write
 
     async def cycle(self, *, force: bool = False) -> CycleReport | None:
         """Reload watchlists if edited, then run one cycle (never two at once)."""
@@ -62,13 +67,63 @@ class Service:
 
     async def _tick(self) -> None:
         self._current_tick = asyncio.current_task()
+        failure: str | None = None
         try:
-            await self.cycle()
+            report = await self.cycle()
+            failure = report.storage_error if report is not None else None
         except asyncio.CancelledError:
             log.warning("cycle cancelled")
+        except sqlite3.Error as exc:  # storage: one line, the backoff below and one notice
+            failure = f"{exc}"
+            log.error("cycle failed: cannot use %s: %s", self.storage_name, exc)
         except Exception:  # the scheduler must keep running whatever one cycle did
             log.exception("cycle failed")
+        failure = failure or getattr(self.deliverer, "storage_error", None)
+        await self._storage_health(failure)
         self._schedule_next_tick()
+
+    def storage_backoff(self) -> float:
+        """Seconds to wait before the next cycle because storage fails (0 when healthy)."""
+        if not self._storage_failures:
+            return 0.0
+        return min(STORAGE_BACKOFF_FIRST * 2 ** (self._storage_failures - 1), STORAGE_BACKOFF_MAX)
+
+    async def _storage_health(self, failure: str | None) -> None:
+        """Count storage failures; one notice when they start and one when they end."""
+        if failure:
+            self._storage_failures += 1
+            if self._storage_failures == 1:
+                text = (
+                    f"Storage failure: {failure}. newswatch cannot write to {self.storage_name}:"
+                    " new alerts and feed states are not recorded, and nothing is sent that"
+                    " cannot be recorded. It retries with backoff (up to every"
+                    f" {STORAGE_BACKOFF_MAX:.0f} s). Check free disk space, file permissions"
+                    " and any process holding a write lock."
+                )
+                log.error("%s", text)
+                await self._notify(text)
+            else:
+                log.warning(
+                    "storage still failing (%d cycles): %s; next try in %.0fs",
+                    self._storage_failures,
+                    failure,
+                    self.storage_backoff(),
+                )
+            return
+        if self._storage_failures:
+            text = (
+                f"Storage works again after {self._storage_failures} failed cycle(s);"
+                " delivery resumed."
+            )
+            self._storage_failures = 0
+            log.warning("%s", text)
+            await self._notify(text)
+
+    async def _notify(self, text: str) -> None:
+        try:
+            await self.deliverer.notify_admins(text)
+        except Exception as exc:
+            log.warning("could not notify the admins: %s", exc)
 
     def _schedule_next_tick(self) -> None:
         """Wake up when the next feed is due (at least 1 s, at most ``tick_seconds`` away).
@@ -84,6 +139,7 @@ class Service:
             log.exception("could not compute the next due feed")
             wait = None
         delay = self.tick_seconds if wait is None else min(max(wait, 1.0), self.tick_seconds)
+        delay = max(delay, self.storage_backoff())  # a failing database: no 1 s loop
         with contextlib.suppress(Exception):  # the job is gone once shutdown has begun
             self._scheduler.modify_job(
                 "poll-feeds", next_run_time=datetime.now(UTC) + timedelta(seconds=delay)

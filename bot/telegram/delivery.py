@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
@@ -150,6 +151,13 @@ class TelegramDeliverer:
         self._told: set[str] = set()  # admin notices already sent by this process
         self._redrain: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Storage failures (disk full, read-only, locked past the busy timeout): a message
+        # Telegram accepted but whose `sent` mark could not be committed is remembered here
+        # (delivery id -> message id) and recorded before anything else is sent.
+        self._unrecorded: dict[int, int | None] = {}
+        self._sent_here: set[int] = set()  # delivery ids Telegram accepted in this process
+        self._notices_sent: set[int] = set()  # admin notice ids sent but not yet recorded
+        self.storage_error: str | None = None  # the last storage failure, None when healthy
 
     # ----- entry points ------------------------------------------------------------------
     async def deliver(self, new_alerts: Sequence[StoredAlert]) -> None:
@@ -162,9 +170,15 @@ class TelegramDeliverer:
         every state change is committed to the outbox as it happens.
         """
         async with self._lock:
+            if not self.record_unrecorded():
+                return 0  # storage still failing: send nothing more until it is recorded
             now = self.clock()
             self.repo.follow_chat_migrations()
-            rows = self.repo.pending_deliveries(now)
+            rows = [
+                r
+                for r in self.repo.pending_deliveries(now)
+                if int(r["delivery_id"]) not in self._sent_here
+            ]
             by_chat = self._prepare(rows, now)
             results = await asyncio.gather(
                 *(self._drain_chat(chat_rows) for chat_rows in by_chat.values())
@@ -172,6 +186,30 @@ class TelegramDeliverer:
             await self._edit_stories()
         await self._send_notices()
         return sum(results)
+
+    def record_unrecorded(self) -> bool:
+        """Commit the `sent` marks that failed earlier. True when none is left unrecorded."""
+        for delivery_id, message_id in list(self._unrecorded.items()):
+            try:
+                self.repo.mark_sent(delivery_id, message_id, self.clock())
+            except sqlite3.Error as exc:
+                self.storage_error = f"{type(exc).__name__}: {exc}"
+                log.warning(
+                    "still cannot record %d sent message(s) (%s); nothing more is sent until"
+                    " they are recorded",
+                    len(self._unrecorded),
+                    exc,
+                )
+                return False
+            del self._unrecorded[delivery_id]
+            log.warning("delivery %s: sent mark recorded after a storage failure", delivery_id)
+        self.storage_error = None
+        return True
+
+    @property
+    def unrecorded(self) -> dict[int, int | None]:
+        """Deliveries Telegram accepted whose `sent` mark is not committed (id -> message)."""
+        return dict(self._unrecorded)
 
     # ----- planning: mutes, quiet hours, digests -----------------------------------------
     def _prepare(
@@ -273,10 +311,12 @@ class TelegramDeliverer:
     async def _drain_chat(self, rows: list[dict[str, Any]]) -> int:
         sent = 0
         for row in rows:
+            if self._unrecorded:  # a storage failure in any chat stops the whole pass
+                break
             outcome = await self._send_one(row)
             if outcome == "sent":
                 sent += 1
-            elif outcome in ("chat-dead", "deferred"):
+            elif outcome in ("chat-dead", "deferred", "storage"):
                 break
         return sent
 
@@ -321,7 +361,7 @@ class TelegramDeliverer:
         return alert_keyboard(int(row["id"]), entities, row.get("source") or "")
 
     async def _send_one(self, row: dict[str, Any]) -> str:
-        """Send one outbox row. Returns sent | failed | chat-dead | deferred."""
+        """Send one outbox row. Returns sent | failed | chat-dead | deferred | storage."""
         delivery_id = int(row["delivery_id"])
         chat_id: int | str = row["chat_id"]
         thread_id = row.get("thread_id")
@@ -411,7 +451,20 @@ class TelegramDeliverer:
                 return "deferred"
             # The duplicate window: Telegram has the message, our commit is not yet done.
             # Nothing is awaited between the response and this commit.
-            self.repo.mark_sent(delivery_id, message.message_id, self.clock())
+            self._sent_here.add(delivery_id)
+            try:
+                self.repo.mark_sent(delivery_id, message.message_id, self.clock())
+            except sqlite3.Error as exc:  # disk full, read-only, locked past the busy timeout
+                self._unrecorded[delivery_id] = message.message_id
+                self.storage_error = f"{type(exc).__name__}: {exc}"
+                log.error(
+                    "delivery %s was sent (message %s) but cannot be recorded: %s; delivery"
+                    " stops until it is recorded",
+                    delivery_id,
+                    message.message_id,
+                    exc,
+                )
+                return "storage"
             return "sent"
 
     # ----- story edits -------------------------------------------------------------------
@@ -496,10 +549,20 @@ class TelegramDeliverer:
         log.warning("admin notice: %s", text)
         try:
             self.repo.queue_admin_notice(self.admin_ids, text, self.clock())
-        except Exception:
-            log.exception("could not store an admin notice")
+        except Exception as exc:  # the database is failing: say so without storing it
+            log.warning("could not store an admin notice (%s); sending it unstored", exc)
+            await self._send_unstored(text)
             return
         await self._send_notices()
+
+    async def _send_unstored(self, text: str) -> None:
+        """Best effort, once: for notices about the storage itself, which cannot be queued."""
+        for admin in self.admin_ids:
+            try:
+                if await self._turn(admin):
+                    await self.bot.send_message(chat_id=admin, text=text)
+            except Exception as exc:
+                log.warning("could not notify admin %s: %s", admin, type(exc).__name__)
 
     async def _send_notices(self) -> int:
         """Send the pending admin notices, oldest first; stop at the first transient failure."""
@@ -512,6 +575,10 @@ class TelegramDeliverer:
                 return 0
             for row in rows:
                 admin = row["admin_id"]
+                if row["id"] in self._notices_sent:  # sent, but its mark was not committed
+                    if not self._mark_notice(row["id"], "sent", None):
+                        break
+                    continue
                 try:
                     if not await self._turn(admin):
                         break  # a long 429: the redrain comes back for them
@@ -527,12 +594,18 @@ class TelegramDeliverer:
                     log.warning("could not notify admin %s: %s", admin, type(exc).__name__)
                     self._mark_notice(row["id"], "pending", type(exc).__name__)
                     break
-                self._mark_notice(row["id"], "sent", None)
                 sent += 1
+                if self._mark_notice(row["id"], "sent", None):
+                    continue
+                self._notices_sent.add(row["id"])  # never sent twice by this process
+                break
         return sent
 
-    def _mark_notice(self, notice_id: int, status: str, error: str | None) -> None:
+    def _mark_notice(self, notice_id: int, status: str, error: str | None) -> bool:
         try:
             self.repo.mark_notice(notice_id, status, error, self.clock())
-        except Exception:
-            log.exception("could not record admin notice %s as %s", notice_id, status)
+        except Exception as exc:
+            log.warning("could not record admin notice %s as %s: %s", notice_id, status, exc)
+            return False
+        self._notices_sent.discard(notice_id)
+        return True

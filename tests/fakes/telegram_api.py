@@ -156,6 +156,9 @@ class FakeTelegramAPI(LoopbackHTTPServer):
         self.state = FakeState(token=token)
         self.cond = threading.Condition()
         self._closing = False
+        # method -> callback(params, result), run after a call succeeded and before the bot
+        # gets the answer (e.g. to break the bot's storage exactly then)
+        self.before_reply: dict[str, Any] = {}
 
     # ----- lifecycle ---------------------------------------------------------------------
     def _stopping(self) -> None:
@@ -262,6 +265,9 @@ class FakeTelegramAPI(LoopbackHTTPServer):
             result = handler(params)
         except _ApiError as exc:
             return self._error(req, exc.code, exc.description, exc.parameters)
+        hook = self.before_reply.get(method)
+        if hook is not None:
+            hook(params, result)
         self._reply(req, 200, {"ok": True, "result": result})
 
     def _params(self, content_type: str, body: bytes) -> dict[str, Any]:
