@@ -318,7 +318,8 @@ SEPARATORS = [" ", ", ", " (", ") ", ": ", "\n", " — ", "-", "'", "’", ". ",
 
 @cache
 def single(alias: str) -> Matcher:
-    return Matcher.compile([Entity.of("E", [alias])])
+    # min_salience 0: these properties are about finding the alias, wherever it stands
+    return Matcher.compile([Entity.of("E", [alias], min_salience=0.0)])
 
 
 @settings(max_examples=300, deadline=None)

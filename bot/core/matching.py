@@ -1,4 +1,10 @@
-"""Decide which watched entities a news item mentions, with one Aho-Corasick pass per field."""
+"""Decide which watched entities a news item mentions, with one Aho-Corasick pass per field.
+
+Each entity found is decided once: excluded (exclusion phrase, ignored phrase, unsearched field,
+missing context term, out of scope), weak (found, but only in a list, an aside or a place below
+its ``min_salience``: stored, not alerted) or alerting. Every decision names the rule that made
+it (``Reason``), for ``/test``, ``match`` and ``match --json``.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +12,14 @@ import html
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import ahocorasick
 
 from bot.core.normalize import fold, normalize
+from bot.core.salience import Shape, mention_salience, shape
 from bot.core.text import TAG
-from bot.core.watchlist import FIELDS, PRIORITIES, ChatRoute, Entity
+from bot.core.watchlist import FIELDS, PRIORITIES, ChatRoute, Entity, Scope
 
 # Arabic proclitics allowed glued to the front of an Arabic phrase: the conjunctions و (and)
 # and ف (so), the prepositions ب (in/with) and ل (for/to), and a conjunction followed by a
@@ -23,7 +31,37 @@ _ARABIC_START = re.compile("^[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff]")
 _APOSTROPHES = re.compile("['’ʼ`´]")
 _HYPHENS = re.compile("[‐‑-]")
 
-_ALIAS, _EXCLUDE, _IGNORE, _CONTEXT = range(4)
+_ALIAS, _EXCLUDE, _IGNORE, _CONTEXT, _INSIDE, _OUTSIDE = range(6)
+# A year as an item dates itself: after a month, or after "in", "en", "since", "عام"...
+_YEAR = re.compile(
+    r"\b(?:in|en|of|de|since|depuis|from|until|year|annee|im|nel|del|ano|عام|سنه|january|february|march|april|may|june|july|"
+    r"august|september|october|november|december|janvier|fevrier|mars|avril|mai|juin|juillet|"
+    r"aout|septembre|octobre|novembre|decembre|januar|februar|marz|juni|juli|oktober|dezember|"
+    r"gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|dicembre)"
+    r" (1[89]\d\d|20\d\d)\b"
+)
+
+
+class Rule(StrEnum):
+    """The watchlist rule behind a decision."""
+
+    ALIAS = "alias"  # an alias was found (and nothing else applied)
+    FIELDS = "fields"  # the alias is in a field the entity does not search
+    IGNORE = "ignore"  # the alias is inside an ignored phrase
+    CONTEXT = "context"  # a context term was found, or is missing
+    EXCLUDE = "exclude"  # an exclusion phrase is in the item
+    SCOPE = "scope"  # the item is inside, or outside, the entity's scope
+    SALIENCE = "salience"  # how prominent the best mention is, against min_salience
+
+
+class Decision(StrEnum):
+    """What became of an entity found in an item."""
+
+    ALERT = "alert"
+    WEAK = "weak"  # stored and searchable, never alerted on its own
+    EXCLUDED = "excluded"
+
+
 _RANK = {p: i for i, p in enumerate(PRIORITIES)}
 
 
@@ -42,6 +80,26 @@ class Exclusion:
 
     entity: str
     reason: str
+    rule: Rule = Rule.EXCLUDE
+
+
+@dataclass(frozen=True, slots=True)
+class WeakMatch:
+    """An entity found, in scope and in context, but not prominently enough to alert."""
+
+    entity: str
+    salience: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One rule that weighed in the decision on one entity, in plain words."""
+
+    entity: str
+    decision: Decision
+    rule: Rule
+    detail: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +112,12 @@ class MatchResult:
     priority: str = "normal"  # highest priority among matched entities ("normal" if none)
     chats: tuple[ChatRoute, ...] = ()  # union of explicit routes; empty: the default chats
     to_default: bool = False  # a matched entity has no explicit route: send to default chats
+    weak: tuple[WeakMatch, ...] = ()  # found but not salient: stored, searchable, not alerted
+    reasons: tuple[Reason, ...] = ()  # every rule that decided, per entity, in order
+
+    @property
+    def weak_entities(self) -> tuple[str, ...]:
+        return tuple(w.entity for w in self.weak)
 
     def __bool__(self) -> bool:
         return bool(self.entities)
@@ -68,6 +132,7 @@ class _Ent:
     fields_mask: int
     context_group: int  # -1 when the entity has no context rule
     rank: int
+    scope: int = -1  # index in Matcher._scopes, -1 when the entity has no scope
 
 
 @dataclass(slots=True)
@@ -82,7 +147,9 @@ class _Found:
     aliases: list[tuple[int, int, int, int]] = field(default_factory=list)  # alias, field, s, e
     excludes: dict[int, tuple[str, int]] = field(default_factory=dict)  # entity -> phrase, field
     ignores: dict[tuple[int, int], list[tuple[int, int]]] = field(default_factory=dict)
-    contexts: set[int] = field(default_factory=set)
+    contexts: dict[int, str] = field(default_factory=dict)  # group -> first term found
+    inside: dict[int, list[tuple[int, int, int, str]]] = field(default_factory=dict)
+    outside: dict[int, str] = field(default_factory=dict)  # scope -> first outside place
 
 
 def phrase_keys(text: str, *, case_sensitive: bool = False) -> list[str]:
@@ -122,6 +189,7 @@ class Matcher:
         self._ents: list[_Ent] = []
         self._aliases: list[_AliasRef] = []
         self._groups: list[tuple[str, ...]] = []
+        self._scopes: list[Scope] = []
         self._excludes: list[str] = []
         self._ignores: list[str] = []
         self._folded = ahocorasick.Automaton()
@@ -161,9 +229,27 @@ class Matcher:
                     add(folded, key, (_CONTEXT, gid))
             return gid
 
+        scope_ids: dict[Scope, int] = {}
+
+        def scope(sc: Scope | None) -> int:
+            if sc is None:
+                return -1
+            if sc not in scope_ids:
+                sid = scope_ids[sc] = len(m._scopes)
+                m._scopes.append(sc)
+                for kind, phrases in ((_INSIDE, sc.places), (_OUTSIDE, sc.outside)):
+                    for phrase in phrases:
+                        for key in phrase_keys(phrase):
+                            add(folded, key, (kind, sid))
+            return scope_ids[sc]
+
         for ei, entity in enumerate(entities):
             mask = sum(1 << FIELDS.index(f) for f in entity.fields if f in FIELDS)
-            m._ents.append(_Ent(entity, mask, group(entity.context), _RANK[entity.priority]))
+            m._ents.append(
+                _Ent(
+                    entity, mask, group(entity.context), _RANK[entity.priority], scope(entity.scope)
+                )
+            )
             seen_keys: set[tuple[bool, str]] = set()
             for alias in entity.aliases:
                 ai = len(m._aliases)
@@ -209,12 +295,14 @@ class Matcher:
         if self._empty:
             return NO_MATCH
         scans = []
+        plains = ["", ""]
         alias_seen = False
         for fi, text in enumerate((title, summary)):
             if not text:
                 continue
             if "<" in text or "&" in text:
                 text = _plain(text)
+            plains[fi] = text
             kept = fold(text)
             padded = f" {kept.casefold()} "
             folded = list(self._folded.iter(padded)) if self._has_folded else []
@@ -226,67 +314,119 @@ class Matcher:
             ]
             if cased or regex or any(value[2] for _end, value in folded):
                 alias_seen = True
-            scans.append((fi, folded, cased, regex))
+            scans.append((fi, folded, cased, regex, padded))
         if not alias_seen:  # the common case: nothing watched in this item
             return NO_MATCH
         found = _Found()
-        for fi, folded, cased, regex in scans:
+        for fi, folded, cased, regex, padded in scans:
             for end, (length, payloads, _has_alias) in folded:
                 for kind, ref in payloads:
-                    self._record(found, kind, ref, fi, end - length + 1, end)
+                    start = end - length + 1
+                    self._record(found, kind, ref, fi, start, end, padded[start + 1 : end])
             for end, (length, payloads, _has_alias) in cased:
                 for _kind, ref in payloads:
                     found.aliases.append((ref, fi, end - length + 1, end))
             for ai, start, end in regex:
                 found.aliases.append((ai, fi, start, end))
-        return self._decide(found)
+        return self._decide(found, plains)
 
-    def _record(self, found: _Found, kind: int, ref: int, fi: int, start: int, end: int) -> None:
+    def _record(
+        self, found: _Found, kind: int, ref: int, fi: int, start: int, end: int, text: str
+    ) -> None:
         if kind == _ALIAS:
             found.aliases.append((ref, fi, start, end))
         elif kind == _CONTEXT:
-            found.contexts.add(ref)
+            found.contexts.setdefault(ref, text)
+        elif kind == _INSIDE:
+            found.inside.setdefault(ref, []).append((fi, start, end, text))
+        elif kind == _OUTSIDE:
+            found.outside.setdefault(ref, text)
         elif kind == _EXCLUDE:
             found.excludes.setdefault(self._exclude_owner[ref], (self._excludes[ref], fi))
         else:
             found.ignores.setdefault((self._ignore_owner[ref], fi), []).append((start, end))
 
-    def _decide(self, found: _Found) -> MatchResult:
+    def _decide(self, found: _Found, plains: list[str]) -> MatchResult:
         per_entity: dict[int, list[tuple[int, int, int, int]]] = {}
         for event in found.aliases:
             per_entity.setdefault(self._aliases[event[0]].entity, []).append(event)
         names: list[str] = []
         hits: list[Hit] = []
         excluded: list[Exclusion] = []
+        weak: list[WeakMatch] = []
+        reasons: list[Reason] = []
         chats: dict[ChatRoute, None] = {}
         to_default = False
         rank = len(PRIORITIES)
+        shapes: dict[int, Shape] = {}
         for ei in sorted(per_entity):
             ent = self._ents[ei]
             name = ent.entity.name
+
+            def exclude(rule: Rule, why: str, name: str = name) -> None:
+                excluded.append(Exclusion(name, why, rule))
+                reasons.append(Reason(name, Decision.EXCLUDED, rule, why))
+
             if ei in found.excludes:
                 phrase, fi = found.excludes[ei]
-                excluded.append(Exclusion(name, f"exclusion phrase {phrase!r} in {FIELDS[fi]}"))
+                exclude(Rule.EXCLUDE, f"exclusion phrase {phrase!r} in {FIELDS[fi]}")
                 continue
-            kept: dict[tuple[str, str], None] = {}
-            reasons: list[str] = []
+            kept: dict[tuple[str, str], list[tuple[int, int]]] = {}  # (alias, field) -> spans
+            dropped: list[tuple[Rule, str]] = []
+            found_context: list[str] = []
             for ai, fi, start, end in sorted(per_entity[ei], key=lambda ev: (ev[1], ev[2])):
                 ref = self._aliases[ai]
                 if not ent.fields_mask & (1 << fi):
-                    reasons.append(f"{ref.text!r} only in {FIELDS[fi]}, which is not searched")
+                    why = f"{ref.text!r} only in {FIELDS[fi]}, which is not searched"
+                    dropped.append((Rule.FIELDS, why))
                 elif any(s <= start and end <= e for s, e in found.ignores.get((ei, fi), ())):
-                    reasons.append(f"{ref.text!r} in {FIELDS[fi]} is inside an ignored phrase")
+                    why = f"{ref.text!r} in {FIELDS[fi]} is inside an ignored phrase"
+                    dropped.append((Rule.IGNORE, why))
                 elif ref.context_group >= 0 and ref.context_group not in found.contexts:
                     terms = _terms(self._groups[ref.context_group])
-                    reasons.append(f"{ref.text!r} needs a context term (one of: {terms})")
+                    why = f"{ref.text!r} needs a context term (one of: {terms}); none found"
+                    dropped.append((Rule.CONTEXT, why))
                 else:
-                    kept[(ref.text, FIELDS[fi])] = None
+                    if ref.context_group >= 0:
+                        term = found.contexts[ref.context_group]
+                        found_context.append(f"{ref.text!r} counts: context term {term!r} found")
+                    kept.setdefault((ref.text, FIELDS[fi]), []).append((start, end - 1))
             if not kept:
-                excluded.append(Exclusion(name, "; ".join(dict.fromkeys(reasons))))
+                rules = dict.fromkeys(rule for rule, _why in dropped)
+                exclude(next(iter(rules)), "; ".join(dict.fromkeys(why for _r, why in dropped)))
                 continue
             if ent.context_group >= 0 and ent.context_group not in found.contexts:
                 terms = _terms(self._groups[ent.context_group])
-                excluded.append(Exclusion(name, f"no context term in the item (one of: {terms})"))
+                exclude(Rule.CONTEXT, f"no context term in the item (one of: {terms})")
+                continue
+            if ent.context_group >= 0:
+                term = found.contexts[ent.context_group]
+                found_context.append(f"context term {term!r} found")
+            scoped = self._scope(ent, found, per_entity[ei], plains)
+            if scoped[0]:
+                exclude(Rule.SCOPE, scoped[1])
+                continue
+            best, where = -1.0, ""
+            for (alias, fname), spans in kept.items():
+                fi = FIELDS.index(fname)
+                if fi not in shapes:
+                    shapes[fi] = shape(plains[fi])
+                for position, stop in spans:
+                    score, why = mention_salience(fname, shapes[fi], position, stop)
+                    if score > best:
+                        best, where = score, f"{alias!r} in {why}"
+            salient = best >= ent.entity.min_salience
+            decision = Decision.ALERT if salient else Decision.WEAK
+            reasons.extend(Reason(name, decision, Rule.CONTEXT, why) for why in found_context)
+            if scoped[1]:
+                reasons.append(Reason(name, decision, Rule.SCOPE, scoped[1]))
+            sign = ">=" if salient else "<"
+            salience = (
+                f"salience {best:g} ({where}) {sign} min_salience {ent.entity.min_salience:g}"
+            )
+            reasons.append(Reason(name, decision, Rule.SALIENCE, salience))
+            if not salient:
+                weak.append(WeakMatch(name, best, salience))
                 continue
             names.append(name)
             hits.extend(Hit(name, alias, fname) for alias, fname in kept)
@@ -295,7 +435,7 @@ class Matcher:
                 chats.update(dict.fromkeys(ent.entity.chats))
             else:
                 to_default = True
-        if not names and not excluded:
+        if not names and not excluded and not weak:
             return NO_MATCH
         return MatchResult(
             entities=tuple(names),
@@ -304,7 +444,42 @@ class Matcher:
             priority=PRIORITIES[rank] if names else "normal",
             chats=tuple(chats),
             to_default=to_default,
+            weak=tuple(weak),
+            reasons=tuple(reasons),
         )
+
+    def _scope(
+        self,
+        ent: _Ent,
+        found: _Found,
+        mentions: list[tuple[int, int, int, int]],
+        plains: list[str],
+    ) -> tuple[bool, str]:
+        """(out of scope?, why) for an entity with a scope; (False, "") without one."""
+        if ent.scope < 0:
+            return False, ""
+        sc = self._scopes[ent.scope]
+        if sc.since is not None:
+            years = [int(y) for text in plains for y in _YEAR.findall(normalize(text))]
+            if years and max(years) < sc.since:
+                return True, (
+                    f"scope {sc.name!r}: the item dates itself to {max(years)}, "
+                    f"before {sc.since} (history)"
+                )
+        if ent.scope in found.outside:
+            place = found.outside[ent.scope]
+            # The entity's own aliases are not places: "Africa Corps" does not mean Africa.
+            inside = [
+                text
+                for fi, start, end, text in found.inside.get(ent.scope, ())
+                if not any(f == fi and s < end and start < e for _a, f, s, e in mentions)
+            ]
+            if not inside:
+                return True, (
+                    f"scope {sc.name!r}: {place!r} is outside it and no place inside it is named"
+                )
+            return False, f"scope {sc.name!r}: {inside[0]!r} is inside it (and {place!r} is not)"
+        return False, ""
 
 
 def _owners(m: Matcher, attr: str) -> list[int]:
@@ -320,19 +495,36 @@ def _terms(terms: tuple[str, ...], limit: int = 6) -> str:
 
 
 def describe(result: MatchResult) -> str:
-    """Explain a match result in plain text (for the /test command and the match CLI)."""
+    """Explain a match result in plain text (for the /test command and the match CLI).
+
+    One line per entity found, naming its decision, then one line per rule that decided it:
+    ``[context]``, ``[scope]``, ``[salience]``, ``[exclude]``, ``[ignore]``, ``[fields]``.
+    """
     lines: list[str] = []
     if result:
         lines.append(f"ALERT ({result.priority}): {', '.join(result.entities)}")
-        for name in result.entities:
-            where = ", ".join(f"{h.alias!r} in {h.field}" for h in result.hits if h.entity == name)
-            lines.append(f"  + {name}: {where}")
-        if result.chats:
-            routes = ", ".join(str(c) for c in result.chats)
-            extra = " and the default chats" if result.to_default else ""
-            lines.append(f"  -> routed to {routes}{extra}")
+    elif result.weak:
+        lines.append(
+            f"No alert: weak match only ({', '.join(result.weak_entities)}): stored and"
+            " searchable, not alerted."
+        )
     else:
         lines.append("No alert: no watched entity matched.")
+    for name in result.entities:
+        where = ", ".join(f"{h.alias!r} in {h.field}" for h in result.hits if h.entity == name)
+        lines.append(f"  + {name}: {where}")
+        lines.extend(_rule_lines(result, name))
+    if result.chats:
+        routes = ", ".join(str(c) for c in result.chats)
+        extra = " and the default chats" if result.to_default else ""
+        lines.append(f"  -> routed to {routes}{extra}")
+    for w in result.weak:
+        lines.append(f"  ~ {w.entity}: weak match, not alerted")
+        lines.extend(_rule_lines(result, w.entity))
     for ex in result.excluded:
-        lines.append(f"  - {ex.entity} not counted: {ex.reason}")
+        lines.append(f"  - {ex.entity} not counted [{ex.rule}]: {ex.reason}")
     return "\n".join(lines)
+
+
+def _rule_lines(result: MatchResult, name: str) -> list[str]:
+    return [f"      [{r.rule}] {r.detail}" for r in result.reasons if r.entity == name]

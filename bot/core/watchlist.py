@@ -16,8 +16,12 @@ from bot.core.normalize import normalize
 PRIORITIES = ("urgent", "normal", "digest")
 FIELDS = ("title", "summary")
 
-_TOP_KEYS = {"title", "description", "defaults", "entities", "feeds"}
-_DEFAULT_KEYS = {"priority", "fields", "chats"}
+_TOP_KEYS = {"title", "description", "defaults", "entities", "feeds", "scopes"}
+_DEFAULT_KEYS = {"priority", "fields", "chats", "min_salience", "scope"}
+_SCOPE_KEYS = {"name", "places", "outside", "since", "notes"}
+# Salience of a mention (bot.core.salience): title 1.0, summary 0.6, halved in a list or an
+# aside. An entity whose best mention is below its min_salience is a weak match.
+DEFAULT_MIN_SALIENCE = 0.5
 _ENTITY_KEYS = {
     "name",
     "aliases",
@@ -32,6 +36,8 @@ _ENTITY_KEYS = {
     "search",
     "search_terms",
     "notes",
+    "scope",
+    "min_salience",
 }
 _ALIAS_KEYS = {"text", "case_sensitive", "regex", "context"}
 _FEED_KEYS = {"url", "title"}
@@ -73,6 +79,22 @@ class ChatRoute:
 
 
 @dataclass(frozen=True, slots=True)
+class Scope:
+    """Where (and since when) an entity is followed: its aliases elsewhere do not alert.
+
+    An item is outside the scope when it names one of ``outside`` and none of ``places`` (the
+    entity's own aliases do not count as places: "Africa Corps" does not put an item in
+    Africa), or when every year it gives is before ``since`` (history).
+    """
+
+    name: str
+    places: tuple[str, ...] = ()
+    outside: tuple[str, ...] = ()
+    since: int | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Entity:
     """Something a user follows: a name, its aliases and the rules that decide an alert."""
 
@@ -89,6 +111,8 @@ class Entity:
     notes: str = ""
     path: str = ""
     line: int = 0
+    scope: Scope | None = None
+    min_salience: float = DEFAULT_MIN_SALIENCE  # best mention below this: a weak match
 
     @classmethod
     def of(cls, name: str, aliases: Iterable[str | Alias], **options: Any) -> Entity:
@@ -141,6 +165,7 @@ class _Lines:
     lines: list[str]
     entity_headers: list[int] = field(default_factory=list)
     feed_headers: list[int] = field(default_factory=list)
+    scope_headers: list[int] = field(default_factory=list)
     headers: list[int] = field(default_factory=list)
 
     @classmethod
@@ -156,6 +181,8 @@ class _Lines:
                 out.entity_headers.append(i)
             elif re.match(r"\[\[\s*feeds\s*\]\]", s):
                 out.feed_headers.append(i)
+            elif re.match(r"\[\[\s*scopes\s*\]\]", s):
+                out.scope_headers.append(i)
         return out
 
     def block(self, header: int) -> tuple[int, int]:
@@ -219,6 +246,7 @@ class _Parser:
         self.data = data
         self.lines = _Lines.of(text)
         self.problems: list[Problem] = []
+        self.scopes: dict[str, Scope] = {}
 
     def problem(self, line: int, message: str) -> None:
         self.problems.append(Problem(self.path, line, message))
@@ -238,6 +266,7 @@ class _Parser:
         if not isinstance(data.get("description", ""), str):
             self.problem(self.lines.key("description"), "'description' must be a string")
 
+        self.scopes = self.parse_scopes(data.get("scopes", []))
         defaults = self.parse_defaults(data.get("defaults", {}))
         entities = self.parse_entities(data.get("entities", []), defaults)
         feeds = self.parse_feeds(data.get("feeds", []))
@@ -249,7 +278,13 @@ class _Parser:
 
     def parse_defaults(self, raw: Any) -> dict[str, Any]:
         line = self.lines.table("defaults")
-        out: dict[str, Any] = {"priority": "normal", "fields": FIELDS, "chats": ()}
+        out: dict[str, Any] = {
+            "priority": "normal",
+            "fields": FIELDS,
+            "chats": (),
+            "min_salience": DEFAULT_MIN_SALIENCE,
+            "scope": None,
+        }
         if not isinstance(raw, dict):
             self.problem(line, "'defaults' must be a table")
             return out
@@ -264,7 +299,85 @@ class _Parser:
                 out["fields"] = self.fields(value, kline) or FIELDS
             elif key == "chats":
                 out["chats"] = self.chats(value, kline)
+            elif key == "min_salience":
+                out["min_salience"] = self.salience(value, kline)
+            elif key == "scope":
+                out["scope"] = self.scope_ref(value, kline)
         return out
+
+    # ----------------------------------------------------------------- scopes
+
+    def parse_scopes(self, raw: Any) -> dict[str, Scope]:
+        scopes: dict[str, Scope] = {}
+        if not isinstance(raw, list):
+            self.problem(self.lines.key("scopes"), "'scopes' must be an array of tables")
+            return scopes
+        for index, table in enumerate(raw):
+            header = (
+                self.lines.scope_headers[index]
+                if index < len(self.lines.scope_headers)
+                else self.lines.key("scopes")
+            )
+            start, end = self.lines.block(header)
+
+            def kline(key: str, start: int = start, end: int = end) -> int:
+                return self.lines.key(key, start, end)
+
+            if not isinstance(table, dict):
+                self.problem(header, "each scope must be a table")
+                continue
+            ok = True
+            for key in table:
+                if key not in _SCOPE_KEYS:
+                    self.problem(
+                        kline(key),
+                        f"unknown key {key!r} in scope "
+                        f"(expected one of: {', '.join(sorted(_SCOPE_KEYS))})",
+                    )
+                    ok = False
+            name = table.get("name")
+            if not isinstance(name, str) or not name.strip():
+                self.problem(header, "scope needs a 'name'")
+                continue
+            places = tuple(p for p in self.strings(table.get("places", []), "places", kline))
+            outside = tuple(p for p in self.strings(table.get("outside", []), "outside", kline))
+            for key, values in (("places", places), ("outside", outside)):
+                if any(not normalize(v) for v in values):
+                    self.problem(kline(key), f"scope {name!r}: empty phrase in {key!r}")
+                    ok = False
+            if not places and not outside and "since" not in table:
+                self.problem(header, f"scope {name!r} needs 'places' and 'outside', or 'since'")
+                ok = False
+            if outside and not places:
+                self.problem(kline("outside"), f"scope {name!r}: 'outside' needs 'places' too")
+                ok = False
+            since = table.get("since")
+            if since is not None and (
+                not isinstance(since, int) or isinstance(since, bool) or not 1 <= since <= 9999
+            ):
+                self.problem(kline("since"), f"scope {name!r}: 'since' must be a year")
+                ok = False
+            if not isinstance(table.get("notes", ""), str):
+                self.problem(kline("notes"), "'notes' must be a string")
+            if name.strip() in scopes:
+                self.problem(header, f"duplicate scope name {name.strip()!r}")
+                ok = False
+            if ok:
+                scopes[name.strip()] = Scope(name.strip(), places, outside, since, header)
+        return scopes
+
+    def scope_ref(self, value: Any, line: int) -> Scope | None:
+        if not isinstance(value, str) or value.strip() not in self.scopes:
+            known = ", ".join(sorted(self.scopes)) or "none defined in this file"
+            self.problem(line, f"unknown scope {value!r} (scopes of this file: {known})")
+            return None
+        return self.scopes[value.strip()]
+
+    def salience(self, value: Any, line: int) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            self.problem(line, f"'min_salience' must be a number from 0 to 1, not {value!r}")
+            return DEFAULT_MIN_SALIENCE
+        return float(value)
 
     # ----------------------------------------------------------------- entities
 
@@ -370,6 +483,16 @@ class _Parser:
         if not isinstance(notes, str):
             self.problem(kline("notes"), "'notes' must be a string")
             notes = ""
+        scope = defaults["scope"]
+        if "scope" in table:
+            before = len(self.problems)
+            scope = self.scope_ref(table["scope"], kline("scope"))
+            ok = ok and len(self.problems) == before
+        min_salience = defaults["min_salience"]
+        if "min_salience" in table:
+            before = len(self.problems)
+            min_salience = self.salience(table["min_salience"], kline("min_salience"))
+            ok = ok and len(self.problems) == before
         if not ok:
             return None
         return Entity(
@@ -386,6 +509,8 @@ class _Parser:
             notes=notes,
             path=self.path,
             line=header,
+            scope=scope,
+            min_salience=min_salience,
         )
 
     def alias_list(self, raw: Any, line: int, end: int, name: str) -> list[Alias]:
