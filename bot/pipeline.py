@@ -46,12 +46,23 @@ class Deliverer(Protocol):
     async def notify_admins(self, text: str) -> None: ...
 
 
+class StoryAssignmentLike(Protocol):
+    @property
+    def story_id(self) -> int | None: ...
+
+    @property
+    def batch_story(self) -> int | None: ...
+
+
 class StoryGrouper(Protocol):
-    """Assigns an item to an existing story or to a new one (see bot.core.stories)."""
+    """Assigns the alerted items of one feed body to stories (see bot.story_grouping): each
+    item sees the open stories and the items assigned before it in the same body."""
 
-    def assign(self, item: Item, now: datetime) -> tuple[int | None, str | None]: ...
+    def begin_batch(self) -> None: ...
 
-    def remember(self, story_id: int, fingerprint: str | None, now: datetime) -> None: ...
+    def assign(self, item: Item, entities: Sequence[str], now: datetime) -> StoryAssignmentLike: ...
+
+    def commit(self, story_ids: Sequence[int], now: datetime) -> None: ...
 
 
 @dataclass(slots=True)
@@ -391,11 +402,7 @@ class Pipeline:
         )
         self._notices.extend([recovered] if recovered else [])
         if self.stories is not None:
-            for new_item, alert in zip(
-                [i for i in new_items if i.alert is not None], stored, strict=True
-            ):
-                if new_item.alert is not None:
-                    self.stories.remember(alert.story_id, new_item.alert.story_fingerprint, now)
+            self.stories.commit([alert.story_id for alert in stored], now)
         return [s for s in stored if s.new_story]
 
     def _select_new(
@@ -416,6 +423,8 @@ class Pipeline:
         known_urls = self.repo.items_by_canonical_url([c for c in canon.values() if c])
         backfill_from = now - timedelta(hours=self.settings.backfill_hours)
         matcher = self.matcher()
+        if self.stories is not None:
+            self.stories.begin_batch()
         new_items: list[NewItem] = []
         also_seen: list[tuple[int, str]] = []
         seen_urls: set[str] = set()
@@ -446,9 +455,10 @@ class Pipeline:
         return new_items, also_seen
 
     def _draft(self, item: Item, result: MatchResult, now: datetime) -> AlertDraft:
-        story_id, fingerprint = (None, None)
+        story_id, batch_story = (None, None)
         if self.stories is not None:
-            story_id, fingerprint = self.stories.assign(item, now)
+            where = self.stories.assign(item, result.entities, now)
+            story_id, batch_story = where.story_id, where.batch_story
         routed = tuple(_route(c) for c in result.chats)
         defaults: tuple[tuple[int | str, int | None], ...] = ()
         if not routed or getattr(result, "to_default", False):
@@ -469,7 +479,7 @@ class Pipeline:
             priority=result.priority,
             chats=chats,
             story_id=story_id,
-            story_fingerprint=fingerprint,
+            batch_story=batch_story,
         )
 
 

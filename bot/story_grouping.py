@@ -1,51 +1,145 @@
-"""Group alerts into stories across feeds: the core StoryIndex, rebuilt from SQLite at start."""
+"""Group alerts into stories across feeds: the core StoryGroups, its model and gazetteer loaded
+from data files, rebuilt from SQLite at start, with the items of one feed body visible to
+each other before they are stored."""
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
 
 from bot.core.models import Item
-from bot.core.stories import Fingerprint, StoryIndex, fingerprint
+from bot.core.story_index import StoryGroups
+from bot.core.story_model import (
+    Signature,
+    StoryModel,
+    conflict,
+    parse_story_model,
+    signature,
+)
 from storage.repository import Repository, parse_iso
 
 log = logging.getLogger("newswatch.stories")
 
+MODEL_FILE = Path(__file__).resolve().parent / "data" / "story_model.json"
+
+PlaceFinderFn = Callable[[str], list[tuple[str, str | None]]]
+
+
+def load_story_model(path: Path = MODEL_FILE) -> StoryModel:
+    """The shipped story model (fitted weights, see docs/dedup.md)."""
+    return parse_story_model(json.loads(path.read_text(encoding="utf-8")))
+
+
+@cache
+def place_finder() -> PlaceFinderFn | None:
+    """The shipped Sahel gazetteer as (place id, region id) finder, or None without one."""
+    try:
+        from bot.gazetteer_file import load_default_gazetteer
+    except ImportError:
+        return None
+    gazetteer = load_default_gazetteer()
+    region_ids: dict[tuple[str, str], str] = {}
+    for place in gazetteer:
+        if str(getattr(place.kind, "value", place.kind)) == "region":
+            region_ids[(place.country, place.name.casefold())] = place.id
+
+    def find(text: str) -> list[tuple[str, str | None]]:
+        out = []
+        for mention in gazetteer.find(text):
+            place = mention.place
+            admin1 = (place.admin1 or "").casefold()
+            out.append((place.id, region_ids.get((place.country, admin1))))
+        return out
+
+    return find
+
+
+@dataclass(frozen=True, slots=True)
+class StoryAssignment:
+    """Where an item goes: an existing story (``story_id``), or a story of this batch
+    (``batch_story``: the first draft with that key starts it, the next ones join it)."""
+
+    story_id: int | None
+    batch_story: int | None
+
 
 class StoryGrouper:
-    """Implements the pipeline's StoryGrouper: ``assign`` an item, ``remember`` a stored one."""
+    """Implements the pipeline's StoryGrouper: ``begin_batch``, ``assign`` each alerted item of
+    a feed body, then ``commit`` the story ids the batch was stored under."""
 
-    def __init__(self, repo: Repository, window: timedelta, index: StoryIndex | None = None):
+    def __init__(
+        self,
+        repo: Repository,
+        window: timedelta,
+        model: StoryModel | None = None,
+        places: PlaceFinderFn | None | bool = True,
+    ):
         self.repo = repo
         self.window = window
-        self.index = index or StoryIndex(window=window)
-        self._fresh: dict[str, Fingerprint] = {}
+        self.model = model or load_story_model()
+        self.places: PlaceFinderFn | None = place_finder() if places is True else places or None
+        self.index = StoryGroups(self.model, window=window)
+        self._batch: list[tuple[Signature, StoryAssignment]] = []
         self._loaded = False
+
+    def signature(self, title: str, summary: str, entities: Iterable[str]) -> Signature:
+        return signature(title, summary, entities, self.places)
 
     def load(self, now: datetime) -> int:
         """Index every member of the stories started within the window."""
-        rows = []
-        for story_id, created_at, text in self.repo.recent_story_fingerprints(now - self.window):
-            at = parse_iso(created_at)
-            try:
-                rows.append((story_id, Fingerprint.from_json(text), at or now))
-            except (ValueError, KeyError):
-                continue  # a fingerprint of an older format: that story just won't grow
-        self.index.rebuild(rows)
+        count = 0
+        for row in self.repo.recent_story_members(now - self.window):
+            entities = _json_list(row.get("entities"))
+            sig = self.signature(row.get("title") or "", row.get("summary") or "", entities)
+            at = parse_iso(row.get("created_at")) or now
+            self.index.add(int(row["story_id"]), sig, at)
+            count += 1
         self._loaded = True
-        return len(rows)
+        return count
 
-    def assign(self, item: Item, now: datetime) -> tuple[int | None, str | None]:
+    def begin_batch(self) -> None:
+        """Start a feed body: forget what an earlier, unstored batch assigned."""
+        self._batch = []
+
+    def assign(self, item: Item, entities: Iterable[str], now: datetime) -> StoryAssignment:
+        """The story of an alerted item: the best of the open stories and of this batch."""
         if not self._loaded:
             self.load(now)
         self.index.prune(now)
-        fp = fingerprint(item.title, item.summary)
-        text = fp.to_json()
-        self._fresh[text] = fp
-        return self.index.find(fp, now), text
+        sig = self.signature(item.title, item.summary, entities)
+        hit = self.index.match(sig, now)
+        best_margin = hit.margin if hit is not None else 0.0
+        chosen = StoryAssignment(hit.story_id, None) if hit is not None else None
+        for other, where in self._batch:
+            margin = self.model.score(sig, other, 0.0)
+            if margin > best_margin and not any(
+                conflict(sig, o) for o, w in self._batch if w == where
+            ):  # the guard holds for the whole story, as in StoryGroups.match
+                best_margin, chosen = margin, where
+        if chosen is None:
+            keys = [w.batch_story for _, w in self._batch if w.batch_story is not None]
+            chosen = StoryAssignment(None, max(keys, default=-1) + 1)
+        self._batch.append((sig, chosen))
+        return chosen
 
-    def remember(self, story_id: int, fingerprint_json: str | None, now: datetime) -> None:
-        if not fingerprint_json:
-            return
-        fp = self._fresh.pop(fingerprint_json, None) or Fingerprint.from_json(fingerprint_json)
-        self.index.add(story_id, fp, now)
+    def commit(self, story_ids: Iterable[int], now: datetime) -> None:
+        """Index the batch's items under the story ids they were stored with (same order)."""
+        batch, self._batch = self._batch, []
+        for (sig, _where), story_id in zip(batch, story_ids, strict=True):
+            self.index.add(story_id, sig, now)
+
+
+def _json_list(value: Any) -> tuple[str, ...]:
+    if not value:
+        return ()
+    try:
+        loaded = json.loads(value)
+    except ValueError:
+        return ()
+    return tuple(str(v) for v in loaded) if isinstance(loaded, list) else ()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -56,6 +56,9 @@ class AlertDraft:
     chats: tuple[tuple[int | str, int | None], ...]  # (chat id or @channel, forum topic)
     story_id: int | None = None
     story_fingerprint: str | None = None
+    # A story started by an earlier draft of the same batch (feed body): the first draft with
+    # this key starts the story, the next ones join it (story_id None on all of them).
+    batch_story: int | None = None
 
 
 class FeedLookupError(LookupError):
@@ -217,12 +220,19 @@ class Repository:
         """
         stored: list[StoredAlert] = []
         at = iso(now)
+        batch_stories: dict[int, int] = {}
         with transaction(self.db):
             rows = []
             for item in items:
                 alert_id = None
                 if item.alert is not None:
-                    result = self._insert_alert(item, item.alert, now)
+                    draft = item.alert
+                    key = draft.batch_story
+                    if draft.story_id is None and key is not None and key in batch_stories:
+                        draft = replace(draft, story_id=batch_stories[key])
+                    result = self._insert_alert(item, draft, now)
+                    if key is not None:
+                        batch_stories.setdefault(key, result.story_id)
                     stored.append(result)
                     alert_id = result.alert_id
                 rows.append(
@@ -338,6 +348,16 @@ class Repository:
                 self.db.execute(
                     "UPDATE stories SET outlets = ? WHERE id = ?", [json.dumps(outlets), row[1]]
                 )
+
+    def recent_story_members(self, since: datetime) -> list[dict[str, Any]]:
+        """Every alert of the stories started since ``since`` (story_id, created_at, title,
+        summary, entities), oldest first: what a restart re-indexes."""
+        return self.db.execute_returning_dicts(
+            "SELECT a.story_id, a.created_at, a.title, a.summary, a.entities"
+            " FROM stories s JOIN alerts a ON a.story_id = s.id"
+            " WHERE s.created_at >= ? ORDER BY a.id",
+            [iso(since)],
+        )
 
     def recent_story_fingerprints(self, since: datetime) -> list[tuple[int, str, str]]:
         """(story_id, story start, fingerprint) of every member of the stories started since

@@ -1,0 +1,254 @@
+"""Evaluate story grouping on a labelled JSONL: the clusterer alone, cross-validated by story,
+in two arrival modes and with two texts; the cost of a lookup; the end-to-end replay.
+
+    python -m bench.stories_eval                       # clusterer table (dev set, 5 folds)
+    python -m bench.stories_eval --cost                # + cost per item at 2,000 / 100,000
+    python -m bench.stories_eval --e2e                 # + replay through the real pipeline
+    python -m bench.stories_eval --limit 60 --folds 2 --cost --members 200 --big 1000 --e2e
+
+Clusterer: items arrive one by one (``time order``: their own times, about 6 h of spread
+within a published day; ``one hour``: all within one hour, in date order) and are grouped
+online by bot.core.story_index.StoryGroups, as the pipeline does. Each item is scored with the
+model fitted on the other folds (folds group whole stories), never on its own story.
+Columns: pairwise precision/recall/F1 over all item pairs, the same split into same-language
+and cross-language pairs, B-cubed P/R/F1, messages per relevant story (predicted clusters
+among relevant items / true relevant stories; 1.00 is one message per story) and wrong merges
+per 100 stories (true stories merged into another one's cluster). ``in-sample`` rows use the
+shipped model (fitted on everything): optimistic, for reference only. Exits 0 whatever the
+figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TextIO
+
+from bench.story_data import (
+    DEV_SET,
+    MODES,
+    TEXTS,
+    LabelledItem,
+    Scores,
+    arrival_times,
+    default_matcher,
+    default_places,
+    fit_model,
+    load_items,
+    score_clusters,
+    signatures,
+    story_folds,
+)
+from bot.core.story_index import StoryGroups
+from bot.core.story_model import Signature, StoryModel, conflict, parse_story_model, signature
+from bot.story_grouping import load_story_model
+
+
+def cluster(
+    items: Sequence[LabelledItem],
+    sigs: Sequence[Signature],
+    mode: str,
+    models: Sequence[StoryModel],
+) -> list[int]:
+    """Online grouping in arrival order; ``models[i]`` scores item i's lookup."""
+    times = arrival_times(items, mode)
+    index = StoryGroups(models[0])
+    assigned: list[int] = []
+    for i, (sig, at) in enumerate(zip(sigs, times, strict=True)):
+        index.prune(at)
+        hit = index.match(sig, at, model=models[i])
+        story = hit.story_id if hit is not None else i
+        index.add(story, sig, at)
+        assigned.append(story)
+    return assigned
+
+
+HEADER = (
+    f"{'text':<14}{'arrival':<12}{'scoring':<11}{'pair P':>7}{'R':>6}{'F1':>6}"
+    f"{'same P':>8}{'R':>6}{'cross P':>9}{'R':>6}{'B3 P':>7}{'R':>6}{'F1':>6}"
+    f"{'msg/story':>10}{'wrong/100':>10}"
+)
+
+
+def row(text: str, mode: str, scoring: str, s: Scores) -> str:
+    return (
+        f"{text:<14}{mode:<12}{scoring:<11}{s.pair_p:>7.3f}{s.pair_r:>6.3f}{s.pair_f:>6.3f}"
+        f"{s.same_p:>8.3f}{s.same_r:>6.3f}{s.cross_p:>9.3f}{s.cross_r:>6.3f}"
+        f"{s.b3_p:>7.3f}{s.b3_r:>6.3f}{s.b3_f:>6.3f}"
+        f"{s.messages_per_story:>10.2f}{s.wrong_per_100:>10.2f}"
+    )
+
+
+def cross_language_misses(
+    items: Sequence[LabelledItem], predicted: Sequence[int]
+) -> list[tuple[str, int, int]]:
+    """(language pair, true pairs, found) for true cross-language pairs."""
+    total: Counter[str] = Counter()
+    found: Counter[str] = Counter()
+    for a in range(len(items)):
+        for b in range(a + 1, len(items)):
+            if items[a].story != items[b].story or items[a].lang == items[b].lang:
+                continue
+            key = "-".join(sorted((items[a].lang, items[b].lang)))
+            total[key] += 1
+            found[key] += predicted[a] == predicted[b]
+    return [(k, total[k], found[k]) for k in sorted(total, key=lambda k: -total[k])]
+
+
+def evaluate(args: argparse.Namespace, out: TextIO) -> None:
+    items = load_items(args.data)
+    if args.limit:
+        items = items[: args.limit]
+    matcher = default_matcher()
+    places = default_places()
+    folds = story_folds(items, args.folds)
+    shipped = load_story_model()
+    print(
+        f"{args.data.name}: {len(items)} items, {len({i.story for i in items})} stories,"
+        f" {args.folds}-fold CV grouped by story; gazetteer: {'yes' if places else 'no'}",
+        file=out,
+    )
+    print(HEADER, file=out)
+    misses: dict[str, list[tuple[str, int, int]]] = {}
+    for text in args.texts:
+        sigs = signatures(items, text, matcher, places)
+        full = signatures(items, "title+summary", matcher, places) if text == "title" else sigs
+        title = sigs if text == "title" else signatures(items, "title", matcher, places)
+        fold_models = [
+            parse_story_model(
+                fit_model(items, full, title, keep=[i for i, f in enumerate(folds) if f != k])
+            )
+            for k in range(args.folds)
+        ]
+        per_item = [fold_models[f] for f in folds]
+        for mode in args.modes:
+            predicted = cluster(items, sigs, mode, per_item)
+            print(row(text, mode, "CV", score_clusters(items, predicted)), file=out)
+            if mode == "time order":
+                misses[text] = cross_language_misses(items, predicted)
+            if args.in_sample:
+                insample = cluster(items, sigs, mode, [shipped] * len(items))
+                print(row(text, mode, "in-sample", score_clusters(items, insample)), file=out)
+    for text in args.texts:
+        sigs = signatures(items, text, matcher, places)
+        true_pairs = refused = 0
+        for a in range(len(items)):
+            for b in range(a + 1, len(items)):
+                if items[a].story == items[b].story:
+                    true_pairs += 1
+                    refused += conflict(sigs[a], sigs[b])
+        print(f"guard ({text}): refuses {refused} of {true_pairs} true pairs", file=out)
+    for text, rows in misses.items():
+        print(f"\ncross-language pairs found ({text}, time order, CV):", file=out)
+        print("  " + "  ".join(f"{k}: {f}/{t}" for k, t, f in rows), file=out)
+
+
+# ----- cost -----------------------------------------------------------------------------------
+def synthetic_titles(items: Sequence[LabelledItem], n: int, seed: int) -> list[tuple[str, str]]:
+    """Titles and summaries that look like the dev set's: a real item's words with a third
+    replaced by words of other items, and a random number half of the time."""
+    rng = random.Random(seed)
+    words = [w for i in items for w in i.title.split()]
+    out = []
+    for _ in range(n):
+        base = rng.choice(items)
+        title = [w if rng.random() > 0.33 else rng.choice(words) for w in base.title.split()]
+        if rng.random() < 0.5:
+            title.append(str(rng.randint(2, 300)))
+        out.append((" ".join(title), base.summary))
+    return out
+
+
+def cost(args: argparse.Namespace, out: TextIO) -> None:
+    """Median µs per item (match + add) against N open members; brute force (score every
+    member) in the same process as the baseline."""
+    items = load_items(args.data)
+    matcher = default_matcher()
+    places = default_places()
+    model = load_story_model()
+    print("\nper-item cost (match + add), medians of 3 rounds:", file=out)
+    print(
+        f"{'open members':>13}{'ours µs':>10}{'brute force µs':>16}{'ours/brute':>12}"
+        f"{'agree':>8}",
+        file=out,
+    )
+    queries_n = args.queries
+    for n in (args.members, args.big):
+        texts = synthetic_titles(items, n + queries_n, seed=n)
+        sigs = [
+            signature(t, s, matcher.match(t, s).entities, places) for t, s in texts
+        ]
+        start = items[0].at
+        # All members open: spread over the last 60 h of a 72 h window.
+        span = 60 * 3600.0 / max(1, n)
+        index = StoryGroups(model)
+        for k, sig in enumerate(sigs[:n]):
+            index.add(k, sig, start + timedelta(seconds=k * span))
+        now = start + timedelta(hours=61)
+        queries = sigs[n:]
+        ours: list[float] = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            for q, sig in enumerate(queries):
+                index.match(sig, now)
+            ours.append((time.perf_counter() - t0) / len(queries) * 1e6)
+        # add cost, once (adds change the index)
+        t0 = time.perf_counter()
+        for q, sig in enumerate(queries):
+            index.add(n + q, sig, now)
+        add_us = (time.perf_counter() - t0) / len(queries) * 1e6
+        members = [(sig, k, start + timedelta(seconds=k * span)) for k, sig in enumerate(sigs[:n])]
+        brute_n = min(len(queries), max(5, args.brute_queries))
+        t0 = time.perf_counter()
+        agree = 0
+        for sig in queries[:brute_n]:
+            best, best_m = None, 0.0
+            for other, sid, at in members:
+                m = model.score(sig, other, (now - at).total_seconds() / 3600.0)
+                if m > best_m:
+                    best, best_m = sid, m
+            hit = index.match(sig, now)
+            agree += (hit.story_id if hit else None) == best
+        brute = (time.perf_counter() - t0) / brute_n * 1e6
+        ours_us = statistics.median(ours) + add_us
+        print(
+            f"{n:>13,}{ours_us:>10.1f}{brute:>16.1f}{ours_us / brute:>12.3f}"
+            f"{agree:>5}/{brute_n}",
+            file=out,
+        )
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=lambda p: __import__("pathlib").Path(p), default=DEV_SET)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--limit", type=int, default=0, help="first N items only (smoke)")
+    parser.add_argument("--texts", nargs="+", default=list(TEXTS), choices=TEXTS)
+    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    parser.add_argument("--in-sample", action="store_true", help="also the shipped model")
+    parser.add_argument("--cost", action="store_true")
+    parser.add_argument("--members", type=int, default=2000)
+    parser.add_argument("--big", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--brute-queries", type=int, default=30)
+    parser.add_argument("--e2e", action="store_true", help="also the end-to-end replay")
+    parser.add_argument("--e2e-limit", type=int, default=0)
+    args = parser.parse_args(argv)
+    evaluate(args, out)
+    if args.cost:
+        cost(args, out)
+    if args.e2e:
+        from bench.stories_e2e import replay_table
+
+        replay_table(args.data, args.e2e_limit or args.limit, out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,298 @@
+"""Labelled story data for the grouping harness and trainer: items, arrival times, signatures,
+grouped folds, training pairs, the logistic-regression fit and the clustering metrics.
+
+Reads any JSONL in the format of ../shared/eval/sahel-news-dev.jsonl (fields ``id``,
+``title``, ``summary``, ``outlet``, ``url``, ``published``, ``lang``, ``relevant``,
+``story_id``). Items without a ``story_id`` are stories of their own.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import zlib
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.core.story_model import FEATURES, Signature, conflict, pair_features, signature
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_SET = ROOT.parent / "shared" / "eval" / "sahel-news-dev.jsonl"
+MODEL_FILE = ROOT / "bot" / "data" / "story_model.json"
+TEXTS = ("title+summary", "title")
+MODES = ("time order", "one hour")
+# Pairs further apart than this (arrival time) are never compared online: not trained on.
+PAIR_WINDOW_HOURS = 96.0
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledItem:
+    id: str
+    title: str
+    summary: str
+    outlet: str
+    url: str
+    lang: str
+    relevant: bool
+    story: str  # story_id, or the item id for a singleton
+    at: datetime  # arrival time in "time order" mode
+
+
+def _arrival(record: dict[str, Any], last: datetime | None) -> datetime | None:
+    """A time on the published day: the date (month, year) plus an hour spread by the id, so
+    items of one day arrive over the day, as feeds publish them."""
+    published = record.get("published")
+    if not published:
+        return None
+    parts = [int(p) for p in str(published).split("-")]
+    year, month, day = (parts + [1, 1])[:3]
+    spread = zlib.crc32(str(record["id"]).encode()) % (16 * 60)
+    return datetime(year, month, day, 6, tzinfo=UTC) + timedelta(minutes=spread)
+
+
+def load_items(path: Path = DEV_SET) -> list[LabelledItem]:
+    """Items in arrival order (by time; undated items last, one day apart)."""
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    dated: list[tuple[datetime, int, dict[str, Any]]] = []
+    undated: list[dict[str, Any]] = []
+    for n, record in enumerate(records):
+        at = _arrival(record, None)
+        if at is None:
+            undated.append(record)
+        else:
+            dated.append((at, n, record))
+    dated.sort(key=lambda t: (t[0], t[1]))
+    last = dated[-1][0] if dated else datetime(2026, 1, 1, tzinfo=UTC)
+    rows = [(at, r) for at, _n, r in dated]
+    rows += [(last + timedelta(days=10 * (i + 1)), r) for i, r in enumerate(undated)]
+    return [
+        LabelledItem(
+            id=str(r["id"]),
+            title=str(r.get("title") or ""),
+            summary=str(r.get("summary") or ""),
+            outlet=str(r.get("outlet") or ""),
+            url=str(r.get("url") or ""),
+            lang=str(r.get("lang") or ""),
+            relevant=bool(r.get("relevant")),
+            story=str(r.get("story_id") or r["id"]),
+            at=at,
+        )
+        for at, r in rows
+    ]
+
+
+def arrival_times(items: Sequence[LabelledItem], mode: str) -> list[datetime]:
+    """Arrival times: the items' own (``time order``) or all within one hour (``one hour``)."""
+    if mode == "time order":
+        return [i.at for i in items]
+    start = items[0].at if items else datetime(2026, 1, 1, tzinfo=UTC)
+    step = 3600.0 / max(1, len(items))
+    return [start + timedelta(seconds=k * step) for k in range(len(items))]
+
+
+def default_matcher() -> Any:
+    """The shipped watchlists' matcher (entities are a grouping signal)."""
+    from bot.watchlist_files import WatchlistReloader
+
+    reloader = WatchlistReloader(ROOT / "watchlists")
+    reloader.load()
+    return reloader.matcher
+
+
+def default_places() -> Callable[[str], list[tuple[str, str | None]]] | None:
+    """The shipped gazetteer as a PlaceFinder, or None when this checkout has none."""
+    from bot.story_grouping import place_finder
+
+    return place_finder()
+
+
+def signatures(
+    items: Sequence[LabelledItem], text: str, matcher: Any = None, places: Any = None
+) -> list[Signature]:
+    """Signatures as the pipeline computes them; ``text`` is ``title+summary`` or ``title``."""
+    out = []
+    for item in items:
+        summary = item.summary if text == "title+summary" else ""
+        entities = matcher.match(item.title, summary).entities if matcher is not None else ()
+        out.append(signature(item.title, summary, entities, places))
+    return out
+
+
+def story_folds(items: Sequence[LabelledItem], k: int = 5) -> list[int]:
+    """Fold of each item; all items of one story share a fold (GroupKFold-like, balanced by
+    size, deterministic)."""
+    sizes = Counter(i.story for i in items)
+    order = sorted(sizes, key=lambda s: (-sizes[s], zlib.crc32(s.encode())))
+    load = [0] * k
+    fold_of: dict[str, int] = {}
+    for story in order:
+        f = min(range(k), key=lambda j: (load[j], j))
+        fold_of[story] = f
+        load[f] += sizes[story]
+    return [fold_of[i.story] for i in items]
+
+
+def training_pairs(
+    items: Sequence[LabelledItem], sigs: Sequence[Signature], keep: Iterable[int] | None = None
+) -> tuple[list[tuple[float, ...]], list[int]]:
+    """Feature rows and labels of the pairs the online grouper could score: both kept, sharing
+    an index key, not refused by the guard. The set is sparse in time (320 items over years),
+    so pairs further apart than PAIR_WINDOW_HOURS are kept as if they had arrived within the
+    window, at a gap drawn (deterministically) from [0, 72 h]: in a dense week of real feeds,
+    those hard negatives (same actors, same places, other event) do arrive close together."""
+    idx = sorted(keep) if keep is not None else list(range(len(items)))
+    keys = [sigs[i].keys() for i in range(len(items))]
+    xs: list[tuple[float, ...]] = []
+    ys: list[int] = []
+    for a_pos, a in enumerate(idx):
+        for b in idx[a_pos + 1 :]:
+            if keys[a].isdisjoint(keys[b]):
+                continue
+            gap = (items[b].at - items[a].at).total_seconds() / 3600.0
+            if abs(gap) > PAIR_WINDOW_HOURS:
+                gap = (zlib.crc32(f"{items[a].id} {items[b].id}".encode()) % 7200) / 100.0
+            if conflict(sigs[a], sigs[b]):
+                continue
+            xs.append(pair_features(sigs[b], sigs[a], gap))
+            ys.append(1 if items[a].story == items[b].story else 0)
+    return xs, ys
+
+
+def fit_variant(xs: Sequence[Sequence[float]], ys: Sequence[int], c: float = 1.0) -> dict[str, Any]:
+    """Logistic regression (scikit-learn, dev extra) and the threshold that maximises pair F1
+    on the training pairs, as the data file stores them."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.asarray(xs, dtype=float)
+    y = np.asarray(ys, dtype=int)
+    lr = LogisticRegression(C=c, max_iter=2000)
+    lr.fit(x, y)
+    p = lr.predict_proba(x)[:, 1]
+    best_t, best_f = 0.5, -1.0
+    for t in np.arange(0.2, 0.9, 0.02):
+        pred = p >= t
+        tp = float(np.sum(pred & (y == 1)))
+        prec = tp / max(1.0, float(np.sum(pred)))
+        rec = tp / max(1.0, float(np.sum(y == 1)))
+        # Precision first: F0.5 weighs precision twice as much as recall.
+        f = 1.25 * prec * rec / max(1e-9, 0.25 * prec + rec)
+        if f > best_f:
+            best_t, best_f = float(t), f
+    return {
+        "features": list(FEATURES),
+        "weights": [round(float(w), 6) for w in lr.coef_[0]],
+        "intercept": round(float(lr.intercept_[0]), 6),
+        "threshold": round(best_t, 3),
+        "pairs": len(ys),
+        "positives": int(sum(ys)),
+    }
+
+
+def fit_model(
+    items: Sequence[LabelledItem],
+    full_sigs: Sequence[Signature],
+    title_sigs: Sequence[Signature],
+    keep: Iterable[int] | None = None,
+    meta: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Both variants of the model (title+summary, title only), as the JSON data file."""
+    keep = list(keep) if keep is not None else None
+    return {
+        "full": fit_variant(*training_pairs(items, full_sigs, keep)),
+        "title": fit_variant(*training_pairs(items, title_sigs, keep)),
+        "meta": meta or {},
+    }
+
+
+# ----- metrics --------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Scores:
+    pair_p: float
+    pair_r: float
+    pair_f: float
+    same_p: float
+    same_r: float
+    cross_p: float
+    cross_r: float
+    b3_p: float
+    b3_r: float
+    b3_f: float
+    messages_per_story: float
+    wrong_per_100: float
+    cross_pairs_found: int
+    cross_pairs: int
+
+
+def _f(p: float, r: float) -> float:
+    return 0.0 if p + r == 0 else 2 * p * r / (p + r)
+
+
+def score_clusters(items: Sequence[LabelledItem], predicted: Sequence[int]) -> Scores:
+    """Pairwise (all, same-language, cross-language), B-cubed, messages per relevant story
+    (predicted clusters among relevant items / true relevant stories) and wrong merges per 100
+    stories (sum over predicted clusters of true stories in it minus one)."""
+    n = len(items)
+    counts = {"all": [0, 0, 0], "same": [0, 0, 0], "cross": [0, 0, 0]}  # tp, pred, true
+    for a in range(n):
+        for b in range(a + 1, n):
+            same_true = items[a].story == items[b].story
+            same_pred = predicted[a] == predicted[b]
+            if not (same_true or same_pred):
+                continue
+            kind = "same" if items[a].lang == items[b].lang else "cross"
+            for k in ("all", kind):
+                counts[k][0] += same_true and same_pred
+                counts[k][1] += same_pred
+                counts[k][2] += same_true
+
+    def pr(k: str) -> tuple[float, float]:
+        tp, pred, true = counts[k]
+        return (tp / pred if pred else 1.0), (tp / true if true else 1.0)
+
+    by_pred: dict[int, list[int]] = defaultdict(list)
+    by_true: dict[str, list[int]] = defaultdict(list)
+    for i, (item, p) in enumerate(zip(items, predicted, strict=True)):
+        by_pred[p].append(i)
+        by_true[item.story].append(i)
+    b3p = b3r = 0.0
+    for i, item in enumerate(items):
+        cluster = by_pred[predicted[i]]
+        truth = by_true[item.story]
+        inter = sum(1 for j in cluster if items[j].story == item.story)
+        b3p += inter / len(cluster)
+        b3r += inter / len(truth)
+    b3p /= n
+    b3r /= n
+    relevant = [i for i, it in enumerate(items) if it.relevant]
+    true_stories = {items[i].story for i in relevant}
+    pred_clusters = {predicted[i] for i in relevant}
+    wrong = sum(len({items[i].story for i in members}) - 1 for members in by_pred.values())
+    p_all, r_all = pr("all")
+    p_same, r_same = pr("same")
+    p_cross, r_cross = pr("cross")
+    return Scores(
+        pair_p=p_all,
+        pair_r=r_all,
+        pair_f=_f(p_all, r_all),
+        same_p=p_same,
+        same_r=r_same,
+        cross_p=p_cross,
+        cross_r=r_cross,
+        b3_p=b3p,
+        b3_r=b3r,
+        b3_f=_f(b3p, b3r),
+        messages_per_story=len(pred_clusters) / max(1, len(true_stories)),
+        wrong_per_100=100.0 * wrong / max(1, len(by_true)),
+        cross_pairs_found=counts["cross"][0],
+        cross_pairs=counts["cross"][2],
+    )
+
+
+def logit(p: float) -> float:
+    p = min(max(p, 1e-9), 1 - 1e-9)
+    return math.log(p / (1 - p))

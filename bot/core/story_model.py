@@ -1,0 +1,296 @@
+"""Story grouping signals: one item's signature, pair features, the learned model and the guard.
+
+An item's ``Signature`` holds what the grouper compares, none of it tied to the words an
+outlet picked: character 3-grams (names and spellings survive rewrites and accents), the
+watched entities the matcher found (its aliases cover EN/FR/AR), gazetteer places (EN/FR/AR
+spellings of real places), the numbers of the title, the concept tokens of
+``bot.core.stories`` (a small EN/FR lexicon) and the script. ``pair_features`` turns two
+signatures and their time gap into a short vector; ``StoryModel`` is a logistic regression
+over it whose weights are fitted by ``bench/train_stories.py`` and shipped as a data file
+(``bot/data/story_model.json``): at run time it is arithmetic. ``conflict`` is the
+precision guard: same template with another town or another toll is another event.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bot.core.normalize import normalize
+from bot.core.stories import fingerprint
+
+__all__ = [
+    "FEATURES",
+    "ModelError",
+    "PlaceFinder",
+    "Signature",
+    "StoryModel",
+    "conflict",
+    "pair_features",
+    "parse_story_model",
+    "signature",
+]
+
+# The pair features, in vector order. Shared by training (bench/train_stories.py) and run time.
+FEATURES: tuple[str, ...] = (
+    "char_title",  # cosine of the titles' character 3-gram sets
+    "char_text",  # the same over title + summary
+    "tokens",  # Jaccard of the concept tokens of title + summary
+    "entities_shared",  # watched entities both name (0, 1, 2 = two or more)
+    "entities_jaccard",  # Jaccard of the watched entity sets
+    "places_shared",  # gazetteer places both name (0, 1, 2 = two or more)
+    "places_differ",  # both name places, none in common (title + summary)
+    "numbers_shared",  # title numbers in common
+    "numbers_differ",  # both titles give numbers, none close to one of the other
+    "title_places_differ",  # both titles name places, none in common or containing the other
+    "cross_script",  # one is in Arabic script, the other not
+    "gap",  # time between the two, in units of 24 h, capped at 3
+)
+
+_GRAM = 3
+_ARABIC = re.compile("[\u0600-\u06ff]")
+_YEAR = re.compile(r"^(19|20)\d\d$")
+_NUMBER_WORDS = {
+    **dict(zip("two three four five six seven eight nine ten eleven twelve".split(), range(2, 13))),
+    **dict(zip("deux trois quatre cinq six sept huit neuf dix onze douze".split(), range(2, 13))),
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "hundred": 100,
+    "vingt": 20,
+    "trente": 30,
+    "quarante": 40,
+    "cinquante": 50,
+    "cent": 100,
+}
+
+
+class ModelError(ValueError):
+    """The story model data is unusable; the message says which part."""
+
+
+class PlaceFinder(Protocol):
+    """What the grouper needs from the gazetteer: the ids of the real places a text names,
+    each with the id of the region that contains it (or None)."""
+
+    def __call__(self, text: str) -> Iterable[tuple[str, str | None]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """What grouping compares of one item (see the module docstring)."""
+
+    title_grams: frozenset[str]
+    text_grams: frozenset[str]
+    tokens: frozenset[str]
+    entities: frozenset[str] = frozenset()
+    places: frozenset[str] = frozenset()  # place ids named in title or summary
+    title_places: frozenset[str] = frozenset()  # place ids named in the title
+    regions: frozenset[str] = frozenset()  # regions containing the places named
+    title_numbers: frozenset[int] = frozenset()
+    arabic: bool = False
+    has_summary: bool = False
+
+    def keys(self) -> frozenset[str]:
+        """Index keys: an item is compared with members sharing one of them."""
+        return frozenset(
+            [
+                *("e:" + e for e in self.entities),
+                *("p:" + p for p in self.places),
+                *("n:" + str(n) for n in self.title_numbers),
+                *("t:" + t for t in self.tokens),
+            ]
+        )
+
+
+def _grams(text: str) -> frozenset[str]:
+    norm = normalize(text)
+    if not norm:
+        return frozenset()
+    padded = f" {norm} "
+    return frozenset(padded[i : i + _GRAM] for i in range(len(padded) - _GRAM + 1))
+
+
+def title_numbers(title: str) -> frozenset[int]:
+    """Numbers of a title (digits, number words), years and "France 24"-style names left out."""
+    out: set[int] = set()
+    prev = ""
+    for word in normalize(title).split():
+        if word.isdigit() and len(word) <= 7:
+            if not _YEAR.match(word) and prev != "france":
+                out.add(int(word))
+        elif word in _NUMBER_WORDS:
+            out.add(_NUMBER_WORDS[word])
+        prev = word
+    return frozenset(out)
+
+
+def signature(
+    title: str,
+    summary: str = "",
+    entities: Iterable[str] = (),
+    places: PlaceFinder | None = None,
+) -> Signature:
+    """The signature of one item from its plain-text title and summary, the entities the
+    matcher found in it, and the gazetteer (None: no place signals)."""
+    text = f"{title} {summary}".strip() if summary else title
+    found_title = list(places(title)) if places is not None else []
+    found_text = list(places(text)) if places is not None and summary else found_title
+    return Signature(
+        title_grams=_grams(title),
+        text_grams=_grams(text) if summary else _grams(title),
+        tokens=fingerprint(title, summary).tokens,
+        entities=frozenset(entities),
+        places=frozenset(p for p, _ in found_text),
+        title_places=frozenset(p for p, _ in found_title),
+        regions=frozenset(r for _, r in found_text if r),
+        title_numbers=title_numbers(title),
+        arabic=bool(_ARABIC.search(title)),
+        has_summary=bool(summary.strip()),
+    )
+
+
+def _cosine(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / math.sqrt(len(a) * len(b))
+
+
+def _jaccard(a: frozenset[Any], b: frozenset[Any]) -> float:
+    if not a or not b:
+        return 0.0
+    inter = len(a & b)
+    return inter / (len(a) + len(b) - inter)
+
+
+def _differ(a: Signature, b: Signature) -> bool:
+    """Both name places, and no place of one is or contains a place of the other."""
+    if not a.places or not b.places or not a.places.isdisjoint(b.places):
+        return False
+    return a.places.isdisjoint(b.regions) and b.places.isdisjoint(a.regions)
+
+
+def pair_features(a: Signature, b: Signature, gap_hours: float) -> tuple[float, ...]:
+    """The feature vector of a pair, in ``FEATURES`` order."""
+    return (
+        _cosine(a.title_grams, b.title_grams),
+        _cosine(a.text_grams, b.text_grams),
+        _jaccard(a.tokens, b.tokens),
+        float(min(len(a.entities & b.entities), 2)),
+        _jaccard(a.entities, b.entities),
+        float(min(len(a.places & b.places), 2)),
+        1.0 if _differ(a, b) else 0.0,
+        float(min(len(a.title_numbers & b.title_numbers), 2)),
+        1.0 if _numbers_differ(a, b) else 0.0,
+        1.0 if _title_places_differ(a, b) else 0.0,
+        1.0 if a.arabic != b.arabic else 0.0,
+        min(abs(gap_hours) / 24.0, 3.0),
+    )
+
+
+def _close(x: int, y: int) -> bool:
+    """Two counts one event can give (outlets round and update: 46 and 49 soldiers)."""
+    return abs(x - y) <= max(2.0, 0.15 * max(x, y))
+
+
+def _numbers_differ(a: Signature, b: Signature) -> bool:
+    """Both titles give numbers and none of one is close to one of the other."""
+    if not a.title_numbers or not b.title_numbers:
+        return False
+    return not any(_close(x, y) for x in a.title_numbers for y in b.title_numbers)
+
+
+def _title_places_differ(a: Signature, b: Signature) -> bool:
+    if not a.title_places or not b.title_places:
+        return False
+    return a.title_places.isdisjoint(b.title_places | b.regions) and b.title_places.isdisjoint(
+        a.title_places | a.regions
+    )
+
+
+# Titles this close (character 3-gram cosine) are one template: "JNIM claims raid on X".
+TEMPLATE_SIMILARITY = 0.5
+
+
+def conflict(a: Signature, b: Signature) -> bool:
+    """The precision guard: True when two items cannot be one event whatever the model says.
+
+    Only on real places and title numbers, and only for one template: the titles are nearly
+    the same (``TEMPLATE_SIMILARITY``) but name different gazetteer places (raids on two
+    towns), or give different numbers (two tolls, two convoys). Rewrites that differ in more
+    than that (an updated toll in another outlet's words) are left to the model, which has
+    both differences as features.
+    """
+    if not (_numbers_differ(a, b) or _title_places_differ(a, b)):
+        return False
+    return _cosine(a.title_grams, b.title_grams) >= TEMPLATE_SIMILARITY
+
+
+@dataclass(frozen=True, slots=True)
+class _Variant:
+    weights: tuple[float, ...]
+    intercept: float
+    threshold: float
+
+
+@dataclass(frozen=True, slots=True)
+class StoryModel:
+    """Two logistic regressions over ``FEATURES``: ``full`` for pairs that both have a
+    summary, ``title`` for the others; each with its decision threshold on probability."""
+
+    full: _Variant
+    title: _Variant
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def variant(self, a: Signature, b: Signature) -> _Variant:
+        return self.full if a.has_summary and b.has_summary else self.title
+
+    def probability(self, a: Signature, b: Signature, gap_hours: float) -> float:
+        """P(same story) for a pair, before the guard."""
+        v = self.variant(a, b)
+        z = v.intercept + sum(
+            w * x for w, x in zip(v.weights, pair_features(a, b, gap_hours), strict=True)
+        )
+        return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+
+    def score(self, a: Signature, b: Signature, gap_hours: float) -> float:
+        """Margin over the variant's threshold (> 0: same story), or -inf when the guard
+        refuses the pair."""
+        if conflict(a, b):
+            return -math.inf
+        return self.probability(a, b, gap_hours) - self.variant(a, b).threshold
+
+
+def _variant(data: Any, where: str) -> _Variant:
+    if not isinstance(data, Mapping):
+        raise ModelError(f"{where}: must be a table")
+    names = data.get("features")
+    weights = data.get("weights")
+    if list(names or ()) != list(FEATURES):
+        raise ModelError(f"{where}: features must be exactly {', '.join(FEATURES)}")
+    if not isinstance(weights, Sequence) or len(weights) != len(FEATURES):
+        raise ModelError(f"{where}: weights must be {len(FEATURES)} numbers")
+    try:
+        ws = tuple(float(w) for w in weights)
+        intercept = float(data["intercept"])
+        threshold = float(data.get("threshold", 0.5))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"{where}: bad number ({exc})") from exc
+    if not all(math.isfinite(x) for x in (*ws, intercept)) or not 0.0 < threshold < 1.0:
+        raise ModelError(f"{where}: weights must be finite and threshold in (0, 1)")
+    return _Variant(ws, intercept, threshold)
+
+
+def parse_story_model(data: Mapping[str, Any]) -> StoryModel:
+    """A StoryModel from the parsed JSON of ``bot/data/story_model.json``."""
+    if not isinstance(data, Mapping):
+        raise ModelError("the story model must be a JSON object")
+    return StoryModel(
+        full=_variant(data.get("full"), "full"),
+        title=_variant(data.get("title"), "title"),
+        meta=dict(data.get("meta") or {}),
+    )
