@@ -174,16 +174,13 @@ def cost(args: argparse.Namespace, out: TextIO) -> None:
     model = load_story_model()
     print("\nper-item cost (match + add), medians of 3 rounds:", file=out)
     print(
-        f"{'open members':>13}{'ours µs':>10}{'brute force µs':>16}{'ours/brute':>12}"
-        f"{'agree':>8}",
+        f"{'open members':>13}{'ours µs':>10}{'brute force µs':>16}{'ours/brute':>12}{'agree':>8}",
         file=out,
     )
     queries_n = args.queries
     for n in (args.members, args.big):
         texts = synthetic_titles(items, n + queries_n, seed=n)
-        sigs = [
-            signature(t, s, matcher.match(t, s).entities, places) for t, s in texts
-        ]
+        sigs = [signature(t, s, matcher.match(t, s).entities, places) for t, s in texts]
         start = items[0].at
         # All members open: spread over the last 60 h of a 72 h window.
         span = 60 * 3600.0 / max(1, n)
@@ -195,7 +192,7 @@ def cost(args: argparse.Namespace, out: TextIO) -> None:
         ours: list[float] = []
         for _ in range(3):
             t0 = time.perf_counter()
-            for q, sig in enumerate(queries):
+            for sig in queries:
                 index.match(sig, now)
             ours.append((time.perf_counter() - t0) / len(queries) * 1e6)
         # add cost, once (adds change the index)
@@ -218,8 +215,7 @@ def cost(args: argparse.Namespace, out: TextIO) -> None:
         brute = (time.perf_counter() - t0) / brute_n * 1e6
         ours_us = statistics.median(ours) + add_us
         print(
-            f"{n:>13,}{ours_us:>10.1f}{brute:>16.1f}{ours_us / brute:>12.3f}"
-            f"{agree:>5}/{brute_n}",
+            f"{n:>13,}{ours_us:>10.1f}{brute:>16.1f}{ours_us / brute:>12.3f}{agree:>5}/{brute_n}",
             file=out,
         )
 

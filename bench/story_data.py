@@ -49,7 +49,7 @@ def _arrival(record: dict[str, Any], last: datetime | None) -> datetime | None:
     if not published:
         return None
     parts = [int(p) for p in str(published).split("-")]
-    year, month, day = (parts + [1, 1])[:3]
+    year, month, day = [*parts, 1, 1][:3]
     spread = zlib.crc32(str(record["id"]).encode()) % (16 * 60)
     return datetime(year, month, day, 6, tzinfo=UTC) + timedelta(minutes=spread)
 
@@ -145,7 +145,7 @@ def training_pairs(
     window, at a gap drawn (deterministically) from [0, 72 h]: in a dense week of real feeds,
     those hard negatives (same actors, same places, other event) do arrive close together."""
     idx = sorted(keep) if keep is not None else list(range(len(items)))
-    keys = [sigs[i].keys() for i in range(len(items))]
+    keys = [sigs[i].index_keys() for i in range(len(items))]
     xs: list[tuple[float, ...]] = []
     ys: list[int] = []
     for a_pos, a in enumerate(idx):

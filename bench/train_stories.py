@@ -1,7 +1,7 @@
 """Fit the story model (logistic regression over pair features) on a labelled JSONL and write
 the data file the bot ships (bot/data/story_model.json). Needs the dev extra (scikit-learn).
 
-    python -m bench.train_stories                          # the dev set -> bot/data/story_model.json
+    python -m bench.train_stories               # the dev set -> bot/data/story_model.json
     python -m bench.train_stories --data my_alerts.jsonl --out my_model.json
 
 The JSONL has one item per line with ``id``, ``title``, ``summary``, ``published``
@@ -57,7 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.write_text(json.dumps(model, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     for name in ("full", "title"):
         v = model[name]
-        weights = ", ".join(f"{f}={w:+.2f}" for f, w in zip(v["features"], v["weights"], strict=True))
+        weights = ", ".join(
+            f"{f}={w:+.2f}" for f, w in zip(v["features"], v["weights"], strict=True)
+        )
         print(
             f"{name}: {v['pairs']} pairs ({v['positives']} same story), threshold"
             f" {v['threshold']}, intercept {v['intercept']:+.2f}; {weights}"

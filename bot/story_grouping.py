@@ -6,29 +6,36 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from bot.core.gazetteer import PlaceKind
 from bot.core.models import Item
+from bot.core.normalize import normalize
 from bot.core.story_index import StoryGroups
 from bot.core.story_model import (
+    PlaceFinder,
     Signature,
     StoryModel,
     conflict,
     parse_story_model,
     signature,
 )
+from bot.gazetteer_file import load_default_gazetteer
 from storage.repository import Repository, parse_iso
 
 log = logging.getLogger("newswatch.stories")
 
+_REGION_WORD = re.compile(r"\s+(region|department|province)$", re.IGNORECASE)
+
 MODEL_FILE = Path(__file__).resolve().parent / "data" / "story_model.json"
 
-PlaceFinderFn = Callable[[str], list[tuple[str, str | None]]]
+PlaceFinderFn = PlaceFinder
 
 
 def load_story_model(path: Path = MODEL_FILE) -> StoryModel:
@@ -38,23 +45,28 @@ def load_story_model(path: Path = MODEL_FILE) -> StoryModel:
 
 @cache
 def place_finder() -> PlaceFinderFn | None:
-    """The shipped Sahel gazetteer as (place id, region id) finder, or None without one."""
+    """The shipped Sahel gazetteer as a PlaceFinder (bot.core.story_model), or None when this
+    installation has no gazetteer file."""
     try:
-        from bot.gazetteer_file import load_default_gazetteer
-    except ImportError:
+        gazetteer = load_default_gazetteer()
+    except (OSError, ValueError) as exc:
+        log.warning("no gazetteer for story grouping: %s", exc)
         return None
-    gazetteer = load_default_gazetteer()
-    region_ids: dict[tuple[str, str], str] = {}
-    for place in gazetteer:
-        if str(getattr(place.kind, "value", place.kind)) == "region":
-            region_ids[(place.country, place.name.casefold())] = place.id
 
-    def find(text: str) -> list[tuple[str, str | None]]:
+    def find(text: str) -> list[tuple[str, str | None, bool]]:
         out = []
         for mention in gazetteer.find(text):
             place = mention.place
-            admin1 = (place.admin1 or "").casefold()
-            out.append((place.id, region_ids.get((place.country, admin1))))
+            is_region = place.kind is PlaceKind.REGION
+            admin1 = place.admin1
+            if is_region and not admin1:  # "Mopti Region": the region of the Mopti places
+                admin1 = _REGION_WORD.sub("", place.name)
+            region = f"{place.country}:{normalize(admin1)}" if admin1 else None
+            # A region's capital stands for the region in the news ("the Mopti area").
+            is_region = is_region or (
+                admin1 is not None and normalize(admin1) == normalize(place.name)
+            )
+            out.append((place.id, region, is_region))
         return out
 
     return find
@@ -78,7 +90,7 @@ class StoryGrouper:
         repo: Repository,
         window: timedelta,
         model: StoryModel | None = None,
-        places: PlaceFinderFn | None | bool = True,
+        places: PlaceFinderFn | bool | None = True,
     ):
         self.repo = repo
         self.window = window

@@ -164,3 +164,60 @@ async def test_routed_and_default_entities_reach_both_chat_sets(feed_server, tmp
     )
     rows = repo.db.execute("SELECT chat_id, thread_id FROM deliveries ORDER BY chat_id").fetchall()
     assert rows == [(-100500, 9), (42, None)]
+
+
+# One aggregator body carrying several reports of one event (every Google News search feed):
+# each item must see the items assigned before it in the same body.
+AGGREGATOR_REPORTS = [
+    (
+        "Mali: JNIM claims attack on army camp in Boulkessi",
+        "The al-Qaeda-linked JNIM said it attacked the army camp of Boulkessi, near the border"
+        " with Burkina Faso, on Monday.",
+    ),
+    (
+        "Mali : le JNIM revendique l'attaque du camp militaire de Boulkessi",
+        "Le JNIM, lié à al-Qaïda, a revendiqué lundi l'attaque du camp de l'armée malienne à"
+        " Boulkessi, près de la frontière burkinabè.",
+    ),
+]
+
+
+@pytest.mark.parametrize("identical", [False, True], ids=["rewrites", "same-text-two-urls"])
+async def test_aggregator_body_with_two_reports_of_one_event_alerts_once(
+    feed_server, tmp_path: Path, identical: bool
+):
+    reports = [AGGREGATOR_REPORTS[0]] * 2 if identical else AGGREGATOR_REPORTS
+    feed_server.set(
+        "/news",
+        rss(
+            [
+                _item(f"g{k}", title, f"https://outlet{k}.example/story", summary)
+                for k, (title, summary) in enumerate(reports)
+            ],
+            title="Aggregator",
+        ),
+    )
+    report, repo, out = await _cycle(tmp_path / "nw.db", [feed_server.url("/news")])
+    rows = repo.db.execute("SELECT story_id, delivered FROM alerts ORDER BY id").fetchall()
+    assert len(rows) == 2, "both reports are stored"
+    assert rows[0][0] == rows[1][0], "the second report joins the first one's story"
+    assert [d for _, d in rows] == [1, 0]
+    assert report.alerts == 1, "one message for the event"
+    assert out.getvalue().count("Boulkessi") >= 1
+
+
+async def test_aggregator_body_keeps_two_towns_apart(feed_server, tmp_path: Path):
+    feed_server.set(
+        "/news",
+        rss(
+            [
+                _item("t1", "Mali: JNIM claims raid on Tenenkou", "https://a.example/1"),
+                _item("t2", "Mali: JNIM claims raid on Youwarou", "https://b.example/2"),
+            ],
+            title="Aggregator",
+        ),
+    )
+    report, repo, _out = await _cycle(tmp_path / "nw.db", [feed_server.url("/news")])
+    rows = repo.db.execute("SELECT story_id FROM alerts ORDER BY id").fetchall()
+    assert len(rows) == 2 and rows[0][0] != rows[1][0], "raids on two towns are two events"
+    assert report.alerts == 2

@@ -70,7 +70,7 @@ class StoryGroups:
         slot = len(self._members)
         t = _ts(at)
         self._members.append((sig, story_id, t))
-        for key in sig.keys():
+        for key in sig.index_keys():
             self._postings.setdefault(key, []).append(slot)
         start = self._story_start.get(story_id)
         if start is None or t < start:
@@ -84,7 +84,7 @@ class StoryGroups:
         postings = self._postings
         weight: dict[int, float] = {}
         per_key = self.per_key
-        for key in sig.keys():
+        for key in sig.index_keys():
             slots = postings.get(key)
             if not slots:
                 continue
@@ -95,7 +95,9 @@ class StoryGroups:
             return list(weight)
         return heapq.nlargest(self.candidates, weight, key=weight.__getitem__)
 
-    def match(self, sig: Signature, at: datetime, model: StoryModel | None = None) -> StoryHit | None:
+    def match(
+        self, sig: Signature, at: datetime, model: StoryModel | None = None
+    ) -> StoryHit | None:
         """The story of the best-scoring member with a positive margin, among stories started
         within ``window`` of ``at``; None for a new story. ``model`` overrides the index's own
         (cross-validation scores each item with the model that did not see its story)."""
@@ -120,8 +122,8 @@ class StoryGroups:
         # The guard holds for the whole story: an item that one member refuses (same template,
         # another town) does not join through a looser rewrite of that member.
         for story_id in sorted(best, key=lambda s: (-best[s], s)):
-            slots = self._story_slots[story_id]
-            if not any(conflict(sig, members[s][0]) for s in slots if members[s] is not None):
+            story = [m[0] for m in map(members.__getitem__, self._story_slots[story_id]) if m]
+            if not any(conflict(sig, other) for other in story):
                 return StoryHit(story_id, best[story_id])
         return None
 

@@ -54,8 +54,13 @@ _GRAM = 3
 _ARABIC = re.compile("[\u0600-\u06ff]")
 _YEAR = re.compile(r"^(19|20)\d\d$")
 _NUMBER_WORDS = {
-    **dict(zip("two three four five six seven eight nine ten eleven twelve".split(), range(2, 13))),
-    **dict(zip("deux trois quatre cinq six sept huit neuf dix onze douze".split(), range(2, 13))),
+    word: n
+    for words in (
+        "two three four five six seven eight nine ten eleven twelve",
+        "deux trois quatre cinq six sept huit neuf dix onze douze",
+    )
+    for n, word in enumerate(words.split(), start=2)
+} | {
     "twenty": 20,
     "thirty": 30,
     "forty": 40,
@@ -74,10 +79,11 @@ class ModelError(ValueError):
 
 
 class PlaceFinder(Protocol):
-    """What the grouper needs from the gazetteer: the ids of the real places a text names,
-    each with the id of the region that contains it (or None)."""
+    """What the grouper needs from the gazetteer: for each real place a text names, its id,
+    the key of the region containing it (None: unknown) and whether the name is that region's
+    own (a region, or its capital, which news uses for the region)."""
 
-    def __call__(self, text: str) -> Iterable[tuple[str, str | None]]: ...
+    def __call__(self, text: str) -> Iterable[tuple[str, str | None, bool]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,11 +97,12 @@ class Signature:
     places: frozenset[str] = frozenset()  # place ids named in title or summary
     title_places: frozenset[str] = frozenset()  # place ids named in the title
     regions: frozenset[str] = frozenset()  # regions containing the places named
+    named_regions: frozenset[str] = frozenset()  # regions the text names as such
     title_numbers: frozenset[int] = frozenset()
     arabic: bool = False
     has_summary: bool = False
 
-    def keys(self) -> frozenset[str]:
+    def index_keys(self) -> frozenset[str]:
         """Index keys: an item is compared with members sharing one of them."""
         return frozenset(
             [
@@ -145,9 +152,10 @@ def signature(
         text_grams=_grams(text) if summary else _grams(title),
         tokens=fingerprint(title, summary).tokens,
         entities=frozenset(entities),
-        places=frozenset(p for p, _ in found_text),
-        title_places=frozenset(p for p, _ in found_title),
-        regions=frozenset(r for _, r in found_text if r),
+        places=frozenset(p for p, _, _ in found_text),
+        title_places=frozenset(p for p, _, _ in found_title),
+        regions=frozenset(r for _, r, _ in found_text if r),
+        named_regions=frozenset(r for _, r, is_region in found_text if r and is_region),
         title_numbers=title_numbers(title),
         arabic=bool(_ARABIC.search(title)),
         has_summary=bool(summary.strip()),
@@ -167,11 +175,16 @@ def _jaccard(a: frozenset[Any], b: frozenset[Any]) -> float:
     return inter / (len(a) + len(b) - inter)
 
 
+def _contains(a: Signature, b: Signature) -> bool:
+    """One names a region that holds a place the other names (Mopti and Boulkessi)."""
+    return not a.named_regions.isdisjoint(b.regions) or not b.named_regions.isdisjoint(a.regions)
+
+
 def _differ(a: Signature, b: Signature) -> bool:
     """Both name places, and no place of one is or contains a place of the other."""
     if not a.places or not b.places or not a.places.isdisjoint(b.places):
         return False
-    return a.places.isdisjoint(b.regions) and b.places.isdisjoint(a.regions)
+    return not _contains(a, b)
 
 
 def pair_features(a: Signature, b: Signature, gap_hours: float) -> tuple[float, ...]:
@@ -207,9 +220,7 @@ def _numbers_differ(a: Signature, b: Signature) -> bool:
 def _title_places_differ(a: Signature, b: Signature) -> bool:
     if not a.title_places or not b.title_places:
         return False
-    return a.title_places.isdisjoint(b.title_places | b.regions) and b.title_places.isdisjoint(
-        a.title_places | a.regions
-    )
+    return a.title_places.isdisjoint(b.title_places) and not _contains(a, b)
 
 
 # Titles this close (character 3-gram cosine) are one template: "JNIM claims raid on X".
