@@ -137,6 +137,7 @@ def build_service(config: Config, *, background_delivery: bool = False) -> tuple
         stories=StoryGrouper(repo, timedelta(hours=config.story_window_hours)),
         # Worker processes (one per core) start only once there are bodies enough to parse.
         parse_executor=ParsePool(),
+        sources=build_source_reader(config, fetcher),
     )
 
     def reload_watchlists() -> str | None:
@@ -154,6 +155,31 @@ def build_service(config: Config, *, background_delivery: bool = False) -> tuple
     )
     service.on_start.extend(start_hooks)
     return service, fetcher
+
+
+def build_source_reader(config: Config, fetcher: Fetcher) -> Any:
+    """Readers of the sources that are not feeds: Telegram channels, pages, GDELT queries."""
+    from bot.core.models import SourceKind
+    from bot.sources.base import SourceReader
+    from bot.sources.gdelt import GdeltLimiter, GdeltReader
+    from bot.sources.page import PageReader
+    from bot.sources.telegram_channel import TelegramReader
+
+    return SourceReader(
+        {
+            SourceKind.TELEGRAM: TelegramReader(
+                fetcher, config.telegram_preview_url, backfill_hours=config.backfill_hours
+            ),
+            SourceKind.PAGE: PageReader(fetcher),
+            SourceKind.GDELT: GdeltReader(
+                fetcher,
+                config.gdelt_api_url,
+                limiter=GdeltLimiter(config.gdelt_min_gap_seconds),
+                poll_interval=float(config.poll_interval_seconds),
+                backfill_hours=config.backfill_hours,
+            ),
+        }
+    )
 
 
 def _command_start_hook(application: Any, commands: Any, access: Any) -> Any:

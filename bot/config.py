@@ -15,6 +15,8 @@ from bot.core.models import Problem
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_API_URL = "https://api.telegram.org/bot"
+DEFAULT_TELEGRAM_PREVIEW_URL = "https://t.me"
+DEFAULT_GDELT_API_URL = "https://api.gdeltproject.org/api/v2/doc/doc"
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,11 @@ class Config:
     fetch_deadline: float = 60.0
     max_redirects: int = 5
     user_agent: str = "newswatch/0.1 (+self-hosted news alert bot)"
+    # Where public channels' previews (``/s/<channel>``) and GDELT's DOC API are read; tests
+    # point them at loopback fakes.
+    telegram_preview_url: str = DEFAULT_TELEGRAM_PREVIEW_URL
+    gdelt_api_url: str = DEFAULT_GDELT_API_URL
+    gdelt_min_gap_seconds: float = 5.0  # GDELT asks for at most one request per 5 s
     source: str = field(default="defaults", compare=False)
     # Where each setting came from, for messages: "NEWSWATCH_DB (environment)",
     # "newswatch.toml:3", or "default" when absent.
@@ -88,6 +95,8 @@ ENV_KEYS: dict[str, str] = {
     "NEWSWATCH_DB": "db_path",
     "NEWSWATCH_FEEDS": "feeds_file",
     "NEWSWATCH_WATCHLISTS": "watchlists_dir",
+    "NEWSWATCH_TELEGRAM_PREVIEW_URL": "telegram_preview_url",
+    "NEWSWATCH_GDELT_URL": "gdelt_api_url",
 }
 
 _FIELD_TYPES = {f.name: f.type for f in fields(Config) if f.name not in ("source", "origins")}

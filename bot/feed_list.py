@@ -1,4 +1,4 @@
-"""Read and write feed lists: OPML files or plain text with one URL per line."""
+"""Read and write feed lists: OPML files or plain text with one URL (or source) per line."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from xml.sax.saxutils import quoteattr
 
-from bot.core.models import FeedSpec, Problem
+from bot.core.models import FeedSpec, Problem, SourceKind
+from bot.core.sources import SourceError, parse_source, to_declaration
 
 ALLOWED_SCHEMES = ("http", "https")
 _COMMENT = re.compile(r"(^|\s)#.*$")
@@ -42,13 +43,28 @@ def load_feed_list(path: str | Path) -> tuple[list[FeedSpec], list[Problem]]:
         url = _COMMENT.sub("", line).strip()
         if not url:
             continue
-        reason = check_feed_url(url)
-        if reason:
-            problems.append(Problem(where, number, reason))
-        elif url not in seen:
-            seen.add(url)
-            specs.append(FeedSpec(url=url, origin=where))
+        spec, reason = _source(url, where)
+        if spec is None:
+            problems.append(Problem(where, number, reason or "unusable entry"))
+        elif spec.url not in seen:
+            seen.add(spec.url)
+            specs.append(spec)
     return specs, problems
+
+
+def _source(entry: str, where: str, title: str | None = None) -> tuple[FeedSpec | None, str | None]:
+    """A feed URL, or a source declaration (``telegram:…``, ``page:…``, ``gdelt:…``)."""
+    if "://" in entry.split()[0] and not entry.lower().startswith("page:"):
+        reason = check_feed_url(entry)
+        if reason:
+            return None, reason
+    try:
+        spec = parse_source(entry, where)
+    except SourceError as exc:
+        return None, str(exc)
+    if spec.kind is SourceKind.FEED:
+        return FeedSpec(url=entry, title=title, origin=where), None
+    return FeedSpec(spec.url, title or spec.title, where, spec.kind, spec.selectors), None
 
 
 def _load_opml(text: str, where: str) -> tuple[list[FeedSpec], list[Problem]]:
@@ -64,13 +80,13 @@ def _load_opml(text: str, where: str) -> tuple[list[FeedSpec], list[Problem]]:
         url = (outline.get("xmlUrl") or "").strip()
         if not url:
             continue
-        reason = check_feed_url(url)
-        if reason:
+        title = outline.get("title") or outline.get("text") or None
+        spec, reason = _source(url, where, title)
+        if spec is None:
             problems.append(Problem(where, 1, f"{url}: {reason}"))
-        elif url not in seen:
-            seen.add(url)
-            title = outline.get("title") or outline.get("text") or None
-            specs.append(FeedSpec(url=url, title=title, origin=where))
+        elif spec.url not in seen:
+            seen.add(spec.url)
+            specs.append(spec)
     if not specs and not problems:
         problems.append(Problem(where, 1, "OPML file lists no feeds (no outline with xmlUrl)"))
     return specs, problems
@@ -86,9 +102,10 @@ def to_opml(feeds: list[FeedSpec], title: str = "newswatch feeds") -> str:
     ]
     for feed in feeds:
         label = feed.title or urlsplit(feed.url).hostname or feed.url
+        kind = "rss" if feed.kind is SourceKind.FEED else str(feed.kind)
         lines.append(
-            f'    <outline type="rss" text={quoteattr(label)} title={quoteattr(label)}'
-            f" xmlUrl={quoteattr(feed.url)}/>"
+            f"    <outline type={quoteattr(kind)} text={quoteattr(label)} title={quoteattr(label)}"
+            f" xmlUrl={quoteattr(to_declaration(feed))}/>"
         )
     lines += ["  </body>", "</opml>", ""]
     return "\n".join(lines)

@@ -12,7 +12,7 @@ import httpx
 
 from bot.core.matching import Matcher, MatchResult, describe
 from bot.core.models import Item
-from bot.parser import parse_feed
+from bot.json_feed import parse_any
 
 
 class SourceError(Exception):
@@ -93,7 +93,7 @@ def run_match(
             print(f"{source}: {exc}", file=err)
             status = 1
             continue
-        feed = parse_feed(body, url)
+        feed = parse_any(body, url)
         if feed.error:
             print(f"{source}: {feed.error}", file=err)
             status = 1

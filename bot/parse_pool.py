@@ -26,13 +26,13 @@ log = logging.getLogger("newswatch.parse")
 def parse_and_key(
     body: bytes, url: str, content_type: str | None
 ) -> tuple[ParsedFeed, list[str], list[str | None]]:
-    """``parse_feed``, plus the item key and canonical link of each parsed item (same order)."""
+    """``parse_feed`` (or JSON Feed), plus each parsed item's key and canonical link."""
     # The parser stack (feedparser, courlan) loads with the first body: a cycle of 304s
     # never pays for it, and a `poll --once` process starts that much sooner.
     from bot.core.urls import canonical_url, item_key
-    from bot.parser import parse_feed
+    from bot.json_feed import parse_any
 
-    parsed = parse_feed(body, url, content_type)
+    parsed = parse_any(body, url, content_type)
     items = parsed.items
     canonical = [canonical_url(i.link) if i.link else None for i in items]
     keys = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import sqlite3
@@ -14,24 +15,23 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from bot.core.matching import MatchResult
-from bot.core.models import FeedSpec, Item, ParsedFeed
+from bot.core.models import FeedSpec, Item, SourceKind
 from bot.core.schedule import (
     SchedulePolicy,
     next_after_failure,
     next_after_success,
     spread_offsets,
 )
+from bot.core.sources import article_key
 from bot.fetcher import Fetcher, FetchResult
 from bot.parse_pool import parse_and_key
+from bot.sources.base import Parsed, SourceResult
 from storage.maintenance import record_cycle
 from storage.repository import AlertDraft, NewItem, Repository, StoredAlert, parse_iso
 
 log = logging.getLogger("newswatch.cycle")
 # Feed-state writes without items are committed together, this many at a time.
 _FEED_UPDATE_BATCH = 250
-
-# A parsed body, the key of each of its items and each item's canonical link (or None).
-Parsed = tuple[ParsedFeed, list[str], list[str | None]]
 
 
 class MatcherLike(Protocol):
@@ -52,6 +52,14 @@ class StoryAssignmentLike(Protocol):
 
     @property
     def batch_story(self) -> int | None: ...
+
+
+class SourceReaderLike(Protocol):
+    """Reads a source that is not an http(s) feed (bot.sources): fetch and parse in one."""
+
+    async def read(
+        self, spec: FeedSpec, state: dict[str, Any], now: datetime
+    ) -> tuple[FetchResult, Parsed | None]: ...
 
 
 class StoryGrouper(Protocol):
@@ -130,6 +138,7 @@ class Pipeline:
         stories: StoryGrouper | None = None,
         parse_executor: Executor | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sources: SourceReaderLike | None = None,
     ):
         self.repo = repo
         self.fetcher = fetcher
@@ -139,6 +148,8 @@ class Pipeline:
         self.settings = settings
         self.stories = stories
         self.parse_executor = parse_executor
+        self.sources = sources
+        self._specs: dict[str, FeedSpec] = {}
         self.clock = clock
         self.rng = random.Random()
         self._notices: list[str] = []
@@ -162,6 +173,7 @@ class Pipeline:
         if specs != self._synced_specs:  # the feed list changed (or first cycle): store it
             self.repo.sync_feeds(specs, now)
             self._synced_specs = specs
+            self._specs = {s.url: s for s in specs}
         states = self.repo.feed_states([s.url for s in specs])
         due = [state for state in states.values() if _should_fetch(state, now, force)]
         report.feeds_due = len(due)
@@ -226,6 +238,9 @@ class Pipeline:
         """
         if delay > 0:
             await asyncio.sleep(delay)
+        spec = self._specs.get(state["url"])
+        if spec is not None and spec.kind is not SourceKind.FEED:
+            return state, *await self._read_source(spec, state)
         # A feed that moved permanently is fetched at its new address; its identity (the URL
         # the feed list names) and all its state stay on the original row.
         target = state.get("redirected_to") or state["url"]
@@ -238,6 +253,19 @@ class Pipeline:
             return state, result, exc
         result.body = None
         return state, result, parsed
+
+    async def _read_source(
+        self, spec: FeedSpec, state: dict[str, Any]
+    ) -> tuple[FetchResult, Parsed | BaseException | None]:
+        """A Telegram channel, a page or a GDELT query: its reader fetches and parses."""
+        if self.sources is None:
+            return SourceResult(url=spec.url, error=f"{spec.kind} sources are not set up"), None
+        try:
+            return await self.sources.read(spec, state, self.clock())
+        except Exception as exc:  # a reader bug is this source's failure, not the cycle's
+            log.exception("source %s: reading failed", spec.url)
+            error = f"internal error: {type(exc).__name__}: {exc}"
+            return SourceResult(url=spec.url, error=error), None
 
     async def _parse(self, body: bytes, url: str, content_type: str | None) -> Parsed:
         if self.parse_executor is None:
@@ -293,25 +321,42 @@ class Pipeline:
                 now, policy, failures, retry_after=result.retry_after if result else None
             ),
         }
+        pause_now = False
+        source_notice = None
         if result is not None:
             fields["last_status"] = result.status
             if result.gone:
                 fields["status"] = "gone"
             if result.retry_after is not None:
                 fields["retry_not_before"] = now + timedelta(seconds=result.retry_after)
-        if failures >= policy.pause_after_failures and fields.get("status") != "gone":
+        if isinstance(result, SourceResult):
+            if result.source_state is not None:
+                fields["source_state"] = json.dumps(result.source_state, ensure_ascii=False)
+            pause_now = result.pause
+            source_notice = result.notice
+        if pause_now:  # e.g. no public preview: pointless to retry often; /retry brings it back
+            fields["next_fetch_at"] = now + timedelta(seconds=policy.backoff_cap)
+        paused_by_failures = failures >= policy.pause_after_failures
+        if (paused_by_failures or pause_now) and fields.get("status") != "gone":
             fields["status"] = "paused"
         newly_paused = fields.get("status") == "paused" and state.get("status") != "paused"
         if newly_paused:
             fields["paused_at"] = now
         url = state["url"]
         self._update_feed_later(url, fields)
-        if fields.get("status") == "gone" and state.get("status") != "gone":
+        if source_notice and (newly_paused or not pause_now):
+            if newly_paused:
+                source_notice += (
+                    f"\nPaused: {url} is not fetched again until you /retry {url}"
+                    f" (or `main.py feeds retry {url}`), or once a day."
+                )
+            self._notices.append(source_notice)
+        elif fields.get("status") == "gone" and state.get("status") != "gone":
             self._notices.append(
                 f"Feed disabled (410 Gone): {url}\nLast error: {error}\n"
                 f"If it comes back, /retry {url} (or `main.py feeds retry {url}`)."
             )
-        elif newly_paused:
+        elif newly_paused and not source_notice:
             self._notices.append(
                 f"Feed paused after {failures} consecutive failures: {url}\n"
                 f"Last error: {error}\nIt is still retried with backoff (up to once a day);"
@@ -353,6 +398,11 @@ class Pipeline:
         if result.final_url and result.final_url != fetched_from:
             success["redirected_to"] = result.final_url
             log.warning("feed %s moved permanently to %s; following it", url, result.final_url)
+        if isinstance(result, SourceResult):
+            if result.source_state is not None:
+                success["source_state"] = json.dumps(result.source_state, ensure_ascii=False)
+            if result.notice:
+                self._notices.append(result.notice)
         recovered = None
         if state.get("status") == "paused":
             success["status"] = "active"
@@ -421,6 +471,9 @@ class Pipeline:
         fresh = {k: v[0] for k, v in keyed.items() if k in unseen}
         canon = {k: keyed[k][1] for k in fresh}
         known_urls = self.repo.items_by_canonical_url([c for c in canon.values() if c])
+        articles = {k: article_key(item) for k, item in fresh.items()}
+        known_articles = self.repo.items_by_article_key([a for a in articles.values() if a])
+        seen_articles: set[str] = set()
         backfill_from = now - timedelta(hours=self.settings.backfill_hours)
         matcher = self.matcher()
         if self.stories is not None:
@@ -434,6 +487,15 @@ class Pipeline:
             duplicate_url = known is not None or (url is not None and url in seen_urls)
             if url:
                 seen_urls.add(url)
+            # The same article or post through another source (a forward of a Telegram
+            # post, a GDELT hit on a Google News headline): one item, "also reported by".
+            akey = articles[key]
+            known_article = known_articles.get(akey) if akey else None
+            if akey:
+                duplicate_url = duplicate_url or known_article is not None or akey in seen_articles
+                seen_articles.add(akey)
+            if known is None or not known.get("alert_id"):
+                known = known_article
             if known is not None and known.get("alert_id"):
                 also_seen.append((int(known["alert_id"]), item.source))
             draft = None
@@ -450,6 +512,7 @@ class Pipeline:
                     link=item.link,
                     published=item.published,
                     alert=draft,
+                    article_key=akey,
                 )
             )
         return new_items, also_seen

@@ -344,3 +344,14 @@ def _alert_time_index(db: Database) -> None:
         "CREATE INDEX idx_alerts_when ON alerts"
         " (min(coalesce(published_at, created_at), created_at))"
     )
+
+
+@migration("0011_sources")
+def _sources(db: Database) -> None:
+    """Sources beyond feeds: each keeps its own state (a Telegram channel's last post, a
+    page's selector health) as JSON; items keep the identity of the article or post behind
+    them (a forwarded post's original, a Google News/GDELT headline), looked up across
+    sources."""
+    db.execute("ALTER TABLE feeds ADD COLUMN source_state TEXT")
+    db.execute("ALTER TABLE items ADD COLUMN article_key TEXT")
+    db.execute("CREATE INDEX idx_items_article_key ON items(article_key)")

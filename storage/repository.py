@@ -39,6 +39,8 @@ class NewItem:
     link: str | None
     published: datetime | None
     alert: AlertDraft | None = None
+    # The article or post behind the item across sources (bot.core.sources.article_key).
+    article_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +205,20 @@ class Repository:
                 result.setdefault(row["canonical_url"], row)
         return result
 
+    def items_by_article_key(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Known items (with their alert, if any) for article keys, e.g. a forwarded post's
+        original seen in another channel; the alerted one first."""
+        result: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks([k for k in dict.fromkeys(keys) if k]):
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute_returning_dicts(
+                f"SELECT key, article_key, alert_id, feed_url FROM items"
+                f" WHERE article_key IN ({marks}) ORDER BY alert_id IS NULL, first_seen_at",
+                chunk,
+            ):
+                result.setdefault(row["article_key"], row)
+        return result
+
     def store_feed_items(
         self,
         url: str,
@@ -245,12 +261,14 @@ class Repository:
                         iso(item.published),
                         at,
                         alert_id,
+                        item.article_key,
                     )
                 )
             # One executemany for the feed's items (a cold feed has 50): same rows, same order.
             self.db.conn.executemany(
                 "INSERT OR IGNORE INTO items (key, canonical_url, feed_url, title, link,"
-                " published_at, first_seen_at, alert_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " published_at, first_seen_at, alert_id, article_key)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
             for alert_id, source in also_seen:

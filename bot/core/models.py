@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,15 +33,54 @@ class Item:
     title: str
     summary: str
     published: datetime | None  # timezone-aware UTC, or None when the feed gave no usable date
+    # The identity of the article or post this item is (a forwarded Telegram post: its
+    # original, "telegram:channel/123"); items with the same origin are one item, whichever
+    # source brings it first (see bot.core.sources.article_key).
+    origin: str | None = None
+    language: str | None = None  # as the source reports it (GDELT: "French")
+    country: str | None = None  # the outlet's country, as the source reports it (GDELT)
+
+
+class SourceKind(StrEnum):
+    """What a feed-list entry reads. Every kind goes through the same pipeline."""
+
+    FEED = "feed"  # RSS, Atom, RDF or JSON Feed over http(s)
+    TELEGRAM = "telegram"  # a public channel's web preview, t.me/s/<channel>
+    PAGE = "page"  # a web page without a feed, read with CSS selectors
+    GDELT = "gdelt"  # a GDELT DOC 2.0 query
+
+
+@dataclass(frozen=True, slots=True)
+class PageSelectors:
+    """CSS selectors of a page source: one ``item`` per entry, the rest inside each item."""
+
+    item: str
+    title: str
+    link: str
+    date: str | None = None
+    summary: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class FeedSpec:
-    """A feed the user asked for: its URL and an optional display name."""
+    """A source the user asked for: its identity (``url``) and an optional display name.
+
+    For a feed ``url`` is the feed's http(s) URL; other kinds are named by their kind and
+    target: ``telegram:<channel>``, ``page:<page URL>``, ``gdelt:<query>``.
+    """
 
     url: str
     title: str | None = None
     origin: str = "default"  # "default", "env", a watchlist file, or "search"
+    kind: SourceKind = SourceKind.FEED
+    selectors: PageSelectors | None = None  # page sources only
+
+    @property
+    def target(self) -> str:
+        """What is read: the feed URL, the channel name, the page URL or the GDELT query."""
+        if self.kind is SourceKind.FEED:
+            return self.url
+        return self.url.partition(":")[2]
 
 
 @dataclass(slots=True)

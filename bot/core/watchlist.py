@@ -12,11 +12,12 @@ from urllib.parse import quote_plus, urlsplit
 
 from bot.core.models import FeedSpec, Problem
 from bot.core.normalize import normalize
+from bot.core.sources import SourceError, source_from_table
 
 PRIORITIES = ("urgent", "normal", "digest")
 FIELDS = ("title", "summary")
 
-_TOP_KEYS = {"title", "description", "defaults", "entities", "feeds", "scopes"}
+_TOP_KEYS = {"title", "description", "defaults", "entities", "feeds", "scopes", "source"}
 _DEFAULT_KEYS = {"priority", "fields", "chats", "min_salience", "scope"}
 _SCOPE_KEYS = {"name", "places", "outside", "since", "notes"}
 # Salience of a mention (bot.core.salience): title 1.0, summary 0.6, halved in a list or an
@@ -166,6 +167,7 @@ class _Lines:
     entity_headers: list[int] = field(default_factory=list)
     feed_headers: list[int] = field(default_factory=list)
     scope_headers: list[int] = field(default_factory=list)
+    source_headers: list[int] = field(default_factory=list)
     headers: list[int] = field(default_factory=list)
 
     @classmethod
@@ -183,6 +185,8 @@ class _Lines:
                 out.feed_headers.append(i)
             elif re.match(r"\[\[\s*scopes\s*\]\]", s):
                 out.scope_headers.append(i)
+            elif re.match(r"\[\[\s*source\s*\]\]", s):
+                out.source_headers.append(i)
         return out
 
     def block(self, header: int) -> tuple[int, int]:
@@ -270,6 +274,7 @@ class _Parser:
         defaults = self.parse_defaults(data.get("defaults", {}))
         entities = self.parse_entities(data.get("entities", []), defaults)
         feeds = self.parse_feeds(data.get("feeds", []))
+        feeds += [s for s in self.parse_sources(data.get("source", [])) if s not in feeds]
         digest = hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:12]
         wl = Watchlist(self.path, tuple(entities), tuple(feeds), title, digest)
         return wl, self.problems
@@ -657,6 +662,24 @@ class _Parser:
             if not bad:
                 feeds.setdefault(url.strip(), FeedSpec(url.strip(), title, origin=self.path))
         return list(feeds.values())
+
+    def parse_sources(self, raw: Any) -> list[FeedSpec]:
+        """``[[source]]`` tables: a Telegram channel, a page with selectors, a GDELT query."""
+        if not isinstance(raw, list):
+            self.problem(self.lines.table("source"), "'source' must be an array of tables")
+            return []
+        specs: list[FeedSpec] = []
+        for index, table in enumerate(raw):
+            headers = self.lines.source_headers
+            header = headers[index] if index < len(headers) else self.lines.table("source")
+            if not isinstance(table, dict):
+                self.problem(header, "each source must be a table with 'kind'")
+                continue
+            try:
+                specs.append(source_from_table(table, self.path))
+            except SourceError as exc:
+                self.problem(header, f"source: {exc}")
+        return specs
 
 
 def _chat_id(value: Any) -> int | str | None:

@@ -1,0 +1,77 @@
+"""What every source kind hands the pipeline: a fetch outcome with the source's own state,
+an optional admin notice and pause, plus keyed items; and the reader that picks the kind."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.core.models import FeedSpec, ParsedFeed, SourceKind
+from bot.fetcher import FetchResult
+
+# A parsed body, the key of each of its items and each item's canonical link (or None).
+Parsed = tuple[ParsedFeed, list[str], list[str | None]]
+
+
+@dataclass(slots=True)
+class SourceResult(FetchResult):
+    """A FetchResult plus what only sources have.
+
+    ``source_state`` is stored on the feed row (JSON) whether the read succeeded or not;
+    ``notice`` goes to the admins once; ``pause`` pauses the source at once (a Telegram
+    channel without a public preview), instead of after ``pause_after_failures`` failures.
+    """
+
+    source_state: dict[str, Any] | None = None
+    notice: str | None = None
+    pause: bool = False
+
+
+class KindReader(Protocol):
+    """Reads one kind of source: fetch (through the shared Fetcher) and parse."""
+
+    async def read(
+        self, spec: FeedSpec, state: Mapping[str, Any], now: datetime
+    ) -> tuple[SourceResult, Parsed | None]: ...
+
+
+def source_state(state: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored JSON state of a source (empty when there is none or it is unreadable)."""
+    raw = state.get("source_state")
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except (TypeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def key_items(parsed: ParsedFeed) -> Parsed:
+    """Each item's key and canonical link, exactly as for a feed's items."""
+    from bot.core.urls import canonical_url, item_key
+
+    canonical = [canonical_url(i.link) if i.link else None for i in parsed.items]
+    keys = [
+        item_key(i.guid, i.link, i.title, i.summary, canonical_link=c)
+        for i, c in zip(parsed.items, canonical, strict=True)
+    ]
+    return parsed, keys, canonical
+
+
+class SourceReader:
+    """Dispatches a non-feed spec to the reader of its kind."""
+
+    def __init__(self, readers: Mapping[SourceKind, KindReader]):
+        self.readers = dict(readers)
+
+    async def read(
+        self, spec: FeedSpec, state: Mapping[str, Any], now: datetime
+    ) -> tuple[FetchResult, Parsed | None]:
+        reader = self.readers.get(spec.kind)
+        if reader is None:
+            return SourceResult(url=spec.url, error=f"{spec.kind} sources are not set up"), None
+        return await reader.read(spec, state, now)
