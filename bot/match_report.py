@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import Any, BinaryIO, TextIO
 from urllib.parse import urlsplit
 
 import httpx
@@ -41,24 +41,59 @@ def read_source(source: str, stdin: BinaryIO) -> tuple[bytes, str]:
         raise SourceError(f"cannot read file: {exc.strerror or exc}") from exc
 
 
-def item_json(item: Item, result: MatchResult) -> str:
-    """One JSON line for an item: title, link, entity names and the alias/field matches."""
-    return json.dumps(
-        {
-            "title": item.title,
-            "link": item.link,
-            "entities": list(result.entities),
-            "matches": [
-                {"entity": h.entity, "alias": h.alias, "field": h.field} for h in result.hits
-            ],
-        },
-        ensure_ascii=False,
-    )
+# The keys of one `match --json` line, in order (documented in docs/matching.md; new keys may
+# be added at the end, none is removed or renamed).
+JSON_KEYS = (
+    "source",
+    "guid",
+    "link",
+    "title",
+    "summary",
+    "published",
+    "entities",
+    "weak",
+    "reasons",
+    "alert",
+    "priority",
+    "matches",
+)
+
+
+def item_record(source: str, item: Item, result: MatchResult) -> dict[str, Any]:
+    """The JSON object for one item (keys in ``JSON_KEYS`` order)."""
+    record: dict[str, Any] = {
+        "source": source,
+        "guid": item.guid,
+        "link": item.link,
+        "title": item.title,
+        "summary": item.summary,
+        "published": item.published.isoformat() if item.published else None,
+        "entities": list(result.entities),
+        "weak": list(result.weak_entities),
+        "reasons": [
+            {
+                "entity": r.entity,
+                "decision": str(r.decision),
+                "rule": str(r.rule),
+                "detail": r.detail,
+            }
+            for r in result.reasons
+        ],
+        "alert": bool(result),
+        "priority": result.priority if result else None,
+        "matches": [{"entity": h.entity, "alias": h.alias, "field": h.field} for h in result.hits],
+    }
+    return record
+
+
+def item_json(source: str, item: Item, result: MatchResult) -> str:
+    """One JSON line for an item: see ``JSON_KEYS`` and docs/matching.md."""
+    return json.dumps(item_record(source, item, result), ensure_ascii=False)
 
 
 def item_text(item: Item, result: MatchResult) -> str:
     """A human-readable block for an item: its title, link and the matcher's explanation."""
-    head = f"[{result.priority.upper()}]" if result else "[-]"
+    head = f"[{result.priority.upper()}]" if result else "[weak]" if result.weak else "[-]"
     lines = [f"{head} {item.title or '(no title)'}"]
     if item.link:
         lines.append(f"    {item.link}")
@@ -78,7 +113,8 @@ def run_match(
 ) -> int:
     """Match every item of every source. Returns 0, or 1 if any source could not be used.
 
-    Alerting items are printed (all items with ``include_all``); problems go to ``err``
+    Alerting items are printed (all items with ``include_all``, weak matches included);
+    ``source`` in JSON is the SOURCE as given (a path, a URL or ``-``). Problems go to ``err``
     (stderr by default) as ``source: message``, never as a traceback.
     """
     err = err if err is not None else sys.stderr
@@ -98,7 +134,7 @@ def run_match(
             print(f"{source}: {feed.error}", file=err)
             status = 1
             continue
-        alerting = 0
+        alerting = weak = 0
         if not as_json:
             print(f"== {source}: {feed.title or url} ({len(feed.items)} items)", file=out)
         for item in feed.items:
@@ -106,7 +142,12 @@ def run_match(
             alerting += bool(result)
             if not (result or include_all):
                 continue
-            print(item_json(item, result) if as_json else item_text(item, result), file=out)
+            weak += bool(result.weak) and not result
+            print(item_json(source, item, result) if as_json else item_text(item, result), file=out)
         if not as_json:
-            print(f"-- {alerting} of {len(feed.items)} items would alert", file=out)
+            print(
+                f"-- {alerting} of {len(feed.items)} items would alert"
+                + (f", {weak} more are weak matches (stored, not alerted)" if weak else ""),
+                file=out,
+            )
     return status

@@ -13,7 +13,7 @@ import pytest
 
 from bot.core.matching import Matcher
 from bot.core.watchlist import Alias, Entity
-from bot.match_report import run_match
+from bot.match_report import JSON_KEYS, run_match
 
 RSS = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Test feed</title><link>https://example.org/</link>
@@ -64,18 +64,59 @@ def test_json_lines_for_alerting_items(feed_file: Path) -> None:
     code, out, err = run([str(feed_file)], as_json=True)
     assert code == 0 and err == ""
     rows = [json.loads(line) for line in out.splitlines()]
-    assert rows == [
-        {
-            "title": "JNIM attack near Bamako",
-            "link": "https://example.org/1",
-            "entities": ["JNIM", "Mali", "Bamako"],
-            "matches": [
-                {"entity": "JNIM", "alias": "JNIM", "field": "title"},
-                {"entity": "Mali", "alias": "Malian", "field": "summary"},
-                {"entity": "Bamako", "alias": "Bamako", "field": "title"},
-            ],
-        }
-    ]
+    assert len(rows) == 1
+    row = rows[0]
+    assert list(row) == list(JSON_KEYS)  # stable, documented order
+    reasons = row.pop("reasons")
+    assert row == {
+        "source": str(feed_file),
+        "guid": None,
+        "link": "https://example.org/1",
+        "title": "JNIM attack near Bamako",
+        "summary": "Fighters hit a Malian army post.",
+        "published": None,
+        "entities": ["JNIM", "Mali", "Bamako"],
+        "weak": [],
+        "alert": True,
+        "priority": "urgent",
+        "matches": [
+            {"entity": "JNIM", "alias": "JNIM", "field": "title"},
+            {"entity": "Mali", "alias": "Malian", "field": "summary"},
+            {"entity": "Bamako", "alias": "Bamako", "field": "title"},
+        ],
+    }
+    assert {k: v for k, v in reasons[1].items() if k != "detail"} == {
+        "entity": "Mali",
+        "decision": "alert",
+        "rule": "salience",
+    }
+    assert "'Malian' in summary" in reasons[1]["detail"]
+
+
+def test_json_weak_match_and_published(tmp_path: Path) -> None:
+    rss = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
+<item><title>UN budget talks</title><guid isPermaLink="false">g-1</guid>
+<pubDate>Fri, 07 Jun 2024 10:00:00 GMT</pubDate>
+<description>Cuts hit missions in Lebanon, South Sudan, Cyprus and Mali.</description></item>
+</channel></rss>"""
+    path = tmp_path / "weak.xml"
+    path.write_bytes(rss)
+    code, out, _ = run([str(path)], as_json=True)
+    assert code == 0 and out == ""  # a weak match is not an alert
+    code, out, _ = run([str(path)], as_json=True, include_all=True)
+    row = json.loads(out)
+    assert (row["guid"], row["published"]) == ("g-1", "2024-06-07T10:00:00+00:00")
+    assert (row["entities"], row["weak"], row["alert"], row["priority"]) == (
+        [],
+        ["Mali"],
+        False,
+        None,
+    )
+    assert row["reasons"][0]["decision"] == "weak"
+    assert "in a list of 3+ names" in row["reasons"][0]["detail"]
+    _code, text, _ = run([str(path)], include_all=True)
+    assert "[weak] UN budget talks" in text
+    assert "0 of 1 items would alert, 1 more are weak matches" in text
 
 
 def test_json_all_includes_non_alerting_items(feed_file: Path) -> None:
