@@ -1,0 +1,262 @@
+"""Benchmark: score the incident tagger on a labelled file (event type, toll, places, severity).
+
+Run from the repository root:
+
+    python -m bench.incidents                       # the shared dev set
+    python -m bench.incidents --title-only          # titles only
+    python -m bench.incidents --items X.jsonl --labels Y.events.jsonl
+
+Prints, by language (en/fr/ar, other) and overall: event-type accuracy, per-type F1 and
+macro-F1, fatality exact match where a figure is labelled and figures invented where none is,
+place precision/recall, severity accuracy, and a confusion table. ``--story-places`` also
+scores places and severity shared over each labelled story (the labels are made per story;
+the bot's story grouping does the same sharing at run time). Only items labelled relevant
+are scored: the tagger runs on items that matched the watchlist.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.core.incidents import Incident, IncidentTagger
+from bot.core.normalize import normalize
+from bot.incident_data import load_default_tagger
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_ITEMS = ROOT.parent / "shared" / "eval" / "sahel-news-dev.jsonl"
+DEV_LABELS = ROOT.parent / "shared" / "eval" / "sahel-news-dev.events.jsonl"
+NONE = "none"
+TARGETS = {"macro_f1": 0.80, "fatalities_exact": 0.85, "place_p": 0.90, "place_r": 0.90,
+           "severity": 0.85}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Row:
+    id: str
+    lang: str
+    story: str
+    gold_type: str
+    pred_type: str
+    gold_sub: str | None
+    pred_sub: str | None
+    gold_fat: int | None
+    pred_fat: int | None
+    gold_places: frozenset[str]
+    pred_places: frozenset[str]
+    named_places: frozenset[str]  # the labelled places this item's own text names
+    gold_sev: str
+    pred_sev: str
+
+
+def load_jsonl(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def tag_rows(
+    items: Sequence[dict[str, Any]],
+    labels: Sequence[dict[str, Any]],
+    tagger: IncidentTagger,
+    *,
+    title_only: bool = False,
+) -> list[Row]:
+    by_id = {lab["id"]: lab for lab in labels}
+    rows = []
+    for item in items:
+        if not item.get("relevant", True):
+            continue
+        lab = by_id.get(item["id"])
+        if lab is None:
+            continue
+        summary = "" if title_only else item.get("summary") or ""
+        inc: Incident = tagger.tag(item.get("title") or "", summary)
+        text = f"{item.get('title') or ''}\n{summary}"
+        named = {normalize(m.place.name) for m in tagger.gazetteer.find(text)}
+        gold_places = frozenset(normalize(p) for p in lab.get("places") or [])
+        lang = item.get("lang") or "?"
+        rows.append(
+            Row(
+                id=item["id"],
+                lang=lang if lang in ("en", "fr", "ar") else "other",
+                story=item.get("story_id") or item["id"],
+                gold_type=lab.get("event_type") or NONE,
+                pred_type=inc.event_type.value if inc.event_type else NONE,
+                gold_sub=lab.get("sub_event"),
+                pred_sub=inc.sub_event if inc.event_type else None,
+                gold_fat=lab.get("fatalities"),
+                pred_fat=inc.fatalities,
+                gold_places=gold_places,
+                pred_places=frozenset(normalize(p.name) for p in inc.places),
+                named_places=gold_places & named,
+                gold_sev=lab.get("severity") or NONE,
+                pred_sev=inc.severity.value if inc.severity else NONE,
+            )
+        )
+    return rows
+
+
+def share_by_story(rows: Sequence[Row]) -> list[Row]:
+    """Places are the union over the story and severity the highest in it, as labelled."""
+    order = {"high": 3, "medium": 2, "low": 1, NONE: 0}
+    places: dict[str, set[str]] = defaultdict(set)
+    sev: dict[str, str] = {}
+    for r in rows:
+        if r.pred_type != NONE:
+            places[r.story] |= r.pred_places
+            if order[r.pred_sev] > order[sev.get(r.story, NONE)]:
+                sev[r.story] = r.pred_sev
+    out = []
+    for r in rows:
+        if r.pred_type == NONE:
+            out.append(r)
+            continue
+        out.append(
+            Row(
+                **{
+                    **r.__dict__,
+                    "pred_places": frozenset(places[r.story]),
+                    "pred_sev": sev.get(r.story, r.pred_sev),
+                }
+            )
+        )
+    return out
+
+
+def f1(tp: int, fp: int, fn: int) -> float:
+    return 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
+
+
+def scores(rows: Sequence[Row]) -> dict[str, Any]:
+    types = sorted({r.gold_type for r in rows} | {r.pred_type for r in rows})
+    per_type = {}
+    for t in types:
+        tp = sum(r.gold_type == t and r.pred_type == t for r in rows)
+        fp = sum(r.gold_type != t and r.pred_type == t for r in rows)
+        fn = sum(r.gold_type == t and r.pred_type != t for r in rows)
+        per_type[t] = (f1(tp, fp, fn), tp + fn)
+    gold_types = [t for t in types if per_type[t][1] > 0]
+    macro = sum(per_type[t][0] for t in gold_types) / len(gold_types) if gold_types else 0.0
+    incident_types = [t for t in gold_types if t != NONE]
+    macro_inc = (
+        sum(per_type[t][0] for t in incident_types) / len(incident_types) if incident_types else 0.0
+    )
+    stated = [r for r in rows if r.gold_fat is not None]
+    unstated = [r for r in rows if r.gold_fat is None]
+    tp_p = sum(len(r.gold_places & r.pred_places) for r in rows)
+    n_pred = sum(len(r.pred_places) for r in rows)
+    n_gold = sum(len(r.gold_places) for r in rows)
+    typed = [r for r in rows if r.gold_type != NONE]
+    n_named = sum(len(r.named_places) for r in rows)
+    tp_named = sum(len(r.named_places & r.pred_places) for r in rows)
+    return {
+        "n": len(rows),
+        "type_acc": sum(r.gold_type == r.pred_type for r in rows) / len(rows) if rows else 0.0,
+        "macro_f1": macro,
+        "macro_f1_incident_types": macro_inc,
+        "per_type": per_type,
+        "sub_acc": (sum(r.gold_sub == r.pred_sub for r in typed) / len(typed) if typed else 0.0),
+        "fat_stated": len(stated),
+        "fatalities_exact": (
+            sum(r.gold_fat == r.pred_fat for r in stated) / len(stated) if stated else 1.0
+        ),
+        "fat_invented": sum(r.pred_fat is not None for r in unstated),
+        "fat_unstated": len(unstated),
+        "place_p": tp_p / n_pred if n_pred else 1.0,
+        "place_r": tp_p / n_gold if n_gold else 1.0,
+        "place_counts": (tp_p, n_pred, n_gold),
+        "place_r_named": tp_named / n_named if n_named else 1.0,
+        "severity": sum(r.gold_sev == r.pred_sev for r in rows) / len(rows) if rows else 0.0,
+    }
+
+
+def confusion(rows: Sequence[Row], out: TextIO) -> None:
+    labels = sorted({r.gold_type for r in rows} | {r.pred_type for r in rows})
+    short = {t: t[:12] for t in labels}
+    counts = Counter((r.gold_type, r.pred_type) for r in rows)
+    out.write("\nconfusion (rows: labelled, columns: tagged)\n")
+    out.write(f"{'':>28}" + "".join(f"{short[t]:>14}" for t in labels) + "\n")
+    for g in labels:
+        out.write(f"{g:>28}" + "".join(f"{counts[(g, p)]:>14}" for p in labels) + "\n")
+
+
+def report(rows: Sequence[Row], out: TextIO, title: str) -> dict[str, dict[str, Any]]:
+    groups: dict[str, list[Row]] = defaultdict(list)
+    for r in rows:
+        groups[r.lang].append(r)
+    groups["overall"] = list(rows)
+    table = {name: scores(groups[name]) for name in ("en", "fr", "ar", "other", "overall")
+             if groups.get(name)}  # fmt: skip
+    out.write(f"\n== {title}\n")
+    out.write(
+        f"{'':>8} {'n':>4} {'type acc':>8} {'macroF1':>8} {'mF1 inc':>8} {'sub acc':>8} "
+        f"{'fat ex':>8} {'invented':>9} {'place P':>8} {'place R':>8} {'R named':>8} "
+        f"{'sev acc':>8}\n"
+    )
+    for name, s in table.items():
+        out.write(
+            f"{name:>8} {s['n']:>4} {s['type_acc']:>8.3f} {s['macro_f1']:>8.3f} "
+            f"{s['macro_f1_incident_types']:>8.3f} {s['sub_acc']:>8.3f} "
+            f"{s['fatalities_exact']:>8.3f} {s['fat_invented']:>4}/{s['fat_unstated']:<4} "
+            f"{s['place_p']:>8.3f} {s['place_r']:>8.3f} {s['place_r_named']:>8.3f} "
+            f"{s['severity']:>8.3f}\n"
+        )
+    overall = table["overall"]
+    out.write("\nper-type F1 (overall; support in brackets)\n")
+    for t, (score, support) in overall["per_type"].items():
+        out.write(f"  {t:<28} {score:.3f} ({support})\n")
+    tp, n_pred, n_gold = overall["place_counts"]
+    out.write(f"places: {tp} right of {n_pred} given, {n_gold} labelled ")
+    out.write("('R named': recall of the labelled places the item's own text names); ")
+    out.write(f"fatalities: {overall['fat_stated']} items with a labelled toll\n")
+    met = {k: overall[k] >= v for k, v in TARGETS.items()}
+    out.write("targets (overall): " + ", ".join(f"{k} {'met' if v else 'NOT met'}"
+                                                 for k, v in met.items()) + "\n")  # fmt: skip
+    confusion(rows, out)
+    return table
+
+
+def errors(rows: Iterable[Row], out: TextIO) -> None:
+    out.write("\nerrors\n")
+    for r in rows:
+        bad = []
+        if r.gold_type != r.pred_type:
+            bad.append(f"type {r.gold_type}->{r.pred_type}")
+        if r.gold_fat != r.pred_fat:
+            bad.append(f"fat {r.gold_fat}->{r.pred_fat}")
+        if r.gold_places != r.pred_places:
+            bad.append(f"places {sorted(r.gold_places)}->{sorted(r.pred_places)}")
+        if r.gold_sev != r.pred_sev:
+            bad.append(f"sev {r.gold_sev}->{r.pred_sev}")
+        if bad:
+            out.write(f"  {r.id} {r.lang}: " + "; ".join(bad) + "\n")
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=Path, default=DEV_ITEMS)
+    parser.add_argument("--labels", type=Path, default=DEV_LABELS)
+    parser.add_argument("--title-only", action="store_true")
+    parser.add_argument("--story-places", action="store_true")
+    parser.add_argument("--errors", action="store_true")
+    args = parser.parse_args(argv)
+    tagger = load_default_tagger()
+    items, labels = load_jsonl(args.items), load_jsonl(args.labels)
+    rows = tag_rows(items, labels, tagger, title_only=args.title_only)
+    what = "titles only" if args.title_only else "title + summary"
+    result = {"item": report(rows, out, f"{what}, per item")}
+    if args.story_places:
+        result["story"] = report(share_by_story(rows), out, f"{what}, shared per labelled story")
+    if args.errors:
+        errors(rows, out)
+    return result
+
+
+if __name__ == "__main__":
+    main()

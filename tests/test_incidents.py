@@ -1,0 +1,244 @@
+"""Incident tagging: event types (incl. drone strikes, IEDs, protests, riots), tolls, places,
+severity and the alert line. Texts here are written for the tests, not taken from the eval set."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core.incidents import EventType, LexiconError, Severity, parse_lexicon
+from bot.incident_data import load_default_lexicon, load_default_tagger
+
+TAGGER = load_default_tagger()
+
+
+@pytest.mark.parametrize(
+    ("title", "summary", "event_type", "sub_event"),
+    [
+        # explosions / remote violence: none of these is in the dev set
+        ("Mali: drone strike kills 8 near Kidal", "", EventType.EXPLOSIONS, "air/drone strike"),
+        (
+            "Frappe de drone à Tinzaouatène : au moins 20 morts",
+            "",
+            EventType.EXPLOSIONS,
+            "air/drone strike",
+        ),
+        ("غارة بطائرة مسيرة تقتل 12 في شمال مالي", "", EventType.EXPLOSIONS, "air/drone strike"),
+        (
+            "Four soldiers killed as IED hits convoy near Gao",
+            "",
+            EventType.EXPLOSIONS,
+            "remote explosive/landmine/IED",
+        ),
+        (
+            "Burkina : un engin explosif improvisé tue cinq civils près de Djibo",
+            "",
+            EventType.EXPLOSIONS,
+            "remote explosive/landmine/IED",
+        ),
+        (
+            "مقتل ثلاثة جنود في انفجار عبوة ناسفة بمالي",
+            "",
+            EventType.EXPLOSIONS,
+            "remote explosive/landmine/IED",
+        ),
+        ("Suicide bomber kills 6 at Niger market", "", EventType.EXPLOSIONS, "suicide bomb"),
+        # protests and riots: none in the dev set either
+        (
+            "Thousands protest in Bamako against rising fuel prices",
+            "",
+            EventType.PROTESTS,
+            "peaceful protest",
+        ),
+        (
+            "Niamey : manifestation contre la présence des troupes françaises",
+            "",
+            EventType.PROTESTS,
+            "peaceful protest",
+        ),
+        ("مظاهرات في باماكو ضد غلاء المعيشة", "", EventType.PROTESTS, "peaceful protest"),
+        (
+            "Riots in Kayes after a young man dies in police custody",
+            "Rioters set fire to the police station.",
+            EventType.RIOTS,
+            "violent demonstration",
+        ),
+        (
+            "Émeutes à Ouagadougou : des bâtiments publics saccagés",
+            "",
+            EventType.RIOTS,
+            "violent demonstration",
+        ),
+        ("أعمال شغب في نيامي بعد الانقلاب", "", EventType.RIOTS, "violent demonstration"),
+        # the types the dev set has
+        (
+            "Jihadists attack army camp in Boulkessi, 12 soldiers killed",
+            "",
+            EventType.BATTLES,
+            "armed clash",
+        ),
+        (
+            "Violents combats entre l'armée et le JNIM près de Léré, au Mali",
+            "",
+            EventType.BATTLES,
+            "armed clash",
+        ),
+        ("اشتباكات عنيفة بين الجيش المالي ومسلحين قرب كيدال", "", EventType.BATTLES, "armed clash"),
+        (
+            "Gunmen massacre 30 villagers in central Mali",
+            "",
+            EventType.VIOLENCE_AGAINST_CIVILIANS,
+            "attack",
+        ),
+        (
+            "Mali : 12 civils enlevés par des hommes armés près de Ségou",
+            "",
+            EventType.VIOLENCE_AGAINST_CIVILIANS,
+            "abduction/forced disappearance",
+        ),
+        (
+            "UN mission hands over its camp in Tessalit to the Malian army",
+            "",
+            EventType.STRATEGIC,
+            "non-violent transfer of territory",
+        ),
+        ("Mali : deux otages libérés par le JNIM", "", EventType.STRATEGIC, "other"),
+        ("Former minister arrested in Bamako", "", EventType.STRATEGIC, "arrests"),
+        # not incidents
+        ("Mali's constitutional court confirms referendum result", "", None, None),
+        ("ICC sentences Timbuktu jihadist to ten years", "", None, None),
+        ("Mali: new prime minister sworn in", "", None, None),
+        ("Malian football team wins 2-0", "", None, None),
+    ],
+)
+def test_event_type(title, summary, event_type, sub_event):
+    incident = TAGGER.tag(title, summary)
+    assert incident.event_type == event_type, incident.reasons
+    assert incident.sub_event == sub_event
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("At least 12 soldiers were killed in the attack", 12),
+        ("au moins 12 morts dans une attaque", 12),
+        ("une douzaine de soldats tués", 12),
+        ("مقتل 12 جنديا في هجوم", 12),
+        ("مقتل عشرة جنود ماليين على الأقل", 10),
+        ("Twenty-five soldiers died in the ambush", 25),
+        ("une cinquantaine de terroristes neutralisés", 50),
+        ("the army lost 10 soldiers and killed 46 attackers", 56),
+        ("21 people died including two attackers", 21),
+        ("49 civilians and 15 soldiers were killed", 64),
+        ("the toll rose from 60 to 200 soldiers killed", 200),
+        ("six soldiers were killed and 18 wounded", 6),
+        ("about sixty soldiers went missing", None),
+        ("dozens killed in the attack", None),
+        ("heavy losses reported", None),
+        ("The attack on 7 September 2023 near Bamba", None),
+        ("Keïta, 71, was president from 2013", None),
+        ("", None),
+    ],
+)
+def test_fatalities(text, expected):
+    assert TAGGER.read_fatalities(text) == expected
+
+
+def test_fatalities_are_not_read_for_strategic_developments_or_politics():
+    handover = TAGGER.tag("UN hands over Tessalit camp to Mali's army; 40 peacekeepers died there")
+    assert handover.event_type is EventType.STRATEGIC and handover.fatalities is None
+    assert TAGGER.tag("Former president Keita, 76, died at home in Bamako").fatalities is None
+
+
+@pytest.mark.parametrize(
+    ("title", "severity"),
+    [
+        ("Jihadists kill 12 civilians in central Mali", Severity.HIGH),
+        ("Jihadists kill 3 civilians in central Mali", Severity.MEDIUM),
+        ("Attack on the Kati military camp repelled, Mali army says", Severity.HIGH),
+        ("Mali: soldiers mutiny, president detained in apparent coup", Severity.HIGH),
+        ("Mali: MINUSMA hands over its Ansongo camp to the army", Severity.LOW),
+        ("Protest in Bamako against fuel prices", Severity.LOW),
+        ("Mali: 20 villagers kidnapped near Ségou", Severity.HIGH),
+        ("Not a security story about Mali's football team", None),
+    ],
+)
+def test_severity(title, severity):
+    assert TAGGER.tag(title).severity == severity
+
+
+@pytest.mark.parametrize(
+    ("title", "summary", "places"),
+    [
+        ("Attack on the Boulkessi camp in Mopti region", "", ["ml-boulkessi", "ml-mopti-region"]),
+        # the ferry is named Tombouctou; the attack was near Bamba
+        ("Attack on the 'Tombouctou' ferry near Bamba, Mali", "", ["ml-bamba"]),
+        # a destination is not the place of a release when the release place is named
+        ("Hostages freed in Niamey, flown home to Bamako", "", ["ne-niamey"]),
+        # a reference town is kept only when no more specific place is named
+        ("Boat capsizes near Koubi in Mali, 30 dead", "", ["ml-koubi"]),
+        ("Attack on the Ogossagou camp near Bankass, Mali", "", ["ml-ogossagou"]),
+        # background: the place of an earlier event
+        ("Journalist abducted in Gao in April 2021 freed in Niamey", "", ["ne-niamey"]),
+    ],
+)
+def test_places(title, summary, places):
+    assert [p.id for p in TAGGER.tag(title, summary).places] == places
+
+
+def test_alert_line_and_json():
+    incident = TAGGER.tag("Mali: at least 12 soldiers killed in attack on Boulkessi camp")
+    assert incident.line() == "⚔️ Battle · 12 killed · Boulkessi (Mopti)"
+    data = incident.to_dict()
+    assert data["event_type"] == "battles" and data["severity"] == "high"
+    assert data["places"][0] == {
+        "id": "ml-boulkessi", "name": "Boulkessi", "country": "ML", "lat": 15.14, "lon": -1.08,
+    }  # fmt: skip
+    assert TAGGER.tag("Mali's football team wins").line() == ""
+    drone = TAGGER.tag("Drone strike kills 8 in Kidal, Mali")
+    assert drone.line() == "💥 Drone/air strike · 8 killed · Kidal"
+
+
+def test_every_trigger_has_a_reason():
+    for trigger in load_default_lexicon().triggers:
+        assert trigger.reason.strip()
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ({}, "trigger"),
+        (
+            {"trigger": [{"type": "war", "weight": 1, "reason": "x", "phrases": ["a"]}]},
+            "not one of",
+        ),
+        (
+            {"trigger": [{"type": "battles", "sub_event": "s", "weight": 1, "phrases": ["a"]}]},
+            "reason",
+        ),
+        (
+            {
+                "trigger": [
+                    {
+                        "type": "battles",
+                        "sub_event": "s",
+                        "weight": 0,
+                        "reason": "r",
+                        "phrases": ["a"],
+                    }
+                ]
+            },
+            "weight",
+        ),
+        (
+            {"trigger": [{"type": "battles", "sub_event": "s", "weight": 1, "reason": "r"}]},
+            "phrases",
+        ),
+        (
+            {"trigger": [{"type": "battles", "weight": 1, "reason": "r", "phrases": ["a"]}]},
+            "sub_event",
+        ),
+    ],
+)
+def test_lexicon_errors(doc, message):
+    with pytest.raises(LexiconError, match=message):
+        parse_lexicon(doc)
