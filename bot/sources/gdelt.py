@@ -115,17 +115,21 @@ def parse_answer(body: bytes, spec: FeedSpec) -> tuple[ParsedFeed, bool]:
         if not link or urlsplit(link).scheme not in ("http", "https") or not title:
             continue
         domain = _field(article, "domain") or (urlsplit(link).hostname or "").removeprefix("www.")
+        language = _field(article, "language")
+        country = _field(article, "sourcecountry")
+        where = ", ".join(v for v in (language, country) if v)
         items.append(
             Item(
                 feed_url=spec.url,
-                source=domain,
+                # The outlet, with the language and country GDELT reports, as alerts show it.
+                source=f"{domain} ({where})" if where else domain,
                 guid=None,
                 link=link,
                 title=title,
                 summary="",
                 published=_seen(article.get("seendate")),
-                language=_field(article, "language"),
-                country=_field(article, "sourcecountry"),
+                language=language,
+                country=country,
             )
         )
     return ParsedFeed(title=spec.title or f"GDELT: {spec.target}", items=items), False
