@@ -97,6 +97,9 @@ def fast_parse(body: bytes, content_type: str | None = None) -> dict[str, Any] |
     charset = _CHARSET.search(content_type or "")
     if charset and charset.group(1).lower() not in _UTF8:
         return None
+    if not charset and (content_type or "").strip().lower().startswith("text/"):
+        if not body.isascii():  # RFC 3023, as feedparser reads it: text/* means US-ASCII
+            return None
     if _NEEDS_FEEDPARSER.search(body):
         return None
     try:
