@@ -53,8 +53,8 @@ _RSS_ITEM_READ = {
 _RSS_ITEM_SKIP = frozenset(["category", "author", "comments", "enclosure", f"{DC}creator"])
 # Channel children whose content feedparser keeps apart from the items and the feed title.
 _RSS_CHANNEL_SKIP = frozenset(
-    ["link", "description", "language", "copyright", "managingEditor", "webMaster"]
-    + ["pubDate", "lastBuildDate", "category", "generator", "docs", "rating", f"{ATOM}link"]
+    {"link", "description", "language", "copyright", "managingEditor", "webMaster", "pubDate"}
+    | {"lastBuildDate", "category", "generator", "docs", "rating", f"{ATOM}link"}
 )
 _RSS_CHANNEL_NESTED = frozenset(["image", "cloud", "textInput", "skipHours", "skipDays"])
 _ATOM_FEED_SKIP = frozenset(
@@ -97,9 +97,9 @@ def fast_parse(body: bytes, content_type: str | None = None) -> dict[str, Any] |
     charset = _CHARSET.search(content_type or "")
     if charset and charset.group(1).lower() not in _UTF8:
         return None
-    if not charset and (content_type or "").strip().lower().startswith("text/"):
-        if not body.isascii():  # RFC 3023, as feedparser reads it: text/* means US-ASCII
-            return None
+    text_type = (content_type or "").strip().lower().startswith("text/")
+    if not charset and text_type and not body.isascii():
+        return None  # RFC 3023, as feedparser reads it: text/* without a charset is US-ASCII
     if _NEEDS_FEEDPARSER.search(body):
         return None
     try:

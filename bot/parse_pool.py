@@ -2,16 +2,24 @@
 
 ``parse_and_key`` is the unit of work: it parses a body and computes every item's key and
 canonical link (URL canonicalisation is the other big per-item cost), so the main process is
-left with matching and storage. ``ParsePool`` runs the first few jobs inline and starts the
-worker processes only once a process has more bodies than that to parse: a cycle of 304s
-never pays for workers.
+left with matching and storage. ``ParsePool`` starts its worker processes with the first body
+to parse (a cycle of 304s never pays for workers) and runs every job in them, never on the
+event loop: one crafted body cannot stall the cycle.
+
+Each job has a time limit. After ``PARSE_TIME_LIMIT`` seconds (wall clock) the job stops with
+a ParsedFeed whose ``error`` says so, the way any unparseable body fails; a job stuck in C
+code, where no Python exception can reach it, is killed by the kernel after
+``PARSE_CPU_LIMIT`` seconds of CPU, and the pool starts new workers.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Callable
+import signal
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from typing import TYPE_CHECKING, Any
 
@@ -22,37 +30,98 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("newswatch.parse")
 
+# A 10 MB feed parses in about 2 s through feedparser on a small machine: far above that is
+# a body built to be slow.
+PARSE_TIME_LIMIT = 20.0
+PARSE_CPU_LIMIT = 40.0  # the kernel's backstop (SIGPROF, whose default action ends the worker)
+
+
+class ParseTimeout(BaseException):
+    """The job ran out of time. A BaseException: a parser's ``except Exception`` cannot eat it."""
+
 
 def parse_and_key(
     body: bytes, url: str, content_type: str | None
 ) -> tuple[ParsedFeed, list[str], list[str | None]]:
-    """``parse_feed`` (or JSON Feed), plus each parsed item's key and canonical link."""
+    """``parse_feed`` (or JSON Feed), plus each parsed item's key and canonical link.
+
+    In a worker process the job is bounded by ``PARSE_TIME_LIMIT`` (see the module docstring).
+    """
     # The parser stack (feedparser, courlan) loads with the first body: a cycle of 304s
     # never pays for it, and a `poll --once` process starts that much sooner.
     from bot.core.urls import canonical_url, item_key
     from bot.json_feed import parse_any
 
-    parsed = parse_any(body, url, content_type)
-    items = parsed.items
-    canonical = [canonical_url(i.link) if i.link else None for i in items]
-    keys = [
-        item_key(i.guid, i.link, i.title, i.summary, canonical_link=c)
-        for i, c in zip(items, canonical, strict=True)
-    ]
+    try:
+        with _time_limit(PARSE_TIME_LIMIT, PARSE_CPU_LIMIT):
+            parsed = parse_any(body, url, content_type)
+            items = parsed.items
+            canonical = [_canonical(canonical_url, i.link) for i in items]
+            keys = [
+                item_key(i.guid, i.link, i.title, i.summary, canonical_link=c)
+                for i, c in zip(items, canonical, strict=True)
+            ]
+    except ParseTimeout:
+        error = f"parsing took longer than {PARSE_TIME_LIMIT:g} s: body skipped"
+        return ParsedFeed(title=None, error=error), [], []
     return parsed, keys, canonical
 
 
+def _canonical(canonical_url: Callable[[str], str], link: str | None) -> str | None:
+    if not link:
+        return None
+    try:
+        return canonical_url(link)
+    except Exception:  # a link the URL library cannot read keeps its own spelling as its key
+        return link
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float, cpu_seconds: float) -> Iterator[None]:
+    """Raise ParseTimeout in this job after ``seconds``; only in a worker's main thread.
+
+    The wall-clock timer repeats every second after it first fires, so that a parser which
+    swallows the first exception is interrupted again. The CPU timer is not handled: its
+    signal ends the process, which is the point.
+    """
+    if not _IN_WORKER or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise ParseTimeout
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
+    signal.setitimer(signal.ITIMER_PROF, cpu_seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+_IN_WORKER = False
+
+
+def _mark_worker() -> None:
+    """Initializer of every worker process: jobs there run under the time limit."""
+    global _IN_WORKER
+    _IN_WORKER = True
+    signal.signal(signal.SIGPROF, signal.SIG_DFL)
+
+
 class ParsePool(Executor):
-    """An Executor: inline for the first ``start_after`` jobs, then ``workers`` processes.
+    """An Executor of ``workers`` processes (one per core), started with the first job.
 
     Workers are forked (cheap, and they share the parent's pages): a job only reads bytes and
-    returns picklable dataclasses. With one core, or ``workers`` < 2, every job runs inline.
+    returns picklable dataclasses. The parser stack is imported before the fork, so the
+    workers share it too.
     """
 
-    def __init__(self, workers: int | None = None, start_after: int = 8):
-        self.workers = workers if workers is not None else (os.cpu_count() or 1)
-        self.start_after = start_after
-        self._inline_jobs = 0
+    def __init__(self, workers: int | None = None):
+        self.workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
         self._pool: ProcessPoolExecutor | None = None
         self._closed = False
 
@@ -63,9 +132,6 @@ class ParsePool(Executor):
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         if self._closed:
             raise RuntimeError("ParsePool is shut down")
-        if self._pool is None and (self.workers < 2 or self._inline_jobs < self.start_after):
-            self._inline_jobs += 1
-            return _run_inline(fn, *args, **kwargs)
         if self._pool is None:
             self._pool = self._start()
         from concurrent.futures.process import BrokenProcessPool
@@ -82,20 +148,15 @@ class ParsePool(Executor):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
+        # Loaded once here, before the fork: the workers share these pages.
+
         log.debug("starting %d parse workers", self.workers)
-        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))
+        return ProcessPoolExecutor(
+            self.workers, mp_context=multiprocessing.get_context("fork"), initializer=_mark_worker
+        )
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         self._closed = True
         if self._pool is not None:
             self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
             self._pool = None
-
-
-def _run_inline(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-    future: Future[Any] = Future()
-    try:
-        future.set_result(fn(*args, **kwargs))
-    except BaseException as exc:  # delivered through the future, like a worker's exception
-        future.set_exception(exc)
-    return future

@@ -268,8 +268,8 @@ class Pipeline:
             return SourceResult(url=spec.url, error=error), None
 
     async def _parse(self, body: bytes, url: str, content_type: str | None) -> Parsed:
-        if self.parse_executor is None:
-            return parse_and_key(body, url, content_type)
+        # Never on the event loop: in the parse pool (with its time limit), or, for a pipeline
+        # built without one (tests, tools), in the loop's default thread pool.
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
             self.parse_executor, parse_and_key, body, url, content_type

@@ -10,8 +10,10 @@ from hypothesis import strategies as st
 
 from bot.core.formatting import (
     MAX_MESSAGE_UTF16,
+    TITLE_LIMIT,
     AlertView,
     cut_utf16,
+    escape,
     render_alert,
     render_digest,
     render_plain,
@@ -159,3 +161,20 @@ def test_small_digest_is_one_message_with_links_and_entities():
 def test_cut_utf16_never_splits_a_pair(text: str, limit: int, expected: str):
     out = cut_utf16(text, limit)
     assert out == expected and utf16_len(out) <= limit
+
+
+@pytest.mark.parametrize(
+    ("title", "summary"),
+    [
+        ("Bamako " * 200_000, "x " * 5000),  # a 1.4 MB title
+        ("🇲🇱" * 5000, ""),
+        ("Mali" * 3000, "y" * 9000),  # one 12,000-character word
+    ],
+)
+def test_an_alert_keeps_its_link_whatever_the_title_length(title: str, summary: str):
+    link = "https://news.example.org/a?id=1&x=2"
+    text = render_alert(view(title=title, summary=summary, link=link))
+    assert f'<a href="{escape(link)}">' in text
+    plain = parse_telegram_html(text)
+    assert utf16_len(plain) <= MAX_MESSAGE_UTF16
+    assert len(plain) < TITLE_LIMIT + 600, "the title is cut"

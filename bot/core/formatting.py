@@ -12,6 +12,7 @@ from bot.core.text import TAG, truncate_words
 
 MAX_MESSAGE_UTF16 = 4096
 SUMMARY_LIMIT = 300
+TITLE_LIMIT = 1000  # characters of title shown; the parser caps titles at the same length
 PRIORITY_MARKERS = {"urgent": "🚨", "normal": "🔔", "digest": "🗞"}
 
 
@@ -55,11 +56,10 @@ def render_alert(view: AlertView, timezone: str = "Africa/Bamako", max_also: int
     zone = ZoneInfo(timezone)
     marker = PRIORITY_MARKERS.get(view.priority, PRIORITY_MARKERS["normal"])
     entities = ", ".join(f"<b>{escape(e)}</b>" for e in view.entities) or "<b>match</b>"
-    title = escape(view.title or "(untitled)")
-    headline = f'<a href="{escape(view.link)}">{title}</a>' if view.link else f"<b>{title}</b>"
+    title = truncate_words(view.title or "(untitled)", TITLE_LIMIT)
     lines = [
         f"{marker} {entities}",
-        headline,
+        _headline(title, view.link),
         f"<i>{escape(view.source)}</i> · {escape(_time_line(view.published, zone))}",
     ]
     if view.also_reported_by:
@@ -74,10 +74,20 @@ def render_alert(view: AlertView, timezone: str = "Africa/Bamako", max_also: int
     while utf16_len(text) > MAX_MESSAGE_UTF16 and summary:
         summary = truncate_words(summary, max(0, len(summary) // 2))
         text = _assemble(head, summary, footer)
-    if utf16_len(text) > MAX_MESSAGE_UTF16:  # absurd titles: fall back to a short form
-        short = escape(truncate_words(view.title, 1000))
-        text = f"{marker} {entities}\n{short}"
+    # Absurd titles, sources or entity lists: a short form, which still keeps the link.
+    limit = 200
+    while utf16_len(text) > MAX_MESSAGE_UTF16 and limit >= 10:
+        names = escape(truncate_words(", ".join(view.entities) or "match", limit))
+        text = f"{marker} <b>{names}</b>\n{_headline(truncate_words(title, limit), view.link)}"
+        limit //= 2
     return text
+
+
+def _headline(title: str, link: str | None) -> str:
+    """The title, as a link to the article when there is one (an alert always keeps it)."""
+    if link:
+        return f'<a href="{escape(link)}">{escape(title)}</a>'
+    return f"<b>{escape(title)}</b>"
 
 
 def _assemble(head: str, summary: str, footer: str) -> str:

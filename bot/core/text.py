@@ -20,8 +20,9 @@ import re
 TAG = re.compile(r"<(?:[A-Za-z!?]|/[A-Za-z])[^<>]*>")
 _NAME = re.compile(r"/?([A-Za-z][A-Za-z0-9]{0,15})")
 _BLOCK = frozenset(
-    "p br div li ul ol h1 h2 h3 h4 h5 h6 tr td th blockquote table section article"
-    " header footer hr pre figure figcaption dd dt".split()
+    {"p", "br", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "td", "th"}
+    | {"blockquote", "table", "section", "article", "header", "footer", "hr", "pre", "figure"}
+    | {"figcaption", "dd", "dt"}
 )
 _RAW_TEXT = frozenset({"script", "style"})  # their content is never text
 _SPACE = re.compile(r"\s+")

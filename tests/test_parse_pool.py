@@ -1,0 +1,75 @@
+"""The parse pool: every job off the event loop, in a worker, under a time limit."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
+
+import pytest
+
+import bot.parse_pool as parse_pool
+import bot.parser as parser_module
+from bot.parse_pool import ParsePool, parse_and_key
+from tests.fakes.feed_server import rss
+
+URL = "https://feeds.example.org/a.xml"
+BODY = rss([{"title": "Bamako", "link": "https://e.org/1", "guid": "g1"}]).encode()
+
+
+@pytest.fixture
+def pool() -> Iterator[ParsePool]:
+    executor = ParsePool(workers=1)
+    yield executor
+    executor.shutdown(wait=True, cancel_futures=True)
+
+
+def test_even_the_first_job_runs_in_a_worker_process(pool: ParsePool) -> None:
+    assert not pool.started
+    assert pool.submit(os.getpid).result(timeout=30) != os.getpid()
+    parsed, keys, canonical = pool.submit(parse_and_key, BODY, URL, None).result(timeout=30)
+    assert [i.title for i in parsed.items] == ["Bamako"]
+    assert len(keys) == 1 and canonical == ["e.org/1"]
+
+
+def _slow_parse(body: bytes, url: str, content_type: str | None) -> object:
+    while True:  # a parser that never ends
+        pass
+
+
+def _stubborn_parse(body: bytes, url: str, content_type: str | None) -> object:
+    while True:  # a parser that swallows every exception, even the time limit's
+        try:
+            while True:
+                pass
+        except BaseException:
+            continue
+
+
+def test_a_body_that_takes_too_long_fails_alone(
+    pool: ParsePool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Patched before the pool forks, so the worker inherits the patches.
+    monkeypatch.setattr(parse_pool, "PARSE_TIME_LIMIT", 0.5)
+    monkeypatch.setattr(parser_module, "parse_feed", _slow_parse)
+    parsed, keys, canonical = pool.submit(parse_and_key, BODY, URL, None).result(timeout=60)
+    assert parsed.items == [] and keys == [] and canonical == []
+    assert parsed.error is not None and "longer than 0.5 s" in parsed.error
+
+
+def test_a_parser_stuck_past_the_cpu_limit_loses_its_worker_and_the_pool_recovers(
+    pool: ParsePool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parse_pool, "PARSE_TIME_LIMIT", 0.3)
+    monkeypatch.setattr(parse_pool, "PARSE_CPU_LIMIT", 1.0)
+    monkeypatch.setattr(parser_module, "parse_feed", _stubborn_parse)
+    with pytest.raises(BrokenProcessPool):
+        pool.submit(parse_and_key, BODY, URL, None).result(timeout=60)
+    monkeypatch.undo()
+    assert pool.submit(os.getpid).result(timeout=30) != os.getpid()
+
+
+def test_outside_a_worker_there_is_no_alarm() -> None:
+    """Inline callers (the `match` command) are not interrupted by a worker's timers."""
+    parsed, _, _ = parse_and_key(BODY, URL, None)
+    assert [i.title for i in parsed.items] == ["Bamako"]
