@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TextIO
@@ -59,6 +60,16 @@ def run_search(
     print(f"{page.total} alert(s) match {query.label}{shown}", file=out)
     for row in page.rows:
         print(alert_text(alert_line(row)), file=out)
+    weak = queries.search_weak(query.match, since=since, limit=limit)
+    if weak.total:
+        print(
+            f"{weak.total} weak match(es), stored but not alerted (names only in a list or an"
+            " aside):",
+            file=out,
+        )
+        for row in weak.rows:
+            names = ", ".join(json.loads(row.get("entities") or "[]"))
+            print(f"  ~ {row.get('title')} ({row.get('source')}; weak: {names})", file=out)
     return 0
 
 

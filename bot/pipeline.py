@@ -27,7 +27,14 @@ from bot.fetcher import Fetcher, FetchResult
 from bot.parse_pool import parse_and_key
 from bot.sources.base import Parsed, SourceResult
 from storage.maintenance import record_cycle
-from storage.repository import AlertDraft, NewItem, Repository, StoredAlert, parse_iso
+from storage.repository import (
+    AlertDraft,
+    NewItem,
+    Repository,
+    StoredAlert,
+    WeakDraft,
+    parse_iso,
+)
 
 log = logging.getLogger("newswatch.cycle")
 # Feed-state writes without items are committed together, this many at a time.
@@ -499,10 +506,13 @@ class Pipeline:
             if known is not None and known.get("alert_id"):
                 also_seen.append((int(known["alert_id"]), item.source))
             draft = None
+            weak = None
             if not duplicate_url and _may_alert(item, first_fetch, backfill_from):
                 result = matcher.match(item.title, item.summary)
                 if result:
                     draft = self._draft(item, result, now)
+                elif getattr(result, "weak", ()):
+                    weak = _weak_draft(item, result)
             new_items.append(
                 NewItem(
                     key=key,
@@ -512,6 +522,7 @@ class Pipeline:
                     link=item.link,
                     published=item.published,
                     alert=draft,
+                    weak=weak,
                     article_key=akey,
                 )
             )
@@ -544,6 +555,19 @@ class Pipeline:
             story_id=story_id,
             batch_story=batch_story,
         )
+
+
+def _weak_draft(item: Item, result: MatchResult) -> WeakDraft:
+    """A weak match (names only in a list or an aside): stored for search, never alerted."""
+    return WeakDraft(
+        source=item.source,
+        title=item.title,
+        link=item.link,
+        summary=item.summary,
+        published=item.published,
+        entities=result.weak_entities,
+        reasons=tuple(f"{r.entity}: [{r.rule}] {r.detail}" for r in result.reasons),
+    )
 
 
 def _route(chat: Any) -> tuple[int | str, int | None]:

@@ -336,6 +336,51 @@ def _admin_notices(db: Database) -> None:
     db.execute("CREATE INDEX idx_admin_notices_status ON admin_notices(status, id)")
 
 
+@migration("0008_weak_matches")
+def _weak_matches(db: Database) -> None:
+    """Weak matches (issue 14): items whose watched names were only in a list or an aside.
+
+    They never alert and have no story or delivery; they are kept for /search and `search`,
+    with the entities found and the matcher's reasons, and pruned with the alerts.
+    """
+    _create(
+        db,
+        "weak_matches",
+        {
+            "id": int,
+            "item_key": str,
+            "feed_url": str,
+            "source": str,
+            "title": str,
+            "link": str,
+            "summary": str,
+            "published_at": str,
+            "created_at": str,
+            "entities": str,  # JSON list of entity names (weak)
+            "reasons": str,  # JSON list of the matcher's reasons, one string each
+        },
+        pk="id",
+    )
+    db.execute("CREATE UNIQUE INDEX idx_weak_matches_item_key ON weak_matches(item_key)")
+    db.execute("CREATE INDEX idx_weak_matches_created_at ON weak_matches(created_at)")
+    cols = ", ".join(f"[{c}]" for c in _FTS_COLUMNS)
+    new = ", ".join(f"new.[{c}]" for c in _FTS_COLUMNS)
+    old = ", ".join(f"old.[{c}]" for c in _FTS_COLUMNS)
+    db.execute(
+        f"CREATE VIRTUAL TABLE [weak_matches_fts] USING FTS5 ({cols},"
+        " tokenize='unicode61 remove_diacritics 2', content=[weak_matches], content_rowid=[id])"
+    )
+    db.execute(
+        f"CREATE TRIGGER [weak_matches_ai] AFTER INSERT ON [weak_matches] BEGIN"
+        f" INSERT INTO [weak_matches_fts] (rowid, {cols}) VALUES (new.rowid, {new}); END"
+    )
+    db.execute(
+        f"CREATE TRIGGER [weak_matches_ad] AFTER DELETE ON [weak_matches] BEGIN"
+        f" INSERT INTO [weak_matches_fts] ([weak_matches_fts], rowid, {cols})"
+        f" VALUES ('delete', old.rowid, {old}); END"
+    )
+
+
 @migration("0009_alert_time_index")
 def _alert_time_index(db: Database) -> None:
     """Lists, periods and counts use an alert's time: publication, else arrival (never later

@@ -64,6 +64,23 @@ class Queries:
             raise SearchError(str(exc)) from exc
         return Page(rows=rows, total=total)
 
+    def search_weak(self, match: str, *, since: datetime | None = None, limit: int = 5) -> Page:
+        """Weak matches (stored, never alerted) matching an FTS5 expression, newest first."""
+        where, params = ("AND w.created_at >= ?", [iso(since)]) if since else ("", [])
+        base = (
+            "FROM weak_matches_fts JOIN weak_matches w ON w.id = weak_matches_fts.rowid"
+            f" WHERE weak_matches_fts MATCH ? {where}"
+        )
+        try:
+            total = int(self.db.execute(f"SELECT count(*) {base}", [match, *params]).fetchone()[0])
+            rows = self.db.execute_returning_dicts(
+                f"SELECT w.* {base} ORDER BY w.created_at DESC, w.id DESC LIMIT ?",
+                [match, *params, limit],
+            )
+        except sqlite3.OperationalError as exc:
+            raise SearchError(str(exc)) from exc
+        return Page(rows=rows, total=total)
+
     def entity(self, name: str, *, since: datetime | None = None, limit: int = 50) -> Page:
         """Alerts for one watched entity (exact stored name), newest first."""
         where, params = self._since(since, prefix="AND")

@@ -39,6 +39,7 @@ class NewItem:
     link: str | None
     published: datetime | None
     alert: AlertDraft | None = None
+    weak: WeakDraft | None = None  # only weak matches (never with an alert)
     # The article or post behind the item across sources (bot.core.sources.article_key).
     article_key: str | None = None
 
@@ -61,6 +62,19 @@ class AlertDraft:
     # A story started by an earlier draft of the same batch (feed body): the first draft with
     # this key starts the story, the next ones join it (story_id None on all of them).
     batch_story: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WeakDraft:
+    """A weak match about to be stored: searchable, never alerted (bot.core.matching)."""
+
+    source: str
+    title: str
+    link: str | None
+    summary: str
+    published: datetime | None
+    entities: tuple[str, ...]
+    reasons: tuple[str, ...]
 
 
 class FeedLookupError(LookupError):
@@ -251,6 +265,8 @@ class Repository:
                         batch_stories.setdefault(key, result.story_id)
                     stored.append(result)
                     alert_id = result.alert_id
+                elif item.weak is not None:
+                    self._insert_weak(item, item.weak, at)
                 rows.append(
                     (
                         item.key,
@@ -284,6 +300,24 @@ class Repository:
                 [len(items), url],
             )
         return stored
+
+    def _insert_weak(self, item: NewItem, weak: WeakDraft, at: str | None) -> None:
+        self.db.execute(
+            "INSERT OR IGNORE INTO weak_matches (item_key, feed_url, source, title, link, summary,"
+            " published_at, created_at, entities, reasons) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [
+                item.key,
+                item.feed_url,
+                weak.source,
+                weak.title,
+                weak.link,
+                weak.summary,
+                iso(weak.published),
+                at,
+                json.dumps(list(weak.entities), ensure_ascii=False),
+                json.dumps(list(weak.reasons), ensure_ascii=False),
+            ],
+        )
 
     def _insert_alert(self, item: NewItem, alert: AlertDraft, now: datetime) -> StoredAlert:
         new_story = alert.story_id is None

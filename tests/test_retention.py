@@ -152,3 +152,20 @@ def test_old_sent_and_failed_admin_notices_go_pending_ones_stay(tmp_path: Path):
     prune(repo.db, NOW, retention_days=180)
     left = sorted(r[0] for r in repo.db.execute("SELECT text FROM admin_notices"))
     assert left == ["new", "old pending"]
+
+
+def test_old_weak_matches_go_with_the_alerts_and_leave_search(tmp_path: Path):
+    from storage.db import open_database
+    from storage.queries import Queries
+    from storage.repository import NewItem, Repository, WeakDraft
+
+    repo = Repository(open_database(tmp_path / "nw.db"))
+    for key, at in (("old", NOW - timedelta(days=200)), ("new", NOW - timedelta(days=1))):
+        weak = WeakDraft("Wire", f"{key} budget talks", None, "Lebanon, Cyprus and Mali", at,
+                         ("Mali",), ("Mali: [salience] in a list",))  # fmt: skip
+        item = NewItem(key, None, "https://x.example/f", weak.title, None, at, weak=weak)
+        repo.store_feed_items("https://x.example/f", [item], at, {})
+    assert Queries(repo.db).search_weak('"cyprus"').total == 2
+    prune(repo.db, NOW, retention_days=180)
+    page = Queries(repo.db).search_weak('"cyprus"')
+    assert (page.total, [r["title"] for r in page.rows]) == (1, ["new budget talks"])

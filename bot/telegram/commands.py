@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from collections import OrderedDict
@@ -83,7 +84,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("feeds", "", "Feed health: failing and stale feeds"),
     ("retry", "<feed url>", "Owner: fetch a paused or 410-disabled feed again"),
     ("watchlist", "", "The entities in force, by file, and the version"),
-    ("test", "<headline>", "Which entities a headline would match, and why"),
+    ("test", "<headline> [summary on a new line]", "What would alert, and which rule decided"),
     ("mute", "<entity | source> <duration>", "Stop sending alerts about an entity or a source"),
     ("unmute", "<entity | source>", "Lift a mute"),
     ("mutes", "", "What is muted in this chat"),
@@ -336,8 +337,10 @@ class Commands:
                 "That search could not run; try plain words (operators are not supported)."
             )
             return
+        weak = self._weak_lines(search) if offset == 0 else []
         if page.total == 0:
-            await message.reply_text(f"No alerts match {search.label}.")
+            text = escape(f"No alerts match {search.label}.")
+            await self._pages(message, paginate(weak, header=text) if weak else [text])
             return
         if not page.rows:
             await message.reply_text(f"No more alerts match {search.label}.")
@@ -347,7 +350,8 @@ class Commands:
             f"<b>{page.total} alert(s)</b> match {escape(search.label)}"
             f" ({offset + 1}–{end}, newest first)"
         )
-        pages = paginate((alert_block(alert_line(r)) for r in page.rows), header=header, sep="\n\n")
+        blocks = [alert_block(alert_line(r)) for r in page.rows]
+        pages = paginate([*blocks, *weak], header=header, sep="\n\n")
         markup = None
         if end < page.total:
             token = self._remember(search)
@@ -355,6 +359,26 @@ class Commands:
                 [[InlineKeyboardButton("More", callback_data=f"more:{token}:{end}")]]
             )
         await self._pages(message, pages, markup)
+
+    def _weak_lines(self, search: _Search) -> list[str]:
+        """Weak matches of a search (stored, never alerted): a short list under the alerts."""
+        try:
+            weak = self.queries.search_weak(search.match, since=search.since, limit=5)
+        except SearchError:
+            return []
+        if not weak.total:
+            return []
+        lines = [
+            f"<i>{weak.total} weak match(es), stored but not alerted"
+            " (names only in a list or an aside):</i>"
+        ]
+        for row in weak.rows:
+            names = ", ".join(json.loads(row.get("entities") or "[]"))
+            lines.append(
+                f"~ {escape(row.get('title') or '')} ({escape(row.get('source') or '')}"
+                f"; weak: {escape(names)})"
+            )
+        return ["\n".join(lines)]
 
     def _remember(self, search: _Search) -> str:
         token = secrets.token_hex(6)
@@ -500,7 +524,9 @@ class Commands:
         message = _message(update)
         if not args.strip():
             raise UserError("Paste a headline after /test, e.g. /test JNIM attacks near Kidal")
-        explanation = describe(self.matcher().match(args, ""))
+        # The first line is the headline; further lines, if any, are the summary.
+        title, _newline, summary = args.strip().partition("\n")
+        explanation = describe(self.matcher().match(title, summary.strip()))
         pages = paginate(
             [f"<pre>{escape(explanation)}</pre>"], header="<b>Test</b>: " + escape(args[:300])
         )
