@@ -104,6 +104,7 @@ def build_service(config: Config, *, background_delivery: bool = False) -> tuple
             watchlists=lambda: reloader.current,
             matcher=lambda: reloader.matcher,
             timezone=config.timezone,
+            web_base_url=config.web_base_url,
         )
         commands.register(application)
         application.add_handler(_health_handler(config, db, access))
@@ -425,6 +426,20 @@ def _feed_specs(config: Config) -> list[FeedSpec]:
     return list(reloader.current.feeds)
 
 
+def cmd_web(args: argparse.Namespace) -> int:
+    """The browsable archive: the database read-only in Datasette (bot/web/)."""
+    from bot.web.server import WebError, hash_password, serve
+
+    if args.hash_password:
+        return hash_password(sys.stdin, sys.stdout, sys.stderr)
+    config = _load(args)
+    try:
+        return serve(config, args.host, args.port)
+    except WebError as exc:
+        print(f"newswatch web: {exc}", file=sys.stderr)
+        return 2
+
+
 def _add_query_commands(sub: Any) -> None:
     search = sub.add_parser("search", help="full-text search over stored alerts")
     search.add_argument("query", nargs="+", help='words, "a phrase", prefix*, since:7d')
@@ -500,6 +515,21 @@ def build_parser() -> argparse.ArgumentParser:
         "status", help="uptime, last cycle, pending deliveries, failing feeds, database size"
     ).set_defaults(func=cmd_status)
     _add_query_commands(sub)
+    web = sub.add_parser(
+        "web", help="browse and search the stored alerts in a web browser (Datasette, read-only)"
+    )
+    web.add_argument("--port", type=int, default=8001, help="TCP port (default 8001)")
+    web.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; any other needs web_password_hash)",
+    )
+    web.add_argument(
+        "--hash-password",
+        action="store_true",
+        help="print a web_password_hash for a password (prompted, or one line on stdin)",
+    )
+    web.set_defaults(func=cmd_web)
     match = sub.add_parser("match", help="show which feed items would alert, and why")
     match.add_argument("sources", nargs="+", help="feed file, feed URL, or - for stdin")
     match.add_argument("--json", action="store_true", help="one JSON object per line")

@@ -56,6 +56,9 @@ class Config:
     telegram_preview_url: str = DEFAULT_TELEGRAM_PREVIEW_URL
     gdelt_api_url: str = DEFAULT_GDELT_API_URL
     gdelt_min_gap_seconds: float = 5.0  # GDELT asks for at most one request per 5 s
+    web_base_url: str | None = None  # where `main.py web` is reached; /story links there
+    web_username: str = "newswatch"  # the web view's login when a password hash is set
+    web_password_hash: str | None = None  # `main.py web --hash-password`; required off loopback
     source: str = field(default="defaults", compare=False)
     # Where each setting came from, for messages: "NEWSWATCH_DB (environment)",
     # "newswatch.toml:3", or "default" when absent.
@@ -100,6 +103,7 @@ ENV_KEYS: dict[str, str] = {
 }
 
 _FIELD_TYPES = {f.name: f.type for f in fields(Config) if f.name not in ("source", "origins")}
+_PASSWORD_HASH = re.compile(r"^pbkdf2_sha256\$\d+\$[^$\s]+\$[A-Za-z0-9+/=]+$")
 _ID_LIST = re.compile(r"^\s*-?\d+(\s*,\s*-?\d+)*\s*,?\s*$")
 
 
@@ -255,6 +259,19 @@ def _validate(config: Config) -> list[Problem]:
         problems.append(
             _at(config, "telegram_token", "does not look like a BotFather token (123:ABC…)")
         )
+    if config.web_base_url and not re.match(r"^https?://[^\s/]+", config.web_base_url):
+        problems.append(Problem(where, 1, "web_base_url: must be an http:// or https:// address"))
+    if config.web_password_hash and not _PASSWORD_HASH.match(config.web_password_hash):
+        problems.append(
+            Problem(
+                where,
+                1,
+                "web_password_hash: not a password hash (make one with"
+                " `main.py web --hash-password`)",
+            )
+        )
+    if not re.match(r"^[A-Za-z0-9_.-]+$", config.web_username):
+        problems.append(Problem(where, 1, "web_username: letters, digits, _ . - only"))
     if config.feeds_file and not Path(config.feeds_file).is_file():
         problems.append(_at(config, "feeds_file", f"feed list file not found: {config.feeds_file}"))
     if not Path(config.watchlists_dir).is_dir():

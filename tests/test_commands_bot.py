@@ -28,6 +28,7 @@ GROUP = -1005550001
 ADMIN_CHAT = 70010
 STRANGER = 9009
 FRIEND = 9010
+WEB_BASE_URL = "https://archive.example.org/"
 
 
 def _env(tmp: Path, api: FakeTelegramAPI, feeds: Path, admins: str) -> dict[str, str]:
@@ -42,6 +43,9 @@ def _env(tmp: Path, api: FakeTelegramAPI, feeds: Path, admins: str) -> dict[str,
     )
     if admins:
         env["NEWSWATCH_ADMIN_IDS"] = admins
+    config = tmp / "newswatch.toml"
+    config.write_text(f'web_base_url = "{WEB_BASE_URL}"\n', encoding="utf-8")
+    env["NEWSWATCH_CONFIG"] = str(config)
     return env
 
 
@@ -239,8 +243,11 @@ def test_story_lists_every_outlet(bot):
     story_id = bot.db.execute("SELECT story_id FROM alerts WHERE source = 'France 24'").fetchone()[
         0
     ]
-    text = plain(one(bot, f"/story {story_id}"))
+    html = one(bot, f"/story {story_id}")
+    text = plain(html)
     assert "2 outlet(s): RFI Afrique, France 24" in text
+    # web_base_url is set: the reply links to the story's page in the web archive.
+    assert f'<a href="https://archive.example.org/newswatch/story?id={story_id}">' in html
     assert "There is no story" in one(bot, "/story 99999")
     assert "Which story" in one(bot, "/story abc")
 

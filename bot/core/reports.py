@@ -430,8 +430,13 @@ def render_watchlist(files: Sequence[tuple[str, Sequence[str]]], version: str) -
     return paginate(blocks, header=header, sep="\n\n")
 
 
-def render_story(story: Mapping[str, Any], alerts: Sequence[AlertLine]) -> list[str]:
-    """Every outlet that reported a story, first reporter first, with its link and time."""
+def render_story(
+    story: Mapping[str, Any], alerts: Sequence[AlertLine], web_url: str | None = None
+) -> list[str]:
+    """Every outlet that reported a story, first reporter first, with its link and time.
+
+    ``web_url``: the story's page in the web archive, linked under the header when given.
+    """
     title = escape(truncate_words(str(story.get("title") or "(untitled)"), TITLE_LIMIT))
     outlets = list(_json_list(story.get("outlets")))
     for line in alerts:
@@ -443,6 +448,8 @@ def render_story(story: Mapping[str, Any], alerts: Sequence[AlertLine]) -> list[
         f"first seen {escape(stamp(_parse_time(story.get('created_at'))))}; "
         f"{len(outlets)} outlet(s): {escape(', '.join(outlets))}"
     )
+    if web_url:
+        header += f'\n<a href="{escape(web_url)}">Open in the web archive</a>'
     return paginate((alert_block(a) for a in alerts), header=header, sep="\n\n")
 
 

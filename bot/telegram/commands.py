@@ -66,6 +66,7 @@ from bot.core.reports import (
     trend_bins,
 )
 from bot.core.search_query import parse_search
+from bot.core.web_links import story_url
 from bot.telegram.access import AccessControl
 from storage.queries import Queries, SearchError
 from storage.repository import FeedLookupError, Repository, parse_iso
@@ -131,6 +132,7 @@ class Commands:
         timezone: str = "Africa/Bamako",
         stale_after: timedelta = timedelta(hours=24),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        web_base_url: str | None = None,
     ):
         self.access = access
         self.repo = repo
@@ -140,6 +142,7 @@ class Commands:
         self.timezone = timezone
         self.stale_after = stale_after
         self.clock = clock
+        self.web_base_url = web_base_url  # `main.py web`'s address: /story links there
         self._searches: OrderedDict[str, _Search] = OrderedDict()
 
     # ----- plumbing ----------------------------------------------------------------------
@@ -437,7 +440,10 @@ class Commands:
         story, alerts = self.queries.story(int(text))
         if story is None:
             raise UserError(f"There is no story {int(text)}.")
-        await self._pages(message, render_story(story, [alert_line(a) for a in alerts]))
+        web_url = story_url(self.web_base_url, int(text))
+        await self._pages(
+            message, render_story(story, [alert_line(a) for a in alerts], web_url=web_url)
+        )
 
     async def stats(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
         message = _message(update)

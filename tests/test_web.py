@@ -1,0 +1,329 @@
+"""`main.py web` over a database filled by a real `poll --once`: tables, facets, search, canned
+queries, CSV, hidden internals, read-only, authentication, and reads during a poll cycle."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import httpx
+import pytest
+
+from tests.conftest import CHAT, TOKEN, run_main, write_feed_list
+from tests.fakes.feed_server import FeedServer, rfc822, rss
+from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.web_process import WebProcess
+
+pytest.importorskip(
+    "datasette", reason="the web view needs the `web` extra (pip install -e '.[web]')"
+)
+
+NOW = time.time()
+SECRET_MARKER = "PAIRING-K7Q2-MARKER"  # stands for a pairing code, in the internal tables
+NEW_PER_FEED = 100
+INTERNAL = ("users", "access_log", "deliveries", "_migrations", "admin_notices")
+
+RSS = rss(
+    [
+        {"title": "Mali: JNIM fighters attack army positions near Bamako",
+         "link": "https://news.example.org/mali-jnim-bamako-attack", "guid": "mali-1",
+         "description": "Militants linked to al-Qaeda struck a checkpoint and a military base"
+                        " on the outskirts.",
+         "pubDate": rfc822(NOW - 3600)},
+        {"title": "Somalia: floods displace thousands", "link": "https://news.example.org/somalia",
+         "guid": "som-1", "description": "Heavy rains in Somalia.", "pubDate": rfc822(NOW - 1800)},
+    ],
+    title="Sahel Wire",
+)  # fmt: skip
+SECOND = rss(
+    [
+        {"title": "JNIM fighters attack army positions near Bamako, Mali",
+         "link": "https://desert.example.net/jnim-bamako", "guid": "desert-1",
+         "description": "The jihadist group claimed the attack on a checkpoint near the capital.",
+         "pubDate": rfc822(NOW - 3000)},
+    ],
+    title="Desert Post",
+)  # fmt: skip
+ATOM = f"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <title>Journal Test</title><id>urn:test</id><updated>2026-01-01T00:00:00Z</updated>
+  <entry>
+    <title>Assimi Goïta reçoit Sergueï Lavrov à Bamako</title>
+    <id>urn:test:goita-lavrov</id>
+    <link href="https://journal.example.fr/goita-lavrov"/>
+    <updated>{time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW - 600))}</updated>
+    <summary>Le chef de la junte malienne a reçu le ministre russe.</summary>
+  </entry>
+</feed>"""
+
+
+def _env(tmp: Path, api: FakeTelegramAPI, feeds: Path) -> dict[str, str]:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "TELEGRAM_"))}
+    env.update(
+        NEWSWATCH_DB=str(tmp / "newswatch.db"),
+        NEWSWATCH_FEEDS=str(feeds),
+        TELEGRAM_BOT_TOKEN=api.state.token,
+        TELEGRAM_API_URL=api.base_url,
+        NEWSWATCH_CHAT_IDS=str(CHAT),
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
+    """A database filled by one real `poll --once` (with a token), served by `main.py web`."""
+    tmp = tmp_path_factory.mktemp("web")
+    with FakeTelegramAPI(TOKEN) as api, FeedServer() as server:
+        server.set("/rss.xml", RSS)
+        server.set("/second.xml", SECOND)
+        server.set("/atom.xml", ATOM, content_type="application/atom+xml")
+        server.set("/broken.xml", "upstream exploded", status=500)
+        urls = [server.url(p) for p in ("/rss.xml", "/second.xml", "/atom.xml", "/broken.xml")]
+        env = _env(tmp, api, write_feed_list(tmp, urls))
+        poll = run_main(["poll", "--once"], env)
+        assert poll.returncode == 0, poll.stderr
+        db = sqlite3.connect(tmp / "newswatch.db")
+        with db:  # what pairing and /allow leave behind: never to be shown
+            db.execute(
+                "INSERT INTO users (user_id, role, added_at, chat_id)"
+                " VALUES (4242, 'owner', '2026-01-01T00:00:00+00:00', 4242)"
+            )
+            db.execute(
+                "INSERT INTO access_log (at, actor, action, user_id, detail)"
+                " VALUES ('2026-01-01T00:00:00+00:00', 4242, 'paired', 4242, ?)",
+                [SECRET_MARKER],
+            )
+            db.execute(
+                "INSERT INTO mutes (chat_id, kind, value, created_at, created_by)"
+                " VALUES (?, 'entity', 'MINUSMA', '2026-01-01T00:00:00+00:00', 4242)",
+                [CHAT],
+            )
+            db.execute(
+                "INSERT INTO subscriptions (chat_id, added_at, added_by)"
+                " VALUES (-100777, '2026-01-01T00:00:00+00:00', 4242)"
+            )
+        with WebProcess(env) as web:
+            yield SimpleNamespace(web=web, env=env, db=db, tmp=tmp, server=server, urls=urls)
+            code = web.stop()
+        assert code in (0, -15), web.output()  # uvicorn ends by re-raising SIGTERM
+        assert TOKEN not in web.output()
+        assert "Traceback" not in web.output(), web.output()
+
+
+def get(archive: SimpleNamespace, path: str, **kwargs: object) -> httpx.Response:
+    return httpx.get(archive.web.url(path), timeout=30, **kwargs)  # type: ignore[arg-type]
+
+
+def rows(archive: SimpleNamespace, path: str) -> list[dict]:
+    sep = "&" if "?" in path else "?"
+    response = get(archive, f"{path}{sep}_shape=array")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_alerts_table_newest_first_with_links_to_article_and_story(archive):
+    alerts = rows(archive, "/newswatch/alerts.json")
+    titles = [a["title"] for a in alerts]
+    assert "Assimi Goïta reçoit Sergueï Lavrov à Bamako" in titles
+    assert not any("Somalia" in t for t in titles)
+    stamps = [a["created_at"] for a in alerts]
+    assert stamps == sorted(stamps, reverse=True), "newest first by default"
+    page = get(archive, "/newswatch/alerts")
+    assert page.status_code == 200
+    goita = next(a for a in alerts if "Goïta" in a["title"])
+    assert f'<a href="{goita["link"]}" rel="noopener noreferrer">Assimi Goïta' in page.text
+    assert f'href="/newswatch/story?id={goita["story_id"]}"' in page.text
+    assert "The outlet (the feed&#39;s title)" in page.text or "The outlet" in page.text
+
+
+def test_facets_entity_outlet_story_and_day(archive):
+    data = get(archive, "/newswatch/alerts.json?_extra=facet_results").json()
+    facets = data["facet_results"]
+    assert {"entities", "source", "story_id", "created_at"} <= set(facets)
+    outlets = {r["value"]: r["count"] for r in facets["source"]["results"]}
+    assert outlets["Journal Test"] == 1
+    entities = {r["value"]: r["count"] for r in facets["entities"]["results"]}
+    assert entities["JNIM"] >= 1 and entities["Assimi Goïta"] == 1
+    # A facet value filters the table.
+    only = rows(archive, "/newswatch/alerts.json?source=Journal+Test")
+    assert [a["source"] for a in only] == ["Journal Test"]
+    by_entity = rows(archive, "/newswatch/alerts.json?entities__arraycontains=Assimi+Go%C3%AFta")
+    assert len(by_entity) == 1
+
+
+@pytest.mark.parametrize("query", ["Goita", "goïta", "recoit Lavrov", "SERGUEI"])
+def test_search_is_diacritic_insensitive(archive, query):
+    found = rows(archive, f"/newswatch/alerts.json?_search={query}")
+    assert [a["title"] for a in found] == ["Assimi Goïta reçoit Sergueï Lavrov à Bamako"]
+
+
+def test_story_page_lists_every_outlet(archive):
+    story_id = archive.db.execute(
+        "SELECT story_id FROM alerts WHERE link = 'https://desert.example.net/jnim-bamako'"
+    ).fetchone()[0]
+    reports = rows(archive, f"/newswatch/story.json?id={story_id}")
+    assert {r["outlet"] for r in reports} == {"Sahel Wire", "Desert Post"}
+    first = archive.db.execute(
+        "SELECT first_alert_id FROM stories WHERE id = ?", [story_id]
+    ).fetchone()[0]
+    assert reports[0]["alert"] == first, "first reporter first, as the bot's /story"
+    page = get(archive, f"/newswatch/story?id={story_id}")
+    assert page.status_code == 200
+    assert '<a href="https://desert.example.net/jnim-bamako"' in page.text
+
+
+def test_canned_queries_entity_per_day_feed_health_mutes(archive):
+    per_day = rows(archive, "/newswatch/entity_per_day.json?entity=JNIM&days=")
+    assert per_day and all(r["entity"] == "JNIM" for r in per_day)
+    assert sum(r["alerts"] for r in per_day) == 2 and sum(r["stories"] for r in per_day) == 1
+    health = rows(archive, "/newswatch/feed_health.json")
+    assert health[0]["url"].endswith("/broken.xml"), "failing feeds first"
+    assert health[0]["failure_kind"] == "HTTP 5xx" and health[0]["failures"] == 1
+    assert health[0]["last_success_at"] is None
+    assert all(h["last_success_at"] for h in health[1:])
+    mutes = rows(archive, "/newswatch/mutes_and_subscriptions.json")
+    assert {(m["what"], m["detail"]) for m in mutes} == {
+        ("mute", "entity: MINUSMA"),
+        ("subscription", "receives alerts"),
+    }
+
+
+def test_csv_export(archive):
+    response = get(archive, "/newswatch/alerts.csv?_size=max")
+    assert response.status_code == 200
+    assert (
+        response.headers["content-type"].startswith("text/plain")
+        or "csv" in (response.headers["content-type"])
+    )
+    table = list(csv.DictReader(io.StringIO(response.text)))
+    assert len(table) == 3
+    assert "Assimi Goïta reçoit Sergueï Lavrov à Bamako" in {r["title"] for r in table}
+    search = get(archive, "/newswatch/alerts.csv?_search=goita&_dl=1")
+    assert search.status_code == 200 and "Goïta" in search.text
+
+
+def test_internal_tables_are_hidden_and_unreadable(archive):
+    listed = {t["name"] for t in get(archive, "/newswatch.json").json()["tables"]}
+    assert {"alerts", "stories", "feeds"} <= listed
+    assert not listed & set(INTERNAL)
+    for table in INTERNAL:
+        assert get(archive, f"/newswatch/{table}").status_code == 403
+        assert get(archive, f"/newswatch/{table}.json").status_code == 403
+        answer = get(archive, "/newswatch.json", params={"sql": f"select * from [{table}]"})
+        assert answer.json()["ok"] is False and "prohibited" in answer.json()["error"]
+    sneaky = "select (select group_concat(detail) from access_log) as x from alerts"
+    answer = get(archive, "/newswatch.json", params={"sql": sneaky})
+    assert answer.json()["ok"] is False
+    assert get(archive, "/_internal").status_code in (403, 404)
+
+
+def test_database_is_read_only(archive):
+    before = archive.db.execute("SELECT count(*) FROM alerts").fetchone()[0]
+    for sql in (
+        "delete from alerts",
+        "update alerts set title = 'x'",
+        "pragma query_only = 0",
+        "attach database ':memory:' as x",
+    ):
+        answer = get(archive, "/newswatch.json", params={"sql": sql})
+        assert answer.json().get("ok") is not True, sql
+    assert archive.db.execute("SELECT count(*) FROM alerts").fetchone()[0] == before
+
+
+def test_the_token_and_pairing_code_never_appear(archive):
+    paths = [
+        "/", "/newswatch", "/newswatch.json", "/newswatch/alerts", "/newswatch/alerts.csv",
+        "/newswatch/feeds", "/newswatch/feed_health", "/-/metadata.json", "/-/settings.json",
+        "/-/plugins.json", "/-/versions.json", "/-/config.json", "/-/databases.json",
+        "/newswatch/alerts/1", "/newswatch/access_log.json", "/newswatch/users.csv",
+    ]  # fmt: skip
+    secret_half = TOKEN.split(":", 1)[1]
+    for path in paths:
+        text = get(archive, path).text
+        assert secret_half not in text, path
+        assert SECRET_MARKER not in text, path
+
+
+def test_reading_during_a_poll_cycle_neither_blocks_nor_fails_the_writer(archive, tmp_path):
+    """Readers hammer the web view (search, facets, CSV, a canned query) while a second
+    `poll --once` stores 600 new alerts: the cycle completes, with every alert stored, and
+    every read succeeds."""
+    urls = []
+    for feed in range(6):
+        items = [
+            {"title": f"Mali: army reports clash {feed * 1000 + i} near Kidal (wire {feed})",
+             "guid": f"clash-{feed}-{i}", "link": f"https://wire{feed}.example.org/clash-{i}",
+             "description": f"Report {feed}-{i}: fighting {i * 7 % 13} km from Kidal, Mali.",
+             "pubDate": rfc822(NOW - 60 - i)}
+            for i in range(NEW_PER_FEED)
+        ]  # fmt: skip
+        archive.server.set(f"/busy-{feed}.xml", rss(items, title=f"Busy Wire {feed}"))
+        urls.append(archive.server.url(f"/busy-{feed}.xml"))
+    env = dict(archive.env)
+    env["NEWSWATCH_FEEDS"] = str(write_feed_list(tmp_path, urls))
+    env["TELEGRAM_BOT_TOKEN"] = ""  # console delivery: only the storage side matters here
+    before = archive.db.execute("SELECT count(*) FROM alerts").fetchone()[0]
+
+    stop = threading.Event()
+    results: list[tuple[str, int]] = []
+    errors: list[str] = []
+    reads = [
+        "/newswatch/alerts.json?_search=Kidal&_extra=facet_results",
+        "/newswatch/alerts.csv?_size=max",
+        "/newswatch/entity_per_day.json?entity=&days=",
+        "/newswatch/alerts.json?_sort_desc=created_at&_size=100",
+    ]
+
+    def reader() -> None:
+        with httpx.Client(timeout=30) as client:
+            while not stop.is_set():
+                for path in reads:
+                    try:
+                        response = client.get(archive.web.url(path))
+                        results.append((path, response.status_code))
+                        if path.endswith("facet_results") and response.status_code == 200:
+                            errors.extend(str(e) for e in [response.json().get("error")] if e)
+                    except httpx.HTTPError as exc:
+                        errors.append(f"{path}: {exc!r}")
+
+    threads = [threading.Thread(target=reader) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    while len(results) < 4:  # the readers are under way before the writer starts
+        time.sleep(0.01)
+    started_with = len(results)
+    poll = run_main(["poll", "--once"], env)
+    during = len(results) - started_with
+    stop.set()
+    for thread in threads:
+        thread.join()
+
+    assert poll.returncode == 0, poll.stderr
+    assert "locked" not in poll.stderr.lower() and "busy" not in poll.stderr.lower()
+    assert f"new_items={6 * NEW_PER_FEED}" in poll.stderr, poll.stderr
+    after = archive.db.execute("SELECT count(*) FROM alerts").fetchone()[0]
+    assert after - before == 6 * NEW_PER_FEED
+    assert during > 0, "the readers ran while the poll cycle wrote"
+    assert not errors, errors[:5]
+    assert {status for _, status in results} == {200}, results[:20]
+    # The web view sees the new alerts at once: no restart, no copy.
+    found = get(archive, "/newswatch/alerts.json?_search=Kidal+clash").json()
+    assert found["filtered_table_rows_count"] == 6 * NEW_PER_FEED
+
+
+def test_alert_row_page_links_story_and_article(archive):
+    alert = rows(archive, "/newswatch/alerts.json?_search=Goita")[0]
+    page = get(archive, f"/newswatch/alerts/{alert['id']}")
+    assert page.status_code == 200
+    assert f'href="/newswatch/story?id={alert["story_id"]}"' in page.text
+    assert re.search(r'<a href="https://journal\.example\.fr/goita-lavrov"', page.text)

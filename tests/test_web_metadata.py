@@ -1,0 +1,169 @@
+"""The web view's metadata follows the live schema; failure kinds; the SQL guard."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.core.feed_failures import FailureKind, failure_kind
+from bot.core.web_links import story_url
+from bot.web.guard import lock_down
+from bot.web.metadata import build_metadata, load_shipped, read_schema
+from storage.db import open_database
+
+pytest.importorskip("datasette", reason="needs the `web` extra")
+
+
+def _inspect(db_path: Path):
+    from bot.web.server import inspect_database
+
+    return inspect_database(db_path)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    path = tmp_path / "newswatch.db"
+    open_database(path).conn.close()
+    return path
+
+
+def _alerts_facets(web) -> list:
+    return web.metadata["databases"]["newswatch"]["tables"]["alerts"]["facets"]
+
+
+def test_current_schema_every_visible_column_is_described_and_internals_hidden(db_path):
+    web = _inspect(db_path)
+    tables = web.metadata["databases"]["newswatch"]["tables"]
+    assert {"alerts", "stories", "feeds", "mutes", "subscriptions"} <= web.visible_tables
+    for internal in ("users", "access_log", "deliveries", "_migrations", "admin_notices"):
+        assert tables[internal] == {"hidden": True}
+        assert internal not in web.readable_tables
+    schema = read_schema(sqlite3.connect(db_path))
+    for table in web.visible_tables:
+        assert set(tables[table]["columns"]) == set(schema[table]), table
+        assert tables[table].get("title") and (
+            tables[table].get("description") or tables[table].get("description_html")
+        )
+    assert not [n for n in web.notes if "without a description" in n], web.notes
+    assert _alerts_facets(web) == [
+        {"array": "entities"},
+        "source",
+        "story_id",
+        {"date": "created_at"},
+    ]
+    queries = web.metadata["databases"]["newswatch"]["queries"]
+    assert set(queries) == {"story", "entity_per_day", "feed_health", "mutes_and_subscriptions"}
+
+
+def test_optional_columns_get_their_facets_when_a_migration_adds_them(db_path):
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("ALTER TABLE alerts ADD COLUMN event_type TEXT")
+        conn.execute("ALTER TABLE alerts ADD COLUMN language TEXT")
+    facets = _alerts_facets(_inspect(db_path))
+    assert "event_type" in facets and "language" in facets
+
+
+def test_a_missing_table_drops_its_query_and_an_unknown_table_is_hidden(db_path):
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("DROP TABLE subscriptions")
+        conn.execute("CREATE TABLE pairing_codes (code TEXT)")
+    web = _inspect(db_path)
+    assert "mutes_and_subscriptions" not in web.metadata["databases"]["newswatch"]["queries"]
+    assert any("mutes_and_subscriptions left out" in n for n in web.notes)
+    assert web.metadata["databases"]["newswatch"]["tables"]["pairing_codes"] == {"hidden": True}
+    assert "pairing_codes" not in web.readable_tables
+    assert any("pairing_codes is not described" in n for n in web.notes)
+
+
+def test_a_query_reading_an_internal_table_is_left_out():
+    shipped = load_shipped()
+    shipped["databases"]["newswatch"]["queries"] = {"leak": {"sql": "select * from users"}}
+    schema = {"alerts": ("id", "title"), "users": ("user_id",)}
+
+    def check(sql: str, readable: frozenset[str]) -> str | None:
+        return None if "users" not in sql or "users" in readable else "users is not readable"
+
+    web = build_metadata(shipped, schema, check)
+    assert web.metadata["databases"]["newswatch"]["queries"] == {}
+    assert web.visible_tables == {"alerts"}
+    # sort_desc and facets on columns this schema lacks are dropped, not passed to Datasette
+    alerts = web.metadata["databases"]["newswatch"]["tables"]["alerts"]
+    assert "sort_desc" not in alerts and alerts["facets"] == []
+    assert "fts_table" not in alerts
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "kind"),
+    [
+        (None, None, None),
+        ("", 200, None),
+        ("timeout: connect timeout", None, FailureKind.TIMEOUT),
+        ("gave up after 60s (overall fetch deadline)", None, FailureKind.DEADLINE),
+        ("HTTP 500 Internal Server Error", 500, FailureKind.HTTP_SERVER),
+        ("HTTP 503 Service Unavailable", 503, FailureKind.HTTP_SERVER),
+        ("HTTP 404 Not Found", 404, FailureKind.NOT_FOUND),
+        ("HTTP 410 Gone", 410, FailureKind.GONE),
+        ("HTTP 429 Too Many Requests", 429, FailureKind.RATE_LIMITED),
+        ("HTTP 403 Forbidden", 403, FailureKind.HTTP_CLIENT),
+        ("HTTP 301 without a usable Location", 301, FailureKind.REDIRECT),
+        ("redirect loop", None, FailureKind.REDIRECT),
+        ("too many redirects (more than 5)", None, FailureKind.REDIRECT),
+        ("DNS failure: [Errno -2] Name or service not known", None, FailureKind.DNS),
+        ("TLS error: [SSL: CERTIFICATE_VERIFY_FAILED]", None, FailureKind.TLS),
+        ("connection failed: [Errno 111] Connection refused", None, FailureKind.CONNECTION),
+        ("body larger than 10485760 bytes: cut off, not parsed", None, FailureKind.TOO_LARGE),
+        ("corrupt gzip body: Error -3", None, FailureKind.ENCODING),
+        ("unsupported Content-Encoding 'br'", None, FailureKind.ENCODING),
+        ("not a feed: the server sent an HTML page", 200, FailureKind.NOT_A_FEED),
+        ("malformed feed, no item could be read: x", 200, FailureKind.MALFORMED),
+        ("empty body: the server sent no feed content", 200, FailureKind.EMPTY),
+        ("internal error: ValueError", None, FailureKind.INTERNAL),
+        ("something new", 502, FailureKind.HTTP_SERVER),
+        ("something new", None, FailureKind.OTHER),
+    ],
+)
+def test_failure_kind(error, status, kind):
+    assert failure_kind(error, status) == kind
+
+
+def test_story_url():
+    assert story_url(None, 3) is None
+    assert story_url("https://a.example/", 12) == "https://a.example/newswatch/story?id=12"
+    assert (
+        story_url("https://a.example/archive", 1)
+        == "https://a.example/archive/newswatch/story?id=1"
+    )
+
+
+@pytest.mark.parametrize(
+    ("sql", "allowed"),
+    [
+        ("select title from alerts", True),
+        ("select e.value from alerts, json_each(alerts.entities) e", True),
+        ("select * from pragma_table_info('alerts')", True),
+        ("with t as (select * from alerts) select count(*) from t", True),
+        ("select * from users", False),
+        ("select count(*) from users", False),
+        ("select (select max(user_id) from users) from alerts", False),
+        ("insert into alerts (title) values ('x')", False),
+        ("pragma query_only = 0", False),
+        ("attach database ':memory:' as other", False),
+    ],
+)
+def test_guard_reads_only_readable_tables(sql, allowed):
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE alerts (id INTEGER PRIMARY KEY, title TEXT, entities TEXT)")
+    conn.execute("CREATE TABLE users (user_id INTEGER)")
+    conn.execute("""INSERT INTO alerts (title, entities) VALUES ('a', '["Mali"]')""")
+    lock_down(conn, {"alerts"})
+    try:
+        conn.execute(sql).fetchall()
+        ran = True
+    except sqlite3.DatabaseError:
+        ran = False
+    assert ran is allowed
+    # PRAGMAs on an unreadable table show nothing (no columns to link or count).
+    assert conn.execute("PRAGMA table_info(users)").fetchall() == []
+    assert len(conn.execute("PRAGMA table_info(alerts)").fetchall()) == 3
