@@ -260,18 +260,17 @@ def _validate(config: Config) -> list[Problem]:
             _at(config, "telegram_token", "does not look like a BotFather token (123:ABC…)")
         )
     if config.web_base_url and not re.match(r"^https?://[^\s/]+", config.web_base_url):
-        problems.append(Problem(where, 1, "web_base_url: must be an http:// or https:// address"))
+        problems.append(_at(config, "web_base_url", "must be an http:// or https:// address"))
     if config.web_password_hash and not _PASSWORD_HASH.match(config.web_password_hash):
         problems.append(
-            Problem(
-                where,
-                1,
-                "web_password_hash: not a password hash (make one with"
-                " `main.py web --hash-password`)",
+            _at(
+                config,
+                "web_password_hash",
+                "not a password hash (make one with `main.py web --hash-password`)",
             )
         )
     if not re.match(r"^[A-Za-z0-9_.-]+$", config.web_username):
-        problems.append(Problem(where, 1, "web_username: letters, digits, _ . - only"))
+        problems.append(_at(config, "web_username", "letters, digits, _ . - only"))
     if config.feeds_file and not Path(config.feeds_file).is_file():
         problems.append(_at(config, "feeds_file", f"feed list file not found: {config.feeds_file}"))
     if not Path(config.watchlists_dir).is_dir():
