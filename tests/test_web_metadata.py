@@ -29,6 +29,25 @@ def db_path(tmp_path: Path) -> Path:
     return path
 
 
+KNOWN_COLUMNS = {
+    "alerts": ("id", "item_key", "story_id", "feed_url", "source", "sources", "title", "link",
+               "summary", "published_at", "created_at", "entities", "matches", "priority",
+               "delivered", "fingerprint"),
+    "stories": ("id", "title", "created_at", "updated_at", "fingerprint", "first_alert_id",
+                "outlets", "edited_outlets", "last_edit_at"),
+    "feeds": ("url", "title", "status", "last_success_at", "last_error", "last_error_at",
+              "consecutive_failures", "next_fetch_at", "redirected_to", "paused_at",
+              "source_state"),
+    "items": ("key", "canonical_url", "feed_url", "title", "link", "first_seen_at",
+              "last_seen_at", "alert_id", "article_key"),
+    "cycles": ("id", "started_at", "finished_at", "alerts", "errors"),
+    "mutes": ("id", "chat_id", "kind", "value", "until"),
+    "subscriptions": ("chat_id", "added_at", "added_by"),
+    "chats": ("chat_id", "active", "title", "migrated_to"),
+    "chat_prefs": ("chat_id", "quiet_start", "quiet_end", "digest_mode", "digest_time"),
+}  # fmt: skip
+
+
 def _alerts_facets(web) -> list:
     return web.metadata["databases"]["newswatch"]["tables"]["alerts"]["facets"]
 
@@ -42,11 +61,15 @@ def test_current_schema_every_visible_column_is_described_and_internals_hidden(d
         assert internal not in web.readable_tables
     schema = read_schema(sqlite3.connect(db_path))
     for table in web.visible_tables:
-        assert set(tables[table]["columns"]) == set(schema[table]), table
+        assert set(tables[table]["columns"]) <= set(schema[table]), table
         assert tables[table].get("title") and (
             tables[table].get("description") or tables[table].get("description_html")
         )
-    assert not [n for n in web.notes if "without a description" in n], web.notes
+    # Every column of the tables and migrations this test knows is described. A column that a
+    # newer migration adds shows undescribed (and is named in the start-up log) until
+    # bot/web/metadata.toml describes it; it does not fail this test.
+    for table, columns in KNOWN_COLUMNS.items():
+        assert set(columns) <= set(tables[table]["columns"]), table
     assert _alerts_facets(web) == [
         {"array": "entities"},
         "source",
