@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.core.formatting import AlertView
+from bot.core.formatting import AlertView, Report
 from bot.core.normalize import normalize
 from storage.repository import parse_iso
 
 
-def view_from_row(row: dict[str, Any], also_reported_by: tuple[str, ...] = ()) -> AlertView:
+def view_from_row(row: dict[str, Any], also_reported_by: tuple[Report, ...] = ()) -> AlertView:
     matches = json.loads(row.get("matches") or "[]")
     aliases = shown_aliases(matches)
     return AlertView(

@@ -401,6 +401,21 @@ class Repository:
                     "UPDATE stories SET outlets = ? WHERE id = ?", [json.dumps(outlets), row[1]]
                 )
 
+    def story_reports(self, story_ids: Sequence[int]) -> dict[int, list[tuple[str, str | None]]]:
+        """Per story, (outlet, link) of every report in arrival order: each alert of the
+        story, then the other feeds that carried the same article (its ``sources``)."""
+        out: dict[int, list[tuple[str, str | None]]] = {}
+        for chunk in _chunks([str(i) for i in dict.fromkeys(story_ids)]):
+            marks = ",".join("?" * len(chunk))
+            for story_id, source, sources, link in self.db.execute(
+                "SELECT story_id, source, sources, link FROM alerts"
+                f" WHERE story_id IN ({marks}) ORDER BY id",
+                chunk,
+            ):
+                names = [source, *(json.loads(sources) if sources else [])]
+                out.setdefault(int(story_id), []).extend((n, link) for n in names if n)
+        return out
+
     def recent_story_members(self, since: datetime) -> list[dict[str, Any]]:
         """Every alert of the stories started since ``since`` (story_id, created_at, title,
         summary, entities), oldest first: what a restart re-indexes."""

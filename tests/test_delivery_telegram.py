@@ -533,3 +533,42 @@ async def test_notices_keep_their_order_and_a_blocked_admin_is_not_retried(teleg
     assert len(
         [c for c in telegram_api.calls_of("sendMessage") if c[2]["chat_id"] == OTHER]
     ) == len(calls_to_other)
+
+
+async def test_digest_shows_one_line_per_story_with_its_outlet_count(telegram_api, bot, repo):
+    first = add_alert(repo, "Attack on the Boulkessi camp", source="Outlet A")
+    add_alert(repo, "Boulkessi camp attacked", source="Outlet B", story_id=first.story_id)
+    add_alert(repo, "Camp de Boulkessi attaqué", source="Outlet C", story_id=first.story_id)
+    for i in range(11):
+        add_alert(repo, f"Other story {i}")
+    await deliverer(bot, repo, digest_threshold=10).drain()
+    [digest] = telegram_api.messages_to(CHAT)
+    plain = parse_telegram_html(digest.text)
+    lines = [line for line in plain.split("\n") if line.startswith("•")]
+    assert len(lines) == 12, "one line per story, not per report"
+    [story_line] = [line for line in lines if "Boulkessi" in line]
+    assert "Outlet A · 3 outlets" in story_line
+    assert "Boulkessi camp attacked" not in plain and "attaqué" not in plain
+
+
+async def test_report_of_an_alerted_story_edits_it_and_is_no_digest_line(telegram_api, bot, repo):
+    clock = Clock()
+    first = add_alert(repo, "Attack on the Boulkessi camp", source="Outlet A")
+    d = deliverer(bot, repo, clock, digest_threshold=10)
+    await d.drain()
+    clock.now += timedelta(hours=6)  # next cycle: a flood and another outlet's report
+    for i in range(11):
+        add_alert(repo, f"Other story {i}", now=clock.now)
+    add_alert(
+        repo, "Boulkessi camp attacked", source="Outlet B", story_id=first.story_id, now=clock.now
+    )
+    await d.drain()
+    messages = telegram_api.messages_to(CHAT)
+    assert len(messages) == 2, "the first alert, then one digest"
+    digest = parse_telegram_html(messages[1].text)
+    assert "Boulkessi" not in digest and digest.count("•") == 11
+    [edit] = telegram_api.state.edits
+    assert edit.message_id == messages[0].message_id
+    assert "also reported by: Outlet B" in parse_telegram_html(edit.text)
+    link = repo.db.execute("SELECT link FROM alerts WHERE source = 'Outlet B'").fetchone()[0]
+    assert f'<a href="{link}">Outlet B</a>' in edit.text, "each outlet links to its report"

@@ -12,6 +12,7 @@ from bot.core.formatting import (
     MAX_MESSAGE_UTF16,
     TITLE_LIMIT,
     AlertView,
+    Report,
     cut_utf16,
     escape,
     render_alert,
@@ -57,7 +58,8 @@ def test_hostile_titles_arrive_intact_as_text(title: str):
 
 
 def test_alert_contains_every_part():
-    text = render_alert(view(priority="urgent", also_reported_by=("RFI", "BBC")), "Africa/Bamako")
+    also = (Report("RFI", "https://rfi.example/1"), Report("BBC", None))
+    text = render_alert(view(priority="urgent", also_reported_by=also), "Africa/Bamako")
     plain = parse_telegram_html(text)
     assert plain.startswith("🚨 JNIM, Bamako")
     assert "<b>JNIM</b>" in text
@@ -65,6 +67,7 @@ def test_alert_contains_every_part():
     assert "Sahel Wire" in plain
     assert "2026-03-01 14:05 UTC" in plain and "14:05 Bamako" in plain
     assert "also reported by: RFI, BBC" in plain
+    assert 'also reported by: <a href="https://rfi.example/1">RFI</a>, BBC' in text
     assert "matched: JNIM, Bamako" in plain
 
 
@@ -74,7 +77,7 @@ def test_other_timezone_is_shown():
 
 
 def test_also_reported_by_is_capped():
-    outlets = tuple(f"Outlet {i}" for i in range(9))
+    outlets = tuple(Report(f"Outlet {i}", f"https://o{i}.example/") for i in range(9))
     plain = parse_telegram_html(render_alert(view(also_reported_by=outlets)))
     assert "also reported by: Outlet 0, Outlet 1, Outlet 2, Outlet 3, Outlet 4 (+4)" in plain
 

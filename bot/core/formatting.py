@@ -27,6 +27,14 @@ def escape(text: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Report:
+    """Another outlet's report of the story an alert opened: its name and its link."""
+
+    outlet: str
+    link: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AlertView:
     """What an alert message shows. All strings are plain text."""
 
@@ -38,8 +46,13 @@ class AlertView:
     entities: tuple[str, ...]
     aliases: tuple[str, ...]
     priority: str = "normal"
-    also_reported_by: tuple[str, ...] = ()
+    also_reported_by: tuple[Report, ...] = ()  # other outlets of the story, first first
     story_id: int | None = None
+
+    @property
+    def outlet_count(self) -> int:
+        """Outlets that reported the story, this one included."""
+        return 1 + len({r.outlet for r in self.also_reported_by if r.outlet != self.source})
 
 
 def _time_line(published: datetime | None, zone: ZoneInfo) -> str:
@@ -63,10 +76,10 @@ def render_alert(view: AlertView, timezone: str = "Africa/Bamako", max_also: int
         f"<i>{escape(view.source)}</i> · {escape(_time_line(view.published, zone))}",
     ]
     if view.also_reported_by:
-        shown = list(view.also_reported_by[:max_also])
+        shown = view.also_reported_by[:max_also]
         extra = len(view.also_reported_by) - len(shown)
         suffix = f" (+{extra})" if extra > 0 else ""
-        lines.append(f"also reported by: {escape(', '.join(shown))}{suffix}")
+        lines.append(f"also reported by: {', '.join(map(_report_link, shown))}{suffix}")
     footer = f"matched: {escape(', '.join(view.aliases))}" if view.aliases else ""
     head = "\n".join(lines)
     summary = truncate_words(view.summary, SUMMARY_LIMIT) if view.summary else ""
@@ -88,6 +101,11 @@ def _headline(title: str, link: str | None) -> str:
     if link:
         return f'<a href="{escape(link)}">{escape(title)}</a>'
     return f"<b>{escape(title)}</b>"
+
+
+def _report_link(report: Report) -> str:
+    name = escape(truncate_words(report.outlet, 80))
+    return f'<a href="{escape(report.link)}">{name}</a>' if report.link else name
 
 
 def _assemble(head: str, summary: str, footer: str) -> str:
@@ -161,4 +179,6 @@ def _digest_line(view: AlertView) -> str:
     more = len(view.entities) - len(shown)
     ents = ", ".join(escape(truncate_words(e, 60)) for e in shown) + (f" +{more}" if more else "")
     source = escape(truncate_words(view.source, 80))
-    return f"• {marker}{link} — <b>{ents or 'match'}</b> <i>({source})</i>"
+    count = view.outlet_count
+    outlets = f" · {count} outlets" if count > 1 else ""
+    return f"• {marker}{link} — <b>{ents or 'match'}</b> <i>({source}{outlets})</i>"

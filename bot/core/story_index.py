@@ -45,7 +45,11 @@ class StoryGroups:
         window: timedelta = DEFAULT_WINDOW,
         per_key: int = 48,
         candidates: int = 40,
+        linkage: str = "mean",
+        linkage_members: int = 8,
     ) -> None:
+        self.linkage = linkage
+        self.linkage_members = linkage_members
         self.model = model
         self.window = window
         self.per_key = per_key
@@ -119,13 +123,26 @@ class StoryGroups:
             margin = model.score(sig, other, (t - t_other) / 3600.0)
             if margin > best.get(story_id, 0.0):
                 best[story_id] = margin
-        # The guard holds for the whole story: an item that one member refuses (same template,
-        # another town) does not join through a looser rewrite of that member.
+        # The whole story decides: an item that one member refuses (same template, another
+        # town) does not join through a looser rewrite of that member, and with the "mean"
+        # linkage the item must fit the story's members on average, not only its closest one
+        # (stories do not chain from one event to the next day's).
+        chosen: StoryHit | None = None
         for story_id in sorted(best, key=lambda s: (-best[s], s)):
-            story = [m[0] for m in map(members.__getitem__, self._story_slots[story_id]) if m]
-            if not any(conflict(sig, other) for other in story):
-                return StoryHit(story_id, best[story_id])
-        return None
+            story = [m for m in map(members.__getitem__, self._story_slots[story_id]) if m]
+            if any(conflict(sig, other) for other, _sid, _t in story):
+                continue
+            if self.linkage == "mean":
+                recent = story[-self.linkage_members :]
+                margin = sum(model.score(sig, o, (t - t_o) / 3600.0) for o, _s, t_o in recent)
+                margin /= len(recent)
+            else:
+                margin = best[story_id]
+            if margin > 0 and (chosen is None or margin > chosen.margin):
+                chosen = StoryHit(story_id, margin)
+            if self.linkage != "mean":
+                break
+        return chosen
 
     def prune(self, now: datetime) -> int:
         """Forget stories that started more than ``window`` before ``now``; returns the number

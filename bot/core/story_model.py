@@ -47,6 +47,8 @@ FEATURES: tuple[str, ...] = (
     "numbers_differ",  # both titles give numbers, none close to one of the other
     "title_places_differ",  # both titles name places, none in common or containing the other
     "cross_script",  # one is in Arabic script, the other not
+    "cross_entities",  # entities_jaccard when cross_script: what is left to compare across
+    "cross_places",  # places_shared when cross_script
     "gap",  # time between the two, in units of 24 h, capped at 3
 )
 
@@ -189,18 +191,23 @@ def _differ(a: Signature, b: Signature) -> bool:
 
 def pair_features(a: Signature, b: Signature, gap_hours: float) -> tuple[float, ...]:
     """The feature vector of a pair, in ``FEATURES`` order."""
+    cross = 1.0 if a.arabic != b.arabic else 0.0
+    entities = _jaccard(a.entities, b.entities)
+    places = float(min(len(a.places & b.places), 2))
     return (
         _cosine(a.title_grams, b.title_grams),
         _cosine(a.text_grams, b.text_grams),
         _jaccard(a.tokens, b.tokens),
         float(min(len(a.entities & b.entities), 2)),
-        _jaccard(a.entities, b.entities),
-        float(min(len(a.places & b.places), 2)),
+        entities,
+        places,
         1.0 if _differ(a, b) else 0.0,
         float(min(len(a.title_numbers & b.title_numbers), 2)),
         1.0 if _numbers_differ(a, b) else 0.0,
         1.0 if _title_places_differ(a, b) else 0.0,
-        1.0 if a.arabic != b.arabic else 0.0,
+        cross,
+        cross * entities,
+        cross * places,
         min(abs(gap_hours) / 24.0, 3.0),
     )
 

@@ -33,7 +33,7 @@ from bot.core.delivery_policy import (
     parse_hhmm,
     plan_chat,
 )
-from bot.core.formatting import render_alert, render_digest, render_plain
+from bot.core.formatting import Report, render_alert, render_digest, render_plain
 from bot.telegram.buttons import alert_keyboard
 from storage.repository import Repository, StoredAlert
 
@@ -282,7 +282,9 @@ class TelegramDeliverer:
         self, why: str, rows: list[dict[str, Any]], chat_id: int | str, thread_id: int | None
     ) -> list[dict[str, Any]]:
         """Replace alert rows by digest rows in the outbox (atomically) and return those."""
-        views = [view_from_row(r) for r in rows]
+        views = [
+            view_from_row(r, also) for r, also in zip(rows, self._also_reported(rows), strict=True)
+        ]
         texts = render_digest(views, digest_header(why, len(views)))
         silent = all(v.priority == "digest" for v in views)
         ids = self.repo.fold_into_digest(
@@ -347,11 +349,30 @@ class TelegramDeliverer:
 
         self._redrain = loop.call_later(delay + 0.05, start)
 
+    def _also_reported(self, rows: Sequence[dict[str, Any]]) -> list[tuple[Report, ...]]:
+        """For each alert row, the story's other outlets with a link to their report (each
+        outlet once, first report first)."""
+        ids = [int(r["story_id"]) for r in rows if r.get("story_id") is not None]
+        reports = self.repo.story_reports(ids) if ids else {}
+        out = []
+        for row in rows:
+            story = reports.get(int(row["story_id"])) if row.get("story_id") is not None else None
+            if story is None:  # no story rows (e.g. an older database): the outlet names
+                names = json.loads(row.get("story_outlets") or "[]")
+                story = [(name, None) for name in names]
+            seen = {row.get("source")}
+            also = []
+            for outlet, link in story:
+                if outlet and outlet not in seen:
+                    seen.add(outlet)
+                    also.append(Report(outlet, link))
+            out.append(tuple(also))
+        return out
+
     def _render(self, row: dict[str, Any]) -> str:
         if row.get("payload"):
             return str(row["payload"])
-        outlets = json.loads(row.get("story_outlets") or "[]")
-        also = tuple(o for o in outlets if o and o != row.get("source"))
+        [also] = self._also_reported([row])
         return render_alert(view_from_row(row, also), self.timezone)
 
     def _keyboard(self, row: dict[str, Any]) -> Any:
