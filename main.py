@@ -346,6 +346,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         problems.extend(feed_problems)
     elif watchlists is not None:
         feeds = watchlists.feeds
+    problems.extend(_selector_problems(feeds))
     for problem in problems:
         print(problem)
     if problems:
@@ -360,21 +361,82 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _selector_problems(specs: Sequence[FeedSpec]) -> list[Problem]:
+    """Page sources whose CSS selectors do not compile, at the line that declares them."""
+    from bot.core.models import SourceKind
+    from bot.sources.page import check_selectors
+
+    problems = []
+    for spec in specs:
+        if spec.kind is not SourceKind.PAGE or spec.selectors is None:
+            continue
+        reason = check_selectors(spec.selectors)
+        if reason:
+            problems.append(Problem(spec.origin, _line_naming(spec), f"{spec.url}: {reason}"))
+    return problems
+
+
+def _line_naming(spec: FeedSpec) -> int:
+    try:
+        lines = Path(spec.origin).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return 1
+    for number, line in enumerate(lines, start=1):
+        if spec.target in line:
+            return number
+    return 1
+
+
 def cmd_match(args: argparse.Namespace) -> int:
     from bot.match_report import run_match
+    from bot.source_match import SourceError, resolve_source
     from bot.watchlist_files import WatchlistReloader
 
     config = _load(args)
     reloader = WatchlistReloader(Path(config.watchlists_dir))
     reloader.load()
-    return run_match(
-        args.sources,
-        reloader.matcher,
-        as_json=args.json,
-        include_all=args.all,
-        out=sys.stdout,
-        stdin=sys.stdin.buffer,
-    )
+    configured = _feed_specs(config)
+    status = 0
+    for source in args.sources:
+        try:
+            spec = resolve_source(source, configured)
+        except SourceError as exc:
+            print(f"{source}: {exc}", file=sys.stderr)
+            status = max(status, 1)
+            continue
+        if spec is not None:
+            code = asyncio.run(_match_source(config, spec, reloader.matcher, args))
+        else:
+            code = run_match(
+                [source],
+                reloader.matcher,
+                as_json=args.json,
+                include_all=args.all,
+                out=sys.stdout,
+                stdin=sys.stdin.buffer,
+            )
+        status = max(status, code)
+    return status
+
+
+async def _match_source(config: Config, spec: FeedSpec, matcher: Any, args: Any) -> int:
+    """`match` on a Telegram channel, a page or a GDELT query: one read, as `run` would."""
+    from bot.source_match import run_source_match
+
+    fetcher = Fetcher(FetchSettings(user_agent=config.user_agent))
+    try:
+        return await run_source_match(
+            spec,
+            build_source_reader(config, fetcher),
+            fetcher,
+            matcher,
+            as_json=args.json,
+            include_all=args.all,
+            out=sys.stdout,
+            err=sys.stderr,
+        )
+    finally:
+        await fetcher.aclose()
 
 
 def cmd_query(args: argparse.Namespace) -> int:
@@ -531,7 +593,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     web.set_defaults(func=cmd_web)
     match = sub.add_parser("match", help="show which feed items would alert, and why")
-    match.add_argument("sources", nargs="+", help="feed file, feed URL, or - for stdin")
+    match.add_argument(
+        "sources",
+        nargs="+",
+        help="feed file, feed URL, - for stdin, or a source: telegram:NAME, page:URL,"
+        " gdelt:QUERY, or a configured source's URL or title",
+    )
     match.add_argument("--json", action="store_true", help="one JSON object per line")
     match.add_argument("--all", action="store_true", help="include items that do not alert")
     match.set_defaults(func=cmd_match)

@@ -14,6 +14,7 @@ from bot.core.models import FeedSpec, Item, PageSelectors, ParsedFeed
 from bot.core.text import truncate_words
 from bot.fetcher import Fetcher, FetchResult
 from bot.sources.base import Parsed, SourceResult, key_items, source_state
+from bot.sources.html_doc import parse_html
 
 DATE_LANGUAGES = ("en", "fr", "ar")
 BROKEN = "selector matched 0 items: the site may have changed"
@@ -103,17 +104,21 @@ def _text(element: Any) -> str:
     return " ".join(element.text_content().split())
 
 
-def extract_page(body: bytes, url: str, selectors: PageSelectors, now: datetime) -> PageExtract:
+def extract_page(
+    body: bytes,
+    url: str,
+    selectors: PageSelectors,
+    now: datetime,
+    content_type: str | None = None,
+) -> PageExtract:
     """Every element matching ``item``, with its title, link (resolved against ``url`` and the
     page's ``<base>``), optional summary and date. Raises SelectorProblem on a bad selector."""
-    import lxml.html
-
     compiled = compile_selectors(selectors)
     if not body.strip():
         return PageExtract(title=None, entries=[])
     try:
-        root = lxml.html.document_fromstring(body)
-    except (ValueError, lxml.etree.ParserError):
+        root = parse_html(body, content_type)
+    except ValueError:
         return PageExtract(title=None, entries=[])
     base = url
     for element in root.iter("base"):
@@ -229,7 +234,12 @@ class PageReader:
         try:
             async with asyncio.timeout(_PARSE_TIMEOUT):
                 extract = await asyncio.to_thread(
-                    extract_page, fetched.body or b"", target, spec.selectors, now
+                    extract_page,
+                    fetched.body or b"",
+                    target,
+                    spec.selectors,
+                    now,
+                    fetched.content_type,
                 )
         except SelectorProblem as exc:
             result.error = str(exc)

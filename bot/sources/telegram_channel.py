@@ -15,6 +15,7 @@ from bot.core.models import FeedSpec, Item, ParsedFeed
 from bot.core.text import truncate_words
 from bot.fetcher import Fetcher, FetchResult
 from bot.sources.base import Parsed, SourceResult, key_items, source_state
+from bot.sources.html_doc import parse_html
 
 DEFAULT_BASE_URL = "https://t.me"
 PUBLIC_BASE = "https://t.me"  # item links always point at the public site
@@ -127,13 +128,11 @@ def _post_ref(href: str | None) -> str | None:
 def parse_channel_page(body: bytes) -> ChannelPage:
     """Parse a ``t.me/s/<channel>`` page. ``has_preview`` is False for the page Telegram
     shows instead when a channel is unknown, private or has its preview disabled."""
-    import lxml.html
-
     if not body.strip():
         return ChannelPage(has_preview=False)
     try:
-        root = lxml.html.document_fromstring(body)
-    except (ValueError, lxml.etree.ParserError):
+        root = parse_html(body)
+    except ValueError:
         return ChannelPage(has_preview=False)
     sel = _selectors()
     messages = sel.messages(root)
