@@ -74,6 +74,7 @@ def build_service(config: Config, *, background_delivery: bool = False) -> tuple
     )
     application = None
     deliverer: Any
+    commands: Any = None
     start_hooks: list[Callable[[], Awaitable[None]]] = []
     if config.telegram_token:
         from bot.telegram.access import AccessControl
@@ -109,11 +110,19 @@ def build_service(config: Config, *, background_delivery: bool = False) -> tuple
         commands.register(application)
         application.add_handler(_health_handler(config, db, access))
         start_hooks.append(_command_start_hook(application, commands, access))
+        start_hooks.append(_alert_chat_check(config, repo, reloader))
     else:
         deliverer = ConsoleDeliverer(repo, config.timezone)
         start_hooks.append(deliverer.hint)
     if background_delivery:
         deliverer = BackgroundDeliverer(deliverer)
+    if commands is not None:
+        sender = deliverer
+
+        async def deliver_now() -> None:
+            await sender.deliver([])
+
+        commands.deliver_now = deliver_now
     pipeline = Pipeline(
         repo,
         fetcher,
@@ -198,6 +207,22 @@ def _command_start_hook(application: Any, commands: Any, access: Any) -> Any:
                 f" @{application.bot.username} to become the owner (the code works once).",
                 flush=True,
             )
+
+    return hook
+
+
+def _alert_chat_check(config: Config, repo: Repository, reloader: Any) -> Any:
+    """At `run` start: warn once when no chat at all would receive alerts."""
+
+    async def hook() -> None:
+        routed = any(entity.chats for entity in reloader.current.entities)
+        if config.chat_ids or routed or repo.subscribed_chats():
+            return
+        log.warning(
+            "no alert chat: alerts are stored but sent nowhere. As the owner, send /subscribe"
+            " in a chat (or pair first with /start CODE, which subscribes your chat), or set"
+            " NEWSWATCH_CHAT_IDS. Alerts found meanwhile are offered as a digest then."
+        )
 
     return hook
 

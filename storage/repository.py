@@ -767,16 +767,86 @@ class Repository:
             self._subscribe(chat_id, user_id, now)
         return True
 
-    def subscribe_chat(self, chat_id: int, *, actor: int | None, now: datetime) -> None:
+    def subscribe_chat(self, chat_id: int, *, actor: int | None, now: datetime) -> bool:
+        """Make ``chat_id`` an alert chat; False when it already was one. A chat that was
+        deactivated (the bot was blocked or removed) is active again."""
         with transaction(self.db):
-            self._subscribe(chat_id, actor, now)
+            added = self._subscribe(chat_id, actor, now)
+            self.db.execute(
+                "UPDATE chats SET active = 1, deactivated_at = NULL, deactivated_reason = NULL"
+                " WHERE chat_id = ? AND active = 0",
+                [chat_id],
+            )
+            return added
 
     def unsubscribe_chat(self, chat_id: int, *, actor: int | None, now: datetime) -> bool:
+        """Stop sending alerts to ``chat_id``; its pending alerts are skipped, not sent later."""
         with transaction(self.db):
             cursor = self.db.execute("DELETE FROM subscriptions WHERE chat_id = ?", [chat_id])
             if cursor.rowcount:
                 self._log_access(actor, "unsubscribed", None, chat_id, "", now)
+                self.db.execute(
+                    "UPDATE deliveries SET status = 'skipped', last_error = 'unsubscribed',"
+                    " updated_at = ? WHERE chat_id = ? AND status = 'pending' AND kind = 'alert'",
+                    [iso(now), chat_id],
+                )
             return bool(cursor.rowcount)
+
+    # ----- alerts that no chat received (stored before any alert chat existed) -------------
+    def unrouted_alert_count(self) -> int:
+        """Alerts stored while there was no alert chat at all: no chat has a row for them."""
+        row = self.db.execute(
+            "SELECT count(*) FROM alerts a WHERE NOT EXISTS (SELECT 1 FROM deliveries d"
+            " WHERE d.alert_id = a.id AND d.kind = 'alert')"
+        ).fetchone()
+        return int(row[0])
+
+    def unrouted_alerts(self, limit: int) -> list[dict[str, Any]]:
+        """The latest ``limit`` unrouted alerts, oldest first (a digest's order)."""
+        rows = self.db.execute_returning_dicts(
+            "SELECT a.* FROM alerts a WHERE NOT EXISTS (SELECT 1 FROM deliveries d"
+            " WHERE d.alert_id = a.id AND d.kind = 'alert') ORDER BY a.id DESC LIMIT ?",
+            [limit],
+        )
+        return rows[::-1]
+
+    def queue_backlog_digest(
+        self, chat_id: int, alert_ids: Sequence[int], texts: Sequence[str], now: datetime
+    ) -> list[int]:
+        """Queue a digest of waiting alerts for ``chat_id``, atomically: the digest rows, and
+        one ``digested`` row per alert so they no longer count as waiting."""
+        new_ids: list[int] = []
+        with transaction(self.db):
+            for text in texts:
+                cursor = self.db.execute(
+                    "INSERT INTO deliveries (alert_id, chat_id, thread_id, kind, status, attempts,"
+                    " created_at, updated_at, payload, silent)"
+                    " VALUES (NULL, ?, NULL, 'digest', 'pending', 0, ?, ?, ?, 1)",
+                    [chat_id, iso(now), iso(now), text],
+                )
+                new_ids.append(int(cursor.lastrowid or 0))
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO deliveries (alert_id, chat_id, kind, status, attempts,"
+                " created_at, updated_at, digest_id)"
+                " VALUES (?, ?, 'alert', 'digested', 0, ?, ?, ?)",
+                [(alert_id, chat_id, iso(now), iso(now), new_ids[0]) for alert_id in alert_ids],
+            )
+        return new_ids
+
+    def release_held(self, chat_id: int, reasons: Sequence[str], now: datetime) -> int:
+        """Pending rows of a chat held for one of ``reasons`` (quiet, daily, hourly) are due
+        now; they keep ``held``, so they go out together as one digest. Returns how many."""
+        marks = ",".join("?" for _ in reasons)
+        with transaction(self.db):
+            cursor = self.db.execute(
+                "UPDATE deliveries SET not_before = NULL, updated_at = ?"
+                f" WHERE chat_id = ? AND status = 'pending' AND held IN ({marks})",
+                [iso(now), chat_id, *reasons],
+            )
+            return int(cursor.rowcount or 0)
+
+    def owner_ids(self) -> list[int]:
+        return [u for u, role in self.users().items() if role == "owner"]
 
     def subscribed_chats(self) -> list[int]:
         """Chats that receive alerts besides the configured ones (the owner's, after pairing)."""
@@ -789,13 +859,14 @@ class Repository:
             "SELECT * FROM access_log ORDER BY id DESC LIMIT ?", [limit]
         )
 
-    def _subscribe(self, chat_id: int, actor: int | None, now: datetime) -> None:
+    def _subscribe(self, chat_id: int, actor: int | None, now: datetime) -> bool:
         cursor = self.db.execute(
             "INSERT OR IGNORE INTO subscriptions (chat_id, added_at, added_by) VALUES (?, ?, ?)",
             [chat_id, iso(now), actor],
         )
         if cursor.rowcount:
             self._log_access(actor, "subscribed", None, chat_id, "", now)
+        return bool(cursor.rowcount)
 
     def _log_access(
         self,

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.core.formatting import escape
 from bot.core.models import FeedSpec
 from tests.commands_seed import SEEDS, RunningBot, ask, seed_alerts, seed_bulk
 from tests.conftest import TOKEN, write_feed_list
@@ -119,6 +120,12 @@ def test_help_names_the_watched_entities_and_commands(bot):
     text = one(bot, "/help")
     assert "JNIM" in text and "Assimi Goïta" in text
     assert "/search" in text and "/trend" in text and "/quiet" in text
+    assert "/health" in text and "/subscribe" in text
+
+
+def test_health_refuses_a_stranger_with_the_user_id(bot):
+    reply = ask(bot.api, "/health", chat_id=STRANGER, user_id=STRANGER)[0].text
+    assert "private" in reply and str(STRANGER) in reply
 
 
 # ----- access control -------------------------------------------------------------------
@@ -364,6 +371,52 @@ def test_digest_and_quiet_are_stored_per_chat(bot):
     assert "time range" in one(bot, "/quiet 25:00-07:00") or "time of day" in one(
         bot, "/quiet 25:00-07:00"
     )
+
+
+def _hold(bot: SimpleNamespace, chat: int, why: str, titles: list[str]) -> None:
+    """Pending deliveries of seeded alerts to ``chat``, held for ``why`` until 8 h from now."""
+    later = (datetime.now(UTC) + timedelta(hours=8)).isoformat(timespec="seconds")
+    with bot.db:
+        for title in titles:
+            (alert_id,) = bot.db.execute(
+                "SELECT id FROM alerts WHERE title = ?", [title]
+            ).fetchone()
+            bot.db.execute(
+                "INSERT INTO deliveries (alert_id, chat_id, kind, status, attempts, not_before,"
+                " held, created_at, updated_at) VALUES (?, ?, 'alert', 'pending', 0, ?, ?, ?, ?)",
+                [alert_id, chat, later, why, later, later],
+            )
+
+
+@pytest.mark.parametrize(
+    ("chat", "setting", "release", "why", "expected"),
+    [
+        (70021, "/quiet 00:00-23:59", "/quiet off", "quiet", "2 alerts during quiet hours"),
+        (70022, "/digest daily 07:00", "/digest off", "daily", "Daily digest: 2 alerts"),
+    ],
+)
+def test_turning_a_hold_off_releases_what_it_held_at_once(
+    bot, chat, setting, release, why, expected
+):
+    """/quiet off answered "alerts are sent at any hour" but kept them until the old end."""
+    ask(bot.api, setting, chat_id=chat, user_id=ADMIN)
+    # Two non-urgent alerts of two stories (urgent ones are never held).
+    rows = bot.db.execute(
+        "SELECT min(title) FROM alerts WHERE priority != 'urgent' GROUP BY story_id LIMIT 2"
+    ).fetchall()
+    titles = [r[0] for r in rows]
+    _hold(bot, chat, why, titles)
+    reply = ask(bot.api, release, chat_id=chat, user_id=ADMIN)
+    assert "2 alert(s) held so far are on their way" in reply[0].text
+    assert bot.api.wait_for(
+        lambda s: any(expected in m.text for m in bot.api.messages_to(chat)), timeout=20
+    ), [m.text for m in bot.api.messages_to(chat)]
+    digest = next(m.text for m in bot.api.messages_to(chat) if expected in m.text)
+    assert all(escape(t)[:40] in digest for t in titles), (titles, digest)
+    pending = bot.db.execute(
+        "SELECT count(*) FROM deliveries WHERE chat_id = ? AND status = 'pending'", [chat]
+    ).fetchone()
+    assert pending == (0,)
 
 
 def test_retry_is_owner_only_and_makes_a_paused_feed_due(bot):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import secrets
@@ -21,6 +22,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -30,8 +32,9 @@ from telegram.ext import (
     filters,
 )
 
+from bot.alert_views import view_from_row
 from bot.core import delivery_policy
-from bot.core.formatting import escape
+from bot.core.formatting import escape, render_digest
 from bot.core.matching import MatchResult, describe
 from bot.core.normalize import normalize
 from bot.core.periods import (
@@ -92,10 +95,14 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("digest", "off | hourly | daily HH:MM", "Collect alerts into a digest, or not"),
     ("quiet", "HH:MM-HH:MM | off", "Quiet hours (local time): alerts wait until they end"),
     ("export", "[30d]", "A CSV file of the alerts of a period"),
+    ("subscribe", "[chat id | @channel]", "Owner: send alerts to this chat (or that one)"),
+    ("unsubscribe", "[chat id | @channel]", "Owner: stop sending alerts to this chat"),
     ("allow", "<user id>", "Owner: let a user use the bot"),
     ("deny", "<user id>", "Owner: stop a user from using the bot"),
+    ("health", "", "Bot health: uptime, last cycle, failing feeds"),
 ]
-OTHER_COMMANDS = {"health": "Bot health: uptime, last cycle, failing feeds"}
+OTHER_COMMANDS: dict[str, str] = {}
+BACKLOG_MAX = 30  # at most this many waiting alerts offered as one digest
 MAX_LIST = 100
 MAX_SEARCHES_KEPT = 500
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
@@ -133,6 +140,7 @@ class Commands:
         stale_after: timedelta = timedelta(hours=24),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         web_base_url: str | None = None,
+        deliver_now: Callable[[], Awaitable[None]] | None = None,
     ):
         self.access = access
         self.repo = repo
@@ -143,6 +151,8 @@ class Commands:
         self.stale_after = stale_after
         self.clock = clock
         self.web_base_url = web_base_url  # `main.py web`'s address: /story links there
+        # Starts a delivery pass at once (main.py: the deliverer), e.g. after /quiet off.
+        self.deliver_now = deliver_now
         self._searches: OrderedDict[str, _Search] = OrderedDict()
 
     # ----- plumbing ----------------------------------------------------------------------
@@ -168,10 +178,13 @@ class Commands:
             "export": (self.export, False),
             "allow": (self.allow, True),
             "deny": (self.deny, True),
+            "subscribe": (self.subscribe, True),
+            "unsubscribe": (self.unsubscribe, True),
         }
         for name, (fn, admin) in handlers.items():
             app.add_handler(CommandHandler(name, self._wrap(name, fn, admin=admin)))
         app.add_handler(CallbackQueryHandler(self.more, pattern=r"^more:"))
+        app.add_handler(CallbackQueryHandler(self.backlog, pattern=r"^backlog:"))
         # Unknown commands get a hint, unless another handler (another issue's) knows them.
         app.add_handler(MessageHandler(filters.COMMAND, self._unknown), group=99)
 
@@ -274,8 +287,10 @@ class Commands:
             if self.access.claim(args.split()[0], user_id, chat_id):
                 await message.reply_text(
                     "Paired: you are the owner of this bot, and this chat will receive alerts."
-                    " Use /allow <user id> to let others in. Send /help for the commands."
+                    " To send alerts to a group too, add the bot there and send /subscribe in"
+                    " it. Use /allow <user id> to let others in. Send /help for the commands."
                 )
+                await self._offer_backlog(message, chat_id)
                 return
             if not self.access.is_allowed(user_id, chat_id):
                 await self.refuse(update)
@@ -300,6 +315,132 @@ class Commands:
     async def deny(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
         message, actor = self._message_and_user(update)
         await message.reply_text(self.access.deny(actor, _user_id_arg(args, "deny")))
+
+    # ----- alert chats -------------------------------------------------------------------
+    async def subscribe(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str
+    ) -> None:
+        message, actor = self._message_and_user(update)
+        chat_id, name = await self._target_chat(message, args)
+        added = self.repo.subscribe_chat(chat_id, actor=actor, now=self.clock())
+        log.warning("chat %s subscribed by %s (new: %s)", chat_id, actor, added)
+        if not added:
+            await message.reply_text(f"{name} already receives alerts.")
+            return
+        await message.reply_text(
+            f"{name} now receives alerts (new ones, from the next cycle on)."
+            " /unsubscribe stops them; /quiet and /digest set how they arrive."
+        )
+        await self._offer_backlog(message, chat_id)
+
+    async def unsubscribe(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str
+    ) -> None:
+        message, actor = self._message_and_user(update)
+        chat_id, name = await self._target_chat(message, args)
+        removed = self.repo.unsubscribe_chat(chat_id, actor=actor, now=self.clock())
+        if str(chat_id) in self.access.chat_ids:
+            await message.reply_text(
+                f"{name} is an alert chat of the configuration (NEWSWATCH_CHAT_IDS / chat_ids):"
+                " remove it there and restart to stop its alerts."
+            )
+            return
+        if not removed:
+            await message.reply_text(f"{name} was not receiving alerts.")
+            return
+        log.warning("chat %s unsubscribed by %s", chat_id, actor)
+        await message.reply_text(
+            f"{name} no longer receives alerts; those not sent yet are dropped."
+            " /subscribe starts them again."
+        )
+
+    async def _target_chat(self, message: Message, args: str) -> tuple[int, str]:
+        """This chat, or the chat named by ``args`` (a numeric id or a channel's @username)."""
+        text = args.strip()
+        if not text:
+            return message.chat_id, "This chat"
+        if text.lstrip("-").isdecimal() and len(text) <= 20:
+            target: int | str = int(text)
+        elif text.startswith("@") and 2 <= len(text) <= 64:
+            target = text
+        else:
+            raise UserError(
+                "Usage: /subscribe in the chat itself, or /subscribe <chat id | @channel>"
+                " (for a channel, add the bot as an admin allowed to post first)."
+            )
+        try:
+            chat = await message.get_bot().get_chat(target)
+        except TelegramError as exc:
+            raise UserError(
+                f"I cannot reach {text[:64]} ({exc.message}): add the bot to that chat first"
+                " (in a channel, as an admin allowed to post), then try again."
+            ) from exc
+        label = chat.title or (f"@{chat.username}" if chat.username else str(chat.id))
+        return int(chat.id), f"{label} ({chat.id})"
+
+    async def _offer_backlog(self, message: Message, chat_id: int) -> None:
+        """Alerts stored while no chat received alerts: say how many, offer the last N."""
+        waiting = self.repo.unrouted_alert_count()
+        if not waiting:
+            return
+        count = min(waiting, BACKLOG_MAX)
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        f"Send the last {count} as a digest",
+                        callback_data=f"backlog:{chat_id}:{count}",
+                    ),
+                    InlineKeyboardButton("No, thanks", callback_data="backlog:no"),
+                ]
+            ]
+        )
+        await message.reply_text(
+            f"{waiting} alert(s) found while no chat received alerts are waiting."
+            f" Send the last {count} here as one digest? (All of them stay searchable"
+            " with /recent and /search.)",
+            reply_markup=markup,
+        )
+
+    async def backlog(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The buttons under the waiting-alerts offer: queue one digest, or nothing."""
+        query = update.callback_query
+        if query is None:
+            return
+        if not self.access.is_admin(query.from_user.id):
+            await query.answer("Only the owner or an admin may do this.", show_alert=True)
+            return
+        parts = (query.data or "").split(":")
+        if len(parts) != 3:
+            await query.answer("OK: they stay searchable with /recent and /search.")
+            with contextlib.suppress(TelegramError):
+                await query.edit_message_reply_markup(reply_markup=None)
+            return
+        try:
+            chat_id, count = int(parts[1]), max(1, min(int(parts[2]), BACKLOG_MAX))
+        except ValueError:
+            await query.answer()
+            return
+        rows = self.repo.unrouted_alerts(count)
+        if not rows:
+            await query.answer("Nothing is waiting any more.")
+            return
+        views = [view_from_row(r) for r in rows]
+        texts = render_digest(views, f"🗞 {len(views)} alerts found before this chat subscribed")
+        self.repo.queue_backlog_digest(chat_id, [int(r["id"]) for r in rows], texts, self.clock())
+        log.info("%d waiting alerts queued as a digest for chat %s", len(rows), chat_id)
+        await query.answer(f"{len(rows)} alerts are on their way, as one digest.")
+        with contextlib.suppress(TelegramError):
+            await query.edit_message_reply_markup(reply_markup=None)
+        await self._deliver_now()
+
+    async def _deliver_now(self) -> None:
+        if self.deliver_now is None:
+            return
+        try:
+            await self.deliver_now()
+        except Exception:  # the next cycle delivers anyway
+            log.exception("could not start a delivery pass")
 
     # ----- alerts ------------------------------------------------------------------------
     async def recent(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
@@ -608,10 +749,12 @@ class Commands:
             return
         if words[0] == "off":
             self.repo.set_chat_prefs(message.chat_id, self.clock(), digest_mode="off")
-            await message.reply_text("Digest off: every alert is sent as it comes.")
+            released = await self._release(message.chat_id, ("daily", "hourly"))
+            await message.reply_text(f"Digest off: every alert is sent as it comes.{released}")
             return
         if words[0] == "hourly" and len(words) == 1:
             self.repo.set_chat_prefs(message.chat_id, self.clock(), digest_mode="hourly")
+            await self._release(message.chat_id, ("daily",))
             await message.reply_text(
                 "Digest: alerts are now collected and sent once an hour, on the hour;"
                 " urgent alerts still go out at once."
@@ -624,6 +767,7 @@ class Commands:
         self.repo.set_chat_prefs(
             message.chat_id, self.clock(), digest_mode=mode, digest_time=f"{at:%H:%M}"
         )
+        await self._release(message.chat_id, ("hourly",))
         await message.reply_text(
             f"Digest: alerts are now collected and sent once a day at {at:%H:%M}"
             f" ({self.timezone} time); urgent alerts still go out at once."
@@ -646,16 +790,28 @@ class Commands:
             self.repo.set_chat_prefs(
                 message.chat_id, self.clock(), quiet_start=None, quiet_end=None
             )
-            await message.reply_text("Quiet hours off: alerts are sent at any hour.")
+            released = await self._release(message.chat_id, ("quiet",))
+            await message.reply_text(f"Quiet hours off: alerts are sent at any hour.{released}")
             return
         start, end = parse_clock_range(text)
         self.repo.set_chat_prefs(
             message.chat_id, self.clock(), quiet_start=f"{start:%H:%M}", quiet_end=f"{end:%H:%M}"
         )
+        # Held under the old hours: planned again under the new ones (sent now, or held on).
+        await self._release(message.chat_id, ("quiet",))
         await message.reply_text(
             f"Quiet hours {start:%H:%M}-{end:%H:%M} ({self.timezone} time): alerts that come"
             " in meanwhile are sent when they end."
         )
+
+    async def _release(self, chat_id: int, reasons: tuple[str, ...]) -> str:
+        """Alerts held for ``reasons`` are due at once, and a delivery pass starts now."""
+        released = self.repo.release_held(chat_id, reasons, self.clock())
+        if not released:
+            return ""
+        log.info("chat %s: %d held alert(s) released (%s)", chat_id, released, ", ".join(reasons))
+        await self._deliver_now()
+        return f" The {released} alert(s) held so far are on their way."
 
     # ----- name resolution ---------------------------------------------------------------
     def _entity_names(self) -> list[str]:

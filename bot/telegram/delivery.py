@@ -560,8 +560,12 @@ class TelegramDeliverer:
         self._told.add(key)
         await self.notify_admins(text)
 
+    def notice_recipients(self) -> tuple[int, ...]:
+        """The configured admins and the paired owner (read now: pairing happens at run time)."""
+        return tuple(dict.fromkeys((*self.admin_ids, *self.repo.owner_ids())))
+
     async def notify_admins(self, text: str) -> None:
-        """Store the notice for every admin, then try to send what is pending.
+        """Store the notice for every admin and the owner, then try to send what is pending.
 
         A notice Telegram does not take now (network down, 5xx, a long 429) stays pending in
         ``admin_notices`` and goes out with a later drain, so a "feed paused" notice is not
@@ -569,7 +573,7 @@ class TelegramDeliverer:
         """
         log.warning("admin notice: %s", text)
         try:
-            self.repo.queue_admin_notice(self.admin_ids, text, self.clock())
+            self.repo.queue_admin_notice(self.notice_recipients(), text, self.clock())
         except Exception as exc:  # the database is failing: say so without storing it
             log.warning("could not store an admin notice (%s); sending it unstored", exc)
             await self._send_unstored(text)
@@ -578,7 +582,11 @@ class TelegramDeliverer:
 
     async def _send_unstored(self, text: str) -> None:
         """Best effort, once: for notices about the storage itself, which cannot be queued."""
-        for admin in self.admin_ids:
+        try:
+            recipients = self.notice_recipients()
+        except Exception:  # the owner is stored in the database that is failing
+            recipients = self.admin_ids
+        for admin in recipients:
             try:
                 if await self._turn(admin):
                     await self.bot.send_message(chat_id=admin, text=text)

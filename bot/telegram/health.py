@@ -29,7 +29,10 @@ def health_handler(
         user = update.effective_user
         chat = update.effective_chat
         if not allowed(user.id if user else None, chat.id if chat else None):
-            await message.reply_text("Sorry, this bot is private: /health is not for you.")
+            await message.reply_text(
+                f"Sorry, this bot is private. Your user id is {user.id if user else '?'}:"
+                " ask its owner to allow you."
+            )
             return
         try:
             text = render_html(status())

@@ -140,6 +140,7 @@ class FakeState:
     faults: list[Fault] = field(default_factory=list)
     blocked_chats: set[Any] = field(default_factory=set)
     known_chats: set[Any] | None = None  # None: every chat exists
+    usernames: dict[str, int] = field(default_factory=dict)  # "@channel" -> chat id (getChat)
     updates: deque[dict[str, Any]] = field(default_factory=deque)
     next_update_id: int = 1
     next_message_id: int = 1000
@@ -578,6 +579,28 @@ class FakeTelegramAPI(LoopbackHTTPServer):
 
     def _m_editMessageReplyMarkup(self, params: dict[str, Any]) -> Any:
         return True
+
+    def _m_getChat(self, params: dict[str, Any]) -> Any:
+        """A chat by id, or a channel by @username (``state.usernames``)."""
+        wanted = str(params.get("chat_id") or "")
+        with self.cond:
+            if wanted.startswith("@"):
+                if wanted.lower() not in {u.lower() for u in self.state.usernames}:
+                    raise _ApiError(400, "Bad Request: chat not found")
+                chat_id = next(
+                    v for k, v in self.state.usernames.items() if k.lower() == wanted.lower()
+                )
+                return {"id": chat_id, "type": "channel", "title": wanted[1:].title(),
+                        "username": wanted[1:], **_FULL_INFO}  # fmt: skip
+            self._check_chat(wanted)
+        chat_id = int(wanted)
+        if chat_id > 0:
+            return {"id": chat_id, "type": "private", "first_name": f"user{chat_id}", **_FULL_INFO}
+        return {"id": chat_id, "type": "supergroup", "title": f"Group {chat_id}", **_FULL_INFO}
+
+
+# Fields a ChatFullInfo (getChat's answer) always has.
+_FULL_INFO = {"accent_color_id": 0, "max_reaction_count": 11}
 
 
 class _ApiError(Exception):

@@ -1,0 +1,174 @@
+"""The first hour of a new user, against `main.py run`, the fake Bot API and a real SQLite file:
+no alert chat yet, pairing, the waiting alerts offered as a digest, /subscribe in a group,
+admin notices to the owner, /unsubscribe."""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from tests.commands_seed import RunningBot, ask
+from tests.conftest import TOKEN, write_feed_list
+from tests.fakes.feed_server import FeedServer, rfc822, rss
+from tests.fakes.telegram_api import FakeTelegramAPI
+
+OWNER = 8101
+GROUP = -1008101
+CHANNEL = -1008102
+STRANGER = 8109
+
+WATCHLIST = """
+[[entities]]
+name = "Mali"
+aliases = ["Mali", "Malian"]
+"""
+
+
+def _feed(items: list[tuple[str, str]]) -> str:
+    return rss(
+        [
+            {"title": t, "link": f"https://n.example.org/{g}", "guid": g,
+             "description": "Sahel news.", "pubDate": rfc822(time.time() - 300)}
+            for g, t in items
+        ],
+        title="Sahel Wire",
+    )  # fmt: skip
+
+
+SIKASSO = "Malian farmers sell a record sorghum harvest in Sikasso"
+EARLY = [(f"e{i}", f"Mali: early report number {i} on the road to Gao") for i in range(3)]
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
+    tmp = tmp_path_factory.mktemp("onboarding")
+    with FakeTelegramAPI(TOKEN) as api, FeedServer() as server:
+        api.state.usernames["@sahelalerts"] = CHANNEL
+        server.set("/wire.xml", _feed(EARLY))
+        wl_dir = tmp / "watchlists"
+        wl_dir.mkdir()
+        (wl_dir / "desk.toml").write_text(WATCHLIST)
+        config = tmp / "newswatch.toml"
+        config.write_text("poll_interval_seconds = 10\nmin_interval_seconds = 10\n")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "TELEGRAM_"))}
+        env.update(
+            NEWSWATCH_DB=str(tmp / "newswatch.db"),
+            NEWSWATCH_CONFIG=str(config),
+            NEWSWATCH_FEEDS=str(write_feed_list(tmp, [server.url("/wire.xml")])),
+            NEWSWATCH_WATCHLISTS=str(wl_dir),
+            TELEGRAM_BOT_TOKEN=api.state.token,
+            TELEGRAM_API_URL=api.base_url,
+            PYTHONUNBUFFERED="1",
+        )
+        proc = RunningBot(env)
+        try:
+            line = proc.wait_output("PAIRING", timeout=40)
+            assert line, proc.output()
+            match = re.search(r"/start ([A-Z0-9]{8})", line)
+            assert match, line
+            yield SimpleNamespace(
+                api=api, proc=proc, server=server, code=match.group(1), wl_dir=wl_dir,
+                db=sqlite3.connect(tmp / "newswatch.db", isolation_level=None),
+            )  # fmt: skip
+        finally:
+            code = proc.stop()
+        assert code == 0, proc.output()
+
+
+def _count(db: sqlite3.Connection, sql: str, *params: object) -> int:
+    return int(db.execute(sql, params).fetchone()[0])
+
+
+def test_a_new_user_pairs_gets_the_waiting_alerts_and_subscribes_a_group(fresh):
+    api, db = fresh.api, fresh.db
+    # `run` says where the database is, and warns once that no chat receives alerts.
+    assert fresh.proc.wait_output("database: ", timeout=5)
+    assert fresh.proc.wait_output("no alert chat", timeout=10), fresh.proc.output()
+    assert fresh.proc.output().count("no alert chat") == 1
+    # Alerts found before any alert chat exists are stored, and sent nowhere (yet).
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline and _count(db, "SELECT count(*) FROM alerts") < 3:
+        time.sleep(0.2)
+    assert _count(db, "SELECT count(*) FROM alerts") == 3, fresh.proc.output()
+    assert _count(db, "SELECT count(*) FROM deliveries") == 0
+
+    # Pairing: the bot says how many alerts are waiting and offers them as one digest.
+    replies = ask(api, f"/start {fresh.code}", chat_id=OWNER, user_id=OWNER)
+    assert "Paired" in replies[0].text and "/subscribe" in replies[0].text
+    offer = next(m for m in replies if "waiting" in m.text)
+    assert "3 alert(s)" in offer.text and "last 3" in offer.text
+    buttons = offer.params["reply_markup"]["inline_keyboard"][0]
+    send = next(b for b in buttons if b["text"].startswith("Send"))
+    assert send["callback_data"] == f"backlog:{OWNER}:3"
+    # A stranger's press does nothing.
+    api.push_callback(send["callback_data"], chat_id=STRANGER, user_id=STRANGER)
+    assert api.wait_for(lambda s: len(s.callback_answers) >= 1, timeout=10)
+    before = len(api.messages_to(OWNER))
+    api.push_callback(send["callback_data"], chat_id=OWNER, user_id=OWNER)
+    assert api.wait_for(lambda s: len(api.messages_to(OWNER)) > before, timeout=15)
+    digest = api.messages_to(OWNER)[-1].text
+    assert "3 alerts found before" in digest and all(t in digest for _, t in EARLY)
+    assert _count(db, "SELECT count(*) FROM deliveries WHERE status = 'digested'") == 3
+    assert not any(api.messages_to(STRANGER)), "nothing goes to a stranger"
+
+    # The owner makes a group an alert chat from Telegram: stored in SQLite, no restart.
+    reply = ask(api, "/subscribe", chat_id=GROUP, user_id=OWNER, chat_type="supergroup")
+    assert "now receives alerts" in reply[0].text
+    assert "waiting" not in "\n".join(m.text for m in reply), "nothing is waiting any more"
+    assert _count(db, "SELECT count(*) FROM subscriptions WHERE chat_id = ?", GROUP) == 1
+    again = ask(api, "/subscribe", chat_id=GROUP, user_id=OWNER, chat_type="supergroup")
+    assert "already receives" in again[0].text
+    # A channel, from the private chat, by its @username.
+    channel = ask(api, "/subscribe @sahelalerts", chat_id=OWNER, user_id=OWNER)
+    assert f"({CHANNEL}) now receives alerts" in channel[0].text
+    unknown = ask(api, "/subscribe @nosuchchannel", chat_id=OWNER, user_id=OWNER)
+    assert "cannot reach @nosuchchannel" in unknown[0].text
+    # Members of the group may not subscribe other chats.
+    refused = ask(api, "/subscribe", chat_id=GROUP, user_id=STRANGER, chat_type="supergroup")
+    assert "Only the owner" in refused[0].text
+
+    # New alerts reach the owner's chat, the group and the channel.
+    fresh.server.set("/wire.xml", _feed([*EARLY, ("n1", "Malian army convoy reaches Kidal")]))
+    for chat in (OWNER, GROUP, CHANNEL):
+        assert api.wait_for(
+            lambda s, chat=chat: any("Kidal" in m.text for m in api.messages_to(chat)),
+            timeout=45,
+        ), (chat, fresh.proc.output())
+
+    # Admin notices reach the paired owner (no NEWSWATCH_ADMIN_IDS is configured).
+    (fresh.wl_dir / "desk.toml").write_text('[[entities]]\nname = "Broken"\naliases = [\n')
+    assert api.wait_for(
+        lambda s: any("desk.toml" in m.text for m in api.messages_to(OWNER)), timeout=45
+    ), fresh.proc.output()
+    assert _count(db, "SELECT count(*) FROM admin_notices WHERE admin_id = ?", OWNER) >= 1
+    (fresh.wl_dir / "desk.toml").write_text(WATCHLIST)
+
+    # /unsubscribe stops the group's alerts.
+    bye = ask(api, "/unsubscribe", chat_id=GROUP, user_id=OWNER, chat_type="supergroup")
+    assert "no longer receives alerts" in bye[0].text
+    assert _count(db, "SELECT count(*) FROM subscriptions WHERE chat_id = ?", GROUP) == 0
+    fresh.server.set(
+        "/wire.xml",
+        _feed([*EARLY, ("n1", "Malian army convoy reaches Kidal"), ("n2", SIKASSO)]),
+    )
+    assert api.wait_for(
+        lambda s: any("Sikasso" in m.text for m in api.messages_to(OWNER)), timeout=45
+    ), (db.execute("SELECT title, entities FROM alerts").fetchall(), fresh.proc.output())
+    time.sleep(1)
+    assert not any("Sikasso" in m.text for m in api.messages_to(GROUP))
+
+
+def test_channel_posts_are_not_needed_to_subscribe(fresh: SimpleNamespace, tmp_path: Path):
+    """Channels never send commands with a user: /subscribe @channel from the private chat."""
+    if not fresh.db.execute("SELECT 1 FROM users WHERE role = 'owner'").fetchone():
+        pytest.skip("needs the pairing test first")
+    assert fresh.db.execute(
+        "SELECT count(*) FROM subscriptions WHERE chat_id = ?", [CHANNEL]
+    ).fetchone() == (1,)
