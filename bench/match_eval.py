@@ -232,13 +232,14 @@ def report(
         print(_row("**all**", overall), file=out)
 
         print("\nEntity level ((item, entity) pairs; alerting entities only):\n", file=out)
-        print("\n".join(_header("entity", 28)), file=out)
+        width = max([28, *(len(label) for label in mapping)])
+        print("\n".join(_header("entity", width)), file=out)
         for label in sorted(mapping, key=lambda lb: -sum(lb in i.entities for i in items)):
             s = _score(
                 (mapping[label] in o.alerting, label in it.entities)
                 for it, o in zip(items, outcomes, strict=True)
             )
-            print(_row(label, s, 28), file=out)
+            print(_row(label, s, width), file=out)
         unmapped = sorted({lb for i in items for lb in i.entities} - set(mapping))
         if unmapped:
             print(f"\nLabels without an entity of their own: {', '.join(unmapped)}", file=out)
@@ -288,6 +289,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     parser.add_argument("--map", action="append", default=[], metavar="LABEL=ENTITY")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--no-errors", action="store_true", help="do not list errors")
+    parser.add_argument(
+        "--min-salience", type=float, help="override every entity's min_salience (compare choices)"
+    )
     args = parser.parse_args(argv)
     out = out or sys.stdout
     wset, problems = load_watchlist_dir(args.watchlists)
@@ -295,13 +299,16 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         for p in problems:
             print(p, file=sys.stderr)
         return 1
+    entities = list(wset.entities)
+    if args.min_salience is not None:
+        entities = [dataclasses.replace(e, min_salience=args.min_salience) for e in entities]
     items = read_labelled(args.labelled)
     extra = dict(m.split("=", 1) for m in args.map)
     mapping = entity_map({lb for i in items for lb in i.entities}, wset.entities, extra)
     print(f"# Matching evaluation: {args.labelled.name}, watchlists {wset.version}", file=out)
     report(
         items,
-        Matcher.compile(wset.entities),
+        Matcher.compile(entities),
         mapping,
         out,
         folds=args.folds,

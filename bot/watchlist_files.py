@@ -9,7 +9,14 @@ from pathlib import Path
 
 from bot.core.matching import Matcher
 from bot.core.models import Problem
-from bot.core.watchlist import Entity, Watchlist, WatchlistSet, merge_watchlists, parse_watchlist
+from bot.core.watchlist import (
+    Entity,
+    Watchlist,
+    WatchlistSet,
+    merge_watchlists,
+    parse_watchlist,
+    with_gazetteer_places,
+)
 
 _Fingerprint = tuple[tuple[str, int, int], ...]
 
@@ -61,7 +68,20 @@ def load_watchlist_dir(
     problems.extend(found)
     if problems:
         return None, problems
+    if any(e.scope is not None and e.scope.gazetteer for e in merged.entities):
+        entities = with_gazetteer_places(merged.entities, gazetteer_place_names())
+        merged = dataclasses.replace(merged, entities=entities)
     return merged, []
+
+
+def gazetteer_place_names() -> list[str]:
+    """Every unambiguous spelling of every place of the shipped Sahel gazetteer."""
+    from bot.gazetteer_file import load_default_gazetteer
+
+    return [
+        name for place in load_default_gazetteer() for name in place.names
+        if name not in place.ambiguous
+    ]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

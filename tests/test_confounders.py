@@ -12,7 +12,7 @@ from functools import cache
 import pytest
 
 from bot.core.matching import Decision, Matcher, describe
-from bot.core.watchlist import merge_watchlists, parse_watchlist
+from bot.watchlist_files import load_watchlist_dir
 from tests.test_default_watchlist import DEFAULT
 
 WAGNER = "Africa Corps (formerly Wagner Group)"
@@ -20,10 +20,8 @@ WAGNER = "Africa Corps (formerly Wagner Group)"
 
 @cache
 def default() -> Matcher:
-    wl, problems = parse_watchlist(DEFAULT.read_text(encoding="utf-8"), str(DEFAULT))
-    assert problems == [] and wl is not None
-    wset, problems = merge_watchlists([wl])
-    assert problems == []
+    wset, problems = load_watchlist_dir(DEFAULT.parent)  # as shipped: gazetteer places too
+    assert problems == [] and wset is not None
     return Matcher.compile(wset.entities)
 
 
@@ -82,6 +80,9 @@ CASES = [
     ("history", "The Africa Corps at Tobruk", "Desert war, June 1942.", WAGNER, None, "scope"),
     ("true use", "Wagner mercenaries in Mali", "", WAGNER, Decision.ALERT, "salience"),
     ("true use", "Wagner fighters leave Ukraine for Mali", "", WAGNER, Decision.ALERT, "scope"),
+    # a Sahel town known from the shipped gazetteer (not listed in the TOML) is inside Africa
+    ("true use", "Wagner Group moves from Ukraine to Ménaka", "", WAGNER, Decision.ALERT,
+     "scope"),
     ("true use", "Russia's Africa Corps replaces Wagner", "", WAGNER, Decision.ALERT,
      "salience"),
     ("true use", "Prigozhin hints he's in Africa", "", WAGNER, Decision.ALERT, "context"),

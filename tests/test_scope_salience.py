@@ -6,7 +6,7 @@ import pytest
 
 from bot.core.matching import Decision, Matcher, Rule, describe
 from bot.core.salience import shape
-from bot.core.watchlist import Alias, Entity, Scope, parse_watchlist
+from bot.core.watchlist import Alias, Entity, Scope, parse_watchlist, with_gazetteer_places
 
 AFRICA = Scope(
     "Africa", places=("Africa", "Mali", "Libya", "أفريقيا"), outside=("Ukraine", "Bakhmut"),
@@ -150,3 +150,19 @@ def test_scope_and_salience_problems(text: str, message: str) -> None:
     _wl, problems = parse_watchlist(text, "w.toml")
     assert any(message in p.message for p in problems), problems
     assert all(p.line > 0 for p in problems)
+
+
+def test_gazetteer_scope_takes_the_loaders_place_names() -> None:
+    text = GOOD.replace("since = 2014", "since = 2014\ngazetteer = true")
+    wl, problems = parse_watchlist(text, "w.toml")
+    assert problems == [] and wl is not None and wl.entities[0].scope is not None
+    assert wl.entities[0].scope.gazetteer
+    entities = with_gazetteer_places(wl.entities, ["Ménaka", "Tessit"])
+    scope = entities[0].scope
+    assert scope is not None and scope.places == ("Africa", "Mali", "Ménaka", "Tessit")
+    assert not scope.gazetteer and entities[1] == wl.entities[1]
+    matcher = Matcher.compile(entities)
+    assert matcher.match("Africa Corps leaves Ukraine for Tessit", "")
+    assert not Matcher.compile(wl.entities).match("Africa Corps leaves Ukraine for Tessit", "")
+    _wl, problems = parse_watchlist(text.replace("gazetteer = true", "gazetteer = 1"), "w.toml")
+    assert any("'gazetteer' must be true or false" in p.message for p in problems)

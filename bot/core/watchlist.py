@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import tomllib
@@ -19,7 +20,7 @@ FIELDS = ("title", "summary")
 
 _TOP_KEYS = {"title", "description", "defaults", "entities", "feeds", "scopes", "source"}
 _DEFAULT_KEYS = {"priority", "fields", "chats", "min_salience", "scope"}
-_SCOPE_KEYS = {"name", "places", "outside", "since", "notes"}
+_SCOPE_KEYS = {"name", "places", "outside", "since", "gazetteer", "notes"}
 # Salience of a mention (bot.core.salience): title 1.0, summary 0.6, halved in a list or an
 # aside. An entity whose best mention is below its min_salience is a weak match.
 DEFAULT_MIN_SALIENCE = 0.5
@@ -93,6 +94,9 @@ class Scope:
     outside: tuple[str, ...] = ()
     since: int | None = None
     line: int = 0
+    # Also count every unambiguous place name of the shipped Sahel gazetteer as inside
+    # (added by the loader, ``with_gazetteer_places``: the core reads no files).
+    gazetteer: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,10 +354,16 @@ class _Parser:
                 if any(not normalize(v) for v in values):
                     self.problem(kline(key), f"scope {name!r}: empty phrase in {key!r}")
                     ok = False
-            if not places and not outside and "since" not in table:
+            gazetteer = table.get("gazetteer", False)
+            if not isinstance(gazetteer, bool):
+                self.problem(
+                    kline("gazetteer"), f"scope {name!r}: 'gazetteer' must be true or false"
+                )
+                ok, gazetteer = False, False
+            if not places and not gazetteer and not outside and "since" not in table:
                 self.problem(header, f"scope {name!r} needs 'places' and 'outside', or 'since'")
                 ok = False
-            if outside and not places:
+            if outside and not places and not gazetteer:
                 self.problem(kline("outside"), f"scope {name!r}: 'outside' needs 'places' too")
                 ok = False
             since = table.get("since")
@@ -368,7 +378,9 @@ class _Parser:
                 self.problem(header, f"duplicate scope name {name.strip()!r}")
                 ok = False
             if ok:
-                scopes[name.strip()] = Scope(name.strip(), places, outside, since, header)
+                scopes[name.strip()] = Scope(
+                    name.strip(), places, outside, since, header, gazetteer=gazetteer
+                )
         return scopes
 
     def scope_ref(self, value: Any, line: int) -> Scope | None:
@@ -738,6 +750,25 @@ def merge_watchlists(watchlists: Sequence[Watchlist]) -> tuple[WatchlistSet, lis
         WatchlistSet(tuple(watchlists), tuple(entities), tuple(feeds.values()), h.hexdigest()[:12]),
         problems,
     )
+
+
+def with_gazetteer_places(
+    entities: Iterable[Entity], place_names: Iterable[str]
+) -> tuple[Entity, ...]:
+    """Entities whose scope asks for the gazetteer (``gazetteer = true``) get its place names
+    added to the scope's ``places``; the others are returned unchanged."""
+    names = tuple(dict.fromkeys(place_names))
+    expanded: dict[Scope, Scope] = {}
+    out = []
+    for e in entities:
+        sc = e.scope
+        if sc is not None and sc.gazetteer:
+            if sc not in expanded:
+                places = tuple(dict.fromkeys((*sc.places, *names)))
+                expanded[sc] = dataclasses.replace(sc, places=places, gazetteer=False)
+            e = dataclasses.replace(e, scope=expanded[sc])
+        out.append(e)
+    return tuple(out)
 
 
 def search_query(entity: Entity) -> str:
