@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from bot.core.language import guess_language
 from bot.core.matching import MatchResult
 from bot.core.models import FeedSpec, Item, SourceKind
 from bot.core.schedule import (
@@ -554,6 +555,7 @@ class Pipeline:
             chats=chats,
             story_id=story_id,
             batch_story=batch_story,
+            lang=guess_language(item.title, item.summary),
         )
 
 

@@ -381,6 +381,12 @@ def _weak_matches(db: Database) -> None:
     )
 
 
+@migration("0007_alert_language")
+def _alert_language(db: Database) -> None:
+    """Each alert keeps the language guessed from its text, for /story and exports."""
+    db.execute("ALTER TABLE alerts ADD COLUMN lang TEXT")
+
+
 @migration("0009_alert_time_index")
 def _alert_time_index(db: Database) -> None:
     """Lists, periods and counts use an alert's time: publication, else arrival (never later

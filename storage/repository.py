@@ -62,6 +62,7 @@ class AlertDraft:
     # A story started by an earlier draft of the same batch (feed body): the first draft with
     # this key starts the story, the next ones join it (story_id None on all of them).
     batch_story: int | None = None
+    lang: str = ""  # ISO 639-1 code guessed from the text, "" when unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,7 +348,7 @@ class Repository:
         cursor = self.db.execute(
             "INSERT INTO alerts (item_key, story_id, feed_url, source, sources, title, link,"
             " summary, published_at, created_at, entities, matches, priority, delivered,"
-            " fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " fingerprint, lang) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 item.key,
                 story_id,
@@ -364,6 +365,7 @@ class Repository:
                 alert.priority,
                 1 if new_story else 0,
                 alert.story_fingerprint,
+                alert.lang or None,
             ],
         )
         alert_id = int(cursor.lastrowid or 0)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from bot.core.language import guess_language
 from bot.core.matching import Matcher
 from storage.db import open_database
 from storage.repository import AlertDraft, NewItem, Repository
@@ -132,6 +133,7 @@ def seed_alerts(db_path: Path, now: datetime, matcher: Matcher | None = None) ->
             priority=result.priority,
             chats=(),
             story_id=story,
+            lang=guess_language(seed.title, seed.summary),
         )
         item = NewItem(key, link, FEED, seed.title, link, at, alert=draft)
         stored = repo.store_feed_items(FEED, [item], at, {}, ())

@@ -253,6 +253,13 @@ def test_story_lists_every_outlet(bot):
     html = one(bot, f"/story {story_id}")
     text = plain(html)
     assert "2 outlet(s): RFI Afrique, France 24" in text
+    # every report: outlet, language, time and link
+    for source in ("RFI Afrique", "France 24"):
+        link, title = bot.db.execute(
+            "SELECT link, title FROM alerts WHERE source = ?", [source]
+        ).fetchone()
+        assert f'<a href="{link}">{title}</a>' in html
+    assert "RFI Afrique · EN · 20" in text and "France 24 · EN · 20" in text
     # web_base_url is set: the reply links to the story's page in the web archive.
     assert f'<a href="https://archive.example.org/newswatch/story?id={story_id}">' in html
     assert "There is no story" in one(bot, "/story 99999")

@@ -35,6 +35,7 @@ class AlertLine:
     entities: tuple[str, ...]
     story_id: int | None = None
     sources: tuple[str, ...] = ()
+    lang: str = ""  # ISO 639-1, "" when unknown
 
     @property
     def when(self) -> datetime | None:
@@ -89,6 +90,7 @@ def alert_line(row: Mapping[str, Any]) -> AlertLine:
         entities=_json_list(row.get("entities")),
         story_id=int(story) if story is not None else None,
         sources=_json_list(row.get("sources")),
+        lang=str(row.get("lang") or ""),
     )
 
 
@@ -450,7 +452,24 @@ def render_story(
     )
     if web_url:
         header += f'\n<a href="{escape(web_url)}">Open in the web archive</a>'
-    return paginate((alert_block(a) for a in alerts), header=header, sep="\n\n")
+    return paginate((report_block(a) for a in alerts), header=header, sep="\n\n")
+
+
+def report_block(line: AlertLine) -> str:
+    """One report of a story: linked title, then outlet, language, time; other feeds that
+    carried the same article follow on one line."""
+    title = escape(truncate_words(line.title or "(untitled)", TITLE_LIMIT))
+    head = f'<a href="{escape(line.link)}">{title}</a>' if line.link else f"<b>{title}</b>"
+    meta = [
+        f"<i>{escape(line.source)}</i>",
+        escape(line.lang.upper() or "language ?"),
+        escape(stamp(line.when)),
+    ]
+    block = f"• {head}\n   " + " · ".join(meta)
+    others = [s for s in line.sources if s and s != line.source]
+    if others:
+        block += f"\n   same article also in: {escape(', '.join(others))}"
+    return block
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,243 @@
+"""End-to-end replay of a labelled JSONL through the real pipeline: one feed per outlet on a
+local feed server, ``poll`` cycles every 6 simulated hours with an injected clock, the real
+matcher, story grouper, SQLite outbox and TelegramDeliverer talking to the fake Bot API.
+
+    python -m bench.stories_e2e                  # both arrival modes, both texts (minutes)
+    python -m bench.stories_e2e --limit 40       # a slice (the CI smoke test)
+
+Each item appears in its outlet's feed (newest 50 kept) at its arrival time (see
+bench/story_data.py: ``time order`` spreads a published day over its hours; ``one hour`` puts
+every item within one hour, so they all arrive in one cycle). A cycle runs at every 6-hour
+step at which some feed changed (empty steps do nothing but answer 304s), after one cycle on
+empty feeds so first fetches are not backfills. Every alert gets its own message
+(digest_threshold is set out of reach: digests are excepted from wrong merges anyway).
+Figures, from the final text of every message (after the "also reported by" edits):
+messages per alerted story, messages per alerted relevant story, wrong merges per 100 alerted
+stories (a message whose links belong to two or more true stories) and the share of relevant
+stories that got a message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import html
+import re
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TextIO
+
+from bench.story_data import DEV_SET, MODES, TEXTS, LabelledItem, arrival_times, load_items
+from bot.core.models import FeedSpec
+from bot.core.urls import canonical_url
+from bot.fetcher import Fetcher, FetchSettings
+from bot.pipeline import CycleSettings, Pipeline
+from bot.story_grouping import StoryGrouper
+from bot.telegram.application import build_application
+from bot.telegram.delivery import ChatPacer, TelegramDeliverer
+from bot.watchlist_files import WatchlistReloader
+from storage.db import open_database
+from storage.repository import Repository
+from tests.fakes.feed_server import FeedServer, rfc822, rss
+from tests.fakes.telegram_api import FakeTelegramAPI
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAT = 4_200_001  # a private chat: Telegram's group limits do not apply
+CYCLE = timedelta(hours=6)
+HREF = re.compile(r'href="([^"]+)"')
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    mode: str
+    text: str
+    cycles: int
+    items: int
+    alerted_items: int
+    stories_alerted: int
+    relevant_stories: int
+    relevant_alerted: int
+    messages: int
+    relevant_messages: int
+    wrong_messages: int
+    seconds: float
+
+    @property
+    def per_story(self) -> float:
+        return self.messages / max(1, self.stories_alerted)
+
+    @property
+    def per_relevant_story(self) -> float:
+        return self.relevant_messages / max(1, self.relevant_alerted)
+
+    @property
+    def wrong_per_100(self) -> float:
+        return 100.0 * self.wrong_messages / max(1, self.stories_alerted)
+
+    @property
+    def relevant_share(self) -> float:
+        return self.relevant_alerted / max(1, self.relevant_stories)
+
+
+class _Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _feed(items: Sequence[tuple[LabelledItem, datetime]], outlet: str, text: str) -> str:
+    entries = []
+    for item, at in sorted(items, key=lambda p: p[1], reverse=True)[:50]:
+        entry = {
+            "guid": item.id,
+            "title": item.title,
+            "link": item.url,
+            "pubDate": rfc822(at.timestamp()),
+        }
+        if text == "title+summary" and item.summary:
+            entry["description"] = item.summary
+        entries.append(entry)
+    return rss(entries, title=outlet)
+
+
+async def replay(items: Sequence[LabelledItem], mode: str, text: str, db: Path) -> Replay:
+    started = time.monotonic()
+    times = arrival_times(items, mode)
+    outlets = sorted({i.outlet for i in items})
+    paths = {o: f"/o/{n}" for n, o in enumerate(outlets)}
+    first = min(times)
+    # cycle k runs at first + k * 6 h; an item is visible from the first cycle at or after it
+    step_of = [
+        max(1, -(-int((t - first).total_seconds()) // int(CYCLE.total_seconds()))) for t in times
+    ]
+    steps = sorted(set(step_of))
+    reloader = WatchlistReloader(ROOT / "watchlists")
+    reloader.load()
+    matcher = reloader.matcher
+    clock = _Clock(first)
+    with FeedServer() as server, FakeTelegramAPI() as api:
+        for outlet in outlets:
+            server.set(paths[outlet], rss([], title=outlet))
+        app = build_application(api.state.token, api.base_url)
+        await app.bot.initialize()
+        repo = Repository(open_database(db))
+        fetcher = Fetcher(FetchSettings(deadline=30.0))
+        deliverer = TelegramDeliverer(
+            app.bot,
+            repo,
+            timezone="Africa/Bamako",
+            admin_ids=(),
+            digest_threshold=1_000_000,
+            pacer=ChatPacer(interval=0.0),
+            clock=clock,
+        )
+        specs = [FeedSpec(url=server.url(paths[o]), title=o) for o in outlets]
+        pipeline = Pipeline(
+            repo,
+            fetcher,
+            matcher=lambda: matcher,
+            feeds=lambda: specs,
+            deliverer=deliverer,
+            settings=CycleSettings(chat_ids=(CHAT,), backfill_hours=24),
+            stories=StoryGrouper(repo, timedelta(hours=72)),
+            clock=clock,
+        )
+        try:
+            clock.now = first - timedelta(minutes=1)
+            await pipeline.run_cycle()  # first fetches, on empty feeds
+            visible: dict[str, list[tuple[LabelledItem, datetime]]] = defaultdict(list)
+            for step in steps:
+                clock.now = first + step * CYCLE
+                changed = set()
+                for item, at, s in zip(items, times, step_of, strict=True):
+                    if s == step:
+                        visible[item.outlet].append((item, at))
+                        changed.add(item.outlet)
+                for outlet in changed:
+                    server.set(paths[outlet], _feed(visible[outlet], outlet, text))
+                await pipeline.run_cycle()
+            clock.now += CYCLE  # a last drain: edits still due
+            await deliverer.drain()
+            alerted_links = [
+                canonical_url(r[0]) for r in repo.db.execute("SELECT link FROM alerts") if r[0]
+            ]
+            texts = [t for (chat, _mid), t in api.state.message_texts.items() if chat == CHAT]
+        finally:
+            await fetcher.aclose()
+            await app.bot.shutdown()
+    by_url = {canonical_url(i.url): i for i in items}
+    alerted_stories = {by_url[u].story for u in alerted_links if u in by_url}
+    relevant = {i.story for i in items if i.relevant}
+    relevant_alerted = alerted_stories & relevant
+    wrong = relevant_messages = 0
+    for message in texts:
+        linked = [by_url.get(canonical_url(html.unescape(h))) for h in HREF.findall(message)]
+        stories = {i.story for i in linked if i is not None}
+        wrong += len(stories) >= 2
+        head = next((i for i in linked if i is not None), None)
+        relevant_messages += head is not None and head.story in relevant
+    return Replay(
+        mode=mode,
+        text=text,
+        cycles=len(steps) + 1,
+        items=len(items),
+        alerted_items=len(alerted_links),
+        stories_alerted=len(alerted_stories),
+        relevant_stories=len(relevant),
+        relevant_alerted=len(relevant_alerted),
+        messages=len(texts),
+        relevant_messages=relevant_messages,
+        wrong_messages=wrong,
+        seconds=time.monotonic() - started,
+    )
+
+
+def replay_table(
+    data: Path, limit: int, out: TextIO, modes: Sequence[str] = MODES, texts: Sequence[str] = TEXTS
+) -> None:
+    items = load_items(data)
+    if limit:
+        items = items[:limit]
+    print(
+        "\nend to end (feed server, poll every 6 h, Telegram fake):\n"
+        f"{'text':<14}{'arrival':<12}{'cycles':>7}{'alerts':>8}{'messages':>9}"
+        f"{'stories':>8}{'msg/story':>10}{'msg/relevant':>13}{'wrong/100':>10}"
+        f"{'relevant alerted':>18}{'s':>6}",
+        file=out,
+    )
+    for text in texts:
+        for mode in modes:
+            with tempfile.TemporaryDirectory() as tmp:
+                r = asyncio.run(replay(items, mode, text, Path(tmp) / "replay.db"))
+            print(
+                f"{text:<14}{mode:<12}{r.cycles:>7}{r.alerted_items:>8}{r.messages:>9}"
+                f"{r.stories_alerted:>8}{r.per_story:>10.2f}{r.per_relevant_story:>13.2f}"
+                f"{r.wrong_per_100:>10.2f}"
+                f"{f'{r.relevant_alerted}/{r.relevant_stories} {r.relevant_share:.0%}':>18}"
+                f"{r.seconds:>6.0f}",
+                file=out,
+                flush=True,
+            )
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEV_SET)
+    parser.add_argument("--limit", type=int, default=0)
+    parser.add_argument("--texts", nargs="+", default=list(TEXTS), choices=TEXTS)
+    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    args = parser.parse_args(argv)
+    replay_table(args.data, args.limit, out, args.modes, args.texts)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
