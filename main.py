@@ -93,6 +93,7 @@ def build_service(config: Config, *, background_delivery: bool = False) -> tuple
             link_previews=config.link_previews,
             digest_threshold=config.digest_threshold,
             story_edit_interval=float(config.story_edit_interval_seconds),
+            alert_chats=lambda: (*config.chat_ids, *repo.subscribed_chats()),
         )
         MuteButtons(repo, admin_ids=config.admin_ids, timezone=config.timezone).register(
             application
@@ -123,6 +124,16 @@ def build_service(config: Config, *, background_delivery: bool = False) -> tuple
             await sender.deliver([])
 
         commands.deliver_now = deliver_now
+
+    if application is not None:
+        from bot.telegram.chat_revival import ChatRevival, revival_for
+
+        ChatRevival(
+            repo,
+            notify_admins=deliverer.notify_admins,
+            kick=revival_for(deliverer),
+            is_admin=access.is_admin,
+        ).register(application)
     pipeline = Pipeline(
         repo,
         fetcher,

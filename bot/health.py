@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.core.status_report import FailingFeed, StatusReport
+from bot.core.status_report import FailingFeed, InactiveChat, StatusReport
 from bot.instance_lock import database_lock_path, is_held, read_holder
 from storage import maintenance
 from storage.sqlite_utils_loader import Database
@@ -45,7 +45,17 @@ def collect_status(
         )
         for row in maintenance.failing_feeds(db)
     )
+    inactive = tuple(
+        InactiveChat(
+            chat_id=int(row["chat_id"]),
+            reason=row["deactivated_reason"],
+            since=row["deactivated_at"],
+            pending=int(row["pending"] or 0),
+        )
+        for row in maintenance.inactive_chats(db)
+    )
     return StatusReport(
+        inactive_chats=inactive,
         now=now,
         db_path=str(db_path),
         db_bytes=maintenance.database_size(db_path) if str(db_path) != ":memory:" else 0,

@@ -141,6 +141,16 @@ def pending_delivery_count(db: Database) -> int:
     return int(row[0])
 
 
+def inactive_chats(db: Database) -> list[dict[str, Any]]:
+    """Chats deactivated by an error (not migrated ones), with their pending deliveries."""
+    return db.execute_returning_dicts(
+        "SELECT c.chat_id, c.deactivated_at, c.deactivated_reason,"
+        " (SELECT count(*) FROM deliveries d WHERE d.chat_id = c.chat_id"
+        "  AND d.status = 'pending') AS pending"
+        " FROM chats c WHERE c.active = 0 AND c.migrated_to IS NULL ORDER BY c.chat_id"
+    )
+
+
 def database_size(path: str | Path) -> int:
     """Bytes on disk: the database file plus its WAL and shared-memory files."""
     total = 0

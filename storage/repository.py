@@ -574,6 +574,40 @@ class Repository:
     def inactive_chats(self) -> set[int]:
         return {int(r[0]) for r in self.db.execute("SELECT chat_id FROM chats WHERE active = 0")}
 
+    def is_revivable(self, chat_id: int) -> bool:
+        """True for a chat deactivated by an error (403 …), not one migrated to a new id."""
+        row = self.db.execute(
+            "SELECT 1 FROM chats WHERE chat_id = ? AND active = 0 AND migrated_to IS NULL",
+            [chat_id],
+        ).fetchone()
+        return row is not None
+
+    def reactivate_chat(self, chat_id: int, now: datetime) -> int | None:
+        """Make a deactivated chat active again; its pending alerts go with the next drain.
+
+        Notices that failed because that chat had blocked the bot are pending again too.
+        Returns the chat's pending deliveries, or None when it was not deactivated.
+        """
+        with transaction(self.db):
+            cursor = self.db.execute(
+                "UPDATE chats SET active = 1, deactivated_at = NULL, deactivated_reason = NULL"
+                " WHERE chat_id = ? AND active = 0 AND migrated_to IS NULL",
+                [chat_id],
+            )
+            if not cursor.rowcount:
+                return None
+            self.db.execute(
+                "UPDATE admin_notices SET status = 'pending' WHERE admin_id = ?"
+                " AND status = 'failed' AND last_error LIKE 'Forbidden%'",
+                [chat_id],
+            )
+            self._log_access(None, "chat reactivated", None, chat_id, "", now)
+            row = self.db.execute(
+                "SELECT count(*) FROM deliveries WHERE chat_id = ? AND status = 'pending'",
+                [chat_id],
+            ).fetchone()
+        return int(row[0])
+
     # ----- outbox policy: holds, digests, mutes, story edits (issue 5) -------------------
     def hold_deliveries(self, holds: Sequence[tuple[int, datetime, str]], now: datetime) -> None:
         """Keep pending rows back until a time (quiet hours, daily digest), recording why."""

@@ -21,6 +21,16 @@ class FailingFeed:
 
 
 @dataclass(frozen=True, slots=True)
+class InactiveChat:
+    """A chat deactivated by Telegram (403: blocked, kicked); its alerts wait, pending."""
+
+    chat_id: int
+    reason: str | None
+    since: str | None
+    pending: int
+
+
+@dataclass(frozen=True, slots=True)
 class StatusReport:
     """Everything `main.py status` and /health show; built by bot.health from storage."""
 
@@ -36,10 +46,15 @@ class StatusReport:
     command: str | None = None
     started_at: datetime | None = None
     pending_notices: int = 0  # admin notices Telegram has not taken yet
+    inactive_chats: tuple[InactiveChat, ...] = ()
 
     @property
     def healthy(self) -> bool:
-        return not any(f.status != "active" for f in self.failing) and self.pending < 100
+        return (
+            not any(f.status != "active" for f in self.failing)
+            and self.pending < 100
+            and not self.inactive_chats
+        )
 
 
 def human_duration(seconds: float) -> str:
@@ -115,6 +130,16 @@ def _lines(report: StatusReport, esc: Any, bold: Any) -> list[str]:
             lines.append(f"  … and {len(report.failing) - MAX_FAILING_SHOWN} more")
     else:
         lines.append("failing feeds: none")
+    if report.inactive_chats:
+        lines.append(f"inactive chats ({len(report.inactive_chats)}):")
+        for chat in report.inactive_chats[:MAX_FAILING_SHOWN]:
+            lines.append(
+                f"  - {chat.chat_id}: {esc(chat.reason or 'deactivated')} since"
+                f" {esc(chat.since or '?')}, {chat.pending} pending;"
+                f" /retry chat {chat.chat_id} (or its user sends /start)"
+            )
+        if len(report.inactive_chats) > MAX_FAILING_SHOWN:
+            lines.append(f"  … and {len(report.inactive_chats) - MAX_FAILING_SHOWN} more")
     lines.append(f"database: {human_bytes(report.db_bytes)} ({esc(report.db_path)})")
     return lines
 

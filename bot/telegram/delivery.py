@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sqlite3
@@ -130,6 +131,7 @@ class TelegramDeliverer:
         backoff_base: float = BACKOFF_BASE,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], Any] = asyncio.sleep,
+        alert_chats: Callable[[], Sequence[int | str]] = tuple,
     ):
         self.bot = bot
         self.repo = repo
@@ -146,6 +148,7 @@ class TelegramDeliverer:
         self.backoff_base = backoff_base
         self.clock = clock
         self.sleep = sleep
+        self.alert_chats = alert_chats  # where to tell an admin whose own chat blocked us
         self._lock = asyncio.Lock()
         self._notice_lock = asyncio.Lock()  # one pass over the stored notices at a time
         self._told: set[str] = set()  # admin notices already sent by this process
@@ -421,11 +424,17 @@ class TelegramDeliverer:
                 chat_id = new_id
                 continue
             except Forbidden as exc:
+                # Blocked or kicked: the chat waits, its alerts stay pending (up to the
+                # retention limit) and go out when it comes back (bot.telegram.chat_revival).
                 reason = f"forbidden: {exc.message}"
-                self.repo.deactivate_chat(chat_id, reason, self.clock())
-                self.repo.mark_failed(delivery_id, reason, self.clock())
-                await self.notify_admins(
-                    f"Chat {chat_id} deactivated: {exc.message}. Its alerts stay in the database."
+                now = self.clock()
+                self.repo.deactivate_chat(chat_id, reason, now)
+                self.repo.mark_retry(delivery_id, reason, now, now)
+                await self.notify_elsewhere(
+                    chat_id,
+                    f"Chat {chat_id} deactivated: {exc.message}. Its alerts are kept (pending)"
+                    " and sent when it comes back: when its user sends /start or any command,"
+                    f" when the bot is added to the group again, or with /retry chat {chat_id}.",
                 )
                 return "chat-dead"
             except BadRequest as exc:
@@ -564,6 +573,29 @@ class TelegramDeliverer:
         """The configured admins and the paired owner (read now: pairing happens at run time)."""
         return tuple(dict.fromkeys((*self.admin_ids, *self.repo.owner_ids())))
 
+    async def notify_elsewhere(self, dead_chat: int | str, text: str) -> None:
+        """Tell the admins about ``dead_chat`` through any chat but that one: the other
+        admins, or when the only admin is that chat (the usual private setup), the other
+        alert chats."""
+        others = [a for a in self.notice_recipients() if str(a) != str(dead_chat)]
+        if not others:
+            inactive = self.repo.inactive_chats()
+            others = [
+                c
+                for c in self.alert_chats()
+                if str(c) != str(dead_chat) and c not in inactive and isinstance(c, int)
+            ]
+        log.warning("admin notice: %s", text)
+        if not others:
+            log.warning("no other chat to tell that chat %s is deactivated", dead_chat)
+            return
+        try:
+            self.repo.queue_admin_notice(others, text, self.clock())
+        except Exception as exc:
+            log.warning("could not store an admin notice (%s)", exc)
+            return
+        await self._send_notices()
+
     async def notify_admins(self, text: str) -> None:
         """Store the notice for every admin and the owner, then try to send what is pending.
 
@@ -618,6 +650,10 @@ class TelegramDeliverer:
                 except (Forbidden, BadRequest) as exc:  # blocked by the admin, or no such chat
                     log.warning("admin %s cannot receive notices: %s", admin, exc.message)
                     self._mark_notice(row["id"], "failed", exc.message)
+                    if isinstance(exc, Forbidden):  # pending again when the chat comes back
+                        reason = f"forbidden: {exc.message}"
+                        with contextlib.suppress(Exception):
+                            self.repo.deactivate_chat(admin, reason, self.clock())
                     continue
                 except Exception as exc:  # network trouble, 5xx: the next drain tries again
                     log.warning("could not notify admin %s: %s", admin, type(exc).__name__)

@@ -209,6 +209,19 @@ class FakeTelegramAPI(LoopbackHTTPServer):
         }
         return self._push_update({"callback_query": query})
 
+    def push_member_update(self, chat_id: int, status: str, *, user_id: int = 111) -> int:
+        """The bot's own membership changed in a group (``my_chat_member``): e.g. re-added."""
+        bot = dict(BOT_USER)
+        old = "left" if status in ("member", "administrator") else "member"
+        change = {
+            "chat": {"id": chat_id, "type": "supergroup", "title": f"group {chat_id}"},
+            "from": {"id": user_id, "is_bot": False, "first_name": f"user{user_id}"},
+            "date": int(time.time()),
+            "old_chat_member": {"user": bot, "status": old},
+            "new_chat_member": {"user": bot, "status": status},
+        }
+        return self._push_update({"my_chat_member": change})
+
     def _push_update(self, payload: dict[str, Any]) -> int:
         with self.cond:
             update_id = self.state.next_update_id
