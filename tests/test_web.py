@@ -6,7 +6,11 @@ from __future__ import annotations
 import csv
 import io
 import re
+import shutil
 import sqlite3
+import struct
+import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -327,3 +331,78 @@ def test_alert_row_page_links_story_and_article(archive):
     assert page.status_code == 200
     assert f'href="/newswatch/story?id={alert["story_id"]}"' in page.text
     assert re.search(r'<a href="https://journal\.example\.fr/goita-lavrov"', page.text)
+
+
+# ----- a real browser -------------------------------------------------------------------------
+
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--no-proxy-server",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+)
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def _browser(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    binary = _chromium()
+    assert binary is not None
+    profile = tempfile.mkdtemp(prefix="chromium-", dir=tmp_path)  # a fresh profile each run
+    return subprocess.run(
+        [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+@pytest.mark.skipif(
+    _chromium() is None,
+    reason="headless browser check skipped: no Chromium on this machine"
+    " (Debian: apt-get install chromium; .ci/run installs it when it can)",
+)
+def test_a_real_browser_loads_the_alerts_page_and_a_story_page(archive, tmp_path):
+    story_id = archive.db.execute(
+        "SELECT story_id FROM alerts WHERE link = 'https://desert.example.net/jnim-bamako'"
+    ).fetchone()[0]
+    pages = {
+        "alerts": archive.web.url("/newswatch/alerts"),
+        "story": archive.web.url(f"/newswatch/story?id={story_id}"),
+    }
+    for name, url in pages.items():
+        dom = _browser(tmp_path, "--dump-dom", url)
+        assert dom.returncode == 0, dom.stderr[-2000:]
+        # The DOM after scripts ran: the page's own JavaScript folded the column list.
+        if name == "alerts":
+            assert "Assimi Goïta reçoit Sergueï Lavrov à Bamako" in dom.stdout
+            assert "<summary>What each column means</summary>" in dom.stdout
+            assert f'href="/newswatch/story?id={story_id}"' in dom.stdout
+        else:
+            assert "Story: every report, with every outlet" in dom.stdout
+            assert "Desert Post" in dom.stdout and "Sahel Wire" in dom.stdout
+        shot = tmp_path / f"{name}.png"
+        taken = _browser(tmp_path, "--window-size=1280,900", f"--screenshot={shot}", url)
+        assert taken.returncode == 0, taken.stderr[-2000:]
+        assert _png_size(shot) == (1280, 900)
+        assert shot.stat().st_size > 20_000, "a blank page compresses to a few KB"
