@@ -124,3 +124,28 @@ def test_unusable_declarations_say_why(line: str, tmp_path: Path):
     path.write_text(line + "\n", encoding="utf-8")
     specs, problems = load_feed_list(path)
     assert specs == [] and len(problems) == 1 and problems[0].line == 1
+
+
+def test_default_watchlist_offers_sources_all_commented_out():
+    from bot.sources.page import check_selectors
+
+    text = (Path(__file__).resolve().parent.parent / "watchlists" / "sahel.toml").read_text(
+        encoding="utf-8"
+    )
+    watchlist, problems = parse_watchlist(text, "sahel.toml")
+    assert problems == [] and watchlist is not None
+    assert all(f.kind is SourceKind.FEED for f in watchlist.feeds), "none enabled by default"
+    start = text.index("# Public Telegram channels")
+    enabled = text[:start] + "\n".join(
+        line[2:] if line.startswith("# ") and not line.startswith("# -") else line
+        for line in text[start:].splitlines()
+        if not line.startswith(("# Public", "# Local", "# A GDELT"))
+    )
+    watchlist, problems = parse_watchlist(enabled, "sahel.toml")
+    assert problems == [], problems
+    assert watchlist is not None
+    kinds = [f.kind for f in watchlist.feeds if f.kind is not SourceKind.FEED]
+    assert kinds.count(SourceKind.TELEGRAM) >= 3 and kinds.count(SourceKind.PAGE) >= 3
+    for spec in watchlist.feeds:
+        if spec.selectors is not None:
+            assert check_selectors(spec.selectors) is None, spec.url
