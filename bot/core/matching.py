@@ -508,6 +508,8 @@ def describe(result: MatchResult) -> str:
             f"No alert: weak match only ({', '.join(result.weak_entities)}): stored and"
             " searchable, not alerted."
         )
+    elif result.excluded:
+        lines.append("No alert: the watched names found do not count here (rules below).")
     else:
         lines.append("No alert: no watched entity matched.")
     for name in result.entities:
