@@ -154,7 +154,9 @@ def test_alerts_table_newest_first_with_links_to_article_and_story(archive):
 def test_facets_entity_outlet_story_and_day(archive):
     data = get(archive, "/newswatch/alerts.json?_extra=facet_results").json()
     facets = data["facet_results"]
-    assert {"entities", "source", "story_id", "created_at"} <= set(facets)
+    assert {"entities", "source", "lang", "story_id", "created_at"} <= set(facets)
+    languages = {r["value"] for r in facets["lang"]["results"]}
+    assert "fr" in languages and "en" in languages, languages
     outlets = {r["value"]: r["count"] for r in facets["source"]["results"]}
     assert outlets["Journal Test"] == 1
     entities = {r["value"]: r["count"] for r in facets["entities"]["results"]}

@@ -21,7 +21,12 @@ from bot.web.guard import lock_down
 # Columns that name a story, per table (None: canned-query results).
 _STORY_COLUMNS = {("alerts", "story_id"), (None, "story")}
 # Columns shown as a link to the row's article (its `link` column).
-_TITLE_COLUMNS = {("alerts", "title"), ("items", "title"), (None, "title")}
+_TITLE_COLUMNS = {
+    ("alerts", "title"),
+    ("items", "title"),
+    ("weak_matches", "title"),
+    (None, "title"),
+}
 
 
 # Datasette lists every column description above the table; fold the list so the rows come
