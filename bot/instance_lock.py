@@ -22,6 +22,38 @@ class AlreadyRunning(Exception):
     """Another newswatch process holds the lock; the message says which and how to proceed."""
 
 
+# Descriptors of the locks this process holds. A forked child (a parse worker) gets copies,
+# and an flock lives as long as any copy: a worker orphaned by a `kill -9` of its parent
+# would keep the instance lock. So every child drops them at once (see _drop_in_child).
+_HELD_FDS: set[int] = set()
+_fork_hook_installed = False
+
+
+def _drop_in_child() -> None:
+    """After a fork, in the child: point the inherited lock descriptors at /dev/null.
+
+    dup2 over them rather than close: the child's file objects still name those numbers,
+    and a number closed here could be reused and then closed by their finalisers.
+    """
+    if not _HELD_FDS:
+        return
+    null = os.open(os.devnull, os.O_RDWR)
+    try:
+        for fd in _HELD_FDS:
+            with contextlib.suppress(OSError):
+                os.dup2(null, fd)
+    finally:
+        os.close(null)
+    _HELD_FDS.clear()
+
+
+def _install_fork_hook() -> None:
+    global _fork_hook_installed
+    if not _fork_hook_installed:
+        os.register_at_fork(after_in_child=_drop_in_child)
+        _fork_hook_installed = True
+
+
 @dataclass
 class InstanceLock:
     """An exclusive, non-blocking ``flock`` on ``path``, released when the process exits.
@@ -40,9 +72,12 @@ class InstanceLock:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            handle.close()
             holder = read_holder(self.path)
-            raise AlreadyRunning(_refusal(self.what, self.path, holder)) from None
+            if not _recover_from_dead_holder(self.path, holder, handle):
+                handle.close()
+                raise AlreadyRunning(_refusal(self.what, self.path, holder)) from None
+        _install_fork_hook()
+        _HELD_FDS.add(handle.fileno())
         handle.seek(0)
         handle.truncate()
         json.dump(
@@ -58,10 +93,90 @@ class InstanceLock:
 
     def release(self) -> None:
         if self._handle is not None:
+            _HELD_FDS.discard(self._handle.fileno())
             with contextlib.suppress(OSError):
                 fcntl.flock(self._handle.fileno(), fcntl.LOCK_UN)
             self._handle.close()
             self._handle = None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def _lock_holders(path: Path) -> list[int]:
+    """Pids of the processes that have ``path`` open (Linux /proc), this one excluded."""
+    target = str(path.resolve())
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        pid = int(entry.name)
+        if pid == os.getpid():
+            continue
+        try:
+            fds = list((entry / "fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(fd) == target:
+                    found.append(pid)
+                    break
+            except OSError:
+                continue
+    return found
+
+
+def _argv(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [part.decode("utf-8", "replace") for part in raw.split(b"\0") if part]
+
+
+def _recover_from_dead_holder(path: Path, holder: dict[str, Any] | None, handle: IO[str]) -> bool:
+    """The lock is held but its recorded holder is dead: end its orphans and take the lock.
+
+    Only processes that have this very lock file open *and* were started as the holder's
+    command (forked workers carry the parent's argv) are ended: SIGTERM, then SIGKILL. Built
+    for orphaned parse workers of a killed `run` or `poll --once` (older versions left them).
+    True when the lock is ours afterwards.
+    """
+    import signal
+    import time
+
+    if not holder or not isinstance(holder.get("pid"), int) or _alive(holder["pid"]):
+        return False
+    words = str(holder.get("command") or "").split()
+    orphans = [
+        pid for pid in _lock_holders(path) if words and all(word in _argv(pid) for word in words)
+    ]
+    if not orphans:
+        return False
+    log.warning(
+        "lock %s: holder pid %s is dead but its orphaned worker(s) %s keep the lock; ending them",
+        path,
+        holder["pid"],
+        ", ".join(map(str, orphans)),
+    )
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in orphans:
+            with contextlib.suppress(OSError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                time.sleep(0.05)
+    return False
 
 
 def _refusal(what: str, path: Path, holder: dict[str, Any] | None) -> str:

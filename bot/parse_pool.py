@@ -112,6 +112,45 @@ def _mark_worker() -> None:
     signal.signal(signal.SIGPROF, signal.SIG_DFL)
 
 
+def _init_worker(parent_pid: int) -> None:
+    """Initializer of every worker: die with the parent, shed what the fork carried over.
+
+    A worker must never outlive the bot (issue 16): after a ``kill -9`` of ``run`` or of a
+    cron ``poll --once`` the orphans kept the instance lock and refused every restart.
+    The inherited lock descriptors are closed at the fork itself (bot.instance_lock).
+    """
+    _die_with_parent(parent_pid)
+    # The parent's asyncio loop installed SIGINT/SIGTERM handlers that only write to its
+    # wakeup pipe: in a worker they would swallow SIGTERM. Back to the defaults.
+    with contextlib.suppress(ValueError, OSError):
+        signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group: the parent decides
+    _mark_worker()
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Linux: SIGKILL this process when the thread that forked it ends (PR_SET_PDEATHSIG).
+
+    The pool forks from the event loop's thread, the main thread, so that is the process.
+    If the parent already died before the call, exit now. Elsewhere (no prctl) the pool's
+    own pipes end an idle worker when the parent goes.
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: no prctl
+        log.debug("prctl(PR_SET_PDEATHSIG) unavailable")
+    if os.getppid() != parent_pid:
+        os._exit(0)
+
+
 class ParsePool(Executor):
     """An Executor of ``workers`` processes (one per core), started with the first job.
 
@@ -152,7 +191,10 @@ class ParsePool(Executor):
 
         log.debug("starting %d parse workers", self.workers)
         return ProcessPoolExecutor(
-            self.workers, mp_context=multiprocessing.get_context("fork"), initializer=_mark_worker
+            self.workers,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_init_worker,
+            initargs=(os.getpid(),),
         )
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
