@@ -16,6 +16,7 @@ from bot.background_delivery import BackgroundDeliverer
 from bot.config import Config, ConfigError, load_config
 from bot.core.models import FeedSpec, Problem
 from bot.core.schedule import SchedulePolicy
+from bot.cycle_log import CycleLog
 from bot.feed_list import load_feed_list
 from bot.fetcher import Fetcher, FetchSettings
 from bot.instance_lock import AlreadyRunning, instance_locks
@@ -154,6 +155,7 @@ def build_service(config: Config, *, background_delivery: bool = False) -> tuple
             spread_seconds=config.fetch_spread_seconds,
             # `poll --once` fetches every feed at once, bounded by the concurrency limits.
             forced_spread_seconds=0.0,
+            deliver_per_feed=background_delivery,
         ),
         stories=StoryGrouper(repo, timedelta(hours=config.story_window_hours)),
         # Worker processes (one per core) start only once there are bodies enough to parse.
@@ -175,6 +177,8 @@ def build_service(config: Config, *, background_delivery: bool = False) -> tuple
         storage_name=f"the database {config.db_path}",
     )
     service.on_start.extend(start_hooks)
+    if background_delivery:
+        service.cycle_log = CycleLog(every=float(max(60, config.poll_interval_seconds)))
     return service, fetcher
 
 
@@ -287,8 +291,9 @@ async def _poll_once(config: Config) -> int:
             await app.bot.shutdown()
         await fetcher.aclose()
         _stop_parse_workers(service)
-    if report is not None:
-        print(report.summary(), file=sys.stderr)
+    if report is not None:  # the failures grouped by reason, then the one `cycle:` line
+        cycle_log = CycleLog(every=0.0)
+        cycle_log.add(report)
     if unrecorded:
         log.error(
             "%d message(s) were sent but could not be recorded (delivery:message %s): the next"

@@ -94,6 +94,7 @@ class CycleReport:
     alerts: int = 0
     duration: float = 0.0
     feed_errors: dict[str, str] = field(default_factory=dict)
+    due_urls: list[str] = field(default_factory=list)  # the feeds this cycle tried
     # The first storage failure of the cycle (disk full, read-only, locked past the busy
     # timeout): the service backs off and tells the admins once.
     storage_error: str | None = None
@@ -124,6 +125,9 @@ class CycleSettings:
     # A backlog of n feeds is spread over min(spread, n x step): two new feeds start within
     # half a second, a thousand over the whole spread.
     spread_step_seconds: float = 0.25
+    # `run`: hand each feed's new alerts to the deliverer as soon as they are stored, so one
+    # slow feed never delays the alerts of the others. `poll --once` delivers once, at the end.
+    deliver_per_feed: bool = False
 
     def default_chats(self) -> tuple[int, ...]:
         """Configured chats, then subscribed ones, without repeats."""
@@ -185,6 +189,7 @@ class Pipeline:
         states = self.repo.feed_states([s.url for s in specs])
         due = [state for state in states.values() if _should_fetch(state, now, force)]
         report.feeds_due = len(due)
+        report.due_urls = [state["url"] for state in due]
         new_alerts: list[StoredAlert] = []
         self._notices = []
         spread = self.settings.forced_spread_seconds if force else self.settings.spread_seconds
@@ -201,7 +206,10 @@ class Pipeline:
             for next_done in asyncio.as_completed(tasks):
                 state, result, parsed = await next_done
                 try:
-                    new_alerts.extend(await self._process(state, result, report, parsed))
+                    stored = await self._process(state, result, report, parsed)
+                    new_alerts.extend(stored)
+                    if stored and self.settings.deliver_per_feed:
+                        await self._deliver(stored)
                 except Exception as exc:  # one feed's trouble never ends the cycle
                     report.errors += 1
                     if isinstance(exc, sqlite3.Error):  # not the feed's fault: one line
@@ -221,7 +229,7 @@ class Pipeline:
         report.storage_error = report.storage_error or failed
         report.alerts = len(new_alerts)
         report.duration = time.monotonic() - started
-        log.info(report.summary())
+        # The `cycle:` line is written by bot.cycle_log (one per poll round), not here.
         try:
             record_cycle(self.repo.db, now, self.clock(), report)
         except sqlite3.Error as exc:  # the cycle log is informational
@@ -233,8 +241,18 @@ class Pipeline:
                 await self.deliverer.notify_admins(notice)
             except Exception:
                 log.exception("admin notice failed")
-        await self.deliverer.deliver(new_alerts)
+        if self.settings.deliver_per_feed:
+            await self._deliver([])  # retries and story edits that are due
+        else:
+            await self.deliverer.deliver(new_alerts)
         return report
+
+    async def _deliver(self, alerts: Sequence[StoredAlert]) -> None:
+        """Hand stored alerts to the deliverer now; they are in the outbox whatever happens."""
+        try:
+            await self.deliverer.deliver(alerts)
+        except Exception:  # the outbox keeps them: the next pass sends them
+            log.exception("delivery failed; the alerts stay in the outbox")
 
     async def _fetch(
         self, state: dict[str, Any], delay: float = 0.0
@@ -311,7 +329,8 @@ class Pipeline:
         """Count, log and record one feed's failure (fetch or parse) for this cycle."""
         report.errors += 1
         report.feed_errors[state["url"]] = error
-        log.warning("feed %s: %s", state["url"], error)
+        # Logged by bot.cycle_log, grouped by reason ("25 of 25 feeds failed: …").
+        log.debug("feed %s: %s", state["url"], error)
         self._record_failure(state, error, result)
 
     def _record_failure(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bot.cycle_log import CycleLog
 from bot.pipeline import CycleReport, Deliverer, Pipeline
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ class Service:
     maintenance_every_hours: float = 24.0
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     last_report: CycleReport | None = None
+    cycle_log: CycleLog | None = None  # one `cycle:` line per poll round, failures grouped
     last_cycle_at: datetime | None = None
     _cycle_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _current_tick: asyncio.Task[Any] | None = None
@@ -49,7 +51,7 @@ class Service:
     async def cycle(self, *, force: bool = False) -> CycleReport | None:
         """Reload watchlists if edited, then run one cycle (never two at once)."""
         if self._cycle_lock.locked():
-            log.info("previous cycle still running; skipping this tick")
+            log.debug("previous cycle still running; skipping this tick")
             return None
         async with self._cycle_lock:
             message = None
@@ -63,6 +65,11 @@ class Service:
             report = await self.pipeline.run_cycle(force=force)
             self.last_report = report
             self.last_cycle_at = datetime.now(UTC)
+            if self.cycle_log is not None:
+                try:
+                    self.cycle_log.add(report)
+                except Exception:  # the log line is informational
+                    log.exception("could not write the cycle line")
             return report
 
     async def _tick(self) -> None:

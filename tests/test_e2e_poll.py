@@ -61,6 +61,7 @@ def test_poll_once_delivers_then_second_run_sends_nothing(
 
     first = run_main(["poll", "--once"], env)
     assert first.returncode == 0, first.stderr
+    assert first.stderr.count("cycle: feeds=") == 1, first.stderr  # it was printed twice
 
     texts = [m.text for m in telegram_api.messages_to(CHAT)]
     assert len(texts) == 2, texts

@@ -1,0 +1,103 @@
+"""The log of `run`: one `cycle:` line per poll round, none for empty ticks, and feeds failing
+for the same reason summarised in one line at most once a minute (with the offline hint)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot.core.failures import OFFLINE_HINT, failure_kind, summarise_failures
+from bot.cycle_log import CycleLog
+from bot.pipeline import CycleReport
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def report(due: int = 1, errors: dict[str, str] | None = None) -> CycleReport:
+    errors = errors or {}
+    urls = [f"https://f{i}.example/rss" for i in range(due)]
+    return CycleReport(
+        feeds_due=due,
+        fetched=due - len(errors),
+        errors=len(errors),
+        feed_errors=dict(errors),
+        due_urls=urls,
+    )
+
+
+def cycle_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.getMessage().startswith("cycle:")]
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        ("DNS failure: [Errno -2] Name or service not known", "DNS lookup failed"),
+        ("connection failed: [Errno 111] Connection refused", "connection failed"),
+        ("timeout: connect timeout", "connect timeout"),
+        ("gave up after 60s (overall fetch deadline)", "overall fetch deadline"),
+        ("HTTP 503 Service Unavailable", "HTTP 503 Service Unavailable"),
+    ],
+)
+def test_failure_kinds(error: str, kind: str) -> None:
+    assert failure_kind(error) == kind
+
+
+def test_one_cycle_line_per_round_and_none_for_empty_ticks(caplog):
+    """18 feeds due one by one used to give about 9 `cycle:` lines a minute."""
+    caplog.set_level(logging.INFO)
+    clock = Clock()
+    cycles = CycleLog(every=300.0, monotonic=clock)
+    cycles.add(report(due=18))  # the first round at start: logged at once
+    assert cycle_lines(caplog) == [
+        "cycle: feeds=18 fetched=18 304=0 unchanged=0 errors=0 new_items=0 alerts=0 duration=0.00s"
+    ]
+    for _ in range(18):  # then one feed due at a time, every 17 s
+        clock.now += 17
+        cycles.add(report(due=1))
+        cycles.add(report(due=0))  # a tick with nothing due: never a line
+    lines = cycle_lines(caplog)
+    assert len(lines) == 2 and lines[1].startswith("cycle: feeds=18 ")
+    assert not any("feeds=0" in line for line in lines)
+
+
+def test_many_feeds_failing_alike_give_one_line_a_minute_with_the_offline_hint(caplog):
+    caplog.set_level(logging.INFO)
+    clock = Clock()
+    cycles = CycleLog(every=300.0, failures_every=60.0, monotonic=clock)
+    dns = "DNS failure: [Errno -3] Temporary failure in name resolution"
+    errors = {f"https://f{i}.example/rss": dns for i in range(25)}
+    cycles.add(report(due=25, errors=errors))
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith("25 of 25 feeds failed: DNS lookup failed")
+    assert OFFLINE_HINT in warnings[0] and "https_proxy" in warnings[0]
+    for _ in range(5):  # retries within the minute: no new line
+        clock.now += 10
+        cycles.add(report(due=25, errors=errors))
+    assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 1
+    clock.now += 15
+    cycles.add(report(due=25, errors=errors))
+    assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 2
+
+
+def test_a_feed_failing_on_its_own_is_named():
+    summary = summarise_failures(
+        {"https://a.example/rss": "HTTP 404 Not Found", "https://b.example/rss": "HTTP 500 x"},
+        attempted=10,
+    )
+    assert summary.groups == ()
+    assert dict(summary.singles)["https://a.example/rss"] == "HTTP 404 Not Found"
+
+
+def test_a_few_unreachable_hosts_are_no_offline_hint():
+    errors = {f"https://f{i}.example/rss": "connection failed: refused" for i in range(3)}
+    summary = summarise_failures(errors, attempted=20)
+    assert summary.groups and OFFLINE_HINT not in summary.groups[0]
