@@ -512,6 +512,8 @@ def cmd_query(args: argparse.Namespace) -> int:
         return cli_queries.run_stats(queries, args.period, out, err, now)
     if args.command == "export":
         return cli_queries.run_export(queries, args.period, out, err, now)
+    if args.command == "map":
+        return cli_queries.run_map(queries, args.args, args.out, out, err, now, arabic=args.arabic)
     return cli_queries.run_feeds(queries, _feed_specs(config), out, now)
 
 
@@ -551,6 +553,10 @@ def _add_query_commands(sub: Any) -> None:
     recent.add_argument("span", nargs="?", help="a count (default 10) or a period: 6h, 3d")
     stats = sub.add_parser("stats", help="alerts per entity and source vs the period before")
     stats.add_argument("period", nargs="?", help="the period (default 7d)")
+    incident_map = sub.add_parser("map", help="a PNG map of stored incidents (like /map)")
+    incident_map.add_argument("args", nargs="*", help="[period, default 30d] [entity]")
+    incident_map.add_argument("--out", default="incidents-map.png", help="the PNG file to write")
+    incident_map.add_argument("--arabic", action="store_true", help="label places in Arabic")
     export = sub.add_parser("export", help="alerts as CSV on stdout")
     export.add_argument("period", nargs="?", help="only this recent period (default: all)")
     feeds = sub.add_parser(
@@ -565,7 +571,7 @@ def _add_query_commands(sub: Any) -> None:
         help="export: OPML on stdout; retry: make the feed active and due now",
     )
     feeds.add_argument("target", nargs="?", help="retry: the feed's URL, or a unique part of it")
-    for parser in (search, recent, stats, export, feeds):
+    for parser in (search, recent, stats, export, feeds, incident_map):
         parser.set_defaults(func=cmd_query)
 
 

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from bot.core.formatting import AlertView, Report
+from bot.core.incidents import incident_line
 from bot.core.normalize import normalize
 from storage.repository import parse_iso
 
@@ -24,6 +25,21 @@ def view_from_row(row: dict[str, Any], also_reported_by: tuple[Report, ...] = ()
         priority=row.get("priority") or "normal",
         also_reported_by=also_reported_by,
         story_id=row.get("story_id"),
+        incident=incident_line_of(row),
+    )
+
+
+def incident_line_of(row: dict[str, Any]) -> str:
+    """The alert's one-line incident summary from its stored incident columns."""
+    if not row.get("event_type"):
+        return ""
+    try:
+        places = json.loads(row.get("places") or "[]")
+    except ValueError:
+        places = []
+    labels = [p.get("label") or p.get("name") or "" for p in places if isinstance(p, dict)]
+    return incident_line(
+        row.get("event_type"), row.get("sub_event"), row.get("fatalities"), [x for x in labels if x]
     )
 
 

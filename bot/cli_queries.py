@@ -46,13 +46,19 @@ def run_recent(queries: Queries, arg: str | None, out: TextIO, err: TextIO, now:
 def run_search(
     queries: Queries, text: str, out: TextIO, err: TextIO, now: datetime, limit: int = 50
 ) -> int:
+    from bot.incident_data import incident_filter
+
     query = parse_search(text)
-    if query.error or query.match is None:
+    if query.error or (query.match is None and not query.filtered):
         print(query.error or "Nothing to search for.", file=err)
+        return 2
+    incident = incident_filter(query)
+    if isinstance(incident, str):
+        print(incident, file=err)
         return 2
     since = now - query.since if query.since else None
     try:
-        page = queries.search(query.match, since=since, limit=limit)
+        page = queries.search(query.match, since=since, limit=limit, incident=incident)
     except SearchError as exc:
         print(f"search failed: {exc}", file=err)
         return 2
@@ -86,6 +92,10 @@ def run_stats(queries: Queries, arg: str | None, out: TextIO, err: TextIO, now: 
         (queries.counts_by_entity(start, now), queries.counts_by_entity(before, start)),
         (queries.counts_by_source(start, now), queries.counts_by_source(before, start)),
         top=1000,
+        event_types=(
+            queries.counts_by_event_type(start, now),
+            queries.counts_by_event_type(before, start),
+        ),
     )
     for page in pages:
         print(render_plain(page), file=out)
@@ -102,6 +112,48 @@ def run_export(queries: Queries, arg: str | None, out: TextIO, err: TextIO, now:
             print(exc, file=err)
             return 2
     out.write(alerts_csv(queries.export_rows(since=since)))
+    return 0
+
+
+def run_map(
+    queries: Queries,
+    words: Sequence[str],
+    path: str,
+    out: TextIO,
+    err: TextIO,
+    now: datetime,
+    *,
+    arabic: bool = False,
+) -> int:
+    """`newswatch map [period] [entity] --out FILE`: the /map PNG written to a file."""
+    from pathlib import Path
+
+    from bot.core.periods import is_duration, parse_duration
+    from bot.gazetteer_file import load_default_boundaries
+    from bot.incident_map import map_for
+
+    rest = list(words)
+    period = timedelta(days=30)
+    if rest and is_duration(rest[0]):
+        period = parse_duration(rest.pop(0))
+    elif rest and is_duration(rest[-1]):
+        period = parse_duration(rest.pop())
+    entity = " ".join(rest) or None
+    rows = queries.incident_rows(now - period, now + timedelta(seconds=1), entity)
+    rendered, caption = map_for(
+        rows,
+        load_default_boundaries(),
+        period_label=describe_duration(period),
+        entity=entity,
+        arabic=arabic,
+        now=now,
+    )
+    try:
+        Path(path).write_bytes(rendered.png)
+    except OSError as exc:
+        print(f"{path}: {exc.strerror or exc}", file=err)
+        return 1
+    print(f"{path}: {caption}", file=out)
     return 0
 
 

@@ -7,7 +7,9 @@ from functools import cache
 from importlib import resources
 
 from bot.core.incidents import IncidentTagger, Lexicon, parse_lexicon
+from bot.core.search_query import SearchQuery
 from bot.gazetteer_file import load_default_gazetteer
+from storage.queries import IncidentFilter
 
 LEXICON_FILE = "incident_lexicon.toml"
 
@@ -23,3 +25,17 @@ def load_default_lexicon() -> Lexicon:
 def load_default_tagger() -> IncidentTagger:
     """The incident tagger over the shipped gazetteer and lexicon (built once per process)."""
     return IncidentTagger(load_default_gazetteer(), load_default_lexicon())
+
+
+def incident_filter(query: SearchQuery) -> IncidentFilter | str | None:
+    """The stored-field filter of ``type:``/``place:`` search words (None without them), or a
+    message for the user when the place is not in the gazetteer."""
+    if not query.filtered:
+        return None
+    place_ids: tuple[str, ...] = ()
+    if query.place:
+        places = load_default_gazetteer().by_name(query.place)
+        if not places:
+            return f"place:{query.place} is not in the gazetteer (docs/incidents.md: add a place)."
+        place_ids = tuple(p.id for p in places)
+    return IncidentFilter(query.event_types, query.sub_events, place_ids)

@@ -10,8 +10,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from bot.core.incidents import describe_incident
 from bot.core.matching import Matcher, MatchResult, describe
 from bot.core.models import Item
+from bot.incident_data import load_default_tagger
 from bot.json_feed import parse_any
 
 
@@ -56,6 +58,13 @@ JSON_KEYS = (
     "alert",
     "priority",
     "matches",
+    # incident fields (docs/incidents.md): null / [] for news that is no incident
+    "event_type",
+    "sub_event",
+    "fatalities",
+    "places",
+    "severity",
+    "incident_reasons",
 )
 
 
@@ -83,6 +92,9 @@ def item_record(source: str, item: Item, result: MatchResult) -> dict[str, Any]:
         "priority": result.priority if result else None,
         "matches": [{"entity": h.entity, "alias": h.alias, "field": h.field} for h in result.hits],
     }
+    incident = load_default_tagger().tag(item.title, item.summary)
+    record.update(incident.to_dict())
+    record["incident_reasons"] = list(incident.reasons)
     return record
 
 
@@ -98,6 +110,10 @@ def item_text(item: Item, result: MatchResult) -> str:
     if item.link:
         lines.append(f"    {item.link}")
     lines.extend("    " + line.strip() for line in describe(result).splitlines())
+    lines.extend(
+        "    " + line
+        for line in describe_incident(load_default_tagger().tag(item.title, item.summary))
+    )
     return "\n".join(lines)
 
 

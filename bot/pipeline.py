@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from bot.core.incidents import IncidentTagger, priority_for
 from bot.core.language import guess_language
 from bot.core.matching import MatchResult
 from bot.core.models import FeedSpec, Item, SourceKind
@@ -25,6 +26,7 @@ from bot.core.schedule import (
 )
 from bot.core.sources import article_key
 from bot.fetcher import Fetcher, FetchResult
+from bot.incident_data import load_default_tagger
 from bot.parse_pool import parse_and_key
 from bot.sources.base import Parsed, SourceResult
 from storage.maintenance import record_cycle
@@ -151,6 +153,7 @@ class Pipeline:
         parse_executor: Executor | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sources: SourceReaderLike | None = None,
+        incidents: IncidentTagger | None = None,
     ):
         self.repo = repo
         self.fetcher = fetcher
@@ -161,6 +164,7 @@ class Pipeline:
         self.stories = stories
         self.parse_executor = parse_executor
         self.sources = sources
+        self.incidents = incidents if incidents is not None else load_default_tagger()
         self._specs: dict[str, FeedSpec] = {}
         self.clock = clock
         self.rng = random.Random()
@@ -560,6 +564,7 @@ class Pipeline:
             # matched entity is routed elsewhere.
             defaults = tuple((chat, None) for chat in self.settings.default_chats())
         chats = tuple(dict.fromkeys(routed + defaults))
+        incident = self.incidents.tag(item.title, item.summary)
         return AlertDraft(
             source=item.source,
             title=item.title,
@@ -570,11 +575,12 @@ class Pipeline:
             matches=tuple(
                 {"entity": h.entity, "alias": h.alias, "field": h.field} for h in result.hits
             ),
-            priority=result.priority,
+            priority=priority_for(incident, result.priority),
             chats=chats,
             story_id=story_id,
             batch_story=batch_story,
             lang=guess_language(item.title, item.summary),
+            incident=incident.to_dict() if incident.event_type or incident.places else None,
         )
 
 

@@ -406,3 +406,25 @@ def _sources(db: Database) -> None:
     db.execute("ALTER TABLE feeds ADD COLUMN source_state TEXT")
     db.execute("ALTER TABLE items ADD COLUMN article_key TEXT")
     db.execute("CREATE INDEX idx_items_article_key ON items(article_key)")
+
+
+@migration("0012_incidents")
+def _incidents(db: Database) -> None:
+    """Incident fields of each alert (event type, sub-event, toll, places with coordinates as
+    JSON, severity: bot.core.incidents) and each chat's minimum severity per entity ("*" for
+    every entity; "/priority high-only" is ("*", "high"))."""
+    for column, kind in (
+        ("event_type", "TEXT"),
+        ("sub_event", "TEXT"),
+        ("fatalities", "INTEGER"),
+        ("places", "TEXT"),
+        ("severity", "TEXT"),
+    ):
+        db.execute(f"ALTER TABLE alerts ADD COLUMN {column} {kind}")
+    db.execute("CREATE INDEX idx_alerts_event_type ON alerts(event_type)")
+    _create(
+        db,
+        "severity_prefs",
+        {"chat_id": int, "entity": str, "min_severity": str, "updated_at": str},
+        pk=("chat_id", "entity"),
+    )

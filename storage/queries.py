@@ -18,6 +18,36 @@ _ENTITY_FILTER = "EXISTS (SELECT 1 FROM json_each(a.entities) WHERE json_each.va
 WHEN_SQL = "min(coalesce(a.published_at, a.created_at), a.created_at)"
 
 
+@dataclass(frozen=True, slots=True)
+class IncidentFilter:
+    """``/search type:… place:…``: stored incident fields an alert must have."""
+
+    event_types: tuple[str, ...] = ()
+    sub_events: tuple[str, ...] = ()
+    place_ids: tuple[str, ...] = ()
+
+    def sql(self) -> tuple[str, list[Any]]:
+        parts: list[str] = []
+        params: list[Any] = []
+        kinds = []
+        if self.event_types:
+            kinds.append(f"a.event_type IN ({','.join('?' * len(self.event_types))})")
+            params += self.event_types
+        if self.sub_events:
+            kinds.append(f"a.sub_event IN ({','.join('?' * len(self.sub_events))})")
+            params += self.sub_events
+        if kinds:
+            parts.append("(" + " OR ".join(kinds) + ")")
+        if self.place_ids:
+            marks = ",".join("?" * len(self.place_ids))
+            parts.append(
+                "EXISTS (SELECT 1 FROM json_each(a.places)"
+                f" WHERE json_extract(json_each.value, '$.id') IN ({marks}))"
+            )
+            params += self.place_ids
+        return "".join(f" AND {p}" for p in parts), params
+
+
 class SearchError(Exception):
     """FTS5 refused a MATCH expression (should not happen with bot.core.search_query)."""
 
@@ -46,19 +76,35 @@ class Queries:
         return self.db.execute_returning_dicts(sql, params)
 
     def search(
-        self, match: str, *, since: datetime | None = None, limit: int = 10, offset: int = 0
+        self,
+        match: str | None,
+        *,
+        since: datetime | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        incident: IncidentFilter | None = None,
     ) -> Page:
-        """Alerts matching an FTS5 expression (built by bot.core.search_query), newest first."""
+        """Alerts matching an FTS5 expression (built by bot.core.search_query), newest first;
+        ``incident`` narrows to event types, sub-events and places (``match`` may then be
+        None)."""
         where, params = self._since(since, prefix="AND")
-        base = (
-            "FROM alerts_fts JOIN alerts a ON a.id = alerts_fts.rowid"
-            f" WHERE alerts_fts MATCH ? {where}"
-        )
+        if match is not None:
+            base = (
+                "FROM alerts_fts JOIN alerts a ON a.id = alerts_fts.rowid WHERE alerts_fts MATCH ?"
+            )
+            params = [match, *params]
+        else:
+            base = "FROM alerts a WHERE 1"
+        base += f" {where}"
+        if incident is not None:
+            extra, extra_params = incident.sql()
+            base += extra
+            params += extra_params
         try:
-            total = int(self.db.execute(f"SELECT count(*) {base}", [match, *params]).fetchone()[0])
+            total = int(self.db.execute(f"SELECT count(*) {base}", params).fetchone()[0])
             rows = self.db.execute_returning_dicts(
                 f"SELECT a.* {base} ORDER BY {WHEN_SQL} DESC, a.id DESC LIMIT ? OFFSET ?",
-                [match, *params, limit, offset],
+                [*params, limit, offset],
             )
         except sqlite3.OperationalError as exc:
             raise SearchError(str(exc)) from exc
@@ -91,6 +137,31 @@ class Queries:
             [name, *params, limit],
         )
         return Page(rows=rows, total=total)
+
+    def incident_rows(
+        self, start: datetime, end: datetime, entity: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Alerts with an incident type and places in [start, end), optionally of one entity."""
+        sql = (
+            "SELECT a.id, a.story_id, a.title, a.event_type, a.sub_event, a.fatalities,"
+            f" a.places, a.severity, {WHEN_SQL} AS at FROM alerts a"
+            " WHERE a.event_type IS NOT NULL AND a.places IS NOT NULL"
+            f" AND {WHEN_SQL} >= ? AND {WHEN_SQL} < ?"
+        )
+        params: list[Any] = [iso(start), iso(end)]
+        if entity:
+            sql += f" AND {_ENTITY_FILTER}"
+            params.append(entity)
+        return self.db.execute_returning_dicts(sql + " ORDER BY a.id", params)
+
+    def counts_by_event_type(self, start: datetime, end: datetime) -> dict[str, int]:
+        """Stories per incident event type in [start, end) ("none" for other news)."""
+        rows = self.db.execute(
+            "SELECT coalesce(a.event_type, 'none'), count(DISTINCT coalesce(a.story_id, -a.id))"
+            f" FROM alerts a WHERE {WHEN_SQL} >= ? AND {WHEN_SQL} < ? GROUP BY 1",
+            [iso(start), iso(end)],
+        )
+        return {str(r[0]): int(r[1]) for r in rows}
 
     def entity_names(self) -> list[str]:
         """Every entity name that appears in a stored alert."""

@@ -63,6 +63,8 @@ class AlertDraft:
     # this key starts the story, the next ones join it (story_id None on all of them).
     batch_story: int | None = None
     lang: str = ""  # ISO 639-1 code guessed from the text, "" when unknown
+    # Incident fields (bot.core.incidents.Incident.to_dict()); None for a non-incident item.
+    incident: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,7 +350,8 @@ class Repository:
         cursor = self.db.execute(
             "INSERT INTO alerts (item_key, story_id, feed_url, source, sources, title, link,"
             " summary, published_at, created_at, entities, matches, priority, delivered,"
-            " fingerprint, lang) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " fingerprint, lang, event_type, sub_event, fatalities, places, severity)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 item.key,
                 story_id,
@@ -366,6 +369,7 @@ class Repository:
                 1 if new_story else 0,
                 alert.story_fingerprint,
                 alert.lang or None,
+                *_incident_columns(alert.incident),
             ],
         )
         alert_id = int(cursor.lastrowid or 0)
@@ -737,6 +741,35 @@ class Repository:
             )
             return int(cursor.rowcount or 0)
 
+    def severity_prefs(self, chat_id: int) -> dict[str, str]:
+        """A chat's minimum severity per entity (casefolded name, or "*" for every entity)."""
+        rows = self.db.execute(
+            "SELECT entity, min_severity FROM severity_prefs WHERE chat_id = ?", [chat_id]
+        )
+        return {str(r[0]): str(r[1]) for r in rows}
+
+    def set_severity_pref(
+        self, chat_id: int, entity: str, min_severity: str | None, now: datetime
+    ) -> None:
+        """Set (or with None clear) a chat's minimum severity for an entity ("*": all)."""
+        with transaction(self.db):
+            if min_severity is None:
+                self.db.execute(
+                    "DELETE FROM severity_prefs WHERE chat_id = ? AND entity = ?",
+                    [chat_id, entity],
+                )
+            else:
+                self.db.execute(
+                    "INSERT INTO severity_prefs (chat_id, entity, min_severity, updated_at)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT(chat_id, entity) DO UPDATE SET"
+                    " min_severity = excluded.min_severity, updated_at = excluded.updated_at",
+                    [chat_id, entity, min_severity, iso(now)],
+                )
+
+    def clear_severity_prefs(self, chat_id: int) -> None:
+        with transaction(self.db):
+            self.db.execute("DELETE FROM severity_prefs WHERE chat_id = ?", [chat_id])
+
     def get_chat_prefs(self, chat_id: int) -> dict[str, Any] | None:
         """A chat's quiet hours and digest settings, or None when it has none."""
         rows = self.db.execute_returning_dicts(
@@ -923,3 +956,17 @@ class Repository:
 def _chunks(values: list[str]) -> Iterable[list[str]]:
     for start in range(0, len(values), _IN_CHUNK):
         yield values[start : start + _IN_CHUNK]
+
+
+def _incident_columns(incident: dict[str, Any] | None) -> list[Any]:
+    """event_type, sub_event, fatalities, places (JSON), severity of an alert row."""
+    if not incident:
+        return [None, None, None, None, None]
+    places = incident.get("places") or []
+    return [
+        incident.get("event_type"),
+        incident.get("sub_event"),
+        incident.get("fatalities"),
+        json.dumps(places, ensure_ascii=False) if places else None,
+        incident.get("severity"),
+    ]

@@ -68,6 +68,10 @@ def test_json_lines_for_alerting_items(feed_file: Path) -> None:
     row = rows[0]
     assert list(row) == list(JSON_KEYS)  # stable, documented order
     reasons = row.pop("reasons")
+    # incident fields (issue 19) come after the matcher's keys
+    incident = {k: row.pop(k) for k in list(row)[list(row).index("event_type") :]}
+    assert incident["event_type"] == "battles" and incident["severity"] == "high"
+    assert incident["places"][0]["name"] == "Bamako" and "lat" in incident["places"][0]
     assert row == {
         "source": str(feed_file),
         "guid": None,

@@ -50,6 +50,7 @@ class Pending:
     kind: str  # alert | digest | notice
     priority: str = "normal"  # urgent | normal | digest
     held: str | None = None  # why it waited: None | "quiet" | "daily" | "hourly"
+    below_minimum: bool = False  # under the chat's minimum severity: waits for the digest
 
 
 @dataclass(slots=True)
@@ -120,7 +121,10 @@ def plan_chat(
         if row.kind != "alert":
             plan.send.append(row.delivery_id)
             continue
-        urgent = row.priority == "urgent"
+        urgent = row.priority == "urgent" and not row.below_minimum
+        if row.held is None and row.below_minimum:
+            plan.hold.append((row.delivery_id, next_local(now, prefs.digest_time, zone), "daily"))
+            continue
         if quiet_until is not None and not urgent:
             plan.hold.append((row.delivery_id, quiet_until, "quiet"))
             continue

@@ -48,6 +48,7 @@ class AlertView:
     priority: str = "normal"
     also_reported_by: tuple[Report, ...] = ()  # other outlets of the story, first first
     story_id: int | None = None
+    incident: str = ""  # "⚔️ Battle · 12 killed · Boulkessi (Mopti)", or "" for other news
 
     @property
     def outlet_count(self) -> int:
@@ -74,6 +75,7 @@ def render_alert(view: AlertView, timezone: str = "Africa/Bamako", max_also: int
         f"{marker} {entities}",
         _headline(title, view.link),
         f"<i>{escape(view.source)}</i> · {escape(_time_line(view.published, zone))}",
+        *([f"<b>{escape(view.incident)}</b>"] if view.incident else []),
     ]
     if view.also_reported_by:
         shown = view.also_reported_by[:max_also]

@@ -9,6 +9,7 @@ its reasons, for ``/test`` and ``match --json``.
 
 from __future__ import annotations
 
+import html
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,6 +22,7 @@ import ahocorasick
 from bot.core.gazetteer import SPECIFICITY, Gazetteer, Place
 from bot.core.matching import phrase_keys
 from bot.core.normalize import normalize
+from bot.core.text import TAG
 
 
 class EventType(StrEnum):
@@ -156,15 +158,9 @@ class Incident:
 
     def line(self) -> str:
         """One line for an alert: ``⚔️ Battle · 12 killed · Boulkessi (Mopti)`` ("" if none)."""
-        if self.event_type is None:
-            return ""
-        icon, label = SUB_EVENT_LABELS.get(self.sub_event or "", EVENT_ICONS[self.event_type])
-        parts = [f"{icon} {label}"]
-        if self.fatalities is not None:
-            parts.append(f"{self.fatalities} killed")
-        if self.places:
-            parts.append(", ".join(p.label for p in self.places[:3]))
-        return " · ".join(parts)
+        return incident_line(
+            self.event_type, self.sub_event, self.fatalities, [p.label for p in self.places]
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields (``match --json``, ``/test``, storage)."""
@@ -173,7 +169,16 @@ class Incident:
             "sub_event": self.sub_event,
             "fatalities": self.fatalities,
             "places": [
-                {"id": p.id, "name": p.name, "country": p.country, "lat": p.lat, "lon": p.lon}
+                {
+                    "id": p.id,
+                    "name": p.name,
+                    "country": p.country,
+                    "lat": p.lat,
+                    "lon": p.lon,
+                    "admin1": p.admin1,
+                    "label": p.label,
+                    "arabic": p.arabic_name,
+                }
                 for p in self.places
             ],
             "severity": self.severity.value if self.severity else None,
@@ -181,6 +186,63 @@ class Incident:
 
 
 NO_INCIDENT = Incident()
+
+
+def incident_line(
+    event_type: str | None,
+    sub_event: str | None,
+    fatalities: int | None,
+    place_labels: Sequence[str],
+) -> str:
+    """``⚔️ Battle · 12 killed · Boulkessi (Mopti)`` from stored fields ("" if no incident)."""
+    try:
+        kind = EventType(event_type) if event_type else None
+    except ValueError:
+        return ""
+    if kind is None:
+        return ""
+    icon, label = SUB_EVENT_LABELS.get(sub_event or "", EVENT_ICONS[kind])
+    parts = [f"{icon} {label}"]
+    if fatalities is not None:
+        parts.append(f"{fatalities} killed")
+    if place_labels:
+        parts.append(", ".join(place_labels[:3]))
+    return " · ".join(parts)
+
+
+def priority_for(incident: Incident, entity_priority: str) -> str:
+    """Alert priority from severity: a high-severity incident is urgent (with sound), any other
+    incident is normal; news that is no incident keeps its watchlist priority (an entity set to
+    ``digest`` sends it to the digest)."""
+    if incident.event_type is None:
+        return entity_priority
+    return "urgent" if incident.severity is Severity.HIGH else "normal"
+
+
+SEVERITY_MINIMUMS = ("high", "medium", "low")
+
+
+def below_minimum(
+    severity: str | None, entities: Sequence[str], minimums: Mapping[str, str]
+) -> str | None:
+    """Why an alert is below a chat's minimum severity (it then waits for the digest), or None.
+
+    ``minimums`` maps an entity name (casefolded) or ``"*"`` (every entity) to
+    ``high``/``medium``/``low``. Non-incident news counts as below any minimum. An alert that
+    matched several entities passes when one of them lets it through.
+    """
+    if not minimums:
+        return None
+    rank = Severity(severity).rank if severity in SEVERITY_MINIMUMS else -1
+    names = [e.casefold() for e in entities if e] or [""]
+    reasons = []
+    for name in names:
+        floor = minimums.get(name, minimums.get("*"))
+        if floor is None or rank >= Severity(floor).rank:
+            return None
+        reasons.append(f"{name or 'alert'} below {floor}")
+    return "; ".join(reasons)
+
 
 # --------------------------------------------------------------------------- parsing
 
@@ -498,6 +560,16 @@ class _FatalityReader:
 # --------------------------------------------------------------------------- tagger
 
 _TITLE_BOOST = 1.5
+
+
+def _plain(text: str) -> str:
+    if "<" in text:
+        text = TAG.sub(" ", text)
+    if "&" in text:
+        text = html.unescape(text)
+    return text
+
+
 _LIST_GLUE = frozenset({"and", "et", "or", "ou", "و", "as", "well"})
 
 
@@ -684,7 +756,8 @@ class IncidentTagger:
     # -- all together
 
     def tag(self, title: str, summary: str = "") -> Incident:
-        """Type, toll, places and severity of one item (plain-text title and summary)."""
+        """Type, toll, places and severity of one item (stray tags and entities are removed)."""
+        title, summary = _plain(title or ""), _plain(summary or "")
         event_type, sub_event, reasons, accident = self.classify(title, summary)
         if event_type is None and not accident:
             return Incident(reasons=tuple(reasons))
@@ -709,3 +782,24 @@ class IncidentTagger:
     def read_fatalities(self, text: str) -> int | None:
         """The toll a text states (for tests and the bench)."""
         return self._fat.total((text,))
+
+
+def describe_incident(incident: Incident) -> list[str]:
+    """Plain-text lines explaining the incident fields (``/test`` and ``match``)."""
+    if incident.event_type is None:
+        head = "incident: none (no security incident)"
+        if incident.fatalities is not None or incident.places:
+            head += f"; toll {incident.fatalities}, places " + ", ".join(
+                p.label for p in incident.places
+            )
+        return [head, *(f"  · {r}" for r in incident.reasons[:4])]
+    places = "; ".join(f"{p.label} ({p.lat:.2f}, {p.lon:.2f})" for p in incident.places)
+    lines = [
+        f"incident: {incident.line()}",
+        f"  type {incident.event_type.value} / {incident.sub_event or '-'}; "
+        f"fatalities {incident.fatalities if incident.fatalities is not None else '-'}; "
+        f"severity {incident.severity.value if incident.severity else '-'}",
+        f"  places: {places or '-'}",
+    ]
+    lines.extend(f"  · {r}" for r in incident.reasons[:6])
+    return lines

@@ -19,6 +19,9 @@ PAGE_SIZE = 10
 EXPORT_COLUMNS = (
     "id", "created_at", "published_at", "source", "sources", "title", "link", "summary",
     "entities", "priority", "story_id",
+    # incident fields, ACLED-like: places are "; "-separated names, lat/lon the first (most
+    # specific) place's
+    "event_type", "sub_event", "fatalities", "places", "lat", "lon", "severity",
 )  # fmt: skip
 
 
@@ -213,6 +216,7 @@ def render_stats(
     entities: tuple[Mapping[str, int], Mapping[str, int]],
     sources: tuple[Mapping[str, int], Mapping[str, int]],
     top: int = 25,
+    event_types: tuple[Mapping[str, int], Mapping[str, int]] | None = None,
 ) -> list[str]:
     """Counts per entity and per source over the period, against the previous period."""
     now_total, before_total = total
@@ -223,6 +227,8 @@ def render_stats(
     if not now_total and not before_total:
         return [f"{header}\n\nNo alerts in either period."]
     blocks = ["\n<b>By entity</b>", *_count_lines(*entities, top)]
+    if event_types is not None:
+        blocks += ["\n<b>By event type</b> (stories)", *_count_lines(*event_types, top)]
     blocks += ["\n<b>By source</b>", *_count_lines(*sources, top)]
     return paginate(blocks, header=header)
 
@@ -504,6 +510,17 @@ def render_help(watched: Sequence[str], commands: Sequence[tuple[str, str, str]]
 
 
 # ----- export -----------------------------------------------------------------------------
+def _places(value: Any) -> list[dict[str, Any]]:
+    """The stored places JSON of an alert as a list of dicts ([] when absent or unreadable)."""
+    if not value:
+        return []
+    try:
+        data = json.loads(value)
+    except (TypeError, ValueError):
+        return []
+    return [p for p in data if isinstance(p, dict)] if isinstance(data, list) else []
+
+
 def alerts_csv(rows: Iterable[Mapping[str, Any]]) -> str:
     """Alerts as CSV (header row first); JSON list columns become ``a; b`` text."""
     out = io.StringIO()
@@ -511,10 +528,16 @@ def alerts_csv(rows: Iterable[Mapping[str, Any]]) -> str:
     writer.writerow(EXPORT_COLUMNS)
     for row in rows:
         values = []
+        places = _places(row.get("places"))
+        first = places[0] if places else {}
         for column in EXPORT_COLUMNS:
             value = row.get(column)
             if column in ("entities", "sources"):
                 value = "; ".join(_json_list(value))
+            elif column == "places":
+                value = "; ".join(str(p.get("name") or "") for p in places)
+            elif column in ("lat", "lon"):
+                value = first.get(column)
             values.append("" if value is None else value)
         writer.writerow(values)
     return out.getvalue()

@@ -12,6 +12,8 @@ from bot.core.periods import PeriodError, parse_duration
 MAX_TERMS = 16
 MAX_TERM_CHARS = 100
 _SINCE = re.compile(r"(?<!\S)since:(\S*)", re.IGNORECASE)
+_TYPE = re.compile(r"(?<!\S)type:(\S*)", re.IGNORECASE)
+_PLACE = re.compile(r'(?<!\S)place:(?:"([^"]*)"|(\S*))', re.IGNORECASE)
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"'})
 
 
@@ -23,10 +25,23 @@ class SearchQuery:
     terms: tuple[str, ...]
     since: timedelta | None
     error: str | None = None
+    # incident filters: ``type:drone`` (an ACLED type or sub-event), ``place:Kidal``
+    event_types: tuple[str, ...] = ()
+    sub_events: tuple[str, ...] = ()
+    place: str | None = None
 
     @property
     def label(self) -> str:
-        return " ".join(f'"{t}"' if " " in t else t for t in self.terms)
+        words = [f'"{t}"' if " " in t else t for t in self.terms]
+        if self.event_types or self.sub_events:
+            words.append("type:" + "/".join((*self.event_types, *self.sub_events)))
+        if self.place:
+            words.append(f"place:{self.place}")
+        return " ".join(words)
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.event_types or self.sub_events or self.place)
 
 
 def _clean(text: str) -> str:
@@ -84,6 +99,22 @@ def parse_search(text: str) -> SearchQuery:
         except PeriodError as exc:
             error = f"since: {exc}"
     cleaned = _SINCE.sub(" ", cleaned)
+    event_types: list[str] = []
+    sub_events: list[str] = []
+    for found in _TYPE.finditer(cleaned):
+        kind = search_type(found.group(1))
+        if kind is None:
+            known = ", ".join(sorted(SEARCH_TYPES))
+            error = f"type:{found.group(1)} is not an incident type; one of: {known}"
+        elif kind[0] == "event_type":
+            event_types.append(kind[1])
+        else:
+            sub_events.append(kind[1])
+    cleaned = _TYPE.sub(" ", cleaned)
+    place = None
+    for found in _PLACE.finditer(cleaned):
+        place = (found.group(1) or found.group(2) or "").replace("_", " ").strip() or None
+    cleaned = _PLACE.sub(" ", cleaned)
     terms: list[str] = []
     parts: list[str] = []
     for raw, phrase in _split(cleaned):
@@ -97,8 +128,55 @@ def parse_search(text: str) -> SearchQuery:
         parts.append(quote_term(body, prefix=prefix))
         if len(parts) >= MAX_TERMS:
             break
-    if error is None and not parts:
+    if error is None and not parts and not (event_types or sub_events or place):
         error = "Nothing to search for: give at least one word, e.g. /search JNIM Kidal since:7d"
     return SearchQuery(
-        match=" ".join(parts) if parts else None, terms=tuple(terms), since=since, error=error
+        match=" ".join(parts) if parts else None,
+        terms=tuple(terms),
+        since=since,
+        error=error,
+        event_types=tuple(dict.fromkeys(event_types)),
+        sub_events=tuple(dict.fromkeys(sub_events)),
+        place=place,
     )
+
+
+# type: words -> (column, value) of the stored incident fields
+SEARCH_TYPES = {
+    "battle": ("event_type", "battles"),
+    "battles": ("event_type", "battles"),
+    "clash": ("event_type", "battles"),
+    "explosion": ("event_type", "explosions_remote_violence"),
+    "explosions": ("event_type", "explosions_remote_violence"),
+    "remote": ("event_type", "explosions_remote_violence"),
+    "civilians": ("event_type", "violence_against_civilians"),
+    "vac": ("event_type", "violence_against_civilians"),
+    "massacre": ("event_type", "violence_against_civilians"),
+    "protest": ("event_type", "protests"),
+    "protests": ("event_type", "protests"),
+    "riot": ("event_type", "riots"),
+    "riots": ("event_type", "riots"),
+    "strategic": ("event_type", "strategic_developments"),
+    "drone": ("sub_event", "air/drone strike"),
+    "airstrike": ("sub_event", "air/drone strike"),
+    "ied": ("sub_event", "remote explosive/landmine/IED"),
+    "mine": ("sub_event", "remote explosive/landmine/IED"),
+    "suicide": ("sub_event", "suicide bomb"),
+    "shelling": ("sub_event", "shelling/artillery/missile attack"),
+    "abduction": ("sub_event", "abduction/forced disappearance"),
+    "kidnapping": ("sub_event", "abduction/forced disappearance"),
+    "arrests": ("sub_event", "arrests"),
+    "handover": ("sub_event", "non-violent transfer of territory"),
+    "agreement": ("sub_event", "agreement"),
+}
+
+
+def search_type(word: str) -> tuple[str, str] | None:
+    """``drone`` -> ("sub_event", "air/drone strike"); an ACLED type name works too."""
+    key = word.strip().casefold().replace("-", "_")
+    if key in SEARCH_TYPES:
+        return SEARCH_TYPES[key]
+    for column, value in SEARCH_TYPES.values():
+        if key == value.casefold():
+            return column, value
+    return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -35,6 +36,7 @@ from telegram.ext import (
 from bot.alert_views import view_from_row
 from bot.core import delivery_policy
 from bot.core.formatting import escape, render_digest
+from bot.core.incidents import describe_incident
 from bot.core.matching import MatchResult, describe
 from bot.core.normalize import normalize
 from bot.core.periods import (
@@ -70,8 +72,9 @@ from bot.core.reports import (
 )
 from bot.core.search_query import parse_search
 from bot.core.web_links import story_url
+from bot.incident_data import incident_filter, load_default_tagger
 from bot.telegram.access import AccessControl
-from storage.queries import Queries, SearchError
+from storage.queries import IncidentFilter, Queries, SearchError
 from storage.repository import FeedLookupError, Repository, parse_iso
 
 log = logging.getLogger("newswatch.commands")
@@ -85,6 +88,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("story", "<id>", "Every outlet that reported a story"),
     ("stats", "[7d]", "Alerts per entity and source, against the period before"),
     ("trend", "<entity> [30d]", "A chart of an entity's mentions over a period"),
+    ("map", "[30d] [entity] [ar]", "A map of incidents: type, toll and place (ar: Arabic names)"),
     ("feeds", "", "Feed health: failing and stale feeds"),
     ("retry", "<feed url>", "Owner: fetch a paused or 410-disabled feed again"),
     ("watchlist", "", "The entities in force, by file, and the version"),
@@ -97,6 +101,11 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("export", "[30d]", "A CSV file of the alerts of a period"),
     ("subscribe", "[chat id | @channel]", "Owner: send alerts to this chat (or that one)"),
     ("unsubscribe", "[chat id | @channel]", "Owner: stop sending alerts to this chat"),
+    (
+        "priority",
+        "high-only | <entity> high|medium|low | off",
+        "Only incidents this severe alert at once",
+    ),
     ("allow", "<user id>", "Owner: let a user use the bot"),
     ("deny", "<user id>", "Owner: stop a user from using the bot"),
     ("health", "", "Bot health: uptime, last cycle, failing feeds"),
@@ -104,6 +113,7 @@ COMMANDS: list[tuple[str, str, str]] = [
 OTHER_COMMANDS: dict[str, str] = {}
 BACKLOG_MAX = 30  # at most this many waiting alerts offered as one digest
 MAX_LIST = 100
+MAP_TIME_LIMIT = 60.0  # seconds for drawing /map in a worker thread
 MAX_SEARCHES_KEPT = 500
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
@@ -120,9 +130,10 @@ class UserError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class _Search:
-    match: str
+    match: str | None
     since: datetime | None
     label: str
+    incident: IncidentFilter | None = None
 
 
 class Commands:
@@ -166,6 +177,7 @@ class Commands:
             "story": (self.story, False),
             "stats": (self.stats, False),
             "trend": (self.trend, False),
+            "map": (self.map, False),
             "feeds": (self.feeds, False),
             "retry": (self.retry, True),
             "watchlist": (self.watchlist, False),
@@ -176,6 +188,7 @@ class Commands:
             "digest": (self.digest, False),
             "quiet": (self.quiet, False),
             "export": (self.export, False),
+            "priority": (self.priority, False),
             "allow": (self.allow, True),
             "deny": (self.deny, True),
             "subscribe": (self.subscribe, True),
@@ -462,18 +475,26 @@ class Commands:
     async def search(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
         message = _message(update)
         query = parse_search(args)
-        if query.error or query.match is None:
+        if query.error or (query.match is None and not query.filtered):
             await message.reply_text(query.error or "Nothing to search for.")
+            return
+        incident = incident_filter(query)
+        if isinstance(incident, str):
+            await message.reply_text(incident)
             return
         since = self.clock() - query.since if query.since else None
         label = query.label + (f" since {describe_duration(query.since)}" if query.since else "")
-        search = _Search(match=query.match, since=since, label=label)
+        search = _Search(match=query.match, since=since, label=label, incident=incident)
         await self._search_page(message, search, 0)
 
     async def _search_page(self, message: Message, search: _Search, offset: int) -> None:
         try:
             page = self.queries.search(
-                search.match, since=search.since, limit=PAGE_SIZE, offset=offset
+                search.match,
+                since=search.since,
+                limit=PAGE_SIZE,
+                offset=offset,
+                incident=search.incident,
             )
         except SearchError as exc:
             log.warning("search %r refused by FTS5: %s", search.match, exc)
@@ -597,6 +618,7 @@ class Commands:
             (q.count(start, now), q.count(before, start)),
             (q.counts_by_entity(start, now), q.counts_by_entity(before, start)),
             (q.counts_by_source(start, now), q.counts_by_source(before, start)),
+            event_types=(q.counts_by_event_type(start, now), q.counts_by_event_type(before, start)),
         )
         await self._pages(message, pages)
 
@@ -627,6 +649,94 @@ class Commands:
             caption=f"{name}: {total} alert(s) in the last {label}, per {bins.unit}",
             filename=f"trend-{label.replace(' ', '')}.png",
         )
+
+    async def map(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
+        """/map [period] [entity] [ar]: a PNG of incidents, drawn off the event loop."""
+        from bot.gazetteer_file import load_default_boundaries
+        from bot.incident_map import map_for
+
+        message = _message(update)
+        words = args.split()
+        arabic = bool(words) and words[-1].lower() in ("ar", "arabic", "عربي")
+        if arabic:
+            words = words[:-1]
+        period = timedelta(days=30)
+        if words and is_duration(words[0]):
+            period = parse_duration(words.pop(0))
+        elif words and is_duration(words[-1]):
+            period = parse_duration(words.pop())
+        entity = self._resolve_entity(" ".join(words)) if words else None
+        now = self.clock()
+        rows = self.queries.incident_rows(now - period, now + timedelta(seconds=1), entity)
+        label = describe_duration(period)
+        try:
+            rendered, caption = await asyncio.wait_for(
+                asyncio.to_thread(
+                    map_for,
+                    rows,
+                    load_default_boundaries(),
+                    period_label=label,
+                    entity=entity,
+                    arabic=arabic,
+                    now=now,
+                ),
+                timeout=MAP_TIME_LIMIT,
+            )
+        except TimeoutError:
+            raise UserError("The map took too long to draw; try a shorter period.") from None
+        await message.reply_photo(
+            photo=rendered.png,
+            caption=caption[:1000],
+            filename=f"map-{label.replace(' ', '')}.png",
+        )
+
+    async def priority(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
+        """/priority high-only | <entity> <high|medium|low|any> | off: alerts below a chat's
+        minimum severity wait for its daily digest instead of coming at once."""
+        message = _message(update)
+        words = args.split()
+        chat = message.chat_id
+        now = self.clock()
+        levels = ("high", "medium", "low")
+        if not words:
+            prefs = self.repo.severity_prefs(chat)
+            if not prefs:
+                text = "Every matched alert comes at once (no minimum severity)."
+            else:
+                text = "Minimum severity: " + ", ".join(
+                    f"{'every entity' if k == '*' else k}: {v}" for k, v in sorted(prefs.items())
+                )
+            await message.reply_text(
+                text + "\nChange it with /priority high-only, /priority ENTITY medium,"
+                " or /priority off."
+            )
+            return
+        if words == ["off"]:
+            self.repo.clear_severity_prefs(chat)
+            await message.reply_text("No minimum severity: every matched alert comes at once.")
+            return
+        if words[0].lower() in ("high-only", "high_only", "highonly") and len(words) == 1:
+            self.repo.set_severity_pref(chat, "*", "high", now)
+            await message.reply_text(
+                "Only high-severity incidents (10+ dead, a capital or major base attacked, a"
+                " coup, a mass abduction) now come at once; everything else waits for the"
+                " daily digest. /priority off to undo."
+            )
+            return
+        level = words[-1].lower()
+        if len(words) < 2 or level not in (*levels, "any"):
+            raise UserError(
+                "Usage: /priority high-only, /priority ENTITY high|medium|low|any, or /priority off"
+            )
+        name = self._resolve_entity(" ".join(words[:-1]))
+        self.repo.set_severity_pref(chat, name.casefold(), None if level == "any" else level, now)
+        if level == "any":
+            await message.reply_text(f"{name}: every matched alert comes at once.")
+        else:
+            await message.reply_text(
+                f"{name}: only incidents of severity {level} or more come at once;"
+                " the rest waits for the daily digest."
+            )
 
     async def export(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
         message = _message(update)
@@ -674,6 +784,8 @@ class Commands:
         # The first line is the headline; further lines, if any, are the summary.
         title, _newline, summary = args.strip().partition("\n")
         explanation = describe(self.matcher().match(title, summary.strip()))
+        incident = load_default_tagger().tag(title, summary.strip())
+        explanation += "\n" + "\n".join(describe_incident(incident))
         pages = paginate(
             [f"<pre>{escape(explanation)}</pre>"], header="<b>Test</b>: " + escape(args[:300])
         )

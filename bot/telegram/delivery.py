@@ -35,6 +35,7 @@ from bot.core.delivery_policy import (
     plan_chat,
 )
 from bot.core.formatting import Report, render_alert, render_digest, render_plain
+from bot.core.incidents import below_minimum
 from bot.telegram.buttons import alert_keyboard
 from storage.repository import Repository, StoredAlert
 
@@ -224,12 +225,16 @@ class TelegramDeliverer:
             grouped[(row["chat_id"], row.get("thread_id"))].append(row)
         mutes: dict[int | str, list[tuple[str, str]]] = {}
         prefs: dict[int | str, ChatPrefs] = {}
+        minimums: dict[int | str, dict[str, str]] = {}
         out: defaultdict[int | str, list[dict[str, Any]]] = defaultdict(list)
         for (chat_id, thread_id), chat_rows in grouped.items():
             if chat_id not in mutes:
                 found = self.repo.active_mutes(chat_id, now) if isinstance(chat_id, int) else []
                 mutes[chat_id] = [(m["kind"], m["value"]) for m in found]
                 prefs[chat_id] = self._prefs(chat_id)
+                minimums[chat_id] = (
+                    self.repo.severity_prefs(chat_id) if isinstance(chat_id, int) else {}
+                )
             live: list[dict[str, Any]] = []
             skips: list[tuple[int, str]] = []
             for row in chat_rows:
@@ -251,6 +256,13 @@ class TelegramDeliverer:
                         kind=r["kind"],
                         priority=r.get("priority") or "normal",
                         held=r.get("held"),
+                        below_minimum=r["kind"] == "alert"
+                        and below_minimum(
+                            r.get("severity"),
+                            json.loads(r.get("entities") or "[]"),
+                            minimums[chat_id],
+                        )
+                        is not None,
                     )
                     for r in live
                 ],

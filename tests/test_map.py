@@ -1,0 +1,261 @@
+"""/map and `newswatch map`: incidents drawn where they happened, coloured by type, sized by
+toll, over the shipped outlines; Arabic place names shaped; the bot sends it as a photo."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from bot.gazetteer_file import load_default_boundaries
+from bot.incident_data import load_default_tagger
+from bot.incident_map import TYPE_COLOURS, map_for, points_from_rows, render_map
+from storage.db import open_database
+from storage.repository import AlertDraft, NewItem, Repository
+from tests.commands_seed import RunningBot
+from tests.conftest import TOKEN, write_feed_list
+from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.harness import ROOT
+
+ADMIN = 7101
+ADMIN_CHAT = 71010
+FEED = "https://feeds.example.org/sahel.xml"
+INCIDENTS = [
+    # title, hours ago
+    ("Mali: at least 12 soldiers killed in jihadist attack on Boulkessi camp", 5),
+    ("Mali: MINUSMA hands over its Ansongo camp to the army", 30),
+    ("Drone strike kills 8 in Kidal, Mali", 60),
+    ("Mali: JNIM attack on Timbuktu airport and army camp", 90),
+]
+
+
+def _image(png: bytes):
+    from matplotlib import image
+
+    return image.imread(io.BytesIO(png), format="png")
+
+
+def _rgb(hex_colour: str) -> tuple[float, float, float]:
+    return tuple(int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5))  # type: ignore[return-value]
+
+
+def _near_colour(img, x: float, y: float, colour: str, radius: int = 2) -> bool:
+    want = _rgb(colour)
+    for dy in range(-radius, radius + 1):
+        for dx in range(-radius, radius + 1):
+            r, g, b = img[round(y) + dy, round(x) + dx][:3]
+            if max(abs(r - want[0]), abs(g - want[1]), abs(b - want[2])) < 0.12:
+                return True
+    return False
+
+
+def _rows(titles=INCIDENTS):
+    tagger = load_default_tagger()
+    rows = []
+    for i, (title, _hours) in enumerate(titles):
+        incident = tagger.tag(title).to_dict()
+        rows.append(
+            {"id": i + 1, "story_id": i + 1, "title": title, "event_type": incident["event_type"],
+             "fatalities": incident["fatalities"], "places": json.dumps(incident["places"])}
+        )  # fmt: skip
+    return rows
+
+
+def test_points_are_drawn_where_the_incidents_are():
+    rendered, caption = map_for(_rows(), load_default_boundaries(), period_label="30d")
+    img = _image(rendered.png)
+    assert img.shape[:2] == (rendered.height, rendered.width) == (600, 800)
+    points = points_from_rows(_rows())
+    boulkessi = next(i for i, p in enumerate(points) if p.label == "Boulkessi")
+    x, y = rendered.pixels[boulkessi]
+    assert _near_colour(img, x, y, TYPE_COLOURS["battles"])
+    drone = next(i for i, p in enumerate(points) if p.label == "Kidal")
+    assert _near_colour(img, *rendered.pixels[drone], TYPE_COLOURS["explosions_remote_violence"])
+    # nowhere near a point: land colour, not a marker colour
+    assert not _near_colour(img, 60, 60, TYPE_COLOURS["battles"])
+    assert "4 incident(s)" in caption and "Battle: 2" in caption and "20 killed" in caption
+
+
+def test_marker_size_grows_with_the_toll():
+    from bot.incident_map import marker_size
+
+    assert marker_size(None) < marker_size(1) < marker_size(12) < marker_size(200)
+
+
+def test_arabic_place_names_are_shaped_right_to_left():
+    """Arabic letters are joined (contextual forms): the shaped word is narrower than the same
+    letters kept apart with zero-width non-joiners, and the label is drawn in Arabic."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(4, 2), dpi=100)
+    canvas = FigureCanvasAgg(figure)
+    joined = figure.text(0.1, 0.6, "تمبكتو", fontsize=20)
+    apart = figure.text(0.1, 0.2, "\u200c".join("تمبكتو"), fontsize=20)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    w_joined = joined.get_window_extent(renderer).width
+    w_apart = apart.get_window_extent(renderer).width
+    assert w_joined < 0.9 * w_apart
+    # the glyphs really are the Arabic contextual forms, last letter leftmost (right to left)
+    from matplotlib import font_manager, ft2font
+
+    font = ft2font.FT2Font(font_manager.findfont("DejaVu Sans"))
+    layout = font._layout("تمبكتو", ft2font.LoadFlags.DEFAULT)
+    names = [font.get_glyph_name(item.glyph_index) for item in layout]
+    assert names[0] == "uniFEEE"  # و final form, drawn first (leftmost)
+    assert names[-1] == "uniFE97"  # ت initial form, drawn last (rightmost)
+    rows = _rows([("Mali: JNIM attack on Timbuktu airport and army camp", 1)])
+    (point,) = points_from_rows(rows, arabic=True)
+    assert point.label == "تمبكتو"
+    rendered = render_map([point], load_default_boundaries(), "خريطة")
+    assert rendered.png.startswith(b"\x89PNG")
+
+
+# ----- the bot ------------------------------------------------------------------------------
+def _seed(db_path: Path, now: datetime) -> None:
+    repo = Repository(open_database(db_path))
+    tagger = load_default_tagger()
+    for title, hours in INCIDENTS:
+        at = now - timedelta(hours=hours)
+        key = hashlib.sha1(title.encode()).hexdigest()
+        link = f"https://news.example.org/{key[:10]}"
+        draft = AlertDraft(
+            source="Wire", title=title, link=link, summary="", published=at,
+            entities=("Mali",), matches=({"entity": "Mali", "alias": "Mali", "field": "title"},),
+            priority="normal", chats=(), incident=tagger.tag(title).to_dict(),
+        )  # fmt: skip
+        repo.store_feed_items(
+            FEED, [NewItem(key, link, FEED, title, link, at, alert=draft)], at, {}
+        )
+    repo.db.conn.close()
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
+    tmp = tmp_path_factory.mktemp("map")
+    now = datetime.now(UTC)
+    _seed(tmp / "newswatch.db", now)
+    with FakeTelegramAPI(TOKEN) as api:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "TELEGRAM_"))}
+        env.update(
+            NEWSWATCH_DB=str(tmp / "newswatch.db"),
+            PYTHONUNBUFFERED="1",
+            TELEGRAM_BOT_TOKEN=api.state.token,
+            TELEGRAM_API_URL=api.base_url,
+            NEWSWATCH_CHAT_IDS=str(ADMIN_CHAT),
+            NEWSWATCH_FEEDS=str(write_feed_list(tmp, [])),
+            NEWSWATCH_ADMIN_IDS=str(ADMIN),
+        )
+        proc = RunningBot(env)
+        try:
+            assert api.wait_for(lambda s: bool(s.commands), timeout=40), proc.output()
+            yield SimpleNamespace(api=api, proc=proc, tmp=tmp, env=env, now=now)
+        finally:
+            proc.stop()
+
+
+def test_map_command_sends_the_map(bot):
+    before = len(bot.api.state.photos)
+    bot.api.push_message("/map 30d", chat_id=ADMIN_CHAT, user_id=ADMIN)
+    assert bot.api.wait_for(lambda s: len(s.photos) > before, timeout=60), bot.proc.output()
+    photo = bot.api.state.photos[-1]
+    png = photo["bytes"]
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 20_000
+    img = _image(png)
+    assert img.shape[:2] == (600, 800)
+    # the same rows drawn here give the pixel of Boulkessi; the bot's PNG has a battle there
+    expected = map_for(_rows(), load_default_boundaries(), period_label="30d")[0]
+    points = points_from_rows(_rows())
+    index = next(i for i, p in enumerate(points) if p.label == "Boulkessi")
+    assert _near_colour(img, *expected.pixels[index], TYPE_COLOURS["battles"])
+    assert "4 incident(s) with a known place in the last 30d" in photo["caption"]
+
+
+def test_map_command_with_a_short_period_and_arabic_labels(bot):
+    before = len(bot.api.state.photos)
+    bot.api.push_message("/map 10h ar", chat_id=ADMIN_CHAT, user_id=ADMIN)
+    assert bot.api.wait_for(lambda s: len(s.photos) > before, timeout=60), bot.proc.output()
+    assert "1 incident(s) with a known place in the last 10h" in bot.api.state.photos[-1]["caption"]
+
+
+def test_map_cli_writes_a_png(bot, tmp_path):
+    out = tmp_path / "m.png"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "map", "30d", "--out", str(out)],
+        env=bot.env, capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert out.read_bytes().startswith(b"\x89PNG") and "4 incident(s)" in done.stdout
+
+
+def test_incident_fields_are_stored(bot):
+    db = sqlite3.connect(bot.tmp / "newswatch.db")
+    row = db.execute(
+        "SELECT event_type, fatalities, severity, places FROM alerts WHERE title LIKE '%Boulkessi%'"
+    ).fetchone()
+    assert row[:3] == ("battles", 12, "high")
+    assert json.loads(row[3])[0]["name"] == "Boulkessi"
+
+
+# ----- search, stats, export and priority with incident fields ------------------------------
+def _reply(bot, text: str) -> str:
+    from tests.fakes.telegram_api import parse_telegram_html
+
+    before = len(bot.api.messages_to(ADMIN_CHAT))
+    bot.api.push_message(text, chat_id=ADMIN_CHAT, user_id=ADMIN)
+    assert bot.api.wait_for(lambda s: len(bot.api.messages_to(ADMIN_CHAT)) > before, timeout=30)
+    return parse_telegram_html(bot.api.messages_to(ADMIN_CHAT)[-1].text)
+
+
+def test_search_by_type_and_place(bot):
+    text = _reply(bot, "/search type:drone place:Kidal")
+    assert "1 alert(s)" in text and "Drone strike kills 8 in Kidal" in text
+    text = _reply(bot, "/search type:battle")
+    assert "2 alert(s)" in text and "Boulkessi" in text and "Timbuktu" in text
+    assert "not in the gazetteer" in _reply(bot, "/search place:Atlantis")
+    assert "not an incident type" in _reply(bot, "/search type:picnic")
+    assert "No alerts match" in _reply(bot, "/search type:riot")
+
+
+def test_stats_by_event_type(bot):
+    text = _reply(bot, "/stats 30d")
+    assert "By event type" in text
+    assert "battles: 2" in text and "explosions_remote_violence: 1" in text
+
+
+def test_export_has_incident_columns(bot):
+    import csv
+
+    before = len(bot.api.state.documents)
+    bot.api.push_message("/export 30d", chat_id=ADMIN_CHAT, user_id=ADMIN)
+    assert bot.api.wait_for(lambda s: len(s.documents) > before, timeout=30)
+    rows = list(csv.DictReader(io.StringIO(bot.api.state.documents[-1]["bytes"].decode())))
+    row = next(r for r in rows if "Boulkessi" in r["title"])
+    assert (row["event_type"], row["sub_event"], row["fatalities"]) == (
+        "battles", "armed clash", "12",
+    )  # fmt: skip
+    assert row["places"] == "Boulkessi" and (row["lat"], row["lon"]) == ("15.14", "-1.08")
+    assert row["severity"] == "high"
+
+
+def test_priority_command(bot):
+    assert "Every matched alert comes at once" in _reply(bot, "/priority")
+    assert "Only high-severity incidents" in _reply(bot, "/priority high-only")
+    assert "every entity: high" in _reply(bot, "/priority")
+    assert "Mali: only incidents of severity medium" in _reply(bot, "/priority Mali medium")
+    assert "No minimum severity" in _reply(bot, "/priority off")
+    assert "Usage" in _reply(bot, "/priority Mali extreme")

@@ -1,0 +1,65 @@
+"""Priority from severity, and a chat's minimum severity (/priority) in the delivery policy."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.core.delivery_policy import ChatPrefs, Pending, plan_chat
+from bot.core.incidents import below_minimum, priority_for
+from bot.incident_data import load_default_tagger
+
+TAGGER = load_default_tagger()
+ZONE = ZoneInfo("Africa/Bamako")
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("title", "entity_priority", "expected"),
+    [
+        ("Jihadists kill 12 soldiers in attack on Boulkessi camp, Mali", "normal", "urgent"),
+        ("Jihadists kill 12 soldiers in attack on Boulkessi camp, Mali", "digest", "urgent"),
+        ("Mali: MINUSMA hands over its Ansongo camp to the army", "urgent", "normal"),
+        ("Jihadists kill 3 civilians in central Mali", "digest", "normal"),
+        ("Mali's football team wins the cup", "digest", "digest"),  # no incident: as watched
+        ("Mali's football team wins the cup", "urgent", "urgent"),
+    ],
+)
+def test_priority_from_severity(title, entity_priority, expected):
+    assert priority_for(TAGGER.tag(title), entity_priority) == expected
+
+
+@pytest.mark.parametrize(
+    ("severity", "entities", "minimums", "below"),
+    [
+        ("high", ["JNIM"], {"*": "high"}, False),
+        ("medium", ["JNIM"], {"*": "high"}, True),
+        (None, ["JNIM"], {"*": "high"}, True),  # no incident: waits too
+        ("medium", ["JNIM"], {"jnim": "medium"}, False),
+        ("low", ["JNIM"], {"jnim": "medium"}, True),
+        ("low", ["Wagner"], {"jnim": "medium"}, False),  # no rule for Wagner
+        ("low", ["JNIM", "Wagner"], {"jnim": "medium"}, False),  # Wagner lets it through
+        ("low", ["JNIM"], {"*": "high", "jnim": "low"}, False),  # the entity rule wins
+        ("low", ["JNIM"], {}, False),
+    ],
+)
+def test_below_minimum(severity, entities, minimums, below):
+    assert (below_minimum(severity, entities, minimums) is not None) is below
+
+
+def test_an_alert_below_the_minimum_waits_for_the_digest_even_when_urgent():
+    rows = [
+        Pending(1, "alert", "urgent", below_minimum=True),
+        Pending(2, "alert", "urgent"),
+        Pending(3, "alert", "normal", below_minimum=True),
+    ]
+    plan = plan_chat(rows, ChatPrefs(), NOW, ZONE, threshold=0)
+    assert plan.send == [2]
+    assert [(i, why) for i, _until, why in plan.hold] == [(1, "daily"), (3, "daily")]
+    # once released by the digest time it is folded with the others, not held again
+    released = [Pending(1, "alert", "urgent", held="daily", below_minimum=True),
+                Pending(3, "alert", "normal", held="daily", below_minimum=True)]  # fmt: skip
+    plan = plan_chat(released, ChatPrefs(), NOW, ZONE, threshold=0)
+    assert plan.digests == [("daily", [1, 3])]
