@@ -66,6 +66,8 @@ def run_search(
     print(f"{page.total} alert(s) match {query.label}{shown}", file=out)
     for row in page.rows:
         print(alert_text(alert_line(row)), file=out)
+    if query.match is None or incident is not None:
+        return 0  # weak matches carry no incident fields
     weak = queries.search_weak(query.match, since=since, limit=limit)
     if weak.total:
         print(

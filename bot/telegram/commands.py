@@ -527,6 +527,8 @@ class Commands:
 
     def _weak_lines(self, search: _Search) -> list[str]:
         """Weak matches of a search (stored, never alerted): a short list under the alerts."""
+        if search.match is None or search.incident is not None:
+            return []  # weak matches carry no incident fields
         try:
             weak = self.queries.search_weak(search.match, since=search.since, limit=5)
         except SearchError:
