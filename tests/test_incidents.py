@@ -192,6 +192,7 @@ def test_alert_line_and_json():
     assert data["event_type"] == "battles" and data["severity"] == "high"
     assert data["places"][0] == {
         "id": "ml-boulkessi", "name": "Boulkessi", "country": "ML", "lat": 15.14, "lon": -1.08,
+        "admin1": "Mopti", "label": "Boulkessi (Mopti)", "arabic": "بولكيسي",
     }  # fmt: skip
     assert TAGGER.tag("Mali's football team wins").line() == ""
     drone = TAGGER.tag("Drone strike kills 8 in Kidal, Mali")
