@@ -70,7 +70,9 @@ _ATOM_TEXT_TYPES = {None: "text/plain", "text": "text/plain", "html": "text/html
 _LINK_ATTRIBUTES = frozenset(["rel", "type", "href", "hreflang", "title", "length"])
 _DECL = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", re.I)
-_NEEDS_FEEDPARSER = re.compile(rb"<!DOCTYPE|<!ENTITY|xml:base", re.I)
+# XML keywords are case-sensitive: expat refuses "<!doctype", so plain finds suffice (a
+# case-insensitive regex alternation costs 30 ms on a 2 MB body).
+_NEEDS_FEEDPARSER = (b"<!DOCTYPE", b"<!ENTITY", b"xml:base")
 _CP1252_RANGE = re.compile("[\x80-\x9f]")
 _LATIN1_HIGH = re.compile("[\x80-\xff]")
 _LINK_REFERENCE = re.compile("&([A-Za-z0-9_]+);")
@@ -100,7 +102,7 @@ def fast_parse(body: bytes, content_type: str | None = None) -> dict[str, Any] |
     text_type = (content_type or "").strip().lower().startswith("text/")
     if not charset and text_type and not body.isascii():
         return None  # RFC 3023, as feedparser reads it: text/* without a charset is US-ASCII
-    if _NEEDS_FEEDPARSER.search(body):
+    if any(marker in body for marker in _NEEDS_FEEDPARSER):
         return None
     try:
         root = ET.fromstring(body)
@@ -118,6 +120,8 @@ def fast_parse(body: bytes, content_type: str | None = None) -> dict[str, Any] |
 
 def _fix(text: str) -> str:
     """What feedparser's ``pop`` does to every text: no double-encoded UTF-8, cp1252 mapped."""
+    if text.isascii():
+        return text
     if _LATIN1_HIGH.search(text):
         try:
             repaired = text.encode("iso-8859-1").decode("utf-8")

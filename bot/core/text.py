@@ -1,11 +1,12 @@
 """Turn feed text into plain text (HTML or text, as the feed typed it) in linear time; cut at words.
 
-Feed text is hostile input: ``html_to_text`` is one left-to-right scan with ``str.find``
-(every character is looked at a bounded number of times), never a backtracking regex, and
-it reads at most ``MAX_HTML_CHARS`` of its input. HTML5 tree builders were measured and
-rejected for this job: selectolax (lexbor) took 139 s on ``'<div>' * 200_000`` (1 MB) and
-lxml 3.2 s on ``'<a>' * 1_300_000``, because keeping a tree of unclosed elements is
-quadratic for some inputs; a tag stripper needs no tree.
+Feed text is hostile input: ``html_to_text`` is linear in its input (``str.find`` scans and
+tag patterns that cannot backtrack past the next "<"), and it reads at most
+``MAX_HTML_CHARS`` of it; bench/parse.py shows the time per KB staying flat. HTML5 tree
+builders were measured and rejected for this job: selectolax (lexbor) took 139 s on
+``'<div>' * 200_000`` (1 MB) and lxml.html 3.2 s on ``'<a>' * 1_300_000`` (4 MB), dropping
+the text past its depth limit, because keeping a tree of unclosed elements is quadratic for
+some inputs; a tag stripper needs no tree.
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ import re
 # survive (and match) as text. "[^<>]" keeps the pattern linear: from any "<" it can scan
 # only to the next "<" or ">", so '<a' * N costs O(N), not O(N²).
 TAG = re.compile(r"<(?:[A-Za-z!?]|/[A-Za-z])[^<>]*>")
-_NAME = re.compile(r"/?([A-Za-z][A-Za-z0-9]{0,15})")
-_BLOCK = frozenset(
-    {"p", "br", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "td", "th"}
-    | {"blockquote", "table", "section", "article", "header", "footer", "hr", "pre", "figure"}
-    | {"figcaption", "dd", "dt"}
+_BLOCK_NAMES = (
+    "p|br|div|li|ul|ol|h[1-6]|tr|td|th|blockquote|table|section|article|header|footer|hr|pre"
+    "|figure|figcaption|dd|dt"
 )
-_RAW_TEXT = frozenset({"script", "style"})  # their content is never text
+# Block tags become a space so that the words on both sides stay apart. Linear like TAG.
+_BLOCK_TAG = re.compile(rf"</?(?:{_BLOCK_NAMES})(?![A-Za-z0-9])[^<>]*>", re.I)
+_RAW_START = re.compile(r"<(script|style)(?![A-Za-z0-9])", re.I)  # content is never text
 _SPACE = re.compile(r"\s+")
 # Characters that are never wanted in a message: C0/C1 controls except tab/newline.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -40,52 +41,50 @@ def strip_tags(value: str) -> str:
     """``value`` without its markup: tags and comments removed, script/style content dropped.
 
     Block tags (p, br, div, li, …) become a space so that words on both sides stay apart.
-    Entities are left as they are. Linear in ``len(value)``.
+    Entities are left as they are. Linear in ``len(value)``: comments and script/style are
+    cut out with ``str.find`` (an unclosed one runs to the end, as in a browser), and the
+    tag patterns cannot backtrack past the next "<".
     """
+    if "<!--" in value:
+        value = _strip_comments(value)
+    if _RAW_START.search(value):
+        value = _strip_raw_text(value)
+    value = _BLOCK_TAG.sub(" ", value)
+    return TAG.sub("", value)
+
+
+def _strip_comments(value: str) -> str:
     out: list[str] = []
-    lower: str | None = None
     i = 0
-    n = len(value)
-    while i < n:
-        lt = value.find("<", i)
-        if lt < 0:
+    while True:
+        start = value.find("<!--", i)
+        if start < 0:
             out.append(value[i:])
             break
-        out.append(value[i:lt])
-        nxt = value[lt + 1 : lt + 2]
-        if nxt == "!" and value.startswith("<!--", lt):
-            end = value.find("-->", lt + 4)
-            if end < 0:  # an unclosed comment runs to the end, as in a browser
-                break
-            i = end + 3
-            continue
-        closing = nxt == "/"
-        if not (
-            nxt.isascii()
-            and (nxt.isalpha() or nxt in "!?" or (closing and value[lt + 2 : lt + 3].isalpha()))
-        ):
-            out.append("<")  # "a < b": text
-            i = lt + 1
-            continue
-        gt = value.find(">", lt + 1)
-        if gt < 0:  # no tag can close from here on: the rest is text
-            out.append(value[lt:])
+        out.append(value[i:start])
+        end = value.find("-->", start + 4)
+        if end < 0:
             break
-        name_match = _NAME.match(value, lt + 1, gt)
-        name = name_match.group(1).lower() if name_match else ""
-        if name in _RAW_TEXT and not closing:
-            if lower is None:
-                lower = value.lower()
-            end = lower.find("</" + name, gt + 1)
-            close = value.find(">", end) if end >= 0 else -1
-            if close < 0:  # unclosed script/style: the rest is script, as in a browser
-                break
-            out.append(" ")
-            i = close + 1
-            continue
-        if name in _BLOCK:
-            out.append(" ")
-        i = gt + 1
+        i = end + 3
+    return "".join(out)
+
+
+def _strip_raw_text(value: str) -> str:
+    out: list[str] = []
+    lower = value.lower()
+    i = 0
+    while True:
+        match = _RAW_START.search(value, i)
+        if match is None:
+            out.append(value[i:])
+            break
+        out.append(value[i : match.start()])
+        end = lower.find("</" + match.group(1).lower(), match.end())
+        close = value.find(">", end) if end >= 0 else -1
+        if close < 0:
+            break
+        out.append(" ")
+        i = close + 1
     return "".join(out)
 
 
