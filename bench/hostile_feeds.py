@@ -65,17 +65,25 @@ def hostile_feeds(now: float | None = None) -> list[HostileFeed]:
             "/bad-link.xml",
             _rss(
                 [
-                    _item("Bamako: fuel convoys attacked again", "http://[::1/a", "bad-1", at=at),
+                    _item(
+                        "Bamako: fuel convoys attacked again",
+                        "http://[::1/a",
+                        "bad-1",
+                        "Tanker drivers on the Dakar corridor report ambushes near Kati.",
+                        at=at,
+                    ),
                     _item(
                         "Kidal: FLA fighters regroup after drone strikes",
                         "https://news.example.org/kidal-fla",
                         "good-1",
+                        "Rebel commanders met in the Adrar des Ifoghas after air raids.",
                         at=at,
                     ),
                     _item(
                         "JNIM blockade of Nioro du Sahel enters third week",
                         "https://news.example.org/nioro-jnim",
                         "good-2",
+                        "Traders say prices of millet and rice have doubled since October.",
                         at=at,
                     ),
                 ],
@@ -113,7 +121,17 @@ def hostile_feeds(now: float | None = None) -> list[HostileFeed]:
         ),
         HostileFeed(
             "/long-title.xml",
-            _rss([_item(long_title, "https://news.example.org/long", "long-1", at=at)]),
+            _rss(
+                [
+                    _item(
+                        long_title,
+                        "https://news.example.org/long",
+                        "long-1",
+                        "An absurdly long headline.",
+                        at=at,
+                    )
+                ]
+            ),
         ),
         HostileFeed(
             "/cp1252.xml",
@@ -123,6 +141,7 @@ def hostile_feeds(now: float | None = None) -> list[HostileFeed]:
                         "Mali&#146;s junta extends transition &#150; Bamako reacts",
                         "https://news.example.org/transition",
                         "cp-1",
+                        "Parties denounce a five-year extension voted by the council.",
                         at=at,
                     )
                 ]
@@ -136,6 +155,7 @@ def hostile_feeds(now: float | None = None) -> list[HostileFeed]:
                         "Bamako court hears &lt;i&gt;unbalanced case",
                         "https://news.example.org/court",
                         "i-1",
+                        "Defence lawyers walked out of the hearing on Tuesday.",
                         at=at,
                     )
                 ]
