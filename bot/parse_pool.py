@@ -15,6 +15,7 @@ code, where no Python exception can reach it, is killed by the kernel after
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import os
 import signal
@@ -188,6 +189,8 @@ class ParsePool(Executor):
         from concurrent.futures import ProcessPoolExecutor
 
         # Loaded once here, before the fork: the workers share these pages.
+        for module in ("bot.parser", "bot.json_feed", "bot.core.urls"):
+            importlib.import_module(module)
 
         log.debug("starting %d parse workers", self.workers)
         return ProcessPoolExecutor(
