@@ -66,11 +66,12 @@ def tag_rows(
     tagger: IncidentTagger,
     *,
     title_only: bool = False,
+    include_irrelevant: bool = False,
 ) -> list[Row]:
     by_id = {lab["id"]: lab for lab in labels}
     rows = []
     for item in items:
-        if not item.get("relevant", True):
+        if not item.get("relevant", True) and not include_irrelevant:
             continue
         lab = by_id.get(item["id"])
         if lab is None:
@@ -245,6 +246,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> dict[st
     parser.add_argument("--title-only", action="store_true")
     parser.add_argument("--story-places", action="store_true")
     parser.add_argument("--errors", action="store_true")
+    parser.add_argument(
+        "--confounders",
+        action="store_true",
+        help="also report incidents tagged on items labelled not relevant (look-alikes)",
+    )
     args = parser.parse_args(argv)
     tagger = load_default_tagger()
     items, labels = load_jsonl(args.items), load_jsonl(args.labels)
@@ -253,6 +259,16 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> dict[st
     result = {"item": report(rows, out, f"{what}, per item")}
     if args.story_places:
         result["story"] = report(share_by_story(rows), out, f"{what}, shared per labelled story")
+    if args.confounders:
+        every = tag_rows(items, labels, tagger, title_only=args.title_only, include_irrelevant=True)
+        relevant = {r.id for r in rows}
+        others = [r for r in every if r.id not in relevant]
+        tagged = [r for r in others if r.pred_type != NONE]
+        out.write(
+            f"\nconfounders (labelled not relevant): {len(tagged)} of {len(others)} tagged as an"
+            " incident: " + ", ".join(f"{r.id} {r.pred_type}" for r in tagged) + "\n"
+        )
+        result["confounders"] = {"n": len(others), "tagged": len(tagged)}
     if args.errors:
         errors(rows, out)
     return result

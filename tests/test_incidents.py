@@ -108,6 +108,8 @@ TAGGER = load_default_tagger()
         ("ICC sentences Timbuktu jihadist to ten years", "", None, None),
         ("Mali: new prime minister sworn in", "", None, None),
         ("Malian football team wins 2-0", "", None, None),
+        ("Four students killed by a driver in a road crash", "", None, None),
+        ("Mali : naufrage d'une pirogue sur le fleuve Niger, 20 morts", "", None, None),
     ],
 )
 def test_event_type(title, summary, event_type, sub_event):
