@@ -538,6 +538,22 @@ def alerts_csv(rows: Iterable[Mapping[str, Any]]) -> str:
                 value = "; ".join(str(p.get("name") or "") for p in places)
             elif column in ("lat", "lon"):
                 value = first.get(column)
-            values.append("" if value is None else value)
+            values.append("" if value is None else csv_cell(value))
         writer.writerow(values)
     return out.getvalue()
+
+
+# A cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """Neutralise a spreadsheet formula from feed text (``=HYPERLINK(…)``, ``+cmd|…``,
+    ``@SUM(…)``): such a text cell gets a leading ``'``, as OWASP advises. Numbers are kept.
+    A bare CR becomes a space: the writer (``\n`` line ends) would not quote it, and
+    spreadsheets end a row there."""
+    if not isinstance(value, str):
+        return value
+    if value.startswith(_FORMULA_START):
+        value = "'" + value
+    return value.replace("\r\n", "\n").replace("\r", " ")
