@@ -187,6 +187,7 @@ def test_story_page_lists_every_outlet(archive):
     page = get(archive, f"/newswatch/story?id={story_id}")
     assert page.status_code == 200
     assert '<a href="https://desert.example.net/jnim-bamako"' in page.text
+    assert f'<a href="/newswatch/alerts/{first}">{first}</a>' in page.text
 
 
 def test_canned_queries_entity_per_day_feed_health_mutes(archive):

@@ -15,7 +15,7 @@ from datasette import hookimpl
 from datasette.utils.asgi import Response
 
 from bot.core.feed_failures import failure_kind
-from bot.core.web_links import DATABASE_NAME, story_path
+from bot.core.web_links import DATABASE_NAME, story_path, table_path
 from bot.web.guard import lock_down
 
 # Columns that name a story, per table (None: canned-query results).
@@ -127,6 +127,10 @@ class NewswatchPlugin:
                 return None
             return markupsafe.Markup('<a href="{}" title="every report of story {}">{}</a>').format(
                 datasette.urls.path(story_path(story)), story, label
+            )
+        if table is None and column == "alert" and isinstance(value, int):
+            return markupsafe.Markup('<a href="{}">{}</a>').format(
+                datasette.urls.path(f"{table_path('alerts')}/{value}"), value
             )
         if (table, column) in _TITLE_COLUMNS and isinstance(value, str):
             link = _row_value(row, "link")
