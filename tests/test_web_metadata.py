@@ -77,12 +77,25 @@ def test_current_schema_every_visible_column_is_described_and_internals_hidden(d
     assert set(queries) == {"story", "entity_per_day", "feed_health", "mutes_and_subscriptions"}
 
 
-def test_optional_columns_get_their_facets_when_a_migration_adds_them(db_path):
-    with sqlite3.connect(db_path) as conn:
-        conn.execute("ALTER TABLE alerts ADD COLUMN event_type TEXT")
-        conn.execute("ALTER TABLE alerts ADD COLUMN severity TEXT")
-    facets = _alerts_facets(_inspect(db_path))
-    assert "event_type" in facets and "severity" in facets
+def test_facets_follow_the_columns_the_database_has():
+    """An older database (before the language and incident migrations) loses those facets and
+    descriptions; the live one has them."""
+    shipped = load_shipped()
+    old_alerts = KNOWN_COLUMNS["alerts"][:-1]  # without lang
+    web = build_metadata(shipped, {"alerts": old_alerts}, lambda sql, readable: None)
+    assert _alerts_facets(web) == [
+        {"array": "entities"},
+        "source",
+        "story_id",
+        {"date": "created_at"},
+    ]
+    columns = web.metadata["databases"]["newswatch"]["tables"]["alerts"]["columns"]
+    assert "lang" not in columns and "event_type" not in columns
+    newer = (*KNOWN_COLUMNS["alerts"], "event_type", "severity")
+    web = build_metadata(shipped, {"alerts": newer}, lambda sql, readable: None)
+    assert {"lang", "event_type", "severity"} <= {
+        f for f in _alerts_facets(web) if isinstance(f, str)
+    }
 
 
 def test_a_missing_table_drops_its_query_and_an_unknown_table_is_hidden(db_path):
