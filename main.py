@@ -114,7 +114,9 @@ def build_service(config: Config, *, background_delivery: bool = False) -> tuple
         start_hooks.append(_command_start_hook(application, commands, access))
         start_hooks.append(_alert_chat_check(config, repo, reloader))
     else:
-        deliverer = ConsoleDeliverer(repo, config.timezone)
+        deliverer = ConsoleDeliverer(
+            repo, config.timezone, digest_threshold=config.digest_threshold
+        )
         start_hooks.append(deliverer.hint)
     if background_delivery:
         deliverer = BackgroundDeliverer(deliverer)

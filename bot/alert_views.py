@@ -26,6 +26,7 @@ def view_from_row(row: dict[str, Any], also_reported_by: tuple[Report, ...] = ()
         also_reported_by=also_reported_by,
         story_id=row.get("story_id"),
         incident=incident_line_of(row),
+        arrived=parse_iso(row.get("created_at")),
     )
 
 

@@ -4,25 +4,39 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from datetime import UTC, datetime
+from typing import Any, TextIO
+from zoneinfo import ZoneInfo
 
 from bot.alert_views import view_from_row
-from bot.core.formatting import render_alert, render_plain
+from bot.core.delivery_policy import ChatPrefs, Pending, digest_header, plan_chat
+from bot.core.formatting import AlertView, render_alert, render_plain
 from storage.repository import Repository, StoredAlert
 
 CONNECT_HINT = (
     "Telegram is not connected: alerts are printed here. To receive them in Telegram, create a"
     " bot with @BotFather, then set TELEGRAM_BOT_TOKEN and NEWSWATCH_CHAT_IDS (see README)."
 )
+RULE = "─" * 60
 
 
 class ConsoleDeliverer:
-    """Prints each new alert as the plain-text form of the Telegram message."""
+    """Prints each new alert as the plain-text form of the Telegram message, its link under
+    it; more than ``digest_threshold`` at once are printed as one digest, as in Telegram
+    (``bot.core.delivery_policy.plan_chat``: urgent alerts keep their own message)."""
 
-    def __init__(self, repo: Repository, timezone: str, out: TextIO | None = None):
+    def __init__(
+        self,
+        repo: Repository,
+        timezone: str,
+        out: TextIO | None = None,
+        *,
+        digest_threshold: int = 10,
+    ):
         self.repo = repo
         self.timezone = timezone
         self.out = out or sys.stdout
+        self.digest_threshold = digest_threshold
         self._hinted = False
 
     async def hint(self) -> None:
@@ -33,12 +47,43 @@ class ConsoleDeliverer:
 
     async def deliver(self, new_alerts: Sequence[StoredAlert]) -> None:
         await self.hint()
-        rows = self.repo.alerts_by_ids([a.alert_id for a in new_alerts])
-        for row in rows:
-            text = render_plain(render_alert(view_from_row(row), self.timezone))
-            print("─" * 60, file=self.out)
-            print(text, file=self.out)
+        rows = {int(r["id"]): r for r in self.repo.alerts_by_ids([a.alert_id for a in new_alerts])}
+        if not rows:
+            return
+        plan = plan_chat(
+            [
+                Pending(alert_id, "alert", str(row.get("priority") or "normal"))
+                for alert_id, row in rows.items()
+            ],
+            ChatPrefs(),
+            datetime.now(UTC),
+            ZoneInfo(self.timezone),
+            self.digest_threshold,
+        )
+        for alert_id in plan.send:
+            self._print_alert(rows[alert_id])
+        for why, ids in plan.digests:
+            self._print_digest(why, [view_from_row(rows[i]) for i in ids])
         self.out.flush()
+
+    def _print_alert(self, row: dict[str, Any]) -> None:
+        view = view_from_row(row)
+        print(RULE, file=self.out)
+        print(render_plain(render_alert(view, self.timezone)), file=self.out)
+        if view.link:
+            print(view.link, file=self.out)
+
+    def _print_digest(self, why: str, views: list[AlertView]) -> None:
+        print(RULE, file=self.out)
+        print(digest_header(why, len(views)), file=self.out)
+        for view in views:
+            when = view.when
+            stamp = f"{when.astimezone(UTC):%m-%d %H:%M} UTC · " if when else ""
+            marker = "🚨 " if view.priority == "urgent" else ""
+            entities = ", ".join(view.entities) or "match"
+            print(f"• {marker}{view.title} — {entities} ({stamp}{view.source})", file=self.out)
+            if view.link:
+                print(f"  {view.link}", file=self.out)
 
     async def notify_admins(self, text: str) -> None:
         print(f"[admin] {text}", file=self.out, flush=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
@@ -310,6 +311,18 @@ async def test_flood_of_50_goes_out_as_a_digest_within_rate_limits(telegram_api,
     assert statuses(repo) == {"digested": 50, "sent": len(messages)}
 
 
+async def test_a_flood_never_folds_an_urgent_alert(telegram_api, bot, repo):
+    for i in range(12):
+        add_alert(repo, f"Routine {i:02d}")
+    add_alert(repo, "Urgent: convoy ambushed", priority="urgent")
+    await deliverer(bot, repo, digest_threshold=10).drain()
+    messages = [parse_telegram_html(m.text) for m in telegram_api.messages_to(CHAT)]
+    assert messages[0].startswith("🚨") or "Urgent: convoy ambushed" in messages[0]
+    digest = next(m for m in messages if "12 new alerts" in m)
+    assert "Urgent: convoy ambushed" not in digest
+    assert re.search(r"\d\d-\d\d \d\d:\d\d UTC", digest), "digest lines show their time"
+
+
 async def test_threshold_alerts_still_go_one_by_one(telegram_api, bot, repo):
     for i in range(10):
         add_alert(repo, f"Alert {i}")
@@ -365,6 +378,11 @@ async def test_muted_entity_and_source_are_skipped(telegram_api, bot, repo):
     await d.drain()
     assert titles_of(telegram_api) == ["JNIM and Bamako"]
     assert statuses(repo) == {"sent": 1, "skipped": 2}
+    # The rule: a mute removes the entity from the alert; the chat sees a "Bamako" alert.
+    text = parse_telegram_html(telegram_api.messages_to(CHAT)[-1].text)
+    assert "Bamako" in text and "JNIM" not in text.replace("JNIM and Bamako", "")
+    buttons = telegram_api.messages_to(CHAT)[-1].params["reply_markup"]["inline_keyboard"]
+    assert not any("JNIM" in b["text"] for row in buttons for b in row)
     clock.now += timedelta(hours=25)
     add_alert(repo, "Only JNIM again", entities=("JNIM",), now=clock.now)
     await d.drain()

@@ -106,7 +106,8 @@ def plan_chat(
     - In quiet hours, other alerts wait until the quiet hours end; then they go as one digest.
     - With a daily digest mode, low-priority (or all non-urgent) alerts wait for digest_time.
     - With the hourly mode, non-urgent alerts wait for the next full hour.
-    - When more than ``threshold`` alerts are ready at once (0 disables), they go as a digest.
+    - When more than ``threshold`` alerts are ready at once (0 disables), they go as a digest;
+      urgent alerts are never folded into it.
     """
     plan = ChatPlan()
     start, end = prefs.quiet_start, prefs.quiet_end
@@ -145,18 +146,32 @@ def plan_chat(
         else:
             fresh.extend(ids)
     if threshold > 0 and len(fresh) > threshold:
-        plan.digests.append(("flood", sorted(fresh)))
+        # A flood goes out as a digest, but an urgent alert keeps its own message, first.
+        urgent_ids = {row.delivery_id for row in rows if row.priority == "urgent"}
+        plan.send.extend(sorted(i for i in fresh if i in urgent_ids))
+        folded = sorted(i for i in fresh if i not in urgent_ids)
+        if len(folded) >= 2:
+            plan.digests.append(("flood", folded))
+        else:
+            plan.send.extend(folded)
     else:
         plan.send.extend(sorted(fresh))
     return plan
+
+
+def unmuted_entities(entities: Iterable[str], mutes: Iterable[tuple[str, str]]) -> list[str]:
+    """The rule for entity mutes: a mute removes the entity from the alert in that chat."""
+    muted = {value.casefold() for kind, value in mutes if kind == "entity"}
+    return [e for e in entities if e and e.casefold() not in muted]
 
 
 def muted_by(entities: Iterable[str], source: str, mutes: Iterable[tuple[str, str]]) -> str | None:
     """Why an alert is muted in a chat, or None.
 
     ``mutes`` are (kind, value) with kind "entity" or "source". An alert is muted when its
-    source is muted, or when every entity it matched is muted (an alert that also matched an
-    entity the chat still follows goes out).
+    source is muted, or when every entity it matched is muted. An alert that also matched an
+    entity the chat still follows goes out, without the muted ones (``unmuted_entities``):
+    with JNIM muted, "JNIM, Bamako" arrives as a "Bamako" alert.
     """
     muted_entities: set[str] = set()
     muted_sources: set[str] = set()

@@ -49,11 +49,30 @@ class AlertView:
     also_reported_by: tuple[Report, ...] = ()  # other outlets of the story, first first
     story_id: int | None = None
     incident: str = ""  # "⚔️ Battle · 12 killed · Boulkessi (Mopti)", or "" for other news
+    arrived: datetime | None = None  # when it was stored: the time of an undated item
+
+    @property
+    def when(self) -> datetime | None:
+        """The alert's time, as lists and digests show it (see :func:`alert_time`)."""
+        return alert_time(self.published, self.arrived)
 
     @property
     def outlet_count(self) -> int:
         """Outlets that reported the story, this one included."""
         return 1 + len({r.outlet for r in self.also_reported_by if r.outlet != self.source})
+
+
+def alert_time(published: datetime | None, arrived: datetime | None) -> datetime | None:
+    """An alert's time: its publication time, falling back to its arrival (storage) time.
+
+    A publication time later than the arrival (a feed's clock or time zone is wrong) counts
+    as the arrival. ``storage.queries.WHEN_SQL`` is the same rule in SQL.
+    """
+    if published is None:
+        return arrived
+    if arrived is None:
+        return published
+    return min(published, arrived)
 
 
 def _time_line(published: datetime | None, zone: ZoneInfo) -> str:
@@ -183,4 +202,6 @@ def _digest_line(view: AlertView) -> str:
     source = escape(truncate_words(view.source, 80))
     count = view.outlet_count
     outlets = f" · {count} outlets" if count > 1 else ""
-    return f"• {marker}{link} — <b>{ents or 'match'}</b> <i>({source}{outlets})</i>"
+    when = view.when
+    stamp = f"{when.astimezone(UTC):%m-%d %H:%M} UTC · " if when is not None else ""
+    return f"• {marker}{link} — <b>{ents or 'match'}</b> <i>({stamp}{source}{outlets})</i>"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from bot.core.formatting import MAX_MESSAGE_UTF16, escape, render_plain, utf16_len
+from bot.core.formatting import MAX_MESSAGE_UTF16, alert_time, escape, render_plain, utf16_len
 from bot.core.text import truncate_words
 
 TITLE_LIMIT = 200
@@ -44,19 +44,6 @@ class AlertLine:
     def when(self) -> datetime | None:
         """The time lists show and sort by: publication, else arrival (``alert_time``)."""
         return alert_time(self.published, self.created)
-
-
-def alert_time(published: datetime | None, created: datetime | None) -> datetime | None:
-    """An alert's time: its publication time, falling back to its arrival (storage) time.
-
-    A publication time later than the arrival (a feed's clock or time zone is wrong) counts
-    as the arrival. ``storage.queries.WHEN_SQL`` is the same rule in SQL.
-    """
-    if published is None:
-        return created
-    if created is None:
-        return published
-    return min(published, created)
 
 
 def _parse_time(value: Any) -> datetime | None:

@@ -33,6 +33,7 @@ from bot.core.delivery_policy import (
     muted_by,
     parse_hhmm,
     plan_chat,
+    unmuted_entities,
 )
 from bot.core.formatting import Report, render_alert, render_digest, render_plain
 from bot.core.incidents import below_minimum
@@ -62,6 +63,17 @@ def retry_after_seconds(exc: RetryAfter) -> float:
 def _is_group(chat_id: int | str) -> bool:
     """Groups, supergroups and channels: negative ids or @usernames."""
     return isinstance(chat_id, str) or chat_id < 0
+
+
+def without_muted(row: dict[str, Any], mutes: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """The alert row as this chat sees it: a muted entity is removed from the alert (its
+    header, "matched:" line and buttons); rows it does not change are returned as they are."""
+    entities = json.loads(row.get("entities") or "[]")
+    kept = unmuted_entities(entities, mutes)
+    if len(kept) == len(entities):
+        return row
+    matches = [m for m in json.loads(row.get("matches") or "[]") if m.get("entity") in kept]
+    return {**row, "entities": json.dumps(kept), "matches": json.dumps(matches)}
 
 
 class ChatPacer:
@@ -244,6 +256,8 @@ class TelegramDeliverer:
                     reason = muted_by(entities, row.get("source") or "", mutes[chat_id])
                 if reason:
                     skips.append((int(row["delivery_id"]), reason))
+                elif row["kind"] == "alert" and mutes[chat_id]:
+                    live.append(without_muted(row, mutes[chat_id]))
                 else:
                     live.append(row)
             if skips:
