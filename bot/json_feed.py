@@ -54,8 +54,11 @@ def _link(value: Any, base: str) -> str | None:
     text = _string(value)
     if not text:
         return None
-    link = urljoin(base, text)
-    return link if urlsplit(link).scheme in ("http", "https") else None
+    try:
+        link = urljoin(base, text)
+        return link if urlsplit(link).scheme in ("http", "https") else None
+    except ValueError:  # "http://[::1/a": a bad link costs only itself (issue 12)
+        return None
 
 
 def parse_json_feed(body: bytes, url: str) -> ParsedFeed:

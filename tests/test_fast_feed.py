@@ -65,6 +65,12 @@ ACCEPTED = {
         "<link rel='enclosure' href='http://e.org/e.mp3'/><updated>2026-01-02T10:00:00Z</updated>"
         "<summary type='html'>&lt;p&gt;s &amp;amp; t&lt;/p&gt;</summary></entry>"
     ),
+    "cp1252 references, &amp;amp; and http:/// in links, permalink spellings": rss(
+        "<item><title>Mali&#146;s junta &#150; Bamako</title>"
+        "<link>http:///e.org/a?x=1&amp;amp;y=2</link><guid isPermalink='false'>g</guid></item>"
+        "<item><title>x</title><guid isPermaLink='True'>http:///e.org/g</guid></item>"
+        "<item><title>Bamako hears &lt;i&gt;case</title><guid>http:///e.org/h</guid></item>"
+    ),
     "atom text, content": atom(
         "<entry><title type='text'>plain &lt;tag&gt;</title><id>x</id><link href='/rel'/>"
         "<published>2026-01-02T10:00:00+02:00</published><updated>2026-01-03T10:00:00Z</updated>"
@@ -86,6 +92,25 @@ DECLINED = {
     "rss 1.0": b'<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf'
     b'-syntax-ns#" xmlns="http://purl.org/rss/1.0/"></rdf:RDF>',
     "not xml": b"<html><body>hi</body></html>",
+    # Issue 12: what feedparser reads differently, so the fast path must not take.
+    "base64 mode": atom(
+        "<entry><title type='text/plain' mode='base64'>TWFsaQ==</title><id>x</id>"
+        "<link href='http://e.org/1'/></entry>"
+    ),
+    "double-encoded UTF-8": rss("<item><title>Mali \u00c3\u00a9lections</title></item>"),
+    "atom link without href": atom(
+        "<entry><title>t</title><id>x</id><link>http://e.org/1</link></entry>"
+    ),
+    "atom link url=": atom("<entry><title>t</title><id>x</id><link url='http://e.org/1'/></entry>"),
+    "item outside channel": b'<rss version="2.0"><channel><title>c</title></channel>'
+    b"<item><title>x</title></item></rss>",
+    "item in atom": atom("<item><title>x</title></item>"),
+    "upper-case Item": rss("<Item><title>x</title></Item>"),
+    "item nested in image": rss("", "<image><item><title>x</title></item></image>"),
+    "title inside author": rss("<item><title>x</title><author><title>y</title></author></item>"),
+    "two spellings of isPermaLink": rss(
+        "<item><title>x</title><guid isPermaLink='false' ispermalink='true'>g</guid></item>"
+    ),
 }
 
 
@@ -106,6 +131,13 @@ def test_accepted_documents_parse_exactly_like_feedparser(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(DECLINED))
 def test_other_documents_are_left_to_feedparser(name: str) -> None:
     assert fast_parse(DECLINED[name]) is None
+
+
+def test_text_star_without_a_charset_is_ascii_to_feedparser() -> None:
+    ascii_only = ACCEPTED["opaque guid"]
+    assert fast_parse(ascii_only, "text/xml") is not None
+    assert fast_parse(ACCEPTED["non-ASCII, ttl"], "text/xml") is None
+    assert fast_parse(ACCEPTED["non-ASCII, ttl"], "text/xml; charset=utf-8") is not None
 
 
 def test_a_non_utf8_charset_header_is_left_to_feedparser() -> None:
