@@ -203,7 +203,7 @@ def test_a_title_of_a_megabyte_is_cut_at_a_word():
 @given(
     st.binary(max_size=400)
     | st.builds(
-        lambda head, cut, tail: (head[:cut] + tail),
+        lambda head, cut, tail: head[:cut] + tail,
         st.sampled_from(
             [
                 rss([{"title": "Mali", "link": "http://[::1/a", "guid": "g"}]).encode(),
