@@ -5,11 +5,14 @@ from __future__ import annotations
 import tomllib
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from bot.core.incidents import IncidentTagger, Lexicon, parse_lexicon
 from bot.core.search_query import SearchQuery
 from bot.gazetteer_file import load_default_gazetteer
-from storage.queries import IncidentFilter
+
+if TYPE_CHECKING:
+    from storage.queries import IncidentFilter
 
 LEXICON_FILE = "incident_lexicon.toml"
 
@@ -30,6 +33,8 @@ def load_default_tagger() -> IncidentTagger:
 def incident_filter(query: SearchQuery) -> IncidentFilter | str | None:
     """The stored-field filter of ``type:``/``place:`` search words (None without them), or a
     message for the user when the place is not in the gazetteer."""
+    from storage.queries import IncidentFilter
+
     if not query.filtered:
         return None
     place_ids: tuple[str, ...] = ()

@@ -164,7 +164,7 @@ class Pipeline:
         self.stories = stories
         self.parse_executor = parse_executor
         self.sources = sources
-        self.incidents = incidents if incidents is not None else load_default_tagger()
+        self._incidents = incidents  # built on first use: a cycle with no match never needs it
         self._specs: dict[str, FeedSpec] = {}
         self.clock = clock
         self.rng = random.Random()
@@ -564,7 +564,9 @@ class Pipeline:
             # matched entity is routed elsewhere.
             defaults = tuple((chat, None) for chat in self.settings.default_chats())
         chats = tuple(dict.fromkeys(routed + defaults))
-        incident = self.incidents.tag(item.title, item.summary)
+        if self._incidents is None:
+            self._incidents = load_default_tagger()
+        incident = self._incidents.tag(item.title, item.summary)
         return AlertDraft(
             source=item.source,
             title=item.title,
