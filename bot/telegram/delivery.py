@@ -37,6 +37,7 @@ from bot.core.delivery_policy import (
 )
 from bot.core.formatting import Report, render_alert, render_digest, render_plain
 from bot.core.incidents import below_minimum
+from bot.core.notice_pages import notice_pages
 from bot.telegram.buttons import alert_keyboard
 from storage.repository import Repository, StoredAlert
 
@@ -616,7 +617,8 @@ class TelegramDeliverer:
             log.warning("no other chat to tell that chat %s is deactivated", dead_chat)
             return
         try:
-            self.repo.queue_admin_notice(others, text, self.clock())
+            for page in notice_pages(text):
+                self.repo.queue_admin_notice(others, page, self.clock())
         except Exception as exc:
             log.warning("could not store an admin notice (%s)", exc)
             return
@@ -631,10 +633,12 @@ class TelegramDeliverer:
         """
         log.warning("admin notice: %s", text)
         try:
-            self.repo.queue_admin_notice(self.notice_recipients(), text, self.clock())
+            for page in notice_pages(text):  # over 4096 units Telegram refuses it
+                self.repo.queue_admin_notice(self.notice_recipients(), page, self.clock())
         except Exception as exc:  # the database is failing: say so without storing it
             log.warning("could not store an admin notice (%s); sending it unstored", exc)
-            await self._send_unstored(text)
+            for page in notice_pages(text):
+                await self._send_unstored(page)
             return
         await self._send_notices()
 
