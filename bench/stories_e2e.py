@@ -67,6 +67,7 @@ class Replay:
     relevant_messages: int
     wrong_messages: int
     seconds: float
+    wrong_examples: tuple[tuple[str, ...], ...] = ()
 
     @property
     def per_story(self) -> float:
@@ -178,10 +179,13 @@ async def replay(items: Sequence[LabelledItem], mode: str, text: str, db: Path) 
     relevant = {i.story for i in items if i.relevant}
     relevant_alerted = alerted_stories & relevant
     wrong = relevant_messages = 0
+    examples = []
     for message in texts:
         linked = [by_url.get(canonical_url(html.unescape(h))) for h in HREF.findall(message)]
         stories = {i.story for i in linked if i is not None}
         wrong += len(stories) >= 2
+        if len(stories) >= 2:
+            examples.append(tuple(f"{i.story}: {i.title}" for i in linked if i is not None))
         head = next((i for i in linked if i is not None), None)
         relevant_messages += head is not None and head.story in relevant
     return Replay(
@@ -197,11 +201,17 @@ async def replay(items: Sequence[LabelledItem], mode: str, text: str, db: Path) 
         relevant_messages=relevant_messages,
         wrong_messages=wrong,
         seconds=time.monotonic() - started,
+        wrong_examples=tuple(examples),
     )
 
 
 def replay_table(
-    data: Path, limit: int, out: TextIO, modes: Sequence[str] = MODES, texts: Sequence[str] = TEXTS
+    data: Path,
+    limit: int,
+    out: TextIO,
+    modes: Sequence[str] = MODES,
+    texts: Sequence[str] = TEXTS,
+    explain: bool = False,
 ) -> None:
     items = load_items(data)
     if limit:
@@ -226,6 +236,9 @@ def replay_table(
                 file=out,
                 flush=True,
             )
+            if explain:
+                for example in r.wrong_examples:
+                    print("    wrong merge: " + " | ".join(example), file=out)
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
@@ -234,8 +247,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--texts", nargs="+", default=list(TEXTS), choices=TEXTS)
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    parser.add_argument("--explain", action="store_true", help="list the wrong merges")
     args = parser.parse_args(argv)
-    replay_table(args.data, args.limit, out, args.modes, args.texts)
+    replay_table(args.data, args.limit, out, args.modes, args.texts, args.explain)
     return 0
 
 

@@ -27,6 +27,9 @@ TEXTS = ("title+summary", "title")
 MODES = ("time order", "one hour")
 # Pairs further apart than this (arrival time) are never compared online: not trained on.
 PAIR_WINDOW_HOURS = 96.0
+# Weight of those relocated pairs in the fit (the pairs that really arrived close count 1).
+# Chosen among 1.0 / 0.3 / 0.1 by the cross-validated figures (docs/dedup.md).
+FAR_WEIGHT = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +140,11 @@ def story_folds(items: Sequence[LabelledItem], k: int = 5) -> list[int]:
 
 
 def training_pairs(
-    items: Sequence[LabelledItem], sigs: Sequence[Signature], keep: Iterable[int] | None = None
-) -> tuple[list[tuple[float, ...]], list[int]]:
+    items: Sequence[LabelledItem],
+    sigs: Sequence[Signature],
+    keep: Iterable[int] | None = None,
+    far_weight: float = FAR_WEIGHT,
+) -> tuple[list[tuple[float, ...]], list[int], list[float]]:
     """Feature rows and labels of the pairs the online grouper could score: both kept, sharing
     an index key, not refused by the guard. The set is sparse in time (320 items over years),
     so pairs further apart than PAIR_WINDOW_HOURS are kept as if they had arrived within the
@@ -148,22 +154,30 @@ def training_pairs(
     keys = [sigs[i].index_keys() for i in range(len(items))]
     xs: list[tuple[float, ...]] = []
     ys: list[int] = []
+    ws: list[float] = []
     for a_pos, a in enumerate(idx):
         for b in idx[a_pos + 1 :]:
             if keys[a].isdisjoint(keys[b]):
                 continue
             gap = (items[b].at - items[a].at).total_seconds() / 3600.0
+            weight = 1.0
             if abs(gap) > PAIR_WINDOW_HOURS:
                 gap = (zlib.crc32(f"{items[a].id} {items[b].id}".encode()) % 7200) / 100.0
+                weight = far_weight
             if conflict(sigs[a], sigs[b]):
                 continue
             xs.append(pair_features(sigs[b], sigs[a], gap))
             ys.append(1 if items[a].story == items[b].story else 0)
-    return xs, ys
+            ws.append(weight)
+    return xs, ys, ws
 
 
 def fit_variant(
-    xs: Sequence[Sequence[float]], ys: Sequence[int], c: float = 1.0, beta2: float = 1.0
+    xs: Sequence[Sequence[float]],
+    ys: Sequence[int],
+    ws: Sequence[float] | None = None,
+    c: float = 1.0,
+    beta2: float = 1.0,
 ) -> dict[str, Any]:
     """Logistic regression (scikit-learn, dev extra) and the threshold that maximises pair
     F-beta (beta^2 = ``beta2``; 1: F1) on the training pairs, as the data file stores them."""
@@ -173,14 +187,15 @@ def fit_variant(
     x = np.asarray(xs, dtype=float)
     y = np.asarray(ys, dtype=int)
     lr = LogisticRegression(C=c, max_iter=2000)
-    lr.fit(x, y)
+    w = np.asarray(ws if ws is not None else [1.0] * len(ys), dtype=float)
+    lr.fit(x, y, sample_weight=w)
     p = lr.predict_proba(x)[:, 1]
     best_t, best_f = 0.5, -1.0
     for t in np.arange(0.1, 0.9, 0.02):
         pred = p >= t
-        tp = float(np.sum(pred & (y == 1)))
-        prec = tp / max(1.0, float(np.sum(pred)))
-        rec = tp / max(1.0, float(np.sum(y == 1)))
+        tp = float(np.sum(w * (pred & (y == 1))))
+        prec = tp / max(1e-9, float(np.sum(w * pred)))
+        rec = tp / max(1e-9, float(np.sum(w * (y == 1))))
         f = (1 + beta2) * prec * rec / max(1e-9, beta2 * prec + rec)
         if f > best_f:
             best_t, best_f = float(t), f

@@ -218,6 +218,11 @@ _NOT_PLACES = frozenset(
         "la les l un une least moins"
     )
 )
+# Shared with bot.core.story_model (names are what is neither a function word, a concept nor
+# a country).
+STOPWORDS = _STOPWORDS
+LEXICON = _LEXICON
+COUNTRIES = _COUNTRIES
 _YEAR_RE = re.compile(r"^(19|20)\d\d$")
 
 

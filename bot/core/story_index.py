@@ -43,11 +43,13 @@ class StoryGroups:
         self,
         model: StoryModel,
         window: timedelta = DEFAULT_WINDOW,
-        per_key: int = 48,
-        candidates: int = 40,
+        per_key: int = 32,
+        candidates: int = 20,
         linkage: str = "mean",
         linkage_members: int = 8,
+        stories_checked: int = 3,
     ) -> None:
+        self.stories_checked = stories_checked
         self.linkage = linkage
         self.linkage_members = linkage_members
         self.model = model
@@ -128,7 +130,7 @@ class StoryGroups:
         # linkage the item must fit the story's members on average, not only its closest one
         # (stories do not chain from one event to the next day's).
         chosen: StoryHit | None = None
-        for story_id in sorted(best, key=lambda s: (-best[s], s)):
+        for story_id in sorted(best, key=lambda s: (-best[s], s))[: self.stories_checked]:
             story = [m for m in map(members.__getitem__, self._story_slots[story_id]) if m]
             if any(conflict(sig, other) for other, _sid, _t in story):
                 continue

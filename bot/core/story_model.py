@@ -19,8 +19,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bot.core.normalize import normalize
-from bot.core.stories import fingerprint
+from bot.core.normalize import fold, normalize
+from bot.core.stories import COUNTRIES, LEXICON, STOPWORDS, fingerprint
 
 __all__ = [
     "FEATURES",
@@ -43,6 +43,7 @@ FEATURES: tuple[str, ...] = (
     "entities_jaccard",  # Jaccard of the watched entity sets
     "places_shared",  # gazetteer places both name (0, 1, 2 = two or more)
     "places_differ",  # both name places, none in common (title + summary)
+    "names_shared",  # capitalised words (names) in common: Dioura, Barkhane, Moussa Mara
     "numbers_shared",  # title numbers in common
     "numbers_differ",  # both titles give numbers, none close to one of the other
     "title_places_differ",  # both titles name places, none in common or containing the other
@@ -92,8 +93,8 @@ class PlaceFinder(Protocol):
 class Signature:
     """What grouping compares of one item (see the module docstring)."""
 
-    title_grams: frozenset[str]
-    text_grams: frozenset[str]
+    title_grams: frozenset[int]  # hashes of the character 3-grams (set operations are faster)
+    text_grams: frozenset[int]
     tokens: frozenset[str]
     entities: frozenset[str] = frozenset()
     places: frozenset[str] = frozenset()  # place ids named in title or summary
@@ -101,6 +102,7 @@ class Signature:
     regions: frozenset[str] = frozenset()  # regions containing the places named
     named_regions: frozenset[str] = frozenset()  # regions the text names as such
     title_numbers: frozenset[int] = frozenset()
+    names: frozenset[str] = frozenset()  # capitalised words of title + summary, folded
     arabic: bool = False
     has_summary: bool = False
 
@@ -116,12 +118,16 @@ class Signature:
         )
 
 
-def _grams(text: str) -> frozenset[str]:
+def _grams(text: str) -> frozenset[int]:
+    """Hashes of the character 3-grams of the normalised text (words padded by spaces).
+
+    Python's string hash differs between processes: signatures are never stored, only
+    compared within the process that made them."""
     norm = normalize(text)
     if not norm:
         return frozenset()
     padded = f" {norm} "
-    return frozenset(padded[i : i + _GRAM] for i in range(len(padded) - _GRAM + 1))
+    return frozenset(hash(padded[i : i + _GRAM]) for i in range(len(padded) - _GRAM + 1))
 
 
 def title_numbers(title: str) -> frozenset[int]:
@@ -138,6 +144,20 @@ def title_numbers(title: str) -> frozenset[int]:
     return frozenset(out)
 
 
+def names(text: str) -> frozenset[str]:
+    """Capitalised words of 4 letters or more that are not function words, concepts or
+    country names, folded: the names a rewrite or a translation keeps."""
+    out = set()
+    for word in fold(text).split():
+        if len(word) < 4 or not word[0].isupper():
+            continue
+        low = word.casefold()
+        if low in STOPWORDS or low in LEXICON or low in COUNTRIES:
+            continue
+        out.add(low)
+    return frozenset(out)
+
+
 def signature(
     title: str,
     summary: str = "",
@@ -149,9 +169,10 @@ def signature(
     text = f"{title} {summary}".strip() if summary else title
     found_title = list(places(title)) if places is not None else []
     found_text = list(places(text)) if places is not None and summary else found_title
+    title_grams = _grams(title)
     return Signature(
-        title_grams=_grams(title),
-        text_grams=_grams(text) if summary else _grams(title),
+        title_grams=title_grams,
+        text_grams=_grams(text) if summary else title_grams,
         tokens=fingerprint(title, summary).tokens,
         entities=frozenset(entities),
         places=frozenset(p for p, _, _ in found_text),
@@ -159,12 +180,13 @@ def signature(
         regions=frozenset(r for _, r, _ in found_text if r),
         named_regions=frozenset(r for _, r, is_region in found_text if r and is_region),
         title_numbers=title_numbers(title),
+        names=names(text),
         arabic=bool(_ARABIC.search(title)),
         has_summary=bool(summary.strip()),
     )
 
 
-def _cosine(a: frozenset[str], b: frozenset[str]) -> float:
+def _cosine(a: frozenset[int], b: frozenset[int]) -> float:
     if not a or not b:
         return 0.0
     return len(a & b) / math.sqrt(len(a) * len(b))
@@ -194,14 +216,17 @@ def pair_features(a: Signature, b: Signature, gap_hours: float) -> tuple[float, 
     cross = 1.0 if a.arabic != b.arabic else 0.0
     entities = _jaccard(a.entities, b.entities)
     places = float(min(len(a.places & b.places), 2))
+    char_title = _cosine(a.title_grams, b.title_grams)
+    both_summaries = a.has_summary and b.has_summary
     return (
-        _cosine(a.title_grams, b.title_grams),
-        _cosine(a.text_grams, b.text_grams),
+        char_title,
+        _cosine(a.text_grams, b.text_grams) if both_summaries else char_title,
         _jaccard(a.tokens, b.tokens),
         float(min(len(a.entities & b.entities), 2)),
         entities,
         places,
         1.0 if _differ(a, b) else 0.0,
+        float(min(len(a.names & b.names), 3)),
         float(min(len(a.title_numbers & b.title_numbers), 2)),
         1.0 if _numbers_differ(a, b) else 0.0,
         1.0 if _title_places_differ(a, b) else 0.0,
@@ -237,13 +262,16 @@ TEMPLATE_SIMILARITY = 0.5
 def conflict(a: Signature, b: Signature) -> bool:
     """The precision guard: True when two items cannot be one event whatever the model says.
 
-    Only on real places and title numbers, and only for one template: the titles are nearly
-    the same (``TEMPLATE_SIMILARITY``) but name different gazetteer places (raids on two
-    towns), or give different numbers (two tolls, two convoys). Rewrites that differ in more
-    than that (an updated toll in another outlet's words) are left to the model, which has
-    both differences as features.
+    Only on real places and title numbers: the titles name different gazetteer places AND
+    give different numbers (another town and another toll), or they are one template
+    (``TEMPLATE_SIMILARITY``) with either difference (raids on two towns, two tolls).
+    Rewrites that differ in more than one of them (an updated toll in another outlet's words)
+    are left to the model, which has both differences as features.
     """
-    if not (_numbers_differ(a, b) or _title_places_differ(a, b)):
+    places, numbers = _title_places_differ(a, b), _numbers_differ(a, b)
+    if places and numbers:  # another town and another toll: whatever the wording
+        return True
+    if not (places or numbers):
         return False
     return _cosine(a.title_grams, b.title_grams) >= TEMPLATE_SIMILARITY
 
