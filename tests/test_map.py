@@ -189,7 +189,19 @@ def test_map_command_with_a_short_period_and_arabic_labels(bot):
     before = len(bot.api.state.photos)
     bot.api.push_message("/map 10h ar", chat_id=ADMIN_CHAT, user_id=ADMIN)
     assert bot.api.wait_for(lambda s: len(s.photos) > before, timeout=60), bot.proc.output()
-    assert "1 incident(s) with a known place in the last 10h" in bot.api.state.photos[-1]["caption"]
+    photo = bot.api.state.photos[-1]
+    assert "1 incident(s) with a known place in the last 10h" in photo["caption"]
+    # The label next to Boulkessi is the shaped Arabic name: the bot's pixels there are those of
+    # the Arabic rendering made here (shaping checked above), not those of the Latin one.
+    rows = _rows(INCIDENTS[:1])
+    boundaries = load_default_boundaries()
+    arabic = map_for(rows, boundaries, period_label="10h", arabic=True)[0]
+    latin = map_for(rows, boundaries, period_label="10h", arabic=False)[0]
+    x, y = (round(v) for v in arabic.pixels[0])
+    window = (slice(y - 22, y + 2), slice(x + 4, x + 60))
+    got, want, other = _image(photo["bytes"]), _image(arabic.png), _image(latin.png)
+    assert (got[window] == want[window]).all()
+    assert not (got[window] == other[window]).all()
 
 
 def test_map_cli_writes_a_png(bot, tmp_path):
