@@ -74,6 +74,11 @@ def test_every_place_of_the_eval_labels_is_in_the_gazetteer():
         ("Ménaka : attaque contre l'armée malienne", ["ml-menaka"]),
         ("Niamey : les otages libérés", ["ne-niamey"]),
         ("Attack in Djibo, Burkina Faso", ["bf-djibo"]),
+        # person names and the whole Sahel are not places
+        ("Mali: spokeswoman Fatoumata Kaba said MINUSMA left", []),
+        ("الجهاديون في منطقة الساحل ومالي", []),
+        ("The Sahel region: Mali, Burkina Faso and Niger", []),
+        ("Attaque près de Fada, au Burkina", ["bf-fada-n-gourma"]),
         ("", []),
     ],
 )
