@@ -245,3 +245,18 @@ def test_every_trigger_has_a_reason():
 def test_lexicon_errors(doc, message):
     with pytest.raises(LexiconError, match=message):
         parse_lexicon(doc)
+
+
+def test_hostile_input_is_read_only_up_to_a_bounded_prefix():
+    from bot.core.incidents import SUMMARY_LIMIT, TITLE_LIMIT
+
+    lead = "Jihadists killed 12 soldiers in an attack on the Boulkessi camp in Mali. "
+    filler = "Ménaka 12 killed near Gao, 7 dead; " * 50_000  # 1.7 MB of numbers and places
+    summary = lead + filler
+    title = "Mali: attack on Boulkessi camp " + "x" * 2_000_000
+    incident = TAGGER.tag(title, summary)
+    assert incident == TAGGER.tag(title[:TITLE_LIMIT], summary[:SUMMARY_LIMIT])
+    assert incident.event_type is EventType.BATTLES and incident.places[0].id == "ml-boulkessi"
+    # markup and entities in feed text are not read as words
+    html = TAGGER.tag("<b>Drone strike</b> kills 8 in Kidal, Mali &amp; more", "<p>x</p>")
+    assert html.sub_event == "air/drone strike" and html.fatalities == 8

@@ -560,6 +560,8 @@ class _FatalityReader:
 # --------------------------------------------------------------------------- tagger
 
 _TITLE_BOOST = 1.5
+TITLE_LIMIT = 1_000  # characters of a title read by the tagger
+SUMMARY_LIMIT = 4_000  # characters of a summary read by the tagger
 
 
 def _plain(text: str) -> str:
@@ -757,7 +759,10 @@ class IncidentTagger:
 
     def tag(self, title: str, summary: str = "") -> Incident:
         """Type, toll, places and severity of one item (stray tags and entities are removed)."""
-        title, summary = _plain(title or ""), _plain(summary or "")
+        # The facts of an incident are in the headline and the lead: reading a bounded prefix
+        # keeps a hostile multi-megabyte summary from costing more than a normal one.
+        title = _plain((title or "")[:TITLE_LIMIT])
+        summary = _plain((summary or "")[:SUMMARY_LIMIT])
         event_type, sub_event, reasons, accident = self.classify(title, summary)
         if event_type is None and not accident:
             return Incident(reasons=tuple(reasons))
