@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 import ahocorasick
+import regex
 
 from bot.core.normalize import fold, normalize
 from bot.core.salience import Shape, mention_salience, shape
@@ -27,6 +28,9 @@ from bot.core.watchlist import FIELDS, PRIORITIES, ChatRoute, Entity, Scope
 # is never added: "المالي" means "the Malian" or "the financial" and is not "Mali".
 # ك (like) is left out on purpose: ك + مالي is كمالي ("luxury", and a surname).
 ARABIC_PROCLITICS = ("و", "ف", "ب", "ل", "وب", "ول", "فب", "فل")
+# A regex alias gets this long per field of one item (a sane one takes microseconds);
+# `main.py check` refuses nested quantifiers, this bounds what slips through.
+REGEX_TIME_LIMIT = 0.05
 _ARABIC_START = re.compile("^[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff]")
 _APOSTROPHES = re.compile("['’ʼ`´]")
 _HYPHENS = re.compile("[‐‑-]")
@@ -194,7 +198,8 @@ class Matcher:
         self._ignores: list[str] = []
         self._folded = ahocorasick.Automaton()
         self._cased: ahocorasick.Automaton | None = None
-        self._regexes: list[tuple[re.Pattern[str], int, bool]] = []  # pattern, alias, cased
+        self._regexes: list[tuple[regex.Pattern[str], int, bool]] = []  # pattern, alias, cased
+        self.regex_timeouts = 0  # regex aliases stopped at REGEX_TIME_LIMIT (never expected)
         self._exclude_owner: list[int] = []
         self._ignore_owner: list[int] = []
         self._has_folded = False
@@ -255,8 +260,10 @@ class Matcher:
                 ai = len(m._aliases)
                 m._aliases.append(_AliasRef(ei, alias.text, group(alias.context)))
                 if alias.regex:
-                    flags = 0 if alias.case_sensitive else re.IGNORECASE
-                    pattern = re.compile(rf"(?<!\w)(?:{alias.text})(?!\w)", flags)
+                    # The `regex` engine, for its time limit (REGEX_TIME_LIMIT): a pattern that
+                    # backtracks badly cannot freeze the event loop (issue 16).
+                    flags = regex.V0 if alias.case_sensitive else regex.V0 | regex.IGNORECASE
+                    pattern = regex.compile(rf"(?<!\w)(?:{alias.text})(?!\w)", flags)
                     m._regexes.append((pattern, ai, alias.case_sensitive))
                     continue
                 for key in phrase_keys(alias.text, case_sensitive=alias.case_sensitive):
@@ -307,18 +314,20 @@ class Matcher:
             padded = f" {kept.casefold()} "
             folded = list(self._folded.iter(padded)) if self._has_folded else []
             cased = list(self._cased.iter(f" {kept} ")) if self._cased is not None else []
-            regex = [
-                (ai, mo.start() - 1, mo.end())
+            regex_hits = [
+                (ai, start - 1, end)
                 for pattern, ai, case_sensitive in self._regexes
-                for mo in pattern.finditer(f" {kept} " if case_sensitive else padded)
+                for start, end in self._regex_spans(
+                    pattern, f" {kept} " if case_sensitive else padded
+                )
             ]
-            if cased or regex or any(value[2] for _end, value in folded):
+            if cased or regex_hits or any(value[2] for _end, value in folded):
                 alias_seen = True
-            scans.append((fi, folded, cased, regex, padded))
+            scans.append((fi, folded, cased, regex_hits, padded))
         if not alias_seen:  # the common case: nothing watched in this item
             return NO_MATCH
         found = _Found()
-        for fi, folded, cased, regex, padded in scans:
+        for fi, folded, cased, regex_hits, padded in scans:
             for end, (length, payloads, _has_alias) in folded:
                 for kind, ref in payloads:
                     start = end - length + 1
@@ -326,9 +335,17 @@ class Matcher:
             for end, (length, payloads, _has_alias) in cased:
                 for _kind, ref in payloads:
                     found.aliases.append((ref, fi, end - length + 1, end))
-            for ai, start, end in regex:
+            for ai, start, end in regex_hits:
                 found.aliases.append((ai, fi, start, end))
         return self._decide(found, plains)
+
+    def _regex_spans(self, pattern: regex.Pattern[str], text: str) -> list[tuple[int, int]]:
+        """Match spans of one regex alias, within REGEX_TIME_LIMIT (none when it runs out)."""
+        try:
+            return [mo.span() for mo in pattern.finditer(text, timeout=REGEX_TIME_LIMIT)]
+        except TimeoutError:
+            self.regex_timeouts += 1
+            return []
 
     def _record(
         self, found: _Found, kind: int, ref: int, fi: int, start: int, end: int, text: str

@@ -45,6 +45,45 @@ _ALIAS_KEYS = {"text", "case_sensitive", "regex", "context"}
 _FEED_KEYS = {"url", "title"}
 _CHAT_KEYS = {"chat", "topic"}
 
+
+def nested_quantifier(pattern: str) -> bool:
+    """True when a repeat (``*``, ``+``, ``{2,}``…) contains another repeat: the shape of
+    catastrophic backtracking, e.g. ``(\\w+\\s?)+junta`` on "Mali aaaa…a!"."""
+    from re import _constants as c
+    from re import _parser
+
+    repeats = {c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", c.MAX_REPEAT)}
+
+    def walk(items: Any, inside: bool) -> bool:
+        for op, av in items:
+            children: list[Any] = []
+            repeats_here = False
+            if op in repeats:
+                _low, high, sub = av
+                repeats_here = high > 1
+                if repeats_here and inside:
+                    return True
+                children = [sub]
+            elif op == c.SUBPATTERN:
+                children = [av[-1]]
+            elif op == c.BRANCH:
+                children = list(av[1])
+            elif op in (c.ASSERT, c.ASSERT_NOT):
+                children = [av[1]]
+            elif op == getattr(c, "ATOMIC_GROUP", None):
+                children = [av]
+            elif op == c.GROUPREF_EXISTS:
+                children = [x for x in av[1:] if x is not None]
+            if any(walk(child, inside or repeats_here) for child in children):
+                return True
+        return False
+
+    try:
+        return walk(_parser.parse(pattern), False)
+    except Exception:  # not parsable here: re.compile reports it
+        return False
+
+
 _ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff]")
 
 GOOGLE_NEWS_LOCALES = (
@@ -583,6 +622,15 @@ class _Parser:
                 return False
             if pattern.fullmatch(""):
                 self.problem(line, f"entity {name!r}: regex {alias.text!r} matches empty text")
+                return False
+            if nested_quantifier(alias.text):
+                self.problem(
+                    line,
+                    f"entity {name!r}: regex {alias.text!r} repeats a group that itself repeats"
+                    " (a nested quantifier, like (\\w+\\s?)+): some titles would make it run"
+                    " for minutes (ReDoS). Write it without the outer repeat, e.g. \\w+(\\s\\w+)*"
+                    " becomes [\\w\\s]+, or list the forms as aliases",
+                )
                 return False
             return True
         if not normalize(alias.text):
