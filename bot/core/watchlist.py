@@ -49,8 +49,11 @@ _CHAT_KEYS = {"chat", "topic"}
 def nested_quantifier(pattern: str) -> bool:
     """True when a repeat (``*``, ``+``, ``{2,}``…) contains another repeat: the shape of
     catastrophic backtracking, e.g. ``(\\w+\\s?)+junta`` on "Mali aaaa…a!"."""
-    from re import _constants as c
-    from re import _parser
+    import importlib
+
+    # CPython's own regex parser (re._parser, re._constants): the tree re.compile builds.
+    c: Any = importlib.import_module("re._constants")
+    _parser: Any = importlib.import_module("re._parser")
 
     repeats = {c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", c.MAX_REPEAT)}
 
