@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from bot.pipeline import CycleSettings, Pipeline
 from bot.service import Service
 from bot.story_grouping import StoryGrouper
 from storage.db import open_database
+from storage.identity import identity_of, verify
 from storage.repository import Repository
 
 log = logging.getLogger("newswatch")
@@ -177,6 +179,7 @@ def build_service(config: Config, *, background_delivery: bool = False) -> tuple
         application=application,
         maintenance=lambda: _prune(db, config.retention_days),
         storage_name=f"the database {config.db_path}",
+        check_storage=partial(verify, identity_of(config.db_path)),
     )
     service.on_start.extend(start_hooks)
     if background_delivery:
@@ -323,7 +326,7 @@ async def _run(config: Config) -> int:
     finally:
         await fetcher.aclose()
         _stop_parse_workers(service)
-    return 0
+    return service.exit_code
 
 
 def _stop_parse_workers(service: Service) -> None:

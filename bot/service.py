@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.cycle_log import CycleLog
 from bot.pipeline import CycleReport, Deliverer, Pipeline
+from storage.identity import EXIT_DATABASE_GONE, DatabaseGone
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -46,6 +47,11 @@ class Service:
     _scheduler: AsyncIOScheduler | None = None
     _conflict_logged_at: datetime | None = None
     storage_name: str = "the database"  # named in the storage-failure notice
+    # Raises when the database file is gone or replaced (storage.identity.verify): checked
+    # before each cycle; then the service stops with ``exit_code`` = EXIT_DATABASE_GONE.
+    check_storage: Callable[[], None] | None = None
+    exit_code: int = 0
+    _stop: asyncio.Event | None = None
     _storage_failures: int = 0  # consecutive cycles that could not write
 
     async def cycle(self, *, force: bool = False) -> CycleReport | None:
@@ -54,6 +60,8 @@ class Service:
             log.debug("previous cycle still running; skipping this tick")
             return None
         async with self._cycle_lock:
+            if self.check_storage is not None:
+                self.check_storage()  # DatabaseGone: handled by _tick, which stops the service
             message = None
             try:
                 message = self.reload_watchlists()
@@ -80,6 +88,13 @@ class Service:
             failure = report.storage_error if report is not None else None
         except asyncio.CancelledError:
             log.warning("cycle cancelled")
+        except DatabaseGone as exc:
+            log.critical("%s", exc)
+            await self._notify(f"newswatch stopped: {exc}")
+            self.exit_code = EXIT_DATABASE_GONE
+            if self._stop is not None:
+                self._stop.set()
+            return
         except sqlite3.Error as exc:  # storage: one line, the backoff below and one notice
             failure = f"{exc}"
             log.error("cycle failed: cannot use %s: %s", self.storage_name, exc)
@@ -183,6 +198,7 @@ class Service:
     async def run_forever(self, stop: asyncio.Event | None = None) -> None:
         """Run until SIGINT/SIGTERM (or ``stop``): cycles on schedule, commands by polling."""
         stop = stop or asyncio.Event()
+        self._stop = stop
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
