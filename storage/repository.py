@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.core.incidents import merge_story_incident
 from bot.core.models import FeedSpec
 from storage.sqlite_utils_loader import Database
 from storage.transactions import transaction
@@ -347,6 +348,7 @@ class Repository:
                 "UPDATE stories SET outlets = ?, updated_at = ? WHERE id = ?",
                 [json.dumps(outlets), iso(now), story_id],
             )
+            self._merge_story_incident(story_id, alert.incident)
         cursor = self.db.execute(
             "INSERT INTO alerts (item_key, story_id, feed_url, source, sources, title, link,"
             " summary, published_at, created_at, entities, matches, priority, delivered,"
@@ -383,6 +385,33 @@ class Repository:
                 [(alert_id, chat, thread, iso(now), iso(now)) for chat, thread in alert.chats],
             )
         return StoredAlert(alert_id=alert_id, story_id=story_id, new_story=new_story)
+
+    def _merge_story_incident(self, story_id: int, incident: dict[str, Any] | None) -> None:
+        """A later report of a story updates the incident of its first alert (toll, places,
+        severity), so the edited first message shows what the story now says."""
+        if not incident:
+            return
+        rows = self.db.execute_returning_dicts(
+            "SELECT a.id, a.event_type, a.sub_event, a.fatalities, a.places, a.severity"
+            " FROM stories s JOIN alerts a ON a.id = s.first_alert_id WHERE s.id = ?",
+            [story_id],
+        )
+        if not rows:
+            return
+        row = rows[0]
+        try:
+            places = json.loads(row["places"]) if row.get("places") else []
+        except ValueError:
+            places = []
+        first = {**row, "places": places}
+        merged = merge_story_incident(first, incident)
+        if merged is None:
+            return
+        self.db.execute(
+            "UPDATE alerts SET event_type = ?, sub_event = ?, fatalities = ?, places = ?,"
+            " severity = ? WHERE id = ?",
+            [*_incident_columns(merged), row["id"]],
+        )
 
     def _add_source(self, alert_id: int, source: str) -> None:
         """The same article reached through another feed: name that source on the alert and

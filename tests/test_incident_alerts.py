@@ -86,3 +86,38 @@ def test_high_only_chat_gets_the_rest_in_its_digest(feed_server, telegram_api, n
         "SELECT count(*) FROM deliveries WHERE status = 'pending' AND held = 'daily'"
     ).fetchone()[0]
     assert held == 2  # the drone strike (medium) and the visit (no incident) wait
+
+
+def test_a_later_report_updates_the_story_incident(tmp_path):
+    """The first report has no toll; a later one of the same story says 25 killed and names
+    Mondoro too: the story's first alert (the message that is edited) shows both."""
+    from datetime import UTC, datetime
+
+    from bot.incident_data import load_default_tagger
+    from storage.repository import AlertDraft, NewItem
+
+    tagger = load_default_tagger()
+    repo = Repository(open_database(tmp_path / "db.sqlite"))
+    now = datetime.now(UTC)
+    reports = [
+        "Mali: attack under way on the Boulkessi army camp",
+        "Mali: at least 25 soldiers killed in attacks on Boulkessi and Mondoro camps",
+        "Mali army says situation in Boulkessi under control",  # no incident: changes nothing
+    ]
+    story = None
+    for i, title in enumerate(reports):
+        draft = AlertDraft(
+            source=f"Outlet {i}", title=title, link=f"https://x.example/{i}", summary="",
+            published=now, entities=("Mali",), matches=(), priority="normal", chats=(),
+            story_id=story, incident=tagger.tag(title).to_dict(),
+        )  # fmt: skip
+        item = NewItem(f"k{i}", None, "feed", title, None, now, alert=draft)
+        stored = repo.store_feed_items("feed", [item], now, {})
+        story = stored[0].story_id
+    row = repo.db.execute_returning_dicts(
+        "SELECT a.* FROM stories s JOIN alerts a ON a.id = s.first_alert_id WHERE s.id = ?",
+        [story],
+    )[0]
+    assert row["title"] == reports[0]
+    assert (row["event_type"], row["fatalities"], row["severity"]) == ("battles", 25, "high")
+    assert [p["id"] for p in json.loads(row["places"])] == ["ml-boulkessi", "ml-mondoro"]

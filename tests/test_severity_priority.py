@@ -63,3 +63,22 @@ def test_an_alert_below_the_minimum_waits_for_the_digest_even_when_urgent():
                 Pending(3, "alert", "normal", held="daily", below_minimum=True)]  # fmt: skip
     plan = plan_chat(released, ChatPrefs(), NOW, ZONE, threshold=0)
     assert plan.digests == [("daily", [1, 3])]
+
+
+def test_merge_story_incident():
+    from bot.core.incidents import merge_story_incident
+
+    first = {"event_type": "battles", "sub_event": "armed clash", "fatalities": 10,
+             "places": [{"id": "a"}], "severity": "high"}  # fmt: skip
+    later = {"event_type": "violence_against_civilians", "sub_event": "attack", "fatalities": 4,
+             "places": [{"id": "a"}, {"id": "b"}], "severity": "medium"}  # fmt: skip
+    merged = merge_story_incident(first, later)
+    assert merged is not None
+    assert merged["event_type"] == "battles" and merged["fatalities"] == 10
+    assert [p["id"] for p in merged["places"]] == ["a", "b"] and merged["severity"] == "high"
+    assert merge_story_incident(first, {"event_type": "battles", "fatalities": 3}) is None
+    assert merge_story_incident(first, None) is None
+    none_first = {"event_type": None, "places": []}
+    merged = merge_story_incident(none_first, later)
+    assert merged is not None and merged["event_type"] == "violence_against_civilians"
+    assert merged["fatalities"] == 4

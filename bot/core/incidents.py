@@ -219,6 +219,35 @@ def priority_for(incident: Incident, entity_priority: str) -> str:
     return "urgent" if incident.severity is Severity.HIGH else "normal"
 
 
+def merge_story_incident(
+    first: Mapping[str, Any] | None, later: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """The incident shown on a story's first message once a later report joins it: the type
+    of the first report (else the later one's), the highest toll reported, the places of both
+    (first report's first, at most 5) and the higher severity. None when nothing changes."""
+    if not later:
+        return None
+    old = dict(first or {})
+    merged = dict(old)
+    if not merged.get("event_type") and later.get("event_type"):
+        merged["event_type"], merged["sub_event"] = later["event_type"], later.get("sub_event")
+    tolls = [t for t in (old.get("fatalities"), later.get("fatalities")) if t is not None]
+    if tolls and merged.get("event_type"):
+        merged["fatalities"] = max(tolls)
+    places = list(old.get("places") or [])
+    seen = {p.get("id") for p in places}
+    places += [p for p in later.get("places") or [] if p.get("id") not in seen]
+    merged["places"] = places[:5]
+    ranks = {"high": 2, "medium": 1, "low": 0}
+    sevs = [v for v in (old.get("severity"), later.get("severity")) if v in ranks]
+    if sevs and merged.get("event_type"):
+        merged["severity"] = max(sevs, key=lambda v: ranks[v])
+    keys = ("event_type", "sub_event", "fatalities", "places", "severity")
+    if all((merged.get(k) or None) == (old.get(k) or None) for k in keys):
+        return None
+    return merged
+
+
 SEVERITY_MINIMUMS = ("high", "medium", "low")
 
 
