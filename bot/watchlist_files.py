@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
+import logging
+import os
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +22,8 @@ from bot.core.watchlist import (
     with_gazetteer_places,
 )
 
+log = logging.getLogger("newswatch.watchlists")
+
 _Fingerprint = tuple[tuple[str, int, int], ...]
 
 
@@ -30,9 +36,37 @@ class WatchlistError(Exception):
         super().__init__(f"invalid watchlists ({len(self.problems)} problem(s)):\n{lines}")
 
 
+_WARNED: set[Path] = set()  # non-regular files already reported (once per process)
+
+
+def _regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except OSError:  # a dangling link: reported when read
+        return path.is_symlink()
+
+
+def _read_regular(path: Path) -> bytes:
+    """The file's bytes; never blocks on a FIFO swapped in after the listing."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        return handle.read()
+
+
 def watchlist_paths(directory: Path, extra_files: Iterable[Path] = ()) -> list[Path]:
-    """Every ``*.toml`` file in ``directory`` (sorted by name), then the extra files."""
-    paths = sorted(directory.glob("*.toml")) if directory.is_dir() else []
+    """Every ``*.toml`` regular file in ``directory`` (sorted by name), then the extra files.
+
+    Anything else named ``*.toml`` (a FIFO, a device, a directory) is skipped: opening a FIFO
+    would block the event loop until someone writes to it.
+    """
+    found = sorted(directory.glob("*.toml")) if directory.is_dir() else []
+    paths = [p for p in found if _regular(p)]
+    for skipped in sorted(set(found) - set(paths)):
+        if skipped not in _WARNED:
+            _WARNED.add(skipped)
+            log.warning("watchlist folder: %s is not a regular file; skipped", skipped)
     for extra in extra_files:
         if extra not in paths:
             paths.append(extra)
@@ -52,7 +86,7 @@ def load_watchlist_dir(
     watchlists: list[Watchlist] = []
     for path in paths:
         try:
-            text = path.read_bytes().decode("utf-8")
+            text = _read_regular(path).decode("utf-8")
         except OSError as exc:
             problems.append(Problem(str(path), 0, f"cannot read: {exc.strerror or exc}"))
             continue

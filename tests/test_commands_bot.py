@@ -163,6 +163,8 @@ def test_allow_and_deny_are_admin_only_stored_and_logged(bot):
     log = bot.db.execute("SELECT actor, action, user_id FROM access_log ORDER BY id").fetchall()
     assert (ADMIN, "allowed", FRIEND) in log and (ADMIN, "denied", FRIEND) in log
     assert "Usage" in ask(bot.api, "/allow bob", chat_id=ADMIN, user_id=ADMIN)[0].text
+    huge = ask(bot.api, "/allow 99999999999999999999", chat_id=ADMIN, user_id=ADMIN)[0].text
+    assert "too large" in huge and "internal error" not in huge
 
 
 # ----- alerts ---------------------------------------------------------------------------
@@ -264,6 +266,8 @@ def test_story_lists_every_outlet(bot):
     assert f'<a href="https://archive.example.org/newswatch/story?id={story_id}">' in html
     assert "There is no story" in one(bot, "/story 99999")
     assert "Which story" in one(bot, "/story abc")
+    # 20 digits overflowed SQLite's integers: "internal error" (issue 16)
+    assert "There is no story" in one(bot, "/story 99999999999999999999")
 
 
 def test_stats_counts_and_change(bot):

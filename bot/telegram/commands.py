@@ -601,6 +601,8 @@ class Commands:
         text = args.strip().lstrip("#")
         if not text.isdecimal():
             raise UserError("Which story? Give its number, e.g. /story 12 (shown in lists).")
+        if int(text) > MAX_ID:
+            raise UserError(f"There is no story {text}: story numbers are smaller.")
         story, alerts = self.queries.story(int(text))
         if story is None:
             raise UserError(f"There is no story {int(text)}.")
@@ -993,7 +995,13 @@ def _user_id_arg(args: str, command: str) -> int:
     text = args.strip()
     if not text.lstrip("-").isdecimal() or len(text) > 20:
         raise UserError(f"Usage: /{command} <user id> (a number; the user sees it when refused).")
+    if abs(int(text)) > MAX_ID:  # SQLite integers are 64-bit: 20 digits used to crash
+        raise UserError(f"/{command}: {text} is not a Telegram user id (too large).")
     return int(text)
+
+
+# Largest id SQLite stores (64-bit signed); Telegram's own ids are far below it.
+MAX_ID = 2**63 - 1
 
 
 def _split_period(args: str, default: timedelta | None) -> tuple[str, timedelta | None]:

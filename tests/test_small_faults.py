@@ -1,0 +1,28 @@
+"""The small faults of issue 16, point 13, each reproduced against the real process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from tests.conftest import ROOT, run_main, telegram_env, write_feed_list
+from tests.fakes.feed_server import rss
+
+
+def test_a_fifo_named_toml_in_the_watchlist_folder_is_skipped(
+    feed_server, telegram_api, nw_env, tmp_path: Path
+):
+    """Opening it blocked the event loop until someone wrote to it."""
+    folder = tmp_path / "watchlists"
+    shutil.copytree(ROOT / "watchlists", folder)
+    os.mkfifo(folder / "evil.toml")
+    feed_server.set("/ok.xml", rss([]))
+    env = telegram_env(nw_env, telegram_api)
+    env["NEWSWATCH_WATCHLISTS"] = str(folder)
+    env["NEWSWATCH_FEEDS"] = str(write_feed_list(tmp_path, [feed_server.url("/ok.xml")]))
+    check = run_main(["check"], env, timeout=60)
+    assert check.returncode == 0, check.stdout + check.stderr
+    poll = run_main(["poll", "--once"], env, timeout=60)
+    assert poll.returncode == 0, poll.stderr[-2000:]
+    assert "evil.toml is not a regular file; skipped" in poll.stderr
