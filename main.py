@@ -21,7 +21,7 @@ from bot.cycle_log import CycleLog
 from bot.feed_list import load_feed_list
 from bot.fetcher import Fetcher, FetchSettings
 from bot.instance_lock import AlreadyRunning, instance_locks
-from bot.logging_setup import configure_logging
+from bot.logging_setup import configure_logging, register_secret
 from bot.parse_pool import ParsePool
 from bot.pipeline import CycleSettings, Pipeline
 from bot.service import Service
@@ -35,6 +35,7 @@ log = logging.getLogger("newswatch")
 
 def _load(args: argparse.Namespace) -> Config:
     config, problems = load_config(args.config)
+    register_secret(config.telegram_token)  # redacted by its exact value from now on
     if problems:
         raise ConfigError(problems)
     return config
@@ -380,6 +381,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from bot.watchlist_files import load_watchlist_dir
 
     config, problems = load_config(args.config)
+    register_secret(config.telegram_token)
     problems = list(problems)
     wl_dir = Path(config.watchlists_dir)
     watchlists = None
@@ -660,6 +662,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(verbose=args.verbose)
+    register_secret(os.environ.get("TELEGRAM_BOT_TOKEN"))  # even one the config refuses
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:

@@ -10,7 +10,29 @@ import sys
 TOKEN_PATTERN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
 
 
+# The configured token's exact value (and its secret half): the pattern above misses tokens
+# the config accepts (``1234:`` + 20-29 characters), so the real value is redacted too.
+_SECRETS: set[str] = set()
+
+
+def register_secret(token: str | None) -> None:
+    """Redact this exact token (and the part after its colon, and its URL-quoted form)."""
+    from urllib.parse import quote
+
+    if not token or len(token) < 8:
+        return
+    token = token.strip()
+    forms = {token, quote(token, safe="")}
+    _, _, secret = token.partition(":")
+    if len(secret) >= 8:
+        forms.add(secret)
+    _SECRETS.update(forms)
+
+
 def redact(text: str) -> str:
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, "<redacted-token>")
     return TOKEN_PATTERN.sub("<redacted-token>", text)
 
 

@@ -26,3 +26,21 @@ def test_a_fifo_named_toml_in_the_watchlist_folder_is_skipped(
     poll = run_main(["poll", "--once"], env, timeout=60)
     assert poll.returncode == 0, poll.stderr[-2000:]
     assert "evil.toml is not a regular file; skipped" in poll.stderr
+
+
+def test_a_short_token_the_config_accepts_is_redacted_in_the_crash_trace(
+    feed_server, telegram_api, nw_env, tmp_path: Path
+):
+    """`1234:` + 23 characters passes the config check but not the log's token pattern;
+    the fake rejects it (401), and PTB's InvalidToken names it in the crash trace."""
+    token = "1234:abcdefghijklmnopqrstuvw"
+    feed_server.set("/ok.xml", rss([]))
+    env = telegram_env(nw_env, telegram_api)
+    env["TELEGRAM_BOT_TOKEN"] = token
+    env["NEWSWATCH_FEEDS"] = str(write_feed_list(tmp_path, [feed_server.url("/ok.xml")]))
+    for command in (["run"], ["poll", "--once"]):
+        out = run_main(command, env, timeout=60)
+        assert out.returncode != 0
+        text = out.stdout + out.stderr
+        assert "<redacted-token>" in text, text[-2000:]
+        assert token not in text and token.split(":")[1] not in text, text[-2000:]
