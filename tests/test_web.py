@@ -154,7 +154,7 @@ def test_alerts_table_newest_first_with_links_to_article_and_story(archive):
 def test_facets_entity_outlet_story_and_day(archive):
     data = get(archive, "/newswatch/alerts.json?_extra=facet_results").json()
     facets = data["facet_results"]
-    assert {"entities", "source", "lang", "story_id", "created_at"} <= set(facets)
+    assert {"entities", "source", "lang", "story_id", "event_type", "created_at"} <= set(facets)
     languages = {r["value"] for r in facets["lang"]["results"]}
     assert "fr" in languages and "en" in languages, languages
     outlets = {r["value"]: r["count"] for r in facets["source"]["results"]}
@@ -233,6 +233,7 @@ def test_internal_tables_are_hidden_and_unreadable(archive):
     answer = get(archive, "/newswatch.json", params={"sql": sneaky})
     assert answer.json()["ok"] is False
     assert get(archive, "/_internal").status_code in (403, 404)
+    assert get(archive, "/newswatch.db").status_code in (403, 404), "no download of the file"
 
 
 def test_database_is_read_only(archive):

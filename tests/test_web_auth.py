@@ -90,6 +90,17 @@ def test_the_loopback_default_needs_no_password(env):
         assert "no password" in web.output()
 
 
+def test_a_path_in_web_base_url_is_where_the_pages_are(env, tmp_path):
+    """Behind a reverse proxy at https://team.example.org/archive/, the story links the bot
+    sends (<web_base_url>/newswatch/story?id=N) and the web view's own links agree."""
+    config = tmp_path / "proxy.toml"
+    config.write_text('web_base_url = "https://team.example.org/archive/"\n', encoding="utf-8")
+    with WebProcess(dict(env, NEWSWATCH_CONFIG=str(config))) as web:
+        page = httpx.get(web.url("/archive/newswatch/story?id=1"))
+        assert page.status_code == 200
+        assert 'href="/archive/newswatch"' in page.text
+
+
 def test_no_database_yet_is_a_clear_error(env, tmp_path):
     result = run_main(["web"], dict(env, NEWSWATCH_DB=str(tmp_path / "absent.db")))
     assert result.returncode == 2

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlparse
 
 from bot.config import Config
 from bot.core.web_links import DATABASE_NAME
@@ -39,6 +40,17 @@ SETTINGS: dict[str, Any] = {
     "default_facet_size": 10,
     "suggest_facets": False,  # the shipped facets are the useful ones; fewer queries
 }
+
+
+def settings_for(config: Config) -> dict[str, Any]:
+    """Datasette settings; a path in ``web_base_url`` (a reverse proxy passing
+    ``/archive/...`` through) becomes Datasette's ``base_url``, so its links and the bot's
+    /story links agree."""
+    settings = dict(SETTINGS)
+    path = urlparse(config.web_base_url or "").path.strip("/")
+    if path:
+        settings["base_url"] = f"/{path}/"
+    return settings
 
 
 class WebError(Exception):
@@ -155,7 +167,7 @@ def build_datasette(config: Config, web: WebMetadata, *, require_auth: bool) -> 
     ds = Datasette(
         [],
         metadata=metadata,
-        settings=SETTINGS,
+        settings=settings_for(config),
         secret=os.environ.get("DATASETTE_SECRET") or None,
     )
     ds.add_database(
