@@ -15,7 +15,7 @@ import pytest
 
 from bot.core.models import SourceKind
 from bot.core.sources import SourceError, gdelt_spec, parse_source
-from bot.sources.gdelt import GdeltLimiter, parse_answer, timespan_minutes
+from bot.sources.gdelt import GdeltLimiter, headline, parse_answer, timespan_minutes
 from tests.fakes.feed_server import rfc822, rss
 from tests.fakes.gdelt_api import Answer, FakeGdelt, article
 from tests.source_harness import Clock, alert_rows, source_pipeline
@@ -58,6 +58,19 @@ def test_declarations():
         gdelt_spec("  ", "x")
     with pytest.raises(SourceError, match="unbalanced quotes"):
         gdelt_spec('"JNIM OR GSIM', "x")
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Attaque près de Ségou - Le Monde", "Attaque près de Ségou"),
+        ("Attaque près de Ségou | Lefaso.net", "Attaque près de Ségou"),
+        ("Mali - Burkina : la frontière rouverte", "Mali - Burkina : la frontière rouverte"),
+        ("Attaque près de Ségou", "Attaque près de Ségou"),
+    ],
+)
+def test_gdelt_titles_lose_their_outlet_suffix(title, expected):
+    assert headline(title) == expected
 
 
 @pytest.mark.parametrize(
@@ -190,7 +203,8 @@ async def test_google_news_and_gdelt_items_for_one_article_collapse(
     path = f"/rss/search?q={quote_plus('JNIM when:1d')}&hl=fr"
     feed_server.set(path, google)
     google_url = feed_server.url(path)
-    gdelt.answer(QUERY, Answer(ARTICLES[:1]))
+    with_suffix = dict(ARTICLES[0], title=f"{title} | Lefaso.net")  # GDELT: the page <title>
+    gdelt.answer(QUERY, Answer([with_suffix]))
     from bot.core.models import FeedSpec
 
     specs = [FeedSpec(google_url), gdelt_spec(QUERY, "test")]

@@ -14,6 +14,7 @@ from urllib.parse import quote, urlsplit
 
 from bot.core.models import FeedSpec, Item, ParsedFeed
 from bot.core.text import clean_title
+from bot.core.urls import split_outlet_suffix
 from bot.fetcher import Fetcher
 from bot.sources.base import Parsed, SourceResult, key_items
 
@@ -81,6 +82,17 @@ def _seen(value: Any) -> datetime | None:
         return None
 
 
+def headline(title: str) -> str:
+    """GDELT's title is the page's ``<title>``: drop an outlet suffix (``… - Le Monde``,
+    ``… | Lefaso.net``), as Google News titles lose theirs, so the two compare equal."""
+    if " | " in title:
+        head, _, tail = title.rpartition(" | ")
+        cut, outlet = split_outlet_suffix(f"{head} - {tail}")
+        if outlet:
+            return cut
+    return split_outlet_suffix(title)[0]
+
+
 def _field(article: Mapping[str, Any], key: str) -> str | None:
     value = article.get(key)
     return value.strip() if isinstance(value, str) and value.strip() else None
@@ -111,7 +123,7 @@ def parse_answer(body: bytes, spec: FeedSpec) -> tuple[ParsedFeed, bool]:
         if not isinstance(article, dict):
             continue
         link = _field(article, "url")
-        title = clean_title(_field(article, "title"))
+        title = headline(clean_title(_field(article, "title")))
         if not link or urlsplit(link).scheme not in ("http", "https") or not title:
             continue
         domain = _field(article, "domain") or (urlsplit(link).hostname or "").removeprefix("www.")
