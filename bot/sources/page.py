@@ -4,9 +4,10 @@ French or Arabic words read with dateparser, relative links resolved."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -71,6 +72,72 @@ def check_selectors(selectors: PageSelectors) -> str | None:
     return None
 
 
+_MONTHS: dict[str, int] = {}
+for _number, _names in enumerate(
+    [
+        "january jan janvier janv يناير كانون_الثاني",
+        "february feb février fevrier févr fevr فبراير شباط",
+        "march mar mars مارس آذار",
+        "april apr avril avr أبريل ابريل إبريل نيسان",
+        "may mai مايو أيار",
+        "june jun juin يونيو حزيران",
+        "july jul juillet juil يوليو تموز",
+        "august aug août aout أغسطس اغسطس آب",
+        "september sep sept septembre سبتمبر أيلول",
+        "october oct octobre أكتوبر اكتوبر تشرين_الأول",
+        "november nov novembre نوفمبر تشرين_الثاني",
+        "december dec décembre decembre déc دیسمبر ديسمبر كانون_الأول",
+    ],
+    start=1,
+):
+    for _name in _names.split():
+        _MONTHS[_name.replace("_", " ")] = _number
+_ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+_MONTH_ALT = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=True))
+# "27 novembre 2026", "Le 27 nov. 2026 à 10h30", "٢٧ نوفمبر", "November 27, 2026 10:30"
+_DAY_MONTH = re.compile(
+    rf"(?<!\w)(\d{{1,2}})(?:er|st|nd|rd|th)?\s+({_MONTH_ALT})\.?(?:,?\s+(\d{{4}}))?"
+    r"(?:,?\s+(?:à\s+|at\s+|-\s+)?(\d{1,2})\s*[:h]\s*(\d{2}))?(?!\w)",
+    re.I,
+)
+_MONTH_DAY = re.compile(
+    rf"(?<!\w)({_MONTH_ALT})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?"
+    r"(?:,?\s+(?:at\s+)?(\d{1,2}):(\d{2}))?(?!\w)",
+    re.I,
+)
+
+
+def _fast_date(value: str, now: datetime) -> datetime | None:
+    """The common written forms, without dateparser's cost (about 1 ms a date); None when
+    the text is anything else (dateparser then reads it)."""
+    text = value.translate(_ARABIC_DIGITS)
+    found = _DAY_MONTH.search(text)
+    if found:
+        day, month, year, hour, minute = found.groups()
+    else:
+        found = _MONTH_DAY.search(text)
+        if not found:
+            return None
+        month, day, year, hour, minute = found.groups()
+    number = _MONTHS.get(month.lower())
+    if number is None:
+        return None
+    try:
+        moment = datetime(
+            int(year) if year else now.year,
+            number,
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            tzinfo=UTC,
+        )
+    except ValueError:
+        return None
+    if not year and moment > now + timedelta(days=1):  # "27 décembre" read in January
+        moment = moment.replace(year=moment.year - 1)
+    return moment
+
+
 def parse_date(text: str | None, now: datetime) -> datetime | None:
     """A date written in words or numbers, in English, French or Arabic ("27 novembre 2026",
     "٢٧ نوفمبر", "il y a 3 heures", ISO 8601), as UTC; None when none can be read."""
@@ -80,6 +147,9 @@ def parse_date(text: str | None, now: datetime) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
+        fast = _fast_date(value, now)
+        if fast is not None:
+            return fast
         import dateparser
 
         settings: Any = {
