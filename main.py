@@ -378,7 +378,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from bot.watchlist_files import load_watchlist_dir
+    from bot.watchlist_files import load_watchlist_dir, watchlist_warnings
 
     config, problems = load_config(args.config)
     register_secret(config.telegram_token)
@@ -400,6 +400,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     if problems:
         print(f"{len(problems)} problem(s) found", file=sys.stderr)
         return 1
+    for warning in watchlist_warnings(watchlists) if watchlists else []:
+        print(warning)  # "file:line: warning: …": not a problem, the exit code stays 0
     entities = len(watchlists.entities) if watchlists else 0
     mode = "Telegram" if config.telegram_token else "console (no TELEGRAM_BOT_TOKEN)"
     print(

@@ -73,6 +73,11 @@ def watchlist_paths(directory: Path, extra_files: Iterable[Path] = ()) -> list[P
     return paths
 
 
+def watchlist_warnings(wset: WatchlistSet) -> list[Problem]:
+    """What `check` prints as warnings (short aliases…): the files are valid and in force."""
+    return [w for wl in wset.watchlists for w in wl.warnings]
+
+
 def load_watchlist_dir(
     directory: Path, extra_files: Iterable[Path] = ()
 ) -> tuple[WatchlistSet | None, list[Problem]]:
@@ -216,6 +221,8 @@ class WatchlistReloader:
             raise WatchlistError(problems)
         self._current, self._matcher = wset, Matcher.compile(wset.entities)
         self._fingerprint = fingerprint
+        for warning in watchlist_warnings(wset):
+            log.warning("%s", warning)
         return problems
 
     def check(self) -> ReloadEvent | None:
@@ -247,6 +254,8 @@ class WatchlistReloader:
             )
         if wset.version == self._current.version:
             return None
+        for warning in watchlist_warnings(wset):
+            log.warning("%s", warning)
         try:
             matcher = Matcher.compile(wset.entities)
         except (ValueError, KeyError) as exc:  # parse_watchlist validates; belt and braces

@@ -44,3 +44,19 @@ def test_a_short_token_the_config_accepts_is_redacted_in_the_crash_trace(
         text = out.stdout + out.stderr
         assert "<redacted-token>" in text, text[-2000:]
         assert token not in text and token.split(":")[1] not in text, text[-2000:]
+
+
+def test_a_one_letter_alias_is_warned_unless_short_ok(nw_env, tmp_path: Path):
+    folder = tmp_path / "watchlists"
+    folder.mkdir()
+    (folder / "short.toml").write_text(
+        '[[entities]]\nname = "Letter"\naliases = ["a"]\n\n'
+        '[[entities]]\nname = "G5 Sahel"\n'
+        'aliases = [{ text = "G5", short_ok = true }, "G5 Sahel"]\n',
+        encoding="utf-8",
+    )
+    env = dict(nw_env, NEWSWATCH_WATCHLISTS=str(folder))
+    out = run_main(["check"], env)
+    assert out.returncode == 0, out.stdout + out.stderr  # a warning, not a problem
+    assert "short.toml:3: warning: entity 'Letter': alias 'a' is shorter than 3" in out.stdout
+    assert "G5'" not in out.stdout and "short_ok = true" in out.stdout

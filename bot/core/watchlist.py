@@ -41,7 +41,10 @@ _ENTITY_KEYS = {
     "scope",
     "min_salience",
 }
-_ALIAS_KEYS = {"text", "case_sensitive", "regex", "context"}
+_ALIAS_KEYS = {"text", "case_sensitive", "regex", "context", "short_ok"}
+# An alias shorter than this (letters and digits, once normalised) gets a warning unless the
+# alias table says ``short_ok = true``: "AQ" or "G5" may be meant, "a" never is.
+SHORT_ALIAS = 3
 _FEED_KEYS = {"url", "title"}
 _CHAT_KEYS = {"chat", "topic"}
 
@@ -109,6 +112,7 @@ class Alias:
     case_sensitive: bool = False
     regex: bool = False
     context: tuple[str, ...] = ()
+    short_ok: bool = False  # a deliberately short alias (no "shorter than 3" warning)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +184,8 @@ class Watchlist:
     feeds: tuple[FeedSpec, ...] = ()
     title: str = ""
     digest: str = ""  # sha256 of the file text, first 12 hex digits
+    # Not errors: the file is in force. `main.py check` prints them; `run` logs them.
+    warnings: tuple[Problem, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,10 +257,11 @@ class _Lines:
         return start
 
     def literal(self, value: str, start: int, end: int, default: int) -> int:
-        needles = [f'"{value}"', f"'{value}'", value.replace("\\", "\\\\")]
-        for i in range(start, min(end, len(self.lines) + 1)):
-            if any(n in self.lines[i - 1] for n in needles):
-                return i
+        # Quoted forms first, over the whole range: a bare "a" is inside "name" too.
+        for needles in ([f'"{value}"', f"'{value}'"], [value.replace("\\", "\\\\")]):
+            for i in range(start, min(end, len(self.lines) + 1)):
+                if any(n in self.lines[i - 1] for n in needles):
+                    return i
         return default
 
     def table(self, name: str) -> int:
@@ -296,6 +303,7 @@ class _Parser:
         self.data = data
         self.lines = _Lines.of(text)
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
         self.scopes: dict[str, Scope] = {}
 
     def problem(self, line: int, message: str) -> None:
@@ -322,7 +330,9 @@ class _Parser:
         feeds = self.parse_feeds(data.get("feeds", []))
         feeds += [s for s in self.parse_sources(data.get("source", [])) if s not in feeds]
         digest = hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:12]
-        wl = Watchlist(self.path, tuple(entities), tuple(feeds), title, digest)
+        wl = Watchlist(
+            self.path, tuple(entities), tuple(feeds), title, digest, tuple(self.warnings)
+        )
         return wl, self.problems
 
     # ----------------------------------------------------------------- defaults
@@ -596,7 +606,7 @@ class _Parser:
             if not isinstance(text, str):
                 self.problem(aline, f"entity {name!r}: alias table needs a 'text' string")
                 continue
-            flags = {k: item.get(k, False) for k in ("case_sensitive", "regex")}
+            flags = {k: item.get(k, False) for k in ("case_sensitive", "regex", "short_ok")}
             wrong = [k for k, v in flags.items() if not isinstance(v, bool)]
             for k in wrong:
                 self.problem(aline, f"entity {name!r}: alias {k!r} must be true or false")
@@ -611,6 +621,7 @@ class _Parser:
                     text,
                     case_sensitive=bool(flags["case_sensitive"]),
                     regex=bool(flags["regex"]),
+                    short_ok=bool(flags["short_ok"]),
                     context=tuple(c for c in context if normalize(c)),
                 )
             )
@@ -639,6 +650,16 @@ class _Parser:
         if not normalize(alias.text):
             self.problem(line, f"entity {name!r}: empty alias {alias.text!r}")
             return False
+        if not alias.short_ok and len(normalize(alias.text).replace(" ", "")) < SHORT_ALIAS:
+            self.warnings.append(
+                Problem(
+                    self.path,
+                    line,
+                    f"warning: entity {name!r}: alias {alias.text!r} is shorter than"
+                    f" {SHORT_ALIAS} characters and may match unrelated words; if it is meant,"
+                    f' write it as {{ text = "{alias.text}", short_ok = true }}',
+                )
+            )
         return True
 
     def strings(self, raw: Any, key: str, kline: Any) -> list[str]:
