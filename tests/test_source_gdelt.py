@@ -155,6 +155,7 @@ async def test_empty_answer_is_not_an_error(gdelt, tmp_path: Path, mode: str):
     ("mode", "error", "waits"),
     [
         ("error", "GDELT answered with an error: Your search contained a keyword", False),
+        ("error-json", "GDELT answered with an error: Invalid query", False),
         ("rate-text", "GDELT answered with an error: Please limit requests", True),
         ("429", "HTTP 429", True),
     ],

@@ -115,6 +115,11 @@ def parse_answer(body: bytes, spec: FeedSpec) -> tuple[ParsedFeed, bool]:
         return ParsedFeed(title=None, error=f"GDELT answered with an error: {message}"), limited
     if not isinstance(data, dict):
         return ParsedFeed(title=None, error="GDELT answer is not a JSON object"), False
+    problem = next((data[k] for k in ("error", "errors", "message") if data.get(k)), None)
+    if problem and not data.get("articles"):
+        detail = " ".join(str(problem).split())[:300]
+        limited = _RATE_LIMITED in detail.lower()
+        return ParsedFeed(title=None, error=f"GDELT answered with an error: {detail}"), limited
     articles = data.get("articles") or []
     if not isinstance(articles, list):
         return ParsedFeed(title=None, error="GDELT answer: 'articles' is not a list"), False

@@ -47,7 +47,8 @@ def article(
 @dataclass
 class Answer:
     articles: list[dict[str, Any]] = field(default_factory=list)
-    mode: str | None = None  # None | "empty" | "blank" | "error" | "rate-text" | "429"
+    # None | "empty" | "blank" | "error" (text) | "error-json" | "rate-text" | "429"
+    mode: str | None = None
 
 
 @dataclass
@@ -92,6 +93,9 @@ class FakeGdelt(LoopbackHTTPServer):
         if answer.mode == "error":
             text = "Your search contained a keyword that is too short or too common."
             return self._send(req, 200, "text/html", text)
+        if answer.mode == "error-json":
+            body = json.dumps({"error": "Invalid query: the phrase is too short."})
+            return self._send(req, 200, "application/json", body)
         if answer.mode == "blank":
             return self._send(req, 200, "application/json", "")
         if answer.mode == "empty":
