@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.core.matching import Decision, Matcher, Rule, describe
-from bot.core.salience import shape
+from bot.core.salience import SHAPE_LIMIT, shape
 from bot.core.watchlist import Alias, Entity, Scope, parse_watchlist, with_gazetteer_places
 
 AFRICA = Scope(
@@ -166,3 +166,15 @@ def test_gazetteer_scope_takes_the_loaders_place_names() -> None:
     assert not Matcher.compile(wl.entities).match("Africa Corps leaves Ukraine for Tessit", "")
     _wl, problems = parse_watchlist(text.replace("gazetteer = true", "gazetteer = 1"), "w.toml")
     assert any("'gazetteer' must be true or false" in p.message for p in problems)
+
+
+def test_long_and_repetitive_fields_are_read_in_bounded_parts() -> None:
+    # a hostile summary: the shape is read from its start only, and every result stays right
+    long_list = "Chad, Niger, " * 20_000 + "Mali."
+    assert shape(long_list).analysed <= SHAPE_LIMIT
+    result = SALIENT.match("Talks", long_list)
+    assert result.entities == ("Mali",)  # past the part read: the summary's weight (0.6)
+    # many mentions, all inside the part read and all in the list: weak
+    assert SALIENT.match("Talks", "Mali, Chad, Niger, " * 150).weak_entities == ("Mali",)
+    repeated = CORPS.match("x", "Ukraine Wagner Group Mali Africa Corps " * 3_000)
+    assert "Corps" in repeated.entities

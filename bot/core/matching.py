@@ -8,6 +8,7 @@ it (``Reason``), for ``/test``, ``match`` and ``match --json``.
 
 from __future__ import annotations
 
+import bisect
 import html
 import re
 from collections.abc import Iterable
@@ -18,7 +19,7 @@ import ahocorasick
 import regex
 
 from bot.core.normalize import fold, normalize
-from bot.core.salience import Shape, mention_salience, shape
+from bot.core.salience import FIELD_WEIGHT, Shape, may_be_aside, mention_salience, shape
 from bot.core.text import TAG
 from bot.core.watchlist import FIELDS, PRIORITIES, ChatRoute, Entity, Scope
 
@@ -67,6 +68,7 @@ class Decision(StrEnum):
 
 
 _RANK = {p: i for i, p in enumerate(PRIORITIES)}
+_SALIENCE_SPANS = 48  # mentions of one alias in one field whose salience is computed
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +156,7 @@ class _Found:
     contexts: dict[int, str] = field(default_factory=dict)  # group -> first term found
     inside: dict[int, list[tuple[int, int, int, str]]] = field(default_factory=dict)
     outside: dict[int, str] = field(default_factory=dict)  # scope -> first outside place
+    padded: list[str] = field(default_factory=lambda: ["", ""])  # per field: " folded text "
 
 
 def phrase_keys(text: str, *, case_sensitive: bool = False) -> list[str]:
@@ -328,10 +331,19 @@ class Matcher:
             return NO_MATCH
         found = _Found()
         for fi, folded, cased, regex_hits, padded in scans:
+            found.padded[fi] = padded
+            aliases, contexts = found.aliases, found.contexts
             for end, (length, payloads, _has_alias) in folded:
+                start = end - length + 1
                 for kind, ref in payloads:
-                    start = end - length + 1
-                    self._record(found, kind, ref, fi, start, end, padded[start + 1 : end])
+                    # the two common kinds inline: a text can hold thousands of keys
+                    if kind == _ALIAS:
+                        aliases.append((ref, fi, start, end))
+                    elif kind == _CONTEXT:
+                        if ref not in contexts:
+                            contexts[ref] = padded[start + 1 : end]
+                    else:
+                        self._record(found, kind, ref, fi, start, end, padded)
             for end, (length, payloads, _has_alias) in cased:
                 for _kind, ref in payloads:
                     found.aliases.append((ref, fi, end - length + 1, end))
@@ -348,16 +360,13 @@ class Matcher:
             return []
 
     def _record(
-        self, found: _Found, kind: int, ref: int, fi: int, start: int, end: int, text: str
+        self, found: _Found, kind: int, ref: int, fi: int, start: int, end: int, padded: str
     ) -> None:
-        if kind == _ALIAS:
-            found.aliases.append((ref, fi, start, end))
-        elif kind == _CONTEXT:
-            found.contexts.setdefault(ref, text)
-        elif kind == _INSIDE:
-            found.inside.setdefault(ref, []).append((fi, start, end, text))
+        if kind == _INSIDE:
+            found.inside.setdefault(ref, []).append((fi, start, end, padded[start + 1 : end]))
         elif kind == _OUTSIDE:
-            found.outside.setdefault(ref, text)
+            if ref not in found.outside:
+                found.outside[ref] = padded[start + 1 : end]
         elif kind == _EXCLUDE:
             found.excludes.setdefault(self._exclude_owner[ref], (self._excludes[ref], fi))
         else:
@@ -376,6 +385,7 @@ class Matcher:
         to_default = False
         rank = len(PRIORITIES)
         shapes: dict[int, Shape] = {}
+        plain_shape = Shape((), (), (), analysed=1 << 62)  # no list, no aside: the field's weight
         for ei in sorted(per_entity):
             ent = self._ents[ei]
             name = ent.entity.name
@@ -427,11 +437,16 @@ class Matcher:
             for (alias, fname), spans in kept.items():
                 fi = FIELDS.index(fname)
                 if fi not in shapes:
-                    shapes[fi] = shape(plains[fi])
-                for position, stop in spans:
+                    aside = may_be_aside(plains[fi], found.padded[fi])
+                    shapes[fi] = shape(plains[fi]) if aside else plain_shape
+                # A name repeated a thousand times is read a few dozen times (the last mention
+                # too: past the part of the field read for its shape, it has the full weight).
+                for position, stop in spans[:_SALIENCE_SPANS] + spans[-1:]:
                     score, why = mention_salience(fname, shapes[fi], position, stop)
                     if score > best:
                         best, where = score, f"{alias!r} in {why}"
+                    if best >= FIELD_WEIGHT["title"]:
+                        break
             salient = best >= ent.entity.min_salience
             decision = Decision.ALERT if salient else Decision.WEAK
             reasons.extend(Reason(name, decision, Rule.CONTEXT, why) for why in found_context)
@@ -486,17 +501,35 @@ class Matcher:
         if ent.scope in found.outside:
             place = found.outside[ent.scope]
             # The entity's own aliases are not places: "Africa Corps" does not mean Africa.
-            inside = [
-                text
-                for fi, start, end, text in found.inside.get(ent.scope, ())
-                if not any(f == fi and s < end and start < e for _a, f, s, e in mentions)
-            ]
-            if not inside:
-                return True, (
-                    f"scope {sc.name!r}: {place!r} is outside it and no place inside it is named"
-                )
-            return False, f"scope {sc.name!r}: {inside[0]!r} is inside it (and {place!r} is not)"
+            covered = _Spans(mentions)
+            for fi, start, end, text in found.inside.get(ent.scope, ()):
+                if not covered.overlaps(fi, start, end):
+                    return False, (
+                        f"scope {sc.name!r}: {text!r} is inside it (and {place!r} is not)"
+                    )
+            return True, (
+                f"scope {sc.name!r}: {place!r} is outside it and no place inside it is named"
+            )
         return False, ""
+
+
+class _Spans:
+    """Alias occurrences per field, for "does this place overlap one?" in O(log n)."""
+
+    def __init__(self, mentions: list[tuple[int, int, int, int]]) -> None:
+        self._starts: dict[int, list[int]] = {}
+        self._max_end: dict[int, list[int]] = {}  # running max of ends, in start order
+        for _alias, fi, start, end in sorted(mentions, key=lambda m: (m[1], m[2])):
+            ends = self._max_end.setdefault(fi, [])
+            self._starts.setdefault(fi, []).append(start)
+            ends.append(max(end, ends[-1]) if ends else end)
+
+    def overlaps(self, fi: int, start: int, end: int) -> bool:
+        starts = self._starts.get(fi)
+        if not starts:
+            return False
+        before = bisect.bisect_left(starts, end)  # occurrences starting before this one ends
+        return before > 0 and self._max_end[fi][before - 1] > start
 
 
 def _owners(m: Matcher, attr: str) -> list[int]:
