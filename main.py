@@ -181,6 +181,9 @@ def build_service(config: Config, *, background_delivery: bool = False) -> tuple
         maintenance=lambda: _prune(db, config.retention_days),
         storage_name=f"the database {config.db_path}",
         check_storage=partial(verify, identity_of(config.db_path)),
+        defer_updates=lambda payloads: repo.defer_updates(payloads, _utcnow()),
+        # Commands kept at the last shutdown; older ones than this are stale, not answered.
+        deferred_updates=lambda: repo.take_deferred_updates(_utcnow() - timedelta(minutes=15)),
     )
     service.on_start.extend(start_hooks)
     if background_delivery:
@@ -211,6 +214,12 @@ def build_source_reader(config: Config, fetcher: Fetcher) -> Any:
             ),
         }
     )
+
+
+def _utcnow() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
 
 
 def _command_start_hook(application: Any, commands: Any, access: Any) -> Any:

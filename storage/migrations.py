@@ -428,3 +428,15 @@ def _incidents(db: Database) -> None:
         {"chat_id": int, "entity": str, "min_severity": str, "updated_at": str},
         pk=("chat_id", "entity"),
     )
+
+
+@migration("0010_deferred_updates")
+def _deferred_updates(db: Database) -> None:
+    """Telegram updates (commands) fetched but not answered when `run` stopped: answered by
+    the next start (Telegram will not send them again: they were confirmed by getUpdates)."""
+    _create(
+        db,
+        "deferred_updates",
+        {"update_id": int, "payload": str, "deferred_at": str},
+        pk="update_id",
+    )

@@ -607,6 +607,25 @@ class Repository:
     def inactive_chats(self) -> set[int]:
         return {int(r[0]) for r in self.db.execute("SELECT chat_id FROM chats WHERE active = 0")}
 
+    def defer_updates(self, payloads: Sequence[tuple[int, str]], now: datetime) -> None:
+        """Keep Telegram updates (update id, JSON) not answered at shutdown for the next start."""
+        with transaction(self.db):
+            self.db.conn.executemany(
+                "INSERT OR REPLACE INTO deferred_updates (update_id, payload, deferred_at)"
+                " VALUES (?, ?, ?)",
+                [(update_id, payload, iso(now)) for update_id, payload in payloads],
+            )
+
+    def take_deferred_updates(self, since: datetime) -> list[str]:
+        """The deferred updates not older than ``since`` (JSON, in order); all are removed."""
+        with transaction(self.db):
+            rows = self.db.execute(
+                "SELECT payload FROM deferred_updates WHERE deferred_at >= ? ORDER BY update_id",
+                [iso(since)],
+            ).fetchall()
+            self.db.execute("DELETE FROM deferred_updates")
+        return [str(r[0]) for r in rows]
+
     def is_revivable(self, chat_id: int) -> bool:
         """True for a chat deactivated by an error (403 …), not one migrated to a new id."""
         row = self.db.execute(
