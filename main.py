@@ -41,14 +41,34 @@ def _load(args: argparse.Namespace) -> Config:
     return config
 
 
-def _feeds_provider(config: Config, reloader: Any) -> Any:
-    """NEWSWATCH_FEEDS replaces every watchlist-listed feed; otherwise the watchlists' feeds."""
+def _managed_files(config: Config) -> Any:
+    """The bot-managed watchlist and feed list (/watch, /addfeed), beside the database."""
+    from bot.managed_files import ManagedFiles
+
+    return ManagedFiles(Path(config.db_path).expanduser().resolve().parent)
+
+
+def _feeds_provider(config: Config, reloader: Any, managed: Any) -> Any:
+    """NEWSWATCH_FEEDS replaces every watchlist-listed feed; otherwise the watchlists' feeds.
+    The bot-managed feed list (/addfeed) adds to either. Both files are read again when they
+    change (a bad edit keeps the last good list)."""
+    from bot.managed_files import FeedListFile
+
+    base = None
     if config.feeds_file:
-        specs, problems = load_feed_list(config.feeds_file)
+        base = FeedListFile(Path(config.feeds_file))
+        problems = base.load()
         if problems:
             raise ConfigError(problems)
-        return lambda: specs
-    return lambda: list(reloader.current.feeds)
+    added = FeedListFile(managed.feeds, required=False)
+    added.load()
+
+    def feeds() -> list[FeedSpec]:
+        specs = base.current() if base is not None else list(reloader.current.feeds)
+        seen = {s.url for s in specs}
+        return specs + [s for s in added.current() if s.url not in seen]
+
+    return feeds
 
 
 def build_service(config: Config, *, background_delivery: bool = False) -> tuple[Service, Fetcher]:
@@ -62,8 +82,14 @@ def build_service(config: Config, *, background_delivery: bool = False) -> tuple
 
     db = open_database(config.db_path)
     repo = Repository(db)
-    reloader = WatchlistReloader(Path(config.watchlists_dir))
+    managed = _managed_files(config)
+    reloader = WatchlistReloader(
+        Path(config.watchlists_dir),
+        extra_files=[managed.watchlist],
+        feeds_from=f"{config.feeds_file} (NEWSWATCH_FEEDS)" if config.feeds_file else None,
+    )
     reloader.load()
+    feeds = _feeds_provider(config, reloader, managed)
     fetcher = Fetcher(
         FetchSettings(
             max_concurrency=config.max_concurrency,
@@ -144,7 +170,7 @@ def build_service(config: Config, *, background_delivery: bool = False) -> tuple
         repo,
         fetcher,
         matcher=lambda: reloader.matcher,
-        feeds=_feeds_provider(config, reloader),
+        feeds=feeds,
         deliverer=deliverer,
         settings=CycleSettings(
             chat_ids=config.chat_ids,
@@ -167,6 +193,9 @@ def build_service(config: Config, *, background_delivery: bool = False) -> tuple
         parse_executor=ParsePool(),
         sources=build_source_reader(config, fetcher),
     )
+
+    if commands is not None:
+        commands.feed_admin = _feed_admin(config, managed, reloader, feeds, fetcher, pipeline)
 
     def reload_watchlists() -> str | None:
         event = reloader.check()
@@ -239,6 +268,31 @@ def _command_start_hook(application: Any, commands: Any, access: Any) -> Any:
             )
 
     return hook
+
+
+def _feed_admin(
+    config: Config, managed: Any, reloader: Any, feeds: Any, fetcher: Fetcher, pipeline: Pipeline
+) -> Any:
+    """What /watch, /unwatch, /addfeed and /rmfeed need: the files, a reload, a feed probe."""
+    from bot.telegram.feed_admin import FeedAdmin, FeedProbe
+
+    async def probe(url: str) -> FeedProbe:
+        result = await fetcher.fetch(url, None, None)
+        if result.error or result.body is None:
+            return FeedProbe(url, error=result.error or "the server sent no content")
+        parsed, _keys, _links = await pipeline.parse_body(result.body, url, result.content_type)
+        if parsed.error:
+            return FeedProbe(url, error=parsed.error)
+        return FeedProbe(url, title=parsed.title, items=len(parsed.items))
+
+    return FeedAdmin(
+        managed=managed,
+        reload=reloader.check,
+        watchlists=lambda: reloader.current,
+        feed_urls=lambda: [s.url for s in feeds()],
+        probe=probe,
+        feeds_file=config.feeds_file,
+    )
 
 
 def _alert_chat_check(config: Config, repo: Repository, reloader: Any) -> Any:

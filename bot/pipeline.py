@@ -297,6 +297,10 @@ class Pipeline:
             error = f"internal error: {type(exc).__name__}: {exc}"
             return SourceResult(url=spec.url, error=error), None
 
+    async def parse_body(self, body: bytes, url: str, content_type: str | None) -> Parsed:
+        """Parse a body as a cycle does (off the event loop, time-limited): for /addfeed."""
+        return await self._parse(body, url, content_type)
+
     async def _parse(self, body: bytes, url: str, content_type: str | None) -> Parsed:
         # Never on the event loop: in the parse pool (with its time limit), or, for a pipeline
         # built without one (tests, tools), in the loop's default thread pool.

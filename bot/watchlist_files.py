@@ -56,7 +56,8 @@ def _read_regular(path: Path) -> bytes:
 
 
 def watchlist_paths(directory: Path, extra_files: Iterable[Path] = ()) -> list[Path]:
-    """Every ``*.toml`` regular file in ``directory`` (sorted by name), then the extra files.
+    """Every ``*.toml`` regular file in ``directory`` (sorted by name), then the extra files
+    that exist (the bot-managed watchlist appears with the first /watch).
 
     Anything else named ``*.toml`` (a FIFO, a device, a directory) is skipped: opening a FIFO
     would block the event loop until someone writes to it.
@@ -68,7 +69,7 @@ def watchlist_paths(directory: Path, extra_files: Iterable[Path] = ()) -> list[P
             _WARNED.add(skipped)
             log.warning("watchlist folder: %s is not a regular file; skipped", skipped)
     for extra in extra_files:
-        if extra not in paths:
+        if extra not in paths and extra.is_file():
             paths.append(extra)
     return paths
 
@@ -142,8 +143,14 @@ def _comparable(entity: Entity) -> Entity:
     return dataclasses.replace(entity, line=0)
 
 
-def describe_change(old: WatchlistSet, new: WatchlistSet) -> ReloadEvent:
-    """The event for a valid switch from ``old`` to ``new``, with a message for admins."""
+def describe_change(
+    old: WatchlistSet, new: WatchlistSet, feeds_from: str | None = None
+) -> ReloadEvent:
+    """The event for a valid switch from ``old`` to ``new``, with a message for admins.
+
+    ``feeds_from`` names the feed list that replaces the watchlists' feeds (NEWSWATCH_FEEDS):
+    then the message does not count feeds the watchlists list but nobody polls.
+    """
     before = {e.name: e for e in old.entities}
     after = {e.name: e for e in new.entities}
     added = tuple(n for n in after if n not in before)
@@ -162,13 +169,14 @@ def describe_change(old: WatchlistSet, new: WatchlistSet) -> ReloadEvent:
         parts.append(f"removed {len(removed)}: {', '.join(removed)}")
     if changed:
         parts.append(f"changed {len(changed)}: {', '.join(changed)}")
-    if feeds_added or feeds_removed:
+    if (feeds_added or feeds_removed) and feeds_from is None:
         parts.append(f"feeds +{len(feeds_added)} -{len(feeds_removed)}")
     summary = "; ".join(parts) if parts else "no entity changed"
-    message = (
-        f"Watchlists reloaded (version {new.version}): {summary}. "
-        f"Now {len(new.entities)} entities, {len(new.feeds)} feeds."
-    )
+    if feeds_from is None:
+        now = f"Now {len(new.entities)} entities, {len(new.feeds)} feeds."
+    else:
+        now = f"Now {len(new.entities)} entities; the feeds come from {feeds_from}."
+    message = f"Watchlists reloaded (version {new.version}): {summary}. {now}"
     return ReloadEvent(
         ok=True,
         version=new.version,
@@ -184,9 +192,12 @@ def describe_change(old: WatchlistSet, new: WatchlistSet) -> ReloadEvent:
 class WatchlistReloader:
     """Holds the last good watchlists and their compiled matcher; ``check()`` once per cycle."""
 
-    def __init__(self, directory: Path, extra_files: Iterable[Path] = ()) -> None:
+    def __init__(
+        self, directory: Path, extra_files: Iterable[Path] = (), feeds_from: str | None = None
+    ) -> None:
         self.directory = Path(directory)
         self.extra_files = [Path(p) for p in extra_files]
+        self.feeds_from = feeds_from  # see describe_change
         self._current: WatchlistSet | None = None
         self._matcher: Matcher | None = None
         self._fingerprint: _Fingerprint | None = None
@@ -267,6 +278,6 @@ class WatchlistReloader:
                 message=f"Watchlist edit rejected, still using version "
                 f"{self._current.version}:\n{problem}",
             )
-        event = describe_change(self._current, wset)
+        event = describe_change(self._current, wset, self.feeds_from)
         self._current, self._matcher = wset, matcher
         return event

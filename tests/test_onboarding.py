@@ -172,3 +172,46 @@ def test_channel_posts_are_not_needed_to_subscribe(fresh: SimpleNamespace, tmp_p
     assert fresh.db.execute(
         "SELECT count(*) FROM subscriptions WHERE chat_id = ?", [CHANNEL]
     ).fetchone() == (1,)
+
+
+def test_the_owner_adds_a_feed_and_an_entity_from_telegram(fresh):
+    """No restart and no file edit: /addfeed and /watch write the bot-managed files."""
+    if not fresh.db.execute("SELECT 1 FROM users WHERE role = 'owner'").fetchone():
+        pytest.skip("needs the pairing test first")
+    api, server = fresh.api, fresh.server
+    server.set("/page.html", "<html><body>Not a feed</body></html>", fault="html")
+    server.set(
+        "/koutiala.xml",
+        _feed([("k1", "Koutiala cotton gin reopens after two years")]),
+    )
+    # The entity first: items of the feed added next alert from its first fetch on.
+    watched = ask(api, "/watch Koutiala, Kutiala", chat_id=OWNER, user_id=OWNER)
+    assert "Now watching Koutiala" in watched[0].text, watched[0].text
+    listing = "\n".join(m.text for m in ask(api, "/watchlist", chat_id=OWNER, user_id=OWNER))
+    assert "Koutiala" in listing
+    page = ask(api, f"/addfeed {server.url('/page.html')}", chat_id=OWNER, user_id=OWNER)
+    assert "Not added" in page[0].text and "HTML" in page[0].text
+    url = server.url("/koutiala.xml")
+    refused = ask(api, f"/addfeed {url}", chat_id=STRANGER, user_id=STRANGER)
+    assert "private" in refused[0].text
+    added = ask(api, f"/addfeed {url}", chat_id=OWNER, user_id=OWNER)
+    assert "Added" in added[0].text and "1 item(s)" in added[0].text, added[0].text
+    assert "already polled" in ask(api, f"/addfeed {url}", chat_id=OWNER, user_id=OWNER)[0].text
+    assert api.wait_for(
+        lambda s: any("cotton gin reopens" in m.text for m in api.messages_to(OWNER)), timeout=60
+    ), fresh.db.execute("SELECT title, entities FROM alerts").fetchall()
+    managed = Path(fresh.db.execute("PRAGMA database_list").fetchone()[2]).parent
+    assert "Koutiala" in (managed / "telegram-watchlist.toml").read_text()
+    assert server.url("/koutiala.xml") in (managed / "telegram-feeds.txt").read_text()
+    # A bad /watch is refused and leaves the watchlist as it was.
+    taken = ask(api, "/watch Mali", chat_id=OWNER, user_id=OWNER)
+    assert "already watched" in taken[0].text
+    # Undo both.
+    assert (
+        "No longer watching Koutiala"
+        in ask(api, "/unwatch koutiala", chat_id=OWNER, user_id=OWNER)[0].text
+    )
+    assert "defined in desk.toml" in ask(api, "/unwatch Mali", chat_id=OWNER, user_id=OWNER)[0].text
+    gone = ask(api, f"/rmfeed {server.url('/koutiala.xml')}", chat_id=OWNER, user_id=OWNER)
+    assert "no longer polled" in gone[0].text
+    assert server.url("/koutiala.xml") not in (managed / "telegram-feeds.txt").read_text()

@@ -99,6 +99,10 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("digest", "off | hourly | daily HH:MM", "Collect alerts into a digest, or not"),
     ("quiet", "HH:MM-HH:MM | off", "Quiet hours (local time): alerts wait until they end"),
     ("export", "[30d]", "A CSV file of the alerts of a period"),
+    ("watch", "<name>[, alias, …]", "Owner: watch a new entity"),
+    ("unwatch", "<name>", "Owner: stop watching an entity added with /watch"),
+    ("addfeed", "<url>", "Owner: poll a new feed (fetched once to check it)"),
+    ("rmfeed", "<url>", "Owner: stop polling a feed added with /addfeed"),
     ("subscribe", "[chat id | @channel]", "Owner: send alerts to this chat (or that one)"),
     ("unsubscribe", "[chat id | @channel]", "Owner: stop sending alerts to this chat"),
     (
@@ -164,6 +168,7 @@ class Commands:
         self.web_base_url = web_base_url  # `main.py web`'s address: /story links there
         # Starts a delivery pass at once (main.py: the deliverer), e.g. after /quiet off.
         self.deliver_now = deliver_now
+        self.feed_admin: Any = None  # bot.telegram.feed_admin.FeedAdmin, set by main.py
         self._searches: OrderedDict[str, _Search] = OrderedDict()
 
     # ----- plumbing ----------------------------------------------------------------------
@@ -191,6 +196,10 @@ class Commands:
             "priority": (self.priority, False),
             "allow": (self.allow, True),
             "deny": (self.deny, True),
+            "watch": (self.watch, True),
+            "unwatch": (self.unwatch, True),
+            "addfeed": (self.addfeed, True),
+            "rmfeed": (self.rmfeed, True),
             "subscribe": (self.subscribe, True),
             "unsubscribe": (self.unsubscribe, True),
         }
@@ -328,6 +337,30 @@ class Commands:
     async def deny(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
         message, actor = self._message_and_user(update)
         await message.reply_text(self.access.deny(actor, _user_id_arg(args, "deny")))
+
+    # ----- what to watch (bot-managed files) ---------------------------------------------
+    def _admin_files(self) -> Any:
+        if self.feed_admin is None:
+            raise UserError("Changing the watchlist from Telegram is not set up here.")
+        return self.feed_admin
+
+    async def watch(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
+        message, actor = self._message_and_user(update)
+        await message.reply_text(self._admin_files().watch(args, actor))
+
+    async def unwatch(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
+        message, actor = self._message_and_user(update)
+        await message.reply_text(self._admin_files().unwatch(args, actor))
+
+    async def addfeed(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
+        message, actor = self._message_and_user(update)
+        reply = await self._admin_files().addfeed(args, actor)
+        await message.reply_text(reply, link_preview_options=NO_PREVIEW)
+
+    async def rmfeed(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
+        message, actor = self._message_and_user(update)
+        reply = self._admin_files().rmfeed(args, actor)
+        await message.reply_text(reply, link_preview_options=NO_PREVIEW)
 
     # ----- alert chats -------------------------------------------------------------------
     async def subscribe(
