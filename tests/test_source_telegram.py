@@ -357,3 +357,51 @@ async def test_forwarded_post_joins_the_original_whichever_arrives_first(
     )
     story = repo.db.execute("SELECT outlets FROM stories").fetchall()
     assert len(story) == 1 and len(json.loads(story[0][0])) == 2
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"\x00\xff\xfe garbage",
+        b"<html><body><h1>502 Bad Gateway</h1></body></html>",
+    ],
+)
+async def test_junk_answers_are_failures_that_are_retried_not_pauses(
+    feed_server, tmp_path: Path, body: bytes
+):
+    feed_server.set("/s/sahelwatch", body, content_type="text/html")
+    spec = telegram_spec("sahelwatch", "test")
+    base = feed_server.url("")
+    pipeline, repo, fetcher, out = source_pipeline(
+        tmp_path / "nw.db", [spec], telegram_preview_url=base
+    )
+    try:
+        report = await pipeline.run_cycle(force=True)
+    finally:
+        await fetcher.aclose()
+    assert "not a channel preview" in report.feed_errors[spec.url]
+    state = repo.feed_states([spec.url])[spec.url]
+    assert state["status"] == "active" and state["consecutive_failures"] == 1
+    assert out.notices == []
+
+
+def test_hostile_markup_never_breaks_parsing():
+    channel = Channel("sahelwatch", "Sahel <b>Watch</b>")
+    posts = [
+        Post(1, "<script>alert(1)</script>Mali: <i>JNIM</i> &amp; <b>FLA</b><br/><br/>x"),
+        Post(2, "a" * 20000),
+        Post(3, "<a href='javascript:alert(1)'>click</a> <a href='https://x.example/'>ok</a>"),
+    ]
+    page = parse_channel_page(channel_page(channel, posts).encode())
+    first, second, third = page.posts
+    assert first.text == "Mali: JNIM & FLA\nx"
+    assert len(second.text) == 4000, "text is capped"
+    assert third.links == ("https://x.example/",)
+    broken = b"<div class='tgme_widget_message' data-post='x/abc'><time datetime='not a date'>"
+    assert parse_channel_page(broken).posts == []
+    odd = parse_channel_page(
+        b"<div class='tgme_widget_message' data-post='x/7'><div class='tgme_widget_message_date'>"
+        b"<time datetime='not a date'></time></div></div>"
+    )
+    assert [(p.post_id, p.published) for p in odd.posts] == [(7, None)]

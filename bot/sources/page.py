@@ -190,6 +190,8 @@ def extract_page(
         root = parse_html(body, content_type)
     except ValueError:
         return PageExtract(title=None, entries=[])
+    for unwanted in root.xpath("//script | //style | //noscript"):
+        unwanted.drop_tree()  # never text: a selector on a container must not pick up code
     base = url
     for element in root.iter("base"):
         if element.get("href"):

@@ -64,6 +64,9 @@ class ChannelPage:
 
     has_preview: bool
     title: str | None = None
+    # Telegram's own page for a name without a preview (t.me/<name>: "Contact @name", or the
+    # generic page of an unknown name), as opposed to anything else (an error page, junk).
+    telegram_page: bool = False
     posts: list[ChannelPost] = field(default_factory=list)
 
 
@@ -75,6 +78,7 @@ class _Selectors:
 
         self.messages = CSSSelector(".tgme_widget_message[data-post]")
         self.preview = CSSSelector(".tgme_channel_info, .tgme_channel_history")
+        self.telegram_page = CSSSelector(".tgme_page, .tgme_page_wrap, .tgme_head_brand")
         self.title = CSSSelector(".tgme_channel_info_header_title")
         self.text = CSSSelector(".tgme_widget_message_text.js-message_text")
         self.time = CSSSelector(".tgme_widget_message_date time[datetime]")
@@ -95,7 +99,9 @@ def _selectors() -> _Selectors:
 
 
 def _text_of(element: Any) -> str:
-    """Text with ``<br>`` as line breaks, spaces collapsed within lines."""
+    """Text with ``<br>`` as line breaks, spaces collapsed within lines; no script or style."""
+    for unwanted in element.xpath(".//script | .//style"):
+        unwanted.drop_tree()
     for br in element.iter("br"):
         br.tail = "\n" + (br.tail or "")
     lines = (_SPACE.sub(" ", line).strip() for line in element.text_content().split("\n"))
@@ -137,7 +143,7 @@ def parse_channel_page(body: bytes) -> ChannelPage:
     sel = _selectors()
     messages = sel.messages(root)
     if not messages and not sel.preview(root):
-        return ChannelPage(has_preview=False)
+        return ChannelPage(has_preview=False, telegram_page=bool(sel.telegram_page(root)))
     titles = sel.title(root)
     title = _SPACE.sub(" ", titles[0].text_content()).strip() if titles else None
     posts = [post for post in (_post(message, sel) for message in messages) if post]
@@ -269,9 +275,12 @@ class TelegramReader:
         if first.error and first.status != 404:
             return result, None
         page = await _parse(first.body or b"")
-        if not page.has_preview:
+        if not page.has_preview and (page.telegram_page or first.status == 404):
             result.error = result.notice = _no_preview(channel, last_id is not None)
             result.pause = True
+            return result, None
+        if not page.has_preview:  # not Telegram's answer (a proxy's error page…): retried
+            result.error = f"t.me/s/{channel} answered with a page that is not a channel preview"
             return result, None
         if first.body_hash and first.body_hash == state.get("body_hash"):
             return result, None  # the same page as last time
