@@ -172,6 +172,7 @@ class Pipeline:
         # Feed-state writes that carry no items (304s, same bodies, failures): batched.
         self._feed_updates: list[tuple[str, dict[str, Any]]] = []
         self._synced_specs: list[FeedSpec] | None = None
+        self._guid_repeats_logged: set[str] = set()  # feeds already reported (repeated GUIDs)
 
     def seconds_until_next_due(self) -> float | None:
         """How long until the next feed is due (0 when one already is); None: no feed."""
@@ -501,7 +502,9 @@ class Pipeline:
         """Dedup by item key and canonical URL; match the unseen items once each."""
         keyed: dict[str, tuple[Item, str | None]] = {}
         for item, key, url in zip(items, keys, canonical, strict=True):
-            keyed.setdefault(key, (item, url))
+            first = keyed.setdefault(key, (item, url))[0]
+            if first is not item and (first.title, first.summary) != (item.title, item.summary):
+                self._repeated_guid(item, first)
         unseen = self.repo.unseen_keys(list(keyed))
         fresh = {k: v[0] for k, v in keyed.items() if k in unseen}
         canon = {k: keyed[k][1] for k in fresh}
@@ -555,6 +558,21 @@ class Pipeline:
                 )
             )
         return new_items, also_seen
+
+    def _repeated_guid(self, item: Item, first: Item) -> None:
+        """An item repeats another's GUID with other content: only the first is kept. Said
+        once per feed and process (a feed that does it does it every fetch)."""
+        if item.feed_url in self._guid_repeats_logged:
+            return
+        self._guid_repeats_logged.add(item.feed_url)
+        log.warning(
+            "feed %s: items repeat a GUID with other content (%r: %r, then %r); only the first"
+            " of each is kept (said once per feed)",
+            item.feed_url,
+            item.guid,
+            first.title[:80],
+            item.title[:80],
+        )
 
     def _draft(self, item: Item, result: MatchResult, now: datetime) -> AlertDraft:
         story_id, batch_story = (None, None)

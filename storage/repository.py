@@ -583,7 +583,23 @@ class Repository:
                 " deactivated_reason = excluded.deactivated_reason",
                 [old_id, new_id, f"migrated to {new_id}"],
             )
+            self._move_chat_settings(old_id, new_id)
             self._follow_chat_migrations()
+
+    def _move_chat_settings(self, old_id: int | str, new_id: int) -> None:
+        """Mutes, quiet hours, digest and severity settings and a subscription follow the
+        chat to its new id (they were lost). Settings the new id already has win."""
+        for table in ("chat_prefs", "severity_prefs", "subscriptions"):
+            self.db.execute(
+                f"UPDATE OR IGNORE {table} SET chat_id = ? WHERE chat_id = ?", [new_id, old_id]
+            )
+            self.db.execute(f"DELETE FROM {table} WHERE chat_id = ?", [old_id])
+        self.db.execute(
+            "UPDATE mutes SET chat_id = ? WHERE chat_id = ? AND NOT EXISTS (SELECT 1 FROM mutes m"
+            " WHERE m.chat_id = ? AND m.kind = mutes.kind AND lower(m.value) = lower(mutes.value))",
+            [new_id, old_id, new_id],
+        )
+        self.db.execute("DELETE FROM mutes WHERE chat_id = ?", [old_id])
 
     def follow_chat_migrations(self) -> int:
         """Move pending rows of migrated chats to their new id. Returns how many moved."""

@@ -230,6 +230,21 @@ async def test_group_upgraded_to_supergroup_is_followed_and_stored(telegram_api,
     assert telegram_api.messages_to(old) == []
 
 
+async def test_supergroup_upgrade_keeps_the_chats_settings(telegram_api, bot, repo):
+    """Issue 16: the mutes, quiet hours and digest settings were lost with the old id."""
+    old, new = -4002, -1004002
+    repo.set_chat_prefs(old, NOW, quiet_start="23:00", quiet_end="06:00", digest_mode="low")
+    repo.add_mute(old, "source", "Noisy Wire", NOW + timedelta(days=3), 1, NOW)
+    telegram_api.inject("sendMessage", "migrate", count=1, chat_id=old, migrate_to=new)
+    add_alert(repo, "Upgrade day", chats=((old, None),), priority="urgent")
+    await deliverer(bot, repo).drain()
+    assert titles_of(telegram_api, new) == ["Upgrade day"]
+    prefs = repo.get_chat_prefs(new)
+    assert prefs and prefs["quiet_start"] == "23:00" and prefs["digest_mode"] == "low"
+    assert [m["value"] for m in repo.active_mutes(new, NOW)] == ["Noisy Wire"]
+    assert repo.get_chat_prefs(old) is None and repo.active_mutes(old, NOW) == []
+
+
 async def test_unparseable_html_is_resent_as_plain_text(telegram_api, bot, repo):
     repo.db.execute(
         "INSERT INTO deliveries (chat_id, kind, status, attempts, payload, created_at)"

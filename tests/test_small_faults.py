@@ -60,3 +60,29 @@ def test_a_one_letter_alias_is_warned_unless_short_ok(nw_env, tmp_path: Path):
     assert out.returncode == 0, out.stdout + out.stderr  # a warning, not a problem
     assert "short.toml:3: warning: entity 'Letter': alias 'a' is shorter than 3" in out.stdout
     assert "G5'" not in out.stdout and "short_ok = true" in out.stdout
+
+
+def test_repeated_guids_are_logged_once_per_feed(feed_server, nw_env, tmp_path: Path):
+    """Items repeating a GUID with other content were dropped without a word."""
+    import time
+
+    from tests.fakes.feed_server import rfc822
+
+    now = rfc822(time.time() - 60)
+    feed_server.set(
+        "/dup.xml",
+        rss(
+            [
+                {"title": "JNIM attack near Gao", "guid": "g1", "pubDate": now},
+                {"title": "Bamako summit opens", "guid": "g1", "pubDate": now},
+                {"title": "Kidal drone strike", "guid": "g2", "pubDate": now},
+                {"title": "Mali junta decree", "guid": "g2", "pubDate": now},
+            ]
+        ),
+    )
+    env = dict(nw_env)
+    env["NEWSWATCH_FEEDS"] = str(write_feed_list(tmp_path, [feed_server.url("/dup.xml")]))
+    out = run_main(["poll", "--once"], env, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stderr.count("items repeat a GUID with other content") == 1, out.stderr[-2000:]
+    assert "'g1'" in out.stderr
