@@ -580,6 +580,8 @@ def cmd_query(args: argparse.Namespace) -> int:
         return cli_queries.run_search(queries, " ".join(args.query), out, err, now, args.limit)
     if args.command == "recent":
         return cli_queries.run_recent(queries, args.span, out, err, now)
+    if args.command == "story":
+        return cli_queries.run_story(queries, args.story_id, out, err)
     if args.command == "stats":
         return cli_queries.run_stats(queries, args.period, out, err, now)
     if args.command == "export":
@@ -623,7 +625,9 @@ def _add_query_commands(sub: Any) -> None:
     search.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
     recent = sub.add_parser("recent", help="the latest alerts, newest first")
     recent.add_argument("span", nargs="?", help="a count (default 10) or a period: 6h, 3d")
-    stats = sub.add_parser("stats", help="alerts per entity and source vs the period before")
+    story = sub.add_parser("story", help="every outlet that reported a story (as /story)")
+    story.add_argument("story_id", help="the story id, shown as [story N] in lists")
+    stats = sub.add_parser("stats", help="stories per entity and source vs the period before")
     stats.add_argument("period", nargs="?", help="the period (default 7d)")
     incident_map = sub.add_parser("map", help="a PNG map of stored incidents (like /map)")
     incident_map.add_argument("args", nargs="*", help="[period, default 30d] [entity]")
@@ -643,7 +647,7 @@ def _add_query_commands(sub: Any) -> None:
         help="export: OPML on stdout; retry: make the feed active and due now",
     )
     feeds.add_argument("target", nargs="?", help="retry: the feed's URL, or a unique part of it")
-    for parser in (search, recent, stats, export, feeds, incident_map):
+    for parser in (search, recent, story, stats, export, feeds, incident_map):
         parser.set_defaults(func=cmd_query)
 
 
@@ -736,6 +740,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `main.py match … | head`: the reader is gone, which is fine
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout
+        return 141
     except Exception as exc:
         problems = getattr(exc, "problems", None)
         if problems:  # e.g. WatchlistError on a first load with no last good version

@@ -19,6 +19,7 @@ from bot.core.reports import (
     feed_health,
     feeds_text,
     render_stats,
+    render_story,
 )
 from bot.core.search_query import parse_search
 from bot.feed_list import to_opml
@@ -81,6 +82,24 @@ def run_search(
     return 0
 
 
+def run_story(queries: Queries, arg: str, out: TextIO, err: TextIO) -> int:
+    """`story N`: every outlet that reported story N, as `/story N`."""
+    text = arg.strip().lstrip("#")
+    if not text.isdecimal():
+        print("story: give a story id (shown as [story N] in lists)", file=err)
+        return 2
+    story, alerts = queries.story(int(text))
+    if story is None:
+        print(f"story: there is no story {int(text)}", file=err)
+        return 1
+    for page in render_story(story, [alert_line(a) for a in alerts]):
+        print(render_plain(page), file=out)
+    for row in alerts:
+        if row.get("link"):
+            print(f"  {row.get('source') or ''}: {row['link']}", file=out)
+    return 0
+
+
 def run_stats(queries: Queries, arg: str | None, out: TextIO, err: TextIO, now: datetime) -> int:
     try:
         period = parse_period(arg, timedelta(days=7))
@@ -93,6 +112,7 @@ def run_stats(queries: Queries, arg: str | None, out: TextIO, err: TextIO, now: 
         (queries.count(start, now), queries.count(before, start)),
         (queries.counts_by_entity(start, now), queries.counts_by_entity(before, start)),
         (queries.counts_by_source(start, now), queries.counts_by_source(before, start)),
+        reports=queries.report_count(start, now),
         top=1000,
         event_types=(
             queries.counts_by_event_type(start, now),

@@ -16,6 +16,8 @@ _ENTITY_FILTER = "EXISTS (SELECT 1 FROM json_each(a.entities) WHERE json_each.va
 # to its arrival, never later than its arrival (bot.core.reports.alert_time is the same rule).
 # Migration 0009 indexes exactly this expression (idx_alerts_when).
 WHEN_SQL = "min(coalesce(a.published_at, a.created_at), a.created_at)"
+# A story, for counting: its id, or the alert itself when it has none.
+_STORY = "coalesce(a.story_id, -a.id)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +191,16 @@ class Queries:
         return rows[0], alerts
 
     def count(self, start: datetime, end: datetime) -> int:
+        """Stories with a report in [start, end): what /stats counts (not reports)."""
+        row = self.db.execute(
+            f"SELECT count(DISTINCT {_STORY}) FROM alerts a"
+            f" WHERE {WHEN_SQL} >= ? AND {WHEN_SQL} < ?",
+            [iso(start), iso(end)],
+        ).fetchone()
+        return int(row[0])
+
+    def report_count(self, start: datetime, end: datetime) -> int:
+        """Reports (alerts) in [start, end): several outlets' reports of one story count each."""
         row = self.db.execute(
             f"SELECT count(*) FROM alerts a WHERE {WHEN_SQL} >= ? AND {WHEN_SQL} < ?",
             [iso(start), iso(end)],
@@ -196,20 +208,23 @@ class Queries:
         return int(row[0])
 
     def counts_by_entity(self, start: datetime, end: datetime) -> dict[str, int]:
+        """Stories per entity in [start, end)."""
         return {
             str(r[0]): int(r[1])
             for r in self.db.execute(
-                "SELECT json_each.value, count(*) FROM alerts a, json_each(a.entities)"
-                f" WHERE {WHEN_SQL} >= ? AND {WHEN_SQL} < ? GROUP BY json_each.value",
+                f"SELECT json_each.value, count(DISTINCT {_STORY}) FROM alerts a,"
+                f" json_each(a.entities) WHERE {WHEN_SQL} >= ? AND {WHEN_SQL} < ?"
+                " GROUP BY json_each.value",
                 [iso(start), iso(end)],
             )
         }
 
     def counts_by_source(self, start: datetime, end: datetime) -> dict[str, int]:
+        """Stories each source reported in [start, end)."""
         return {
             str(r[0]): int(r[1])
             for r in self.db.execute(
-                f"SELECT a.source, count(*) FROM alerts a WHERE {WHEN_SQL} >= ?"
+                f"SELECT a.source, count(DISTINCT {_STORY}) FROM alerts a WHERE {WHEN_SQL} >= ?"
                 f" AND {WHEN_SQL} < ? GROUP BY a.source",
                 [iso(start), iso(end)],
             )

@@ -5,12 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
 
 from tests.commands_seed import seed_alerts
-from tests.conftest import run_main, write_feed_list
+from tests.conftest import ROOT, run_main, write_feed_list
+from tests.fakes.feed_server import rss
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +48,9 @@ def test_recent_and_bad_span(env):
 def test_stats(env):
     out = run_main(["stats", "7d"], env)
     assert out.returncode == 0
-    assert "Alerts over the last 7d" in out.stdout and "JNIM: 4" in out.stdout
+    # Stories, not reports: the two reports of the Bamako attack are one JNIM story.
+    assert "Stories over the last 7d" in out.stdout and "JNIM: 3" in out.stdout
+    assert "report(s)" in out.stdout
     assert "<b>" not in out.stdout
 
 
@@ -119,3 +125,40 @@ def test_config_option_after_the_subcommand(tmp_path, env):
     good = tmp_path / "good.toml"
     good.write_text('timezone = "UTC"\n')
     assert run_main(["recent", "2", "--config", str(good)], env).returncode == 0
+
+
+def test_lists_show_story_ids_and_story_is_the_twin_of_the_bot_command(env):
+    """The CLI listed alert ids where the bot shows story ids, and had no `story`."""
+    out = run_main(["recent", "2"], env)
+    match = re.search(r"^\[story (\d+)\] ", out.stdout, re.M)
+    assert match, out.stdout
+    story = run_main(["story", match.group(1)], env)
+    assert story.returncode == 0, story.stderr
+    assert f"Story {match.group(1)}" in story.stdout and "https://" in story.stdout
+    assert "RFI Afrique" in story.stdout and "France 24" in story.stdout
+    missing = run_main(["story", "999999"], env)
+    assert missing.returncode == 1 and "no story 999999" in missing.stderr
+
+
+def test_match_into_a_closed_pipe_prints_no_traceback(tmp_path):
+    """`main.py match … | head` printed a BrokenPipeError traceback."""
+    items = [
+        {"title": f"Mali: report {i} on the situation near Kidal", "link": f"https://x.org/{i}",
+         "guid": f"g{i}", "description": "Sahel news. " * 20}
+        for i in range(3000)
+    ]  # fmt: skip
+    feed = tmp_path / "big.xml"
+    feed.write_text(rss(items), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "TELEGRAM_"))}
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "main.py"), "match", "--all", str(feed)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()  # what `head -1` does
+    stderr = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr

@@ -289,3 +289,30 @@ def test_reloader_sees_new_and_deleted_files(tmp_path: Path) -> None:
     event = reloader.check()
     assert event is not None and not event.ok
     assert "duplicate entity name 'A'" in event.message
+
+
+def test_the_reload_notice_does_not_count_feeds_a_feed_list_replaces(tmp_path: Path):
+    """With NEWSWATCH_FEEDS, the watchlists' feeds are not polled: the notice said "N feeds"."""
+    text = '[[entities]]\nname = "Mali"\naliases = ["Mali"]\n\n[[feeds]]\nurl = "https://a.example/rss"\n'
+    (tmp_path / "w.toml").write_text(text)
+    reloader = WatchlistReloader(tmp_path, feeds_from="/etc/newswatch/feeds.txt (NEWSWATCH_FEEDS)")
+    reloader.load()
+    (tmp_path / "w.toml").write_text(
+        text.replace('["Mali"]', '["Mali", "Malian"]')
+        + '\n[[feeds]]\nurl = "https://b.example/rss"\n'
+    )
+    event = reloader.check()
+    assert event is not None and event.ok
+    assert "feeds come from /etc/newswatch/feeds.txt" in event.message
+    assert "2 feeds" not in event.message and "feeds +1" not in event.message
+
+
+def test_a_missing_extra_watchlist_file_is_skipped_until_it_exists(tmp_path: Path):
+    (tmp_path / "w.toml").write_text('[[entities]]\nname = "Mali"\naliases = ["Mali"]\n')
+    extra = tmp_path / "managed" / "telegram-watchlist.toml"
+    reloader = WatchlistReloader(tmp_path, extra_files=[extra])
+    reloader.load()
+    extra.parent.mkdir()
+    extra.write_text('[[entities]]\nname = "Koutiala"\naliases = ["Koutiala"]\n')
+    event = reloader.check()
+    assert event is not None and event.ok and event.added == ("Koutiala",)

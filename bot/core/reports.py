@@ -159,7 +159,9 @@ def alert_block(line: AlertLine) -> str:
 def alert_text(line: AlertLine) -> str:
     """The plain-text form of a listed alert, for the command line."""
     parts = [stamp(line.when), line.source, ", ".join(line.entities)]
-    out = f"[{line.id}] {line.title}\n    " + " | ".join(p for p in parts if p)
+    # The story id, as the bot shows it (`main.py story N` / `/story N` list its reports).
+    ref = f"story {line.story_id}" if line.story_id is not None else f"alert {line.id}"
+    out = f"[{ref}] {line.title}\n    " + " | ".join(p for p in parts if p)
     if line.link:
         out += f"\n    {line.link}"
     return out
@@ -204,12 +206,17 @@ def render_stats(
     sources: tuple[Mapping[str, int], Mapping[str, int]],
     top: int = 25,
     event_types: tuple[Mapping[str, int], Mapping[str, int]] | None = None,
+    reports: int | None = None,
 ) -> list[str]:
-    """Counts per entity and per source over the period, against the previous period."""
+    """Stories per entity and per source over the period, against the previous period.
+
+    A story reported by five outlets counts once (``reports`` gives the reports' number).
+    """
     now_total, before_total = total
+    from_reports = f", from {reports} report(s)" if reports is not None else ""
     header = (
-        f"<b>Alerts over the last {escape(label)}</b> (change against the {escape(label)} before)\n"
-        f"Total: <b>{now_total}</b> ({change(now_total, before_total)})"
+        f"<b>Stories over the last {escape(label)}</b> (change against the {escape(label)}"
+        f" before)\nTotal: <b>{now_total}</b> ({change(now_total, before_total)}){from_reports}"
     )
     if not now_total and not before_total:
         return [f"{header}\n\nNo alerts in either period."]

@@ -655,6 +655,7 @@ class Commands:
             (q.count(start, now), q.count(before, start)),
             (q.counts_by_entity(start, now), q.counts_by_entity(before, start)),
             (q.counts_by_source(start, now), q.counts_by_source(before, start)),
+            reports=q.report_count(start, now),
             event_types=(q.counts_by_event_type(start, now), q.counts_by_event_type(before, start)),
         )
         await self._pages(message, pages)
