@@ -182,8 +182,7 @@ def test_severity(title, severity):
         # background: the place of an earlier event
         ("Journalist abducted in Gao in April 2021 freed in Niamey", "", ["ne-niamey"]),
         # "after X": an earlier event's place
-        ("MINUSMA hands over the Ber camp, its second site after Ogossagou, Mali", "",
-         ["ml-ber"]),
+        ("MINUSMA hands over the Ber camp, its second site after Ogossagou, Mali", "", ["ml-ber"]),
     ],
 )
 def test_places(title, summary, places):
