@@ -623,6 +623,13 @@ class Repository:
     def inactive_chats(self) -> set[int]:
         return {int(r[0]) for r in self.db.execute("SELECT chat_id FROM chats WHERE active = 0")}
 
+    def log_setting_change(
+        self, actor: int | None, chat_id: int, detail: str, now: datetime
+    ) -> None:
+        """Audit a change of a chat's alert settings (/mute, /quiet, /digest …)."""
+        with transaction(self.db):
+            self._log_access(actor, "chat setting", None, chat_id, detail, now)
+
     def defer_updates(self, payloads: Sequence[tuple[int, str]], now: datetime) -> None:
         """Keep Telegram updates (update id, JSON) not answered at shutdown for the next start."""
         with transaction(self.db):

@@ -243,8 +243,18 @@ class Commands:
                 return
             text = message.text or ""
             args = text.split(maxsplit=1)[1].strip() if len(text.split(maxsplit=1)) > 1 else ""
+            changes = name in CHAT_SETTINGS and bool(args)  # with no argument they only show
+            if changes and not await self._may_change_settings(update, context, user_id):
+                log.info("refused /%s %s from user %s in group %s", name, args, user_id, chat_id)
+                await message.reply_text(
+                    "Only this group's admins (or the bot's owner and admins) can change its"
+                    " alert settings."
+                )
+                return
             try:
                 await fn(update, context, args)
+                if changes:
+                    await self._audit_setting(update, name, args, user_id)
             except UserError as exc:
                 await message.reply_text(str(exc))
             except PeriodError as exc:
@@ -256,6 +266,38 @@ class Commands:
                 )
 
         return handler
+
+    async def _may_change_settings(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, user_id: int | None
+    ) -> bool:
+        """In a group: only its Telegram admins, or the bot's owner and admins (issue 16)."""
+        chat = update.effective_chat
+        if chat is None or chat.type not in ("group", "supergroup"):
+            return True
+        if self.access.is_admin(user_id) or user_id is None:
+            return user_id is not None
+        try:
+            member = await context.bot.get_chat_member(chat.id, user_id)
+        except Exception as exc:  # cannot tell: refuse
+            log.warning("getChatMember for %s in %s failed: %s", user_id, chat.id, exc)
+            return False
+        return member.status in ("administrator", "creator")
+
+    async def _audit_setting(
+        self, update: Update, name: str, args: str, user_id: int | None
+    ) -> None:
+        """Every change of a chat's alert settings: in the audit log, and said in the chat."""
+        chat = update.effective_chat
+        message = update.effective_message
+        if chat is None or message is None:
+            return
+        self.repo.log_setting_change(user_id, chat.id, f"/{name} {args}", self.clock())
+        if chat.type in ("group", "supergroup"):
+            user = update.effective_user
+            who = (user.full_name if user else "?") + f" (id {user_id})"
+            await message.reply_text(
+                f"Alert settings of this chat changed by {who}: /{name} {args}"
+            )
 
     async def refuse(self, update: Update) -> None:
         user = update.effective_user
@@ -839,6 +881,10 @@ class Commands:
                 " or /mute source RFI Afrique 1d"
             )
         until = self.clock() + parse_duration(words[-1])
+        if until - self.clock() > LONG_MUTE and not self.access.is_admin(user_id):
+            raise UserError(
+                f"A mute longer than {LONG_MUTE.days} days needs the bot's owner or an admin."
+            )
         kind, value = self._resolve_mute_target(" ".join(words[:-1]))
         self.repo.add_mute(message.chat_id, kind, value, until, user_id, self.clock())
         log.info(
@@ -1023,6 +1069,11 @@ def _message(update: Update) -> Message:
     message = update.effective_message
     assert message is not None
     return message
+
+
+# Commands that change a chat's alert settings: in a group, only its admins (issue 16).
+CHAT_SETTINGS = frozenset({"mute", "unmute", "digest", "quiet", "priority"})
+LONG_MUTE = timedelta(days=30)  # longer mutes need the owner or an admin
 
 
 def _user_id_arg(args: str, command: str) -> int:

@@ -145,6 +145,7 @@ class FakeState:
     next_update_id: int = 1
     next_message_id: int = 1000
     message_texts: dict[tuple[Any, int], str] = field(default_factory=dict)
+    chat_admins: dict[int, set[int]] = field(default_factory=dict)  # getChatMember answers
 
 
 class FakeTelegramAPI(LoopbackHTTPServer):
@@ -469,6 +470,31 @@ class FakeTelegramAPI(LoopbackHTTPServer):
         if text is not None:
             message["text"] = text
         return message
+
+    def _m_getChatMember(self, params: dict[str, Any]) -> Any:
+        chat_id, user_id = params.get("chat_id"), int(params.get("user_id") or 0)
+        admins = self.state.chat_admins.get(int(chat_id or 0), set())
+        status = "administrator" if user_id in admins else "member"
+        member: dict[str, Any] = {
+            "user": {"id": user_id, "is_bot": False, "first_name": f"user{user_id}"},
+            "status": status,
+        }
+        if status == "administrator":
+            member.update(
+                can_be_edited=False,
+                is_anonymous=False,
+                can_manage_chat=True,
+                can_delete_messages=True,
+                can_manage_video_chats=True,
+                can_restrict_members=True,
+                can_promote_members=False,
+                can_change_info=True,
+                can_invite_users=True,
+                can_post_stories=False,
+                can_edit_stories=False,
+                can_delete_stories=False,
+            )
+        return member
 
     def _m_sendMessage(self, params: dict[str, Any]) -> Any:
         chat_id = params.get("chat_id")
