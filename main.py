@@ -395,9 +395,12 @@ async def _run(config: Config) -> int:
 
 def _stop_parse_workers(service: Service) -> None:
     """Drop queued parses and end the worker processes (a running parse takes milliseconds)."""
+    from bot.heavy_work import shutdown_heavy_work
+
     executor = service.pipeline.parse_executor
     if executor is not None:
         executor.shutdown(wait=True, cancel_futures=True)
+    shutdown_heavy_work()  # charts and exports
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -120,6 +120,12 @@ def _init_worker(parent_pid: int) -> None:
     cron ``poll --once`` the orphans kept the instance lock and refused every restart.
     The inherited lock descriptors are closed at the fork itself (bot.instance_lock).
     """
+    prepare_worker(parent_pid)
+    _mark_worker()
+
+
+def prepare_worker(parent_pid: int) -> None:
+    """For any forked worker (parse jobs, charts): die with the parent, default signals."""
     _die_with_parent(parent_pid)
     # The parent's asyncio loop installed SIGINT/SIGTERM handlers that only write to its
     # wakeup pipe: in a worker they would swallow SIGTERM. Back to the defaults.
@@ -127,7 +133,6 @@ def _init_worker(parent_pid: int) -> None:
         signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group: the parent decides
-    _mark_worker()
 
 
 PR_SET_PDEATHSIG = 1

@@ -11,6 +11,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -72,6 +73,7 @@ from bot.core.reports import (
 )
 from bot.core.search_query import parse_search
 from bot.core.web_links import story_url
+from bot.heavy_work import heavy_work
 from bot.incident_data import incident_filter, load_default_tagger
 from bot.telegram.access import AccessControl
 from storage.queries import IncidentFilter, Queries, SearchError
@@ -717,13 +719,15 @@ class Commands:
         series = bin_counts(bins, times)
         total = sum(n for _, n in series)
         label = describe_duration(period)
-        png = trend_png(
-            name,
-            series,
-            f"{name}: alerts per {bins.unit}, last {label} (UTC)",
-            xlabel=bins.axis_label,
-            unit=bins.unit,
-        )
+        try:  # in the worker process: ten years of bars must not hold alerts back
+            png = await heavy_work().run(
+                partial(trend_png, xlabel=bins.axis_label, unit=bins.unit),
+                name,
+                series,
+                f"{name}: alerts per {bins.unit}, last {label} (UTC)",
+            )
+        except TimeoutError:
+            raise UserError("The chart took too long to draw; try a shorter period.") from None
         await message.reply_photo(
             photo=png,
             caption=f"{name}: {total} alert(s) in the last {label}, per {bins.unit}",
@@ -823,7 +827,10 @@ class Commands:
         period = parse_period(args, timedelta(days=30))
         now = self.clock()
         rows = list(self.queries.export_rows(since=now - period))
-        data = alerts_csv(rows).encode("utf-8")
+        try:  # in the worker process, like charts
+            data = (await heavy_work().run(alerts_csv, rows)).encode("utf-8")
+        except TimeoutError:
+            raise UserError("The export took too long; try a shorter period.") from None
         label = describe_duration(period)
         await message.reply_document(
             document=data,

@@ -1,0 +1,63 @@
+"""Charts and exports run in a worker process with a time limit (issue 16, point 7)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from datetime import date, timedelta
+from functools import partial
+
+import pytest
+
+from bot.charts import trend_png
+from bot.heavy_work import HeavyWork
+
+
+def _pid() -> int:
+    return os.getpid()
+
+
+def _stuck() -> None:
+    time.sleep(600)
+
+
+async def test_jobs_run_in_another_process_and_a_stuck_one_is_ended():
+    work = HeavyWork(time_limit=30)
+    try:
+        first = await work.run(_pid)
+        assert first != os.getpid()
+        with pytest.raises(TimeoutError):
+            await work.run(_stuck, limit=0.5)
+        assert work.worker_pids == []  # the stuck worker was killed
+        second = await work.run(_pid)
+        assert second not in (first, os.getpid())
+    finally:
+        work.shutdown()
+
+
+async def test_ten_charts_leave_the_event_loop_free():
+    """While 10 long charts are drawn the loop keeps answering: a ticker that should tick
+    every 10 ms keeps ticking (on the loop, drawing would stop it for seconds)."""
+    work = HeavyWork()
+    bins = [(date(2016, 1, 4) + timedelta(weeks=i), i % 7) for i in range(523)]  # 3660d, weekly
+    ticks = 0
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not done.is_set():
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    task = asyncio.create_task(ticker())
+    try:
+        charts = await asyncio.gather(
+            *(work.run(partial(trend_png, unit="week"), "Mali", bins) for _ in range(10))
+        )
+    finally:
+        done.set()
+        await task
+        work.shutdown()
+    assert all(png.startswith(b"\x89PNG") for png in charts)
+    assert ticks >= 10  # the loop ran between (and during) the drawings
