@@ -12,6 +12,15 @@ place precision/recall, severity accuracy, and a confusion table. ``--story-plac
 scores places and severity shared over each labelled story (the labels are made per story;
 the bot's story grouping does the same sharing at run time). Only items labelled relevant
 are scored: the tagger runs on items that matched the watchlist.
+
+Places are also scored the way the bot shows them (the ``places`` table): each item gets the
+places of its story's first alert once that item has arrived (the incident places of the
+earlier reports of its story plus its own, merged with bot.core.incidents.merge_story_incident),
+with stories formed by the bot's own grouper (bot.core.story_index.StoryGroups, shipped model)
+replaying the items in time order; a second column uses the labelled story ids instead. Rows
+``half A``/``half B`` split the stories by a hash of their labelled id (``story_half``): the
+place rules were written from half A's errors only, half B is held out. ``--story-errors``
+lists the story-level place errors (with ``--half A`` only those of half A).
 """
 
 from __future__ import annotations
@@ -21,11 +30,13 @@ import json
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
+from hashlib import sha256
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.core.incidents import Incident, IncidentTagger
+from bot.core.incidents import Incident, IncidentTagger, merge_story_incident
 from bot.core.normalize import normalize
 from bot.incident_data import load_default_tagger
 
@@ -53,6 +64,14 @@ class Row:
     named_places: frozenset[str]  # the labelled places this item's own text names
     gold_sev: str
     pred_sev: str
+    incident: dict[str, Any] | None = field(default=None, compare=False)  # as the bot stores it
+    half: str = "A"  # held-out split by labelled story (see story_half)
+
+
+def story_half(story: str) -> str:
+    """Half "A" (the stories whose errors the place rules were written from) or "B" (held
+    out): fixed by a hash of the labelled story id before any rule was written."""
+    return "A" if sha256(story.encode("utf-8")).digest()[0] % 2 == 0 else "B"
 
 
 def load_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -98,6 +117,8 @@ def tag_rows(
                 named_places=gold_places & named,
                 gold_sev=lab.get("severity") or NONE,
                 pred_sev=inc.severity.value if inc.severity else NONE,
+                incident=inc.to_dict() if inc.event_type or inc.places else None,
+                half=story_half(item.get("story_id") or item["id"]),
             )
         )
     return rows
@@ -128,6 +149,89 @@ def share_by_story(rows: Sequence[Row]) -> list[Row]:
             )
         )
     return out
+
+
+def bot_stories(path: Path, rows: Sequence[Row]) -> dict[str, str]:
+    """Each scored item's story as the bot's grouper forms it: the items arrive in time order
+    (bench.story_data) and go through bot.core.story_index.StoryGroups with the shipped model,
+    gazetteer and watchlist entities, the 72-hour window of bot.config."""
+    from bench.story_data import default_matcher, default_places, load_items, signatures
+    from bot.core.story_index import StoryGroups
+    from bot.story_grouping import load_story_model
+
+    wanted = {r.id for r in rows}
+    labelled = [i for i in load_items(path) if i.id in wanted]
+    sigs = signatures(labelled, "title+summary", default_matcher(), default_places())
+    index = StoryGroups(load_story_model(), window=timedelta(hours=72))
+    out: dict[str, str] = {}
+    for n, (item, sig) in enumerate(zip(labelled, sigs, strict=True)):
+        index.prune(item.at)
+        hit = index.match(sig, item.at)
+        story = hit.story_id if hit is not None else n
+        index.add(story, sig, item.at)
+        out[item.id] = f"bot-{story}"
+    return out
+
+
+def replay_story_incidents(
+    rows: Sequence[Row], story_of: dict[str, str], order: Sequence[str]
+) -> list[Row]:
+    """Each item scored with what the bot shows once it arrives: the incident of its story's
+    first alert, updated by every report so far with bot.core.incidents.merge_story_incident
+    (places of every report, at most 5; the highest severity)."""
+    by_id = {r.id: r for r in rows}
+    shown: dict[str, dict[str, Any] | None] = {}
+    out: dict[str, Row] = {}
+    for item_id in order:
+        r = by_id.get(item_id)
+        if r is None:
+            continue
+        story = story_of.get(r.id, r.id)
+        if story not in shown:
+            shown[story] = r.incident
+        else:
+            merged = merge_story_incident(shown[story], r.incident)
+            if merged is not None:
+                shown[story] = merged
+        now = shown[story] or {}
+        places = frozenset(normalize(str(p.get("name"))) for p in now.get("places") or [])
+        sev = now.get("severity") if now.get("event_type") else None
+        out[r.id] = Row(**{**r.__dict__, "pred_places": places, "pred_sev": sev or r.pred_sev})
+    return [out[r.id] for r in rows if r.id in out]
+
+
+def arrival_order(path: Path) -> list[str]:
+    """Item ids in the order the bot would see them (time order, as bench.story_data)."""
+    from bench.story_data import load_items
+
+    return [i.id for i in load_items(path)]
+
+
+def place_table(views: dict[str, Sequence[Row]], out: TextIO) -> dict[str, dict[str, Any]]:
+    """Place P/R by language and by held-out half, one column pair per view."""
+    out.write("\n== places: " + " | ".join(views) + "\n")
+    out.write(f"{'':>10} {'n':>4}" + "".join(f" {'P':>6} {'R':>6} " for _ in views) + "\n")
+    groups: dict[str, list[str]] = defaultdict(list)
+    first = next(iter(views.values()))
+    for r in first:
+        groups[r.lang].append(r.id)
+        groups["overall"].append(r.id)
+        groups[f"half {r.half}"].append(r.id)
+    table: dict[str, dict[str, Any]] = {}
+    for name in ("en", "fr", "ar", "other", "overall", "half A", "half B"):
+        ids = set(groups.get(name, ()))
+        if not ids:
+            continue
+        line = f"{name:>10} {len(ids):>4}"
+        table[name] = {}
+        for view, rows in views.items():
+            s = scores([r for r in rows if r.id in ids])
+            table[name][view] = (s["place_p"], s["place_r"])
+            line += f" {s['place_p']:>6.3f} {s['place_r']:>6.3f} "
+        out.write(line + "\n")
+    out.write("(half A: the stories whose errors the place rules were written from; half B:"
+              " held out, see docs/incidents.md)\n")  # fmt: skip
+    return table
 
 
 def f1(tp: int, fp: int, fn: int) -> float:
@@ -247,6 +351,14 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> dict[st
     parser.add_argument("--story-places", action="store_true")
     parser.add_argument("--errors", action="store_true")
     parser.add_argument(
+        "--half", choices=("A", "B"), help="--errors only for this half of the stories"
+    )
+    parser.add_argument(
+        "--story-errors",
+        action="store_true",
+        help="place errors of the story-level view (the bot's grouping)",
+    )
+    parser.add_argument(
         "--confounders",
         action="store_true",
         help="also report incidents tagged on items labelled not relevant (look-alikes)",
@@ -259,6 +371,17 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> dict[st
     result = {"item": report(rows, out, f"{what}, per item")}
     if args.story_places:
         result["story"] = report(share_by_story(rows), out, f"{what}, shared per labelled story")
+    order = arrival_order(args.items)
+    bot_view = replay_story_incidents(rows, bot_stories(args.items, rows), order)
+    label_view = replay_story_incidents(rows, {r.id: r.story for r in rows}, order)
+    result["places"] = place_table(
+        {
+            "item text": rows,
+            "story (bot grouping)": bot_view,
+            "story (labelled ids)": label_view,
+        },
+        out,
+    )
     if args.confounders:
         every = tag_rows(items, labels, tagger, title_only=args.title_only, include_irrelevant=True)
         relevant = {r.id for r in rows}
@@ -270,7 +393,14 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> dict[st
         )
         result["confounders"] = {"n": len(others), "tagged": len(tagged)}
     if args.errors:
-        errors(rows, out)
+        errors([r for r in rows if args.half in (None, r.half)], out)
+    if args.story_errors:
+        out.write("\nstory-level place errors (bot grouping)\n")
+        for r in bot_view:
+            if args.half in (None, r.half) and r.gold_places != r.pred_places:
+                out.write(f"  {r.id} {r.lang} {r.story}: missing "
+                          f"{sorted(r.gold_places - r.pred_places)} extra "
+                          f"{sorted(r.pred_places - r.gold_places)}\n")  # fmt: skip
     return result
 
 

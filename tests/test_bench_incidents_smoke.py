@@ -35,3 +35,28 @@ def test_bench_sees_errors():
     ]  # fmt: skip
     s = incidents.scores(rows)
     assert s["type_acc"] == 0.0 and s["fatalities_exact"] == 0.0 and s["place_r"] == 0.0
+
+
+def _row(item_id: str, story: str, places: list[str]) -> incidents.Row:
+    incident = {"event_type": "battles", "sub_event": "armed clash", "fatalities": None,
+                "places": [{"id": p, "name": p} for p in places], "severity": "medium"}  # fmt: skip
+    return incidents.Row(item_id, "en", story, "battles", "battles", None, None, None, None,
+                         frozenset({"gao", "kidal"}), frozenset(places), frozenset(), "medium",
+                         "medium", incident=incident)  # fmt: skip
+
+
+def test_story_view_is_what_the_bot_shows_when_the_item_arrives():
+    rows = [_row("1", "s", ["gao"]), _row("2", "s", ["kidal"]), _row("3", "t", ["menaka"])]
+    # the second report arrives first: it shows only its own place; the first shows both
+    view = incidents.replay_story_incidents(rows, {"1": "s", "2": "s", "3": "t"}, ["2", "1", "3"])
+    got = {r.id: r.pred_places for r in view}
+    assert got == {"1": {"gao", "kidal"}, "2": {"kidal"}, "3": {"menaka"}}
+    # grouped apart, each keeps its own places
+    view = incidents.replay_story_incidents(rows, {"1": "a", "2": "b", "3": "t"}, ["1", "2", "3"])
+    assert {r.id: r.pred_places for r in view}["1"] == {"gao"}
+
+
+def test_story_halves_are_fixed_by_story_id():
+    assert incidents.story_half("kati-camp-attack-2022-07-22") in ("A", "B")
+    halves = {incidents.story_half(f"story-{n}") for n in range(20)}
+    assert halves == {"A", "B"}
