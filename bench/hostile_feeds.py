@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from email.utils import formatdate
 from xml.sax.saxutils import escape
 
-LONG_TITLE_WORDS = 150_000  # "Mali junta crisis deepens " x 150,000 / 4 words: about 1 MB
+LONG_TITLE_WORDS = 150_000  # "Tinzaouaten clashes leave dozens dead ": about 1 MB
 
 
 @dataclass(frozen=True)
@@ -59,17 +59,17 @@ def billion_laughs(comment_bytes: int = 3 * 1024 * 1024) -> bytes:
 def hostile_feeds(now: float | None = None) -> list[HostileFeed]:
     """The feeds of issue 12's "Done when", in a fixed order."""
     at = now or time.time()
-    long_title = " ".join(["Mali junta crisis deepens"] * (LONG_TITLE_WORDS // 4))
+    long_title = " ".join(["Tinzaouaten clashes leave dozens dead"] * (LONG_TITLE_WORDS // 5))
     return [
         HostileFeed(
             "/bad-link.xml",
             _rss(
                 [
                     _item(
-                        "Bamako: fuel convoys attacked again",
+                        "Boulkessi: fuel convoys attacked again",
                         "http://[::1/a",
                         "bad-1",
-                        "Tanker drivers on the Dakar corridor report ambushes near Kati.",
+                        "Tanker drivers report ambushes on the main supply corridor.",
                         at=at,
                     ),
                     _item(

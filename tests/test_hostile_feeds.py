@@ -79,7 +79,7 @@ def test_one_poll_over_every_hostile_feed_delivers_what_readers_expect(
     assert 'href="https://news.example.org/kidal-fla"' in kidal
     _, nioro = one("JNIM blockade of Nioro du Sahel")
     assert 'href="https://news.example.org/nioro-jnim"' in nioro
-    _, bad = one("Bamako: fuel convoys attacked again")
+    _, bad = one("Boulkessi: fuel convoys attacked again")
     assert "href=" not in bad.split("\n")[1], "the unreadable link is dropped, not mangled"
     # cp1252 references read as feedparser reads them.
     one("Mali’s junta extends transition – Bamako reacts")
@@ -92,11 +92,11 @@ def test_one_poll_over_every_hostile_feed_delivers_what_readers_expect(
     one("Menaka: MINUSMA base handed over")
     one("Tessalit: Africa Corps convoy sighted")
     # The 1 MB title arrives cut at a word, with its link.
-    long_plain, long_html = one("Mali junta crisis deepens")
+    long_plain, long_html = one("Tinzaouaten clashes leave dozens dead")
     assert 'href="https://news.example.org/long"' in long_html
     headline = long_plain.split("\n")[1]
     assert len(headline) <= 1000 and headline.endswith("…")
-    assert headline[:-1].split(" ")[-1] in {"Mali", "junta", "crisis", "deepens"}
+    assert headline[:-1].split(" ")[-1] in {"Tinzaouaten", "clashes", "leave", "dozens", "dead"}
     # The entity bomb was parsed without its entities: nothing of it was expanded.
     assert not any("lollol" in p for p in plain)
     assert len(messages) == 9, plain
