@@ -13,6 +13,7 @@ from bot.core.periods import (
     PeriodError,
     Span,
     describe_duration,
+    minutes_hint,
     parse_clock,
     parse_clock_range,
     parse_duration,
@@ -98,3 +99,9 @@ def test_the_refusal_names_every_unit():
     with pytest.raises(PeriodError) as exc:
         parse_duration("1month")
     assert all(unit in str(exc.value) for unit in ("30m", "6h", "3d", "2w", "1mo"))
+
+
+def test_a_period_in_minutes_reminds_that_a_month_is_mo():
+    """`/export 1m` returned nothing where an analyst meant a month."""
+    assert "1mo" in minutes_hint("1m") and "minutes" in minutes_hint("1m")
+    assert minutes_hint("30d") == "" and minutes_hint("1mo") == "" and minutes_hint("") == ""

@@ -94,6 +94,16 @@ def parse_clock_range(text: str) -> tuple[time, time]:
     return start, end
 
 
+def minutes_hint(text: str | None) -> str:
+    """For a period written in minutes (``1m``): a reminder that a month is ``mo``."""
+    match = _DURATION.match(text or "")
+    if match and match.group(2).lower() in ("m", "min"):
+        return (
+            f" ({match.group(1)}{match.group(2)} is minutes: for months write {match.group(1)}mo.)"
+        )
+    return ""
+
+
 def describe_duration(duration: timedelta) -> str:
     """A short label: ``7d``, ``6h``, ``90m``, ``1d 6h`` (a month is shown as ``30d``)."""
     seconds = int(duration.total_seconds())

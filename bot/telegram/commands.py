@@ -44,6 +44,7 @@ from bot.core.periods import (
     PeriodError,
     describe_duration,
     is_duration,
+    minutes_hint,
     parse_clock,
     parse_clock_range,
     parse_duration,
@@ -835,7 +836,7 @@ class Commands:
         await message.reply_document(
             document=data,
             filename=f"newswatch-alerts-{now:%Y%m%d}-{label.replace(' ', '')}.csv",
-            caption=f"{len(rows)} alert(s) from the last {label}.",
+            caption=f"{len(rows)} alert(s) from the last {label}.{minutes_hint(args)}",
         )
 
     # ----- configuration views -----------------------------------------------------------
