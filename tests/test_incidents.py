@@ -3,6 +3,9 @@ severity and the alert line. Texts here are written for the tests, not taken fro
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
+
 import pytest
 
 from bot.core.incidents import EventType, LexiconError, Severity, parse_lexicon
@@ -187,6 +190,71 @@ def test_severity(title, severity):
 )
 def test_places(title, summary, places):
     assert [p.id for p in TAGGER.tag(title, summary).places] == places
+
+
+# [[place_rule]] entries of bot/data/incident_lexicon.toml: each rule's true use next to its
+# traps (where the rule must not fire, or where the place is still kept because it is alone).
+@pytest.mark.parametrize(
+    ("title", "summary", "places"),
+    [
+        # visits: the visited place is never the incident's
+        ("Goïta pardons the Ivorian soldiers", "A day after the mediator visited Bamako.", []),
+        ("Le président gracie les soldats, au lendemain d'une visite à Bamako", "", []),
+        ("Attack on the Boulkessi camp", "The minister later visited Sévaré.", ["ml-boulkessi"]),
+        ("زار الوزير باماكو", "", []),
+        ("هجوم في باماكو", "", ["ml-bamako"]),  # trap: no visit
+        # trap: an attack *in* the place of a visit is kept
+        ("Attack in Bamako during a minister's visit", "", ["ml-bamako"]),
+        # detention since an earlier date is background; the arrest itself is not
+        ("Soldiers pardoned", "The 49 soldiers detained in Bamako since July were pardoned.", []),
+        ("Les soldats détenus à Bamako depuis juillet graciés", "", []),
+        ("49 Ivorian soldiers detained in Bamako", "", ["ml-bamako"]),  # trap: the arrest
+        ("Fighting in Gao since Sunday, Mali", "", ["ml-gao"]),  # trap: no detention word
+        # an earlier event compared with: kept only when nothing else is named
+        (
+            "Army takes over Ber camp",
+            "The exit from Ber followed the first handover at Ogossagou.",
+            ["ml-ber"],
+        ),
+        ("MINUSMA handover follows Ogossagou", "", ["ml-ogossagou"]),  # trap: alone, kept
+        # venues of talks and summits: kept only when nothing else is named
+        ("ECOWAS summit in Accra", "Leaders discussed the attack on Kidal.", ["ml-kidal"]),
+        ("Sommet de Niamey : la confédération AES signée", "", ["ne-niamey"]),  # alone, kept
+        ("قمة نيامي", "هجوم على معسكر في كيدال", ["ml-kidal"]),
+        # travel after the event: origins and destinations rank below the event's place
+        ("Hostages freed near Ménaka in Mali, flown to Niamey", "", ["ml-menaka"]),
+        ("Otages libérés à Ménaka, rentrés à Niamey", "Mali.", ["ml-menaka"]),
+        ("Freed hostages returned to Niamey", "", ["ne-niamey"]),  # trap: alone, kept
+        # reference points: dropped when a more specific place is named
+        ("Attack on Dioura camp near Ténenkou, Mali", "", ["ml-dioura"]),
+        ("Attaque à 30 km de Douentza", "Mali.", ["ml-douentza"]),  # alone, kept
+        ("هجوم على معسكر بولكيسي قرب موبتي في مالي", "", ["ml-boulkessi"]),
+        # the most specific place first; a region only when named as one
+        ("Attack in the Mopti region on the Dioura camp", "", ["ml-dioura", "ml-mopti-region"]),
+        ("Attack on the Dioura camp, Mali", "", ["ml-dioura"]),
+    ],
+)
+def test_place_rules(title, summary, places):
+    # the place reader alone: tag() gives places only to incidents (and accidents)
+    assert [p.id for p in TAGGER.places(title, summary)] == places
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ({"effect": "hide", "reason": "x", "before": ["near"]}, "effect must be one of"),
+        ({"effect": "drop", "before": ["near"]}, "needs a reason"),
+        ({"effect": "drop", "reason": "x"}, "needs before or after"),
+        ({"effect": "drop", "reason": "x", "before": ["a"], "window": 40}, "window"),
+    ],
+)
+def test_place_rule_errors(rule, message):
+    raw = tomllib.loads(
+        (Path(__file__).parent.parent / "bot" / "data" / "incident_lexicon.toml").read_text("utf-8")
+    )
+    raw["place_rule"] = [rule]
+    with pytest.raises(LexiconError, match=message):
+        parse_lexicon(raw)
 
 
 def test_alert_line_and_json():

@@ -121,6 +121,36 @@ class SeverityRules:
     violent_context: tuple[str, ...]
 
 
+class PlaceEffect(StrEnum):
+    """What a place rule does to a mention: never kept, or kept only when nothing better is."""
+
+    DROP = "drop"  # a destination, venue of a visit, earlier event: never an incident place
+    REFERENCE = "reference"  # a reference point: kept only when no place is named plainly
+    DIRECTION = "direction"  # an origin, destination or venue: kept only when nothing else is
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceRule:
+    """One ``[[place_rule]]``: a mention with one of ``before`` ending within ``window`` words
+    before it (0: just before) and, when ``after`` is given too, one of ``after`` starting
+    right after it, gets ``effect``. ``before`` or ``after`` alone suffices when the other is
+    empty."""
+
+    effect: PlaceEffect
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+    window: int
+    reason: str
+
+    def applies(self, before: Sequence[str], after: Sequence[str]) -> bool:
+        n = len(before)
+        hit_before = not self.before or any(
+            _ends(before, n - k, p) for p in self.before for k in range(self.window + 1)
+        )
+        hit_after = not self.after or any(_starts(after, 0, p) for p in self.after)
+        return hit_before and hit_after
+
+
 @dataclass(frozen=True, slots=True)
 class PlaceRules:
     drop_before: tuple[str, ...]
@@ -128,6 +158,7 @@ class PlaceRules:
     direction_before: tuple[str, ...]
     drop_after: tuple[str, ...]
     year_window: int
+    rules: tuple[PlaceRule, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,11 +411,35 @@ def parse_lexicon(mapping: Mapping[str, Any]) -> Lexicon:
         direction_before=_norms(pl.get("direction_before", []), "places.direction_before"),
         drop_after=_norms(pl.get("drop_after", []), "places.drop_after"),
         year_window=int(pl.get("year_window", 4)),
+        rules=tuple(_parse_place_rule(r, i) for i, r in enumerate(mapping.get("place_rule", []))),
     )
     min_score = mapping.get("min_score", 2.0)
     if not isinstance(min_score, int | float) or isinstance(min_score, bool):
         raise LexiconError("min_score must be a number")
     return Lexicon(triggers, float(min_score), fatalities, severity, places)
+
+
+def _parse_place_rule(raw: Any, i: int) -> PlaceRule:
+    where = f"place_rule #{i + 1}"
+    if not isinstance(raw, Mapping):
+        raise LexiconError(f"{where}: must be a table")
+    try:
+        effect = PlaceEffect(raw.get("effect"))
+    except ValueError:
+        raise LexiconError(
+            f"{where}: effect must be one of {', '.join(e.value for e in PlaceEffect)}"
+        ) from None
+    reason = raw.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise LexiconError(f"{where}: needs a reason")
+    before = _norms(raw.get("before", []), f"{where}.before")
+    after = _norms(raw.get("after", []), f"{where}.after")
+    if not before and not after:
+        raise LexiconError(f"{where}: needs before or after phrases")
+    window = raw.get("window", 0)
+    if not isinstance(window, int) or isinstance(window, bool) or not 0 <= window <= 12:
+        raise LexiconError(f"{where}: window must be an integer from 0 to 12")
+    return PlaceRule(effect, before, after, window, reason.strip())
 
 
 # --------------------------------------------------------------------------- fatalities
@@ -726,12 +781,17 @@ class IncidentTagger:
                 or any(_starts(after, 0, p) for p in rules.drop_after)
                 or any(_YEAR.match(t) for t in after[: rules.year_window])
             )
-            if hard:
+            effects = {r.effect for r in rules.rules if r.applies(before, after)}
+            if hard or PlaceEffect.DROP in effects:
                 dropped_end = n + len(mention.surface.split())
                 continue
-            if any(_ends(before, n, p) for p in rules.reference_before):
+            if PlaceEffect.REFERENCE in effects or any(
+                _ends(before, n, p) for p in rules.reference_before
+            ):
                 levels[1].append(mention.place)
-            elif any(_ends(before, n, p) for p in rules.direction_before):
+            elif PlaceEffect.DIRECTION in effects or any(
+                _ends(before, n, p) for p in rules.direction_before
+            ):
                 levels[2].append(mention.place)
             else:
                 levels[0].append(mention.place)
