@@ -424,7 +424,7 @@ def _parse_place_rule(raw: Any, i: int) -> PlaceRule:
     if not isinstance(raw, Mapping):
         raise LexiconError(f"{where}: must be a table")
     try:
-        effect = PlaceEffect(raw.get("effect"))
+        effect = PlaceEffect(str(raw.get("effect")))
     except ValueError:
         raise LexiconError(
             f"{where}: effect must be one of {', '.join(e.value for e in PlaceEffect)}"
