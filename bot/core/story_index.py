@@ -115,6 +115,7 @@ class StoryGroups:
         starts = self._story_start
         members = self._members
         best: dict[int, float] = {}
+        scored: dict[int, float] = {}  # slot -> margin, reused by the linkage below
         for slot in self.candidates_for(sig):
             member = members[slot]
             if member is None:
@@ -122,7 +123,10 @@ class StoryGroups:
             other, story_id, t_other = member
             if abs(t - starts[story_id]) > window:
                 continue
-            margin = model.score(sig, other, (t - t_other) / 3600.0)
+            quick = model.quick_score(sig, other, (t - t_other) / 3600.0)
+            if quick is None:  # cannot reach the threshold: not exact, not kept for linkage
+                continue
+            margin = scored[slot] = quick
             if margin > best.get(story_id, 0.0):
                 best[story_id] = margin
         # The whole story decides: an item that one member refuses (same template, another
@@ -131,13 +135,21 @@ class StoryGroups:
         # (stories do not chain from one event to the next day's).
         chosen: StoryHit | None = None
         for story_id in sorted(best, key=lambda s: (-best[s], s))[: self.stories_checked]:
-            story = [m for m in map(members.__getitem__, self._story_slots[story_id]) if m]
-            if any(conflict(sig, other) for other, _sid, _t in story):
+            story = [(s, m) for s in self._story_slots[story_id] if (m := members[s]) is not None]
+            # a refusal by the guard scores -inf; members not scored yet are checked here
+            if any(
+                scored.get(s) == -math.inf or (s not in scored and conflict(sig, m[0]))
+                for s, m in story
+            ):
                 continue
             if self.linkage == "mean":
                 recent = story[-self.linkage_members :]
-                margin = sum(model.score(sig, o, (t - t_o) / 3600.0) for o, _s, t_o in recent)
-                margin /= len(recent)
+                total = 0.0
+                for s, (other, _sid, t_other) in recent:
+                    if s not in scored:
+                        scored[s] = model.score(sig, other, (t - t_other) / 3600.0)
+                    total += scored[s]
+                margin = total / len(recent)
             else:
                 margin = best[story_id]
             if margin > 0 and (chosen is None or margin > chosen.margin):

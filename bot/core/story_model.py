@@ -211,16 +211,12 @@ def _differ(a: Signature, b: Signature) -> bool:
     return not _contains(a, b)
 
 
-def pair_features(a: Signature, b: Signature, gap_hours: float) -> tuple[float, ...]:
-    """The feature vector of a pair, in ``FEATURES`` order."""
+def _other_features(a: Signature, b: Signature, gap_hours: float) -> tuple[float, ...]:
+    """Every feature but the two character similarities (``FEATURES[2:]``): the cheap ones."""
     cross = 1.0 if a.arabic != b.arabic else 0.0
     entities = _jaccard(a.entities, b.entities)
     places = float(min(len(a.places & b.places), 2))
-    char_title = _cosine(a.title_grams, b.title_grams)
-    both_summaries = a.has_summary and b.has_summary
     return (
-        char_title,
-        _cosine(a.text_grams, b.text_grams) if both_summaries else char_title,
         _jaccard(a.tokens, b.tokens),
         float(min(len(a.entities & b.entities), 2)),
         entities,
@@ -235,6 +231,19 @@ def pair_features(a: Signature, b: Signature, gap_hours: float) -> tuple[float, 
         cross * places,
         min(abs(gap_hours) / 24.0, 3.0),
     )
+
+
+def _char_features(a: Signature, b: Signature) -> tuple[float, float]:
+    """``FEATURES[:2]``: character 3-gram cosines of the titles and of title + summary."""
+    char_title = _cosine(a.title_grams, b.title_grams)
+    if a.has_summary and b.has_summary:
+        return char_title, _cosine(a.text_grams, b.text_grams)
+    return char_title, char_title
+
+
+def pair_features(a: Signature, b: Signature, gap_hours: float) -> tuple[float, ...]:
+    """The feature vector of a pair, in ``FEATURES`` order."""
+    return (*_char_features(a, b), *_other_features(a, b, gap_hours))
 
 
 def _close(x: int, y: int) -> bool:
@@ -282,6 +291,10 @@ class _Variant:
     intercept: float
     threshold: float
 
+    @property
+    def logit_threshold(self) -> float:
+        return math.log(self.threshold / (1.0 - self.threshold))
+
 
 @dataclass(frozen=True, slots=True)
 class StoryModel:
@@ -309,6 +322,22 @@ class StoryModel:
         if conflict(a, b):
             return -math.inf
         return self.probability(a, b, gap_hours) - self.variant(a, b).threshold
+
+    def quick_score(self, a: Signature, b: Signature, gap_hours: float) -> float | None:
+        """``score``, or None when the pair cannot reach the threshold even with identical
+        characters (the character similarities, the costly part, are then not computed)."""
+        if conflict(a, b):
+            return -math.inf
+        v = self.variant(a, b)
+        rest = v.intercept + sum(
+            w * x for w, x in zip(v.weights[2:], _other_features(a, b, gap_hours), strict=True)
+        )
+        w_title, w_text = v.weights[:2]
+        if rest + max(w_title, 0.0) + max(w_text, 0.0) < v.logit_threshold:
+            return None
+        c_title, c_text = _char_features(a, b)
+        z = rest + w_title * c_title + w_text * c_text
+        return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z)))) - v.threshold
 
 
 def _variant(data: Any, where: str) -> _Variant:
