@@ -3,11 +3,13 @@ grouped folds, training pairs, the logistic-regression fit and the clustering me
 
 Reads any JSONL in the format of ../shared/eval/sahel-news-dev.jsonl (fields ``id``,
 ``title``, ``summary``, ``outlet``, ``url``, ``published``, ``lang``, ``relevant``,
-``story_id``). Items without a ``story_id`` are stories of their own.
+``story_id``), or the CSV of ``main.py export`` with its ``story_id`` column corrected by
+hand. Items without a ``story_id`` are stories of their own.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import zlib
@@ -59,7 +61,11 @@ def _arrival(record: dict[str, Any], last: datetime | None) -> datetime | None:
 
 def load_items(path: Path = DEV_SET) -> list[LabelledItem]:
     """Items in arrival order (by time; undated items last, one day apart)."""
-    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    if path.suffix.lower() == ".csv":
+        records = _export_records(path)
+    else:
+        text = path.read_text(encoding="utf-8")
+        records = [json.loads(line) for line in text.splitlines() if line.strip()]
     dated: list[tuple[datetime, int, dict[str, Any]]] = []
     undated: list[dict[str, Any]] = []
     for n, record in enumerate(records):
@@ -85,6 +91,28 @@ def load_items(path: Path = DEV_SET) -> list[LabelledItem]:
             at=at,
         )
         for at, r in rows
+    ]
+
+
+def _export_records(path: Path) -> list[dict[str, Any]]:
+    """Rows of ``main.py export`` (CSV) as dev-set records: ``story_id`` is the bot's own
+    story number, which the user corrects by hand where two reports were wrongly grouped or
+    split; every exported alert counts as relevant."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return [
+        {
+            "id": f"A{row.get('id')}",
+            "title": row.get("title") or "",
+            "summary": row.get("summary") or "",
+            "outlet": row.get("source") or "",
+            "url": row.get("link") or "",
+            "published": (row.get("published_at") or row.get("created_at") or "")[:10] or None,
+            "lang": row.get("lang") or "",
+            "relevant": True,
+            "story_id": row.get("story_id") or None,
+        }
+        for row in rows
     ]
 
 

@@ -44,3 +44,21 @@ def test_end_to_end_replay_prints_its_table() -> None:
     assert "msg/story" in text and "wrong/100" in text and "relevant alerted" in text
     [row] = [line for line in text.splitlines() if line.startswith("title+summary")]
     assert int(row.split()[4]) > 0, "some alerts went through the pipeline"
+
+
+def test_export_csv_loads_as_labelled_items(tmp_path) -> None:
+    from bench.story_data import load_items
+
+    path = tmp_path / "alerts.csv"
+    path.write_text(
+        "id,created_at,published_at,source,sources,title,link,summary,entities,priority,story_id\n"
+        "1,2026-03-01T08:00:00+00:00,2026-03-01T07:50:00+00:00,RFI,[],Attaque à Gao,"
+        "https://rfi.example/1,Des hommes armés…,[],normal,4\n"
+        "2,2026-03-01T09:00:00+00:00,,BBC,[],Gao attack,https://bbc.example/2,,[],normal,4\n"
+        "3,2026-03-02T09:00:00+00:00,,BBC,[],Kidal,https://bbc.example/3,,[],normal,\n",
+        encoding="utf-8",
+    )
+    items = load_items(path)
+    assert [i.story for i in items] == ["4", "4", "A3"]
+    assert items[0].outlet == "RFI" and items[0].url == "https://rfi.example/1"
+    assert all(i.relevant for i in items)
