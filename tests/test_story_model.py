@@ -108,3 +108,9 @@ def test_shipped_model_file_parses_and_bad_files_are_refused():
         parse_story_model(renamed)
     with pytest.raises(ModelError):
         parse_story_model({**data, "full": {**data["full"], "threshold": 2}})
+
+
+def test_a_whole_article_in_the_summary_counts_as_its_start():
+    start = "Les jihadistes du JNIM ont attaqué le camp de Boulkessi lundi. " * 9
+    huge = start + "Suite de l'article. " * 50_000
+    assert signature("Attaque à Boulkessi", huge) == signature("Attaque à Boulkessi", huge[:600])

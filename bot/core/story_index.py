@@ -43,11 +43,11 @@ class StoryGroups:
         self,
         model: StoryModel,
         window: timedelta = DEFAULT_WINDOW,
-        per_key: int = 32,
-        candidates: int = 20,
+        per_key: int = 24,
+        candidates: int = 12,
         linkage: str = "mean",
-        linkage_members: int = 8,
-        stories_checked: int = 3,
+        linkage_members: int = 6,
+        stories_checked: int = 2,
     ) -> None:
         self.stories_checked = stories_checked
         self.linkage = linkage

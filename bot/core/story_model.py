@@ -54,6 +54,8 @@ FEATURES: tuple[str, ...] = (
 )
 
 _GRAM = 3
+MAX_TITLE = 300
+MAX_SUMMARY = 600
 _ARABIC = re.compile("[\u0600-\u06ff]")
 _YEAR = re.compile(r"^(19|20)\d\d$")
 _NUMBER_WORDS = {
@@ -165,7 +167,10 @@ def signature(
     places: PlaceFinder | None = None,
 ) -> Signature:
     """The signature of one item from its plain-text title and summary, the entities the
-    matcher found in it, and the gazetteer (None: no place signals)."""
+    matcher found in it, and the gazetteer (None: no place signals). Only the first
+    ``MAX_TITLE`` / ``MAX_SUMMARY`` characters count: a feed that puts a whole article in its
+    summary costs no more than a news summary."""
+    title, summary = title[:MAX_TITLE], summary[:MAX_SUMMARY]
     text = f"{title} {summary}".strip() if summary else title
     found_title = list(places(title)) if places is not None else []
     found_text = list(places(text)) if places is not None and summary else found_title
