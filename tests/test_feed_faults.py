@@ -66,8 +66,10 @@ WORDS = [
 
 
 def headline(tag: str, i: int) -> str:
-    """A Mali headline whose wording differs per (tag, i), so stories do not merge."""
-    return f"Mali {tag} {i}: " + " ".join(random.Random(f"{tag}/{i}").sample(WORDS, 6))
+    """A Mali headline whose wording differs per (tag, i), so stories do not merge: the items
+    of one feed (one tag) share no word but "Mali" and the tag."""
+    words = random.Random(tag).sample(WORDS, len(WORDS))
+    return f"Mali {tag} {i}: " + " ".join(words[6 * i : 6 * i + 6])
 
 
 def mali_feed(tag: str, n: int = 1) -> str:

@@ -294,7 +294,7 @@ def _scan(
 ) -> None:
     words = normalize(text).split()
     for prev, word in zip(["", *words], words, strict=False):
-        if word.isdigit():
+        if word.isdecimal():  # isdigit() also takes "❶", which int() refuses
             n = str(int(word))
             tokens.add("#" + n)
             if not _YEAR_RE.match(word) and prev != "france":  # "France 24" is an outlet

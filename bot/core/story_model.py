@@ -57,6 +57,7 @@ _GRAM = 3
 MAX_TITLE = 300
 MAX_SUMMARY = 600
 _ARABIC = re.compile("[\u0600-\u06ff]")
+_DIGITS = re.compile(r"\d+")
 _YEAR = re.compile(r"^(19|20)\d\d$")
 _NUMBER_WORDS = {
     word: n
@@ -97,7 +98,8 @@ class Signature:
 
     title_grams: frozenset[int]  # hashes of the character 3-grams (set operations are faster)
     text_grams: frozenset[int]
-    tokens: frozenset[str]
+    tokens: frozenset[str]  # concept tokens of title + summary
+    title_tokens: frozenset[str] = frozenset()  # ... of the title alone
     entities: frozenset[str] = frozenset()
     places: frozenset[str] = frozenset()  # place ids named in title or summary
     title_places: frozenset[str] = frozenset()  # place ids named in the title
@@ -105,8 +107,10 @@ class Signature:
     named_regions: frozenset[str] = frozenset()  # regions the text names as such
     title_numbers: frozenset[int] = frozenset()
     names: frozenset[str] = frozenset()  # capitalised words of title + summary, folded
+    title_names: frozenset[str] = frozenset()  # ... of the title alone
     arabic: bool = False
     has_summary: bool = False
+    summary_key: int = 0  # hash of the summary without digits: the same text is boilerplate
 
     def index_keys(self) -> frozenset[str]:
         """Index keys: an item is compared with members sharing one of them."""
@@ -137,7 +141,7 @@ def title_numbers(title: str) -> frozenset[int]:
     out: set[int] = set()
     prev = ""
     for word in normalize(title).split():
-        if word.isdigit() and len(word) <= 7:
+        if word.isdecimal() and len(word) <= 7:
             if not _YEAR.match(word) and prev != "france":
                 out.add(int(word))
         elif word in _NUMBER_WORDS:
@@ -175,10 +179,12 @@ def signature(
     found_title = list(places(title)) if places is not None else []
     found_text = list(places(text)) if places is not None and summary else found_title
     title_grams = _grams(title)
+    fp = fingerprint(title, summary)
     return Signature(
         title_grams=title_grams,
         text_grams=_grams(text) if summary else title_grams,
-        tokens=fingerprint(title, summary).tokens,
+        tokens=fp.tokens,
+        title_tokens=fp.headline,
         entities=frozenset(entities),
         places=frozenset(p for p, _, _ in found_text),
         title_places=frozenset(p for p, _, _ in found_title),
@@ -186,9 +192,18 @@ def signature(
         named_regions=frozenset(r for _, r, is_region in found_text if r and is_region),
         title_numbers=title_numbers(title),
         names=names(text),
+        title_names=names(title),
         arabic=bool(_ARABIC.search(title)),
         has_summary=bool(summary.strip()),
+        summary_key=hash(_DIGITS.sub("", normalize(summary))) if summary.strip() else 0,
     )
+
+
+def both_summaries(a: Signature, b: Signature) -> bool:
+    """Whether a pair is compared on title + summary: both have one, and not the same text up
+    to its digits (a feed's boilerplate, "Reported by our correspondents" or "Report number 3
+    from the Sahel desk", says nothing about the story)."""
+    return a.has_summary and b.has_summary and a.summary_key != b.summary_key
 
 
 def _cosine(a: frozenset[int], b: frozenset[int]) -> float:
@@ -216,18 +231,22 @@ def _differ(a: Signature, b: Signature) -> bool:
     return not _contains(a, b)
 
 
-def _other_features(a: Signature, b: Signature, gap_hours: float) -> tuple[float, ...]:
-    """Every feature but the two character similarities (``FEATURES[2:]``): the cheap ones."""
+def _other_features(a: Signature, b: Signature, gap_hours: float, full: bool) -> tuple[float, ...]:
+    """Every feature but the two character similarities (``FEATURES[2:]``): the cheap ones.
+    ``full``: title + summary; otherwise the title's tokens, names and places."""
     cross = 1.0 if a.arabic != b.arabic else 0.0
     entities = _jaccard(a.entities, b.entities)
-    places = float(min(len(a.places & b.places), 2))
+    a_places, b_places = (a.places, b.places) if full else (a.title_places, b.title_places)
+    places = float(min(len(a_places & b_places), 2))
+    tokens = _jaccard(a.tokens, b.tokens) if full else _jaccard(a.title_tokens, b.title_tokens)
+    shared_names = len(a.names & b.names) if full else len(a.title_names & b.title_names)
     return (
-        _jaccard(a.tokens, b.tokens),
+        tokens,
         float(min(len(a.entities & b.entities), 2)),
         entities,
         places,
-        1.0 if _differ(a, b) else 0.0,
-        float(min(len(a.names & b.names), 3)),
+        1.0 if (_differ(a, b) if full else _title_places_differ(a, b)) else 0.0,
+        float(min(shared_names, 3)),
         float(min(len(a.title_numbers & b.title_numbers), 2)),
         1.0 if _numbers_differ(a, b) else 0.0,
         1.0 if _title_places_differ(a, b) else 0.0,
@@ -238,17 +257,18 @@ def _other_features(a: Signature, b: Signature, gap_hours: float) -> tuple[float
     )
 
 
-def _char_features(a: Signature, b: Signature) -> tuple[float, float]:
+def _char_features(a: Signature, b: Signature, full: bool) -> tuple[float, float]:
     """``FEATURES[:2]``: character 3-gram cosines of the titles and of title + summary."""
     char_title = _cosine(a.title_grams, b.title_grams)
-    if a.has_summary and b.has_summary:
+    if full:
         return char_title, _cosine(a.text_grams, b.text_grams)
     return char_title, char_title
 
 
 def pair_features(a: Signature, b: Signature, gap_hours: float) -> tuple[float, ...]:
     """The feature vector of a pair, in ``FEATURES`` order."""
-    return (*_char_features(a, b), *_other_features(a, b, gap_hours))
+    full = both_summaries(a, b)
+    return (*_char_features(a, b, full), *_other_features(a, b, gap_hours, full))
 
 
 def _close(x: int, y: int) -> bool:
@@ -311,7 +331,7 @@ class StoryModel:
     meta: Mapping[str, Any] = field(default_factory=dict)
 
     def variant(self, a: Signature, b: Signature) -> _Variant:
-        return self.full if a.has_summary and b.has_summary else self.title
+        return self.full if both_summaries(a, b) else self.title
 
     def probability(self, a: Signature, b: Signature, gap_hours: float) -> float:
         """P(same story) for a pair, before the guard."""
@@ -333,14 +353,16 @@ class StoryModel:
         characters (the character similarities, the costly part, are then not computed)."""
         if conflict(a, b):
             return -math.inf
-        v = self.variant(a, b)
+        full = both_summaries(a, b)
+        v = self.full if full else self.title
         rest = v.intercept + sum(
-            w * x for w, x in zip(v.weights[2:], _other_features(a, b, gap_hours), strict=True)
+            w * x
+            for w, x in zip(v.weights[2:], _other_features(a, b, gap_hours, full), strict=True)
         )
         w_title, w_text = v.weights[:2]
         if rest + max(w_title, 0.0) + max(w_text, 0.0) < v.logit_threshold:
             return None
-        c_title, c_text = _char_features(a, b)
+        c_title, c_text = _char_features(a, b, full)
         z = rest + w_title * c_title + w_text * c_text
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z)))) - v.threshold
 
