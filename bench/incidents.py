@@ -174,11 +174,12 @@ def bot_stories(path: Path, rows: Sequence[Row]) -> dict[str, str]:
 
 
 def replay_story_incidents(
-    rows: Sequence[Row], story_of: dict[str, str], order: Sequence[str]
+    rows: Sequence[Row], story_of: dict[str, str], order: Sequence[str], *, final: bool = False
 ) -> list[Row]:
     """Each item scored with what the bot shows once it arrives: the incident of its story's
     first alert, updated by every report so far with bot.core.incidents.merge_story_incident
-    (places of every report, at most 5; the highest severity)."""
+    (places of every report, at most 5; the highest severity). ``final``: what that first
+    alert shows once every report of the story has arrived (the edited message)."""
     by_id = {r.id: r for r in rows}
     shown: dict[str, dict[str, Any] | None] = {}
     out: dict[str, Row] = {}
@@ -193,10 +194,32 @@ def replay_story_incidents(
             merged = merge_story_incident(shown[story], r.incident)
             if merged is not None:
                 shown[story] = merged
-        now = shown[story] or {}
-        places = frozenset(normalize(str(p.get("name"))) for p in now.get("places") or [])
-        sev = now.get("severity") if now.get("event_type") else None
-        out[r.id] = Row(**{**r.__dict__, "pred_places": places, "pred_sev": sev or r.pred_sev})
+        out[r.id] = _shown(r, shown[story])
+    if final:
+        return [_shown(r, shown[story_of.get(r.id, r.id)]) for r in rows if r.id in out]
+    return [out[r.id] for r in rows if r.id in out]
+
+
+def _shown(r: Row, incident: dict[str, Any] | None) -> Row:
+    now = incident or {}
+    places = frozenset(normalize(str(p.get("name"))) for p in now.get("places") or [])
+    sev = now.get("severity") if now.get("event_type") else None
+    return Row(**{**r.__dict__, "pred_places": places, "pred_sev": sev or r.pred_sev})
+
+
+def reachable(rows: Sequence[Row], order: Sequence[str]) -> list[Row]:
+    """The labelled places a story-level view can know when each item arrives: those named by
+    this item or an earlier report of its labelled story (an upper bound for its recall; the
+    labels also give places that only later reports name)."""
+    by_id = {r.id: r for r in rows}
+    named: dict[str, set[str]] = defaultdict(set)
+    out: dict[str, Row] = {}
+    for item_id in order:
+        r = by_id.get(item_id)
+        if r is None:
+            continue
+        named[r.story] |= r.named_places
+        out[r.id] = Row(**{**r.__dict__, "pred_places": frozenset(named[r.story])})
     return [out[r.id] for r in rows if r.id in out]
 
 
@@ -230,7 +253,10 @@ def place_table(views: dict[str, Sequence[Row]], out: TextIO) -> dict[str, dict[
             line += f" {s['place_p']:>6.3f} {s['place_r']:>6.3f} "
         out.write(line + "\n")
     out.write("(half A: the stories whose errors the place rules were written from; half B:"
-              " held out, see docs/incidents.md)\n")  # fmt: skip
+              " held out, see docs/incidents.md; 'story final': what the story's first alert"
+              " shows once every report is in; 'bound': the labelled places named by the item"
+              " or an earlier report of its labelled story, the most a story view can know"
+              " when the item arrives)\n")  # fmt: skip
     return table
 
 
@@ -374,11 +400,14 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> dict[st
     order = arrival_order(args.items)
     bot_view = replay_story_incidents(rows, bot_stories(args.items, rows), order)
     label_view = replay_story_incidents(rows, {r.id: r.story for r in rows}, order)
+    bot_final = replay_story_incidents(rows, bot_stories(args.items, rows), order, final=True)
     result["places"] = place_table(
         {
             "item text": rows,
             "story (bot grouping)": bot_view,
             "story (labelled ids)": label_view,
+            "story final (bot)": bot_final,
+            "bound": reachable(rows, order),
         },
         out,
     )
