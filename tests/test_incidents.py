@@ -264,7 +264,7 @@ def test_alert_line_and_json():
     assert data["event_type"] == "battles" and data["severity"] == "high"
     assert data["places"][0] == {
         "id": "ml-boulkessi", "name": "Boulkessi", "country": "ML", "lat": 15.14, "lon": -1.08,
-        "admin1": "Mopti", "label": "Boulkessi (Mopti)", "arabic": "بولكيسي",
+        "admin1": "Mopti", "label": "Boulkessi (Mopti)", "arabic": "بولكيسي", "kind": "camp",
     }  # fmt: skip
     assert TAGGER.tag("Mali's football team wins").line() == ""
     drone = TAGGER.tag("Drone strike kills 8 in Kidal, Mali")
@@ -330,3 +330,46 @@ def test_hostile_input_is_read_only_up_to_a_bounded_prefix():
     # markup and entities in feed text are not read as words
     html = TAGGER.tag("<b>Drone strike</b> kills 8 in Kidal, Mali &amp; more", "<p>x</p>")
     assert html.sub_event == "air/drone strike" and html.fatalities == 8
+
+
+def _p(pid: str, kind: str, fallback: bool = False) -> dict[str, object]:
+    return {"id": pid, "kind": kind, **({"fallback": True} if fallback else {})}
+
+
+@pytest.mark.parametrize(
+    ("first", "later", "ids"),
+    [
+        # a reference point of one report goes once another report names the place plainly
+        ([_p("ml-timbuktu", "city", True)], [_p("ml-bamba", "town")], ["ml-bamba"]),
+        ([_p("ml-bamba", "town")], [_p("ml-timbuktu", "city", True)], ["ml-bamba"]),
+        # trap: fallbacks only: they are all the story has, kept
+        ([_p("ne-niamey", "capital", True)], [_p("ml-menaka", "town", True)],
+         ["ne-niamey", "ml-menaka"]),
+        # the most specific first, report order within a kind
+        ([_p("ml-mopti-region", "region")], [_p("ml-dioura", "camp")],
+         ["ml-dioura", "ml-mopti-region"]),
+        ([_p("ml-gao", "city"), _p("ml-kidal", "city")],
+         [_p("ml-ber", "camp"), _p("ml-gao", "city")], ["ml-ber", "ml-gao", "ml-kidal"]),
+        # trap: places stored before kinds were recorded keep their order
+        ([{"id": "a"}, {"id": "b"}], [{"id": "c"}], ["a", "b", "c"]),
+        # at most five
+        ([_p(f"p{n}", "town") for n in range(4)], [_p(f"q{n}", "town") for n in range(3)],
+         ["p0", "p1", "p2", "p3", "q0"]),
+    ],
+)  # fmt: skip
+def test_story_places(first, later, ids):
+    from bot.core.incidents import story_places
+
+    assert [p["id"] for p in story_places(first, later)] == ids
+
+
+def test_fallback_places_are_marked_for_the_story():
+    from bot.core.incidents import merge_story_incident
+
+    near = TAGGER.tag("Attack near Timbuktu, Mali: 15 soldiers killed")
+    assert [p.id for p in near.places] == ["ml-timbuktu"] and near.places_fallback
+    assert near.to_dict()["places"][0]["fallback"] is True
+    plain = TAGGER.tag("Attack on the Bamba army position, Mali: 15 soldiers killed")
+    assert not plain.places_fallback and "fallback" not in plain.to_dict()["places"][0]
+    merged = merge_story_incident(near.to_dict(), plain.to_dict())
+    assert merged is not None and [p["id"] for p in merged["places"]] == ["ml-bamba"]

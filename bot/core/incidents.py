@@ -19,7 +19,7 @@ from typing import Any
 
 import ahocorasick
 
-from bot.core.gazetteer import SPECIFICITY, Gazetteer, Place
+from bot.core.gazetteer import SPECIFICITY, Gazetteer, Place, PlaceKind
 from bot.core.matching import phrase_keys
 from bot.core.normalize import normalize
 from bot.core.text import TAG
@@ -182,6 +182,9 @@ class Incident:
     places: tuple[Place, ...] = ()
     severity: Severity | None = None
     reasons: tuple[str, ...] = field(default=(), compare=False)
+    # the places are only reference points, origins, destinations or venues (nothing better
+    # was named): a story drops them once another report names a place plainly
+    places_fallback: bool = False
 
     @property
     def is_incident(self) -> bool:
@@ -209,6 +212,8 @@ class Incident:
                     "admin1": p.admin1,
                     "label": p.label,
                     "arabic": p.arabic_name,
+                    "kind": p.kind.value,
+                    **({"fallback": True} if self.places_fallback else {}),
                 }
                 for p in self.places
             ],
@@ -265,10 +270,7 @@ def merge_story_incident(
     tolls = [t for t in (old.get("fatalities"), later.get("fatalities")) if t is not None]
     if tolls and merged.get("event_type"):
         merged["fatalities"] = max(tolls)
-    places = list(old.get("places") or [])
-    seen = {p.get("id") for p in places}
-    places += [p for p in later.get("places") or [] if p.get("id") not in seen]
-    merged["places"] = places[:5]
+    merged["places"] = story_places(old.get("places") or [], later.get("places") or [])
     ranks = {"high": 2, "medium": 1, "low": 0}
     sevs = [v for v in (old.get("severity"), later.get("severity")) if v in ranks]
     if sevs and merged.get("event_type"):
@@ -277,6 +279,29 @@ def merge_story_incident(
     if all((merged.get(k) or None) == (old.get(k) or None) for k in keys):
         return None
     return merged
+
+
+def story_places(
+    first: Sequence[Mapping[str, Any]], later: Sequence[Mapping[str, Any]], limit: int = 5
+) -> list[Mapping[str, Any]]:
+    """A story's places from two reports' place dicts (``Incident.to_dict``): each once; a
+    reference point, origin, destination or venue (``fallback``) only while no report names
+    a place plainly; the most specific first (camp, village, town, area, region), in report
+    order within a kind; at most ``limit``."""
+    places = list(first)
+    seen = {p.get("id") for p in places}
+    places += [p for p in later if p.get("id") not in seen]
+    if any(not p.get("fallback") for p in places):
+        places = [p for p in places if not p.get("fallback")]
+    middle = SPECIFICITY[PlaceKind.TOWN]
+
+    def rank(place: Mapping[str, Any]) -> int:
+        try:
+            return SPECIFICITY[PlaceKind(str(place.get("kind")))]
+        except ValueError:  # stored before kinds were recorded
+            return middle
+
+    return sorted(places, key=rank)[:limit]
 
 
 SEVERITY_MINIMUMS = ("high", "medium", "low")
@@ -760,6 +785,11 @@ class IncidentTagger:
         """Where the event happened: gazetteer finds minus destinations, names of other
         things and background mentions; reference points and origins/destinations only when
         nothing better is named. Most specific first."""
+        return self.place_finds(title, summary)[0]
+
+    def place_finds(self, title: str, summary: str) -> tuple[tuple[Place, ...], bool]:
+        """``places`` and whether they are only a fallback (reference points, origins,
+        destinations or venues, kept because nothing better is named)."""
         rules = self.lexicon.places
         text = f"{title}\n{summary}"
         norm = normalize(text)
@@ -795,11 +825,11 @@ class IncidentTagger:
                 levels[2].append(mention.place)
             else:
                 levels[0].append(mention.place)
-        chosen = next((level for level in levels if level), [])
-        unique = list(dict.fromkeys(chosen))
+        at = next((k for k, level in enumerate(levels) if level), 0)
+        unique = list(dict.fromkeys(levels[at]))
         order = {p.id: i for i, p in enumerate(unique)}
         unique.sort(key=lambda p: (SPECIFICITY[p.kind], order[p.id]))
-        return tuple(unique)
+        return tuple(unique), at > 0
 
     # -- severity
 
@@ -858,7 +888,7 @@ class IncidentTagger:
         fatalities = None
         if event_type is not EventType.STRATEGIC:
             fatalities = self._fat.total((title, summary))
-        places = self.places(title, summary)
+        places, fallback = self.place_finds(title, summary)
         severity, why = self.severity(
             event_type, sub_event, fatalities, places, f"{title}. {summary}"
         )
@@ -871,6 +901,7 @@ class IncidentTagger:
             places=places,
             severity=severity,
             reasons=tuple(reasons),
+            places_fallback=fallback and bool(places),
         )
 
     def read_fatalities(self, text: str) -> int | None:
