@@ -111,10 +111,13 @@ def build_service(config: Config, *, background_delivery: bool = False) -> tuple
         from bot.telegram.application import build_application
         from bot.telegram.buttons import MuteButtons
         from bot.telegram.commands import Commands
-        from bot.telegram.delivery import TelegramDeliverer
+        from bot.telegram.delivery import ChatPacer, TelegramDeliverer
+        from bot.telegram.flood import FloodGuard
         from storage.queries import Queries
 
-        application = build_application(config.telegram_token, config.telegram_api_url)
+        pacer = ChatPacer()  # one per-chat pacer for alerts and command replies
+        application = build_application(config.telegram_token, config.telegram_api_url, pacer)
+        FloodGuard().register(application)
         deliverer = TelegramDeliverer(
             application.bot,
             repo,
@@ -124,6 +127,7 @@ def build_service(config: Config, *, background_delivery: bool = False) -> tuple
             digest_threshold=config.digest_threshold,
             story_edit_interval=float(config.story_edit_interval_seconds),
             alert_chats=lambda: (*config.chat_ids, *repo.subscribed_chats()),
+            pacer=pacer,
         )
         MuteButtons(repo, admin_ids=config.admin_ids, timezone=config.timezone).register(
             application

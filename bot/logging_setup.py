@@ -54,3 +54,10 @@ def configure_logging(verbose: bool = False) -> None:
     # httpx logs every request URL at INFO, and Bot API URLs contain the token.
     for noisy in ("httpx", "httpcore", "apscheduler", "telegram", "hpack"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # AIORateLimiter logs every 429 it passes on as an ERROR with a traceback; ours are all
+    # handled (the deliverer and bot.telegram.application log one WARNING line each).
+    logging.getLogger("telegram.ext.AIORateLimiter").addFilter(_handled_429)
+
+
+def _handled_429(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith("Rate limit hit after maximum of")

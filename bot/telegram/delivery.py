@@ -8,13 +8,13 @@ import json
 import logging
 import sqlite3
 import time
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from telegram import Bot, LinkPreviewOptions, Message
+from telegram import LinkPreviewOptions, Message
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -48,7 +48,11 @@ BACKOFF_BASE = 1.0
 NETWORK_RETRY_LATER = timedelta(seconds=30)
 PER_CHAT_INTERVAL = 1.0  # Telegram: about one message per second in one chat
 GROUP_MAX_PER_MINUTE = 20  # Telegram: 20 messages per minute in one group
-MAX_INLINE_WAIT = 60.0  # longer 429 waits are not slept through inside a cycle
+REPLY_RESERVE = 5  # command replies never take the last 5 of a group's 20 messages a minute
+MAX_INLINE_WAIT = 60.0
+# rate_limit_args of the deliverer's own requests: it paces them and handles 429 itself
+# (bot.telegram.application.PacedRateLimiter paces and retries everything else).
+ALERT_REQUEST = 1_000_001  # longer 429 waits are not slept through inside a cycle
 EDIT_WINDOW = timedelta(hours=48)  # stories older than this are not edited any more
 
 
@@ -100,6 +104,7 @@ class ChatPacer:
         self.gate_until = 0.0  # no request at all before this (Telegram said 429)
         self._next: dict[int | str, float] = {}
         self._recent: defaultdict[int | str, deque[float]] = defaultdict(deque)
+        self._alerts_waiting: Counter[int | str] = Counter()
 
     def block(self, seconds: float) -> None:
         self.gate_until = max(self.gate_until, self.monotonic() + seconds)
@@ -107,14 +112,27 @@ class ChatPacer:
     def gate_remaining(self) -> float:
         return max(0.0, self.gate_until - self.monotonic())
 
-    def wait_needed(self, chat_id: int | str) -> float:
+    def alert_waiting(self, chat_id: int | str, delta: int) -> None:
+        """The deliverer waits for this chat's turn (+1) or got it (-1): replies yield."""
+        self._alerts_waiting[chat_id] += delta
+        if self._alerts_waiting[chat_id] <= 0:
+            del self._alerts_waiting[chat_id]
+
+    def reply_wait(self, chat_id: int | str) -> float:
+        """How long a command reply waits: like an alert, and also while an alert waits for
+        this chat, and it never takes the last REPLY_RESERVE of a group's minute."""
+        if chat_id in self._alerts_waiting:
+            return max(self.interval, self.wait_needed(chat_id))
+        return self.wait_needed(chat_id, reserve=REPLY_RESERVE)
+
+    def wait_needed(self, chat_id: int | str, reserve: int = 0) -> float:
         now = self.monotonic()
         wait = max(self.gate_until - now, self._next.get(chat_id, 0.0) - now, 0.0)
-        if _is_group(chat_id) and self.group_per_minute > 0:
+        if _is_group(chat_id) and self.group_per_minute > reserve:
             recent = self._recent[chat_id]
             while recent and recent[0] <= now - 60.0:
                 recent.popleft()
-            if len(recent) >= self.group_per_minute:
+            if len(recent) >= self.group_per_minute - reserve:
                 wait = max(wait, recent[0] + 60.0 - now)
         return wait
 
@@ -130,7 +148,7 @@ class TelegramDeliverer:
 
     def __init__(
         self,
-        bot: Bot,
+        bot: Any,  # an ExtBot: requests carry rate_limit_args
         repo: Repository,
         *,
         timezone: str,
@@ -175,6 +193,7 @@ class TelegramDeliverer:
         self._sent_here: set[int] = set()  # delivery ids Telegram accepted in this process
         self._notices_sent: set[int] = set()  # admin notice ids sent but not yet recorded
         self.storage_error: str | None = None  # the last storage failure, None when healthy
+        self._outage_since: float | None = None  # Telegram unreachable since (monotonic)
 
     # ----- entry points ------------------------------------------------------------------
     async def deliver(self, new_alerts: Sequence[StoredAlert]) -> None:
@@ -353,17 +372,23 @@ class TelegramDeliverer:
         return sent
 
     async def _turn(self, chat_id: int | str) -> bool:
-        """Wait for this chat's turn. False when a 429 wait is too long to sit through now."""
-        while True:
-            gate = self.pacer.gate_remaining()
-            if gate > self.max_inline_wait:
-                self._schedule_redrain(gate)
-                return False
-            wait = self.pacer.wait_needed(chat_id)
-            if wait <= 0:
-                self.pacer.taken(chat_id)
-                return True
-            await self.sleep(wait)
+        """Wait for this chat's turn. False when a 429 wait is too long to sit through now.
+
+        While waiting, command replies to this chat (same pacer) let the alert go first."""
+        self.pacer.alert_waiting(chat_id, +1)
+        try:
+            while True:
+                gate = self.pacer.gate_remaining()
+                if gate > self.max_inline_wait:
+                    self._schedule_redrain(gate)
+                    return False
+                wait = self.pacer.wait_needed(chat_id)
+                if wait <= 0:
+                    self.pacer.taken(chat_id)
+                    return True
+                await self.sleep(wait)
+        finally:
+            self.pacer.alert_waiting(chat_id, -1)
 
     def _schedule_redrain(self, delay: float) -> None:
         """After a long 429, drain again once it has passed (when the loop still runs)."""
@@ -426,6 +451,7 @@ class TelegramDeliverer:
                 return "deferred"
             try:
                 message: Message = await self.bot.send_message(
+                    rate_limit_args=ALERT_REQUEST,
                     chat_id=chat_id,
                     text=render_plain(text) if plain else text,
                     parse_mode=None if plain else ParseMode.HTML,
@@ -489,6 +515,7 @@ class TelegramDeliverer:
                 self.repo.mark_failed(delivery_id, f"bad request: {exc.message}", self.clock())
                 return "failed"
             except NetworkError as exc:  # TimedOut, 5xx, dropped connections
+                self._outage_started(exc)
                 attempt += 1
                 if attempt > self.network_retries:
                     later = self.clock() + NETWORK_RETRY_LATER
@@ -509,6 +536,8 @@ class TelegramDeliverer:
             # The duplicate window: Telegram has the message, our commit is not yet done.
             # Nothing is awaited between the response and this commit.
             self._sent_here.add(delivery_id)
+            if self._outage_since is not None:
+                self._outage_ended()
             try:
                 self.repo.mark_sent(delivery_id, message.message_id, self.clock())
             except sqlite3.Error as exc:  # disk full, read-only, locked past the busy timeout
@@ -523,6 +552,33 @@ class TelegramDeliverer:
                 )
                 return "storage"
             return "sent"
+
+    def _outage_started(self, exc: Exception) -> None:
+        """One WARNING when Telegram becomes unreachable, with what waits (not one per try)."""
+        if self._outage_since is not None:
+            return
+        self._outage_since = time.monotonic()
+        try:
+            row = self.repo.db.execute(
+                "SELECT count(*) FROM deliveries WHERE status = 'pending'"
+            ).fetchone()
+            pending = int(row[0])
+        except Exception:
+            pending = -1
+        log.warning(
+            "Telegram unreachable (%s: %s); %s alert(s) pending, retried with backoff",
+            type(exc).__name__,
+            exc,
+            pending if pending >= 0 else "?",
+        )
+
+    def _outage_ended(self) -> None:
+        assert self._outage_since is not None
+        log.warning(
+            "Telegram reachable again after %.0fs; sending what is pending",
+            time.monotonic() - self._outage_since,
+        )
+        self._outage_since = None
 
     # ----- story edits -------------------------------------------------------------------
     async def _edit_stories(self) -> int:
@@ -555,6 +611,7 @@ class TelegramDeliverer:
                 return "deferred"
             try:
                 await self.bot.edit_message_text(
+                    rate_limit_args=ALERT_REQUEST,
                     text=render_plain(text) if plain else text,
                     chat_id=chat_id,
                     message_id=int(row["message_id"]),
@@ -651,7 +708,9 @@ class TelegramDeliverer:
         for admin in recipients:
             try:
                 if await self._turn(admin):
-                    await self.bot.send_message(chat_id=admin, text=text)
+                    await self.bot.send_message(
+                        chat_id=admin, text=text, rate_limit_args=ALERT_REQUEST
+                    )
             except Exception as exc:
                 log.warning("could not notify admin %s: %s", admin, type(exc).__name__)
 
@@ -673,7 +732,9 @@ class TelegramDeliverer:
                 try:
                     if not await self._turn(admin):
                         break  # a long 429: the redrain comes back for them
-                    await self.bot.send_message(chat_id=admin, text=row["text"])
+                    await self.bot.send_message(
+                        chat_id=admin, text=row["text"], rate_limit_args=ALERT_REQUEST
+                    )
                 except RetryAfter as exc:
                     self.pacer.block(retry_after_seconds(exc))
                     break
