@@ -117,7 +117,8 @@ def build_service(config: Config, *, background_delivery: bool = False) -> tuple
 
         pacer = ChatPacer()  # one per-chat pacer for alerts and command replies
         application = build_application(config.telegram_token, config.telegram_api_url, pacer)
-        FloodGuard().register(application)
+        flood_guard = FloodGuard()
+        flood_guard.register(application)
         deliverer = TelegramDeliverer(
             application.bot,
             repo,
@@ -133,6 +134,7 @@ def build_service(config: Config, *, background_delivery: bool = False) -> tuple
             application
         )
         access = AccessControl(repo, admin_ids=config.admin_ids, chat_ids=config.chat_ids)
+        flood_guard.exempt = access.is_admin
         commands = Commands(
             access=access,
             repo=repo,

@@ -226,7 +226,7 @@ def ask(
     chat_id: int,
     user_id: int,
     chat_type: str = "private",
-    settle: float = 0.4,
+    settle: float = 1.3,  # replies to one chat are paced 1 s apart
     timeout: float = 15.0,
 ) -> list[SentMessage]:
     """Send ``text`` to the bot and return the messages it sent to ``chat_id`` in reply."""

@@ -23,7 +23,7 @@ def test_a_flood_of_100_commands_gets_one_slow_down(feed_server, telegram_api, n
         TELEGRAM_BOT_TOKEN=telegram_api.state.token,
         TELEGRAM_API_URL=telegram_api.base_url,
         NEWSWATCH_CHAT_IDS=str(USER),
-        NEWSWATCH_ADMIN_IDS=str(USER),
+        NEWSWATCH_ADMIN_IDS="5550102",  # USER is a member of an alert chat, not an admin
         NEWSWATCH_FEEDS=str(write_feed_list(tmp_path, [feed_server.url("/ok.xml")])),
     )
     bot = RunningBot(env)

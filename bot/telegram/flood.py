@@ -25,7 +25,9 @@ class FloodGuard:
         max_commands: int = MAX_COMMANDS,
         window: float = WINDOW,
         monotonic: Callable[[], float] = time.monotonic,
+        exempt: Callable[[int], bool] = lambda user_id: False,
     ):
+        self.exempt = exempt  # the bot's owner and admins are never held back
         self.max_commands = max_commands
         self.window = window
         self.monotonic = monotonic
@@ -54,6 +56,8 @@ class FloodGuard:
         message = update.effective_message
         user = update.effective_user
         if message is None or user is None or not (message.text or "").startswith("/"):
+            return
+        if self.exempt(user.id):
             return
         verdict = self.allow(user.id)
         if verdict:
