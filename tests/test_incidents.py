@@ -17,6 +17,33 @@ TAGGER = load_default_tagger()
 @pytest.mark.parametrize(
     ("title", "summary", "event_type", "sub_event"),
     [
+        # an armed group that killed, victims unnamed: an attack on civilians ...
+        (
+            "Burkina: JNIM killed as many as 600 at Barsalogho",
+            "",
+            EventType.VIOLENCE_AGAINST_CIVILIANS,
+            "attack",
+        ),
+        (
+            "Des jihadistes ont tué des dizaines de personnes",
+            "",
+            EventType.VIOLENCE_AGAINST_CIVILIANS,
+            "attack",
+        ),
+        # ... traps: soldiers or fighting named make it a battle; a group with no killing is none
+        (
+            "JNIM killed 10 soldiers in an attack on the Dioura camp",
+            "",
+            EventType.BATTLES,
+            "armed clash",
+        ),
+        (
+            "Jihadists and the army clashed near Gao; 12 killed",
+            "",
+            EventType.BATTLES,
+            "armed clash",
+        ),
+        ("A documentary on JNIM's recruitment of young herders", "", None, None),
         # explosions / remote violence: none of these is in the dev set
         ("Mali: drone strike kills 8 near Kidal", "", EventType.EXPLOSIONS, "air/drone strike"),
         (
