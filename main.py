@@ -99,6 +99,7 @@ def build_service(config: Config, *, background_delivery: bool = False) -> tuple
             deadline=config.fetch_deadline,
             max_body_bytes=config.max_body_bytes,
             max_redirects=config.max_redirects,
+            allow_private_addresses=config.allow_private_addresses,
             user_agent=config.user_agent,
         )
     )

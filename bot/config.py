@@ -50,6 +50,9 @@ class Config:
     read_timeout: float = 20.0
     fetch_deadline: float = 60.0
     max_redirects: int = 5
+    # False: refuse feeds (and redirect hops) whose host resolves to a loopback, private,
+    # link-local or otherwise non-public address. True by default: local feeds are common.
+    allow_private_addresses: bool = True
     user_agent: str = "newswatch/0.1 (+self-hosted news alert bot)"
     # Where public channels' previews (``/s/<channel>``) and GDELT's DOC API are read; tests
     # point them at loopback fakes.

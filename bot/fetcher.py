@@ -34,6 +34,7 @@ class FetchSettings:
     max_body_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 5
     user_agent: str = "newswatch/0.1"
+    allow_private_addresses: bool = True  # False: public addresses only, at every hop
 
 
 @dataclass(slots=True)
@@ -217,6 +218,11 @@ class Fetcher:
         visited = {url}
         all_permanent = True
         for _hop in range(self.settings.max_redirects + 1):
+            if not self.settings.allow_private_addresses:
+                refused = await non_public_address(current)
+                if refused:
+                    prefix = "" if current == url else "redirect refused: "
+                    return FetchResult(url=url, error=f"{prefix}{refused}")
             try:
                 result = await self._request(url, current, headers)
             except httpx.TimeoutException as exc:
@@ -400,3 +406,40 @@ def _describe_network_error(exc: BaseException) -> str:
     if isinstance(exc, httpx.RemoteProtocolError):
         return f"connection dropped: {text}"
     return f"network error: {text}"
+
+
+async def non_public_address(url: str) -> str | None:
+    """Why ``url``'s host may not be fetched with allow_private_addresses = false, or None.
+
+    The host is resolved here (every address it resolves to must be public: not loopback,
+    private, link-local, multicast, reserved or unspecified). httpx resolves it again to
+    connect, so a DNS answer that changes in between (rebinding) is not caught.
+    """
+    import ipaddress
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname
+    if not host:
+        return None
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = 80
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError:
+            return None  # the fetch reports the DNS failure itself
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    for address in addresses:
+        if not address.is_global or address.is_multicast:
+            return (
+                f"{host} resolves to a non-public address ({address}) and"
+                " allow_private_addresses is false"
+            )
+    return None

@@ -173,6 +173,7 @@ class Pipeline:
         self._feed_updates: list[tuple[str, dict[str, Any]]] = []
         self._synced_specs: list[FeedSpec] | None = None
         self._guid_repeats_logged: set[str] = set()  # feeds already reported (repeated GUIDs)
+        self._redirects_seen: dict[str, str] = {}  # feed -> permanent target seen once
 
     def seconds_until_next_due(self) -> float | None:
         """How long until the next feed is due (0 when one already is); None: no feed."""
@@ -432,8 +433,21 @@ class Pipeline:
             success["last_modified"] = result.last_modified
         fetched_from = state.get("redirected_to") or url
         if result.final_url and result.final_url != fetched_from:
-            success["redirected_to"] = result.final_url
-            log.warning("feed %s moved permanently to %s; following it", url, result.final_url)
+            # Applied only when two fetches in a row say so: one bad answer (a captive
+            # portal, a hijacked hop) must not move a feed for good.
+            if self._redirects_seen.get(url) == result.final_url:
+                del self._redirects_seen[url]
+                success["redirected_to"] = result.final_url
+                log.warning("feed %s moved permanently to %s; following it", url, result.final_url)
+            else:
+                self._redirects_seen[url] = result.final_url
+                log.info(
+                    "feed %s redirects permanently to %s; applied if the next fetch agrees",
+                    url,
+                    result.final_url,
+                )
+        else:
+            self._redirects_seen.pop(url, None)
         if isinstance(result, SourceResult):
             if result.source_state is not None:
                 success["source_state"] = json.dumps(result.source_state, ensure_ascii=False)
