@@ -556,6 +556,19 @@ class Pipeline:
                 result = matcher.match(item.title, item.summary)
                 if result:
                     draft = self._draft(item, result, now)
+                    if draft.story_id is not None and self.repo.story_has_source(
+                        draft.story_id, item.source
+                    ):
+                        # The same story from the same outlet again, e.g. a feed that
+                        # rotates GUIDs or links on every fetch: one alert row per story
+                        # and outlet (the item key is still recorded as seen).
+                        log.debug(
+                            "feed %s: %r already alerted for story %s",
+                            item.feed_url,
+                            item.title[:60],
+                            draft.story_id,
+                        )
+                        draft = None
                 elif getattr(result, "weak", ()):
                     weak = _weak_draft(item, result)
             new_items.append(

@@ -623,6 +623,13 @@ class Repository:
     def inactive_chats(self) -> set[int]:
         return {int(r[0]) for r in self.db.execute("SELECT chat_id FROM chats WHERE active = 0")}
 
+    def story_has_source(self, story_id: int, source: str) -> bool:
+        """True when the story already has an alert from this outlet."""
+        row = self.db.execute(
+            "SELECT 1 FROM alerts WHERE story_id = ? AND source = ? LIMIT 1", [story_id, source]
+        ).fetchone()
+        return row is not None
+
     def log_setting_change(
         self, actor: int | None, chat_id: int, detail: str, now: datetime
     ) -> None:

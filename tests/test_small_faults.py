@@ -86,3 +86,39 @@ def test_repeated_guids_are_logged_once_per_feed(feed_server, nw_env, tmp_path: 
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stderr.count("items repeat a GUID with other content") == 1, out.stderr[-2000:]
     assert "'g1'" in out.stderr
+
+
+def test_rotating_guids_and_links_give_one_alert_row_per_story_and_outlet(tmp_path: Path):
+    """A feed that gives its article a new GUID and link on every fetch added one alert row
+    per fetch (each a new item key, grouped into the same story)."""
+    import asyncio
+    import time
+
+    from tests.fakes.feed_server import FeedServer, rfc822
+    from tests.harness import make_pipeline
+
+    with FeedServer() as server:
+        pipeline, repo, fetcher, _ = make_pipeline(
+            tmp_path / "nw.db", [server.url("/rotating.xml")], chat_ids=(1,)
+        )
+
+        async def cycles() -> None:
+            try:
+                for n in range(4):
+                    item = {
+                        "title": "JNIM fighters attack army positions near Bamako",
+                        "description": "Militants struck a checkpoint on the outskirts of Bamako.",
+                        "guid": f"rotating-{n}-{time.time_ns()}",
+                        "link": f"https://news.example.org/a?session={n}",
+                        "pubDate": rfc822(time.time() - 120),
+                    }
+                    server.set("/rotating.xml", rss([item], title="Rotating Wire"))
+                    await pipeline.run_cycle(force=True)
+            finally:
+                await fetcher.aclose()
+
+        asyncio.run(cycles())
+    items = repo.db.execute("SELECT count(*) FROM items").fetchone()[0]
+    alerts = repo.db.execute("SELECT count(*) FROM alerts").fetchone()[0]
+    assert items == 4  # every key is remembered
+    assert alerts == 1
