@@ -161,6 +161,27 @@ async def test_5xx_and_dropped_connections_arrive_once(telegram_api, bot, repo, 
     assert Counter(titles_of(telegram_api)) == {f"Net {i}": 1 for i in range(3)}
 
 
+async def test_an_outage_is_one_warning_with_the_pending_count_and_one_on_recovery(
+    telegram_api, bot, repo, caplog
+):
+    """Issue 16: an API outage was logged only at INFO, one line per retry."""
+    for i in range(3):
+        add_alert(repo, f"Outage {i}")
+    telegram_api.inject("sendMessage", "500", count=4)
+    clock = Clock()
+    d = deliverer(bot, repo, clock, network_retries=3)
+    with caplog.at_level("INFO", logger="newswatch.delivery"):
+        assert await d.drain() == 0
+        clock.now += timedelta(seconds=31)
+        assert await d.drain() == 3
+    if d._redrain:
+        d._redrain.cancel()
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    down = [w for w in warnings if "Telegram unreachable" in w]
+    assert len(down) == 1 and "3 alert(s) pending" in down[0], warnings
+    assert len([w for w in warnings if "reachable again" in w]) == 1, warnings
+
+
 async def test_persistent_5xx_keeps_the_row_pending_then_sends_later(telegram_api, bot, repo):
     add_alert(repo, "Later")
     telegram_api.inject("sendMessage", "500", count=3)
