@@ -7,10 +7,11 @@ audit entry and no notice. The real `main.py run` against the fake Bot API.
 from __future__ import annotations
 
 import sqlite3
+import time
 
 from tests.commands_seed import RunningBot, ask
 from tests.conftest import write_feed_list
-from tests.fakes.feed_server import rss
+from tests.fakes.feed_server import rfc822, rss
 
 GROUP = -1005550088
 OWNER = 5550089  # a bot admin
@@ -19,7 +20,10 @@ MEMBER = 5550091  # a plain member of the alert group
 
 
 def test_only_group_admins_change_settings(feed_server, telegram_api, nw_env, tmp_path):
-    feed_server.set("/ok.xml", rss([]))
+    feed_server.set(
+        "/ok.xml",
+        rss([{"title": "JNIM attack near Gao", "guid": "g", "pubDate": rfc822(time.time() - 60)}]),
+    )
     env = dict(nw_env)
     env.update(
         TELEGRAM_BOT_TOKEN=telegram_api.state.token,
@@ -45,6 +49,26 @@ def test_only_group_admins_change_settings(feed_server, telegram_api, nw_env, tm
         assert "needs the bot's owner" in say("/mute Bamako 3650d", GROUP_ADMIN)
         reply = say("/mute Bamako 3650d", OWNER)
         assert "Muted" in reply and f"(id {OWNER})" in reply, reply
+        # The "Mute … 24h" buttons under an alert: the same rule
+        alert = next(m for m in telegram_api.messages_to(GROUP) if "JNIM attack" in m.text)
+        buttons = alert.params["reply_markup"]["inline_keyboard"]
+        source_button = next(
+            b for row in buttons for b in row if b["callback_data"].startswith("mute:s:")
+        )
+        before = len(telegram_api.state.callback_answers)
+        for user in (MEMBER, GROUP_ADMIN):
+            telegram_api.push_callback(
+                source_button["callback_data"],
+                chat_id=GROUP,
+                user_id=user,
+                message_id=alert.message_id,
+                chat_type="supergroup",
+            )
+        assert telegram_api.wait_for(lambda s: len(s.callback_answers) >= before + 2, timeout=20), (
+            bot.output()
+        )
+        answers = [a.get("text", "") for a in telegram_api.state.callback_answers[before:]]
+        assert "Only this group's admins" in answers[0] and "Muted" in answers[1], answers
     finally:
         assert bot.stop() == 0, bot.output()
     db = sqlite3.connect(env["NEWSWATCH_DB"])
@@ -53,6 +77,8 @@ def test_only_group_admins_change_settings(feed_server, telegram_api, nw_env, tm
         " ORDER BY id",
         [GROUP],
     ).fetchall()
-    assert audit == [(GROUP_ADMIN, "/mute JNIM 10d"), (OWNER, "/mute Bamako 3650d")]
+    assert audit[:2] == [(GROUP_ADMIN, "/mute JNIM 10d"), (OWNER, "/mute Bamako 3650d")]
+    assert audit[2][0] == GROUP_ADMIN and audit[2][1].startswith("mute button: source")
+    assert len(audit) == 3
     mutes = {r[0] for r in db.execute("SELECT value FROM mutes WHERE chat_id = ?", [GROUP])}
-    assert mutes == {"JNIM", "Bamako"}
+    assert {"JNIM", "Bamako"} < mutes

@@ -103,9 +103,19 @@ class MuteButtons:
             await query.answer(resolved, show_alert=True)
             return
         kind, value = resolved
+        user_id = user.id if user else None
+        if chat.type in ("group", "supergroup") and not await self._group_admin(
+            context, chat.id, user_id
+        ):
+            await query.answer(
+                "Only this group's admins (or the bot's owner and admins) can mute it.",
+                show_alert=True,
+            )
+            return
         now = self.clock()
         until = now + timedelta(hours=MUTE_HOURS)
-        self.repo.add_mute(chat.id, kind, value, until, user.id if user else None, now)
+        self.repo.add_mute(chat.id, kind, value, until, user_id, now)
+        self.repo.log_setting_change(user_id, chat.id, f"mute button: {kind} {value} 24h", now)
         local = until.astimezone(self.zone)
         label = self.zone.key.split("/")[-1].replace("_", " ")
         log.info("chat %s muted %s %r until %s", chat.id, kind, value, until.isoformat())
@@ -113,6 +123,21 @@ class MuteButtons:
             f"Muted {value} for {MUTE_HOURS} h (until {local:%d %b %H:%M} {label}).",
             show_alert=False,
         )
+
+    async def _group_admin(
+        self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int | None
+    ) -> bool:
+        """A bot admin or owner, or an admin of this Telegram group (issue 16)."""
+        if user_id is None:
+            return False
+        if user_id in self.admin_ids or self.repo.users().get(user_id) == "owner":
+            return True
+        try:
+            member = await context.bot.get_chat_member(chat_id, user_id)
+        except Exception as exc:  # cannot tell: refuse
+            log.warning("getChatMember for %s in %s failed: %s", user_id, chat_id, exc)
+            return False
+        return member.status in ("administrator", "creator")
 
     def register(self, app: Application) -> None:
         app.add_handler(CallbackQueryHandler(self.on_press, pattern=r"^mute:"))

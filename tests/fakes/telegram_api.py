@@ -194,7 +194,13 @@ class FakeTelegramAPI(LoopbackHTTPServer):
         return self._push_update({"message": message})
 
     def push_callback(
-        self, data: str, *, chat_id: int = 111, user_id: int = 111, message_id: int = 1
+        self,
+        data: str,
+        *,
+        chat_id: int = 111,
+        user_id: int = 111,
+        message_id: int = 1,
+        chat_type: str = "private",
     ) -> int:
         query = {
             "id": str(time.time_ns()),
@@ -204,7 +210,7 @@ class FakeTelegramAPI(LoopbackHTTPServer):
             "message": {
                 "message_id": message_id,
                 "date": int(time.time()),
-                "chat": {"id": chat_id, "type": "private"},
+                "chat": {"id": chat_id, "type": chat_type},
                 "text": self.state.message_texts.get((chat_id, message_id), "alert"),
             },
         }
