@@ -143,7 +143,15 @@ class StoryGrouper:
     def commit(self, story_ids: Iterable[int], now: datetime) -> None:
         """Index the batch's items under the story ids they were stored with (same order)."""
         batch, self._batch = self._batch, []
-        for (sig, _where), story_id in zip(batch, story_ids, strict=True):
+        ids = list(story_ids)
+        if len(ids) != len(batch):
+            # Fewer stored than assigned (an item stored meanwhile under the same key by
+            # another feed): which is which is unknown here, so rebuild from what SQLite holds.
+            log.info("story batch of %d stored as %d: reloading the index", len(batch), len(ids))
+            self.index = StoryGroups(self.model, window=self.window)
+            self.load(now)
+            return
+        for (sig, _where), story_id in zip(batch, ids, strict=True):
             self.index.add(story_id, sig, now)
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "Signature",
     "StoryModel",
     "conflict",
+    "event_evidence",
     "pair_features",
     "parse_story_model",
     "signature",
@@ -108,6 +109,13 @@ class Signature:
     title_numbers: frozenset[int] = frozenset()
     names: frozenset[str] = frozenset()  # capitalised words of title + summary, folded
     title_names: frozenset[str] = frozenset()  # ... of the title alone
+    # What the item is about: its watched entities and its places, by normalised name (the
+    # entity "Bamako" and the place ml-bamako are one anchor), of title + summary / the title
+    anchors: frozenset[str] = frozenset()
+    title_anchors: frozenset[str] = frozenset()
+    # names that are none of the anchors' words: Radisson, Barkhane, Moussa Mara
+    specific_names: frozenset[str] = frozenset()
+    title_specific_names: frozenset[str] = frozenset()
     arabic: bool = False
     has_summary: bool = False
     summary_key: int = 0  # hash of the summary without digits: the same text is boilerplate
@@ -122,6 +130,11 @@ class Signature:
                 *("t:" + t for t in self.tokens),
             ]
         )
+
+
+def _place_name(place_id: str) -> str:
+    """The name part of a gazetteer id ("ml-timbuktu-region" -> "timbuktu region")."""
+    return place_id.split("-", 1)[-1].replace("-", " ")
 
 
 def _grams(text: str) -> frozenset[int]:
@@ -180,6 +193,12 @@ def signature(
     found_text = list(places(text)) if places is not None and summary else found_title
     title_grams = _grams(title)
     fp = fingerprint(title, summary)
+    entity_names = {normalize(e) for e in entities}
+    entity_words = {w for name in entity_names for w in name.split()}
+    anchors = entity_names | {_place_name(p) for p, _, _ in found_text}
+    title_anchors = entity_names | {_place_name(p) for p, _, _ in found_title}
+    entity_words |= {w for name in anchors for w in name.split()}
+    text_names, head_names = names(text), names(title)
     return Signature(
         title_grams=title_grams,
         text_grams=_grams(text) if summary else title_grams,
@@ -191,8 +210,12 @@ def signature(
         regions=frozenset(r for _, r, _ in found_text if r),
         named_regions=frozenset(r for _, r, is_region in found_text if r and is_region),
         title_numbers=title_numbers(title),
-        names=names(text),
-        title_names=names(title),
+        names=text_names,
+        title_names=head_names,
+        anchors=frozenset(anchors),
+        title_anchors=frozenset(title_anchors),
+        specific_names=frozenset(n for n in text_names if normalize(n) not in entity_words),
+        title_specific_names=frozenset(n for n in head_names if normalize(n) not in entity_words),
         arabic=bool(_ARABIC.search(title)),
         has_summary=bool(summary.strip()),
         summary_key=hash(_DIGITS.sub("", normalize(summary))) if summary.strip() else 0,
@@ -310,6 +333,33 @@ def conflict(a: Signature, b: Signature) -> bool:
     return _cosine(a.title_grams, b.title_grams) >= TEMPLATE_SIMILARITY
 
 
+# Below this title character similarity, a title is not by itself evidence of one event.
+EVIDENCE_TITLE_SIMILARITY = 0.35
+
+
+def event_evidence(a: Signature, b: Signature) -> bool:
+    """Whether a pair has evidence of one event beyond its topic: titles this close in
+    characters (``EVIDENCE_TITLE_SIMILARITY``), a title number in common, two anchors (watched
+    entities or places) in common, or a name in common that is none of the anchors.
+
+    A single watched entity or its own place ("Mali", "Bamako") and generic words ("junta",
+    "attack") are what a day of distinct stories of one country share: "Bamako: fuel convoys
+    attacked" and "Bamako court hears case" are two events. Without evidence the model is not
+    asked (``StoryModel.score`` gives the pair probability 0), and training leaves such pairs
+    out (bench/story_data.py)."""
+    full = both_summaries(a, b)
+    if not a.title_numbers.isdisjoint(b.title_numbers):
+        return True
+    if full:
+        anchors, specific = a.anchors & b.anchors, a.specific_names & b.specific_names
+    else:
+        anchors = a.title_anchors & b.title_anchors
+        specific = a.title_specific_names & b.title_specific_names
+    if len(anchors) >= 2 or specific:
+        return True
+    return _cosine(a.title_grams, b.title_grams) >= EVIDENCE_TITLE_SIMILARITY
+
+
 @dataclass(frozen=True, slots=True)
 class _Variant:
     weights: tuple[float, ...]
@@ -343,9 +393,11 @@ class StoryModel:
 
     def score(self, a: Signature, b: Signature, gap_hours: float) -> float:
         """Margin over the variant's threshold (> 0: same story), or -inf when the guard
-        refuses the pair."""
+        refuses the pair; without ``event_evidence`` the margin of probability 0."""
         if conflict(a, b):
             return -math.inf
+        if not event_evidence(a, b):
+            return -self.variant(a, b).threshold
         return self.probability(a, b, gap_hours) - self.variant(a, b).threshold
 
     def quick_score(self, a: Signature, b: Signature, gap_hours: float) -> float | None:
@@ -355,6 +407,8 @@ class StoryModel:
             return -math.inf
         full = both_summaries(a, b)
         v = self.full if full else self.title
+        if not event_evidence(a, b):
+            return -v.threshold
         rest = v.intercept + sum(
             w * x
             for w, x in zip(v.weights[2:], _other_features(a, b, gap_hours, full), strict=True)

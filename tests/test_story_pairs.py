@@ -1,0 +1,162 @@
+"""Story grouping precision under bursts: a table of pairs that must and must not be one story.
+
+Both items arrive at the same time (a burst: one poll cycle, or one aggregator body), so the
+time gap says nothing and only event evidence can join them. The pairs are written from
+general kinds (same template with another town, one watched entity or its place in two
+events, politics and an attack of one actor, tolls that differ, EN/FR/AR rewrites), not
+copied from the dev set. Each pair is checked both ways through the two paths the bot uses:
+the online index (``StoryGroups.match``) and the one-body batch (``StoryModel.score``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.core.story_index import StoryGroups
+from bot.core.story_model import Signature, conflict, event_evidence, signature
+from bot.story_grouping import load_story_model, place_finder
+from tests.harness import default_matcher
+
+T0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
+MATCHER = default_matcher()
+PLACES = place_finder()
+MODEL = load_story_model()
+
+Text = tuple[str, str]  # title, summary
+
+
+def sig(text: Text) -> Signature:
+    title, summary = text
+    return signature(title, summary, MATCHER.match(title, summary).entities, PLACES)
+
+
+def grouped(a: Text, b: Text) -> bool:
+    """Whether b joins a's story, through the index and through the batch; both must agree."""
+    sa, sb = sig(a), sig(b)
+    groups = StoryGroups(MODEL)
+    groups.add(1, sa, T0)
+    hit = groups.match(sb, T0)
+    by_index = hit is not None and hit.story_id == 1
+    by_batch = MODEL.score(sb, sa, 0.0) > 0 and not conflict(sb, sa)
+    assert by_index == by_batch, (a, b)
+    return by_index
+
+
+APART: list[tuple[str, Text, Text]] = [
+    # one watched place that is the item's own place: two events in the capital
+    ("capital, attack vs trial",
+     ("Bamako: fuel convoys attacked again",
+      "Tanker drivers on the Dakar corridor report ambushes near Kati."),
+     ("Bamako court hears <i>unbalanced case",
+      "The trial of former ministers opened in the capital.")),
+    ("capital, attack vs trial, titles only",
+     ("Bamako: fuel convoys attacked again", ""), ("Bamako court hears <i>unbalanced case", "")),
+    # one watched entity, two political decisions of the same rulers
+    ("junta, two decisions",
+     ("Mali junta extends transition by five years", "The military rulers extended their mandate."),
+     ("Mali junta dissolves political parties", "The military rulers banned all parties.")),
+    ("junta, two decisions, titles only",
+     ("Niger junta suspends French broadcasters", ""),
+     ("Niger junta closes the border with Benin", "")),
+    # politics and an attack sharing one actor
+    ("politics vs attack",
+     ("Mali: transition leader receives Russian delegation",
+      "Talks covered security cooperation."),
+     ("Mali: jihadists attack army post in the centre",
+      "Several soldiers were killed, the army said.")),
+    # one template, another town (same day)
+    ("template, other town",
+     ("Mali: JNIM claims raid on Tenenkou", ""), ("Mali: JNIM claims raid on Youwarou", "")),
+    ("template, other town, FR",
+     ("Mali : le JNIM revendique une attaque à Diafarabé", ""),
+     ("Mali : le JNIM revendique une attaque à Niono", "")),
+    # two attacks the same day in different places
+    ("two attacks, two places",
+     ("Gunmen kill villagers near Bandiagara", "Residents said the attackers came on motorbikes."),
+     ("Soldiers killed in ambush near Gao", "The convoy hit an explosive device.")),
+    # tolls that differ
+    ("other toll",
+     ("Mali: 12 soldiers killed in attack near Ségou", ""),
+     ("Mali: 30 soldiers killed in attack near Ségou", "")),
+]  # fmt: skip
+
+TOGETHER: list[tuple[str, Text, Text]] = [
+    ("EN/FR rewrite with toll",
+     ("JNIM attack kills 12 soldiers near Boulkessi", ""),
+     ("Attaque du JNIM : 12 soldats tués près de Boulkessi", "")),
+    ("EN/EN rewrite",
+     ("Mali: JNIM claims attack on army camp in Boulkessi", ""),
+     ("JNIM says it attacked the Boulkessi army camp in Mali", "")),
+    ("EN/FR rewrite",
+     ("Mali: JNIM claims attack on army camp in Boulkessi", ""),
+     ("Mali : le JNIM revendique l'attaque du camp militaire de Boulkessi", "")),
+    ("EN/AR rewrite",
+     ("Mali: JNIM claims attack on army camp in Boulkessi", ""),
+     ("مالي: جماعة نصرة الإسلام والمسلمين تتبنى الهجوم على معسكر بولكيسي", "")),
+    ("EN/EN rewrite, rounded toll",
+     ("Goïta pardons 46 Ivorian soldiers", ""),
+     ("Mali's Goita pardons the 49 Ivorian soldiers", "")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("kind", "a", "b"), APART, ids=[k for k, _, _ in APART])
+def test_distinct_events_stay_apart(kind: str, a: Text, b: Text) -> None:
+    assert not grouped(a, b), kind
+    assert not grouped(b, a), kind
+
+
+@pytest.mark.parametrize(("kind", "a", "b"), TOGETHER, ids=[k for k, _, _ in TOGETHER])
+def test_rewrites_of_one_event_join(kind: str, a: Text, b: Text) -> None:
+    assert grouped(a, b), kind
+    assert grouped(b, a), kind
+
+
+def test_one_shared_entity_or_its_place_is_not_evidence() -> None:
+    a = sig(("Bamako: fuel convoys attacked again", ""))
+    b = sig(("Bamako court hears case against former ministers", ""))
+    assert a.title_anchors & b.title_anchors == {"bamako"}
+    assert not event_evidence(a, b)
+    # a title number, or a second anchor, is
+    c = sig(("Bamako: 3 fuel convoys attacked", ""))
+    d = sig(("Three convoys attacked near Bamako", ""))
+    assert event_evidence(c, d)
+    e = sig(("JNIM raid near Boulkessi", ""))
+    f = sig(("Boulkessi: JNIM fighters overrun army post", ""))
+    assert event_evidence(e, f)
+
+
+class _Rows:
+    """The one repository call the grouper makes at load: the stored members."""
+
+    def __init__(self, rows: list[dict[str, object]]) -> None:
+        self.rows = rows
+
+    def recent_story_members(self, since: datetime) -> list[dict[str, object]]:
+        return self.rows
+
+
+def test_commit_of_fewer_stored_than_assigned_rebuilds_from_storage() -> None:
+    # Two items of one body assigned, but only one stored (the other's key was stored by
+    # another feed meanwhile): the grouper must not fail the feed, and must index what is stored.
+    from datetime import timedelta
+
+    from bot.core.models import Item
+    from bot.story_grouping import StoryGrouper
+
+    title = "Mali: JNIM claims attack on army camp in Boulkessi"
+    stored = {"story_id": 7, "created_at": T0.isoformat(), "title": title, "summary": "",
+              "entities": '["JNIM", "Boulkessi"]'}  # fmt: skip
+    repo = _Rows([])
+    grouper = StoryGrouper(repo, timedelta(hours=72))  # type: ignore[arg-type]
+    grouper.begin_batch()
+    for n, text in enumerate((title, "Attack on Boulkessi camp claimed by JNIM")):
+        link = f"https://example.org/{n}"
+        item = Item("https://example.org/feed", "example", None, link, text, "", None)
+        grouper.assign(item, MATCHER.match(text, "").entities, T0)
+    repo.rows = [stored]
+    grouper.commit([7], T0)
+    assert len(grouper.index) == 1
+    hit = grouper.index.match(sig(("JNIM says it attacked the Boulkessi army camp", "")), T0)
+    assert hit is not None and hit.story_id == 7
