@@ -46,7 +46,14 @@ from bench.story_data import (
     story_folds,
 )
 from bot.core.story_index import StoryGroups
-from bot.core.story_model import Signature, StoryModel, conflict, parse_story_model, signature
+from bot.core.story_model import (
+    Signature,
+    StoryModel,
+    conflict,
+    event_evidence,
+    parse_story_model,
+    signature,
+)
 from bot.story_grouping import load_story_model
 
 
@@ -137,13 +144,23 @@ def evaluate(args: argparse.Namespace, out: TextIO) -> None:
                 print(row(text, mode, "in-sample", score_clusters(items, insample)), file=out)
     for text in args.texts:
         sigs = signatures(items, text, matcher, places)
-        true_pairs = refused = 0
+        keys = [s.index_keys() for s in sigs]
+        true_pairs = refused = unevidenced = others = others_kept = 0
         for a in range(len(items)):
             for b in range(a + 1, len(items)):
                 if items[a].story == items[b].story:
                     true_pairs += 1
                     refused += conflict(sigs[a], sigs[b])
+                    unevidenced += not event_evidence(sigs[b], sigs[a])
+                elif not keys[a].isdisjoint(keys[b]) and not conflict(sigs[a], sigs[b]):
+                    others += 1
+                    others_kept += event_evidence(sigs[b], sigs[a])
         print(f"guard ({text}): refuses {refused} of {true_pairs} true pairs", file=out)
+        print(
+            f"event evidence ({text}): lacking for {unevidenced} of {true_pairs} true pairs;"
+            f" present for {others_kept} of {others} other pairs sharing an index key",
+            file=out,
+        )
     for text, rows in misses.items():
         print(f"\ncross-language pairs found ({text}, time order, CV):", file=out)
         print("  " + "  ".join(f"{k}: {f}/{t}" for k, t, f in rows), file=out)
