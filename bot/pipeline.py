@@ -173,7 +173,6 @@ class Pipeline:
         self._feed_updates: list[tuple[str, dict[str, Any]]] = []
         self._synced_specs: list[FeedSpec] | None = None
         self._guid_repeats_logged: set[str] = set()  # feeds already reported (repeated GUIDs)
-        self._redirects_seen: dict[str, str] = {}  # feed -> permanent target seen once
 
     def seconds_until_next_due(self) -> float | None:
         """How long until the next feed is due (0 when one already is); None: no feed."""
@@ -435,19 +434,21 @@ class Pipeline:
         if result.final_url and result.final_url != fetched_from:
             # Applied only when two fetches in a row say so: one bad answer (a captive
             # portal, a hijacked hop) must not move a feed for good.
-            if self._redirects_seen.get(url) == result.final_url:
-                del self._redirects_seen[url]
+            # The first sighting is stored (feeds.redirect_candidate), so that two fetches
+            # by two `poll --once` runs from cron count as well as two cycles of `run`.
+            if state.get("redirect_candidate") == result.final_url:
+                success["redirect_candidate"] = None
                 success["redirected_to"] = result.final_url
                 log.warning("feed %s moved permanently to %s; following it", url, result.final_url)
             else:
-                self._redirects_seen[url] = result.final_url
+                success["redirect_candidate"] = result.final_url
                 log.info(
                     "feed %s redirects permanently to %s; applied if the next fetch agrees",
                     url,
                     result.final_url,
                 )
-        else:
-            self._redirects_seen.pop(url, None)
+        elif state.get("redirect_candidate"):
+            success["redirect_candidate"] = None
         if isinstance(result, SourceResult):
             if result.source_state is not None:
                 success["source_state"] = json.dumps(result.source_state, ensure_ascii=False)

@@ -440,3 +440,10 @@ def _deferred_updates(db: Database) -> None:
         {"update_id": int, "payload": str, "deferred_at": str},
         pk="update_id",
     )
+
+
+@migration("0014_redirect_candidate")
+def _redirect_candidate(db: Database) -> None:
+    """A permanent redirect seen once (applied to ``redirected_to`` only when the next fetch
+    gives the same target), kept across processes so that cron's `poll --once` runs count."""
+    db.execute("ALTER TABLE feeds ADD COLUMN redirect_candidate TEXT")

@@ -282,6 +282,26 @@ def test_permanent_redirect_is_followed_next_time_without_realerting(tmp_path: P
         assert len(deliverer.alerts) == 3, "each item alerts once, across the move"
 
 
+def test_permanent_redirect_counts_across_processes(tmp_path: Path):
+    """Two `poll --once` runs (two processes, here two pipelines over one database file) see
+    the same 301: the second one applies it, as two cycles of one `run` do."""
+    with FeedServer() as server:
+        server.set("/old.xml", "", fault="permanent-redirect", target="/new.xml")
+        server.set("/new.xml", mali_feed("cron", n=1))
+        old = server.url("/old.xml")
+        states = []
+        for _ in range(2):
+            pipeline, repo, fetcher, _ = make_pipeline(
+                tmp_path / "nw.db", [old], deliverer=RecordingDeliverer()
+            )
+            drive(fetcher, lambda p=pipeline: p.run_cycle(force=True))
+            states.append(repo.feed_states()[old])
+        assert states[0]["redirected_to"] is None
+        assert states[0]["redirect_candidate"] == server.url("/new.xml")
+        assert states[1]["redirected_to"] == server.url("/new.xml")
+        assert states[1]["redirect_candidate"] is None
+
+
 def test_temporary_redirect_does_not_update_the_stored_url(tmp_path: Path):
     with FeedServer() as server:
         server.set("/tmp.xml", "", fault="redirect", target="/elsewhere.xml")
