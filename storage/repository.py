@@ -212,29 +212,27 @@ class Repository:
 
     def items_by_canonical_url(self, urls: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Known items (with their alert, if any) for canonical URLs, e.g. seen via another feed."""
-        result: dict[str, dict[str, Any]] = {}
-        for chunk in _chunks([u for u in dict.fromkeys(urls) if u]):
-            marks = ",".join("?" * len(chunk))
-            for row in self.db.execute_returning_dicts(
-                f"SELECT key, canonical_url, alert_id, feed_url FROM items"
-                f" WHERE canonical_url IN ({marks})",
-                chunk,
-            ):
-                result.setdefault(row["canonical_url"], row)
-        return result
+        return self._items_by("canonical_url", urls, "")
 
     def items_by_article_key(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Known items (with their alert, if any) for article keys, e.g. a forwarded post's
         original seen in another channel; the alerted one first."""
+        return self._items_by("article_key", keys, " ORDER BY alert_id IS NULL, first_seen_at")
+
+    def _items_by(
+        self, column: str, values: Sequence[str], order: str
+    ) -> dict[str, dict[str, Any]]:
+        """The first item (in ``order``) for each non-empty value of ``column``, one query per
+        500 values. ``column`` and ``order`` are this class's own literals, never user input."""
         result: dict[str, dict[str, Any]] = {}
-        for chunk in _chunks([k for k in dict.fromkeys(keys) if k]):
+        for chunk in _chunks([v for v in dict.fromkeys(values) if v]):
             marks = ",".join("?" * len(chunk))
             for row in self.db.execute_returning_dicts(
-                f"SELECT key, article_key, alert_id, feed_url FROM items"
-                f" WHERE article_key IN ({marks}) ORDER BY alert_id IS NULL, first_seen_at",
+                f"SELECT key, {column}, alert_id, feed_url FROM items"
+                f" WHERE {column} IN ({marks}){order}",
                 chunk,
             ):
-                result.setdefault(row["article_key"], row)
+                result.setdefault(row[column], row)
         return result
 
     def store_feed_items(
