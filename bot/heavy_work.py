@@ -15,6 +15,8 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+from bot.parse_pool import finish_executor
+
 log = logging.getLogger("newswatch.heavy")
 
 TIME_LIMIT = 30.0  # seconds for one chart or export
@@ -68,7 +70,7 @@ class HeavyWork:
         for process in processes:
             if process.is_alive():
                 process.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
+        finish_executor(pool)
         if self._pool is pool:
             self._pool = None
 

@@ -138,6 +138,28 @@ def prepare_worker(parent_pid: int) -> None:
 PR_SET_PDEATHSIG = 1
 
 
+def finish_executor(pool: ProcessPoolExecutor, timeout: float = 5.0) -> None:
+    """Shut ``pool`` down without waiting for its jobs, then wait for its manager thread.
+
+    CPython 3.11's exit hook writes to each pool's wake-up pipe while that pool's manager
+    thread may be closing it: a pool shut down with ``wait=False`` just before the
+    interpreter exits printed "OSError: [Errno 9] Bad file descriptor" with a traceback.
+    Once the manager thread has ended, the hook sees the pipe closed and skips it. A worker
+    still busy past ``timeout`` is killed so the thread can end.
+    """
+    thread = getattr(pool, "_executor_manager_thread", None)  # shutdown() forgets it
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    if thread is None:
+        return
+    thread.join(timeout)
+    if thread.is_alive():
+        for process in processes:
+            if process.is_alive():
+                process.kill()
+        thread.join(timeout)
+
+
 def _die_with_parent(parent_pid: int) -> None:
     """Linux: SIGKILL this process when the thread that forked it ends (PR_SET_PDEATHSIG).
 
@@ -185,7 +207,7 @@ class ParsePool(Executor):
             return self._pool.submit(fn, *args, **kwargs)
         except BrokenProcessPool:  # a worker was killed (e.g. out of memory): start afresh
             log.warning("parse worker died; restarting the parse pool")
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            finish_executor(self._pool)
             self._pool = self._start()
             return self._pool.submit(fn, *args, **kwargs)
 
@@ -208,5 +230,8 @@ class ParsePool(Executor):
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         self._closed = True
         if self._pool is not None:
-            self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+            if wait:
+                self._pool.shutdown(wait=True, cancel_futures=cancel_futures)
+            else:
+                finish_executor(self._pool)
             self._pool = None

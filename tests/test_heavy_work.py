@@ -61,3 +61,16 @@ async def test_ten_charts_leave_the_event_loop_free():
         work.shutdown()
     assert all(png.startswith(b"\x89PNG") for png in charts)
     assert ticks >= 10  # the loop ran between (and during) the drawings
+
+
+async def test_shutdown_waits_for_the_pool_manager_thread():
+    """CPython 3.11's exit hook races a manager thread still closing its wake-up pipe
+    ("Bad file descriptor" printed at exit): shutdown returns only once that thread ended."""
+    work = HeavyWork(time_limit=30)
+    await work.run(_pid)
+    pool = work._pool
+    assert pool is not None
+    thread = pool._executor_manager_thread
+    assert thread is not None and thread.is_alive()
+    work.shutdown()
+    assert not thread.is_alive()
