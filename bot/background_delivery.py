@@ -48,10 +48,6 @@ class BackgroundDeliverer:
     def storage_error(self) -> str | None:
         return getattr(self.inner, "storage_error", None)
 
-    @property
-    def busy(self) -> bool:
-        return self._task is not None and not self._task.done()
-
     async def finish(self, timeout: float) -> bool:
         """Wait for the running pass up to ``timeout`` s, then cancel it. True if it finished."""
         task = self._task

@@ -57,7 +57,7 @@ def _link(value: Any, base: str) -> str | None:
     try:
         link = urljoin(base, text)
         return link if urlsplit(link).scheme in ("http", "https") else None
-    except ValueError:  # "http://[::1/a": a bad link costs only itself (issue 12)
+    except ValueError:  # "http://[::1/a": a bad link costs only itself, the item stays
         return None
 
 

@@ -116,7 +116,7 @@ def _mark_worker() -> None:
 def _init_worker(parent_pid: int) -> None:
     """Initializer of every worker: die with the parent, shed what the fork carried over.
 
-    A worker must never outlive the bot (issue 16): after a ``kill -9`` of ``run`` or of a
+    A worker must never outlive the bot: after a ``kill -9`` of ``run`` or of a
     cron ``poll --once`` the orphans kept the instance lock and refused every restart.
     The inherited lock descriptors are closed at the fork itself (bot.instance_lock).
     """
@@ -191,10 +191,6 @@ class ParsePool(Executor):
         self.workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
         self._pool: ProcessPoolExecutor | None = None
         self._closed = False
-
-    @property
-    def started(self) -> bool:
-        return self._pool is not None
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         if self._closed:

@@ -78,7 +78,7 @@ def prune(db: Database, now: datetime, retention_days: int) -> PruneReport:
             [floor],
         ).rowcount
         cycles = db.execute("DELETE FROM cycles WHERE started_at < ?", [cutoff]).rowcount
-        # Weak matches (issue 14) are kept as long as alerts.
+        # Weak matches (stored for search, never sent) are kept as long as alerts.
         db.execute("DELETE FROM weak_matches WHERE created_at < ?", [cutoff])
         # Sent or failed admin notices; a pending one waits for Telegram, whatever its age.
         db.execute(

@@ -141,8 +141,8 @@ def _initial(db: Database) -> None:
             "alert_id": int,
             "chat_id": int,
             "thread_id": int,
-            "kind": str,  # alert | edit | digest | notice
-            "status": str,  # pending | sent | failed
+            "kind": str,  # alert | digest (edits: stories.last_edit_at; notices: admin_notices)
+            "status": str,  # pending | sent | failed | skipped | digested
             "message_id": int,
             "attempts": int,
             "last_error": str,
@@ -183,7 +183,7 @@ def _access_and_search(db: Database) -> None:
             "id": int,
             "at": str,
             "actor": int,
-            "action": str,  # paired | allowed | denied | subscribed | unsubscribed
+            "action": str,  # paired, a role given, (un)subscribed, chat setting, chat reactivated
             "user_id": int,
             "chat_id": int,
             "detail": str,
@@ -239,7 +239,7 @@ def apply_migrations(db: Database) -> list[str]:
 @migration("0003_delivery_mutes_prefs")
 def _delivery_mutes_prefs(db: Database) -> None:
     """Outbox columns for digests and holds, chat migrations, mutes and per-chat preferences."""
-    db.execute("ALTER TABLE deliveries ADD COLUMN held TEXT")  # why it waited: quiet | daily
+    db.execute("ALTER TABLE deliveries ADD COLUMN held TEXT")  # why it waited: quiet|daily|hourly
     db.execute("ALTER TABLE deliveries ADD COLUMN digest_id INTEGER")  # folded into this digest
     db.execute("ALTER TABLE deliveries ADD COLUMN silent INTEGER")  # disable_notification
     db.execute("ALTER TABLE chats ADD COLUMN migrated_to INTEGER")
@@ -267,7 +267,7 @@ def _delivery_mutes_prefs(db: Database) -> None:
             "chat_id": int,
             "quiet_start": str,  # HH:MM local time, or NULL
             "quiet_end": str,
-            "digest_mode": str,  # off | low | all
+            "digest_mode": str,  # off | low | all (daily HH:MM) | hourly
             "digest_time": str,  # HH:MM local time
             "updated_at": str,
         },
@@ -338,7 +338,7 @@ def _admin_notices(db: Database) -> None:
 
 @migration("0008_weak_matches")
 def _weak_matches(db: Database) -> None:
-    """Weak matches (issue 14): items whose watched names were only in a list or an aside.
+    """Weak matches: items whose watched names were only in a list or an aside.
 
     They never alert and have no story or delivery; they are kept for /search and `search`,
     with the entities found and the matcher's reasons, and pruned with the alerts.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
@@ -24,9 +25,20 @@ def pool() -> Iterator[ParsePool]:
     executor.shutdown(wait=True, cancel_futures=True)
 
 
-def test_even_the_first_job_runs_in_a_worker_process(pool: ParsePool) -> None:
-    assert not pool.started
-    assert pool.submit(os.getpid).result(timeout=30) != os.getpid()
+def test_even_the_first_job_runs_in_a_worker_process() -> None:
+    before = {child.pid for child in multiprocessing.active_children()}
+    pool = ParsePool(workers=1)
+    try:
+        # no worker until the first job: a cycle without bodies to parse forks nothing
+        assert {child.pid for child in multiprocessing.active_children()} == before
+        worker = pool.submit(os.getpid).result(timeout=30)
+        assert worker != os.getpid()
+        assert worker in {child.pid for child in multiprocessing.active_children()} - before
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def test_a_parse_job_gives_items_keys_and_canonical_links(pool: ParsePool) -> None:
     parsed, keys, canonical = pool.submit(parse_and_key, BODY, URL, None).result(timeout=30)
     assert [i.title for i in parsed.items] == ["Bamako"]
     assert len(keys) == 1 and canonical == ["e.org/1"]

@@ -33,14 +33,6 @@ class ChatPrefs:
     digest_mode: str = "off"
     digest_time: time = time(8, 0)
 
-    @property
-    def has_quiet_hours(self) -> bool:
-        return (
-            self.quiet_start is not None
-            and self.quiet_end is not None
-            and self.quiet_start != self.quiet_end
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class Pending:

@@ -264,7 +264,7 @@ class Matcher:
                 m._aliases.append(_AliasRef(ei, alias.text, group(alias.context)))
                 if alias.regex:
                     # The `regex` engine, for its time limit (REGEX_TIME_LIMIT): a pattern that
-                    # backtracks badly cannot freeze the event loop (issue 16).
+                    # backtracks badly cannot freeze the event loop.
                     flags = regex.V0 if alias.case_sensitive else regex.V0 | regex.IGNORECASE
                     pattern = regex.compile(rf"(?<!\w)(?:{alias.text})(?!\w)", flags)
                     m._regexes.append((pattern, ai, alias.case_sensitive))

@@ -188,7 +188,8 @@ _NUMBER_WORDS: dict[str, str] = {
     "cent": "100",
 }
 
-# Localities in the news (normalize() form) mapped to one spelling; see /work/shared/NOTES.md.
+# Localities in the news (normalize() form) mapped to one spelling: French and English names
+# (Tombouctou / Timbuktu) and the transliterations of Tinzaouaten seen in Sahel outlets.
 _PLACE_ALIASES: dict[str, str] = {
     "tombouctou": "timbuktu",
     "tinzaouatene": "tinzaouaten",

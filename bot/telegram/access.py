@@ -53,10 +53,6 @@ class AccessControl:
         self._wrong = 0
         return self._code
 
-    @property
-    def pairing_open(self) -> bool:
-        return self._code is not None
-
     def claim(self, code: str, user_id: int, chat_id: int) -> bool:
         """``/start CODE``: the right code makes the user the owner, once. Wrong codes fail."""
         expected = self._code

@@ -127,7 +127,8 @@ class MuteButtons:
     async def _group_admin(
         self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int | None
     ) -> bool:
-        """A bot admin or owner, or an admin of this Telegram group (issue 16)."""
+        """A bot admin or owner, or an admin of this Telegram group: a mute button changes the
+        group's alerts, as /mute does."""
         if user_id is None:
             return False
         if user_id in self.admin_ids or self.repo.users().get(user_id) == "owner":

@@ -273,7 +273,8 @@ class Commands:
     async def _may_change_settings(
         self, update: Update, context: ContextTypes.DEFAULT_TYPE, user_id: int | None
     ) -> bool:
-        """In a group: only its Telegram admins, or the bot's owner and admins (issue 16)."""
+        """In a group: only its Telegram admins, or the bot's owner and admins, so that any
+        member cannot silence or hold the alerts the whole group relies on."""
         chat = update.effective_chat
         if chat is None or chat.type not in ("group", "supergroup"):
             return True
@@ -1079,7 +1080,8 @@ def _message(update: Update) -> Message:
     return message
 
 
-# Commands that change a chat's alert settings: in a group, only its admins (issue 16).
+# Commands that change a chat's alert settings: in a group, only its admins (one member must
+# not mute or hold the alerts of everyone else).
 CHAT_SETTINGS = frozenset({"mute", "unmute", "digest", "quiet", "priority"})
 LONG_MUTE = timedelta(days=30)  # longer mutes need the owner or an admin
 
