@@ -36,9 +36,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from bench.memory import PeakSampler
 from bench.peers import PEERS, ROOT, Newswatch, Tool, setup
 
-PAGE = os.sysconf("SC_PAGE_SIZE")
 SCENARIOS = ("cold", "warm", "changed")
 CYCLE_LINE = re.compile(r"cycle: feeds=.*")
 
@@ -99,31 +99,6 @@ class FeedServerProcess:
             self.proc.wait()
 
 
-def _tree_memory(pid: int) -> tuple[int, int]:
-    """(RSS, PSS) bytes of ``pid`` and all its descendants, summed ((0, 0) once it is gone).
-
-    The RSS sum counts pages shared by forked workers once per process; PSS splits each
-    shared page between the processes that map it, so its sum is the memory really used.
-    """
-    rss = pss = 0
-    stack = [pid]
-    while stack:
-        current = stack.pop()
-        try:
-            with open(f"/proc/{current}/statm") as f:
-                rss += int(f.read().split()[1]) * PAGE
-            with open(f"/proc/{current}/smaps_rollup") as f:
-                for line in f:
-                    if line.startswith("Pss:"):
-                        pss += int(line.split()[1]) * 1024
-                        break
-            with open(f"/proc/{current}/task/{current}/children") as f:
-                stack.extend(int(c) for c in f.read().split())
-        except (OSError, ValueError):
-            continue
-    return rss, pss
-
-
 def measure(tool: Tool, state: Path, timeout: float) -> Sample:
     """Run one cycle of ``tool`` on ``state`` and measure it."""
     cmd = tool.command(state)
@@ -132,24 +107,12 @@ def measure(tool: Tool, state: Path, timeout: float) -> Sample:
     err = open(err_path, "wb")  # noqa: SIM115 - closed below
     started = time.perf_counter()
     proc = subprocess.Popen(cmd.argv, env=cmd.env, cwd=cmd.cwd, stdout=out, stderr=err)
-    peak = [0, 0]
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            rss, pss = _tree_memory(proc.pid)
-            peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
-            done.wait(0.02)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
     timer = threading.Timer(timeout, proc.kill)
     timer.start()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
+    with PeakSampler(proc.pid) as peak:
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
     timer.cancel()
-    done.set()
-    sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
     out.close()
     err.close()
@@ -160,8 +123,8 @@ def measure(tool: Tool, state: Path, timeout: float) -> Sample:
     return Sample(
         wall=wall,
         cpu=usage.ru_utime + usage.ru_stime,
-        peak_rss_mb=peak[0] / 2**20,
-        peak_pss_mb=peak[1] / 2**20,
+        peak_rss_mb=peak.rss / 2**20,
+        peak_pss_mb=peak.pss / 2**20,
         maxrss_mb=usage.ru_maxrss / 1024,
         returncode=proc.returncode,
         summary=found[-1] if found else "",

@@ -27,7 +27,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -155,8 +154,8 @@ def html_table(sizes_kb: Sequence[int], old_limit_kb: int, repeats: int, out: Te
 
 def hostile_run(out: TextIO) -> dict[str, float]:
     """Table 3: one `poll --once` over every hostile feed; wall time and peak memory."""
-    from bench.cycle import _tree_memory
     from bench.hostile_feeds import hostile_feeds
+    from bench.memory import PeakSampler
     from tests.fakes.feed_server import FeedServer
 
     feeds = hostile_feeds()
@@ -175,21 +174,9 @@ def hostile_run(out: TextIO) -> dict[str, float]:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
-        peak = [0, 0]
-        done = threading.Event()
-
-        def sample() -> None:
-            while not done.is_set():
-                rss, pss = _tree_memory(proc.pid)
-                peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
-                done.wait(0.02)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        stdout, stderr = proc.communicate(timeout=600)
-        wall = time.perf_counter() - started
-        done.set()
-        sampler.join()
+        with PeakSampler(proc.pid) as peak:
+            stdout, stderr = proc.communicate(timeout=600)
+            wall = time.perf_counter() - started
     alerts = stdout.decode(errors="replace").count("matched:")
     traceback = b"Traceback" in stdout + stderr
     print("", file=out)
@@ -197,10 +184,11 @@ def hostile_run(out: TextIO) -> dict[str, float]:
         f"hostile feeds: {len(feeds)} feeds ({sum(len(f.body) for f in feeds) / 2**20:.1f} MB),"
         f" one `poll --once`: exit {proc.returncode}, traceback: {'yes' if traceback else 'no'},"
         f" {alerts} alerts, wall {wall:.2f} s (target < 60 s),"
-        f" peak RSS {peak[0] / 2**20:.0f} MB (target < 300 MB), peak PSS {peak[1] / 2**20:.0f} MB",
+        f" peak RSS {peak.rss / 2**20:.0f} MB (target < 300 MB),"
+        f" peak PSS {peak.pss / 2**20:.0f} MB",
         file=out,
     )
-    return {"wall": wall, "rss_mb": peak[0] / 2**20, "exit": proc.returncode, "alerts": alerts}
+    return {"wall": wall, "rss_mb": peak.rss / 2**20, "exit": proc.returncode, "alerts": alerts}
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

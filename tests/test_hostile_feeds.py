@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
-from bench.cycle import _tree_memory
 from bench.hostile_feeds import hostile_feeds
+from bench.memory import PeakSampler
 from tests.conftest import CHAT, ROOT, telegram_env, write_feed_list
 from tests.fakes.telegram_api import parse_telegram_html
 
@@ -31,8 +30,6 @@ def test_one_poll_over_every_hostile_feed_delivers_what_readers_expect(
     env["NEWSWATCH_FEEDS"] = str(listed)
 
     out, err = tmp_path / "out.txt", tmp_path / "err.txt"
-    peak = [0]
-    done = threading.Event()
     with out.open("wb") as stdout, err.open("wb") as stderr:
         proc = subprocess.Popen(
             [sys.executable, str(ROOT / "main.py"), "poll", "--once"],
@@ -41,28 +38,20 @@ def test_one_poll_over_every_hostile_feed_delivers_what_readers_expect(
             stdout=stdout,
             stderr=stderr,
         )
-
-        def sample() -> None:  # the RSS summed over the process and its parse workers
-            while not done.is_set():
-                peak[0] = max(peak[0], _tree_memory(proc.pid)[0])
-                done.wait(0.02)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        try:
-            proc.wait(timeout=300)
-        finally:
-            done.set()
-            sampler.join()
-            if proc.poll() is None:
-                proc.kill()
+        # the RSS summed over the process and its parse workers
+        with PeakSampler(proc.pid) as peak:
+            try:
+                proc.wait(timeout=300)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
     output = out.read_text(errors="replace") + err.read_text(errors="replace")
 
     assert proc.returncode == 0, output[-3000:]
     assert "Traceback" not in output
-    # A generous bound, sampled (bench/parse.py --hostile reports the figure). wait4's
-    # ru_maxrss would not do: it counts the test process that forked the child.
-    assert peak[0] < 300 * 2**20, f"the process tree peaked at {peak[0] // 2**20} MB"
+    # A generous bound, sampled (bench/parse.py --hostile reports the figure; bench/memory.py
+    # says why not wait4's ru_maxrss).
+    assert peak.rss < 300 * 2**20, f"the process tree peaked at {peak.rss // 2**20} MB"
     assert all(h.status == 200 for h in feed_server.hits), "every feed was fetched"
 
     messages = telegram_api.messages_to(CHAT)
