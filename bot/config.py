@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.models import Problem
+from bot.core.table_keys import unknown_key
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_API_URL = "https://api.telegram.org/bot"
@@ -197,7 +198,7 @@ def load_config(
         for key, value in data.items():
             line = _line_of(text, key)
             if key not in _FIELD_TYPES:
-                problems.append(Problem(where, line, f"unknown key {key!r}"))
+                problems.append(Problem(where, line, unknown_key(key, _FIELD_TYPES)))
                 continue
             coerced, problem = _coerce(key, value, where, line)
             if problem:

@@ -118,7 +118,7 @@ def _doc(**changes):
         ({"source": ""}, "source"),
         ({"names": "X"}, "names"),
         ({"ambiguous": ["Y"]}, "not among its names"),
-        ({"colour": "red"}, "unknown keys"),
+        ({"colour": "red"}, "unknown key 'colour'"),
         ({"confidence": "sure"}, "confidence"),
     ],
 )

@@ -24,6 +24,7 @@ import ahocorasick
 
 from bot.core.matching import phrase_keys
 from bot.core.normalize import fold, normalize
+from bot.core.table_keys import unknown_key, unknown_keys
 
 _ARABIC = re.compile("[\u0600-\u06ff]")
 
@@ -264,9 +265,9 @@ def parse_place(entry: Mapping[str, Any], where: str = "place") -> Place:
     """Validate one gazetteer entry; raises ``GazetteerError`` naming the bad field."""
     if not isinstance(entry, Mapping):
         raise GazetteerError(f"{where}: an entry must be an object")
-    unknown = set(entry) - _PLACE_KEYS
+    unknown = unknown_keys(entry, _PLACE_KEYS)
     if unknown:
-        raise GazetteerError(f"{where}: unknown keys {sorted(unknown)}")
+        raise GazetteerError(f"{where}: {unknown_key(unknown[0], _PLACE_KEYS)}")
     pid = _text(entry, "id", where)
     where = f"place {pid!r}"
     name = _text(entry, "name", where)

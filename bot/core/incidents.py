@@ -22,6 +22,7 @@ import ahocorasick
 from bot.core.gazetteer import SPECIFICITY, Gazetteer, Place, PlaceKind
 from bot.core.matching import phrase_keys
 from bot.core.normalize import normalize
+from bot.core.table_keys import unknown_key, unknown_keys
 from bot.core.text import TAG
 
 
@@ -342,13 +343,16 @@ def _norms(value: Any, where: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(n for n in (normalize(v) for v in _strings(value, where)) if n))
 
 
+_TRIGGER_KEYS = {"type", "sub_event", "weight", "reason", "phrases", "near", "window"}
+
+
 def _parse_trigger(entry: Any, i: int) -> Trigger:
     where = f"trigger[{i}]"
     if not isinstance(entry, Mapping):
         raise LexiconError(f"{where}: must be a table")
-    unknown = set(entry) - {"type", "sub_event", "weight", "reason", "phrases", "near", "window"}
+    unknown = unknown_keys(entry, _TRIGGER_KEYS)
     if unknown:
-        raise LexiconError(f"{where}: unknown keys {sorted(unknown)}")
+        raise LexiconError(f"{where}: {unknown_key(unknown[0], _TRIGGER_KEYS)}")
     type_text = entry.get("type")
     try:
         event_type = None if type_text == "none" else EventType(str(type_text))

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from bot.core.models import FeedSpec, Item, PageSelectors, SourceKind
 from bot.core.normalize import normalize
+from bot.core.table_keys import unknown_key, unknown_keys
 from bot.core.urls import is_google_news_url
 
 # Telegram public usernames: 5-32 characters in the app; a few old channels have 4.
@@ -133,11 +134,9 @@ def parse_source(text: str, origin: str) -> FeedSpec:
 
 def source_from_table(table: dict[str, Any], origin: str) -> FeedSpec:
     """A watchlist ``[[source]]`` table: ``kind`` and its options. Raises SourceError."""
-    unknown = sorted(set(table) - SOURCE_KEYS)
+    unknown = unknown_keys(table, SOURCE_KEYS)
     if unknown:
-        raise SourceError(
-            f"unknown key {unknown[0]!r} in source (expected: {', '.join(sorted(SOURCE_KEYS))})"
-        )
+        raise SourceError(unknown_key(unknown[0], SOURCE_KEYS, "source"))
     kind = table.get("kind")
     title = table.get("title")
     if title is not None and not isinstance(title, str):

@@ -14,6 +14,7 @@ from urllib.parse import quote_plus, urlsplit
 from bot.core.models import FeedSpec, Problem
 from bot.core.normalize import normalize
 from bot.core.sources import SourceError, source_from_table
+from bot.core.table_keys import unknown_key, unknown_keys
 
 PRIORITIES = ("urgent", "normal", "digest")
 FIELDS = ("title", "summary")
@@ -311,12 +312,8 @@ class _Parser:
 
     def run(self) -> tuple[Watchlist, list[Problem]]:
         data = self.data
-        for key in data:
-            if key not in _TOP_KEYS:
-                self.problem(
-                    self.lines.table(key),
-                    f"unknown key {key!r} (expected one of: {', '.join(sorted(_TOP_KEYS))})",
-                )
+        for key in unknown_keys(data, _TOP_KEYS):
+            self.problem(self.lines.table(key), unknown_key(key, _TOP_KEYS))
         title = data.get("title", "")
         if not isinstance(title, str):
             self.problem(self.lines.key("title"), "'title' must be a string")
@@ -353,7 +350,7 @@ class _Parser:
         for key, value in raw.items():
             kline = self.lines.key(key, line, end)
             if key not in _DEFAULT_KEYS:
-                self.problem(kline, f"unknown key {key!r} in [defaults]")
+                self.problem(kline, unknown_key(key, _DEFAULT_KEYS, "[defaults]"))
             elif key == "priority":
                 out["priority"] = self.priority(value, kline) or "normal"
             elif key == "fields":
@@ -388,14 +385,9 @@ class _Parser:
                 self.problem(header, "each scope must be a table")
                 continue
             ok = True
-            for key in table:
-                if key not in _SCOPE_KEYS:
-                    self.problem(
-                        kline(key),
-                        f"unknown key {key!r} in scope "
-                        f"(expected one of: {', '.join(sorted(_SCOPE_KEYS))})",
-                    )
-                    ok = False
+            for key in unknown_keys(table, _SCOPE_KEYS):
+                self.problem(kline(key), unknown_key(key, _SCOPE_KEYS, "scope"))
+                ok = False
             name = table.get("name")
             if not isinstance(name, str) or not name.strip():
                 self.problem(header, "scope needs a 'name'")
@@ -488,14 +480,9 @@ class _Parser:
         def kline(key: str) -> int:
             return self.lines.key(key, start, end)
 
-        for key in table:
-            if key not in _ENTITY_KEYS:
-                self.problem(
-                    kline(key),
-                    f"unknown key {key!r} in entity "
-                    f"(expected one of: {', '.join(sorted(_ENTITY_KEYS))})",
-                )
-                ok = False
+        for key in unknown_keys(table, _ENTITY_KEYS):
+            self.problem(kline(key), unknown_key(key, _ENTITY_KEYS, "entity"))
+            ok = False
         name = table.get("name")
         if not isinstance(name, str) or not name.strip():
             self.problem(kline("name") if "name" in table else header, "entity needs a 'name'")
@@ -596,13 +583,9 @@ class _Parser:
                 continue
             text = item.get("text")
             aline = self.lines.literal(text, line, end, line) if isinstance(text, str) else line
-            bad = [k for k in item if k not in _ALIAS_KEYS]
+            bad = unknown_keys(item, _ALIAS_KEYS)
             for k in bad:
-                self.problem(
-                    aline,
-                    f"unknown key {k!r} in alias of {name!r} "
-                    f"(expected one of: {', '.join(sorted(_ALIAS_KEYS))})",
-                )
+                self.problem(aline, unknown_key(k, _ALIAS_KEYS, f"alias of {name!r}"))
             if not isinstance(text, str):
                 self.problem(aline, f"entity {name!r}: alias table needs a 'text' string")
                 continue
@@ -694,9 +677,8 @@ class _Parser:
             topic: Any = None
             chat: Any = item
             if isinstance(item, dict):
-                for k in item:
-                    if k not in _CHAT_KEYS:
-                        self.problem(line, f"unknown key {k!r} in chat (expected chat, topic)")
+                for k in unknown_keys(item, _CHAT_KEYS):
+                    self.problem(line, unknown_key(k, _CHAT_KEYS, "chat"))
                 chat, topic = item.get("chat"), item.get("topic")
                 if topic is not None and (not isinstance(topic, int) or isinstance(topic, bool)):
                     self.problem(line, "chat 'topic' must be an integer (message_thread_id)")
@@ -726,13 +708,9 @@ class _Parser:
                 self.problem(header, "each feed must be a table with 'url' and 'title'")
                 continue
             bad = False
-            for key in table:
-                if key not in _FEED_KEYS:
-                    self.problem(
-                        self.lines.key(key, start, end),
-                        f"unknown key {key!r} in feed (expected url, title)",
-                    )
-                    bad = True
+            for key in unknown_keys(table, _FEED_KEYS):
+                self.problem(self.lines.key(key, start, end), unknown_key(key, _FEED_KEYS, "feed"))
+                bad = True
             url = table.get("url")
             title = table.get("title")
             if not isinstance(url, str) or urlsplit(url.strip()).scheme not in ("http", "https"):
