@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from bot.background_delivery import BackgroundDeliverer
-from bot.config import Config, ConfigError, load_config
+from bot.config import Config, load_config
+from bot.core.errors import ConfigError, NewswatchError
 from bot.core.models import FeedSpec, Problem
 from bot.core.schedule import SchedulePolicy
 from bot.cycle_log import CycleLog
 from bot.feed_list import load_feed_list
 from bot.fetcher import Fetcher, FetchSettings
-from bot.instance_lock import AlreadyRunning, instance_locks
+from bot.instance_lock import instance_locks
 from bot.logging_setup import configure_logging, register_secret
 from bot.parse_pool import ParsePool
 from bot.pipeline import CycleSettings, Pipeline
@@ -344,14 +345,11 @@ def _health_handler(config: Config, db: Any, access: Any) -> Any:
 
 def _with_instance_lock(config: Config, command: str, body: Any) -> int:
     """Run ``body`` holding the database and bot-token locks; refuse when another holds them."""
-    try:
-        with instance_locks(
-            config.db_path, config.telegram_token, command, api_url=config.telegram_api_url
-        ):
-            return int(body())
-    except AlreadyRunning as exc:
-        print(f"newswatch: {exc}", file=sys.stderr)
-        return 3
+    # AlreadyRunning (exit 3) is shown by main(), as every NewswatchError.
+    with instance_locks(
+        config.db_path, config.telegram_token, command, api_url=config.telegram_api_url
+    ):
+        return int(body())
 
 
 async def _poll_once(config: Config) -> int:
@@ -617,16 +615,12 @@ def _feed_specs(config: Config) -> list[FeedSpec]:
 
 def cmd_web(args: argparse.Namespace) -> int:
     """The browsable archive: the database read-only in Datasette (bot/web/)."""
-    from bot.web.server import WebError, hash_password, serve
+    from bot.web.server import hash_password, serve
 
     if args.hash_password:
         return hash_password(sys.stdin, sys.stdout, sys.stderr)
     config = _load(args)
-    try:
-        return serve(config, args.host, args.port)
-    except WebError as exc:
-        print(f"newswatch web: {exc}", file=sys.stderr)
-        return 2
+    return serve(config, args.host, args.port)  # a WebError is shown by main()
 
 
 def _add_query_commands(sub: Any) -> None:
@@ -744,22 +738,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     register_secret(os.environ.get("TELEGRAM_BOT_TOKEN"))  # even one the config refuses
     try:
         return int(args.func(args) or 0)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return 2
+    except NewswatchError as exc:  # the one place the command line shows our errors
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `main.py match … | head`: the reader is gone, which is fine
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout
         return 141
-    except Exception as exc:
-        problems = getattr(exc, "problems", None)
-        if problems:  # e.g. WatchlistError on a first load with no last good version
-            for problem in problems:
-                print(problem if isinstance(problem, Problem) else str(problem), file=sys.stderr)
-            return 2
+    except Exception:  # boundary: anything else is a bug, logged with its traceback
         # Through the redacting log formatter: a raw traceback could print the bot token.
         log.critical("newswatch stopped by an unexpected error", exc_info=True)
         return 1

@@ -111,14 +111,6 @@ _PASSWORD_HASH = re.compile(r"^pbkdf2_sha256\$\d+\$[^$\s]+\$[A-Za-z0-9+/=]+$")
 _ID_LIST = re.compile(r"^\s*-?\d+(\s*,\s*-?\d+)*\s*,?\s*$")
 
 
-class ConfigError(Exception):
-    """Raised when the configuration cannot be used; carries every problem found."""
-
-    def __init__(self, problems: list[Problem]):
-        super().__init__("\n".join(str(p) for p in problems))
-        self.problems = problems
-
-
 def _line_of(text: str, key: str) -> int:
     """The line that sets ``key``: ``key =``, ``"key" =``, ``key.sub =`` or a ``[key]`` table."""
     quoted = rf"(?:{re.escape(key)}|\"{re.escape(key)}\"|'{re.escape(key)}')"

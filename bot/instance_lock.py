@@ -15,11 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from bot.core.errors import AlreadyRunning
+
 log = logging.getLogger("newswatch.lock")
-
-
-class AlreadyRunning(Exception):
-    """Another newswatch process holds the lock; the message says which and how to proceed."""
 
 
 # Descriptors of the locks this process holds. A forked child (a parse worker) gets copies,

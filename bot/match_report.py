@@ -10,15 +10,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from bot.core.errors import SourceReadError
 from bot.core.incidents import describe_incident
 from bot.core.matching import Matcher, MatchResult, describe
 from bot.core.models import Item
 from bot.incident_data import load_default_tagger
 from bot.json_feed import parse_any
-
-
-class SourceError(Exception):
-    """A source could not be read."""
 
 
 def read_source(source: str, stdin: BinaryIO) -> tuple[bytes, str]:
@@ -30,17 +27,17 @@ def read_source(source: str, stdin: BinaryIO) -> tuple[bytes, str]:
         try:
             response = httpx.get(source, follow_redirects=True, timeout=20)
         except httpx.HTTPError as exc:
-            raise SourceError(f"cannot fetch: {type(exc).__name__}: {exc}") from exc
+            raise SourceReadError(f"cannot fetch: {type(exc).__name__}: {exc}") from exc
         if response.status_code >= 400:
-            raise SourceError(f"HTTP {response.status_code}")
+            raise SourceReadError(f"HTTP {response.status_code}")
         return response.content, str(response.url)
     if "://" in source:
-        raise SourceError(f"unsupported URL scheme {scheme!r} (only http and https)")
+        raise SourceReadError(f"unsupported URL scheme {scheme!r} (only http and https)")
     path = Path(source)
     try:
         return path.read_bytes(), path.resolve().as_uri()
     except OSError as exc:
-        raise SourceError(f"cannot read file: {exc.strerror or exc}") from exc
+        raise SourceReadError(f"cannot read file: {exc.strerror or exc}") from exc
 
 
 # The keys of one `match --json` line, in order (documented in docs/matching.md; new keys may
@@ -141,7 +138,7 @@ def run_match(
     for source in sources:
         try:
             body, url = read_source(source, stdin)
-        except SourceError as exc:
+        except SourceReadError as exc:
             print(f"{source}: {exc}", file=err)
             status = 1
             continue

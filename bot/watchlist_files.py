@@ -7,10 +7,11 @@ import errno
 import logging
 import os
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.core.errors import WatchlistError
 from bot.core.matching import Matcher
 from bot.core.models import Problem
 from bot.core.watchlist import (
@@ -25,15 +26,6 @@ from bot.core.watchlist import (
 log = logging.getLogger("newswatch.watchlists")
 
 _Fingerprint = tuple[tuple[str, int, int], ...]
-
-
-class WatchlistError(Exception):
-    """The watchlists could not be loaded and no earlier good version exists."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = list(problems)
-        lines = "\n".join(str(p) for p in self.problems)
-        super().__init__(f"invalid watchlists ({len(self.problems)} problem(s)):\n{lines}")
 
 
 _WARNED: set[Path] = set()  # non-regular files already reported (once per process)

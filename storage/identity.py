@@ -6,11 +6,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.core.errors import DatabaseGone
+
 EXIT_DATABASE_GONE = 4  # `run` exits with this; the systemd unit does not restart on it
-
-
-class DatabaseGone(Exception):
-    """The file at the database path is no longer the one this process opened."""
 
 
 @dataclass(frozen=True, slots=True)

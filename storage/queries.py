@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.core.errors import SearchError
 from storage.repository import iso
 from storage.sqlite_utils_loader import Database
 
@@ -48,10 +49,6 @@ class IncidentFilter:
             )
             params += self.place_ids
         return "".join(f" AND {p}" for p in parts), params
-
-
-class SearchError(Exception):
-    """FTS5 refused a MATCH expression (should not happen with bot.core.search_query)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.core.errors import FeedLookupError
 from bot.core.incidents import merge_story_incident
 from bot.core.models import FeedSpec
 from storage.sqlite_utils_loader import Database
@@ -79,10 +80,6 @@ class WeakDraft:
     published: datetime | None
     entities: tuple[str, ...]
     reasons: tuple[str, ...]
-
-
-class FeedLookupError(LookupError):
-    """A feed named by a user could not be picked: the message says why, for the user."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from typing import Any
 
 import ahocorasick
 
+from bot.core.errors import GazetteerError
 from bot.core.matching import phrase_keys
 from bot.core.normalize import fold, normalize
 from bot.core.table_keys import unknown_key, unknown_keys
@@ -53,10 +54,6 @@ SPECIFICITY = {
     PlaceKind.AREA: 3,
     PlaceKind.REGION: 4,
 }
-
-
-class GazetteerError(ValueError):
-    """The gazetteer data has a bad entry; the message names the entry and the field."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from typing import Any
 
 import ahocorasick
 
+from bot.core.errors import LexiconError
 from bot.core.gazetteer import SPECIFICITY, Gazetteer, Place, PlaceKind
 from bot.core.matching import phrase_keys
 from bot.core.normalize import normalize
@@ -71,10 +72,6 @@ SUB_EVENT_LABELS = {
     "non-violent transfer of territory": ("♟️", "Base handover"),
     "agreement": ("♟️", "Agreement"),
 }
-
-
-class LexiconError(ValueError):
-    """The incident lexicon has a bad entry; the message names it."""
 
 
 @dataclass(frozen=True, slots=True)

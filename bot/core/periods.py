@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import time, timedelta
 
+from bot.core.errors import PeriodError
+
 # The one table of time words (docs/commands.md, "Time words"): minutes, hours, days, weeks,
 # months of 30 days. "m" is a minute everywhere, as in 30m; a month is "mo".
 UNITS = {
@@ -20,10 +22,6 @@ MAX_DURATION = timedelta(days=3660)  # ten years: anything longer is a typo
 MAX_COUNT = 500
 _DURATION = re.compile(r"^\s*(\d{1,6})\s*(min|mo|m|h|d|w)\s*$", re.IGNORECASE)
 _CLOCK = re.compile(r"^\s*([01]?\d|2[0-3])[:h.]([0-5]\d)\s*$", re.IGNORECASE)
-
-
-class PeriodError(ValueError):
-    """A command argument that is not a valid count, period or time; the text is for the user."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ import shlex
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.core.errors import SourceError
 from bot.core.models import FeedSpec, Item, PageSelectors, SourceKind
 from bot.core.normalize import normalize
 from bot.core.table_keys import unknown_key, unknown_keys
@@ -23,10 +24,6 @@ _WORD = re.compile(r"\w+")
 # A title shorter than this (in words) is too generic to prove two items are one article.
 _MIN_TITLE_WORDS = 4
 SOURCE_KEYS = {"kind", "title", "channel", "url", "query", "selectors"}
-
-
-class SourceError(ValueError):
-    """A source declaration that cannot be used; the message says why, for the user."""
 
 
 def _check_url(url: str) -> str:

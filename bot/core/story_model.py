@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bot.core.errors import ModelError
 from bot.core.normalize import fold, normalize
 from bot.core.stories import COUNTRIES, LEXICON, STOPWORDS, fingerprint
 
@@ -79,10 +80,6 @@ _NUMBER_WORDS = {
     "cinquante": 50,
     "cent": 100,
 }
-
-
-class ModelError(ValueError):
-    """The story model data is unusable; the message says which part."""
 
 
 class PlaceFinder(Protocol):

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from bot.core.errors import SelectorProblem
 from bot.core.models import FeedSpec, Item, PageSelectors, ParsedFeed
 from bot.core.text import truncate_words
 from bot.fetcher import Fetcher, FetchResult
@@ -23,10 +24,6 @@ _MAX_ITEMS = 200
 _MAX_SUMMARY = 2000
 _TITLE_CHARS = 300
 _PARSE_TIMEOUT = 30.0
-
-
-class SelectorProblem(ValueError):
-    """A CSS selector that cannot be compiled; the message names it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,12 +6,15 @@ import json
 import logging
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
+from bot.core.errors import ButtonExpired
 from storage.repository import Repository
 
 log = logging.getLogger("newswatch.buttons")
@@ -52,6 +55,14 @@ def alert_keyboard(
     return InlineKeyboardMarkup(rows) if rows else None
 
 
+@dataclass(frozen=True, slots=True)
+class MuteTarget:
+    """What a mute button mutes: an ``entity`` or a ``source``, by name."""
+
+    kind: Literal["entity", "source"]
+    value: str
+
+
 class MuteButtons:
     """Handles presses of the mute buttons: the mute applies at once and is confirmed."""
 
@@ -68,26 +79,28 @@ class MuteButtons:
         self.zone = ZoneInfo(timezone)
         self.clock = clock
 
-    def resolve(self, data: str, chat_id: int, user_id: int | None) -> tuple[str, str] | str:
-        """(kind, value) to mute for a button's data in a chat, or an error message."""
+    def resolve(self, data: str, chat_id: int, user_id: int | None) -> MuteTarget:
+        """What to mute for a button's data in a chat; ButtonExpired says why nothing."""
         match = _DATA.match(data or "")
         if not match:
-            return "This button is not valid any more."
+            raise ButtonExpired("This button is not valid any more.")
         code, alert_id, index = match.group(1), int(match.group(2)), match.group(3)
         rows = self.repo.alerts_by_ids([alert_id])
         if not rows:
-            return "This alert is no longer stored, so it cannot be muted from here."
+            raise ButtonExpired("This alert is no longer stored, so it cannot be muted from here.")
         if chat_id not in self.repo.alert_chats(alert_id) and user_id not in self.admin_ids:
-            return "This alert was not sent to this chat."
+            raise ButtonExpired("This alert was not sent to this chat.")
         row = rows[0]
         if code == "s":
             source = str(row.get("source") or "")
-            return ("source", source) if source else "This alert has no source to mute."
+            if not source:
+                raise ButtonExpired("This alert has no source to mute.")
+            return MuteTarget("source", source)
         entities = json.loads(row.get("entities") or "[]")
         position = int(index or 0)
         if position >= len(entities):
-            return "This button is not valid any more."
-        return ("entity", str(entities[position]))
+            raise ButtonExpired("This button is not valid any more.")
+        return MuteTarget("entity", str(entities[position]))
 
     async def on_press(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -98,11 +111,12 @@ class MuteButtons:
         if chat is None:
             await query.answer("This button only works in the chat of the alert.")
             return
-        resolved = self.resolve(query.data or "", chat.id, user.id if user else None)
-        if isinstance(resolved, str):
-            await query.answer(resolved, show_alert=True)
+        try:
+            target = self.resolve(query.data or "", chat.id, user.id if user else None)
+        except ButtonExpired as exc:
+            await query.answer(str(exc), show_alert=True)
             return
-        kind, value = resolved
+        kind, value = target.kind, target.value
         user_id = user.id if user else None
         if chat.type in ("group", "supergroup") and not await self._group_admin(
             context, chat.id, user_id

@@ -36,12 +36,12 @@ from telegram.ext import (
 
 from bot.alert_views import view_from_row
 from bot.core import delivery_policy
+from bot.core.errors import NewswatchError, UserError, UserFacingError
 from bot.core.formatting import escape, render_digest
 from bot.core.incidents import describe_incident
 from bot.core.matching import MatchResult, describe
 from bot.core.normalize import normalize
 from bot.core.periods import (
-    PeriodError,
     describe_duration,
     is_duration,
     minutes_hint,
@@ -129,10 +129,6 @@ Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE, str], Awaitable[None]]
 
 class MatcherLike(Protocol):
     def match(self, title: str, summary: str) -> MatchResult: ...
-
-
-class UserError(Exception):
-    """A bad command argument: the message goes back to the user as is (plain text)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,11 +254,13 @@ class Commands:
                 await fn(update, context, args)
                 if changes:
                     await self._audit_setting(update, name, args, user_id)
-            except UserError as exc:
-                await message.reply_text(str(exc))
-            except PeriodError as exc:
-                await message.reply_text(str(exc))
-            except Exception:
+            except NewswatchError as exc:  # the bot's one place for our own errors
+                if isinstance(exc, UserFacingError):  # a bad argument, a name not found …
+                    await message.reply_text(str(exc))
+                else:  # e.g. the database was replaced: not the user's doing
+                    log.error("/%s failed: %s", name, exc)
+                    await message.reply_text(f"Sorry, /{name} failed: {exc}")
+            except Exception:  # boundary: a bug in one command never stops the bot
                 log.exception("/%s failed", name)
                 await message.reply_text(
                     f"Sorry, /{name} failed with an internal error; it is in the bot's log."

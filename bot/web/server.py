@@ -21,6 +21,7 @@ from typing import IO, Any
 from urllib.parse import urlparse
 
 from bot.config import Config
+from bot.core.errors import WebError
 from bot.core.web_links import DATABASE_NAME
 from bot.web.guard import lock_down
 from bot.web.metadata import WebMetadata, build_metadata, load_shipped, read_schema
@@ -51,10 +52,6 @@ def settings_for(config: Config) -> dict[str, Any]:
     if path:
         settings["base_url"] = f"/{path}/"
     return settings
-
-
-class WebError(Exception):
-    """`web` cannot start; the message says why and what to do."""
 
 
 def is_loopback(host: str) -> bool:
