@@ -13,20 +13,20 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bot.background_delivery import BackgroundDeliverer
-from bot.config import Config, load_config
+from bot.app.config import Config, load_config
+from bot.app.instance_lock import instance_locks
+from bot.app.logging_setup import configure_logging, register_secret
+from bot.app.service import Service
 from bot.core.errors import ConfigError, NewswatchError
 from bot.core.models import FeedSpec, Problem
 from bot.core.schedule import SchedulePolicy
-from bot.cycle_log import CycleLog
-from bot.feed_list import load_feed_list
-from bot.fetcher import Fetcher, FetchSettings
-from bot.instance_lock import instance_locks
-from bot.logging_setup import configure_logging, register_secret
-from bot.parse_pool import ParsePool
-from bot.pipeline import CycleSettings, Pipeline
-from bot.service import Service
-from bot.story_grouping import StoryGrouper
+from bot.cycle.background_delivery import BackgroundDeliverer
+from bot.cycle.cycle_log import CycleLog
+from bot.cycle.pipeline import CycleSettings, Pipeline
+from bot.cycle.story_grouping import StoryGrouper
+from bot.feeds.feed_list import load_feed_list
+from bot.feeds.fetcher import Fetcher, FetchSettings
+from bot.feeds.parse_pool import ParsePool
 from storage.db import open_database
 from storage.identity import identity_of, verify
 from storage.repository import Repository
@@ -44,7 +44,7 @@ def _load(args: argparse.Namespace) -> Config:
 
 def _managed_files(config: Config) -> Any:
     """The bot-managed watchlist and feed list (/watch, /addfeed), beside the database."""
-    from bot.managed_files import ManagedFiles
+    from bot.cycle.managed_files import ManagedFiles
 
     return ManagedFiles(Path(config.db_path).expanduser().resolve().parent)
 
@@ -53,7 +53,7 @@ def _feeds_provider(config: Config, reloader: Any, managed: Any) -> Any:
     """NEWSWATCH_FEEDS replaces every watchlist-listed feed; otherwise the watchlists' feeds.
     The bot-managed feed list (/addfeed) adds to either. Both files are read again when they
     change (a bad edit keeps the last good list)."""
-    from bot.managed_files import FeedListFile
+    from bot.cycle.managed_files import FeedListFile
 
     base = None
     if config.feeds_file:
@@ -78,8 +78,8 @@ def build_service(config: Config, *, background_delivery: bool = False) -> tuple
     ``background_delivery`` (for ``run``): cycles hand their alerts to a background sender
     and go on; ``poll --once`` delivers before it exits.
     """
-    from bot.console import ConsoleDeliverer
-    from bot.watchlist_files import WatchlistReloader
+    from bot.console.delivery import ConsoleDeliverer
+    from bot.cycle.watchlist_files import WatchlistReloader
 
     db = open_database(config.db_path)
     repo = Repository(db)
@@ -109,7 +109,7 @@ def build_service(config: Config, *, background_delivery: bool = False) -> tuple
     commands: Any = None
     start_hooks: list[Callable[[], Awaitable[None]]] = []
     if config.telegram_token:
-        from bot.telegram.access import AccessControl
+        from bot.app.access import AccessControl
         from bot.telegram.application import build_application
         from bot.telegram.buttons import MuteButtons
         from bot.telegram.commands import Commands
@@ -231,10 +231,10 @@ def build_service(config: Config, *, background_delivery: bool = False) -> tuple
 def build_source_reader(config: Config, fetcher: Fetcher) -> Any:
     """Readers of the sources that are not feeds: Telegram channels, pages, GDELT queries."""
     from bot.core.models import SourceKind
-    from bot.sources.base import SourceReader
-    from bot.sources.gdelt import GdeltLimiter, GdeltReader
-    from bot.sources.page import PageReader
-    from bot.sources.telegram_channel import TelegramReader
+    from bot.feeds.sources.base import SourceReader
+    from bot.feeds.sources.gdelt import GdeltLimiter, GdeltReader
+    from bot.feeds.sources.page import PageReader
+    from bot.feeds.sources.telegram_channel import TelegramReader
 
     return SourceReader(
         {
@@ -330,8 +330,8 @@ def _prune(db: Any, retention_days: int) -> None:
 def _health_handler(config: Config, db: Any, access: Any) -> Any:
     from datetime import UTC, datetime
 
-    from bot.health import collect_status
-    from bot.telegram.health import health_handler
+    from bot.app.status import collect_status
+    from bot.telegram.health_command import health_handler
 
     started_at = datetime.now(UTC)
 
@@ -400,7 +400,7 @@ async def _run(config: Config) -> int:
 
 def _stop_parse_workers(service: Service) -> None:
     """Drop queued parses and end the worker processes (a running parse takes milliseconds)."""
-    from bot.heavy_work import shutdown_heavy_work
+    from bot.render.heavy_work import shutdown_heavy_work
 
     executor = service.pipeline.parse_executor
     if executor is not None:
@@ -437,8 +437,8 @@ def _no_database(config: Config) -> bool:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from bot.app.status import collect_status
     from bot.core.status_report import render_text
-    from bot.health import collect_status
 
     config = _load(args)
     if _no_database(config):
@@ -449,7 +449,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from bot.watchlist_files import load_watchlist_dir, watchlist_warnings
+    from bot.cycle.watchlist_files import load_watchlist_dir, watchlist_warnings
 
     config, problems = load_config(args.config)
     register_secret(config.telegram_token)
@@ -485,7 +485,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def _selector_problems(specs: Sequence[FeedSpec]) -> list[Problem]:
     """Page sources whose CSS selectors do not compile, at the line that declares them."""
     from bot.core.models import SourceKind
-    from bot.sources.page import check_selectors
+    from bot.feeds.sources.page import check_selectors
 
     problems = []
     for spec in specs:
@@ -509,9 +509,9 @@ def _line_naming(spec: FeedSpec) -> int:
 
 
 def cmd_match(args: argparse.Namespace) -> int:
-    from bot.match_report import run_match
-    from bot.source_match import SourceError, resolve_source
-    from bot.watchlist_files import WatchlistReloader
+    from bot.cli.match_report import run_match
+    from bot.cli.source_match import SourceError, resolve_source
+    from bot.cycle.watchlist_files import WatchlistReloader
 
     config = _load(args)
     reloader = WatchlistReloader(Path(config.watchlists_dir))
@@ -542,7 +542,7 @@ def cmd_match(args: argparse.Namespace) -> int:
 
 async def _match_source(config: Config, spec: FeedSpec, matcher: Any, args: Any) -> int:
     """`match` on a Telegram channel, a page or a GDELT query: one read, as `run` would."""
-    from bot.source_match import run_source_match
+    from bot.cli.source_match import run_source_match
 
     fetcher = Fetcher(FetchSettings(user_agent=config.user_agent))
     try:
@@ -565,7 +565,7 @@ def cmd_query(args: argparse.Namespace) -> int:
     feeds, printed to stdout (`feeds retry` is the one that writes: a feed's state)."""
     from datetime import UTC, datetime
 
-    from bot import cli_queries
+    from bot.cli import cli_queries
     from storage.queries import Queries
 
     config = _load(args)
@@ -601,7 +601,7 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 def _feed_specs(config: Config) -> list[FeedSpec]:
     """The feeds `run` would poll: NEWSWATCH_FEEDS, or every watchlist's feeds."""
-    from bot.watchlist_files import WatchlistReloader
+    from bot.cycle.watchlist_files import WatchlistReloader
 
     if config.feeds_file:
         specs, problems = load_feed_list(config.feeds_file)

@@ -26,8 +26,8 @@ from typing import TextIO
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.charts import trend_png
-from bot.heavy_work import HeavyWork
+from bot.render.charts import trend_png
+from bot.render.heavy_work import HeavyWork
 
 BINS = [(date(2016, 1, 4) + timedelta(weeks=i), i % 7) for i in range(523)]  # 3660d, weekly
 DRAW = partial(trend_png, unit="week")

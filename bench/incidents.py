@@ -38,7 +38,7 @@ from typing import Any, TextIO
 
 from bot.core.incidents import Incident, IncidentTagger, merge_story_incident
 from bot.core.normalize import normalize
-from bot.incident_data import load_default_tagger
+from bot.data.incident_data import load_default_tagger
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_ITEMS = ROOT.parent / "shared" / "eval" / "sahel-news-dev.jsonl"
@@ -154,10 +154,10 @@ def share_by_story(rows: Sequence[Row]) -> list[Row]:
 def bot_stories(path: Path, rows: Sequence[Row]) -> dict[str, str]:
     """Each scored item's story as the bot's grouper forms it: the items arrive in time order
     (bench.story_data) and go through bot.core.story_index.StoryGroups with the shipped model,
-    gazetteer and watchlist entities, the 72-hour window of bot.config."""
+    gazetteer and watchlist entities, the 72-hour window of bot.app.config."""
     from bench.story_data import default_matcher, default_places, load_items, signatures
     from bot.core.story_index import StoryGroups
-    from bot.story_grouping import load_story_model
+    from bot.cycle.story_grouping import load_story_model
 
     wanted = {r.id for r in rows}
     labelled = [i for i in load_items(path) if i.id in wanted]

@@ -38,7 +38,7 @@ from typing import Any, TextIO
 
 from bot.core.matching import Matcher
 from bot.core.watchlist import Entity
-from bot.watchlist_files import load_watchlist_dir
+from bot.cycle.watchlist_files import load_watchlist_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 # The Sahel dev set's labels that are not entity names of the default watchlist.

@@ -37,10 +37,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import bot.parser as parser_module  # noqa: E402
+import bot.feeds.parser as parser_module  # noqa: E402
 from bot.core.text import html_to_text  # noqa: E402
-from bot.fast_feed import fast_parse  # noqa: E402
-from bot.feed_guard import strip_declarations  # noqa: E402
+from bot.feeds.fast_feed import fast_parse  # noqa: E402
+from bot.feeds.feed_guard import strip_declarations  # noqa: E402
 
 SHARED_FEEDS = ROOT.parent / "shared" / "feeds"
 SKIP = {"MANIFEST.json", "SOURCES.md", "LICENSE", "LICENSE-MIT"}

@@ -22,11 +22,11 @@ from typing import TextIO
 
 from bot.core.models import FeedSpec, ParsedFeed
 from bot.core.sources import gdelt_spec, page_spec, telegram_spec
-from bot.parse_pool import parse_and_key
-from bot.sources.base import key_items
-from bot.sources.gdelt import parse_answer
-from bot.sources.page import extract_page, page_items
-from bot.sources.telegram_channel import parse_channel_page, post_item
+from bot.feeds.parse_pool import parse_and_key
+from bot.feeds.sources.base import key_items
+from bot.feeds.sources.gdelt import parse_answer
+from bot.feeds.sources.page import extract_page, page_items
+from bot.feeds.sources.telegram_channel import parse_channel_page, post_item
 from tests.fakes.feed_server import rfc822, rss
 from tests.fakes.gdelt_api import article
 from tests.fakes.tme import Channel, Post, channel_page

@@ -36,12 +36,12 @@ from typing import TextIO
 from bench.story_data import DEV_SET, MODES, TEXTS, LabelledItem, arrival_times, load_items
 from bot.core.models import FeedSpec
 from bot.core.urls import canonical_url
-from bot.fetcher import Fetcher, FetchSettings
-from bot.pipeline import CycleSettings, Pipeline
-from bot.story_grouping import StoryGrouper
+from bot.cycle.pipeline import CycleSettings, Pipeline
+from bot.cycle.story_grouping import StoryGrouper
+from bot.cycle.watchlist_files import WatchlistReloader
+from bot.feeds.fetcher import Fetcher, FetchSettings
 from bot.telegram.application import build_application
 from bot.telegram.delivery import ChatPacer, TelegramDeliverer
-from bot.watchlist_files import WatchlistReloader
 from storage.db import open_database
 from storage.repository import Repository
 from tests.fakes.feed_server import FeedServer, rfc822, rss

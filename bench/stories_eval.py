@@ -54,7 +54,7 @@ from bot.core.story_model import (
     parse_story_model,
     signature,
 )
-from bot.story_grouping import load_story_model
+from bot.cycle.story_grouping import load_story_model
 
 
 def cluster(

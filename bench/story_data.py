@@ -136,7 +136,7 @@ def arrival_times(items: Sequence[LabelledItem], mode: str) -> list[datetime]:
 
 def default_matcher() -> Any:
     """The shipped watchlists' matcher (entities are a grouping signal)."""
-    from bot.watchlist_files import WatchlistReloader
+    from bot.cycle.watchlist_files import WatchlistReloader
 
     reloader = WatchlistReloader(ROOT / "watchlists")
     reloader.load()
@@ -145,7 +145,7 @@ def default_matcher() -> Any:
 
 def default_places() -> Callable[[str], list[tuple[str, str | None]]] | None:
     """The shipped gazetteer as a PlaceFinder, or None when this checkout has none."""
-    from bot.story_grouping import place_finder
+    from bot.cycle.story_grouping import place_finder
 
     return place_finder()
 

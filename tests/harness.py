@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from bot.console import ConsoleDeliverer
+from bot.console.delivery import ConsoleDeliverer
 from bot.core.matching import Matcher
 from bot.core.models import FeedSpec
-from bot.fetcher import Fetcher, FetchSettings
-from bot.pipeline import CycleSettings, Pipeline
-from bot.story_grouping import StoryGrouper
-from bot.watchlist_files import WatchlistReloader
+from bot.cycle.pipeline import CycleSettings, Pipeline
+from bot.cycle.story_grouping import StoryGrouper
+from bot.cycle.watchlist_files import WatchlistReloader
+from bot.feeds.fetcher import Fetcher, FetchSettings
 from storage.db import open_database
 from storage.repository import Repository
 

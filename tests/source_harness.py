@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.config import Config
+from bot.app.config import Config
 from bot.core.models import FeedSpec
-from bot.fetcher import Fetcher, FetchSettings
-from bot.pipeline import CycleSettings, Pipeline
-from bot.story_grouping import StoryGrouper
+from bot.cycle.pipeline import CycleSettings, Pipeline
+from bot.cycle.story_grouping import StoryGrouper
+from bot.feeds.fetcher import Fetcher, FetchSettings
 from main import build_source_reader
 from storage.db import open_database
 from storage.repository import Repository, StoredAlert

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import DEFAULT_API_URL, load_config
+from bot.app.config import DEFAULT_API_URL, load_config
 
 TOKEN = "123456789:AAH-test-token-abcdefghijklmnopqrstuvw"
 

@@ -12,7 +12,7 @@ from functools import cache
 import pytest
 
 from bot.core.matching import Decision, Matcher, describe
-from bot.watchlist_files import load_watchlist_dir
+from bot.cycle.watchlist_files import load_watchlist_dir
 from tests.test_default_watchlist import DEFAULT
 
 WAGNER = "Africa Corps (formerly Wagner Group)"

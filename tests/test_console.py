@@ -8,7 +8,7 @@ import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.console import ConsoleDeliverer
+from bot.console.delivery import ConsoleDeliverer
 from storage.db import open_database
 from storage.repository import AlertDraft, NewItem, Repository, StoredAlert
 

@@ -8,8 +8,8 @@ import logging
 import pytest
 
 from bot.core.failures import OFFLINE_HINT, failure_kind, summarise_failures
-from bot.cycle_log import CycleLog
-from bot.pipeline import CycleReport
+from bot.cycle.cycle_log import CycleLog
+from bot.cycle.pipeline import CycleReport
 
 
 class Clock:

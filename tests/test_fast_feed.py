@@ -6,9 +6,9 @@ from unittest import mock
 
 import pytest
 
-import bot.parser as parser_module
+import bot.feeds.parser as parser_module
 from bench.feedgen import FeedSet
-from bot.fast_feed import fast_parse
+from bot.feeds.fast_feed import fast_parse
 from tests.conftest import corpus_files
 
 URL = "https://example.org/feed"

@@ -16,8 +16,8 @@ from unittest import mock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import bot.parser as parser_module
-from bot.fast_feed import fast_parse
+import bot.feeds.parser as parser_module
+from bot.feeds.fast_feed import fast_parse
 
 URL = "https://example.org/feed"
 NS = (

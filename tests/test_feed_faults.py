@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from bot.core.schedule import SchedulePolicy
-from bot.fetcher import FetchSettings
+from bot.feeds.fetcher import FetchSettings
 from storage.repository import parse_iso
 from tests.fakes.feed_server import Blackhole, FeedServer, gzip_bomb, rfc822, rss
 from tests.harness import make_pipeline

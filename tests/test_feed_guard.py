@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bench.hostile_feeds import billion_laughs
-from bot.fast_feed import fast_parse
-from bot.feed_guard import strip_declarations
-from bot.parser import parse_feed
+from bot.feeds.fast_feed import fast_parse
+from bot.feeds.feed_guard import strip_declarations
+from bot.feeds.parser import parse_feed
 
 URL = "https://feeds.example.org/a.xml"
 LAUGHS = (

@@ -7,7 +7,7 @@ import asyncio
 
 async def test_304s_and_error_pages_keep_the_connection_for_the_next_fetch(feed_server):
     """A warm cycle must not pay a new TCP (and TLS) connection per feed."""
-    from bot.fetcher import Fetcher, FetchSettings
+    from bot.feeds.fetcher import Fetcher, FetchSettings
 
     feed_server.set("/a.xml", "<rss version='2.0'><channel><title>a</title></channel></rss>")
     feed_server.set("/gone.xml", "gone", status=404, content_type="text/plain")
@@ -56,7 +56,7 @@ class _ForwardProxy:
 
 
 async def test_http_proxy_from_the_environment_is_used(monkeypatch):
-    from bot.fetcher import Fetcher, FetchSettings
+    from bot.feeds.fetcher import Fetcher, FetchSettings
 
     proxy = _ForwardProxy()
     async with proxy as proxy_url:
@@ -72,7 +72,7 @@ async def test_http_proxy_from_the_environment_is_used(monkeypatch):
 
 
 async def test_no_proxy_hosts_are_fetched_directly(monkeypatch, feed_server):
-    from bot.fetcher import Fetcher, FetchSettings
+    from bot.feeds.fetcher import Fetcher, FetchSettings
 
     feed_server.set("/a.xml", RSS)
     proxy = _ForwardProxy()
@@ -87,7 +87,7 @@ async def test_no_proxy_hosts_are_fetched_directly(monkeypatch, feed_server):
 
 
 async def test_requests_carry_the_default_headers_and_the_conditional_ones(feed_server):
-    from bot.fetcher import Fetcher, FetchSettings
+    from bot.feeds.fetcher import Fetcher, FetchSettings
 
     feed_server.set("/a.xml", RSS)
     async with Fetcher(FetchSettings(user_agent="newswatch-test/1")) as fetcher:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from bot.fetcher import Fetcher, FetchResult, FetchSettings, parse_max_age, parse_retry_after
+from bot.feeds.fetcher import Fetcher, FetchResult, FetchSettings, parse_max_age, parse_retry_after
 from tests.fakes.feed_server import FeedServer, rss
 
 BODY = rss([{"title": "Bamako", "guid": "1", "link": "https://x.example/1"}] * 50).encode()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.core.gazetteer import GazetteerError, PlaceKind, parse_gazetteer
-from bot.gazetteer_file import load_default_boundaries, load_default_gazetteer
+from bot.data.gazetteer_file import load_default_boundaries, load_default_gazetteer
 
 GAZ = load_default_gazetteer()
 OUTLINES = load_default_boundaries()

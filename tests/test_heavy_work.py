@@ -10,8 +10,8 @@ from functools import partial
 
 import pytest
 
-from bot.charts import trend_png
-from bot.heavy_work import HeavyWork
+from bot.render.charts import trend_png
+from bot.render.heavy_work import HeavyWork
 
 
 def _pid() -> int:

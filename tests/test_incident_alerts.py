@@ -93,7 +93,7 @@ def test_a_later_report_updates_the_story_incident(tmp_path):
     Mondoro too: the story's first alert (the message that is edited) shows both."""
     from datetime import UTC, datetime
 
-    from bot.incident_data import load_default_tagger
+    from bot.data.incident_data import load_default_tagger
     from storage.repository import AlertDraft, NewItem
 
     tagger = load_default_tagger()

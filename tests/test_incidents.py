@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.incidents import EventType, LexiconError, Severity, parse_lexicon
-from bot.incident_data import load_default_lexicon, load_default_tagger
+from bot.data.incident_data import load_default_lexicon, load_default_tagger
 
 TAGGER = load_default_tagger()
 

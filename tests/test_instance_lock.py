@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.instance_lock import (
+from bot.app.instance_lock import (
     AlreadyRunning,
     InstanceLock,
     database_lock_path,

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.json_feed import parse_any, parse_json_feed
-from bot.parse_pool import parse_and_key
+from bot.feeds.json_feed import parse_any, parse_json_feed
+from bot.feeds.parse_pool import parse_and_key
 
 FEED_11 = {
     "version": "https://jsonfeed.org/version/1.1",

@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 
 from bot.core.watchlist import parse_watchlist
-from bot.managed_files import FeedListFile, ManagedFiles
+from bot.cycle.managed_files import FeedListFile, ManagedFiles
 
 
 def test_entities_are_added_replaced_and_removed_in_valid_toml(tmp_path: Path):

@@ -17,9 +17,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.gazetteer_file import load_default_boundaries
-from bot.incident_data import load_default_tagger
-from bot.incident_map import TYPE_COLOURS, map_for, points_from_rows, render_map
+from bot.data.gazetteer_file import load_default_boundaries
+from bot.data.incident_data import load_default_tagger
+from bot.render.incident_map import TYPE_COLOURS, map_for, points_from_rows, render_map
 from storage.db import open_database
 from storage.repository import AlertDraft, NewItem, Repository
 from tests.commands_seed import RunningBot
@@ -87,7 +87,7 @@ def test_points_are_drawn_where_the_incidents_are():
 
 
 def test_marker_size_grows_with_the_toll():
-    from bot.incident_map import marker_size
+    from bot.render.incident_map import marker_size
 
     assert marker_size(None) < marker_size(1) < marker_size(12) < marker_size(200)
 

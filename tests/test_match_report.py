@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli.match_report import JSON_KEYS, run_match
 from bot.core.matching import Matcher
 from bot.core.watchlist import Alias, Entity
-from bot.match_report import JSON_KEYS, run_match
 
 RSS = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Test feed</title><link>https://example.org/</link>

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.instance_lock import database_lock_path, is_held
+from bot.app.instance_lock import database_lock_path, is_held
 from tests.conftest import ROOT, run_main, telegram_env, write_feed_list
 from tests.fakes.feed_server import rfc822, rss
 

@@ -9,9 +9,9 @@ from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
-import bot.parse_pool as parse_pool
-import bot.parser as parser_module
-from bot.parse_pool import ParsePool, parse_and_key
+import bot.feeds.parse_pool as parse_pool
+import bot.feeds.parser as parser_module
+from bot.feeds.parse_pool import ParsePool, parse_and_key
 from tests.fakes.feed_server import rss
 
 URL = "https://feeds.example.org/a.xml"

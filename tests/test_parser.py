@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.parser import parse_feed
+from bot.feeds.parser import parse_feed
 from tests.fakes.feed_server import rss
 
 URL = "https://feeds.example.org/africa.xml"
@@ -118,7 +118,7 @@ def test_a_bad_link_costs_only_that_link(bad: str):
 def test_a_bad_link_in_a_json_feed_costs_only_that_link():
     import json
 
-    from bot.json_feed import parse_any
+    from bot.feeds.json_feed import parse_any
 
     body = json.dumps(
         {

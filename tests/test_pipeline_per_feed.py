@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bot.fetcher import FetchSettings
+from bot.feeds.fetcher import FetchSettings
 from storage.repository import StoredAlert
 from tests.fakes.feed_server import FeedServer, rfc822, rss
 from tests.harness import make_pipeline

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-import bot.fetcher as fetcher_module
-from bot.fetcher import Fetcher, FetchSettings, non_public_address
+import bot.feeds.fetcher as fetcher_module
+from bot.feeds.fetcher import Fetcher, FetchSettings, non_public_address
 from tests.conftest import run_main, write_feed_list
 from tests.fakes.feed_server import FeedServer, rss
 

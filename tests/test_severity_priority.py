@@ -9,7 +9,7 @@ import pytest
 
 from bot.core.delivery_policy import ChatPrefs, Pending, plan_chat
 from bot.core.incidents import below_minimum, priority_for
-from bot.incident_data import load_default_tagger
+from bot.data.incident_data import load_default_tagger
 
 TAGGER = load_default_tagger()
 ZONE = ZoneInfo("Africa/Bamako")

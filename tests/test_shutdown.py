@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.instance_lock import database_lock_path, is_held
+from bot.app.instance_lock import database_lock_path, is_held
 from tests.conftest import ROOT, telegram_env, write_feed_list
 from tests.fakes.feed_server import rss
 

@@ -11,7 +11,7 @@ import pytest
 from bot.core.models import FeedSpec, Item, PageSelectors, SourceKind
 from bot.core.sources import article_key, parse_source
 from bot.core.watchlist import parse_watchlist
-from bot.feed_list import load_feed_list, to_opml
+from bot.feeds.feed_list import load_feed_list, to_opml
 from storage.db import open_database
 from storage.repository import Repository
 
@@ -127,7 +127,7 @@ def test_unusable_declarations_say_why(line: str, tmp_path: Path):
 
 
 def test_default_watchlist_offers_sources_all_commented_out():
-    from bot.sources.page import check_selectors
+    from bot.feeds.sources.page import check_selectors
 
     text = (Path(__file__).resolve().parent.parent / "watchlists" / "sahel.toml").read_text(
         encoding="utf-8"

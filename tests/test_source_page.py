@@ -10,7 +10,7 @@ import pytest
 
 from bot.core.models import PageSelectors
 from bot.core.sources import SourceError, page_spec, parse_source
-from bot.sources.page import check_selectors, extract_page, parse_date
+from bot.feeds.sources.page import check_selectors, extract_page, parse_date
 from storage.repository import parse_iso
 from tests.source_harness import Clock, alert_rows, source_pipeline
 
@@ -202,7 +202,7 @@ def test_common_written_dates_read_as_dateparser_reads_them(text):
     """The fast path for "27 novembre 2026" and kin gives dateparser's answer, 1000x cheaper."""
     import dateparser
 
-    from bot.sources.page import _fast_date
+    from bot.feeds.sources.page import _fast_date
 
     now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
     settings = {

@@ -13,7 +13,7 @@ import pytest
 
 from bot.core.models import SourceKind
 from bot.core.sources import telegram_spec
-from bot.sources.telegram_channel import parse_channel_page, post_title
+from bot.feeds.sources.telegram_channel import parse_channel_page, post_title
 from tests.fakes.tme import Channel, FakeTelegramPreview, Post, channel_page
 from tests.source_harness import Clock, alert_rows, source_pipeline
 

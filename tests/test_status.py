@@ -6,8 +6,8 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.app.status import collect_status
 from bot.core.status_report import FailingFeed, StatusReport, render_html, render_text
-from bot.health import collect_status
 from tests.conftest import run_main, write_feed_list
 from tests.fakes.feed_server import FeedServer, rss
 from tests.fakes.telegram_api import parse_telegram_html

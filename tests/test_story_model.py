@@ -16,7 +16,7 @@ from bot.core.story_model import (
     parse_story_model,
     signature,
 )
-from bot.story_grouping import MODEL_FILE, load_story_model, place_finder
+from bot.cycle.story_grouping import MODEL_FILE, load_story_model, place_finder
 from tests.harness import default_matcher
 
 T0 = datetime(2026, 3, 2, 8, tzinfo=UTC)

@@ -16,7 +16,7 @@ import pytest
 
 from bot.core.story_index import StoryGroups
 from bot.core.story_model import Signature, conflict, event_evidence, signature
-from bot.story_grouping import load_story_model, place_finder
+from bot.cycle.story_grouping import load_story_model, place_finder
 from tests.harness import default_matcher
 
 T0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
@@ -143,7 +143,7 @@ def test_commit_of_fewer_stored_than_assigned_rebuilds_from_storage() -> None:
     from datetime import timedelta
 
     from bot.core.models import Item
-    from bot.story_grouping import StoryGrouper
+    from bot.cycle.story_grouping import StoryGrouper
 
     title = "Mali: JNIM claims attack on army camp in Boulkessi"
     stored = {"story_id": 7, "created_at": T0.isoformat(), "title": title, "summary": "",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_config
+from bot.app.config import load_config
 from bot.core.table_keys import unknown_key, unknown_keys
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.logging_setup import redact
+from bot.app.logging_setup import redact
 from tests.conftest import CHAT, ROOT, run_main, telegram_env, write_feed_list
 from tests.fakes.feed_server import rfc822, rss
 

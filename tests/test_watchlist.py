@@ -17,7 +17,7 @@ from bot.core.watchlist import (
     parse_watchlist,
     search_feed_specs,
 )
-from bot.watchlist_files import WatchlistError, WatchlistReloader, load_watchlist_dir
+from bot.cycle.watchlist_files import WatchlistError, WatchlistReloader, load_watchlist_dir
 
 GOOD = textwrap.dedent(
     """\

@@ -1,6 +1,6 @@
 """The Sahel gazetteer: parsed place records and a whole-word place finder over news text.
 
-Pure: the adapter ``bot.gazetteer_file`` reads ``bot/data/gazetteer.json`` and hands the
+Pure: the adapter ``bot.data.gazetteer_file`` reads ``bot/data/gazetteer.json`` and hands the
 mapping to ``parse_gazetteer``. ``Gazetteer.find`` returns the places a text names, using one
 Aho-Corasick pass over the normalised text (the same keys as the watchlist matcher, so Arabic
 proclitics and accent-free spellings are found too).

@@ -1,7 +1,7 @@
 """Incident typing: ACLED event type, sub-event, fatalities, places and severity of a news item.
 
 Pure. The trigger lexicon (``bot/data/incident_lexicon.toml``) is read by
-``bot.incident_data`` and parsed here by ``parse_lexicon``; the places come from the Sahel
+``bot.data.incident_data`` and parsed here by ``parse_lexicon``; the places come from the Sahel
 gazetteer. Triggers are compiled into one Aho-Corasick automaton (the watchlist matcher's
 keys, so accents, case and Arabic proclitics are folded the same way). Every decision keeps
 its reasons, for ``/test`` and ``match --json``.

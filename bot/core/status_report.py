@@ -32,7 +32,7 @@ class InactiveChat:
 
 @dataclass(frozen=True, slots=True)
 class StatusReport:
-    """Everything `main.py status` and /health show; built by bot.health from storage."""
+    """Everything `main.py status` and /health show; built by bot.app.status from storage."""
 
     now: datetime
     db_path: str

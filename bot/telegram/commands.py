@@ -35,6 +35,7 @@ from telegram.ext import (
 )
 
 from bot.alert_views import view_from_row
+from bot.app.access import AccessControl
 from bot.core import delivery_policy
 from bot.core.errors import NewswatchError, UserError, UserFacingError
 from bot.core.formatting import escape, render_digest
@@ -74,9 +75,8 @@ from bot.core.reports import (
 )
 from bot.core.search_query import parse_search
 from bot.core.web_links import story_url
-from bot.heavy_work import heavy_work
-from bot.incident_data import incident_filter, load_default_tagger
-from bot.telegram.access import AccessControl
+from bot.data.incident_data import incident_filter, load_default_tagger
+from bot.render.heavy_work import heavy_work
 from storage.queries import IncidentFilter, Queries, SearchError
 from storage.repository import FeedLookupError, Repository, parse_iso
 
@@ -705,7 +705,7 @@ class Commands:
         await self._pages(message, pages)
 
     async def trend(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
-        from bot.charts import trend_png
+        from bot.render.charts import trend_png
 
         message = _message(update)
         name_text, period = _split_period(args, timedelta(days=30))
@@ -736,8 +736,8 @@ class Commands:
 
     async def map(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
         """/map [period] [entity] [ar]: a PNG of incidents, drawn off the event loop."""
-        from bot.gazetteer_file import load_default_boundaries
-        from bot.incident_map import map_for
+        from bot.data.gazetteer_file import load_default_boundaries
+        from bot.render.incident_map import map_for
 
         message = _message(update)
         words = args.split()

@@ -1,6 +1,6 @@
 """/watch, /unwatch, /addfeed and /rmfeed: what to watch, changed from Telegram.
 
-The changes go to the bot-managed files (``bot.managed_files``): a watchlist and a feed list
+The changes go to the bot-managed files (``bot.cycle.managed_files``): a watchlist and a feed list
 beside the database, plain files reloaded like the others. A /watch is written, then the
 watchlists are reloaded at once; an edit the reload rejects is taken back, and the user gets
 the problem. /addfeed fetches and parses the URL once before it adds it.
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.normalize import normalize
-from bot.feed_list import check_feed_url
+from bot.feeds.feed_list import check_feed_url
 
 log = logging.getLogger("newswatch.commands")
 
@@ -37,7 +37,7 @@ class FeedAdmin:
     def __init__(
         self,
         *,
-        managed: Any,  # bot.managed_files.ManagedFiles
+        managed: Any,  # bot.cycle.managed_files.ManagedFiles
         reload: Callable[[], Any],  # WatchlistReloader.check -> ReloadEvent | None
         watchlists: Callable[[], Any],  # -> WatchlistSet in force
         feed_urls: Callable[[], Sequence[str]],  # every feed polled now

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlparse
 
-from bot.config import Config
+from bot.app.config import Config
 from bot.core.errors import WebError
 from bot.core.web_links import DATABASE_NAME
 from bot.web.guard import lock_down

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 
 from bot.core.failures import summarise_failures
-from bot.pipeline import CycleReport
+from bot.cycle.pipeline import CycleReport
 
 log = logging.getLogger("newswatch.cycle")
 

@@ -14,8 +14,8 @@ from bot.core.errors import SourceReadError
 from bot.core.incidents import describe_incident
 from bot.core.matching import Matcher, MatchResult, describe
 from bot.core.models import Item
-from bot.incident_data import load_default_tagger
-from bot.json_feed import parse_any
+from bot.data.incident_data import load_default_tagger
+from bot.feeds.json_feed import parse_any
 
 
 def read_source(source: str, stdin: BinaryIO) -> tuple[bytes, str]:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.core.models import FeedSpec, Problem
-from bot.feed_list import load_feed_list
+from bot.feeds.feed_list import load_feed_list
 
 WATCHLIST_NAME = "telegram-watchlist.toml"
 FEEDS_NAME = "telegram-feeds.txt"

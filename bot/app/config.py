@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.core.models import Problem
 from bot.core.table_keys import unknown_key
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 DEFAULT_TELEGRAM_PREVIEW_URL = "https://t.me"
 DEFAULT_GDELT_API_URL = "https://api.gdeltproject.org/api/v2/doc/doc"

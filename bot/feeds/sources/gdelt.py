@@ -15,8 +15,8 @@ from urllib.parse import quote, urlsplit
 from bot.core.models import FeedSpec, Item, ParsedFeed
 from bot.core.text import clean_title
 from bot.core.urls import split_outlet_suffix
-from bot.fetcher import Fetcher
-from bot.sources.base import Parsed, SourceResult, key_items
+from bot.feeds.fetcher import Fetcher
+from bot.feeds.sources.base import Parsed, SourceResult, key_items
 
 DEFAULT_API_URL = "https://api.gdeltproject.org/api/v2/doc/doc"
 MIN_GAP_SECONDS = 5.0  # GDELT: "Please limit requests to one every 5 seconds"

@@ -19,7 +19,7 @@ characters (``&#146;``) mapped to their cp1252 characters, ``http:///host`` repa
 value exactly ``true``), an RSS title typed HTML only when it looks like HTML, and dates
 parsed by feedparser's date parser. It returns feedparser-shaped dicts (``feed``,
 ``entries``, ``version``, ``bozo``, and ``*_detail.type``) with just the keys
-``bot/parser.py`` reads. tests/test_fast_feed.py checks the result against feedparser over
+``bot/feeds/parser.py`` reads. tests/test_fast_feed.py checks the result against feedparser over
 the real-world corpus in ../shared/feeds, over hand-written cases and over documents
 Hypothesis generates.
 """

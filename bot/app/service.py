@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.cycle_log import CycleLog
-from bot.pipeline import CycleReport, Deliverer, Pipeline
+from bot.cycle.cycle_log import CycleLog
+from bot.cycle.pipeline import CycleReport, Deliverer, Pipeline
 from storage.identity import EXIT_DATABASE_GONE, DatabaseGone
 
 if TYPE_CHECKING:

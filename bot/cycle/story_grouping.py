@@ -26,14 +26,14 @@ from bot.core.story_model import (
     parse_story_model,
     signature,
 )
-from bot.gazetteer_file import load_default_gazetteer
+from bot.data.gazetteer_file import load_default_gazetteer
 from storage.repository import Repository, parse_iso
 
 log = logging.getLogger("newswatch.stories")
 
 _REGION_WORD = re.compile(r"\s+(region|department|province)$", re.IGNORECASE)
 
-MODEL_FILE = Path(__file__).resolve().parent / "data" / "story_model.json"
+MODEL_FILE = Path(__file__).resolve().parent.parent / "data" / "story_model.json"
 
 PlaceFinderFn = PlaceFinder
 

@@ -22,7 +22,7 @@ from bot.core.reports import (
     render_story,
 )
 from bot.core.search_query import parse_search
-from bot.feed_list import to_opml
+from bot.feeds.feed_list import to_opml
 from storage.queries import Queries, SearchError
 from storage.repository import FeedLookupError, Repository
 
@@ -47,7 +47,7 @@ def run_recent(queries: Queries, arg: str | None, out: TextIO, err: TextIO, now:
 def run_search(
     queries: Queries, text: str, out: TextIO, err: TextIO, now: datetime, limit: int = 50
 ) -> int:
-    from bot.incident_data import incident_filter
+    from bot.data.incident_data import incident_filter
 
     query = parse_search(text)
     if query.error or (query.match is None and not query.filtered):
@@ -151,8 +151,8 @@ def run_map(
     from pathlib import Path
 
     from bot.core.periods import is_duration, parse_duration
-    from bot.gazetteer_file import load_default_boundaries
-    from bot.incident_map import map_for
+    from bot.data.gazetteer_file import load_default_boundaries
+    from bot.render.incident_map import map_for
 
     rest = list(words)
     period = timedelta(days=30)

@@ -1,5 +1,5 @@
 """JSON Feed 1.0 and 1.1 (https://jsonfeed.org/version/1.1) read into the same ``ParsedFeed`` as
-RSS and Atom; ``parse_any`` picks JSON Feed or ``bot.parser.parse_feed`` by content."""
+RSS and Atom; ``parse_any`` picks JSON Feed or ``bot.feeds.parser.parse_feed`` by content."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def parse_any(body: bytes, url: str, content_type: str | None = None) -> ParsedF
     """A JSON body is read as JSON Feed; anything else goes to feedparser's ``parse_feed``."""
     if looks_like_json(body):
         return parse_json_feed(body, url)
-    from bot.parser import parse_feed
+    from bot.feeds.parser import parse_feed
 
     return parse_feed(body, url, content_type)
 

@@ -14,9 +14,9 @@ from urllib.parse import urljoin, urlsplit
 from bot.core.errors import SelectorProblem
 from bot.core.models import FeedSpec, Item, PageSelectors, ParsedFeed
 from bot.core.text import truncate_words
-from bot.fetcher import Fetcher, FetchResult
-from bot.sources.base import Parsed, SourceResult, key_items, source_state
-from bot.sources.html_doc import parse_html
+from bot.feeds.fetcher import Fetcher, FetchResult
+from bot.feeds.sources.base import Parsed, SourceResult, key_items, source_state
+from bot.feeds.sources.html_doc import parse_html
 
 DATE_LANGUAGES = ("en", "fr", "ar")
 BROKEN = "selector matched 0 items: the site may have changed"

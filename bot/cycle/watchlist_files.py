@@ -108,7 +108,7 @@ def load_watchlist_dir(
 
 def gazetteer_place_names() -> list[str]:
     """Every unambiguous spelling of every place of the shipped Sahel gazetteer."""
-    from bot.gazetteer_file import load_default_gazetteer
+    from bot.data.gazetteer_file import load_default_gazetteer
 
     return [
         name for place in load_default_gazetteer() for name in place.names

@@ -3,7 +3,7 @@
 Text is read as feedparser types it (``title_detail.type`` and friends): an RSS title is HTML
 only when it looks like HTML (feedparser's rule), an Atom ``type="text"`` field is text, and
 everything typed HTML is stripped to text once. Every DTD internal subset and entity
-declaration is removed before any parser sees the bytes (``bot/feed_guard.py``).
+declaration is removed before any parser sees the bytes (``bot/feeds/feed_guard.py``).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import feedparser
 from bot.core.models import Item, ParsedFeed
 from bot.core.text import clean_title, feed_text
 from bot.core.urls import is_google_news_url, split_outlet_suffix
-from bot.fast_feed import fast_parse
-from bot.feed_guard import strip_declarations
+from bot.feeds.fast_feed import fast_parse
+from bot.feeds.feed_guard import strip_declarations
 
 # Cheapest correct options: everything is stripped to plain text and escaped again before it
 # reaches Telegram, so feedparser's HTML sanitiser (60% of its cost) buys nothing here.

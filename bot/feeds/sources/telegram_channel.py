@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 
 from bot.core.models import FeedSpec, Item, ParsedFeed
 from bot.core.text import truncate_words
-from bot.fetcher import Fetcher, FetchResult
-from bot.sources.base import Parsed, SourceResult, key_items, source_state
-from bot.sources.html_doc import parse_html
+from bot.feeds.fetcher import Fetcher, FetchResult
+from bot.feeds.sources.base import Parsed, SourceResult, key_items, source_state
+from bot.feeds.sources.html_doc import parse_html
 
 DEFAULT_BASE_URL = "https://t.me"
 PUBLIC_BASE = "https://t.me"  # item links always point at the public site

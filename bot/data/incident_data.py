@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from bot.core.incidents import IncidentTagger, Lexicon, parse_lexicon
 from bot.core.search_query import SearchQuery
-from bot.gazetteer_file import load_default_gazetteer
+from bot.data.gazetteer_file import load_default_gazetteer
 
 if TYPE_CHECKING:
     from storage.queries import IncidentFilter

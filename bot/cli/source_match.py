@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from bot.cli.match_report import item_json, item_text
 from bot.core.matching import Matcher
 from bot.core.models import FeedSpec, SourceKind
 from bot.core.sources import SourceError, parse_source
-from bot.match_report import item_json, item_text
 
 DECLARATION_PREFIXES = tuple(f"{k.value}:" for k in SourceKind if k is not SourceKind.FEED)
 
@@ -74,7 +74,7 @@ async def _page(
     err: TextIO,
     now: datetime,
 ) -> int:
-    from bot.sources.page import SelectorProblem, extract_page, page_items
+    from bot.feeds.sources.page import SelectorProblem, extract_page, page_items
 
     assert spec.selectors is not None
     fetched = await fetcher.fetch(spec.target)

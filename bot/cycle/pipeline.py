@@ -25,10 +25,10 @@ from bot.core.schedule import (
     spread_offsets,
 )
 from bot.core.sources import article_key
-from bot.fetcher import Fetcher, FetchResult
-from bot.incident_data import load_default_tagger
-from bot.parse_pool import parse_and_key
-from bot.sources.base import Parsed, SourceResult
+from bot.data.incident_data import load_default_tagger
+from bot.feeds.fetcher import Fetcher, FetchResult
+from bot.feeds.parse_pool import parse_and_key
+from bot.feeds.sources.base import Parsed, SourceResult
 from storage.maintenance import record_cycle
 from storage.repository import (
     AlertDraft,
@@ -65,7 +65,7 @@ class StoryAssignmentLike(Protocol):
 
 
 class SourceReaderLike(Protocol):
-    """Reads a source that is not an http(s) feed (bot.sources): fetch and parse in one."""
+    """Reads a source that is not an http(s) feed (bot.feeds.sources): fetch and parse in one."""
 
     async def read(
         self, spec: FeedSpec, state: dict[str, Any], now: datetime
@@ -73,7 +73,7 @@ class SourceReaderLike(Protocol):
 
 
 class StoryGrouper(Protocol):
-    """Assigns the alerted items of one feed body to stories (see bot.story_grouping): each
+    """Assigns the alerted items of one feed body to stories (see bot.cycle.story_grouping): each
     item sees the open stories and the items assigned before it in the same body."""
 
     def begin_batch(self) -> None: ...
@@ -234,7 +234,7 @@ class Pipeline:
         report.storage_error = report.storage_error or failed
         report.alerts = len(new_alerts)
         report.duration = time.monotonic() - started
-        # The `cycle:` line is written by bot.cycle_log (one per poll round), not here.
+        # The `cycle:` line is written by bot.cycle.cycle_log (one per poll round), not here.
         try:
             record_cycle(self.repo.db, now, self.clock(), report)
         except sqlite3.Error as exc:  # the cycle log is informational
@@ -338,7 +338,7 @@ class Pipeline:
         """Count, log and record one feed's failure (fetch or parse) for this cycle."""
         report.errors += 1
         report.feed_errors[state["url"]] = error
-        # Logged by bot.cycle_log, grouped by reason ("25 of 25 feeds failed: …").
+        # Logged by bot.cycle.cycle_log, grouped by reason ("25 of 25 feeds failed: …").
         log.debug("feed %s: %s", state["url"], error)
         self._record_failure(state, error, result)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.app.instance_lock import database_lock_path, is_held, read_holder
 from bot.core.status_report import FailingFeed, InactiveChat, StatusReport
-from bot.instance_lock import database_lock_path, is_held, read_holder
 from storage import maintenance
 from storage.sqlite_utils_loader import Database
 

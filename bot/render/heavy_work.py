@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-from bot.parse_pool import finish_executor
+from bot.feeds.parse_pool import finish_executor
 
 log = logging.getLogger("newswatch.heavy")
 
@@ -32,7 +32,7 @@ class HeavyWork:
     def _start(self) -> ProcessPoolExecutor:
         import multiprocessing
 
-        from bot.parse_pool import prepare_worker
+        from bot.feeds.parse_pool import prepare_worker
 
         return ProcessPoolExecutor(
             1,

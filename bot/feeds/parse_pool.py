@@ -51,7 +51,7 @@ def parse_and_key(
     # The parser stack (feedparser, courlan) loads with the first body: a cycle of 304s
     # never pays for it, and a `poll --once` process starts that much sooner.
     from bot.core.urls import canonical_url, item_key
-    from bot.json_feed import parse_any
+    from bot.feeds.json_feed import parse_any
 
     try:
         with _time_limit(PARSE_TIME_LIMIT, PARSE_CPU_LIMIT):
@@ -118,7 +118,7 @@ def _init_worker(parent_pid: int) -> None:
 
     A worker must never outlive the bot: after a ``kill -9`` of ``run`` or of a
     cron ``poll --once`` the orphans kept the instance lock and refused every restart.
-    The inherited lock descriptors are closed at the fork itself (bot.instance_lock).
+    The inherited lock descriptors are closed at the fork itself (bot.app.instance_lock).
     """
     prepare_worker(parent_pid)
     _mark_worker()
@@ -212,7 +212,7 @@ class ParsePool(Executor):
         from concurrent.futures import ProcessPoolExecutor
 
         # Loaded once here, before the fork: the workers share these pages.
-        for module in ("bot.parser", "bot.json_feed", "bot.core.urls"):
+        for module in ("bot.feeds.parser", "bot.feeds.json_feed", "bot.core.urls"):
             importlib.import_module(module)
 
         log.debug("starting %d parse workers", self.workers)

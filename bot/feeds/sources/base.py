@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bot.core.models import FeedSpec, ParsedFeed, SourceKind
-from bot.fetcher import FetchResult
+from bot.feeds.fetcher import FetchResult
 
 # A parsed body, the key of each of its items and each item's canonical link (or None).
 Parsed = tuple[ParsedFeed, list[str], list[str | None]]

@@ -1,0 +1,1 @@
+"""The application: service, config, access policy, status collection, instance lock, logging."""

@@ -1,0 +1,1 @@
+"""Console adapter: alerts printed to stdout when no Telegram token is configured."""

@@ -1,0 +1,1 @@
+"""The polling cycle: the pipeline, story grouping, watchlist reloading, background delivery."""

@@ -1,0 +1,1 @@
+"""The shipped data files (gazetteer, outlines, incident lexicon, story model) and loaders."""

@@ -1,0 +1,1 @@
+"""Renderers for replies: charts and maps as PNG (matplotlib Agg), run in a worker process."""
