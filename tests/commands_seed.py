@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import signal
-import subprocess
-import sys
-import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,8 +11,7 @@ from bot.core.language import guess_language
 from bot.core.matching import Matcher
 from storage.db import open_database
 from storage.repository import AlertDraft, NewItem, Repository
-from tests.fakes.telegram_api import FakeTelegramAPI, SentMessage
-from tests.harness import ROOT, default_matcher
+from tests.harness import default_matcher
 
 FEED = "https://feeds.example.org/sahel.xml"
 
@@ -166,82 +160,3 @@ def seed_bulk(repo: Repository, now: datetime, count: int = 40) -> None:
         )
         item = NewItem(key, link, FEED, title, link, at, alert=draft)
         repo.store_feed_items(FEED, [item], at, {}, ())
-
-
-class RunningBot:
-    """``main.py run`` as a subprocess, its output collected line by line."""
-
-    def __init__(self, env: dict[str, str]):
-        self.lines: list[str] = []
-        self._lock = threading.Lock()
-        self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "main.py"), "run"],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            with self._lock:
-                self.lines.append(line.rstrip("\n"))
-
-    def output(self) -> str:
-        with self._lock:
-            return "\n".join(self.lines)
-
-    def wait_output(self, needle: str, timeout: float = 30.0) -> str | None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                for line in self.lines:
-                    if needle in line:
-                        return line
-            if self.proc.poll() is not None:
-                return None
-            time.sleep(0.05)
-        return None
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._reader.join(timeout=5)
-        return int(self.proc.returncode)
-
-
-def ask(
-    api: FakeTelegramAPI,
-    text: str,
-    *,
-    chat_id: int,
-    user_id: int,
-    chat_type: str = "private",
-    settle: float = 1.3,  # replies to one chat are paced 1 s apart
-    timeout: float = 15.0,
-) -> list[SentMessage]:
-    """Send ``text`` to the bot and return the messages it sent to ``chat_id`` in reply."""
-    before = len(api.messages_to(chat_id))
-    api.push_message(text, chat_id=chat_id, user_id=user_id, chat_type=chat_type)
-    arrived = api.wait_for(
-        lambda s: sum(1 for m in s.messages if str(m.chat_id) == str(chat_id)) > before,
-        timeout=timeout,
-    )
-    assert arrived, f"no reply to {text!r}"
-    count = len(api.messages_to(chat_id))
-    while True:  # more pages may follow
-        time.sleep(settle)
-        now_count = len(api.messages_to(chat_id))
-        if now_count == count:
-            break
-        count = now_count
-    return api.messages_to(chat_id)[before:]

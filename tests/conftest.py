@@ -31,13 +31,22 @@ def telegram_api() -> Iterator[FakeTelegramAPI]:
         yield api
 
 
+def main_env(db: Path | None = None, **settings: str) -> dict[str, str]:
+    """An environment for main.py: this one without any NEWSWATCH_ or TELEGRAM_ variable (no
+    real Telegram, the repo's watchlists), unbuffered output, the database ``db``, and
+    ``settings`` (``NEWSWATCH_FEEDS=…``)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "TELEGRAM_"))}
+    env["PYTHONUNBUFFERED"] = "1"
+    if db is not None:
+        env["NEWSWATCH_DB"] = str(db)
+    env.update(settings)
+    return env
+
+
 @pytest.fixture
 def nw_env(tmp_path: Path) -> dict[str, str]:
-    """A clean environment for main.py: temp DB, no real Telegram, repo watchlists."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "TELEGRAM_"))}
-    env["NEWSWATCH_DB"] = str(tmp_path / "newswatch.db")
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
+    """A clean environment for main.py (main_env) with a database in tmp_path."""
+    return main_env(tmp_path / "newswatch.db")
 
 
 def telegram_env(

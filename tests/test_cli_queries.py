@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.commands_seed import seed_alerts
-from tests.conftest import ROOT, run_main, write_feed_list
+from tests.conftest import ROOT, main_env, run_main, write_feed_list
 from tests.fakes.feed_server import rss
 
 
@@ -22,9 +21,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     tmp = tmp_path_factory.mktemp("cli")
     seed_alerts(tmp / "nw.db", datetime.now(UTC)).db.conn.close()
     feeds = write_feed_list(tmp, ["http://127.0.0.1:9/a.xml", "http://127.0.0.1:9/b.xml"])
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "TELEGRAM_"))}
-    env.update(NEWSWATCH_DB=str(tmp / "nw.db"), NEWSWATCH_FEEDS=str(feeds))
-    return env
+    return main_env(tmp / "nw.db", NEWSWATCH_FEEDS=str(feeds))
 
 
 def test_search_apostrophe_and_operators(env):
@@ -105,8 +102,7 @@ def test_main_help_lists_the_subcommands(env):
 )
 def test_read_only_commands_never_create_a_database(tmp_path, command):
     """From any directory, with no database yet: nothing is created, and we say where we looked."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "TELEGRAM_"))}
-    env["XDG_DATA_HOME"] = str(tmp_path / "xdg")
+    env = main_env(XDG_DATA_HOME=str(tmp_path / "xdg"))
     out = run_main(command, env)
     expected = tmp_path / "xdg" / "newswatch" / "newswatch.db"
     assert out.returncode == 1, out.stdout + out.stderr
@@ -149,7 +145,7 @@ def test_match_into_a_closed_pipe_prints_no_traceback(tmp_path):
     ]  # fmt: skip
     feed = tmp_path / "big.xml"
     feed.write_text(rss(items), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "TELEGRAM_"))}
+    env = main_env()
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "main.py"), "match", "--all", str(feed)],
         env=env,

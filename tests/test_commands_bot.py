@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 import sqlite3
 import time
@@ -19,8 +18,9 @@ from hypothesis import strategies as st
 
 from bot.core.formatting import escape
 from bot.core.models import FeedSpec
-from tests.commands_seed import SEEDS, RunningBot, ask, seed_alerts, seed_bulk
-from tests.conftest import TOKEN, write_feed_list
+from tests.bot_process import RunningBot, ask
+from tests.commands_seed import SEEDS, seed_alerts, seed_bulk
+from tests.conftest import TOKEN, main_env, telegram_env, write_feed_list
 from tests.fakes.feed_server import FeedServer, rfc822, rss
 from tests.fakes.telegram_api import FakeTelegramAPI, parse_telegram_html, utf16_len
 
@@ -33,15 +33,7 @@ WEB_BASE_URL = "https://archive.example.org/"
 
 
 def _env(tmp: Path, api: FakeTelegramAPI, feeds: Path, admins: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "TELEGRAM_"))}
-    env.update(
-        NEWSWATCH_DB=str(tmp / "newswatch.db"),
-        PYTHONUNBUFFERED="1",
-        TELEGRAM_BOT_TOKEN=api.state.token,
-        TELEGRAM_API_URL=api.base_url,
-        NEWSWATCH_CHAT_IDS=str(GROUP),
-        NEWSWATCH_FEEDS=str(feeds),
-    )
+    env = telegram_env(main_env(tmp / "newswatch.db", NEWSWATCH_FEEDS=str(feeds)), api, str(GROUP))
     if admins:
         env["NEWSWATCH_ADMIN_IDS"] = admins
     config = tmp / "newswatch.toml"

@@ -2,65 +2,22 @@
 
 from __future__ import annotations
 
-import os
-import re
-import sqlite3
-import time
 from collections.abc import Iterator
-from types import SimpleNamespace
 
 import pytest
 
-from tests.commands_seed import RunningBot, ask
-from tests.conftest import TOKEN, write_feed_list
-from tests.fakes.feed_server import FeedServer, rfc822, rss
-from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.bot_process import UnpairedBot, ask, unpaired_bot, wire_feed
 
 OWNER = 6001
 INTRUDER = 6002
 COLLEAGUE = 6003
 
 
-def _feed(items: list[tuple[str, str]]) -> str:
-    return rss(
-        [
-            {"title": t, "link": f"https://n.example.org/{g}", "guid": g,
-             "description": "Sahel news.", "pubDate": rfc822(time.time() - 300)}
-            for g, t in items
-        ],
-        title="Sahel Wire",
-    )  # fmt: skip
-
-
 @pytest.fixture(scope="module")
-def paired(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
+def paired(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UnpairedBot]:
     tmp = tmp_path_factory.mktemp("pairing")
-    with FakeTelegramAPI(TOKEN) as api, FeedServer() as server:
-        server.set("/wire.xml", _feed([("s1", "Floods in Somalia")]))
-        config = tmp / "newswatch.toml"
-        config.write_text("poll_interval_seconds = 10\nmin_interval_seconds = 10\n")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "TELEGRAM_"))}
-        env.update(
-            NEWSWATCH_DB=str(tmp / "newswatch.db"),
-            NEWSWATCH_CONFIG=str(config),
-            NEWSWATCH_FEEDS=str(write_feed_list(tmp, [server.url("/wire.xml")])),
-            TELEGRAM_BOT_TOKEN=api.state.token,
-            TELEGRAM_API_URL=api.base_url,
-            PYTHONUNBUFFERED="1",
-        )
-        proc = RunningBot(env)
-        try:
-            line = proc.wait_output("PAIRING", timeout=40)
-            assert line, proc.output()
-            match = re.search(r"/start ([A-Z0-9]{8})", line)
-            assert match, line
-            yield SimpleNamespace(
-                api=api, proc=proc, server=server, code=match.group(1),
-                db=sqlite3.connect(tmp / "newswatch.db"),
-            )  # fmt: skip
-        finally:
-            code = proc.stop()
-        assert code == 0, proc.output()
+    with unpaired_bot(tmp, wire_feed([("s1", "Floods in Somalia")])) as bot:
+        yield bot
 
 
 def test_pairing_flow(paired):
@@ -95,7 +52,9 @@ def test_the_owners_chat_receives_alerts(paired):
         pytest.skip("needs the pairing test first")
     paired.server.set(
         "/wire.xml",
-        _feed([("s1", "Floods in Somalia"), ("m1", "JNIM fighters attack a convoy near Kidal")]),
+        wire_feed(
+            [("s1", "Floods in Somalia"), ("m1", "JNIM fighters attack a convoy near Kidal")]
+        ),
     )
     assert paired.api.wait_for(
         lambda s: any("Kidal" in m.text and m.chat_id == OWNER for m in s.messages), timeout=45

@@ -10,7 +10,6 @@ accepted a message and the process died before the outbox committed ``sent``.
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
@@ -21,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.conftest import ROOT, TOKEN
+from tests.conftest import ROOT, TOKEN, main_env
 from tests.fakes.feed_server import FeedServer, rfc822, rss
 from tests.fakes.telegram_api import FakeTelegramAPI
 
@@ -101,15 +100,13 @@ def run_scenario(scenario: Scenario, tmp: Path) -> Scenario:
             "\n".join(feeds.url(p) for p in ("/small.xml", "/big.xml", "/slow.xml")) + "\n"
         )
         (tmp / "newswatch.toml").write_text(CONFIG, encoding="utf-8")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "TELEGRAM_"))}
-        env |= {
-            "NEWSWATCH_DB": str(tmp / "nw.db"),
-            "NEWSWATCH_FEEDS": str(feed_list),
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_API_URL": api.base_url,
-            "NEWSWATCH_CHAT_IDS": ",".join(map(str, CHATS)),
-            "PYTHONUNBUFFERED": "1",
-        }
+        env = main_env(
+            tmp / "nw.db",
+            NEWSWATCH_FEEDS=str(feed_list),
+            TELEGRAM_BOT_TOKEN=TOKEN,
+            TELEGRAM_API_URL=api.base_url,
+            NEWSWATCH_CHAT_IDS=",".join(map(str, CHATS)),
+        )
         # Slow delivery: Telegram asks us to wait once, so delivery spans a second or more.
         api.inject("sendMessage", "429", count=1, retry_after=1)
         args = [sys.executable, str(ROOT / "main.py"), "--config", str(tmp / "newswatch.toml")]

@@ -8,25 +8,19 @@ from pathlib import Path
 
 from tests.conftest import CHAT, run_main, telegram_env, write_feed_list
 from tests.fakes.feed_server import rfc822, rss
+from tests.news_samples import JNIM_BAMAKO, SOMALIA_FLOODS, goita_lavrov_atom
 
 NOW = time.time()
 
 MALI_FEED = rss(
     [
         {
-            "title": "Mali: JNIM fighters attack army positions near Bamako",
-            "link": "https://news.example.org/mali-jnim-bamako-attack",
-            "guid": "mali-1",
+            **JNIM_BAMAKO,
+            # markup and an entity: the alert must escape the text for Telegram HTML
             "description": "<p>Militants linked to al-Qaeda struck a checkpoint &amp; a base.</p>",
             "pubDate": rfc822(NOW - 3600),
         },
-        {
-            "title": "Somalia: floods displace thousands",
-            "link": "https://news.example.org/somalia-floods",
-            "guid": "som-1",
-            "description": "Heavy rains in Somalia.",
-            "pubDate": rfc822(NOW - 1800),
-        },
+        {**SOMALIA_FLOODS, "pubDate": rfc822(NOW - 1800)},
         {
             "title": "Old news: Bamako market reopens",
             "link": "https://news.example.org/old-bamako",
@@ -37,17 +31,7 @@ MALI_FEED = rss(
     ],
     title="Sahel Wire",
 )
-ATOM_FEED = f"""<?xml version="1.0" encoding="utf-8"?>
-<feed xmlns="http://www.w3.org/2005/Atom">
-  <title>Journal Test</title><id>urn:test</id><updated>2026-01-01T00:00:00Z</updated>
-  <entry>
-    <title>Assimi Goïta reçoit Sergueï Lavrov à Bamako</title>
-    <id>urn:test:goita-lavrov</id>
-    <link href="https://journal.example.fr/goita-lavrov"/>
-    <updated>{time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW - 600))}</updated>
-    <summary>Le chef de la junte malienne a reçu le ministre russe.</summary>
-  </entry>
-</feed>"""
+ATOM_FEED = goita_lavrov_atom(NOW - 600)
 
 
 def test_poll_once_delivers_then_second_run_sends_nothing(

@@ -17,6 +17,7 @@ from tests.fakes.feed_server import rfc822, rss
 from tests.fakes.gdelt_api import Answer, FakeGdelt, article
 from tests.fakes.telegram_api import parse_telegram_html
 from tests.fakes.tme import Channel, FakeTelegramPreview, Post
+from tests.news_samples import goita_lavrov_atom
 
 NOW = datetime.now(UTC)
 QUERY = '"JNIM" OR "GSIM" sourcelang:fra'
@@ -58,14 +59,9 @@ def test_poll_once_over_every_source_kind(feed_server, tme, gdelt, telegram_api,
             title="Sahel Wire",
         ),
     )
-    updated = (NOW - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
     feed_server.set(
         "/atom.xml",
-        f"""<?xml version="1.0" encoding="utf-8"?>
-<feed xmlns="http://www.w3.org/2005/Atom"><title>Journal Test</title><id>urn:t</id>
-<updated>{updated}</updated><entry><title>Assimi Goïta reçoit Sergueï Lavrov à Bamako</title>
-<id>urn:t:1</id><link href="https://journal.example.fr/goita-lavrov"/><updated>{updated}</updated>
-<summary>Le chef de la junte malienne a reçu le ministre russe.</summary></entry></feed>""",
+        goita_lavrov_atom((NOW - timedelta(minutes=10)).timestamp()),
         content_type="application/atom+xml",
     )
     feed_server.set(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,8 +16,8 @@ import pytest
 from bot.core.reports import alerts_csv, csv_cell
 from storage.db import open_database
 from storage.repository import AlertDraft, NewItem, Repository
-from tests.commands_seed import RunningBot
-from tests.conftest import TOKEN, run_main
+from tests.bot_process import RunningBot
+from tests.conftest import TOKEN, main_env, run_main
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 ADMIN = 7101
@@ -85,8 +84,7 @@ def _check(text: str) -> None:
 def test_cli_and_bot_exports_carry_no_formula(tmp_path: Path):
     now = datetime.now(UTC)
     _seed(tmp_path / "newswatch.db", now)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "TELEGRAM_"))}
-    env.update(NEWSWATCH_DB=str(tmp_path / "newswatch.db"), PYTHONUNBUFFERED="1")
+    env = main_env(tmp_path / "newswatch.db")
     feeds = tmp_path / "feeds.txt"
     feeds.write_text("", encoding="utf-8")
     env["NEWSWATCH_FEEDS"] = str(feeds)

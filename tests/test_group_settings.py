@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 import time
 
-from tests.commands_seed import RunningBot, ask
+from tests.bot_process import RunningBot, ask
 from tests.conftest import write_feed_list
 from tests.fakes.feed_server import rfc822, rss
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import sqlite3
 import subprocess
 import sys
@@ -22,8 +21,8 @@ from bot.data.incident_data import load_default_tagger
 from bot.render.incident_map import TYPE_COLOURS, map_for, points_from_rows, render_map
 from storage.db import open_database
 from storage.repository import AlertDraft, NewItem, Repository
-from tests.commands_seed import RunningBot
-from tests.conftest import TOKEN, write_feed_list
+from tests.bot_process import RunningBot
+from tests.conftest import TOKEN, main_env, telegram_env, write_feed_list
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.harness import ROOT
 
@@ -150,16 +149,12 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
     now = datetime.now(UTC)
     _seed(tmp / "newswatch.db", now)
     with FakeTelegramAPI(TOKEN) as api:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "TELEGRAM_"))}
-        env.update(
-            NEWSWATCH_DB=str(tmp / "newswatch.db"),
-            PYTHONUNBUFFERED="1",
-            TELEGRAM_BOT_TOKEN=api.state.token,
-            TELEGRAM_API_URL=api.base_url,
-            NEWSWATCH_CHAT_IDS=str(ADMIN_CHAT),
+        env = main_env(
+            tmp / "newswatch.db",
             NEWSWATCH_FEEDS=str(write_feed_list(tmp, [])),
             NEWSWATCH_ADMIN_IDS=str(ADMIN),
         )
+        env = telegram_env(env, api, str(ADMIN_CHAT))
         proc = RunningBot(env)
         try:
             assert api.wait_for(lambda s: bool(s.commands), timeout=40), proc.output()

@@ -4,8 +4,6 @@ admin notices to the owner, /unsubscribe."""
 
 from __future__ import annotations
 
-import os
-import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -14,10 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.commands_seed import RunningBot, ask
-from tests.conftest import TOKEN, write_feed_list
-from tests.fakes.feed_server import FeedServer, rfc822, rss
-from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.bot_process import UnpairedBot, ask, unpaired_bot, wire_feed
 
 OWNER = 8101
 GROUP = -1008101
@@ -31,55 +26,17 @@ aliases = ["Mali", "Malian"]
 """
 
 
-def _feed(items: list[tuple[str, str]]) -> str:
-    return rss(
-        [
-            {"title": t, "link": f"https://n.example.org/{g}", "guid": g,
-             "description": "Sahel news.", "pubDate": rfc822(time.time() - 300)}
-            for g, t in items
-        ],
-        title="Sahel Wire",
-    )  # fmt: skip
-
-
 SIKASSO = "Malian farmers sell a record sorghum harvest in Sikasso"
 EARLY = [(f"e{i}", f"Mali: early report number {i} on the road to Gao") for i in range(3)]
 
 
 @pytest.fixture(scope="module")
-def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
+def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UnpairedBot]:
     tmp = tmp_path_factory.mktemp("onboarding")
-    with FakeTelegramAPI(TOKEN) as api, FeedServer() as server:
-        api.state.usernames["@sahelalerts"] = CHANNEL
-        server.set("/wire.xml", _feed(EARLY))
-        wl_dir = tmp / "watchlists"
-        wl_dir.mkdir()
-        (wl_dir / "desk.toml").write_text(WATCHLIST)
-        config = tmp / "newswatch.toml"
-        config.write_text("poll_interval_seconds = 10\nmin_interval_seconds = 10\n")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "TELEGRAM_"))}
-        env.update(
-            NEWSWATCH_DB=str(tmp / "newswatch.db"),
-            NEWSWATCH_CONFIG=str(config),
-            NEWSWATCH_FEEDS=str(write_feed_list(tmp, [server.url("/wire.xml")])),
-            NEWSWATCH_WATCHLISTS=str(wl_dir),
-            TELEGRAM_BOT_TOKEN=api.state.token,
-            TELEGRAM_API_URL=api.base_url,
-            PYTHONUNBUFFERED="1",
-        )
-        proc = RunningBot(env)
-        try:
-            line = proc.wait_output("PAIRING", timeout=40)
-            assert line, proc.output()
-            match = re.search(r"/start ([A-Z0-9]{8})", line)
-            assert match, line
-            yield SimpleNamespace(
-                api=api, proc=proc, server=server, code=match.group(1), wl_dir=wl_dir,
-                db=sqlite3.connect(tmp / "newswatch.db", isolation_level=None),
-            )  # fmt: skip
-        finally:
-            code = proc.stop()
-        assert code == 0, proc.output()
+    with unpaired_bot(
+        tmp, wire_feed(EARLY), watchlist=WATCHLIST, usernames={"@sahelalerts": CHANNEL}
+    ) as bot:
+        yield bot
 
 
 def _count(db: sqlite3.Connection, sql: str, *params: object) -> int:
@@ -135,7 +92,7 @@ def test_a_new_user_pairs_gets_the_waiting_alerts_and_subscribes_a_group(fresh):
     assert "Only the owner" in refused[0].text
 
     # New alerts reach the owner's chat, the group and the channel.
-    fresh.server.set("/wire.xml", _feed([*EARLY, ("n1", "Malian army convoy reaches Kidal")]))
+    fresh.server.set("/wire.xml", wire_feed([*EARLY, ("n1", "Malian army convoy reaches Kidal")]))
     for chat in (OWNER, GROUP, CHANNEL):
         assert api.wait_for(
             lambda s, chat=chat: any("Kidal" in m.text for m in api.messages_to(chat)),
@@ -143,12 +100,13 @@ def test_a_new_user_pairs_gets_the_waiting_alerts_and_subscribes_a_group(fresh):
         ), (chat, fresh.proc.output())
 
     # Admin notices reach the paired owner (no NEWSWATCH_ADMIN_IDS is configured).
-    (fresh.wl_dir / "desk.toml").write_text('[[entities]]\nname = "Broken"\naliases = [\n')
+    assert fresh.watchlists is not None
+    (fresh.watchlists / "desk.toml").write_text('[[entities]]\nname = "Broken"\naliases = [\n')
     assert api.wait_for(
         lambda s: any("desk.toml" in m.text for m in api.messages_to(OWNER)), timeout=45
     ), fresh.proc.output()
     assert _count(db, "SELECT count(*) FROM admin_notices WHERE admin_id = ?", OWNER) >= 1
-    (fresh.wl_dir / "desk.toml").write_text(WATCHLIST)
+    (fresh.watchlists / "desk.toml").write_text(WATCHLIST)
 
     # /unsubscribe stops the group's alerts.
     bye = ask(api, "/unsubscribe", chat_id=GROUP, user_id=OWNER, chat_type="supergroup")
@@ -156,7 +114,7 @@ def test_a_new_user_pairs_gets_the_waiting_alerts_and_subscribes_a_group(fresh):
     assert _count(db, "SELECT count(*) FROM subscriptions WHERE chat_id = ?", GROUP) == 0
     fresh.server.set(
         "/wire.xml",
-        _feed([*EARLY, ("n1", "Malian army convoy reaches Kidal"), ("n2", SIKASSO)]),
+        wire_feed([*EARLY, ("n1", "Malian army convoy reaches Kidal"), ("n2", SIKASSO)]),
     )
     assert api.wait_for(
         lambda s: any("Sikasso" in m.text for m in api.messages_to(OWNER)), timeout=45
@@ -182,7 +140,7 @@ def test_the_owner_adds_a_feed_and_an_entity_from_telegram(fresh):
     server.set("/page.html", "<html><body>Not a feed</body></html>", fault="html")
     server.set(
         "/koutiala.xml",
-        _feed([("k1", "Koutiala cotton gin reopens after two years")]),
+        wire_feed([("k1", "Koutiala cotton gin reopens after two years")]),
     )
     # The entity first: items of the feed added next alert from its first fetch on.
     watched = ask(api, "/watch Koutiala, Kutiala", chat_id=OWNER, user_id=OWNER)

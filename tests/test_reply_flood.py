@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import time
 
-from tests.commands_seed import RunningBot
+from tests.bot_process import RunningBot
 from tests.conftest import write_feed_list
 from tests.fakes.feed_server import rss
 

@@ -8,7 +8,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from tests.commands_seed import RunningBot, ask
+from tests.bot_process import RunningBot, ask
 from tests.conftest import CHAT, run_main, telegram_env, write_feed_list
 from tests.fakes.feed_server import rfc822, rss
 from tests.fakes.telegram_api import parse_telegram_html

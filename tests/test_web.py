@@ -21,9 +21,10 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
-from tests.conftest import CHAT, TOKEN, run_main, write_feed_list
+from tests.conftest import CHAT, TOKEN, main_env, run_main, telegram_env, write_feed_list
 from tests.fakes.feed_server import FeedServer, rfc822, rss
 from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.news_samples import JNIM_BAMAKO, SOMALIA_FLOODS, goita_lavrov_atom
 from tests.web_process import WebProcess
 
 pytest.importorskip(
@@ -37,16 +38,11 @@ INTERNAL = ("users", "access_log", "deliveries", "_migrations", "admin_notices")
 
 RSS = rss(
     [
-        {"title": "Mali: JNIM fighters attack army positions near Bamako",
-         "link": "https://news.example.org/mali-jnim-bamako-attack", "guid": "mali-1",
-         "description": "Militants linked to al-Qaeda struck a checkpoint and a military base"
-                        " on the outskirts.",
-         "pubDate": rfc822(NOW - 3600)},
-        {"title": "Somalia: floods displace thousands", "link": "https://news.example.org/somalia",
-         "guid": "som-1", "description": "Heavy rains in Somalia.", "pubDate": rfc822(NOW - 1800)},
+        {**JNIM_BAMAKO, "pubDate": rfc822(NOW - 3600)},
+        {**SOMALIA_FLOODS, "pubDate": rfc822(NOW - 1800)},
     ],
     title="Sahel Wire",
-)  # fmt: skip
+)
 SECOND = rss(
     [
         {"title": "JNIM fighters attack army positions near Bamako, Mali",
@@ -56,32 +52,11 @@ SECOND = rss(
     ],
     title="Desert Post",
 )  # fmt: skip
-ATOM = f"""<?xml version="1.0" encoding="utf-8"?>
-<feed xmlns="http://www.w3.org/2005/Atom">
-  <title>Journal Test</title><id>urn:test</id><updated>2026-01-01T00:00:00Z</updated>
-  <entry>
-    <title>Assimi Goïta reçoit Sergueï Lavrov à Bamako</title>
-    <id>urn:test:goita-lavrov</id>
-    <link href="https://journal.example.fr/goita-lavrov"/>
-    <updated>{time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW - 600))}</updated>
-    <summary>Le chef de la junte malienne a reçu le ministre russe.</summary>
-  </entry>
-</feed>"""
+ATOM = goita_lavrov_atom(NOW - 600)
 
 
 def _env(tmp: Path, api: FakeTelegramAPI, feeds: Path) -> dict[str, str]:
-    import os
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "TELEGRAM_"))}
-    env.update(
-        NEWSWATCH_DB=str(tmp / "newswatch.db"),
-        NEWSWATCH_FEEDS=str(feeds),
-        TELEGRAM_BOT_TOKEN=api.state.token,
-        TELEGRAM_API_URL=api.base_url,
-        NEWSWATCH_CHAT_IDS=str(CHAT),
-        PYTHONUNBUFFERED="1",
-    )
-    return env
+    return telegram_env(main_env(tmp / "newswatch.db", NEWSWATCH_FEEDS=str(feeds)), api)
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import httpx
 import pytest
 
 from storage.db import open_database
-from tests.conftest import TOKEN, run_main
+from tests.conftest import TOKEN, main_env, run_main
 from tests.web_process import WebProcess
 
 pytest.importorskip("datasette_auth_passwords", reason="needs the `web` extra")
@@ -22,9 +21,7 @@ PASSWORD = "correct horse battery"
 def env(tmp_path: Path) -> dict[str, str]:
     db = tmp_path / "newswatch.db"
     open_database(db).conn.close()  # an empty, migrated database
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "TELEGRAM_"))}
-    env.update(NEWSWATCH_DB=str(db), TELEGRAM_BOT_TOKEN=TOKEN, PYTHONUNBUFFERED="1")
-    return env
+    return main_env(db, TELEGRAM_BOT_TOKEN=TOKEN)
 
 
 def _with_password(env: dict[str, str], tmp_path: Path) -> dict[str, str]:

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
-import threading
 import time
 
 import httpx
 
-from tests.harness import ROOT
+from tests.main_process import MainProcess
 
 
 def free_port() -> int:
@@ -19,34 +16,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class WebProcess:
+class WebProcess(MainProcess):
     """``with WebProcess(env) as web: httpx.get(web.url("/newswatch/alerts.json"))``."""
+
+    stop_timeout = 15.0
 
     def __init__(self, env: dict[str, str], *args: str, host: str = "127.0.0.1") -> None:
         self.port = free_port()
-        self.lines: list[str] = []
-        self._lock = threading.Lock()
-        self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "main.py"), "web", "--host", host, "--port", str(self.port),
-             *args],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )  # fmt: skip
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            with self._lock:
-                self.lines.append(line.rstrip("\n"))
-
-    def output(self) -> str:
-        with self._lock:
-            return "\n".join(self.lines)
+        super().__init__(env, "web", "--host", host, "--port", str(self.port), *args)
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -63,17 +40,6 @@ class WebProcess:
             except httpx.TransportError:
                 time.sleep(0.1)
         raise AssertionError(f"web did not answer in {timeout}s:\n{self.output()}")
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._reader.join(timeout=5)
-        return int(self.proc.returncode)
 
     def __enter__(self) -> WebProcess:
         self.wait_ready()
