@@ -114,6 +114,7 @@ def build_service(config: Config, *, background_delivery: bool = False) -> tuple
         from bot.telegram.buttons import MuteButtons
         from bot.telegram.commands import Commands
         from bot.telegram.delivery import ChatPacer, TelegramDeliverer
+        from bot.telegram.error_handler import ErrorReporter
         from bot.telegram.flood import FloodGuard
         from storage.queries import Queries
 
@@ -132,6 +133,7 @@ def build_service(config: Config, *, background_delivery: bool = False) -> tuple
             alert_chats=lambda: (*config.chat_ids, *repo.subscribed_chats()),
             pacer=pacer,
         )
+        ErrorReporter(deliverer.notify_admins).register(application)
         MuteButtons(repo, admin_ids=config.admin_ids, timezone=config.timezone).register(
             application
         )

@@ -4,27 +4,34 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 from typing import Any
 
-from telegram.error import RetryAfter
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
-from bot.telegram.delivery import ALERT_REQUEST, ChatPacer, retry_after_seconds
+from bot.telegram.delivery import ALERT_REQUEST, ChatPacer
+from bot.telegram.retries import RetryPolicy, TelegramDeferred, with_telegram_retries
 
 log = logging.getLogger("newswatch.telegram")
 
 PACED_ENDPOINTS = frozenset(
     {"sendMessage", "sendPhoto", "sendDocument", "editMessageText", "editMessageReplyMarkup"}
 )
+# Requests of command and button handlers that are retried: replies and button answers.
+RETRIED_ENDPOINTS = PACED_ENDPOINTS | {"answerCallbackQuery"}
 REPLY_RETRIES = 3  # a command reply waits out this many 429s before it is given up
+# Replies and button answers: three 429s waited out, two network errors or 5xx retried.
+REPLY_POLICY = RetryPolicy(network_retries=2, backoff_base=1.0, retry_after_waits=REPLY_RETRIES)
 
 
 class PacedRateLimiter(AIORateLimiter):
-    """AIORateLimiter, plus: command replies go through the deliverer's per-chat pacer
-    (alerts first in a shared chat) and wait out a 429 instead of being dropped.
+    """AIORateLimiter, plus: every request of a command or button handler (replies, button
+    answers) goes through ``with_telegram_retries``: replies are paced by the deliverer's
+    per-chat pacer (alerts first in a shared chat), a 429 is waited out and a network error
+    retried instead of the reply being dropped.
 
     The deliverer marks its own requests (``rate_limit_args=ALERT_REQUEST``): it paces them
-    and honours 429 itself, so they pass straight through (no retry here).
+    and retries them itself (the same function), so they pass straight through.
     """
 
     def __init__(self, pacer: ChatPacer | None = None):
@@ -40,28 +47,29 @@ class PacedRateLimiter(AIORateLimiter):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> Any:
-        if rate_limit_args == ALERT_REQUEST or endpoint not in PACED_ENDPOINTS:
-            return await super().process_request(callback, args, kwargs, endpoint, data, None)
+        request = partial(super().process_request, callback, args, kwargs, endpoint, data, None)
+        if rate_limit_args == ALERT_REQUEST or endpoint not in RETRIED_ENDPOINTS:
+            return await request()
         chat_id = data.get("chat_id")
-        attempt = 0
-        while True:
-            if self.pacer is not None and chat_id is not None:
-                await self._reply_turn(chat_id)
-            try:
-                return await super().process_request(callback, args, kwargs, endpoint, data, None)
-            except RetryAfter as exc:
-                wait = retry_after_seconds(exc)
-                attempt += 1
-                if self.pacer is not None:
-                    self.pacer.block(wait)
-                if attempt > REPLY_RETRIES:
-                    raise
-                log.warning(
-                    "telegram asked to wait %.0fs (429) before a reply to %s; waiting",
-                    wait,
-                    chat_id,
-                )
-                await asyncio.sleep(wait)
+        pacer = self.pacer
+
+        async def turn() -> bool:
+            await self._reply_turn(chat_id)
+            return True
+
+        paced = pacer is not None and chat_id is not None and endpoint in PACED_ENDPOINTS
+        try:
+            return await with_telegram_retries(
+                request,
+                REPLY_POLICY,
+                turn=turn if paced else None,
+                on_retry_after=pacer.block if pacer is not None else None,
+                label=f"before a reply to {chat_id}" if chat_id is not None else f"({endpoint})",
+            )
+        except TelegramDeferred as exc:  # PTB's handlers see Telegram's own error
+            if exc.cause is not None:
+                raise exc.cause from None
+            raise
 
     async def _reply_turn(self, chat_id: Any) -> None:
         assert self.pacer is not None

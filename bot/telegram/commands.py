@@ -260,11 +260,12 @@ class Commands:
                 else:  # e.g. the database was replaced: not the user's doing
                     log.error("/%s failed: %s", name, exc)
                     await message.reply_text(f"Sorry, /{name} failed: {exc}")
-            except Exception:  # boundary: a bug in one command never stops the bot
-                log.exception("/%s failed", name)
-                await message.reply_text(
-                    f"Sorry, /{name} failed with an internal error; it is in the bot's log."
-                )
+            except Exception:  # a bug: answered here, logged and reported by the error handler
+                with contextlib.suppress(TelegramError):
+                    await message.reply_text(
+                        f"Sorry, /{name} failed with an internal error; it is in the bot's log."
+                    )
+                raise
 
         return handler
 
@@ -654,9 +655,12 @@ class Commands:
             return
         try:
             await self._search_page(query.message, search, max(0, offset))
-        except Exception:
-            log.exception("search page failed")
-            await query.message.reply_text("Sorry, the next page failed; it is in the bot's log.")
+        except Exception:  # answered here, logged and reported by the error handler
+            with contextlib.suppress(TelegramError):
+                await query.message.reply_text(
+                    "Sorry, the next page failed; it is in the bot's log."
+                )
+            raise
 
     async def entity(self, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str) -> None:
         message = _message(update)

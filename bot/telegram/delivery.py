@@ -10,20 +10,15 @@ import sqlite3
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import LinkPreviewOptions, Message
 from telegram.constants import ParseMode
-from telegram.error import (
-    BadRequest,
-    ChatMigrated,
-    Forbidden,
-    NetworkError,
-    RetryAfter,
-    TelegramError,
-)
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from bot.alert_views import view_from_row
 from bot.core.delivery_policy import (
@@ -39,6 +34,11 @@ from bot.core.formatting import Report, render_alert, render_digest, render_plai
 from bot.core.incidents import below_minimum
 from bot.core.notice_pages import notice_pages
 from bot.telegram.buttons import alert_keyboard
+from bot.telegram.retries import (
+    RetryPolicy,
+    TelegramDeferred,
+    with_telegram_retries,
+)
 from storage.repository import Repository, StoredAlert
 
 log = logging.getLogger("newswatch.delivery")
@@ -53,16 +53,9 @@ MAX_INLINE_WAIT = 60.0
 # rate_limit_args of the deliverer's own requests: it paces them and handles 429 itself
 # (bot.telegram.application.PacedRateLimiter paces and retries everything else).
 ALERT_REQUEST = 1_000_001  # longer 429 waits are not slept through inside a cycle
+# Admin notices: no 429 waited out and no network retry inside a drain; they stay pending.
+NOTICE_POLICY = RetryPolicy(network_retries=0, retry_after_waits=0)
 EDIT_WINDOW = timedelta(hours=48)  # stories older than this are not edited any more
-
-
-def retry_after_seconds(exc: RetryAfter) -> float:
-    """Seconds to wait. PTB 22.2+ keeps a timedelta in ``_retry_after`` and warns when the
-    public ``retry_after`` (int, or timedelta with PTB_TIMEDELTA) is read; accept all three."""
-    value: Any = getattr(exc, "_retry_after", None)
-    if not isinstance(value, timedelta):
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 def _is_group(chat_id: int | str) -> bool:
@@ -79,6 +72,16 @@ def without_muted(row: dict[str, Any], mutes: Sequence[tuple[str, str]]) -> dict
         return row
     matches = [m for m in json.loads(row.get("matches") or "[]") if m.get("entity") in kept]
     return {**row, "entities": json.dumps(kept), "matches": json.dumps(matches)}
+
+
+@dataclass(slots=True)
+class _Target:
+    """Where one request goes, changed between attempts (migrated group, gone topic,
+    plain text after Telegram refused the HTML)."""
+
+    chat_id: int | str
+    thread_id: int | None = None
+    plain: bool = False
 
 
 class ChatPacer:
@@ -436,122 +439,129 @@ class TelegramDeliverer:
         entities = json.loads(row.get("entities") or "[]")
         return alert_keyboard(int(row["id"]), entities, row.get("source") or "")
 
+    @property
+    def _policy(self) -> RetryPolicy:
+        """Alerts and edits: any number of short 429s (``_turn`` defers long ones), network
+        errors retried with backoff."""
+        return RetryPolicy(network_retries=self.network_retries, backoff_base=self.backoff_base)
+
     async def _send_one(self, row: dict[str, Any]) -> str:
         """Send one outbox row. Returns sent | failed | chat-dead | deferred | storage."""
         delivery_id = int(row["delivery_id"])
-        chat_id: int | str = row["chat_id"]
-        thread_id = row.get("thread_id")
+        to = _Target(chat_id=row["chat_id"], thread_id=row.get("thread_id"))
         text = self._render(row)
         markup = self._keyboard(row)
         silent = bool(row.get("silent")) or row.get("priority") == "digest"
-        plain = False
-        attempt = 0
-        while True:
-            if not await self._turn(chat_id):
-                return "deferred"
-            try:
-                message: Message = await self.bot.send_message(
-                    rate_limit_args=ALERT_REQUEST,
-                    chat_id=chat_id,
-                    text=render_plain(text) if plain else text,
-                    parse_mode=None if plain else ParseMode.HTML,
-                    link_preview_options=LinkPreviewOptions(is_disabled=not self.link_previews),
-                    message_thread_id=thread_id,
-                    disable_notification=silent,
-                    reply_markup=markup,
-                )
-            except RetryAfter as exc:
-                wait = retry_after_seconds(exc)
-                log.warning("telegram asked to wait %.0fs (429); chat %s", wait, chat_id)
-                self.pacer.block(wait)
-                continue
-            except ChatMigrated as exc:
+
+        async def send() -> Message:
+            message: Message = await self.bot.send_message(
+                rate_limit_args=ALERT_REQUEST,
+                chat_id=to.chat_id,
+                text=render_plain(text) if to.plain else text,
+                parse_mode=None if to.plain else ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=not self.link_previews),
+                message_thread_id=to.thread_id,
+                disable_notification=silent,
+                reply_markup=markup,
+            )
+            return message
+
+        async def adjust(exc: TelegramError) -> bool:
+            """What can be fixed by sending differently: True to send again at once."""
+            if isinstance(exc, ChatMigrated):
                 new_id = int(exc.new_chat_id)
-                log.warning("chat %s became supergroup %s; following it", chat_id, new_id)
-                self.repo.migrate_chat(chat_id, new_id)
+                log.warning("chat %s became supergroup %s; following it", to.chat_id, new_id)
+                self.repo.migrate_chat(to.chat_id, new_id)
                 await self._tell_once(
-                    f"migrated:{chat_id}",
-                    f"Chat {chat_id} was upgraded to a supergroup: alerts now go to {new_id}."
-                    f" Update NEWSWATCH_CHAT_IDS / watchlist routes to the new id.",
+                    f"migrated:{to.chat_id}",
+                    f"Chat {to.chat_id} was upgraded to a supergroup: alerts now go to"
+                    f" {new_id}. Update NEWSWATCH_CHAT_IDS / watchlist routes to the new id.",
                 )
-                chat_id = new_id
-                continue
-            except Forbidden as exc:
-                # Blocked or kicked: the chat waits, its alerts stay pending (up to the
-                # retention limit) and go out when it comes back (bot.telegram.chat_revival).
-                reason = f"forbidden: {exc.message}"
-                now = self.clock()
-                self.repo.deactivate_chat(chat_id, reason, now)
-                self.repo.mark_retry(delivery_id, reason, now, now)
-                await self.notify_elsewhere(
-                    chat_id,
-                    f"Chat {chat_id} deactivated: {exc.message}. Its alerts are kept (pending)"
-                    " and sent when it comes back: when its user sends /start or any command,"
-                    f" when the bot is added to the group again, or with /retry chat {chat_id}.",
+                to.chat_id = new_id
+                return True
+            if not isinstance(exc, BadRequest):
+                return False
+            lowered = exc.message.lower()
+            if "chat not found" in lowered:
+                return False
+            if "thread not found" in lowered and to.thread_id is not None:
+                log.warning(
+                    "topic %s of chat %s is gone; sending to the chat", to.thread_id, to.chat_id
+                )
+                to.thread_id = None
+                return True
+            if not to.plain:  # can't parse entities, message is too long, …: never drop it
+                log.warning("delivery %s rejected (%s); resending as plain text", delivery_id, exc)
+                to.plain = True
+                return True
+            return False
+
+        try:
+            message = await with_telegram_retries(
+                send,
+                self._policy,
+                turn=lambda: self._turn(to.chat_id),
+                adjust=adjust,
+                on_retry_after=self.pacer.block,
+                on_network_error=self._outage_started,
+                sleep=self.sleep,
+                label=f"sending to chat {to.chat_id}",
+            )
+        except TelegramDeferred as exc:
+            if exc.cause is None:
+                return "deferred"  # a long 429: the redrain comes back for it
+            later = self.clock() + NETWORK_RETRY_LATER
+            self.repo.mark_retry(delivery_id, exc.reason, later, self.clock())
+            self._schedule_redrain(NETWORK_RETRY_LATER.total_seconds())
+            return "deferred"
+        except Forbidden as exc:
+            # Blocked or kicked: the chat waits, its alerts stay pending (up to the
+            # retention limit) and go out when it comes back (bot.telegram.chat_revival).
+            reason = f"forbidden: {exc.message}"
+            now = self.clock()
+            self.repo.deactivate_chat(to.chat_id, reason, now)
+            self.repo.mark_retry(delivery_id, reason, now, now)
+            await self.notify_elsewhere(
+                to.chat_id,
+                f"Chat {to.chat_id} deactivated: {exc.message}. Its alerts are kept (pending)"
+                " and sent when it comes back: when its user sends /start or any command,"
+                f" when the bot is added to the group again, or with /retry chat {to.chat_id}.",
+            )
+            return "chat-dead"
+        except BadRequest as exc:
+            self.repo.mark_failed(delivery_id, f"bad request: {exc.message}", self.clock())
+            if "chat not found" in exc.message.lower():
+                await self._tell_once(
+                    f"notfound:{to.chat_id}",
+                    f"Chat {to.chat_id} not found: alerts cannot reach it. Check the chat id"
+                    " and that the bot was added to the chat.",
                 )
                 return "chat-dead"
-            except BadRequest as exc:
-                lowered = exc.message.lower()
-                if "chat not found" in lowered:
-                    self.repo.mark_failed(delivery_id, f"bad request: {exc.message}", self.clock())
-                    await self._tell_once(
-                        f"notfound:{chat_id}",
-                        f"Chat {chat_id} not found: alerts cannot reach it. Check the chat id"
-                        " and that the bot was added to the chat.",
-                    )
-                    return "chat-dead"
-                if "thread not found" in lowered and thread_id is not None:
-                    log.warning(
-                        "topic %s of chat %s is gone; sending to the chat", thread_id, chat_id
-                    )
-                    thread_id = None
-                    continue
-                if not plain:  # can't parse entities, message is too long, …: never drop it
-                    log.warning(
-                        "delivery %s rejected (%s); resending as plain text", delivery_id, exc
-                    )
-                    plain = True
-                    continue
-                self.repo.mark_failed(delivery_id, f"bad request: {exc.message}", self.clock())
-                return "failed"
-            except NetworkError as exc:  # TimedOut, 5xx, dropped connections
-                self._outage_started(exc)
-                attempt += 1
-                if attempt > self.network_retries:
-                    later = self.clock() + NETWORK_RETRY_LATER
-                    self.repo.mark_retry(
-                        delivery_id, f"network: {exc.message}", later, self.clock()
-                    )
-                    self._schedule_redrain(NETWORK_RETRY_LATER.total_seconds())
-                    return "deferred"
-                delay = self.backoff_base * 2 ** (attempt - 1)
-                log.info("network error sending to %s (%s); retry in %.1fs", chat_id, exc, delay)
-                await self.sleep(delay)
-                continue
-            except TelegramError as exc:  # e.g. InvalidToken: keep it pending, try later
-                log.error("telegram error sending delivery %s: %s", delivery_id, exc)
-                later = self.clock() + NETWORK_RETRY_LATER
-                self.repo.mark_retry(delivery_id, f"telegram: {exc.message}", later, self.clock())
-                return "deferred"
-            # The duplicate window: Telegram has the message, our commit is not yet done.
-            # Nothing is awaited between the response and this commit.
-            self._sent_here.add(delivery_id)
-            if self._outage_since is not None:
-                self._outage_ended()
-            try:
-                self.repo.mark_sent(delivery_id, message.message_id, self.clock())
-            except sqlite3.Error as exc:  # disk full, read-only, locked past the busy timeout
-                self._unrecorded[delivery_id] = message.message_id
-                self.storage_error = f"{type(exc).__name__}: {exc}"
-                log.error(
-                    "delivery %s was sent (message %s) but cannot be recorded: %s; delivery"
-                    " stops until it is recorded",
-                    delivery_id,
-                    message.message_id,
-                    exc,
-                )
-                return "storage"
-            return "sent"
+            return "failed"
+        except TelegramError as exc:  # e.g. InvalidToken: keep it pending, try later
+            log.error("telegram error sending delivery %s: %s", delivery_id, exc)
+            later = self.clock() + NETWORK_RETRY_LATER
+            self.repo.mark_retry(delivery_id, f"telegram: {exc.message}", later, self.clock())
+            return "deferred"
+        # The duplicate window: Telegram has the message, our commit is not yet done.
+        # Nothing is awaited between the response and this commit.
+        self._sent_here.add(delivery_id)
+        if self._outage_since is not None:
+            self._outage_ended()
+        try:
+            self.repo.mark_sent(delivery_id, message.message_id, self.clock())
+        except sqlite3.Error as exc:  # disk full, read-only, locked past the busy timeout
+            self._unrecorded[delivery_id] = message.message_id
+            self.storage_error = f"{type(exc).__name__}: {exc}"
+            log.error(
+                "delivery %s was sent (message %s) but cannot be recorded: %s; delivery"
+                " stops until it is recorded",
+                delivery_id,
+                message.message_id,
+                exc,
+            )
+            return "storage"
+        return "sent"
 
     def _outage_started(self, exc: Exception) -> None:
         """One WARNING when Telegram becomes unreachable, with what waits (not one per try)."""
@@ -602,48 +612,48 @@ class TelegramDeliverer:
 
     async def _edit_one(self, row: dict[str, Any]) -> str:
         """Edit one sent message. Returns edited | unchanged | gone | deferred."""
-        chat_id: int | str = row["chat_id"]
+        to = _Target(chat_id=row["chat_id"])
         text = self._render({**row, "kind": "alert", "payload": None})
-        plain = False
-        attempt = 0
-        while True:
-            if not await self._turn(chat_id):
-                return "deferred"
-            try:
-                await self.bot.edit_message_text(
-                    rate_limit_args=ALERT_REQUEST,
-                    text=render_plain(text) if plain else text,
-                    chat_id=chat_id,
-                    message_id=int(row["message_id"]),
-                    parse_mode=None if plain else ParseMode.HTML,
-                    link_preview_options=LinkPreviewOptions(is_disabled=not self.link_previews),
-                    reply_markup=self._keyboard({**row, "kind": "alert"}),
-                )
-            except RetryAfter as exc:
-                self.pacer.block(retry_after_seconds(exc))
-                continue
-            except BadRequest as exc:
-                lowered = exc.message.lower()
-                if "not modified" in lowered:
-                    return "unchanged"
-                if "parse entities" in lowered and not plain:
-                    plain = True
-                    continue
-                log.info("story %s: cannot edit message in %s: %s", row["story_id"], chat_id, exc)
-                return "gone"
-            except NetworkError as exc:
-                attempt += 1
-                if attempt > self.network_retries:
-                    log.info(
-                        "story %s: edit deferred after network errors: %s", row["story_id"], exc
-                    )
-                    return "deferred"
-                await self.sleep(self.backoff_base * 2 ** (attempt - 1))
-                continue
-            except TelegramError as exc:  # Forbidden, ChatMigrated…: the next send handles it
-                log.info("story %s: edit in %s failed: %s", row["story_id"], chat_id, exc)
-                return "gone"
-            return "edited"
+
+        async def edit() -> None:
+            await self.bot.edit_message_text(
+                rate_limit_args=ALERT_REQUEST,
+                text=render_plain(text) if to.plain else text,
+                chat_id=to.chat_id,
+                message_id=int(row["message_id"]),
+                parse_mode=None if to.plain else ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=not self.link_previews),
+                reply_markup=self._keyboard({**row, "kind": "alert"}),
+            )
+
+        async def adjust(exc: TelegramError) -> bool:
+            if isinstance(exc, BadRequest) and "parse entities" in exc.message.lower():
+                done, to.plain = to.plain, True
+                return not done
+            return False
+
+        try:
+            await with_telegram_retries(
+                edit,
+                self._policy,
+                turn=lambda: self._turn(to.chat_id),
+                adjust=adjust,
+                on_retry_after=self.pacer.block,
+                sleep=self.sleep,
+                label=f"editing in chat {to.chat_id}",
+            )
+        except TelegramDeferred as exc:
+            log.info("story %s: edit deferred: %s", row["story_id"], exc.reason)
+            return "deferred"
+        except BadRequest as exc:
+            if "not modified" in exc.message.lower():
+                return "unchanged"
+            log.info("story %s: cannot edit message in %s: %s", row["story_id"], to.chat_id, exc)
+            return "gone"
+        except TelegramError as exc:  # Forbidden, ChatMigrated…: the next send handles it
+            log.info("story %s: edit in %s failed: %s", row["story_id"], to.chat_id, exc)
+            return "gone"
+        return "edited"
 
     # ----- admin notices -----------------------------------------------------------------
     async def _tell_once(self, key: str, text: str) -> None:
@@ -707,12 +717,21 @@ class TelegramDeliverer:
             recipients = self.admin_ids
         for admin in recipients:
             try:
-                if await self._turn(admin):
-                    await self.bot.send_message(
-                        chat_id=admin, text=text, rate_limit_args=ALERT_REQUEST
-                    )
+                await self._send_notice(admin, text)
             except Exception as exc:
                 log.warning("could not notify admin %s: %s", admin, type(exc).__name__)
+
+    async def _send_notice(self, admin: int, text: str) -> None:
+        """One admin notice. A 429 or a network error is not retried here: the notice stays
+        pending (TelegramDeferred) and a later drain sends it, in order."""
+        await with_telegram_retries(
+            partial(self.bot.send_message, chat_id=admin, text=text, rate_limit_args=ALERT_REQUEST),
+            NOTICE_POLICY,
+            turn=lambda: self._turn(admin),
+            on_retry_after=self.pacer.block,
+            sleep=self.sleep,
+            label=f"sending a notice to {admin}",
+        )
 
     async def _send_notices(self) -> int:
         """Send the pending admin notices, oldest first; stop at the first transient failure."""
@@ -730,13 +749,13 @@ class TelegramDeliverer:
                         break
                     continue
                 try:
-                    if not await self._turn(admin):
-                        break  # a long 429: the redrain comes back for them
-                    await self.bot.send_message(
-                        chat_id=admin, text=row["text"], rate_limit_args=ALERT_REQUEST
-                    )
-                except RetryAfter as exc:
-                    self.pacer.block(retry_after_seconds(exc))
+                    await self._send_notice(admin, row["text"])
+                except TelegramDeferred as exc:  # a 429 or the network: the next drain
+                    if exc.cause is not None and not isinstance(exc.cause, RetryAfter):
+                        log.warning(
+                            "could not notify admin %s: %s", admin, type(exc.cause).__name__
+                        )
+                        self._mark_notice(row["id"], "pending", type(exc.cause).__name__)
                     break
                 except (Forbidden, BadRequest) as exc:  # blocked by the admin, or no such chat
                     log.warning("admin %s cannot receive notices: %s", admin, exc.message)
@@ -746,7 +765,7 @@ class TelegramDeliverer:
                         with contextlib.suppress(Exception):
                             self.repo.deactivate_chat(admin, reason, self.clock())
                     continue
-                except Exception as exc:  # network trouble, 5xx: the next drain tries again
+                except Exception as exc:  # any other failure: the next drain tries again
                     log.warning("could not notify admin %s: %s", admin, type(exc).__name__)
                     self._mark_notice(row["id"], "pending", type(exc).__name__)
                     break
