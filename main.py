@@ -112,7 +112,7 @@ def build_service(config: Config, *, background_delivery: bool = False) -> tuple
         from bot.app.access import AccessControl
         from bot.telegram.application import build_application
         from bot.telegram.buttons import MuteButtons
-        from bot.telegram.commands import Commands
+        from bot.telegram.commands.dispatch import Commands
         from bot.telegram.delivery import ChatPacer, TelegramDeliverer
         from bot.telegram.error_handler import ErrorReporter
         from bot.telegram.flood import FloodGuard
@@ -149,7 +149,7 @@ def build_service(config: Config, *, background_delivery: bool = False) -> tuple
             web_base_url=config.web_base_url,
         )
         commands.register(application)
-        application.add_handler(_health_handler(config, db, access))
+        commands.status = _health_status(config, db)
         start_hooks.append(_command_start_hook(application, commands, access))
         start_hooks.append(_alert_chat_check(config, repo, reloader))
     else:
@@ -329,11 +329,11 @@ def _prune(db: Any, retention_days: int) -> None:
     log.info("%s", prune(db, datetime.now(UTC), retention_days).summary())
 
 
-def _health_handler(config: Config, db: Any, access: Any) -> Any:
+def _health_status(config: Config, db: Any) -> Any:
+    """What /health shows: a fresh status report of this process on every call."""
     from datetime import UTC, datetime
 
     from bot.app.status import collect_status
-    from bot.telegram.health_command import health_handler
 
     started_at = datetime.now(UTC)
 
@@ -342,7 +342,7 @@ def _health_handler(config: Config, db: Any, access: Any) -> Any:
             db, config.db_path, started_at=started_at, pid=os.getpid(), command="run"
         )
 
-    return health_handler(status, access.is_allowed)
+    return status
 
 
 def _with_instance_lock(config: Config, command: str, body: Any) -> int:
