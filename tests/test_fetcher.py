@@ -98,3 +98,51 @@ async def test_requests_carry_the_default_headers_and_the_conditional_ones(feed_
     assert "gzip" in headers[0]["accept-encoding"]
     assert "if-none-match" not in headers[0]
     assert headers[1]["if-none-match"] == first.etag
+
+
+class _Nginx304Server:
+    """Answers every request like nginx does a conditional GET that matches: a 304 with
+    validators and no Content-Length (a 304 has no body by definition). Records one entry
+    per TCP connection."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.requests = 0
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> str:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}/feed.xml"
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        while await reader.readline():
+            while (await reader.readline()).strip():
+                pass
+            self.requests += 1
+            writer.write(
+                b"HTTP/1.1 304 Not Modified\r\nServer: nginx/1.22.1\r\n"
+                b'Connection: keep-alive\r\nETag: "6b09dfdb-e1b"\r\n\r\n'
+            )
+            await writer.drain()
+        writer.close()
+
+
+async def test_a_304_without_content_length_keeps_the_connection():
+    """nginx sends no Content-Length on a 304: the socket must still go back to the pool."""
+    from bot.fetcher import Fetcher, FetchSettings
+
+    server = _Nginx304Server()
+    async with server as url, Fetcher(FetchSettings(max_per_host=1)) as fetcher:
+        for _ in range(5):
+            result = await fetcher.fetch(url, etag='"6b09dfdb-e1b"')
+            assert result.not_modified, result
+            assert result.etag == '"6b09dfdb-e1b"'
+    assert server.requests == 5
+    assert server.connections == 1

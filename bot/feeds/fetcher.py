@@ -366,10 +366,17 @@ class _ProxyRoutes:
             await transport.aclose()
 
 
+_NO_BODY = (204, 304)
 _REUSE_BODY_LIMIT = 64 * 1024  # a larger unwanted body is not worth reading to keep a socket
 
 
 async def _drain_small_body(response: httpx.Response) -> None:
+    if response.status_code in _NO_BODY:
+        # No body by definition (RFC 9110), and servers such as nginx send a 304 without
+        # Content-Length: h11 ends it at once, and the connection stays open.
+        async for _ in response.aiter_raw():
+            pass
+        return
     declared = response.headers.get("content-length")
     if declared is None or not declared.isdigit() or int(declared) > _REUSE_BODY_LIMIT:
         return  # unknown or large: let the connection close instead
