@@ -136,7 +136,7 @@ class _Nginx304Server:
 
 async def test_a_304_without_content_length_keeps_the_connection():
     """nginx sends no Content-Length on a 304: the socket must still go back to the pool."""
-    from bot.fetcher import Fetcher, FetchSettings
+    from bot.feeds.fetcher import Fetcher, FetchSettings
 
     server = _Nginx304Server()
     async with server as url, Fetcher(FetchSettings(max_per_host=1)) as fetcher:
