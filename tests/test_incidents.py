@@ -72,6 +72,26 @@ TAGGER = load_default_tagger()
             "remote explosive/landmine/IED",
         ),
         ("Suicide bomber kills 6 at Niger market", "", EventType.EXPLOSIONS, "suicide bomb"),
+        ("Niger : un attentat suicide fait 6 morts", "", EventType.EXPLOSIONS, "suicide bomb"),
+        ("تفجير انتحاري يقتل ستة في سوق بالنيجر", "", EventType.EXPLOSIONS, "suicide bomb"),
+        (
+            "Mortar fire hits Gao airport, Mali",
+            "",
+            EventType.EXPLOSIONS,
+            "shelling/artillery/missile attack",
+        ),
+        (
+            "Tombouctou : tirs d'obus sur la ville, deux blessés",
+            "",
+            EventType.EXPLOSIONS,
+            "shelling/artillery/missile attack",
+        ),
+        (
+            "قذائف هاون على مطار غاو في مالي",
+            "",
+            EventType.EXPLOSIONS,
+            "shelling/artillery/missile attack",
+        ),
         # protests and riots: none in the dev set either
         (
             "Thousands protest in Bamako against rising fuel prices",
@@ -133,6 +153,17 @@ TAGGER = load_default_tagger()
         ),
         ("Mali : deux otages libérés par le JNIM", "", EventType.STRATEGIC, "other"),
         ("Former minister arrested in Bamako", "", EventType.STRATEGIC, "arrests"),
+        # ending a peace deal; a deployment of fighters, also when a vote is its purpose
+        ("Junta ends the 2015 peace deal with the rebels", "", EventType.STRATEGIC, "other"),
+        ("Le Mali dénonce l'accord de paix d'Alger", "", EventType.STRATEGIC, "other"),
+        (
+            "Wagner fighters touch down in Bangui to secure the referendum",
+            "",
+            EventType.STRATEGIC,
+            "change to group/activity",
+        ),
+        # trap: a vote alone stays politics
+        ("Central African Republic holds its referendum", "", None, None),
         # not incidents
         ("Mali's constitutional court confirms referendum result", "", None, None),
         ("ICC sentences Timbuktu jihadist to ten years", "", None, None),
@@ -259,11 +290,51 @@ def test_places(title, summary, places):
         # the most specific place first; a region only when named as one
         ("Attack in the Mopti region on the Dioura camp", "", ["ml-dioura", "ml-mopti-region"]),
         ("Attack on the Dioura camp, Mali", "", ["ml-dioura"]),
+        # a future or conditional verb after a place (or a list of places): later, not here
+        (
+            "France to withdraw from Mali",
+            "Its bases at Gossi, Ménaka and Gao would close within six months.",
+            [],
+        ),
+        ("Retrait de Barkhane", "Les bases de Gossi et Gao seront fermées d'ici l'été.", []),
+        ("انسحاب القوات الفرنسية من مالي", "قاعدة غاو سوف تغلق", []),
+        # traps: the past tense is the event; only the list ending at the future verb goes
+        ("The base at Gao closed on Monday, Mali", "", ["ml-gao"]),
+        (
+            "Army took over the Ber camp, Mali",
+            "Bases at Gossi and Gao will close later.",
+            ["ml-ber"],
+        ),
     ],
 )
 def test_place_rules(title, summary, places):
     # the place reader alone: tag() gives places only to incidents (and accidents)
     assert [p.id for p in TAGGER.places(title, summary)] == places
+
+
+# A [[place_rule]] limited to some sub-events: in a release, where the people were held or
+# arrested is background; in the arrest itself it is the place.
+@pytest.mark.parametrize(
+    ("title", "summary", "sub_event", "places"),
+    [
+        (
+            "Mali frees three of the 49 Ivorian soldiers detained in Bamako",
+            "They were arrested at Bamako airport in July.",
+            "other",
+            [],
+        ),
+        ("Le Mali libère trois des 49 soldats ivoiriens détenus à Bamako", "", "other", []),
+        ("الإفراج عن الجنود المحتجزين في باماكو بمالي", "", "other", []),
+        # traps: the arrest keeps its place; a release's own place stays
+        ("49 Ivorian soldiers arrested at Bamako airport, Mali", "", "arrests", ["ml-bamako"]),
+        ("Les soldats ivoiriens détenus à Bamako", "Mali.", "arrests", ["ml-bamako"]),
+        ("Hostages freed in Ménaka, Mali", "", "other", ["ml-menaka"]),
+    ],
+)
+def test_release_place_rule(title, summary, sub_event, places):
+    incident = TAGGER.tag(title, summary)
+    assert incident.sub_event == sub_event
+    assert [p.id for p in incident.places] == places
 
 
 @pytest.mark.parametrize(
@@ -273,6 +344,7 @@ def test_place_rules(title, summary, places):
         ({"effect": "drop", "before": ["near"]}, "needs a reason"),
         ({"effect": "drop", "reason": "x"}, "needs before or after"),
         ({"effect": "drop", "reason": "x", "before": ["a"], "window": 40}, "window"),
+        ({"effect": "drop", "reason": "x", "before": ["a"], "sub_events": "other"}, "sub_events"),
     ],
 )
 def test_place_rule_errors(rule, message):

@@ -132,15 +132,21 @@ class PlaceRule:
     """One ``[[place_rule]]``: a mention with one of ``before`` ending within ``window`` words
     before it (0: just before) and, when ``after`` is given too, one of ``after`` starting
     right after it, gets ``effect``. ``before`` or ``after`` alone suffices when the other is
-    empty."""
+    empty. With ``sub_events``, only in an item of one of those sub-events (a release's
+    "detained in Bamako" is background; an arrest's is the place)."""
 
     effect: PlaceEffect
     before: tuple[str, ...]
     after: tuple[str, ...]
     window: int
     reason: str
+    sub_events: frozenset[str] = frozenset()
 
-    def applies(self, before: Sequence[str], after: Sequence[str]) -> bool:
+    def applies(
+        self, before: Sequence[str], after: Sequence[str], sub_event: str | None = None
+    ) -> bool:
+        if self.sub_events and sub_event not in self.sub_events:
+            return False
         n = len(before)
         hit_before = not self.before or any(
             _ends(before, n - k, p) for p in self.before for k in range(self.window + 1)
@@ -465,7 +471,8 @@ def _parse_place_rule(raw: Any, i: int) -> PlaceRule:
     window = raw.get("window", 0)
     if not isinstance(window, int) or isinstance(window, bool) or not 0 <= window <= 12:
         raise LexiconError(f"{where}: window must be an integer from 0 to 12")
-    return PlaceRule(effect, before, after, window, reason.strip())
+    sub_events = frozenset(_strings(raw.get("sub_events", []), f"{where}.sub_events"))
+    return PlaceRule(effect, before, after, window, reason.strip(), sub_events)
 
 
 # --------------------------------------------------------------------------- fatalities
@@ -685,6 +692,11 @@ def _plain(text: str) -> str:
 _LIST_GLUE = frozenset({"and", "et", "or", "ou", "و", "as", "well"})
 
 
+def _glue_only(tokens: Sequence[str]) -> bool:
+    """True for the words that join the names of a list: "Gossi, Ménaka and Gao"."""
+    return len(tokens) <= 3 and all(t in _LIST_GLUE or t.isdigit() or t in _UNITS for t in tokens)
+
+
 class IncidentTagger:
     """Compiled lexicon + gazetteer. Build once; ``tag(title, summary)`` per item."""
 
@@ -782,50 +794,66 @@ class IncidentTagger:
 
     # -- places
 
-    def places(self, title: str, summary: str) -> tuple[Place, ...]:
+    def places(self, title: str, summary: str, sub_event: str | None = None) -> tuple[Place, ...]:
         """Where the event happened: gazetteer finds minus destinations, names of other
         things and background mentions; reference points and origins/destinations only when
-        nothing better is named. Most specific first."""
-        return self.place_finds(title, summary)[0]
+        nothing better is named. Most specific first. ``sub_event`` (the item's, from
+        ``classify``) enables the place rules limited to some sub-events."""
+        return self.place_finds(title, summary, sub_event)[0]
 
-    def place_finds(self, title: str, summary: str) -> tuple[tuple[Place, ...], bool]:
+    def place_finds(
+        self, title: str, summary: str, sub_event: str | None = None
+    ) -> tuple[tuple[Place, ...], bool]:
         """``places`` and whether they are only a fallback (reference points, origins,
         destinations or venues, kept because nothing better is named)."""
         rules = self.lexicon.places
         text = f"{title}\n{summary}"
         norm = normalize(text)
-        levels: list[list[Place]] = [[], [], []]  # kept, reference points, directions
+        # (first token, last token + 1, level or None when dropped, place) per mention
+        decided: list[tuple[int, int, int | None, Place]] = []
         dropped_end = -10  # token index where the last hard-dropped mention ended
         for mention in self.gazetteer.find(text):
             before = norm[: mention.start].split()
             after = norm[mention.end :].split()
             n = len(before)
+            end = n + len(mention.surface.split())
             between = before[dropped_end:] if 0 <= dropped_end <= n else None
-            chained = (
-                between is not None
-                and len(between) <= 3
-                and all(t in _LIST_GLUE or t.isdigit() or t in _UNITS for t in between)
+            chained = between is not None and _glue_only(between)
+            by_after = any(_starts(after, 0, p) for p in rules.drop_after) or any(
+                _YEAR.match(t) for t in after[: rules.year_window]
             )
-            hard = (
-                chained
-                or any(_ends(before, n, p) for p in rules.drop_before)
-                or any(_starts(after, 0, p) for p in rules.drop_after)
-                or any(_YEAR.match(t) for t in after[: rules.year_window])
-            )
-            effects = {r.effect for r in rules.rules if r.applies(before, after)}
+            fired = [r for r in rules.rules if r.applies(before, after, sub_event)]
+            effects = {r.effect for r in fired}
+            by_after = by_after or any(r.after and r.effect is PlaceEffect.DROP for r in fired)
+            hard = chained or by_after or any(_ends(before, n, p) for p in rules.drop_before)
             if hard or PlaceEffect.DROP in effects:
-                dropped_end = n + len(mention.surface.split())
+                dropped_end = end
+                if by_after:
+                    # What follows a list applies to all of it: "bases at Gossi, Ménaka and
+                    # Gao would close" drops the three.
+                    start = n
+                    for k in range(len(decided) - 1, -1, -1):
+                        first, last, level, place = decided[k]
+                        if not _glue_only(before[last:start]):
+                            break
+                        decided[k] = (first, last, None, place)
+                        start = first
+                decided.append((n, end, None, mention.place))
                 continue
             if PlaceEffect.REFERENCE in effects or any(
                 _ends(before, n, p) for p in rules.reference_before
             ):
-                levels[1].append(mention.place)
+                decided.append((n, end, 1, mention.place))
             elif PlaceEffect.DIRECTION in effects or any(
                 _ends(before, n, p) for p in rules.direction_before
             ):
-                levels[2].append(mention.place)
+                decided.append((n, end, 2, mention.place))
             else:
-                levels[0].append(mention.place)
+                decided.append((n, end, 0, mention.place))
+        levels: list[list[Place]] = [[], [], []]  # kept, reference points, directions
+        for _first, _last, level, place in decided:
+            if level is not None:
+                levels[level].append(place)
         at = next((k for k, level in enumerate(levels) if level), 0)
         unique = list(dict.fromkeys(levels[at]))
         order = {p.id: i for i, p in enumerate(unique)}
@@ -889,7 +917,7 @@ class IncidentTagger:
         fatalities = None
         if event_type is not EventType.STRATEGIC:
             fatalities = self._fat.total((title, summary))
-        places, fallback = self.place_finds(title, summary)
+        places, fallback = self.place_finds(title, summary, sub_event)
         severity, why = self.severity(
             event_type, sub_event, fatalities, places, f"{title}. {summary}"
         )
