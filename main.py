@@ -289,10 +289,10 @@ def _feed_admin(
     async def probe(url: str) -> FeedProbe:
         result = await fetcher.fetch(url, None, None)
         if result.error or result.body is None:
-            return FeedProbe(url, error=result.error or "the server sent no content")
+            return FeedProbe(url, error=str(result.error or "the server sent no content"))
         parsed, _keys, _links = await pipeline.parse_body(result.body, url, result.content_type)
         if parsed.error:
-            return FeedProbe(url, error=parsed.error)
+            return FeedProbe(url, error=str(parsed.error))
         return FeedProbe(url, title=parsed.title, items=len(parsed.items))
 
     return FeedAdmin(

@@ -116,8 +116,9 @@ def last_cycle(db: Database) -> dict[str, Any] | None:
 def failing_feeds(db: Database, limit: int = 50) -> list[dict[str, Any]]:
     """Feeds that failed their latest fetch, are paused or gone; worst first."""
     return db.execute_returning_dicts(
-        "SELECT url, status, consecutive_failures, last_error, last_error_at, next_fetch_at,"
-        " redirected_to FROM feeds WHERE status IN ('active', 'paused', 'gone')"
+        "SELECT url, status, consecutive_failures, last_error, last_error_kind, last_status,"
+        " last_error_at, next_fetch_at, redirected_to FROM feeds"
+        " WHERE status IN ('active', 'paused', 'gone')"
         " AND (consecutive_failures > 0 OR status != 'active')"
         " ORDER BY status = 'active', consecutive_failures DESC, url LIMIT ?",
         [limit],

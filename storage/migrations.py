@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.core.errors import FeedErrorKind
 from storage.sqlite_utils_loader import Database
 from storage.transactions import transaction
 
@@ -447,3 +449,72 @@ def _redirect_candidate(db: Database) -> None:
     """A permanent redirect seen once (applied to ``redirected_to`` only when the next fetch
     gives the same target), kept across processes so that cron's `poll --once` runs count."""
     db.execute("ALTER TABLE feeds ADD COLUMN redirect_candidate TEXT")
+
+
+@migration("0015_feed_error_kind")
+def _feed_error_kind(db: Database) -> None:
+    """The kind of a feed's last failure (``bot.core.errors.FeedErrorKind``), stored by the
+    cycle beside ``last_error`` since feed failures are values. Failures stored before it
+    get their kind once, here, from their text (``legacy_error_kind``); new ones never are."""
+    db.execute("ALTER TABLE feeds ADD COLUMN last_error_kind TEXT")
+    rows = db.execute(
+        "SELECT url, last_error, last_status FROM feeds WHERE last_error IS NOT NULL"
+    ).fetchall()
+    for url, error, status in rows:
+        kind = legacy_error_kind(str(error), status if isinstance(status, int) else None)
+        db.execute("UPDATE feeds SET last_error_kind = ? WHERE url = ?", [kind, url])
+
+
+# (pattern on the start of a stored message, kind): how the fetcher, the parser and the source
+# readers worded each failure before they named its kind. First match wins.
+_LEGACY_KINDS: tuple[tuple[re.Pattern[str], FeedErrorKind], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), kind)
+    for pattern, kind in (
+        (r"t\.me/s/[^ ?]+\?before=\d+: ", FeedErrorKind.UNKNOWN),  # a page: the rest decides
+        (r"timeout: connect timeout", FeedErrorKind.CONNECT_TIMEOUT),
+        (r"timeout\b", FeedErrorKind.TIMEOUT),
+        (r"gave up after .* deadline", FeedErrorKind.DEADLINE),
+        (r"HTTP 429\b", FeedErrorKind.RATE_LIMITED),
+        (r"HTTP 410\b", FeedErrorKind.GONE),
+        (r"HTTP \d\d\d\b", FeedErrorKind.HTTP_STATUS),
+        (r"too many redirects", FeedErrorKind.TOO_MANY_REDIRECTS),
+        (r"redirect loop", FeedErrorKind.REDIRECT_LOOP),
+        (r"(redirect refused: )?\S+ resolves to a non-public", FeedErrorKind.PRIVATE_ADDRESS),
+        (r"(redirect refused|only http\(s\) feeds|feed URL has no host)", FeedErrorKind.BAD_URL),
+        (r"DNS failure", FeedErrorKind.DNS),
+        (r"TLS error", FeedErrorKind.TLS),
+        (r"connection failed", FeedErrorKind.CONNECT),
+        (r"(connection dropped|network error)", FeedErrorKind.NETWORK),
+        (r"body larger than", FeedErrorKind.TOO_LARGE),
+        (r"(corrupt \S+ body|unsupported Content-Encoding)", FeedErrorKind.BAD_ENCODING),
+        (r"empty body", FeedErrorKind.EMPTY),
+        (r"(not an? (valid )?(RSS/Atom )?feed|t\.me/s/\S+ answered)", FeedErrorKind.NOT_A_FEED),
+        (
+            r"(malformed feed|JSON could not|JSON Feed without|GDELT answer[ :])",
+            FeedErrorKind.MALFORMED,
+        ),
+        (r"(parsing|page) took longer", FeedErrorKind.PARSE_TIMEOUT),
+        (
+            r"(internal error|feed could not be parsed|\S+ sources are not set)",
+            FeedErrorKind.INTERNAL,
+        ),
+        (r"(GDELT answered|selector|t\.me/s/\S+ has no public)", FeedErrorKind.SOURCE),
+    )
+)
+_LEGACY_STATUS = {410: FeedErrorKind.GONE, 429: FeedErrorKind.RATE_LIMITED}
+
+
+def legacy_error_kind(error: str, status: int | None = None) -> str:
+    """The kind of a failure stored as text only (before 0015); ``status`` (``last_status``)
+    decides when the words do not."""
+    text = error.strip()
+    for pattern, kind in _LEGACY_KINDS:
+        match = pattern.match(text)
+        if match is None:
+            continue
+        if kind is FeedErrorKind.UNKNOWN:  # a page of a channel: the page's own failure
+            return legacy_error_kind(text[match.end() :], status)
+        return kind.value
+    if status is not None and 400 <= status < 600:
+        return _LEGACY_STATUS.get(status, FeedErrorKind.HTTP_STATUS).value
+    return FeedErrorKind.UNKNOWN.value

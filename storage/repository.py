@@ -176,6 +176,7 @@ class Repository:
             paused_at=None,
             retry_not_before=None,
             last_error=None,
+            last_error_kind=None,
             next_fetch_at=now,
         )
         return url, status

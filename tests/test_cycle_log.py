@@ -7,7 +7,8 @@ import logging
 
 import pytest
 
-from bot.core.failures import OFFLINE_HINT, failure_kind, summarise_failures
+from bot.core.errors import FeedError, FeedErrorKind
+from bot.core.failures import OFFLINE_HINT, summarise_failures
 from bot.cycle.cycle_log import CycleLog
 from bot.cycle.pipeline import CycleReport
 
@@ -20,7 +21,7 @@ class Clock:
         return self.now
 
 
-def report(due: int = 1, errors: dict[str, str] | None = None) -> CycleReport:
+def report(due: int = 1, errors: dict[str, FeedError] | None = None) -> CycleReport:
     errors = errors or {}
     urls = [f"https://f{i}.example/rss" for i in range(due)]
     return CycleReport(
@@ -36,18 +37,39 @@ def cycle_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.getMessage().startswith("cycle:")]
 
 
+def fail(kind: str, detail: str, status: int | None = None) -> FeedError:
+    return FeedError(FeedErrorKind(kind), detail, status)
+
+
 @pytest.mark.parametrize(
-    ("error", "kind"),
+    ("error", "group"),
     [
-        ("DNS failure: [Errno -2] Name or service not known", "DNS lookup failed"),
-        ("connection failed: [Errno 111] Connection refused", "connection failed"),
-        ("timeout: connect timeout", "connect timeout"),
-        ("gave up after 60s (overall fetch deadline)", "overall fetch deadline"),
-        ("HTTP 503 Service Unavailable", "HTTP 503 Service Unavailable"),
+        (fail("dns", "DNS failure: [Errno -2] Name or service not known"), "DNS lookup failed"),
+        (fail("connect", "connection failed: [Errno 111] Connection refused"), "connection failed"),
+        (fail("connect_timeout", "timeout: connect timeout"), "connect timeout"),
+        (fail("deadline", "gave up after 60s (overall fetch deadline)"), "overall fetch deadline"),
+        (fail("http_status", "HTTP 503 Service Unavailable", 503), "HTTP 503"),
+        (fail("gone", "HTTP 410 Gone", 410), "gone (410)"),
     ],
 )
-def test_failure_kinds(error: str, kind: str) -> None:
-    assert failure_kind(error) == kind
+def test_failures_are_grouped_by_kind(error: FeedError, group: str) -> None:
+    assert error.group == group
+
+
+def test_two_http_statuses_are_two_groups_and_one_kind_is_one_whatever_the_detail() -> None:
+    errors = {
+        f"https://a{i}.example/rss": fail("http_status", f"HTTP 503 x{i}", 503) for i in range(3)
+    }
+    errors |= {
+        f"https://b{i}.example/rss": fail("http_status", "HTTP 502 Bad", 502) for i in range(3)
+    }
+    errors |= {f"https://c{i}.example/rss": fail("not_a_feed", f"not a feed {i}") for i in range(3)}
+    summary = summarise_failures(errors, attempted=9)
+    assert [line.split(";")[0] for line in summary.groups] == [
+        "3 of 9 feeds failed: HTTP 502",
+        "3 of 9 feeds failed: HTTP 503",
+        "3 of 9 feeds failed: not a feed",
+    ]
 
 
 def test_one_cycle_line_per_round_and_none_for_empty_ticks(caplog):
@@ -72,7 +94,7 @@ def test_many_feeds_failing_alike_give_one_line_a_minute_with_the_offline_hint(c
     caplog.set_level(logging.INFO)
     clock = Clock()
     cycles = CycleLog(every=300.0, failures_every=60.0, monotonic=clock)
-    dns = "DNS failure: [Errno -3] Temporary failure in name resolution"
+    dns = fail("dns", "DNS failure: [Errno -3] Temporary failure in name resolution")
     errors = {f"https://f{i}.example/rss": dns for i in range(25)}
     cycles.add(report(due=25, errors=errors))
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
@@ -90,14 +112,19 @@ def test_many_feeds_failing_alike_give_one_line_a_minute_with_the_offline_hint(c
 
 def test_a_feed_failing_on_its_own_is_named():
     summary = summarise_failures(
-        {"https://a.example/rss": "HTTP 404 Not Found", "https://b.example/rss": "HTTP 500 x"},
+        {
+            "https://a.example/rss": fail("http_status", "HTTP 404 Not Found", 404),
+            "https://b.example/rss": fail("http_status", "HTTP 500 x", 500),
+        },
         attempted=10,
     )
     assert summary.groups == ()
-    assert dict(summary.singles)["https://a.example/rss"] == "HTTP 404 Not Found"
+    assert str(dict(summary.singles)["https://a.example/rss"]) == "HTTP 404 Not Found"
 
 
 def test_a_few_unreachable_hosts_are_no_offline_hint():
-    errors = {f"https://f{i}.example/rss": "connection failed: refused" for i in range(3)}
+    errors = {
+        f"https://f{i}.example/rss": fail("connect", "connection failed: refused") for i in range(3)
+    }
     summary = summarise_failures(errors, attempted=20)
     assert summary.groups and OFFLINE_HINT not in summary.groups[0]

@@ -16,7 +16,7 @@ from bot.core.models import Problem
 
 ROOT = Path(__file__).resolve().parent.parent
 # Control flow inside one module, never seen outside it: not part of the tree.
-PRIVATE_SIGNALS = {"_Fallback", "ParseTimeout", "BodyTooLarge", "BadEncoding"}
+PRIVATE_SIGNALS = {"_Fallback", "ParseTimeout"}
 _BUILTIN_BASES = {
     "Exception",
     "BaseException",

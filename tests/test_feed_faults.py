@@ -129,29 +129,35 @@ def unresolvable(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     yield host
 
 
-# path -> (route options, expected: "items" | "error:<substring>" | "items-or-error")
+# path -> (route options, expected: "items" | "error:<kind>:<substring>" | "items-or-error")
 FAULTS: dict[str, tuple[dict[str, Any], str]] = {
     "/healthy.xml": ({}, "items"),
     "/healthy-gzip.xml": ({"fault": "gzip"}, "items"),
-    "/hang.xml": ({"fault": "hang"}, "error:read timeout"),
-    "/slow.xml": ({"fault": "slow"}, "error:overall fetch deadline"),
-    "/500.xml": ({"status": 500}, "error:HTTP 500"),
-    "/404.xml": ({"status": 404}, "error:HTTP 404"),
-    "/410.xml": ({"status": 410}, "error:HTTP 410"),
-    "/429.xml": ({"status": 429, "headers": {"Retry-After": "7200"}}, "error:HTTP 429"),
+    "/hang.xml": ({"fault": "hang"}, "error:timeout:read timeout"),
+    "/slow.xml": ({"fault": "slow"}, "error:deadline:overall fetch deadline"),
+    "/500.xml": ({"status": 500}, "error:http_status:HTTP 500"),
+    "/404.xml": ({"status": 404}, "error:http_status:HTTP 404"),
+    "/410.xml": ({"status": 410}, "error:gone:HTTP 410"),
+    "/429.xml": (
+        {"status": 429, "headers": {"Retry-After": "7200"}},
+        "error:rate_limited:HTTP 429",
+    ),
     "/503.xml": (
         {"status": 503, "headers": {"Retry-After": "at:+10800"}},  # an HTTP date, set at serving
-        "error:HTTP 503",
+        "error:http_status:HTTP 503",
     ),
-    "/loop-a.xml": ({"fault": "redirect", "target": "/loop-b.xml"}, "error:redirect loop"),
+    "/loop-a.xml": (
+        {"fault": "redirect", "target": "/loop-b.xml"},
+        "error:redirect_loop:redirect loop",
+    ),
     "/moved.xml": ({"fault": "permanent-redirect", "target": "/new-home.xml"}, "items"),
-    "/html.xml": ({"fault": "html"}, "error:HTML page"),
-    "/empty.xml": ({"fault": "empty"}, "error:empty body"),
+    "/html.xml": ({"fault": "html"}, "error:not_a_feed:HTML page"),
+    "/empty.xml": ({"fault": "empty"}, "error:empty:empty body"),
     "/truncated.xml": ({"fault": "truncated"}, "items-or-error"),
     "/wrong-encoding.xml": ({"fault": "wrong-encoding"}, "items"),
-    "/huge.xml": ({"fault": "huge", "size": 2 * CAP}, "error:cut off, not parsed"),
-    "/huge-chunked.xml": ({"fault": "huge-chunked", "size": 2 * CAP}, "error:cut off"),
-    "/gzip-bomb.xml": ({"fault": "gzip-bomb"}, "error:cut off, not parsed"),
+    "/huge.xml": ({"fault": "huge", "size": 2 * CAP}, "error:too_large:cut off, not parsed"),
+    "/huge-chunked.xml": ({"fault": "huge-chunked", "size": 2 * CAP}, "error:too_large:cut off"),
+    "/gzip-bomb.xml": ({"fault": "gzip-bomb"}, "error:too_large:cut off, not parsed"),
 }
 
 
@@ -183,11 +189,11 @@ def test_fault_table_in_one_cycle(tmp_path: Path, unresolvable: str):
         urls = [server.url(p) for p in FAULTS]
         extra = {
             server.url("/malformed.xml"): "items",
-            blackhole.url(): "error:connect timeout",
-            server.url("/healthy.xml").replace("http://", "https://"): "error:TLS error",
-            f"http://{unresolvable}/feed.xml": "error:DNS failure",
-            "file:///etc/passwd": "error:only http(s) feeds are allowed",
-            "ftp://127.0.0.1/feed.xml": "error:only http(s) feeds are allowed",
+            blackhole.url(): "error:connect_timeout:connect timeout",
+            server.url("/healthy.xml").replace("http://", "https://"): "error:tls:TLS error",
+            f"http://{unresolvable}/feed.xml": "error:dns:DNS failure",
+            "file:///etc/passwd": "error:bad_url:only http(s) feeds are allowed",
+            "ftp://127.0.0.1/feed.xml": "error:bad_url:only http(s) feeds are allowed",
         }
         expected = {server.url(p): e for p, (_o, e) in FAULTS.items()} | extra
         urls = list(expected)
@@ -222,8 +228,9 @@ def test_fault_table_in_one_cycle(tmp_path: Path, unresolvable: str):
         elif want == "items-or-error":
             ok = state["items_total"] >= 1 or bool(error)
         else:
-            needle = want.removeprefix("error:")
+            _, kind, needle = want.split(":", 2)
             ok = needle.lower() in error.lower() and state["consecutive_failures"] == 1
+            ok = ok and state["last_error_kind"] == kind  # named where it failed
             next_at = parse_iso(state["next_fetch_at"])
             ok = ok and next_at is not None and next_at > now  # backoff scheduled
         if not ok:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from bot.core.errors import FeedError, FeedErrorKind
 from bot.feeds.fetcher import Fetcher, FetchResult, FetchSettings, parse_max_age, parse_retry_after
 from tests.fakes.feed_server import FeedServer, rss
 
@@ -47,14 +48,17 @@ def test_corrupt_gzip_is_a_clear_error():
         garbage = b"\x1f\x8b\x08\x00garbage-garbage"
         server.set("/f.xml", garbage, headers={"Content-Encoding": "gzip"})
         result = fetch(server.url("/f.xml"))
-    assert result.error is not None and "corrupt gzip body" in result.error
+    assert result.error is not None and "corrupt gzip body" in str(result.error)
+    assert result.error.kind is FeedErrorKind.BAD_ENCODING
 
 
 def test_unsupported_encoding_is_a_clear_error():
     with FeedServer() as server:
         server.set("/f.xml", BODY, headers={"Content-Encoding": "br"})
         result = fetch(server.url("/f.xml"))
-    assert result.error == "unsupported Content-Encoding 'br'"
+    assert result.error == FeedError(
+        FeedErrorKind.BAD_ENCODING, "unsupported Content-Encoding 'br'"
+    )
 
 
 @pytest.mark.parametrize("cap", [1000, len(BODY) - 1])
@@ -63,7 +67,8 @@ def test_gzip_over_the_cap_is_cut_off(cap: int):
         server.set("/f.xml", BODY, fault="gzip")
         result = fetch(server.url("/f.xml"), max_body_bytes=cap)
     assert result.body is None
-    assert result.error is not None and "cut off, not parsed" in result.error
+    assert result.error is not None and "cut off, not parsed" in str(result.error)
+    assert result.error.kind is FeedErrorKind.TOO_LARGE
 
 
 def test_body_exactly_at_the_cap_is_accepted():
@@ -77,7 +82,8 @@ def test_redirect_to_file_scheme_is_refused():
     with FeedServer() as server:
         server.set("/f.xml", "", status=302, headers={"Location": "file:///etc/passwd"})
         result = fetch(server.url("/f.xml"))
-    assert result.error is not None and result.error.startswith("redirect refused")
+    assert result.error is not None and str(result.error).startswith("redirect refused")
+    assert result.error.kind is FeedErrorKind.BAD_URL
 
 
 def test_too_many_redirects():
@@ -85,7 +91,9 @@ def test_too_many_redirects():
         for i in range(8):
             server.set(f"/r{i}.xml", "", fault="redirect", target=f"/r{i + 1}.xml")
         result = fetch(server.url("/r0.xml"), max_redirects=3)
-    assert result.error == "too many redirects (more than 3)"
+    assert result.error == FeedError(
+        FeedErrorKind.TOO_MANY_REDIRECTS, "too many redirects (more than 3)"
+    )
 
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)

@@ -75,7 +75,7 @@ def test_json_feed_10_and_the_pipeline_keys():
 )
 def test_bad_json_gets_a_clear_error(body, error):
     parsed = parse_any(body, "https://x.example/feed.json")
-    assert parsed.error is not None and error in parsed.error
+    assert parsed.error is not None and error in str(parsed.error)
 
 
 def test_xml_still_goes_to_feedparser():

@@ -66,7 +66,8 @@ def test_a_body_that_takes_too_long_fails_alone(
     monkeypatch.setattr(parser_module, "parse_feed", _slow_parse)
     parsed, keys, canonical = pool.submit(parse_and_key, BODY, URL, None).result(timeout=60)
     assert parsed.items == [] and keys == [] and canonical == []
-    assert parsed.error is not None and "longer than 0.5 s" in parsed.error
+    assert parsed.error is not None and "longer than 0.5 s" in str(parsed.error)
+    assert parsed.error.kind == "parse_timeout"
 
 
 def test_a_parser_stuck_past_the_cpu_limit_loses_its_worker_and_the_pool_recovers(

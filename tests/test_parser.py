@@ -71,20 +71,21 @@ def test_google_news_titles_lose_outlet_suffix():
 
 
 @pytest.mark.parametrize(
-    ("body", "fragment"),
+    ("body", "fragment", "kind"),
     [
-        (b"", "empty body"),
-        (b"   \n", "empty body"),
-        (b"<!DOCTYPE html><html><body>Login</body></html>", "HTML page"),
-        (b'{"version": "https://jsonfeed.org/version/1"}', "JSON"),
-        (b"<rss><channel><item><title>broken", "malformed feed"),
-        (b"\x00\x01\x02 binary junk", "not a valid RSS/Atom feed"),
+        (b"", "empty body", "empty"),
+        (b"   \n", "empty body", "empty"),
+        (b"<!DOCTYPE html><html><body>Login</body></html>", "HTML page", "not_a_feed"),
+        (b'{"version": "https://jsonfeed.org/version/1"}', "JSON", "not_a_feed"),
+        (b"<rss><channel><item><title>broken", "malformed feed", "malformed"),
+        (b"\x00\x01\x02 binary junk", "not a valid RSS/Atom feed", "not_a_feed"),
     ],
 )
-def test_what_is_not_a_feed_gets_a_clear_error(body: bytes, fragment: str):
+def test_what_is_not_a_feed_gets_a_clear_error(body: bytes, fragment: str, kind: str):
     parsed = parse_feed(body, URL)
     assert parsed.items == []
-    assert parsed.error is not None and fragment in parsed.error
+    assert parsed.error is not None and fragment in str(parsed.error)
+    assert parsed.error.kind == kind
 
 
 def test_recoverable_malformation_is_a_warning_not_an_error():

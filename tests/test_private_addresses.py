@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import bot.feeds.fetcher as fetcher_module
+from bot.core.errors import FeedErrorKind
 from bot.feeds.fetcher import Fetcher, FetchSettings, non_public_address
 from tests.conftest import run_main, write_feed_list
 from tests.fakes.feed_server import FeedServer, rss
@@ -77,5 +78,6 @@ def test_a_redirect_hop_to_loopback_is_refused(monkeypatch):
                 await fetcher.aclose()
 
         result = asyncio.run(fetch())
-        assert result.error and result.error.startswith("redirect refused: 127.0.0.1")
+        assert result.error and str(result.error).startswith("redirect refused: 127.0.0.1")
+        assert result.error.kind is FeedErrorKind.PRIVATE_ADDRESS
         assert server.hits_for("/internal.xml") == []

@@ -18,6 +18,7 @@ from bot.core.reports import (
     change,
     classify,
     describe_retry,
+    feeds_text,
     fill_days,
     paginate,
     relative,
@@ -115,6 +116,29 @@ def test_feeds_detail_problems_and_summarise_healthy():
     assert "30 healthy" in text and "ok1.example" not in text
     assert "https://bad.example/rss" in text and "HTTP 503 &lt;html&gt;" in text
     assert "next try: 2026-04-25 12:05 UTC (in 5 min)" in text
+
+
+def test_feeds_group_failures_by_kind():
+    def failing(host: str, kind: str, error: str, status: int | None = None) -> FeedHealth:
+        return feed(url=f"https://{host}/rss", failures=2, last_error=error, error_kind=kind,
+                    last_status=status, last_error_at=NOW)  # fmt: skip
+
+    dns = "DNS failure: [Errno -2] Name or service not known"
+    feeds = [
+        failing("a.example", "http_status", "HTTP 503 Service Unavailable", 503),
+        failing("b.example", "dns", dns),
+        failing("c.example", "not_a_feed", "not a feed: the server sent an HTML page", 200),
+        failing("d.example", "dns", dns),
+        feed(url="https://ok.example/rss"),
+    ]
+    text = parse_telegram_html("\n".join(render_feeds(feeds, NOW)))
+    assert "Failing by kind: 2 DNS lookup failed, 1 HTTP 503, 1 not a feed" in text
+    order = [line.split()[1] for line in text.splitlines() if line.startswith("⚠️")]
+    assert order == ["https://b.example/rss", "https://d.example/rss", "https://a.example/rss",
+                     "https://c.example/rss"]  # fmt: skip
+    assert "last error (DNS lookup failed): DNS failure" in text
+    line = feeds_text(feeds, NOW, timedelta(hours=24)).splitlines()[0]
+    assert "error (HTTP 503): HTTP 503 Service Unavailable" in line
 
 
 def test_relative_times():

@@ -171,7 +171,7 @@ async def test_error_answers_are_recorded_failures_and_nothing_is_lost(
     )
     try:
         report = await pipeline.run_cycle(force=True)
-        assert report.feed_errors[spec.url].startswith(error)
+        assert str(report.feed_errors[spec.url]).startswith(error)
         state = repo.feed_states([spec.url])[spec.url]
         assert state["consecutive_failures"] == 1
         assert bool(state["retry_not_before"]) == waits

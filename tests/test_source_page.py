@@ -144,7 +144,7 @@ async def test_broken_selector_gives_one_notice_then_recovers(feed_server, tmp_p
         for _ in range(3):
             clock.advance(3 * 86400)
             report = await pipeline.run_cycle(force=True)
-            assert "selector matched 0 items" in report.feed_errors[spec.url]
+            assert "selector matched 0 items" in str(report.feed_errors[spec.url])
         assert len(out.notices) == 1, out.notices
         assert "selector matched 0 items: the site may have changed" in out.notices[0]
         feed_server.set("/actu/", PAGE + "<!-- back -->", content_type="text/html")
@@ -165,7 +165,7 @@ async def test_page_404_is_a_recorded_failure(feed_server, tmp_path: Path):
         report = await pipeline.run_cycle(force=True)
     finally:
         await fetcher.aclose()
-    assert report.feed_errors[spec.url] == "HTTP 404 Not Found"
+    assert str(report.feed_errors[spec.url]) == "HTTP 404 Not Found"
     state = repo.feed_states([spec.url])[spec.url]
     assert state["consecutive_failures"] == 1 and state["next_fetch_at"]
     assert out.alerts == [] and out.notices == []
@@ -179,7 +179,7 @@ async def test_page_that_never_matched_says_so(feed_server, tmp_path: Path):
         report = await pipeline.run_cycle(force=True)
     finally:
         await fetcher.aclose()
-    assert report.feed_errors[spec.url] == "selector 'div.nothing' matched 0 items on the page"
+    assert str(report.feed_errors[spec.url]) == "selector 'div.nothing' matched 0 items on the page"
     assert out.notices == []
 
 

@@ -267,7 +267,7 @@ async def test_429_is_respected_and_nothing_is_lost(tme, tmp_path: Path):
     )
     try:
         report = await pipeline.run_cycle(force=True)
-        assert "429" in report.feed_errors[spec.url]
+        assert "429" in str(report.feed_errors[spec.url])
         state = repo.feed_states([spec.url])[spec.url]
         assert state["status"] == "active" and state["retry_not_before"]
         hits = len(tme.hits_for("sahelwatch"))
@@ -305,7 +305,8 @@ async def test_429_while_paging_fails_the_read_without_moving_on(tme, tmp_path: 
         report = await pipeline.run_cycle(force=True)
     finally:
         await fetcher.aclose()
-    assert "before=" in report.feed_errors[spec.url]
+    assert "before=" in str(report.feed_errors[spec.url])
+    assert report.feed_errors[spec.url].kind == "rate_limited"  # the page's own kind
     state = repo.feed_states([spec.url])[spec.url]
     assert state["source_state"] is None and state["retry_not_before"]
     assert repo.db.execute("SELECT count(*) FROM items").fetchone()[0] == 0
@@ -380,7 +381,7 @@ async def test_junk_answers_are_failures_that_are_retried_not_pauses(
         report = await pipeline.run_cycle(force=True)
     finally:
         await fetcher.aclose()
-    assert "not a channel preview" in report.feed_errors[spec.url]
+    assert "not a channel preview" in str(report.feed_errors[spec.url])
     state = repo.feed_states([spec.url])[spec.url]
     assert state["status"] == "active" and state["consecutive_failures"] == 1
     assert out.notices == []

@@ -81,6 +81,39 @@ def test_long_failure_lists_are_bounded():
     assert len(html) < 4096
 
 
+def test_failing_feeds_are_grouped_by_kind_most_common_first():
+    def failing(host: str, kind: str | None, detail: str, status: int | None = None):
+        return FailingFeed(f"https://{host}/rss", "active", 2, detail, None, kind, status)
+
+    dns = "DNS failure: [Errno -2] Name or service not known"
+    feeds = (
+        failing("a.example", "http_status", "HTTP 503 Service Unavailable", 503),
+        failing("b.example", "dns", dns),
+        failing("c.example", "not_a_feed", "not a feed: the server sent an HTML page", 200),
+        failing("d.example", "dns", dns),
+        failing("e.example", "http_status", "HTTP 502 Bad Gateway", 502),
+        failing("f.example", "dns", dns),
+    )
+    lines = render_text(report(failing=feeds)).splitlines()
+    start = lines.index(
+        "failing feeds (6): 3 DNS lookup failed, 1 HTTP 502, 1 HTTP 503, 1 not a feed"
+    )
+    body = lines[start + 1 : start + 11]
+    assert body[0] == "  DNS lookup failed:"
+    assert [line.split()[1] for line in body[1:4]] == [
+        "https://b.example/rss",
+        "https://d.example/rss",
+        "https://f.example/rss",
+    ]
+    assert body[4:6] == [
+        "  HTTP 502:",
+        "  - https://e.example/rss [active, 2 failures]: HTTP 502 Bad Gateway",
+    ]
+    assert "  not a feed:" in body
+    plain = parse_telegram_html(render_html(report(failing=feeds)))  # /health: the same groups
+    assert "failing feeds (6): 3 DNS lookup failed, 1 HTTP 502" in plain
+
+
 def test_quiet_states():
     text = render_text(report(running=False, last_cycle=None, failing=(), pending=0))
     assert "service: not running" in text and "last cycle: none yet" in text

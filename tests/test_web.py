@@ -171,7 +171,7 @@ def test_canned_queries_entity_per_day_feed_health_mutes(archive):
     assert sum(r["alerts"] for r in per_day) == 2 and sum(r["stories"] for r in per_day) == 1
     health = rows(archive, "/newswatch/feed_health.json")
     assert health[0]["url"].endswith("/broken.xml"), "failing feeds first"
-    assert health[0]["failure_kind"] == "HTTP 5xx" and health[0]["failures"] == 1
+    assert health[0]["failure_kind"] == "HTTP 500" and health[0]["failures"] == 1
     assert health[0]["last_success_at"] is None
     assert all(h["last_success_at"] for h in health[1:])
     mutes = rows(archive, "/newswatch/mutes_and_subscriptions.json")

@@ -42,6 +42,8 @@ def collect_status(
             failures=int(row["consecutive_failures"] or 0),
             last_error=row["last_error"],
             next_fetch_at=row["next_fetch_at"],
+            kind=row["last_error_kind"],
+            http_status=row["last_status"] if isinstance(row["last_status"], int) else None,
         )
         for row in maintenance.failing_feeds(db)
     )

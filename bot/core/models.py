@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.core.errors import FeedError
+
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -90,5 +95,5 @@ class ParsedFeed:
     title: str | None
     items: list[Item] = field(default_factory=list)
     ttl_minutes: int | None = None
-    error: str | None = None  # set when nothing usable could be parsed
+    error: FeedError | None = None  # set when nothing usable could be parsed
     warning: str | None = None  # set when feedparser recovered from malformed input

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from bot.core.errors import kind_label
+from bot.core.failures import count_by_kind, describe_counts
 from bot.core.formatting import MAX_MESSAGE_UTF16, alert_time, escape, render_plain, utf16_len
 from bot.core.text import truncate_words
 
@@ -297,10 +299,19 @@ class FeedHealth:
     next_fetch: datetime | None
     failures: int
     created: datetime | None = None
+    error_kind: str | None = None  # feeds.last_error_kind (bot.core.errors.FeedErrorKind)
+    last_status: int | None = None
 
     @property
     def name(self) -> str:
         return self.title or self.url
+
+    @property
+    def kind_label(self) -> str | None:
+        """The kind of the last failure in words; None when there is no failure."""
+        if not self.last_error:
+            return None
+        return kind_label(self.error_kind, self.last_status) or "other"
 
 
 def feed_health(row: Mapping[str, Any]) -> FeedHealth:
@@ -314,6 +325,8 @@ def feed_health(row: Mapping[str, Any]) -> FeedHealth:
         next_fetch=_parse_time(row.get("next_fetch_at")),
         failures=int(row.get("consecutive_failures") or 0),
         created=_parse_time(row.get("created_at")),
+        error_kind=row.get("last_error_kind") or None,
+        last_status=row["last_status"] if isinstance(row.get("last_status"), int) else None,
     )
 
 
@@ -365,7 +378,8 @@ def _feed_block(feed: FeedHealth, state: str, now: datetime) -> str:
         lines.append(f"   last success: {escape(success)}")
     if feed.last_error:
         error = escape(truncate_words(feed.last_error, 200))
-        lines.append(f"   last error: {error} ({relative(feed.last_error_at, now)})")
+        kind = escape(feed.kind_label or "other")
+        lines.append(f"   last error ({kind}): {error} ({relative(feed.last_error_at, now)})")
     if state in ("paused", "gone"):
         lines.append("   next try: not scheduled (fix or remove the feed)")
     else:
@@ -385,12 +399,25 @@ def render_feeds(
     healthy = [f for f, s in states if s == "healthy"]
     problems = [(f, s) for f, s in states if s != "healthy"]
     order = {"gone": 0, "paused": 1, "failing": 2, "stale": 3, "new": 4}
-    problems.sort(key=lambda fs: (order.get(fs[1], 9), -fs[0].failures, fs[0].name))
+    failing = [(f.error_kind, f.last_status) for f, s in problems if f.last_error]
+    by_kind = count_by_kind(failing)
+    rank = {label: i for i, (label, _) in enumerate(by_kind)}
+    # Within a state, feeds failing alike are together, the most common kind first.
+    problems.sort(
+        key=lambda fs: (
+            order.get(fs[1], 9),
+            rank.get(fs[0].kind_label or "", len(rank)),
+            -fs[0].failures,
+            fs[0].name,
+        )
+    )
     counts: dict[str, int] = {}
     for _, state in states:
         counts[state] = counts.get(state, 0) + 1
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), key=lambda kv: -kv[1]))
     header = f"<b>Feeds</b>: {len(shown)} ({summary})"
+    if by_kind:
+        header += f"\nFailing by kind: {escape(describe_counts(by_kind))}"
     if healthy:
         latest = max((f.last_success for f in healthy if f.last_success), default=None)
         hours = int(stale_after.total_seconds() // 3600)
@@ -415,7 +442,7 @@ def feeds_text(feeds: Sequence[FeedHealth], now: datetime, stale_after: timedelt
         if feed.failures:
             parts.append(f"failures {feed.failures}")
         if feed.last_error:
-            parts.append(f"error: {feed.last_error}")
+            parts.append(f"error ({feed.kind_label}): {feed.last_error}")
         lines.append("  ".join(parts))
     return "\n".join(lines)
 

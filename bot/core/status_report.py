@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.core.errors import kind_label
+from bot.core.failures import count_by_kind, describe_counts
+
 MAX_FAILING_SHOWN = 10
 MAX_ERROR_CHARS = 120
 
@@ -18,6 +21,12 @@ class FailingFeed:
     failures: int
     last_error: str | None
     next_fetch_at: str | None
+    kind: str | None = None  # feeds.last_error_kind (bot.core.errors.FeedErrorKind)
+    http_status: int | None = None  # feeds.last_status
+
+    @property
+    def kind_label(self) -> str:
+        return kind_label(self.kind, self.http_status) or "no failure recorded"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +127,16 @@ def _lines(report: StatusReport, esc: Any, bold: Any) -> list[str]:
     counts = ", ".join(f"{n} {s}" for s, n in sorted(report.feeds.items())) or "none"
     lines.append(f"feeds: {counts}")
     if report.failing:
-        lines.append(f"failing feeds ({len(report.failing)}):")
-        for feed in report.failing[:MAX_FAILING_SHOWN]:
+        by_kind = count_by_kind((f.kind, f.http_status) for f in report.failing)
+        lines.append(f"failing feeds ({len(report.failing)}): {esc(describe_counts(by_kind))}")
+        rank = {label: i for i, (label, _) in enumerate(by_kind)}
+        # Grouped by kind, the most common kind first; the worst feeds first within a kind.
+        shown = sorted(report.failing, key=lambda f: rank.get(f.kind_label, len(rank)))
+        current = None
+        for feed in shown[:MAX_FAILING_SHOWN]:
+            if feed.kind_label != current:
+                current = feed.kind_label
+                lines.append(f"  {esc(current)}:")
             error = (feed.last_error or "").replace("\n", " ")
             if len(error) > MAX_ERROR_CHARS:
                 error = error[: MAX_ERROR_CHARS - 1] + "…"

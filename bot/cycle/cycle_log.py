@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from bot.core.errors import FeedError
 from bot.core.failures import summarise_failures
 from bot.cycle.pipeline import CycleReport
 
@@ -31,7 +32,7 @@ class CycleLog:
         self.monotonic = monotonic
         self._window = CycleReport()
         self._logged_at: float | None = None
-        self._errors: dict[str, str] = {}
+        self._errors: dict[str, FeedError] = {}
         self._attempted: set[str] = set()
         self._failures_logged_at: float | None = None
 

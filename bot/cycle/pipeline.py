@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from bot.core.errors import FeedError, FeedErrorKind
 from bot.core.incidents import IncidentTagger, priority_for
 from bot.core.language import guess_language
 from bot.core.matching import MatchResult
@@ -95,7 +96,7 @@ class CycleReport:
     items_new: int = 0
     alerts: int = 0
     duration: float = 0.0
-    feed_errors: dict[str, str] = field(default_factory=dict)
+    feed_errors: dict[str, FeedError] = field(default_factory=dict)
     due_urls: list[str] = field(default_factory=list)  # the feeds this cycle tried
     # The first storage failure of the cycle (disk full, read-only, locked past the busy
     # timeout): the service backs off and tells the admins once.
@@ -222,10 +223,9 @@ class Pipeline:
                         report.storage_error = report.storage_error or f"{exc}"
                     else:
                         log.exception("feed %s: processing failed", state["url"])
-                    error = f"internal error: {type(exc).__name__}: {exc}"
-                    report.feed_errors[state["url"]] = error
+                    report.feed_errors[state["url"]] = _internal(exc)
                     if not isinstance(exc, sqlite3.Error):  # storage: the service backs off
-                        self._record_failure(state, f"internal error: {type(exc).__name__}", None)
+                        self._record_failure(state, _internal(exc, detail=False), None)
                 if len(self._feed_updates) >= _FEED_UPDATE_BATCH:
                     failed = self._flush_feed_updates()
                     report.storage_error = report.storage_error or failed
@@ -290,13 +290,13 @@ class Pipeline:
     ) -> tuple[FetchResult, Parsed | BaseException | None]:
         """A Telegram channel, a page or a GDELT query: its reader fetches and parses."""
         if self.sources is None:
-            return SourceResult(url=spec.url, error=f"{spec.kind} sources are not set up"), None
+            error = FeedError(FeedErrorKind.INTERNAL, f"{spec.kind} sources are not set up")
+            return SourceResult(url=spec.url, error=error), None
         try:
             return await self.sources.read(spec, state, self.clock())
         except Exception as exc:  # a reader bug is this source's failure, not the cycle's
             log.exception("source %s: reading failed", spec.url)
-            error = f"internal error: {type(exc).__name__}: {exc}"
-            return SourceResult(url=spec.url, error=error), None
+            return SourceResult(url=spec.url, error=_internal(exc)), None
 
     async def parse_body(self, body: bytes, url: str, content_type: str | None) -> Parsed:
         """Parse a body as a cycle does (off the event loop, time-limited): for /addfeed."""
@@ -333,7 +333,7 @@ class Pipeline:
         return None
 
     def _feed_failed(
-        self, state: dict[str, Any], error: str, result: FetchResult, report: CycleReport
+        self, state: dict[str, Any], error: FeedError, result: FetchResult, report: CycleReport
     ) -> None:
         """Count, log and record one feed's failure (fetch or parse) for this cycle."""
         report.errors += 1
@@ -343,14 +343,15 @@ class Pipeline:
         self._record_failure(state, error, result)
 
     def _record_failure(
-        self, state: dict[str, Any], error: str, result: FetchResult | None
+        self, state: dict[str, Any], error: FeedError, result: FetchResult | None
     ) -> None:
         now = self.clock()
         failures = int(state.get("consecutive_failures") or 0) + 1
         policy = self.settings.policy
         fields: dict[str, Any] = {
             "last_fetch_at": now,
-            "last_error": error,
+            "last_error": str(error),
+            "last_error_kind": error.kind.value,
             "last_error_at": now,
             "consecutive_failures": failures,
             "next_fetch_at": next_after_failure(
@@ -418,6 +419,7 @@ class Pipeline:
             "last_status": result.status,
             "consecutive_failures": 0,
             "last_error": None,
+            "last_error_kind": None,
             "retry_not_before": None,
             "next_fetch_at": next_after_success(
                 now,
@@ -634,6 +636,12 @@ class Pipeline:
             lang=guess_language(item.title, item.summary),
             incident=incident.to_dict() if incident.event_type or incident.places else None,
         )
+
+
+def _internal(exc: BaseException, *, detail: bool = True) -> FeedError:
+    """A bug of ours while reading a feed: the feed's failure, of kind ``internal``."""
+    text = f"internal error: {type(exc).__name__}"
+    return FeedError(FeedErrorKind.INTERNAL, f"{text}: {exc}" if detail else text)
 
 
 def _weak_draft(item: Item, result: MatchResult) -> WeakDraft:

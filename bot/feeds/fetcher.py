@@ -6,6 +6,8 @@ import asyncio
 import email.utils
 import hashlib
 import re
+import socket
+import ssl
 import time
 import urllib.request
 import zlib
@@ -16,6 +18,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from bot.core.errors import FeedError, FeedErrorKind
 from bot.feeds.feed_list import check_feed_url
 
 _PERMANENT = (301, 308)
@@ -46,7 +49,7 @@ class FetchResult:
     body: bytes | None = None
     body_hash: str | None = None
     not_modified: bool = False
-    error: str | None = None
+    error: FeedError | None = None  # what went wrong, with its kind
     etag: str | None = None
     last_modified: str | None = None
     content_type: str | None = None
@@ -55,14 +58,6 @@ class FetchResult:
     max_age: int | None = None  # seconds, from Cache-Control max-age or Expires
     gone: bool = False  # 410
     elapsed: float = 0.0
-
-
-class BodyTooLarge(Exception):
-    pass
-
-
-class BadEncoding(Exception):
-    pass
 
 
 class _Inflater:
@@ -92,7 +87,9 @@ class _Inflater:
                     self._obj = zlib.decompressobj(-15)
                     self._raw_fallback = False
                     continue
-                raise BadEncoding(f"corrupt {self.encoding} body: {exc}") from None
+                raise FeedError(
+                    FeedErrorKind.BAD_ENCODING, f"corrupt {self.encoding} body: {exc}"
+                ) from None
             self._started = True
             out.append(chunk)
             produced += len(chunk)
@@ -190,7 +187,8 @@ class Fetcher:
     async def fetch(
         self, url: str, etag: str | None = None, last_modified: str | None = None
     ) -> FetchResult:
-        """Fetch ``url`` once. Never raises for network or HTTP trouble: see ``.error``."""
+        """Fetch ``url`` once. Never raises for network or HTTP trouble: see ``.error``,
+        a FeedError naming the kind of failure where it happened."""
         started = time.monotonic()
         host = (urlsplit(url).hostname or "").lower()
         async with self._global, self._hosts[host]:
@@ -200,7 +198,10 @@ class Fetcher:
             except TimeoutError:
                 result = FetchResult(
                     url=url,
-                    error=f"gave up after {self.settings.deadline:g}s (overall fetch deadline)",
+                    error=FeedError(
+                        FeedErrorKind.DEADLINE,
+                        f"gave up after {self.settings.deadline:g}s (overall fetch deadline)",
+                    ),
                 )
         result.elapsed = time.monotonic() - started
         return result
@@ -208,7 +209,7 @@ class Fetcher:
     async def _fetch(self, url: str, etag: str | None, last_modified: str | None) -> FetchResult:
         reason = check_feed_url(url)
         if reason:
-            return FetchResult(url=url, error=reason)
+            return FetchResult(url=url, error=FeedError(FeedErrorKind.BAD_URL, reason))
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
@@ -222,23 +223,19 @@ class Fetcher:
                 refused = await non_public_address(current)
                 if refused:
                     prefix = "" if current == url else "redirect refused: "
-                    return FetchResult(url=url, error=f"{prefix}{refused}")
+                    error = FeedError(FeedErrorKind.PRIVATE_ADDRESS, f"{prefix}{refused}")
+                    return FetchResult(url=url, error=error)
             try:
                 result = await self._request(url, current, headers)
+            except FeedError as exc:  # raised by _read: a body too large or badly encoded
+                return FetchResult(url=url, error=exc)
             except httpx.TimeoutException as exc:
-                return FetchResult(url=url, error=f"timeout: {_describe_timeout(exc)}")
+                return FetchResult(url=url, error=_timeout_error(exc))
             except httpx.TooManyRedirects:
-                return FetchResult(url=url, error="too many redirects")
-            except BodyTooLarge:
-                return FetchResult(
-                    url=url,
-                    error=f"body larger than {self.settings.max_body_bytes} bytes: cut off,"
-                    " not parsed",
-                )
-            except BadEncoding as exc:
-                return FetchResult(url=url, error=str(exc))
+                error = FeedError(FeedErrorKind.TOO_MANY_REDIRECTS, "too many redirects")
+                return FetchResult(url=url, error=error)
             except (httpx.HTTPError, OSError) as exc:
-                return FetchResult(url=url, error=_describe_network_error(exc))
+                return FetchResult(url=url, error=network_error(exc))
             if isinstance(result, FetchResult):
                 if all_permanent and current != url:
                     result.final_url = current
@@ -247,15 +244,19 @@ class Fetcher:
             target = urljoin(current, location)
             reason = check_feed_url(target)
             if reason:
-                return FetchResult(url=url, status=status, error=f"redirect refused: {reason}")
+                error = FeedError(FeedErrorKind.BAD_URL, f"redirect refused: {reason}", status)
+                return FetchResult(url=url, status=status, error=error)
             if target in visited:
-                return FetchResult(url=url, status=status, error="redirect loop")
+                error = FeedError(FeedErrorKind.REDIRECT_LOOP, "redirect loop", status)
+                return FetchResult(url=url, status=status, error=error)
             visited.add(target)
             all_permanent = all_permanent and status in _PERMANENT
             current = target
-        return FetchResult(
-            url=url, error=f"too many redirects (more than {self.settings.max_redirects})"
+        error = FeedError(
+            FeedErrorKind.TOO_MANY_REDIRECTS,
+            f"too many redirects (more than {self.settings.max_redirects})",
         )
+        return FetchResult(url=url, error=error)
 
     async def _request(
         self, original: str, url: str, headers: dict[str, str]
@@ -292,18 +293,26 @@ class Fetcher:
         if status >= 400:
             result.retry_after = parse_retry_after(response.headers.get("retry-after"))
             result.gone = status == 410
-            result.error = f"HTTP {status} {response.reason_phrase}".strip()
+            result.error = FeedError(
+                _STATUS_KINDS.get(status, FeedErrorKind.HTTP_STATUS),
+                f"HTTP {status} {response.reason_phrase}".strip(),
+                status,
+            )
             return result
         if status >= 300:
-            result.error = f"HTTP {status} without a usable Location"
+            result.error = FeedError(
+                FeedErrorKind.HTTP_STATUS, f"HTTP {status} without a usable Location", status
+            )
             return result
         cap = self.settings.max_body_bytes
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > cap:
-            raise BodyTooLarge
+            raise self._too_large()
         encoding = response.headers.get("content-encoding", "identity").strip().lower()
         if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
-            result.error = f"unsupported Content-Encoding {encoding!r}"
+            result.error = FeedError(
+                FeedErrorKind.BAD_ENCODING, f"unsupported Content-Encoding {encoding!r}"
+            )
             return result
         inflater = _Inflater(encoding) if encoding not in ("", "identity") else None
         chunks: list[bytes] = []
@@ -314,12 +323,18 @@ class Fetcher:
             for chunk in inflater.feed(raw, cap - size) if inflater else [raw]:
                 size += len(chunk)
                 if size > cap:
-                    raise BodyTooLarge
+                    raise self._too_large()
                 chunks.append(chunk)
         body = b"".join(chunks)
         result.body = body
         result.body_hash = body_digest(body)
         return result
+
+    def _too_large(self) -> FeedError:
+        return FeedError(
+            FeedErrorKind.TOO_LARGE,
+            f"body larger than {self.settings.max_body_bytes} bytes: cut off, not parsed",
+        )
 
 
 class _ProxyRoutes:
@@ -387,32 +402,47 @@ async def _drain_small_body(response: httpx.Response) -> None:
             return
 
 
-def _describe_timeout(exc: httpx.TimeoutException) -> str:
-    kind = {
-        httpx.ConnectTimeout: "connect timeout",
+_STATUS_KINDS = {410: FeedErrorKind.GONE, 429: FeedErrorKind.RATE_LIMITED}
+
+
+def _timeout_error(exc: httpx.TimeoutException) -> FeedError:
+    if isinstance(exc, httpx.ConnectTimeout):
+        return FeedError(FeedErrorKind.CONNECT_TIMEOUT, "timeout: connect timeout")
+    what = {
         httpx.ReadTimeout: "read timeout",
         httpx.WriteTimeout: "write timeout",
         httpx.PoolTimeout: "connection pool timeout",
     }.get(type(exc), "timeout")
-    return kind
+    return FeedError(FeedErrorKind.TIMEOUT, f"timeout: {what}")
 
 
-def _describe_network_error(exc: BaseException) -> str:
+def network_error(exc: BaseException) -> FeedError:
+    """The FeedError of a transport failure, its kind read from the exception chain.
+
+    httpx keeps the cause: ``ConnectError`` from httpcore's, from ``socket.gaierror`` (DNS)
+    or ``ssl.SSLError`` (TLS), so the kind comes from types, not from the message's words.
+    """
     text = str(exc) or type(exc).__name__
-    lowered = text.lower()
-    if "certificate" in lowered or "ssl" in lowered or "tls" in lowered:
-        return f"TLS error: {text}"
-    if (
-        "name or service not known" in lowered
-        or "nodename nor servname" in lowered
-        or ("temporary failure in name resolution" in lowered)
-    ):
-        return f"DNS failure: {text}"
+    causes = _chain(exc)
+    if any(isinstance(c, socket.gaierror) for c in causes):
+        return FeedError(FeedErrorKind.DNS, f"DNS failure: {text}")
+    if any(isinstance(c, ssl.SSLError | ssl.CertificateError) for c in causes):
+        return FeedError(FeedErrorKind.TLS, f"TLS error: {text}")
     if isinstance(exc, httpx.ConnectError):
-        return f"connection failed: {text}"
+        return FeedError(FeedErrorKind.CONNECT, f"connection failed: {text}")
     if isinstance(exc, httpx.RemoteProtocolError):
-        return f"connection dropped: {text}"
-    return f"network error: {text}"
+        return FeedError(FeedErrorKind.NETWORK, f"connection dropped: {text}")
+    return FeedError(FeedErrorKind.NETWORK, f"network error: {text}")
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and its causes (``raise … from``) and contexts, without cycles."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not s for s in seen):
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
 
 
 async def non_public_address(url: str) -> str | None:

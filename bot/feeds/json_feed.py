@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from bot.core.errors import FeedError, FeedErrorKind
 from bot.core.models import Item, ParsedFeed
 from bot.core.text import clean_title, html_to_text, truncate_words
 
@@ -66,14 +67,23 @@ def parse_json_feed(body: bytes, url: str) -> ParsedFeed:
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
-        return ParsedFeed(title=None, error=f"JSON could not be parsed: {exc}")
+        return ParsedFeed(
+            title=None, error=FeedError(FeedErrorKind.MALFORMED, f"JSON could not be parsed: {exc}")
+        )
     if not isinstance(data, dict) or not str(data.get("version", "")).startswith(VERSION_PREFIX):
         return ParsedFeed(
-            title=None, error="not a feed: JSON without a JSON Feed version (jsonfeed.org)"
+            title=None,
+            error=FeedError(
+                FeedErrorKind.NOT_A_FEED,
+                "not a feed: JSON without a JSON Feed version (jsonfeed.org)",
+            ),
         )
     raw_items = data.get("items")
     if not isinstance(raw_items, list):
-        return ParsedFeed(title=None, error="JSON Feed without an 'items' list")
+        return ParsedFeed(
+            title=None,
+            error=FeedError(FeedErrorKind.MALFORMED, "JSON Feed without an 'items' list"),
+        )
     feed_title = clean_title(_string(data.get("title"))) or None
     base = _link(data.get("home_page_url"), url) or url
     source = feed_title or (urlsplit(url).hostname or url).removeprefix("www.")

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from typing import TYPE_CHECKING, Any
 
+from bot.core.errors import FeedError, FeedErrorKind
 from bot.core.models import ParsedFeed
 
 if TYPE_CHECKING:
@@ -63,7 +64,10 @@ def parse_and_key(
                 for i, c in zip(items, canonical, strict=True)
             ]
     except ParseTimeout:
-        error = f"parsing took longer than {PARSE_TIME_LIMIT:g} s: body skipped"
+        error = FeedError(
+            FeedErrorKind.PARSE_TIMEOUT,
+            f"parsing took longer than {PARSE_TIME_LIMIT:g} s: body skipped",
+        )
         return ParsedFeed(title=None, error=error), [], []
     return parsed, keys, canonical
 

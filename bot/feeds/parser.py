@@ -17,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
+from bot.core.errors import FeedError, FeedErrorKind
 from bot.core.models import Item, ParsedFeed
 from bot.core.text import clean_title, feed_text
 from bot.core.urls import is_google_news_url, split_outlet_suffix
@@ -86,15 +87,27 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     try:
         return _parse(body, url, content_type)
     except Exception as exc:  # a parser bug or an input nobody foresaw must not kill a cycle
-        return ParsedFeed(title=None, error=f"feed could not be parsed: {type(exc).__name__}")
+        return ParsedFeed(
+            title=None,
+            error=FeedError(
+                FeedErrorKind.INTERNAL, f"feed could not be parsed: {type(exc).__name__}"
+            ),
+        )
 
 
 def _parse(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
     if not body or not body.strip():
-        return ParsedFeed(title=None, error="empty body: the server sent no feed content")
+        return ParsedFeed(
+            title=None,
+            error=FeedError(FeedErrorKind.EMPTY, "empty body: the server sent no feed content"),
+        )
     if body.lstrip()[:1] in (b"{", b"["):
         return ParsedFeed(
-            title=None, error="not an RSS/Atom feed: looks like JSON (JSON Feed is not supported)"
+            title=None,
+            error=FeedError(
+                FeedErrorKind.NOT_A_FEED,
+                "not an RSS/Atom feed: looks like JSON (JSON Feed is not supported)",
+            ),
         )
     # No Content-Location: feedparser would resolve relative GUIDs against the feed URL, and
     # item keys must not change when a feed moves. Links are resolved below instead.
@@ -112,10 +125,18 @@ def _parse(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
     feed_meta = parsed.get("feed") or {}
     if not entries and not version:
         if _HTML_START.match(body[:2048]) or (content_type or "").startswith("text/html"):
-            return ParsedFeed(title=None, error="not a feed: the server sent an HTML page")
+            return ParsedFeed(
+                title=None,
+                error=FeedError(
+                    FeedErrorKind.NOT_A_FEED, "not a feed: the server sent an HTML page"
+                ),
+            )
         reason = parsed.get("bozo_exception")
         detail = f": {reason}" if reason else ""
-        return ParsedFeed(title=None, error=f"not a valid RSS/Atom feed{detail}")
+        return ParsedFeed(
+            title=None,
+            error=FeedError(FeedErrorKind.NOT_A_FEED, f"not a valid RSS/Atom feed{detail}"),
+        )
 
     feed_title = clean_title(feed_meta.get("title"), _kind(feed_meta, "title")) or None
     google = is_google_news_url(url)
@@ -154,7 +175,10 @@ def _parse(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
     if not items and parsed.get("bozo"):
         return ParsedFeed(
             title=None,
-            error=f"malformed feed, no item could be read: {parsed.get('bozo_exception')}",
+            error=FeedError(
+                FeedErrorKind.MALFORMED,
+                f"malformed feed, no item could be read: {parsed.get('bozo_exception')}",
+            ),
         )
     ttl = None
     raw_ttl = feed_meta.get("ttl")

@@ -14,7 +14,7 @@ import markupsafe
 from datasette import hookimpl
 from datasette.utils.asgi import Response
 
-from bot.core.feed_failures import failure_kind
+from bot.core.errors import kind_label
 from bot.core.web_links import DATABASE_NAME, story_path, table_path
 from bot.web.guard import lock_down
 
@@ -46,12 +46,11 @@ document.querySelectorAll("th[data-column-description]").forEach(function (th) {
 """
 
 
-def sql_failure_kind(error: Any, status: Any) -> str | None:
-    kind = failure_kind(
-        str(error) if error is not None else None,
-        status if isinstance(status, int) else None,
+def sql_failure_kind(kind: Any, status: Any) -> str | None:
+    """``failure_kind(last_error_kind, last_status)`` in SQL: a stored kind in words."""
+    return kind_label(
+        str(kind) if kind is not None else None, status if isinstance(status, int) else None
     )
-    return None if kind is None else kind.value
 
 
 def _row_value(row: Any, column: str) -> Any:

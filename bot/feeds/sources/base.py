@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from bot.core.errors import FeedError, FeedErrorKind
 from bot.core.models import FeedSpec, ParsedFeed, SourceKind
 from bot.feeds.fetcher import FetchResult
 
@@ -73,5 +74,6 @@ class SourceReader:
     ) -> tuple[FetchResult, Parsed | None]:
         reader = self.readers.get(spec.kind)
         if reader is None:
-            return SourceResult(url=spec.url, error=f"{spec.kind} sources are not set up"), None
+            error = FeedError(FeedErrorKind.INTERNAL, f"{spec.kind} sources are not set up")
+            return SourceResult(url=spec.url, error=error), None
         return await reader.read(spec, state, now)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from bot.core.errors import FeedError, FeedErrorKind
 from bot.core.models import FeedSpec, Item, ParsedFeed
 from bot.core.text import clean_title
 from bot.core.urls import split_outlet_suffix
@@ -112,17 +113,21 @@ def parse_answer(body: bytes, spec: FeedSpec) -> tuple[ParsedFeed, bool]:
     except (ValueError, UnicodeDecodeError):
         message = " ".join(text[:300].decode("utf-8", "replace").split())
         limited = _RATE_LIMITED in message.lower()
-        return ParsedFeed(title=None, error=f"GDELT answered with an error: {message}"), limited
+        error = FeedError(FeedErrorKind.SOURCE, f"GDELT answered with an error: {message}")
+        return ParsedFeed(title=None, error=error), limited
     if not isinstance(data, dict):
-        return ParsedFeed(title=None, error="GDELT answer is not a JSON object"), False
+        error = FeedError(FeedErrorKind.MALFORMED, "GDELT answer is not a JSON object")
+        return ParsedFeed(title=None, error=error), False
     problem = next((data[k] for k in ("error", "errors", "message") if data.get(k)), None)
     if problem and not data.get("articles"):
         detail = " ".join(str(problem).split())[:300]
         limited = _RATE_LIMITED in detail.lower()
-        return ParsedFeed(title=None, error=f"GDELT answered with an error: {detail}"), limited
+        error = FeedError(FeedErrorKind.SOURCE, f"GDELT answered with an error: {detail}")
+        return ParsedFeed(title=None, error=error), limited
     articles = data.get("articles") or []
     if not isinstance(articles, list):
-        return ParsedFeed(title=None, error="GDELT answer: 'articles' is not a list"), False
+        error = FeedError(FeedErrorKind.MALFORMED, "GDELT answer: 'articles' is not a list")
+        return ParsedFeed(title=None, error=error), False
     items: list[Item] = []
     for article in articles:
         if not isinstance(article, dict):

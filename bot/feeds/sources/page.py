@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from bot.core.errors import SelectorProblem
+from bot.core.errors import FeedError, FeedErrorKind, SelectorProblem
 from bot.core.models import FeedSpec, Item, PageSelectors, ParsedFeed
 from bot.core.text import truncate_words
 from bot.feeds.fetcher import Fetcher, FetchResult
@@ -311,22 +311,30 @@ class PageReader:
                     fetched.content_type,
                 )
         except SelectorProblem as exc:
-            result.error = str(exc)
+            result.error = FeedError(FeedErrorKind.SOURCE, str(exc))
             return result, None
         except TimeoutError:
-            result.error = f"page took longer than {_PARSE_TIMEOUT:g}s to read"
+            result.error = FeedError(
+                FeedErrorKind.PARSE_TIMEOUT, f"page took longer than {_PARSE_TIMEOUT:g}s to read"
+            )
             return result, None
         if not extract.entries:
             matched_before = int(known.get("matched") or 0)
             result.source_state = {**known, "broken": True}
             if matched_before:
-                result.error = f"{BROKEN} ({spec.selectors.item!r} found {matched_before} before)"
+                result.error = FeedError(
+                    FeedErrorKind.SOURCE,
+                    f"{BROKEN} ({spec.selectors.item!r} found {matched_before} before)",
+                )
                 if not known.get("broken"):
                     result.notice = f"{spec.target}: {BROKEN}. Check the selectors with" + (
                         f" `main.py match {spec.url}`."
                     )
             else:
-                result.error = f"selector {spec.selectors.item!r} matched 0 items on the page"
+                result.error = FeedError(
+                    FeedErrorKind.SOURCE,
+                    f"selector {spec.selectors.item!r} matched 0 items on the page",
+                )
             return result, None
         result.source_state = {"matched": len(extract.entries)}
         if known.get("broken") and known.get("matched"):

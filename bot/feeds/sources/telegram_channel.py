@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.core.errors import FeedError, FeedErrorKind
 from bot.core.models import FeedSpec, Item, ParsedFeed
 from bot.core.text import truncate_words
 from bot.feeds.fetcher import Fetcher, FetchResult
@@ -276,11 +277,15 @@ class TelegramReader:
             return result, None
         page = await _parse(first.body or b"")
         if not page.has_preview and (page.telegram_page or first.status == 404):
-            result.error = result.notice = _no_preview(channel, last_id is not None)
+            result.notice = _no_preview(channel, last_id is not None)
+            result.error = FeedError(FeedErrorKind.SOURCE, result.notice)
             result.pause = True
             return result, None
         if not page.has_preview:  # not Telegram's answer (a proxy's error page…): retried
-            result.error = f"t.me/s/{channel} answered with a page that is not a channel preview"
+            result.error = FeedError(
+                FeedErrorKind.NOT_A_FEED,
+                f"t.me/s/{channel} answered with a page that is not a channel preview",
+            )
             return result, None
         if first.body_hash and first.body_hash == state.get("body_hash"):
             return result, None  # the same page as last time
@@ -298,7 +303,7 @@ class TelegramReader:
             older = await self.fetcher.fetch(self.page_url(channel, before=oldest))
             if older.error:  # e.g. 429: the whole read fails, so no post in the gap is lost
                 failed = _as_source_result(older, spec.url)
-                failed.error = f"t.me/s/{channel}?before={oldest}: {older.error}"
+                failed.error = older.error.prefixed(f"t.me/s/{channel}?before={oldest}: ")
                 return failed, None
             more = (await _parse(older.body or b"")).posts
             if not any(p.post_id < oldest for p in more):
