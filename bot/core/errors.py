@@ -23,10 +23,12 @@ its message; anything else reaching those places is a bug and is logged with its
     │   ├── GazetteerError            bot/data/gazetteer.json
     │   ├── LexiconError              bot/data/incident_lexicon.toml
     │   └── ModelError                bot/data/story_model.json
-    └── ServiceError                  the service cannot start or go on
-        ├── AlreadyRunning            another process holds the database or the bot token
-        ├── DatabaseGone              the database file was replaced or removed under us
-        └── WebError                  `main.py web` cannot start
+    ├── ServiceError                  the service cannot start or go on
+    │   ├── AlreadyRunning            another process holds the database or the bot token
+    │   ├── DatabaseGone              the database file was replaced or removed under us
+    │   └── WebError                  `main.py web` cannot start
+    └── DeliveryDeferred              a send to chats did not go through; tried again later
+                                      (bot.telegram.retries.TelegramDeferred: Telegram's)
 
 ``FeedError`` is also a value: the fetcher, the parser and the source readers *return* one
 (``FetchResult.error``, ``ParsedFeed.error``) rather than raise it, created where the failure
@@ -171,6 +173,11 @@ class WebError(ServiceError):
 
     def lines(self) -> list[str]:
         return [f"newswatch web: {self}"]
+
+
+class DeliveryDeferred(NewswatchError):
+    """A message was not sent (a long rate limit, the network) and stays pending: the next
+    delivery pass sends it. The Telegram adapter raises its own subclass."""
 
 
 # ----- feed failures ----------------------------------------------------------------------

@@ -28,6 +28,8 @@ from typing import Any, TypeVar
 
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
+from bot.core.errors import DeliveryDeferred
+
 log = logging.getLogger("newswatch.telegram")
 
 T = TypeVar("T")
@@ -48,7 +50,7 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, NetworkError) and not isinstance(exc, BadRequest)
 
 
-class TelegramDeferred(Exception):
+class TelegramDeferred(DeliveryDeferred):
     """The request was not made or did not go through, and may be tried later: a 429 longer
     than the caller waits for, or network errors past the policy's retries. ``cause`` is
     the last Telegram error (None when a long 429 wait was known before trying)."""
