@@ -11,6 +11,7 @@ from typing import Any
 from bot.core.errors import FeedLookupError
 from bot.core.incidents import merge_story_incident
 from bot.core.models import FeedSpec
+from bot.core.story_edits import FIRST_MESSAGE_OUTLETS, StoryEditState, with_outlet
 from storage.sqlite_utils_loader import Database
 from storage.transactions import transaction
 
@@ -325,21 +326,20 @@ class Repository:
         if story_id is None:
             cursor = self.db.execute(
                 "INSERT INTO stories (title, created_at, updated_at, fingerprint, outlets,"
-                " edited_outlets) VALUES (?, ?, ?, ?, ?, 1)",
+                " edited_outlets) VALUES (?, ?, ?, ?, ?, ?)",
                 [
                     alert.title,
                     iso(now),
                     iso(now),
                     alert.story_fingerprint,
                     json.dumps([alert.source]),
+                    FIRST_MESSAGE_OUTLETS,
                 ],
             )
             story_id = int(cursor.lastrowid or 0)
         else:
             row = self.db.execute("SELECT outlets FROM stories WHERE id = ?", [story_id]).fetchone()
-            outlets = json.loads(row[0]) if row and row[0] else []
-            if alert.source not in outlets:
-                outlets.append(alert.source)
+            outlets = with_outlet(json.loads(row[0]) if row and row[0] else [], alert.source)
             self.db.execute(
                 "UPDATE stories SET outlets = ?, updated_at = ? WHERE id = ?",
                 [json.dumps(outlets), iso(now), story_id],
@@ -426,10 +426,10 @@ class Repository:
         story = self.db.execute("SELECT outlets FROM stories WHERE id = ?", [row[1]]).fetchone()
         if story is not None:
             outlets = json.loads(story[0]) if story[0] else []
-            if source not in outlets:
-                outlets.append(source)
+            added = with_outlet(outlets, source)
+            if added != outlets:  # the sent message is edited to name it (story_edits)
                 self.db.execute(
-                    "UPDATE stories SET outlets = ? WHERE id = ?", [json.dumps(outlets), row[1]]
+                    "UPDATE stories SET outlets = ? WHERE id = ?", [json.dumps(added), row[1]]
                 )
 
     def story_reports(self, story_ids: Sequence[int]) -> dict[int, list[tuple[str, str | None]]]:
@@ -735,25 +735,44 @@ class Repository:
             )
         return new_ids
 
-    def pending_story_edits(self, edited_before: datetime, since: datetime) -> list[dict[str, Any]]:
-        """Sent first messages of stories that gained outlets since their last edit.
+    def story_edit_candidates(self, updated_since: datetime) -> list[StoryEditState]:
+        """Stories with a first alert, updated since ``updated_since``: what
+        ``bot.core.story_edits.edit_due`` decides about (this applies no rule)."""
+        return [
+            StoryEditState(
+                story_id=int(story_id),
+                outlets=int(outlets or 0),
+                outlets_shown=int(FIRST_MESSAGE_OUTLETS if shown is None else shown),
+                last_edit_at=parse_iso(last_edit_at),
+                updated_at=parse_iso(updated_at) or datetime.min.replace(tzinfo=UTC),
+            )
+            for story_id, outlets, shown, last_edit_at, updated_at in self.db.execute(
+                "SELECT id, json_array_length(outlets), edited_outlets, last_edit_at, updated_at"
+                " FROM stories WHERE updated_at >= ? AND first_alert_id IS NOT NULL ORDER BY id",
+                [iso(updated_since)],
+            )
+        ]
 
-        One row per (story, chat message); only stories updated since ``since`` and not
-        edited after ``edited_before`` (the per-story edit interval).
-        """
-        return self.db.execute_returning_dicts(
-            "SELECT s.id AS story_id, s.outlets AS story_outlets, d.id AS delivery_id,"
-            " d.chat_id, d.thread_id, d.message_id, a.*"
-            " FROM stories s JOIN deliveries d ON d.alert_id = s.first_alert_id"
-            " AND d.kind = 'alert' AND d.status = 'sent' AND d.message_id IS NOT NULL"
-            " JOIN alerts a ON a.id = s.first_alert_id"
-            " LEFT JOIN chats c ON c.chat_id = d.chat_id"
-            " WHERE json_array_length(s.outlets) > COALESCE(s.edited_outlets, 1)"
-            " AND (s.last_edit_at IS NULL OR s.last_edit_at <= ?)"
-            " AND s.updated_at >= ? AND COALESCE(c.active, 1) = 1"
-            " ORDER BY s.id, d.id",
-            [iso(edited_before), iso(since)],
-        )
+    def story_edit_messages(self, story_ids: Sequence[int]) -> list[dict[str, Any]]:
+        """The sent first messages of these stories in chats still active, one row per
+        (story, chat message) with the first alert's columns."""
+        rows: list[dict[str, Any]] = []
+        for chunk in _chunks([str(i) for i in dict.fromkeys(story_ids)]):
+            marks = ",".join("?" * len(chunk))
+            rows.extend(
+                self.db.execute_returning_dicts(
+                    "SELECT s.id AS story_id, s.outlets AS story_outlets, d.id AS delivery_id,"
+                    " d.chat_id, d.thread_id, d.message_id, a.*"
+                    " FROM stories s JOIN deliveries d ON d.alert_id = s.first_alert_id"
+                    " AND d.kind = 'alert' AND d.status = 'sent' AND d.message_id IS NOT NULL"
+                    " JOIN alerts a ON a.id = s.first_alert_id"
+                    " LEFT JOIN chats c ON c.chat_id = d.chat_id"
+                    f" WHERE s.id IN ({marks}) AND COALESCE(c.active, 1) = 1"
+                    " ORDER BY s.id, d.id",
+                    chunk,
+                )
+            )
+        return rows
 
     def mark_story_edited(self, story_id: int, outlets_shown: int, now: datetime) -> None:
         with transaction(self.db):

@@ -33,6 +33,7 @@ from bot.core.delivery_policy import (
 from bot.core.formatting import Report, render_alert, render_digest, render_plain
 from bot.core.incidents import below_minimum
 from bot.core.notice_pages import notice_pages
+from bot.core.story_edits import EditRule, candidates_since, edit_due
 from bot.telegram.buttons import alert_keyboard
 from bot.telegram.retries import (
     RetryPolicy,
@@ -55,7 +56,6 @@ MAX_INLINE_WAIT = 60.0
 ALERT_REQUEST = 1_000_001  # longer 429 waits are not slept through inside a cycle
 # Admin notices: no 429 waited out and no network retry inside a drain; they stay pending.
 NOTICE_POLICY = RetryPolicy(network_retries=0, retry_after_waits=0)
-EDIT_WINDOW = timedelta(hours=48)  # stories older than this are not edited any more
 
 
 def _is_group(chat_id: int | str) -> bool:
@@ -175,7 +175,7 @@ class TelegramDeliverer:
         self.admin_ids = tuple(admin_ids)
         self.link_previews = link_previews
         self.digest_threshold = digest_threshold
-        self.story_edit_interval = timedelta(seconds=story_edit_interval)
+        self.edit_rule = EditRule(interval=timedelta(seconds=story_edit_interval))
         self.buttons = buttons
         self.pacer = pacer or ChatPacer()
         self.max_inline_wait = max_inline_wait
@@ -592,22 +592,28 @@ class TelegramDeliverer:
 
     # ----- story edits -------------------------------------------------------------------
     async def _edit_stories(self) -> int:
-        """Edit first messages of stories that other outlets reported since (rate-limited)."""
+        """Edit the sent first messages of the stories ``edit_due`` names (other outlets
+        reported them since)."""
         now = self.clock()
-        rows = self.repo.pending_story_edits(now - self.story_edit_interval, now - EDIT_WINDOW)
+        due = {
+            story.story_id: story
+            for story in self.repo.story_edit_candidates(candidates_since(now, self.edit_rule))
+            if edit_due(story, now, self.edit_rule)
+        }
+        if not due:
+            return 0
         by_story: defaultdict[int, list[dict[str, Any]]] = defaultdict(list)
-        for row in rows:
+        for row in self.repo.story_edit_messages(list(due)):
             by_story[int(row["story_id"])].append(row)
         edited = 0
         for story_id, story_rows in by_story.items():
-            outlets = json.loads(story_rows[0].get("story_outlets") or "[]")
             done = True
             for row in story_rows:
                 outcome = await self._edit_one(row)
                 done = done and outcome != "deferred"
                 edited += outcome == "edited"
             if done:
-                self.repo.mark_story_edited(story_id, len(outlets), self.clock())
+                self.repo.mark_story_edited(story_id, due[story_id].outlets, self.clock())
         return edited
 
     async def _edit_one(self, row: dict[str, Any]) -> str:
