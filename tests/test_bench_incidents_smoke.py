@@ -26,6 +26,12 @@ def test_bench_scores_a_labelled_file():
     assert overall["place_p"] == 1.0 and overall["place_r"] == 1.0
     assert overall["severity"] == 1.0
     assert set(result["item"]) >= {"en", "fr", "ar", "overall"}
+    # the headline: the bot's grouping and story alert, by language and half, with targets
+    assert "HEADLINE" in text
+    head = result["headline"]
+    assert set(head) >= {"en", "fr", "ar", "overall"}
+    assert head["overall"]["n"] == 6 and isinstance(head["overall"]["targets_met"], bool)
+    assert 0.0 <= head["overall"]["place_r"] <= 1.0
 
 
 def test_bench_sees_errors():

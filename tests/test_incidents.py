@@ -200,6 +200,13 @@ def test_event_type(title, summary, event_type, sub_event):
         ("The attack on 7 September 2023 near Bamba", None),
         ("Keïta, 71, was president from 2013", None),
         ("", None),
+        # the toll of earlier, separate attacks is not this incident's ...
+        ("The army left the camp after two deadly attacks in a week, which killed over 100", None),
+        ("L'armée quitte le camp après deux attaques en une semaine qui ont fait 100 morts", None),
+        ("انسحب الجيش بعد الهجمات السابقة التي أودت بحياة 100 جندي", None),
+        # ... traps: a double attack on one day is one incident; a toll before the words counts
+        ("Two attacks on a boat and a base killed 64 people", 64),
+        ("12 soldiers were killed, the third of the attacks this week", 12),
     ],
 )
 def test_fatalities(text, expected):

@@ -104,6 +104,9 @@ class FatalityWords:
     soldiers: tuple[str, ...]
     fillers: tuple[str, ...]
     numbers: Mapping[str, int]
+    # Earlier in the clause: the toll is that of several earlier, separate attacks
+    # ("after two deadly attacks in a week, which killed over 100"), not this incident's.
+    earlier: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -425,6 +428,7 @@ def parse_lexicon(mapping: Mapping[str, Any]) -> Lexicon:
         soldiers=f("soldiers"),
         fillers=f("fillers"),
         numbers=numbers,
+        earlier=f("earlier"),
     )
     severity = SeverityRules(
         high_fatalities=int(sev.get("high_fatalities", 10)),
@@ -587,6 +591,9 @@ class _FatalityReader:
         # superseded figures: "up from an initial 60", "first 98, then 81", "from 60 to 200"
         if any(_ends(tokens, i, p) for p in w.superseded):
             return None
+        # a cumulative toll of earlier, separate attacks named before it in the clause
+        if any(_ends(tokens, k, p) for p in w.earlier for k in range(1, i + 1)):
+            return None
         if (
             i > 0
             and tokens[i - 1] in ("from", "de")
@@ -604,8 +611,8 @@ class _FatalityReader:
         # forward: "12 soldiers were killed", "46 rebels and 10 soldiers were reported killed"
         dead_at = None
         for k in range(j, min(j + 8, len(tokens))):
-            if self._any(tokens, k, w.not_death):
-                break
+            if self._any(tokens, k, w.not_death) or self._any(tokens, k, w.earlier):
+                break  # "two deadly attacks in a week, which killed": the number counts attacks
             if k > j and self.number_at(tokens, k) and tokens[k - 1] not in _CONJUNCTIONS:
                 break  # another figure starts: "deux attaques font au moins 64 morts"
             if self._any(tokens, k, w.death_words):
