@@ -19,6 +19,28 @@ TOKEN = "123456789:AAH-test-token-abcdefghijklmnopqrstuvw"
 CHAT = 5550001
 
 
+_RUNNING: list[pytest.Item] = []
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[object]:
+    _RUNNING.append(item)
+    try:
+        return (yield)
+    finally:
+        _RUNNING.pop()
+
+
+def require_slow(what: str) -> None:
+    """A test that starts main.py must carry the ``slow`` marker, so that ``pytest -m "not
+    slow"`` stays a quick run (README, "Running the tests")."""
+    if _RUNNING and _RUNNING[-1].get_closest_marker("slow") is None:
+        raise AssertionError(
+            f"{_RUNNING[-1].nodeid} starts {what}: mark it @pytest.mark.slow"
+            " (or the module: pytestmark = pytest.mark.slow)"
+        )
+
+
 @pytest.fixture
 def feed_server() -> Iterator[FeedServer]:
     with FeedServer() as server:
@@ -62,6 +84,7 @@ def telegram_env(
 def run_main(
     args: list[str], env: dict[str, str], timeout: float = 120, stdin: bytes | None = None
 ) -> subprocess.CompletedProcess[str]:
+    require_slow(f"main.py {' '.join(args)}")
     return subprocess.run(
         [sys.executable, str(ROOT / "main.py"), *args],
         env=env,

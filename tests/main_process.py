@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 
-from tests.harness import ROOT
+from tests.conftest import ROOT, require_slow
 
 
 class MainProcess:
@@ -22,6 +22,7 @@ class MainProcess:
     stop_timeout = 20.0
 
     def __init__(self, env: dict[str, str], *args: str) -> None:
+        require_slow(f"main.py {' '.join(args)}")
         self.lines: list[str] = []
         self._lock = threading.Lock()
         self.proc = subprocess.Popen(

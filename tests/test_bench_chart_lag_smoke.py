@@ -6,6 +6,10 @@ import importlib.util
 import io
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # draws charts in a worker process
+
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "chart_lag.py"
 
 

@@ -14,6 +14,8 @@ import pytest
 
 from bench import cycle
 
+pytestmark = pytest.mark.slow  # a feed server process and main.py poll --once
+
 
 def test_bench_prints_its_table_for_a_tiny_run() -> None:
     out = io.StringIO()

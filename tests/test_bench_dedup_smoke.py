@@ -6,6 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # bench/dedup.py in a subprocess
+
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "dedup.py"
 
 

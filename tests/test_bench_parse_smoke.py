@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from bench import parse as bench_parse
 from tests.conftest import corpus_files
+
+pytestmark = pytest.mark.slow  # main.py poll --once over the hostile feeds
 
 
 def test_bench_prints_its_tables() -> None:

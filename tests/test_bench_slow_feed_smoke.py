@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # main.py run beside a slow-drip feed, in real time
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

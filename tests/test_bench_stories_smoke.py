@@ -13,6 +13,7 @@ pytest.importorskip("sklearn", reason="the harness fits its models with scikit-l
 
 
 @pytest.mark.skipif(not DEV_SET.is_file(), reason="../shared/eval is absent")
+@pytest.mark.slow
 def test_stories_eval_prints_clusterer_and_cost_tables() -> None:
     from bench.stories_eval import main
 
@@ -34,6 +35,7 @@ def test_stories_eval_prints_clusterer_and_cost_tables() -> None:
 
 
 @pytest.mark.skipif(not DEV_SET.is_file(), reason="../shared/eval is absent")
+@pytest.mark.slow
 def test_end_to_end_replay_prints_its_table() -> None:
     from bench.stories_e2e import main
 

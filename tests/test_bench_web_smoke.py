@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # main.py poll --once with web readers
+
 pytest.importorskip("datasette", reason="the web view needs the `web` extra")
 ROOT = Path(__file__).resolve().parent.parent
 

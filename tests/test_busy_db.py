@@ -14,6 +14,8 @@ from storage.db import open_database
 from tests.fakes.feed_server import FeedServer, rfc822, rss
 from tests.harness import make_pipeline
 
+pytestmark = pytest.mark.slow  # waits for a real lock holder to let go
+
 FEED = rss(
     [
         {

@@ -14,9 +14,13 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import CHAT, ROOT, run_main, telegram_env, write_feed_list
 from tests.fakes.feed_server import rfc822, rss
 from tests.fakes.telegram_api import parse_telegram_html
+
+pytestmark = pytest.mark.slow  # main.py run against the fake Bot API
 
 GROUP = -1005550010  # comes back when the bot is added again (my_chat_member)
 GROUP2 = -1005550020  # comes back by /retry chat

@@ -15,6 +15,8 @@ from tests.commands_seed import seed_alerts
 from tests.conftest import ROOT, main_env, run_main, write_feed_list
 from tests.fakes.feed_server import rss
 
+pytestmark = pytest.mark.slow  # every test runs main.py
+
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:

@@ -24,6 +24,8 @@ from tests.conftest import TOKEN, main_env, telegram_env, write_feed_list
 from tests.fakes.feed_server import FeedServer, rfc822, rss
 from tests.fakes.telegram_api import FakeTelegramAPI, parse_telegram_html, utf16_len
 
+pytestmark = pytest.mark.slow  # main.py run answering commands, replies paced 1 s apart
+
 ADMIN = 7001
 GROUP = -1005550001
 ADMIN_CHAT = 70010

@@ -8,6 +8,8 @@ import pytest
 
 from tests.bot_process import UnpairedBot, ask, unpaired_bot, wire_feed
 
+pytestmark = pytest.mark.slow  # main.py run against the fake Bot API
+
 OWNER = 6001
 INTRUDER = 6002
 COLLEAGUE = 6003

@@ -9,7 +9,10 @@ import pytest
 from tests.conftest import SHARED_FEEDS, corpus_files
 from tests.harness import make_pipeline
 
-pytestmark = pytest.mark.skipif(not SHARED_FEEDS.is_dir(), reason="../shared/feeds is absent")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not SHARED_FEEDS.is_dir(), reason="../shared/feeds is absent"),
+]
 
 
 async def test_every_capture_yields_items_or_a_recorded_error(feed_server, tmp_path: Path):

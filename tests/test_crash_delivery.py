@@ -17,6 +17,8 @@ from tests.conftest import CHAT, ROOT, run_main, telegram_env, write_feed_list
 from tests.fakes.feed_server import rfc822, rss
 from tests.fakes.telegram_api import parse_telegram_html
 
+pytestmark = pytest.mark.slow  # SIGKILLs main.py while it delivers
+
 TITLES = [
     "JNIM claims ambush on army convoy near Gao",
     "Bamako hosts AES ministers for a security summit",

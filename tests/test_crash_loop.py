@@ -20,9 +20,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT, TOKEN, main_env
 from tests.fakes.feed_server import FeedServer, rfc822, rss
 from tests.fakes.telegram_api import FakeTelegramAPI
+
+pytestmark = pytest.mark.slow  # SIGKILLs main.py at seven points
 
 CHATS = (5550001, -1005550002)
 NOW = time.time()

@@ -35,6 +35,7 @@ def test_verify(tmp_path: Path):
     verify(identity_of(":memory:"))
 
 
+@pytest.mark.slow
 def test_run_stops_when_its_database_is_deleted(feed_server, telegram_api, nw_env, tmp_path):
     feed_server.set("/ok.xml", rss([]))
     env = telegram_env(nw_env, telegram_api)

@@ -112,6 +112,7 @@ def titles_of(api: FakeTelegramAPI, chat: int | str = CHAT) -> list[str]:
 
 
 # ----- Telegram's errors ------------------------------------------------------------------
+@pytest.mark.slow  # waits out Telegram's retry_after and pacing in real time
 async def test_429_on_first_sends_all_arrive_once_and_wait_is_honoured(telegram_api, bot, repo):
     for i in range(4):
         add_alert(repo, f"Alert {i}")
@@ -126,6 +127,7 @@ async def test_429_on_first_sends_all_arrive_once_and_wait_is_honoured(telegram_
     assert statuses(repo) == {"sent": 4}
 
 
+@pytest.mark.slow  # waits out Telegram's retry_after and pacing in real time
 async def test_429_across_chats_blocks_every_chat(telegram_api, bot, repo):
     add_alert(repo, "Both chats", chats=((CHAT, None), (OTHER, None)))
     add_alert(repo, "Both again", chats=((CHAT, None), (OTHER, None)))
@@ -331,6 +333,7 @@ async def test_link_previews_can_be_enabled(telegram_api, bot, repo):
 
 
 # ----- flood control, quiet hours, daily digest, mutes ------------------------------------
+@pytest.mark.slow  # waits out Telegram's retry_after and pacing in real time
 async def test_flood_of_50_goes_out_as_a_digest_within_rate_limits(telegram_api, bot, repo):
     for i in range(50):
         add_alert(repo, f"Flood story {i:02d} " + "with a longish headline " * 4)

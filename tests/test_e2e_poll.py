@@ -6,9 +6,13 @@ import sqlite3
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import CHAT, run_main, telegram_env, write_feed_list
 from tests.fakes.feed_server import rfc822, rss
 from tests.news_samples import JNIM_BAMAKO, SOMALIA_FLOODS, goita_lavrov_atom
+
+pytestmark = pytest.mark.slow  # main.py poll --once end to end
 
 NOW = time.time()
 

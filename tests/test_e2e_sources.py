@@ -19,6 +19,8 @@ from tests.fakes.telegram_api import parse_telegram_html
 from tests.fakes.tme import Channel, FakeTelegramPreview, Post
 from tests.news_samples import goita_lavrov_atom
 
+pytestmark = pytest.mark.slow  # main.py poll --once end to end
+
 NOW = datetime.now(UTC)
 QUERY = '"JNIM" OR "GSIM" sourcelang:fra'
 FORWARDED = "Kidal: FLA fighters and the army clash north of the town"

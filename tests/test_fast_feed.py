@@ -156,6 +156,7 @@ def test_benchmark_feeds_take_the_fast_path_with_identical_items() -> None:
 
 
 @pytest.mark.skipif(not corpus_files(), reason="../shared/feeds is absent")
+@pytest.mark.slow
 def test_real_world_corpus_parses_identically_whichever_path_is_taken() -> None:
     taken = 0
     for path in corpus_files():

@@ -183,6 +183,7 @@ def setup_routes(server: FeedServer) -> None:
     )
 
 
+@pytest.mark.slow
 def test_fault_table_in_one_cycle(tmp_path: Path, unresolvable: str):
     with FeedServer() as server, Blackhole() as blackhole:
         setup_routes(server)
@@ -448,6 +449,7 @@ def test_a_retried_gone_feed_is_fetched_again_and_can_recover(tmp_path: Path):
         assert (state["status"], state["consecutive_failures"]) == ("active", 0)
 
 
+@pytest.mark.slow
 def test_fetch_starts_are_spread_over_the_cycle(tmp_path: Path):
     with FeedServer() as server:
         paths = [f"/f{i}.xml" for i in range(8)]

@@ -9,9 +9,13 @@ from __future__ import annotations
 import sqlite3
 import time
 
+import pytest
+
 from tests.bot_process import RunningBot, ask
 from tests.conftest import write_feed_list
 from tests.fakes.feed_server import rfc822, rss
+
+pytestmark = pytest.mark.slow  # main.py run against the fake Bot API
 
 GROUP = -1005550088
 OWNER = 5550089  # a bot admin

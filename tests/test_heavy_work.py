@@ -13,6 +13,8 @@ import pytest
 from bot.render.charts import trend_png
 from bot.render.heavy_work import HeavyWork
 
+pytestmark = pytest.mark.slow  # charts and exports in a worker process
+
 
 def _pid() -> int:
     return os.getpid()

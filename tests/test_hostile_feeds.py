@@ -13,10 +13,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bench.hostile_feeds import hostile_feeds
 from bench.memory import PeakSampler
 from tests.conftest import CHAT, ROOT, telegram_env, write_feed_list
 from tests.fakes.telegram_api import parse_telegram_html
+
+pytestmark = pytest.mark.slow  # main.py poll --once end to end
 
 
 def test_one_poll_over_every_hostile_feed_delivers_what_readers_expect(

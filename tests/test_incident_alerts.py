@@ -9,6 +9,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+import pytest
+
 from storage.db import open_database
 from storage.repository import Repository
 from tests.conftest import CHAT, run_main, telegram_env, write_feed_list
@@ -41,6 +43,7 @@ def _env(feed_server, telegram_api, nw_env, tmp_path: Path) -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow
 def test_alerts_carry_incident_lines_and_priority(feed_server, telegram_api, nw_env, tmp_path):
     env = _env(feed_server, telegram_api, nw_env, tmp_path)
     done = run_main(["poll", "--once"], env)
@@ -70,6 +73,7 @@ def test_alerts_carry_incident_lines_and_priority(feed_server, telegram_api, nw_
     assert rows[ITEMS[2][0]][0] is None  # a visit is no incident
 
 
+@pytest.mark.slow
 def test_high_only_chat_gets_the_rest_in_its_digest(feed_server, telegram_api, nw_env, tmp_path):
     env = _env(feed_server, telegram_api, nw_env, tmp_path)
     repo = Repository(open_database(Path(nw_env["NEWSWATCH_DB"])))

@@ -23,6 +23,8 @@ from bot.app.instance_lock import (
 from tests.conftest import ROOT, run_main, telegram_env, write_feed_list
 from tests.fakes.feed_server import rss
 
+pytestmark = pytest.mark.slow  # two main.py processes
+
 
 def start_run(env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(

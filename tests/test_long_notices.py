@@ -45,6 +45,7 @@ def test_notice_pages(text: str, pages: int, summary: bool):
         ) == text.replace("\n", "")
 
 
+@pytest.mark.slow
 def test_a_600_problem_watchlist_edit_reaches_the_admin(
     feed_server, telegram_api, nw_env, tmp_path: Path
 ):

@@ -163,6 +163,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
             proc.stop()
 
 
+@pytest.mark.slow
 def test_map_command_sends_the_map(bot):
     before = len(bot.api.state.photos)
     bot.api.push_message("/map 30d", chat_id=ADMIN_CHAT, user_id=ADMIN)
@@ -180,6 +181,7 @@ def test_map_command_sends_the_map(bot):
     assert "4 incident(s) with a known place in the last 30d" in photo["caption"]
 
 
+@pytest.mark.slow
 def test_map_command_with_a_short_period_and_arabic_labels(bot):
     before = len(bot.api.state.photos)
     bot.api.push_message("/map 10h ar", chat_id=ADMIN_CHAT, user_id=ADMIN)
@@ -199,6 +201,7 @@ def test_map_command_with_a_short_period_and_arabic_labels(bot):
     assert not (got[window] == other[window]).all()
 
 
+@pytest.mark.slow
 def test_map_cli_writes_a_png(bot, tmp_path):
     out = tmp_path / "m.png"
     done = subprocess.run(
@@ -209,6 +212,7 @@ def test_map_cli_writes_a_png(bot, tmp_path):
     assert out.read_bytes().startswith(b"\x89PNG") and "4 incident(s)" in done.stdout
 
 
+@pytest.mark.slow
 def test_incident_fields_are_stored(bot):
     db = sqlite3.connect(bot.tmp / "newswatch.db")
     row = db.execute(
@@ -228,6 +232,7 @@ def _reply(bot, text: str) -> str:
     return parse_telegram_html(bot.api.messages_to(ADMIN_CHAT)[-1].text)
 
 
+@pytest.mark.slow
 def test_search_by_type_and_place(bot):
     text = _reply(bot, "/search type:drone place:Kidal")
     assert "1 alert(s)" in text and "Drone strike kills 8 in Kidal" in text
@@ -238,12 +243,14 @@ def test_search_by_type_and_place(bot):
     assert "No alerts match" in _reply(bot, "/search type:riot")
 
 
+@pytest.mark.slow
 def test_stats_by_event_type(bot):
     text = _reply(bot, "/stats 30d")
     assert "By event type" in text
     assert "battles: 2" in text and "explosions_remote_violence: 1" in text
 
 
+@pytest.mark.slow
 def test_export_has_incident_columns(bot):
     import csv
 
@@ -259,6 +266,7 @@ def test_export_has_incident_columns(bot):
     assert row["severity"] == "high"
 
 
+@pytest.mark.slow
 def test_priority_command(bot):
     assert "Every matched alert comes at once" in _reply(bot, "/priority")
     assert "Only high-severity incidents" in _reply(bot, "/priority high-only")

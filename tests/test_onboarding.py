@@ -14,6 +14,8 @@ import pytest
 
 from tests.bot_process import UnpairedBot, ask, unpaired_bot, wire_feed
 
+pytestmark = pytest.mark.slow  # main.py run against the fake Bot API
+
 OWNER = 8101
 GROUP = -1008101
 CHANNEL = -1008102

@@ -21,6 +21,8 @@ from bot.app.instance_lock import database_lock_path, is_held
 from tests.conftest import ROOT, run_main, telegram_env, write_feed_list
 from tests.fakes.feed_server import rfc822, rss
 
+pytestmark = pytest.mark.slow  # kill -9 of main.py and its parse workers
+
 
 def _children(pid: int) -> list[int]:
     found = []

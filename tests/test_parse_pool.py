@@ -14,6 +14,8 @@ import bot.feeds.parser as parser_module
 from bot.feeds.parse_pool import ParsePool, parse_and_key
 from tests.fakes.feed_server import rss
 
+pytestmark = pytest.mark.slow  # worker processes and their time limits
+
 URL = "https://feeds.example.org/a.xml"
 BODY = rss([{"title": "Bamako", "link": "https://e.org/1", "guid": "g1"}]).encode()
 

@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import pytest
+
 from bot.feeds.fetcher import FetchSettings
 from storage.repository import StoredAlert
 from tests.fakes.feed_server import FeedServer, rfc822, rss
@@ -35,6 +37,7 @@ def _feed(guid: str, title: str) -> str:
     return rss([item], title=guid)
 
 
+@pytest.mark.slow
 def test_a_healthy_feeds_alerts_go_out_before_a_slow_feed_ends(tmp_path: Path):
     with FeedServer() as server:
         server.set("/healthy.xml", _feed("h1", "JNIM fighters attack a convoy near Kidal"))

@@ -6,6 +6,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from tests.fakes.feed_server import rss
 from tests.harness import make_pipeline
 
@@ -14,6 +16,7 @@ def _feed(tag: str) -> str:
     return rss([{"title": f"Bamako {tag}", "guid": tag}])
 
 
+@pytest.mark.slow
 async def test_just_due_feeds_are_fetched_at_once_and_a_backlog_is_spread(
     feed_server, tmp_path: Path
 ):

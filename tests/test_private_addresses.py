@@ -39,6 +39,7 @@ def test_non_public_addresses(url: str, refused: bool):
     assert (reason is not None) is refused, reason
 
 
+@pytest.mark.slow
 def test_poll_refuses_a_loopback_feed_when_private_addresses_are_off(
     feed_server, nw_env, tmp_path: Path
 ):

@@ -47,6 +47,7 @@ def _watchlists(tmp_path: Path, regex: str) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_check_refuses_a_nested_quantifier_at_its_line(nw_env, tmp_path: Path):
     folder = _watchlists(tmp_path, r"(\w+\s?)+junta")
     env = dict(nw_env, NEWSWATCH_WATCHLISTS=str(folder))
@@ -70,6 +71,7 @@ def test_a_slow_regex_is_stopped_by_the_time_limit():
     assert result and tuple(result.entities) == ("Evil",)  # the other alias still matched
 
 
+@pytest.mark.slow
 def test_poll_refuses_the_issues_regex_instead_of_freezing(
     feed_server, telegram_api, nw_env, tmp_path: Path
 ):

@@ -9,9 +9,13 @@ from __future__ import annotations
 import itertools
 import time
 
+import pytest
+
 from tests.bot_process import RunningBot
 from tests.conftest import write_feed_list
 from tests.fakes.feed_server import rss
+
+pytestmark = pytest.mark.slow  # main.py run against the fake Bot API
 
 USER = 5550101
 

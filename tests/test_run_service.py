@@ -9,8 +9,12 @@ import time
 from pathlib import Path
 from typing import IO
 
+import pytest
+
 from tests.conftest import CHAT, ROOT, telegram_env, write_feed_list
 from tests.fakes.feed_server import rfc822, rss
+
+pytestmark = pytest.mark.slow  # main.py run in real time
 
 ADMIN = 777001
 

@@ -14,6 +14,8 @@ from bot.app.instance_lock import database_lock_path, is_held
 from tests.conftest import ROOT, telegram_env, write_feed_list
 from tests.fakes.feed_server import rss
 
+pytestmark = pytest.mark.slow  # SIGTERM to main.py run
+
 
 def wait_until(predicate, timeout: float = 20.0) -> bool:
     deadline = time.monotonic() + timeout

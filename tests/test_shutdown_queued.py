@@ -14,8 +14,12 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.conftest import ROOT, telegram_env, write_feed_list
 from tests.fakes.feed_server import rss
+
+pytestmark = pytest.mark.slow  # SIGTERM to main.py run
 
 GROUP = -1005550077
 ADMIN = 5550078

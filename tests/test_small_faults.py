@@ -6,10 +6,13 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT, run_main, telegram_env, write_feed_list
 from tests.fakes.feed_server import rss
 
 
+@pytest.mark.slow
 def test_a_fifo_named_toml_in_the_watchlist_folder_is_skipped(
     feed_server, telegram_api, nw_env, tmp_path: Path
 ):
@@ -28,6 +31,7 @@ def test_a_fifo_named_toml_in_the_watchlist_folder_is_skipped(
     assert "evil.toml is not a regular file; skipped" in poll.stderr
 
 
+@pytest.mark.slow
 def test_a_short_token_the_config_accepts_is_redacted_in_the_crash_trace(
     feed_server, telegram_api, nw_env, tmp_path: Path
 ):
@@ -46,6 +50,7 @@ def test_a_short_token_the_config_accepts_is_redacted_in_the_crash_trace(
         assert token not in text and token.split(":")[1] not in text, text[-2000:]
 
 
+@pytest.mark.slow
 def test_a_one_letter_alias_is_warned_unless_short_ok(nw_env, tmp_path: Path):
     folder = tmp_path / "watchlists"
     folder.mkdir()
@@ -62,6 +67,7 @@ def test_a_one_letter_alias_is_warned_unless_short_ok(nw_env, tmp_path: Path):
     assert "G5'" not in out.stdout and "short_ok = true" in out.stdout
 
 
+@pytest.mark.slow
 def test_repeated_guids_are_logged_once_per_feed(feed_server, nw_env, tmp_path: Path):
     """Items repeating a GUID with other content were dropped without a word."""
     import time

@@ -20,6 +20,8 @@ from tests.fakes.feed_server import rfc822, rss
 from tests.fakes.gdelt_api import Answer, FakeGdelt, article
 from tests.source_harness import Clock, alert_rows, source_pipeline
 
+pytestmark = pytest.mark.slow  # GDELT's 5 s gap between requests, in real time
+
 NOW = datetime.now(UTC)
 QUERY = '"JNIM" OR "GSIM" sourcelang:fra'
 ARTICLES = [

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # a fresh interpreter per import check
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -6,6 +6,8 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.app.status import collect_status
 from bot.core.status_report import FailingFeed, StatusReport, render_html, render_text
 from tests.conftest import run_main, write_feed_list
@@ -147,6 +149,7 @@ def test_collect_status_from_a_real_cycle(tmp_path: Path):
     assert status.db_bytes > 0 and status.pending == 0
 
 
+@pytest.mark.slow
 def test_status_command(feed_server, nw_env, tmp_path: Path):
     missing = run_main(["status"], nw_env, timeout=60)
     assert missing.returncode == 1 and "has not run yet" in missing.stderr

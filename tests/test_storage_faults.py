@@ -19,9 +19,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import CHAT, ROOT, telegram_env, write_feed_list
 from tests.fakes.feed_server import rfc822, rss
 from tests.fakes.telegram_api import parse_telegram_html
+
+pytestmark = pytest.mark.slow  # main.py run while its storage fails
 
 ADMIN = 5550002
 TITLES = [

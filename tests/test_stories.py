@@ -299,6 +299,7 @@ def _brute(fp: Fingerprint, members: list[tuple[int, Fingerprint]], t: float) ->
     st.lists(_fps(), min_size=1, max_size=10),
     st.sampled_from([0.2, 0.3, 0.5, 1.0]),
 )
+@pytest.mark.slow
 def test_index_returns_the_brute_force_best_match(
     members: list[Fingerprint], queries: list[Fingerprint], threshold: float
 ) -> None:
@@ -342,6 +343,7 @@ def test_index_stays_exact_across_re_index_and_prune() -> None:
     st.lists(_fps(), min_size=1, max_size=10),
     st.integers(min_value=1, max_value=6),
 )
+@pytest.mark.slow
 def test_over_budget_lookups_only_return_real_matches(
     members: list[Fingerprint], queries: list[Fingerprint], budget: int
 ) -> None:

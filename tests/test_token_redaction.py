@@ -15,6 +15,8 @@ from bot.app.logging_setup import redact
 from tests.conftest import CHAT, ROOT, run_main, telegram_env, write_feed_list
 from tests.fakes.feed_server import rfc822, rss
 
+pytestmark = pytest.mark.slow  # main.py poll and run against a failing Bot API
+
 NOW = time.time()
 FEED = rss(
     [

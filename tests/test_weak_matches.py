@@ -8,10 +8,14 @@ import sqlite3
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.bot_process import RunningBot, ask
 from tests.conftest import CHAT, run_main, telegram_env, write_feed_list
 from tests.fakes.feed_server import rfc822, rss
 from tests.fakes.telegram_api import parse_telegram_html
+
+pytestmark = pytest.mark.slow  # main.py run against the fake Bot API
 
 NOW = time.time()
 ADMIN_ID = 7001

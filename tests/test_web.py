@@ -27,6 +27,8 @@ from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.news_samples import JNIM_BAMAKO, SOMALIA_FLOODS, goita_lavrov_atom
 from tests.web_process import WebProcess
 
+pytestmark = pytest.mark.slow  # main.py poll --once, then main.py web and a browser
+
 pytest.importorskip(
     "datasette", reason="the web view needs the `web` extra (pip install -e '.[web]')"
 )

@@ -12,6 +12,8 @@ from storage.db import open_database
 from tests.conftest import TOKEN, main_env, run_main
 from tests.web_process import WebProcess
 
+pytestmark = pytest.mark.slow  # main.py web in every test
+
 pytest.importorskip("datasette_auth_passwords", reason="needs the `web` extra")
 
 PASSWORD = "correct horse battery"
