@@ -17,10 +17,15 @@ Places are also scored the way the bot shows them (the ``places`` table): each i
 places of its story's first alert once that item has arrived (the incident places of the
 earlier reports of its story plus its own, merged with bot.core.incidents.merge_story_incident),
 with stories formed by the bot's own grouper (bot.core.story_index.StoryGroups, shipped model)
-replaying the items in time order; a second column uses the labelled story ids instead. Rows
-``half A``/``half B`` split the stories by a hash of their labelled id (``story_half``): the
-place rules were written from half A's errors only, half B is held out. ``--story-errors``
-lists the story-level place errors (with ``--half A`` only those of half A).
+replaying the items in time order; a second column uses the labelled story ids instead.
+
+The HEADLINE table is what a user gets, checked against every target by language, by half and
+overall: the tagger's type, sub-event and toll per report, and the places and severity of the
+bot-grouped story alert once its reports are in (the edited message; the labels are per story
+too), with the same alert on arrival beside it. Rows ``half A``/``half B`` split the stories
+by a hash of their labelled id (``story_half``), so no story is in both: round 1 of the place
+rules was written from half A's errors only, round 2 from half B's only (docs/incidents.md).
+``--story-errors [--final] [--half A]`` lists the story-level place errors.
 """
 
 from __future__ import annotations
@@ -69,8 +74,9 @@ class Row:
 
 
 def story_half(story: str) -> str:
-    """Half "A" (the stories whose errors the place rules were written from) or "B" (held
-    out): fixed by a hash of the labelled story id before any rule was written."""
+    """Half "A" or "B" of the stories, fixed by a hash of the labelled story id before any
+    place rule was written: round 1 of the rules was written from half A's errors (half B held
+    out), round 2 from half B's (half A held out)."""
     return "A" if sha256(story.encode("utf-8")).digest()[0] % 2 == 0 else "B"
 
 
