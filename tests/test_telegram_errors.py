@@ -16,11 +16,14 @@ from telegram import Update
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
+from bot.app.access import AccessControl
 from bot.telegram.application import build_application
+from bot.telegram.commands.dispatch import Commands
 from bot.telegram.delivery import ChatPacer, TelegramDeliverer
 from bot.telegram.error_handler import ErrorReporter, describe_update
 from bot.telegram.retries import RetryPolicy, TelegramDeferred, with_telegram_retries
 from storage.db import open_database
+from storage.queries import Queries
 from storage.repository import Repository
 from tests.conftest import TOKEN
 from tests.fakes.telegram_api import FakeTelegramAPI
@@ -246,3 +249,52 @@ async def test_a_turn_refused_defers_before_any_request() -> None:
     with pytest.raises(TelegramDeferred) as caught:
         await with_telegram_retries(request, RetryPolicy(), turn=turn)
     assert caught.value.cause is None and request.calls == 0
+
+
+class BrokenQueries(Queries):
+    """Real queries, but /recent's read fails as a bug would."""
+
+    def recent(self, *args: Any, **kwargs: Any) -> Any:
+        raise ZeroDivisionError("a bug in a query")
+
+
+async def test_a_failing_command_answers_the_user_and_reaches_the_error_handler(
+    telegram_api: FakeTelegramAPI, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The whole path of a bug in a command: the dispatcher answers "Sorry", re-raises, and
+    the registered handler logs it with the command and tells the owner once."""
+    caplog.set_level(logging.INFO)
+    db = open_database(tmp_path / "nw.db")
+    repo = Repository(db)
+    app = build_application(TOKEN, telegram_api.base_url, ChatPacer(interval=0.0))
+    deliverer = TelegramDeliverer(
+        app.bot, repo, timezone="Africa/Bamako", admin_ids=(ADMIN,), pacer=ChatPacer(interval=0.0)
+    )
+    ErrorReporter(deliverer.notify_admins).register(app)
+    Commands(
+        access=AccessControl(repo, admin_ids=(ADMIN, USER), chat_ids=()),
+        repo=repo,
+        queries=BrokenQueries(db),
+        watchlists=lambda: None,
+        matcher=lambda: None,  # type: ignore[arg-type,return-value]
+    ).register(app)
+    await app.initialize()
+    await app.start()
+    assert app.updater is not None
+    await app.updater.start_polling(poll_interval=0.0, timeout=1)
+    try:
+        telegram_api.push_message("/recent 5", chat_id=USER, user_id=USER)
+        telegram_api.push_message("/recent 6", chat_id=USER, user_id=USER)
+        assert await eventually(lambda: len(telegram_api.messages_to(USER)) == 2)
+        assert await eventually(lambda: len(errors(caplog)) == 2)
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+    assert all(
+        m.text == "Sorry, /recent failed with an internal error; it is in the bot's log."
+        for m in telegram_api.messages_to(USER)
+    )
+    assert "/recent, chat 4440001" in errors(caplog)[0].getMessage()
+    [notice] = [m.text for m in telegram_api.messages_to(ADMIN)]
+    assert "ZeroDivisionError" in notice and "/recent" in notice and "a bug" not in notice
