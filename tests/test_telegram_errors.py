@@ -152,6 +152,7 @@ async def test_a_transient_telegram_failure_is_a_warning_and_no_notice(
     assert telegram_api.messages_to(ADMIN) == []
 
 
+@pytest.mark.slow  # waits out Telegram's retry_after and a backoff in real time
 async def test_replies_and_button_answers_wait_out_429_and_retry_5xx(
     running: Any, telegram_api: FakeTelegramAPI
 ) -> None:
