@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
 import ahocorasick
 import regex
@@ -187,6 +188,13 @@ def _plain(text: str) -> str:
     if "&" in text:
         text = html.unescape(text)
     return text
+
+
+class MatcherLike(Protocol):
+    """What the pipeline and the bot's /test need of a matcher: the current ``Matcher`` (it is
+    rebuilt on each watchlist reload), or a test's stand-in."""
+
+    def match(self, title: str, summary: str) -> MatchResult: ...
 
 
 class Matcher:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from bot.core.errors import FeedError, FeedErrorKind
 from bot.core.incidents import IncidentTagger, priority_for
 from bot.core.language import guess_language
-from bot.core.matching import MatchResult
+from bot.core.matching import MatcherLike, MatchResult
 from bot.core.models import FeedSpec, Item, SourceKind
 from bot.core.schedule import (
     SchedulePolicy,
@@ -45,10 +45,6 @@ log = logging.getLogger("newswatch.cycle")
 _FEED_UPDATE_BATCH = 250
 
 
-class MatcherLike(Protocol):
-    def match(self, title: str, summary: str) -> MatchResult: ...
-
-
 class Deliverer(Protocol):
     """Sends what a cycle stored: the outbox (Telegram) or the new alerts (console)."""
 
@@ -73,7 +69,7 @@ class SourceReaderLike(Protocol):
     ) -> tuple[FetchResult, Parsed | None]: ...
 
 
-class StoryGrouper(Protocol):
+class StoryAssigner(Protocol):
     """Assigns the alerted items of one feed body to stories (see bot.cycle.story_grouping): each
     item sees the open stories and the items assigned before it in the same body."""
 
@@ -150,7 +146,7 @@ class Pipeline:
         deliverer: Deliverer,
         settings: CycleSettings,
         *,
-        stories: StoryGrouper | None = None,
+        stories: StoryAssigner | None = None,
         parse_executor: Executor | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sources: SourceReaderLike | None = None,

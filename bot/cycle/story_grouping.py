@@ -82,7 +82,7 @@ class StoryAssignment:
 
 
 class StoryGrouper:
-    """Implements the pipeline's StoryGrouper: ``begin_batch``, ``assign`` each alerted item of
+    """Implements the pipeline's StoryAssigner: ``begin_batch``, ``assign`` each alerted item of
     a feed body, then ``commit`` the story ids the batch was stored under."""
 
     def __init__(

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
 from telegram.constants import ParseMode
@@ -20,7 +20,7 @@ from telegram.ext import ContextTypes
 
 from bot.app.access import AccessControl
 from bot.core.errors import UserError
-from bot.core.matching import MatchResult
+from bot.core.matching import MatcherLike
 from bot.core.normalize import normalize
 from bot.core.periods import is_duration, parse_duration
 from bot.core.status_report import StatusReport
@@ -33,10 +33,6 @@ MAX_LIST = 100  # at most this many alerts in one list reply
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 # Largest id SQLite stores (64-bit signed); Telegram's own ids are far below it.
 MAX_ID = 2**63 - 1
-
-
-class MatcherLike(Protocol):
-    def match(self, title: str, summary: str) -> MatchResult: ...
 
 
 @dataclass(frozen=True, slots=True)
