@@ -36,7 +36,8 @@ from bench.story_data import (
     TEXTS,
     LabelledItem,
     Scores,
-    arrival_times,
+    cluster_online,
+    default_actions,
     default_matcher,
     default_places,
     fit_model,
@@ -64,16 +65,7 @@ def cluster(
     models: Sequence[StoryModel],
 ) -> list[int]:
     """Online grouping in arrival order; ``models[i]`` scores item i's lookup."""
-    times = arrival_times(items, mode)
-    index = StoryGroups(models[0])
-    assigned: list[int] = []
-    for i, (sig, at) in enumerate(zip(sigs, times, strict=True)):
-        index.prune(at)
-        hit = index.match(sig, at, model=models[i])
-        story = hit.story_id if hit is not None else i
-        index.add(story, sig, at)
-        assigned.append(story)
-    return assigned
+    return cluster_online(items, sigs, mode, models)
 
 
 HEADER = (
@@ -144,7 +136,6 @@ def evaluate(args: argparse.Namespace, out: TextIO) -> None:
                 print(row(text, mode, "in-sample", score_clusters(items, insample)), file=out)
     for text in args.texts:
         sigs = signatures(items, text, matcher, places)
-        keys = [s.index_keys() for s in sigs]
         true_pairs = refused = unevidenced = others = others_kept = 0
         for a in range(len(items)):
             for b in range(a + 1, len(items)):
@@ -152,7 +143,7 @@ def evaluate(args: argparse.Namespace, out: TextIO) -> None:
                     true_pairs += 1
                     refused += conflict(sigs[a], sigs[b])
                     unevidenced += not event_evidence(sigs[b], sigs[a])
-                elif not keys[a].isdisjoint(keys[b]) and not conflict(sigs[a], sigs[b]):
+                elif sigs[b].shares_key(sigs[a]) and not conflict(sigs[a], sigs[b]):
                     others += 1
                     others_kept += event_evidence(sigs[b], sigs[a])
         print(f"guard ({text}): refuses {refused} of {true_pairs} true pairs", file=out)
@@ -189,6 +180,7 @@ def cost(args: argparse.Namespace, out: TextIO) -> None:
     matcher = default_matcher()
     places = default_places()
     model = load_story_model()
+    actions = default_actions()
     print("\nper-item cost (match + add), medians of 3 rounds:", file=out)
     print(
         f"{'open members':>13}{'ours µs':>10}{'brute force µs':>16}{'ours/brute':>12}{'agree':>8}",
@@ -197,7 +189,7 @@ def cost(args: argparse.Namespace, out: TextIO) -> None:
     queries_n = args.queries
     for n in (args.members, args.big):
         texts = synthetic_titles(items, n + queries_n, seed=n)
-        sigs = [signature(t, s, matcher.match(t, s).entities, places) for t, s in texts]
+        sigs = [signature(t, s, matcher.match(t, s).entities, places, actions) for t, s in texts]
         start = items[0].at
         # All members open: spread over the last 60 h of a 72 h window.
         span = 60 * 3600.0 / max(1, n)

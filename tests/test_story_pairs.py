@@ -3,9 +3,10 @@
 Both items arrive at the same time (a burst: one poll cycle, or one aggregator body), so the
 time gap says nothing and only event evidence can join them. The pairs are written from
 general kinds (same template with another town, one watched entity or its place in two
-events, politics and an attack of one actor, tolls that differ, EN/FR/AR rewrites), not
-copied from the dev set. Each pair is checked both ways through the two paths the bot uses:
-the online index (``StoryGroups.match``) and the one-body batch (``StoryModel.score``).
+events, politics and an attack of one actor, tolls that differ, the next step of a saga,
+EN/FR/AR rewrites, names across scripts), not copied from the dev set. Each pair is checked
+both ways through the two paths the bot uses: the online index (``StoryGroups.match``) and
+the one-body batch (``StoryModel.score``).
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ import pytest
 
 from bot.core.story_index import StoryGroups
 from bot.core.story_model import Signature, conflict, event_evidence, signature
-from bot.cycle.story_grouping import load_story_model, place_finder
+from bot.cycle.story_grouping import action_finder, load_story_model, place_finder
 from tests.harness import default_matcher
 
 T0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
 MATCHER = default_matcher()
 PLACES = place_finder()
+ACTIONS = action_finder()
 MODEL = load_story_model()
 
 Text = tuple[str, str]  # title, summary
@@ -29,7 +31,7 @@ Text = tuple[str, str]  # title, summary
 
 def sig(text: Text) -> Signature:
     title, summary = text
-    return signature(title, summary, MATCHER.match(title, summary).entities, PLACES)
+    return signature(title, summary, MATCHER.match(title, summary).entities, PLACES, ACTIONS)
 
 
 def grouped(a: Text, b: Text) -> bool:
@@ -80,6 +82,18 @@ APART: list[tuple[str, Text, Text]] = [
     ("other toll",
      ("Mali: 12 soldiers killed in attack near Ségou", ""),
      ("Mali: 30 soldiers killed in attack near Ségou", "")),
+    # the next step of a saga: another kind of action by the same actors (action classes)
+    ("saga, freed vs arrives home",
+     ("Italian aid worker Luca Bianchi freed in Niger", ""),
+     ("Former hostage Luca Bianchi lands in Rome", "")),
+    ("saga, freed vs arrives home, FR",
+     ("Otage italien Luca Bianchi libéré au Niger", ""),
+     ("Luca Bianchi est arrivé à Rome", "")),
+    ("saga, announced exit vs formal notice",
+     ("Niger junta announces exit from ECOWAS", ""),
+     ("Niger formally notifies ECOWAS of its withdrawal", "")),
+    ("saga, quits vs asks another to withdraw",
+     ("Niger quits ECOWAS", ""), ("Niger asks France to withdraw its troops", "")),
 ]  # fmt: skip
 
 TOGETHER: list[tuple[str, Text, Text]] = [
@@ -98,6 +112,22 @@ TOGETHER: list[tuple[str, Text, Text]] = [
     ("EN/EN rewrite, rounded toll",
      ("Goïta pardons 46 Ivorian soldiers", ""),
      ("Mali's Goita pardons the 49 Ivorian soldiers", "")),
+    # one watched entity and the same action class, across languages and scripts
+    ("EN/FR, same action",
+     ("Mali suspends activities of political parties", ""),
+     ("Le Mali suspend les activités des partis politiques", "")),
+    ("EN/AR, same action",
+     ("Mali suspends activities of political parties", ""),
+     ("مالي تعلق أنشطة الأحزاب السياسية", "")),
+    ("FR/AR, same action",
+     ("Le Mali met fin à l'accord d'Alger", ""), ("مالي تعلن إنهاء اتفاق الجزائر للسلام", "")),
+    ("EN/AR, expulsion",
+     ("Mali expels the French ambassador", ""), ("مالي تطرد السفير الفرنسي", "")),
+    # a person's name in Latin and Arabic script (consonant skeletons)
+    ("FR/AR, name and action",
+     ("Le journaliste Marc Durand libéré au Niger", ""),
+     ("الإفراج عن الصحافي مارك دوران في النيجر", "")),
+    ("FR/AR, a death", ("Mali: Soumaïla Cissé est décédé", ""), ("مالي: وفاة سومايلا سيسي", "")),
 ]  # fmt: skip
 
 

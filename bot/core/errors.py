@@ -22,7 +22,8 @@ its message; anything else reaching those places is a bug and is logged with its
     ├── DataFileError                 a shipped data file is unusable
     │   ├── GazetteerError            bot/data/gazetteer.json
     │   ├── LexiconError              bot/data/incident_lexicon.toml
-    │   └── ModelError                bot/data/story_model.json
+    │   ├── ModelError                bot/data/story_model.json
+    │   └── ActionLexiconError        bot/data/story_actions.toml
     ├── ServiceError                  the service cannot start or go on
     │   ├── AlreadyRunning            another process holds the database or the bot token
     │   ├── DatabaseGone              the database file was replaced or removed under us
@@ -149,6 +150,10 @@ class LexiconError(DataFileError):
 
 class ModelError(DataFileError):
     """The story model data is unusable; the message says which part."""
+
+
+class ActionLexiconError(DataFileError):
+    """The story action classes are unusable; the message names the class and the field."""
 
 
 # ----- the service ------------------------------------------------------------------------

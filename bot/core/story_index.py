@@ -90,7 +90,7 @@ class StoryGroups:
         postings = self._postings
         weight: dict[int, float] = {}
         per_key = self.per_key
-        for key in sig.index_keys():
+        for key in sig.query_keys():
             slots = postings.get(key)
             if not slots:
                 continue

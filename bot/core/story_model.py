@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bot.core.errors import ModelError
+from bot.core.name_skeleton import arabic_skeleton, latin_skeleton, skeletons_match
 from bot.core.normalize import fold, normalize
 from bot.core.stories import COUNTRIES, LEXICON, STOPWORDS, fingerprint
 
@@ -52,6 +53,11 @@ FEATURES: tuple[str, ...] = (
     "cross_script",  # one is in Arabic script, the other not
     "cross_entities",  # entities_jaccard when cross_script: what is left to compare across
     "cross_places",  # places_shared when cross_script
+    "cross_names",  # names of one title whose consonants an Arabic word of the other has (0-2)
+    "actions_shared",  # action classes both titles name (freed, arrives, quits...; 0, 1, 2+)
+    "actions_differ",  # both titles name actions, no family in common (freed / arrives)
+    "actions_differ_gap",  # actions_differ x gap: another kind of action the next day
+    "actions_step",  # one title names a step (notice, demand, arrival...) the other does not
     "gap",  # time between the two, in units of 24 h, capped at 3
 )
 
@@ -80,6 +86,21 @@ _NUMBER_WORDS = {
     "cinquante": 50,
     "cent": 100,
 }
+
+
+class ActionFinder(Protocol):
+    """What the grouper needs from the action classes (bot.core.story_actions.ActionLexicon):
+    the classes a title names, and their families."""
+
+    def __call__(self, text: str) -> frozenset[str]: ...
+
+    def family_of(self, classes: frozenset[str]) -> frozenset[str]: ...
+
+    @property
+    def evidence(self) -> frozenset[str]: ...
+
+    @property
+    def steps(self) -> frozenset[str]: ...
 
 
 class PlaceFinder(Protocol):
@@ -113,20 +134,45 @@ class Signature:
     # names that are none of the anchors' words: Radisson, Barkhane, Moussa Mara
     specific_names: frozenset[str] = frozenset()
     title_specific_names: frozenset[str] = frozenset()
+    actions: frozenset[str] = frozenset()  # action classes of the title (bot.core.story_actions)
+    action_families: frozenset[str] = frozenset()  # their families
+    evidence_actions: frozenset[str] = frozenset()  # those that are evidence with one anchor
+    step_actions: frozenset[str] = frozenset()  # those that mark a later step of a saga
+    # consonant skeletons (bot.core.name_skeleton) of the title's names (Latin script) or of
+    # its words (Arabic script): Cissé / سيسي
+    skeletons: frozenset[str] = frozenset()
     arabic: bool = False
     has_summary: bool = False
     summary_key: int = 0  # hash of the summary without digits: the same text is boilerplate
 
     def index_keys(self) -> frozenset[str]:
-        """Index keys: an item is compared with members sharing one of them."""
+        """Keys a member is indexed under; an item is compared with the members indexed under
+        one of its ``query_keys``."""
+        return self._keys(self.arabic)
+
+    def query_keys(self) -> frozenset[str]:
+        """Keys an item looks up: the same as ``index_keys`` but for name skeletons, which
+        look for the other script only (a name and its Arabic spelling)."""
+        return self._keys(not self.arabic)
+
+    def _keys(self, arabic: bool) -> frozenset[str]:
+        # a name skeleton, and the skeleton less its last consonant (Dubois TBS / دوبوا TB,
+        # see name_skeleton.skeletons_match), marked with the script it is looked up in
+        script = "ka:" if arabic else "kl:"
         return frozenset(
             [
                 *("e:" + e for e in self.entities),
                 *("p:" + p for p in self.places),
                 *("n:" + str(n) for n in self.title_numbers),
                 *("t:" + t for t in self.tokens),
+                *(script + k for k in self.skeletons),
+                *(script + k[:-1] for k in self.skeletons if len(k) > 2),
             ]
         )
+
+    def shares_key(self, other: Signature) -> bool:
+        """Whether the online index compares the two (either looking the other up)."""
+        return not self.query_keys().isdisjoint(other.index_keys())
 
 
 def _place_name(place_id: str) -> str:
@@ -179,6 +225,7 @@ def signature(
     summary: str = "",
     entities: Iterable[str] = (),
     places: PlaceFinder | None = None,
+    actions: ActionFinder | None = None,
 ) -> Signature:
     """The signature of one item from its plain-text title and summary, the entities the
     matcher found in it, and the gazetteer (None: no place signals). Only the first
@@ -189,6 +236,7 @@ def signature(
     found_title = list(places(title)) if places is not None else []
     found_text = list(places(text)) if places is not None and summary else found_title
     title_grams = _grams(title)
+    title_actions = actions(title) if actions is not None else frozenset()
     fp = fingerprint(title, summary)
     entity_names = {normalize(e) for e in entities}
     entity_words = {w for name in entity_names for w in name.split()}
@@ -196,6 +244,8 @@ def signature(
     title_anchors = entity_names | {_place_name(p) for p, _, _ in found_title}
     entity_words |= {w for name in anchors for w in name.split()}
     text_names, head_names = names(text), names(title)
+    title_specific = frozenset(n for n in head_names if normalize(n) not in entity_words)
+    is_arabic = bool(_ARABIC.search(title))
     return Signature(
         title_grams=title_grams,
         text_grams=_grams(text) if summary else title_grams,
@@ -212,11 +262,39 @@ def signature(
         anchors=frozenset(anchors),
         title_anchors=frozenset(title_anchors),
         specific_names=frozenset(n for n in text_names if normalize(n) not in entity_words),
-        title_specific_names=frozenset(n for n in head_names if normalize(n) not in entity_words),
-        arabic=bool(_ARABIC.search(title)),
+        title_specific_names=title_specific,
+        actions=title_actions,
+        action_families=actions.family_of(title_actions) if actions is not None else frozenset(),
+        evidence_actions=title_actions & actions.evidence if actions is not None else frozenset(),
+        step_actions=title_actions & actions.steps if actions is not None else frozenset(),
+        skeletons=_skeletons(title, is_arabic, title_specific),
+        arabic=is_arabic,
         has_summary=bool(summary.strip()),
         summary_key=hash(_DIGITS.sub("", normalize(summary))) if summary.strip() else 0,
     )
+
+
+def _skeletons(title: str, arabic: bool, latin_names: frozenset[str]) -> frozenset[str]:
+    """Skeletons of the Arabic words of an Arabic-script title (3+ letters), or of the names of
+    a Latin-script one."""
+    if arabic:
+        return frozenset(
+            sk
+            for w in normalize(title).split()
+            if len(w) >= 3 and _ARABIC.match(w) and len(sk := arabic_skeleton(w)) >= 2
+        )
+    return frozenset(sk for n in latin_names if len(sk := latin_skeleton(normalize(n))) >= 2)
+
+
+def _cross_names(a: Signature, b: Signature) -> tuple[int, bool]:
+    """Across scripts: how many names of the Latin title (at most 2) have an Arabic word of the
+    other with the same consonants, and whether that is evidence of one event (two names, or
+    one of three consonants or more: *Olivier Dubois*, *Barkhane*)."""
+    if a.arabic == b.arabic or not a.skeletons or not b.skeletons:
+        return 0, False
+    latin, arabic = (b, a) if a.arabic else (a, b)
+    found = [s for s in latin.skeletons if any(skeletons_match(s, t) for t in arabic.skeletons)]
+    return min(len(found), 2), len(found) >= 2 or any(len(s) >= 3 for s in found)
 
 
 def both_summaries(a: Signature, b: Signature) -> bool:
@@ -260,6 +338,8 @@ def _other_features(a: Signature, b: Signature, gap_hours: float, full: bool) ->
     places = float(min(len(a_places & b_places), 2))
     tokens = _jaccard(a.tokens, b.tokens) if full else _jaccard(a.title_tokens, b.title_tokens)
     shared_names = len(a.names & b.names) if full else len(a.title_names & b.title_names)
+    differ = 1.0 if _actions_differ(a, b) else 0.0
+    gap = min(abs(gap_hours) / 24.0, 3.0)
     return (
         tokens,
         float(min(len(a.entities & b.entities), 2)),
@@ -273,7 +353,12 @@ def _other_features(a: Signature, b: Signature, gap_hours: float, full: bool) ->
         cross,
         cross * entities,
         cross * places,
-        min(abs(gap_hours) / 24.0, 3.0),
+        float(_cross_names(a, b)[0]) if cross else 0.0,
+        float(min(len(a.actions & b.actions), 2)),
+        differ,
+        differ * gap,
+        1.0 if a.step_actions != b.step_actions else 0.0,
+        gap,
     )
 
 
@@ -289,6 +374,13 @@ def pair_features(a: Signature, b: Signature, gap_hours: float) -> tuple[float, 
     """The feature vector of a pair, in ``FEATURES`` order."""
     full = both_summaries(a, b)
     return (*_char_features(a, b, full), *_other_features(a, b, gap_hours, full))
+
+
+def _actions_differ(a: Signature, b: Signature) -> bool:
+    """Both titles name actions and no family of one is a family of the other (freed /
+    arrives; an attack and its toll are one family)."""
+    fa, fb = a.action_families, b.action_families
+    return bool(fa) and bool(fb) and fa.isdisjoint(fb)
 
 
 def _close(x: int, y: int) -> bool:
@@ -352,7 +444,9 @@ def event_evidence(a: Signature, b: Signature) -> bool:
     else:
         anchors = a.title_anchors & b.title_anchors
         specific = a.title_specific_names & b.title_specific_names
-    if len(anchors) >= 2 or specific:
+    if len(anchors) >= 2 or specific or _cross_names(a, b)[1]:
+        return True
+    if anchors and not a.evidence_actions.isdisjoint(b.evidence_actions):
         return True
     return _cosine(a.title_grams, b.title_grams) >= EVIDENCE_TITLE_SIMILARITY
 

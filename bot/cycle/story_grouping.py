@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ from typing import Any
 from bot.core.gazetteer import PlaceKind
 from bot.core.models import Item
 from bot.core.normalize import normalize
+from bot.core.story_actions import ActionLexicon, parse_actions
 from bot.core.story_index import StoryGroups
 from bot.core.story_model import (
     PlaceFinder,
@@ -34,6 +36,7 @@ log = logging.getLogger("newswatch.stories")
 _REGION_WORD = re.compile(r"\s+(region|department|province)$", re.IGNORECASE)
 
 MODEL_FILE = Path(__file__).resolve().parent.parent / "data" / "story_model.json"
+ACTIONS_FILE = Path(__file__).resolve().parent.parent / "data" / "story_actions.toml"
 
 PlaceFinderFn = PlaceFinder
 
@@ -41,6 +44,17 @@ PlaceFinderFn = PlaceFinder
 def load_story_model(path: Path = MODEL_FILE) -> StoryModel:
     """The shipped story model (fitted weights, see docs/dedup.md)."""
     return parse_story_model(json.loads(path.read_text(encoding="utf-8")))
+
+
+def load_actions(path: Path = ACTIONS_FILE) -> ActionLexicon:
+    """The shipped action classes (freed, arrives, quits... in EN/FR/AR; docs/dedup.md)."""
+    return parse_actions(tomllib.loads(path.read_text(encoding="utf-8")))
+
+
+@cache
+def action_finder() -> ActionLexicon:
+    """The shipped action classes, parsed once per process."""
+    return load_actions()
 
 
 @cache
@@ -91,17 +105,19 @@ class StoryGrouper:
         window: timedelta,
         model: StoryModel | None = None,
         places: PlaceFinderFn | bool | None = True,
+        actions: ActionLexicon | bool | None = True,
     ):
         self.repo = repo
         self.window = window
         self.model = model or load_story_model()
         self.places: PlaceFinderFn | None = place_finder() if places is True else places or None
+        self.actions: ActionLexicon | None = action_finder() if actions is True else actions or None
         self.index = StoryGroups(self.model, window=window)
         self._batch: list[tuple[Signature, StoryAssignment]] = []
         self._loaded = False
 
     def signature(self, title: str, summary: str, entities: Iterable[str]) -> Signature:
-        return signature(title, summary, entities, self.places)
+        return signature(title, summary, entities, self.places, self.actions)
 
     def load(self, now: datetime) -> int:
         """Index every member of the stories started within the window."""
