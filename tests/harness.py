@@ -1,17 +1,17 @@
-"""Build an in-process pipeline on a real SQLite file for tests (no subprocess)."""
+"""Build an in-process pipeline on a real SQLite file for tests (no subprocess), wired by the
+application's composition (bot/app/composition.py) as `poll --once` wires it."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from datetime import timedelta
 from pathlib import Path
 
-from bot.console.delivery import ConsoleDeliverer
+from bot.app.composition import build_pipeline, console_deliverer
+from bot.app.config import Config
 from bot.core.matching import Matcher
 from bot.core.models import FeedSpec
-from bot.cycle.pipeline import CycleSettings, Pipeline
-from bot.cycle.story_grouping import StoryGrouper
+from bot.cycle.pipeline import Pipeline
 from bot.cycle.watchlist_files import WatchlistReloader
 from bot.feeds.fetcher import Fetcher, FetchSettings
 from storage.db import open_database
@@ -37,17 +37,19 @@ def make_pipeline(
     stories: bool = True,
     backfill_hours: int = 24,
 ) -> tuple[Pipeline, Repository, Fetcher, io.StringIO]:
+    # No spread of fetch starts: a test's cycle fetches every feed at once.
+    config = Config(chat_ids=chat_ids, backfill_hours=backfill_hours, fetch_spread_seconds=0.0)
     repo = Repository(open_database(db_path))
     fetcher = Fetcher(settings or FetchSettings(deadline=20.0))
     out = io.StringIO()
     chosen = matcher or default_matcher()
-    pipeline = Pipeline(
+    pipeline = build_pipeline(
+        config,
         repo,
         fetcher,
         matcher=lambda: chosen,
         feeds=lambda: [FeedSpec(url=u) for u in urls],
-        deliverer=deliverer or ConsoleDeliverer(repo, "Africa/Bamako", out=out),  # type: ignore[arg-type]
-        settings=CycleSettings(chat_ids=chat_ids, backfill_hours=backfill_hours),
-        stories=StoryGrouper(repo, timedelta(hours=72)) if stories else None,
+        deliverer=deliverer or console_deliverer(config, repo, out),  # type: ignore[arg-type]
+        stories=stories,
     )
     return pipeline, repo, fetcher, out

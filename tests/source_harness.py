@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.app.composition import build_source_reader
 from bot.app.config import Config
 from bot.core.models import FeedSpec
 from bot.cycle.pipeline import CycleSettings, Pipeline
 from bot.cycle.story_grouping import StoryGrouper
 from bot.feeds.fetcher import Fetcher, FetchSettings
-from main import build_source_reader
 from storage.db import open_database
 from storage.repository import Repository, StoredAlert
 from tests.harness import default_matcher
