@@ -15,14 +15,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from bot.core.errors import FeedError, FeedErrorKind
+from bot.core.feed_state import (
+    Failure,
+    FeedNow,
+    FeedStatus,
+    after_failure,
+    after_success,
+    overdue,
+    should_fetch,
+)
 from bot.core.incidents import IncidentTagger, priority_for
 from bot.core.language import guess_language
 from bot.core.matching import MatcherLike, MatchResult
 from bot.core.models import FeedSpec, Item, SourceKind
 from bot.core.schedule import (
     SchedulePolicy,
-    next_after_failure,
-    next_after_success,
     spread_offsets,
 )
 from bot.core.sources import article_key
@@ -189,14 +196,16 @@ class Pipeline:
             self._synced_specs = specs
             self._specs = {s.url: s for s in specs}
         states = self.repo.feed_states([s.url for s in specs])
-        due = [state for state in states.values() if _should_fetch(state, now, force)]
+        due = [state for state in states.values() if should_fetch(feed_now(state), now, force)]
         report.feeds_due = len(due)
         report.due_urls = [state["url"] for state in due]
         new_alerts: list[StoredAlert] = []
         self._notices = []
         spread = self.settings.forced_spread_seconds if force else self.settings.spread_seconds
         grace = timedelta(seconds=self.settings.spread_grace_seconds)
-        backlog = [i for i, state in enumerate(due) if force or _overdue(state, now) > grace]
+        backlog = [
+            i for i, state in enumerate(due) if force or overdue(feed_now(state), now) > grace
+        ]
         spread = min(spread, len(backlog) * self.settings.spread_step_seconds)
         offsets = [0.0] * len(due)
         for index, offset in zip(
@@ -341,60 +350,39 @@ class Pipeline:
     def _record_failure(
         self, state: dict[str, Any], error: FeedError, result: FetchResult | None
     ) -> None:
+        """Store the feed's state after a failure (bot.core.feed_state decides it)."""
         now = self.clock()
-        failures = int(state.get("consecutive_failures") or 0) + 1
-        policy = self.settings.policy
+        source = result if isinstance(result, SourceResult) else None
+        failure = Failure(
+            error=error,
+            retry_after=result.retry_after if result is not None else None,
+            gone=result.gone if result is not None else False,
+            pause_now=source.pause if source is not None else False,
+            source_notice=source.notice if source is not None else None,
+        )
+        before = feed_now(state)
+        after = after_failure(before, failure, now, self.settings.policy)
         fields: dict[str, Any] = {
             "last_fetch_at": now,
             "last_error": str(error),
             "last_error_kind": error.kind.value,
             "last_error_at": now,
-            "consecutive_failures": failures,
-            "next_fetch_at": next_after_failure(
-                now, policy, failures, retry_after=result.retry_after if result else None
-            ),
+            "consecutive_failures": after.consecutive_failures,
+            "next_fetch_at": after.next_fetch_at,
         }
-        pause_now = False
-        source_notice = None
+        if after.status is not before.status:
+            fields["status"] = after.status.value
         if result is not None:
             fields["last_status"] = result.status
-            if result.gone:
-                fields["status"] = "gone"
-            if result.retry_after is not None:
-                fields["retry_not_before"] = now + timedelta(seconds=result.retry_after)
-        if isinstance(result, SourceResult):
-            if result.source_state is not None:
-                fields["source_state"] = json.dumps(result.source_state, ensure_ascii=False)
-            pause_now = result.pause
-            source_notice = result.notice
-        if pause_now:  # e.g. no public preview: pointless to retry often; /retry brings it back
-            fields["next_fetch_at"] = now + timedelta(seconds=policy.backoff_cap)
-        paused_by_failures = failures >= policy.pause_after_failures
-        if (paused_by_failures or pause_now) and fields.get("status") != "gone":
-            fields["status"] = "paused"
-        newly_paused = fields.get("status") == "paused" and state.get("status") != "paused"
-        if newly_paused:
+        if after.retry_not_before is not None:
+            fields["retry_not_before"] = after.retry_not_before
+        if after.newly_paused:
             fields["paused_at"] = now
-        url = state["url"]
-        self._update_feed_later(url, fields)
-        if source_notice and (newly_paused or not pause_now):
-            if newly_paused:
-                source_notice += (
-                    f"\nPaused: {url} is not fetched again until you /retry {url}"
-                    f" (or `main.py feeds retry {url}`), or once a day."
-                )
-            self._notices.append(source_notice)
-        elif fields.get("status") == "gone" and state.get("status") != "gone":
-            self._notices.append(
-                f"Feed disabled (410 Gone): {url}\nLast error: {error}\n"
-                f"If it comes back, /retry {url} (or `main.py feeds retry {url}`)."
-            )
-        elif newly_paused and not source_notice:
-            self._notices.append(
-                f"Feed paused after {failures} consecutive failures: {url}\n"
-                f"Last error: {error}\nIt is still retried with backoff (up to once a day);"
-                " you will get one message when it recovers. /retry fetches it now."
-            )
+        if source is not None and source.source_state is not None:
+            fields["source_state"] = json.dumps(source.source_state, ensure_ascii=False)
+        self._update_feed_later(state["url"], fields)
+        if after.notice:
+            self._notices.append(after.notice)
 
     async def _process(
         self,
@@ -409,6 +397,13 @@ class Pipeline:
             self._feed_failed(state, result.error, result, report)
             return []
         report.fetched += 1
+        after = after_success(
+            feed_now(state),
+            now,
+            self.settings.policy,
+            ttl_minutes=state.get("ttl_minutes"),
+            max_age=result.max_age,
+        )
         success: dict[str, Any] = {
             "last_fetch_at": now,
             "last_success_at": now,
@@ -417,13 +412,11 @@ class Pipeline:
             "last_error": None,
             "last_error_kind": None,
             "retry_not_before": None,
-            "next_fetch_at": next_after_success(
-                now,
-                self.settings.policy,
-                ttl_minutes=state.get("ttl_minutes"),
-                max_age=result.max_age,
-            ),
+            "next_fetch_at": after.next_fetch_at,
         }
+        if after.recovered:
+            success["status"] = after.status.value
+            success["paused_at"] = None
         if result.etag:
             success["etag"] = result.etag
         if result.last_modified:
@@ -452,12 +445,7 @@ class Pipeline:
                 success["source_state"] = json.dumps(result.source_state, ensure_ascii=False)
             if result.notice:
                 self._notices.append(result.notice)
-        recovered = None
-        if state.get("status") == "paused":
-            success["status"] = "active"
-            success["paused_at"] = None
-            failures = int(state.get("consecutive_failures") or 0)
-            recovered = f"Feed recovered after {failures} consecutive failures: {url}"
+        recovered = after.notice
         if _unchanged(state, result):
             if result.not_modified:
                 report.not_modified += 1
@@ -481,12 +469,13 @@ class Pipeline:
         if parsed.ttl_minutes:
             success["ttl_minutes"] = parsed.ttl_minutes
             if parsed.ttl_minutes != state.get("ttl_minutes"):  # a new <ttl>: schedule by it now
-                success["next_fetch_at"] = next_after_success(
+                success["next_fetch_at"] = after_success(
+                    feed_now(state),
                     now,
                     self.settings.policy,
                     ttl_minutes=parsed.ttl_minutes,
                     max_age=result.max_age,
-                )
+                ).next_fetch_at
         if parsed.title and not state.get("title"):
             success["title"] = parsed.title
         first_fetch = not state.get("first_success_at")
@@ -668,29 +657,15 @@ def _unchanged(state: dict[str, Any], result: FetchResult) -> bool:
     )
 
 
-def _overdue(state: dict[str, Any], now: datetime) -> timedelta:
-    next_at = parse_iso(state.get("next_fetch_at"))
-    return timedelta.max if next_at is None else now - next_at
-
-
-def _is_due(state: dict[str, Any], now: datetime) -> bool:
-    next_at = parse_iso(state.get("next_fetch_at"))
-    return next_at is None or next_at <= now
-
-
-def _should_fetch(state: dict[str, Any], now: datetime, force: bool) -> bool:
-    """Active feeds when due (or forced); paused feeds only when their backoff is over.
-
-    Even a forced cycle honours a server's Retry-After (429/503) until it has passed.
-    """
-    if state["status"] == "paused":
-        return _is_due(state, now)
-    if state["status"] != "active":
-        return False
-    wait_until = parse_iso(state.get("retry_not_before"))
-    if wait_until is not None and wait_until > now:
-        return False
-    return force or _is_due(state, now)
+def feed_now(state: dict[str, Any]) -> FeedNow:
+    """The part of a stored feed row that bot.core.feed_state reads."""
+    return FeedNow(
+        url=state["url"],
+        status=FeedStatus(state.get("status") or FeedStatus.ACTIVE),
+        consecutive_failures=int(state.get("consecutive_failures") or 0),
+        next_fetch_at=parse_iso(state.get("next_fetch_at")),
+        retry_not_before=parse_iso(state.get("retry_not_before")),
+    )
 
 
 def _may_alert(item: Item, first_fetch: bool, backfill_from: datetime) -> bool:
