@@ -242,7 +242,7 @@ def apply_migrations(db: Database) -> list[str]:
 def _delivery_mutes_prefs(db: Database) -> None:
     """Outbox columns for digests and holds, chat migrations, mutes and per-chat preferences."""
     db.execute("ALTER TABLE deliveries ADD COLUMN held TEXT")  # why it waited: quiet|daily|hourly
-    db.execute("ALTER TABLE deliveries ADD COLUMN digest_id INTEGER")  # folded into this digest
+    db.execute("ALTER TABLE deliveries ADD COLUMN digest_id INTEGER")  # bundled into this digest
     db.execute("ALTER TABLE deliveries ADD COLUMN silent INTEGER")  # disable_notification
     db.execute("ALTER TABLE chats ADD COLUMN migrated_to INTEGER")
     db.execute("CREATE INDEX idx_deliveries_digest_id ON deliveries(digest_id)")

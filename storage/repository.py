@@ -686,7 +686,7 @@ class Repository:
             ).fetchone()
         return int(row[0])
 
-    # ----- outbox policy: holds, digests, mutes, story edits (issue 5) -------------------
+    # ----- outbox policy: holds, digests, mutes, story edits ------------------------------
     def hold_deliveries(self, holds: Sequence[tuple[int, datetime, str]], now: datetime) -> None:
         """Keep pending rows back until a time (quiet hours, daily digest), recording why."""
         with transaction(self.db):
@@ -705,7 +705,7 @@ class Repository:
                 [(reason, iso(now), delivery_id) for delivery_id, reason in skips],
             )
 
-    def fold_into_digest(
+    def bundle_into_digest(
         self,
         ids: Sequence[int],
         chat_id: int | str,
@@ -716,7 +716,7 @@ class Repository:
     ) -> list[int]:
         """Atomically replace pending alert rows by digest rows (one per message text).
 
-        The folded rows become ``digested`` with ``digest_id`` = the first digest row.
+        The bundled rows become ``digested`` with ``digest_id`` = the first digest row.
         """
         new_ids: list[int] = []
         with transaction(self.db):

@@ -126,7 +126,7 @@ def test_daily_digest_modes(mode: str, priority: str, waits: bool):
         assert plan.send == [1]
 
 
-def test_daily_held_alerts_are_not_held_again_and_fold():
+def test_daily_held_alerts_are_not_held_again_and_are_bundled():
     evening = datetime(2026, 3, 1, 18, 30, tzinfo=UTC)
     prefs = ChatPrefs(digest_mode="low", digest_time=time(18, 30))
     plan = plan_chat(_alerts(4, "digest", held="daily"), prefs, evening, BAMAKO, threshold=10)
@@ -162,7 +162,7 @@ def test_muted_by(entities, source, mutes, muted):
     assert (muted_by(entities, source, mutes) is not None) is muted
 
 
-def test_hourly_mode_holds_non_urgent_until_the_next_full_hour_then_folds():
+def test_hourly_mode_holds_non_urgent_until_the_next_full_hour_then_bundles():
     prefs = ChatPrefs(digest_mode="hourly")
     now = datetime(2026, 4, 25, 14, 20, tzinfo=UTC)
     rows = [Pending(1, "alert", "normal"), Pending(2, "alert", "urgent"), Pending(3, "alert")]

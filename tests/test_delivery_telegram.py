@@ -350,7 +350,7 @@ async def test_flood_of_50_goes_out_as_a_digest_within_rate_limits(telegram_api,
     assert statuses(repo) == {"digested": 50, "sent": len(messages)}
 
 
-async def test_a_flood_never_folds_an_urgent_alert(telegram_api, bot, repo):
+async def test_a_flood_never_bundles_an_urgent_alert(telegram_api, bot, repo):
     for i in range(12):
         add_alert(repo, f"Routine {i:02d}")
     add_alert(repo, "Urgent: convoy ambushed", priority="urgent")
@@ -471,11 +471,11 @@ async def test_mute_button_takes_effect_at_once(telegram_api, repo):
 
 
 # ----- crash safety (in process) and story edits -----------------------------------------
-async def test_digest_fold_survives_a_crash_before_sending(telegram_api, bot, repo, tmp_path):
+async def test_digest_bundle_survives_a_crash_before_sending(telegram_api, bot, repo, tmp_path):
     for i in range(12):
         add_alert(repo, f"Fold {i}")
     d = deliverer(bot, repo)
-    d._drain_chat = _never  # type: ignore[method-assign]  # "crash" right after folding
+    d._drain_chat = _never  # type: ignore[method-assign]  # "crash" right after bundling
     await d.drain()
     assert statuses(repo) == {"digested": 12, "pending": 1}
     fresh = deliverer(bot, Repository(open_database(tmp_path / "nw.db")))

@@ -58,7 +58,7 @@ def test_an_alert_below_the_minimum_waits_for_the_digest_even_when_urgent():
     plan = plan_chat(rows, ChatPrefs(), NOW, ZONE, threshold=0)
     assert plan.send == [2]
     assert [(i, why) for i, _until, why in plan.hold] == [(1, "daily"), (3, "daily")]
-    # once released by the digest time it is folded with the others, not held again
+    # once released by the digest time it is bundled with the others, not held again
     released = [Pending(1, "alert", "urgent", held="daily", below_minimum=True),
                 Pending(3, "alert", "normal", held="daily", below_minimum=True)]  # fmt: skip
     plan = plan_chat(released, ChatPrefs(), NOW, ZONE, threshold=0)

@@ -51,7 +51,7 @@ class ChatPlan:
 
     send: list[int] = field(default_factory=list)  # send one by one, in this order
     hold: list[tuple[int, datetime, str]] = field(default_factory=list)  # (id, until UTC, why)
-    digests: list[tuple[str, list[int]]] = field(default_factory=list)  # (why, ids) to fold
+    digests: list[tuple[str, list[int]]] = field(default_factory=list)  # (why, ids) to bundle
 
 
 def in_quiet_hours(local: time, start: time, end: time) -> bool:
@@ -91,7 +91,7 @@ def plan_chat(
     zone: ZoneInfo,
     threshold: int,
 ) -> ChatPlan:
-    """Decide which pending deliveries of one chat go out now, wait, or fold into a digest.
+    """Decide which pending deliveries of one chat go out now, wait, or are bundled into a digest.
 
     - Notices and already-built digests always go now.
     - Urgent alerts always go now (they still count towards flood control).
@@ -99,7 +99,7 @@ def plan_chat(
     - With a daily digest mode, low-priority (or all non-urgent) alerts wait for digest_time.
     - With the hourly mode, non-urgent alerts wait for the next full hour.
     - When more than ``threshold`` alerts are ready at once (0 disables), they go as a digest;
-      urgent alerts are never folded into it.
+      urgent alerts are never bundled into it.
     """
     plan = ChatPlan()
     start, end = prefs.quiet_start, prefs.quiet_end
@@ -141,11 +141,11 @@ def plan_chat(
         # A flood goes out as a digest, but an urgent alert keeps its own message, first.
         urgent_ids = {row.delivery_id for row in rows if row.priority == "urgent"}
         plan.send.extend(sorted(i for i in fresh if i in urgent_ids))
-        folded = sorted(i for i in fresh if i not in urgent_ids)
-        if len(folded) >= 2:
-            plan.digests.append(("flood", folded))
+        bundled = sorted(i for i in fresh if i not in urgent_ids)
+        if len(bundled) >= 2:
+            plan.digests.append(("flood", bundled))
         else:
-            plan.send.extend(folded)
+            plan.send.extend(bundled)
     else:
         plan.send.extend(sorted(fresh))
     return plan

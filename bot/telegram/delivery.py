@@ -312,7 +312,7 @@ class TelegramDeliverer:
                 self.repo.hold_deliveries(plan.hold, now)
             out[chat_id].extend(by_id[i] for i in plan.send)
             for why, ids in plan.digests:
-                out[chat_id].extend(self._fold(why, [by_id[i] for i in ids], chat_id, thread_id))
+                out[chat_id].extend(self._bundle(why, [by_id[i] for i in ids], chat_id, thread_id))
         return out
 
     def _prefs(self, chat_id: int | str) -> ChatPrefs:
@@ -330,7 +330,7 @@ class TelegramDeliverer:
             log.warning("chat %s: ignoring bad preferences: %s", chat_id, exc)
             return ChatPrefs()
 
-    def _fold(
+    def _bundle(
         self, why: str, rows: list[dict[str, Any]], chat_id: int | str, thread_id: int | None
     ) -> list[dict[str, Any]]:
         """Replace alert rows by digest rows in the outbox (atomically) and return those."""
@@ -339,11 +339,11 @@ class TelegramDeliverer:
         ]
         texts = render_digest(views, digest_header(why, len(views)))
         silent = all(v.priority == "digest" for v in views)
-        ids = self.repo.fold_into_digest(
+        ids = self.repo.bundle_into_digest(
             [int(r["delivery_id"]) for r in rows], chat_id, thread_id, texts, silent, self.clock()
         )
         log.info(
-            "chat %s: %d alerts folded into %d digest message(s) (%s)",
+            "chat %s: %d alerts bundled into %d digest message(s) (%s)",
             chat_id,
             len(rows),
             len(ids),
