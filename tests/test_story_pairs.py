@@ -11,12 +11,12 @@ the one-body batch (``StoryModel.score``).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.core.story_index import StoryGroups
-from bot.core.story_model import Signature, conflict, event_evidence, signature
+from bot.core.story_model import Signature, conflict, event_evidence, later_step, signature
 from bot.cycle.story_grouping import action_finder, load_story_model, place_finder
 from tests.harness import default_matcher
 
@@ -143,6 +143,24 @@ def test_rewrites_of_one_event_join(kind: str, a: Text, b: Text) -> None:
     assert grouped(b, a), kind
 
 
+@pytest.mark.parametrize(
+    ("first", "next_day"),
+    [
+        ("Niger quits ECOWAS", "Niger formally notifies ECOWAS of its withdrawal"),
+        ("Le Niger quitte la CEDEAO", "Le Niger notifie officiellement son retrait de la CEDEAO"),
+        ("France to withdraw troops from Mali", "Mali asks France to withdraw without delay"),
+        ("Otage italien Luca Bianchi libéré au Niger", "Luca Bianchi est arrivé à Rome"),
+    ],
+)  # fmt: skip
+def test_a_later_step_of_a_saga_the_next_day_starts_a_story(first: str, next_day: str) -> None:
+    groups = StoryGroups(MODEL)
+    groups.add(1, sig((first, "")), T0)
+    later = sig((next_day, ""))
+    assert groups.match(later, T0 + timedelta(hours=24)) is None
+    assert later_step(sig((first, "")), later, 24.0)
+    assert not later_step(sig((first, "")), later, 2.0)  # within hours: one report's detail
+
+
 def test_one_shared_entity_or_its_place_is_not_evidence() -> None:
     a = sig(("Bamako: fuel convoys attacked again", ""))
     b = sig(("Bamako court hears case against former ministers", ""))
@@ -170,7 +188,6 @@ class _Rows:
 def test_commit_of_fewer_stored_than_assigned_rebuilds_from_storage() -> None:
     # Two items of one body assigned, but only one stored (the other's key was stored by
     # another feed meanwhile): the grouper must not fail the feed, and must index what is stored.
-    from datetime import timedelta
 
     from bot.core.models import Item
     from bot.cycle.story_grouping import StoryGrouper

@@ -451,6 +451,19 @@ def event_evidence(a: Signature, b: Signature) -> bool:
     return _cosine(a.title_grams, b.title_grams) >= EVIDENCE_TITLE_SIMILARITY
 
 
+# From this gap on, a title naming a step the other does not is the next step of a saga.
+STEP_GAP_HOURS = 12.0
+
+
+def later_step(a: Signature, b: Signature, gap_hours: float) -> bool:
+    """Whether one of two reports at least ``STEP_GAP_HOURS`` apart names a step of a saga
+    (a formal notice, a demand, an arrival, a probe, a pardon, a signature: the action
+    classes marked ``step``) that the other does not: "Niger quits ECOWAS" and, the next day,
+    "Niger formally notifies ECOWAS"; "hostage freed" and "ex-hostage arrives home". Within
+    hours such a difference is a detail of one report (a same-day reaction)."""
+    return abs(gap_hours) >= STEP_GAP_HOURS and a.step_actions != b.step_actions
+
+
 @dataclass(frozen=True, slots=True)
 class _Variant:
     weights: tuple[float, ...]
@@ -487,7 +500,7 @@ class StoryModel:
         refuses the pair; without ``event_evidence`` the margin of probability 0."""
         if conflict(a, b):
             return -math.inf
-        if not event_evidence(a, b):
+        if not event_evidence(a, b) or later_step(a, b, gap_hours):
             return -self.variant(a, b).threshold
         return self.probability(a, b, gap_hours) - self.variant(a, b).threshold
 
@@ -498,7 +511,7 @@ class StoryModel:
             return -math.inf
         full = both_summaries(a, b)
         v = self.full if full else self.title
-        if not event_evidence(a, b):
+        if not event_evidence(a, b) or later_step(a, b, gap_hours):
             return -v.threshold
         rest = v.intercept + sum(
             w * x
