@@ -79,6 +79,13 @@ def test_every_place_of_the_eval_labels_is_in_the_gazetteer():
         ("الجهاديون في منطقة الساحل ومالي", []),
         ("The Sahel region: Mali, Burkina Faso and Niger", []),
         ("Attaque près de Fada, au Burkina", ["bf-fada-n-gourma"]),
+        # places of the OCHA Mali gazetteer added in round 3, with their variants
+        ("Attaque contre le camp de Tarkint, Mali", ["ml-tarkint"]),
+        ("Massacre in Diallassagou, central Mali", ["ml-diallassagou"]),
+        ("هجوم على واتاغونا في مالي", ["ml-ouattagouna"]),
+        ("Fighting in Tinzawaten", ["ml-tinzaouatene"]),
+        ("Ké-Macina : des soldats tués, Mali", ["ml-macina"]),
+        ("Mahou beer sales rise in Spain", []),  # ambiguous, no Sahel context
         ("", []),
     ],
 )

@@ -297,6 +297,16 @@ def test_places(title, summary, places):
         # the most specific place first; a region only when named as one
         ("Attack in the Mopti region on the Dioura camp", "", ["ml-dioura", "ml-mopti-region"]),
         ("Attack on the Dioura camp, Mali", "", ["ml-dioura"]),
+        # where an attack was launched from is not its target; an organisation named after a
+        # place is not a place; "Katiba Macina" is an armed group (round 3)
+        (
+            "Attack on the Niafunké camp, Mali",
+            "JNIM launched it from the Soumpi area.",
+            ["ml-niafunke"],
+        ),
+        ("Mine collapse, Mali", "The Kéniéba miners' association put the toll at 48.", []),
+        ("Mali : la Katiba Macina revendique une attaque contre Diabaly", "", ["ml-diabaly"]),
+        ("Combats à Macina, au Mali", "", ["ml-macina"]),  # trap: the town itself
         # a future or conditional verb after a place (or a list of places): later, not here
         (
             "France to withdraw from Mali",
