@@ -35,17 +35,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.core.stories import (
+from bench.jaccard_index import (
     DEFAULT_THRESHOLD,
     DEFAULT_WINDOW,
-    Fingerprint,
     StoryIndex,
     StoryMatch,
     _ts,
-    fingerprint,
     jaccard,
     same_event,
 )
+from bot.core.stories import Fingerprint, fingerprint
 
 T0 = datetime(2025, 6, 1, tzinfo=UTC)
 LABELLED = Path(__file__).resolve().parent.parent / "tests" / "data" / "stories_labelled.json"

@@ -1,4 +1,5 @@
-"""Story clustering: fingerprints, the precision guard, the windowed index, labelled-set P/R."""
+"""Story fingerprints (bot.core.stories) and the token-Jaccard index built on them
+(bench/jaccard_index.py, the baseline of bench/dedup.py): guard, window, labelled-set P/R."""
 
 from __future__ import annotations
 
@@ -12,15 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.core.stories import (
-    DEFAULT_THRESHOLD,
-    Fingerprint,
-    StoryIndex,
-    fingerprint,
-    jaccard,
-    same_event,
-    story_tokens,
-)
+from bench.jaccard_index import DEFAULT_THRESHOLD, StoryIndex, jaccard, same_event
+from bot.core.stories import Fingerprint, fingerprint, story_tokens
 
 T0 = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 DATA = Path(__file__).parent / "data" / "stories_labelled.json"
