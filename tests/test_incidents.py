@@ -219,6 +219,52 @@ def test_fatalities_are_not_read_for_strategic_developments_or_politics():
     assert TAGGER.tag("Former president Keita, 76, died at home in Bamako").fatalities is None
 
 
+# The types the dev set lacks (drone strikes, IEDs, protests, riots), end to end in EN/FR/AR:
+# type, sub-event, toll, place and severity as the alert shows them.
+DRONE, IED = "air/drone strike", "remote explosive/landmine/IED"
+PROTEST, RIOT = "peaceful protest", "violent demonstration"
+
+
+@pytest.mark.parametrize(
+    ("title", "event_type", "sub_event", "fatalities", "places", "severity"),
+    [
+        ("Mali: army drone strike kills 15 in Tinzaouatène", EventType.EXPLOSIONS, DRONE, 15,
+         ["ml-tinzaouatene"], Severity.HIGH),
+        ("Frappe de drone de l'armée malienne à Aguelhok : au moins huit morts",
+         EventType.EXPLOSIONS, DRONE, 8, ["ml-aguelhok"], Severity.MEDIUM),
+        ("غارة بطائرة مسيرة للجيش المالي تقتل 20 شخصا في كيدال", EventType.EXPLOSIONS, DRONE, 20,
+         ["ml-kidal"], Severity.HIGH),
+        ("Three soldiers killed as roadside bomb hits convoy near Boni, Mali", EventType.EXPLOSIONS,
+         IED, 3, ["ml-boni"], Severity.MEDIUM),
+        ("Mali : un engin explosif improvisé tue quatre soldats près de Douentza",
+         EventType.EXPLOSIONS, IED, 4, ["ml-douentza"], Severity.MEDIUM),
+        ("مقتل خمسة جنود في انفجار عبوة ناسفة قرب غاو بمالي", EventType.EXPLOSIONS, IED, 5,
+         ["ml-gao"], Severity.MEDIUM),
+        ("Thousands protest in Bamako against power cuts", EventType.PROTESTS, PROTEST, None,
+         ["ml-bamako"], Severity.LOW),
+        ("Niamey : des milliers de manifestants contre la vie chère", EventType.PROTESTS, PROTEST,
+         None, ["ne-niamey"], Severity.LOW),
+        ("مظاهرة في باماكو احتجاجا على انقطاع الكهرباء", EventType.PROTESTS, PROTEST, None,
+         ["ml-bamako"], Severity.LOW),
+        ("Riots in Kayes, Mali: protesters torch the police station, two dead", EventType.RIOTS,
+         RIOT, 2, ["ml-kayes"], Severity.MEDIUM),
+        # a riot in a capital is not an attack on it: medium, not high
+        ("Émeutes à Ouagadougou : des bâtiments publics incendiés", EventType.RIOTS, RIOT, None,
+         ["bf-ouagadougou"], Severity.MEDIUM),
+        ("أعمال شغب في نيامي بعد مقتل شاب على يد الشرطة", EventType.RIOTS, RIOT, None,
+         ["ne-niamey"], Severity.MEDIUM),
+    ],
+)  # fmt: skip
+def test_types_absent_from_the_dev_set_end_to_end(
+    title, event_type, sub_event, fatalities, places, severity
+):
+    incident = TAGGER.tag(title)
+    assert incident.event_type is event_type and incident.sub_event == sub_event
+    assert incident.fatalities == fatalities
+    assert [p.id for p in incident.places] == places
+    assert incident.severity is severity
+
+
 @pytest.mark.parametrize(
     ("title", "severity"),
     [

@@ -53,6 +53,8 @@ class Severity(StrEnum):
 VIOLENT = frozenset(
     {EventType.BATTLES, EventType.EXPLOSIONS, EventType.VIOLENCE_AGAINST_CIVILIANS, EventType.RIOTS}
 )
+# An attack in a capital is high (README-events.md); a riot there is not an attack: medium.
+ATTACKS = VIOLENT - {EventType.RIOTS}
 
 EVENT_ICONS = {
     EventType.BATTLES: ("⚔️", "Battle"),
@@ -896,7 +898,7 @@ class IncidentTagger:
         if fatalities is not None and fatalities >= rules.high_fatalities:
             return Severity.HIGH, f"{fatalities} killed (>= {rules.high_fatalities})"
         ids = {p.id for p in places}
-        if event_type in VIOLENT and ids & rules.capitals:
+        if event_type in ATTACKS and ids & rules.capitals:
             return Severity.HIGH, "an attack in a capital"
         on_base = self._has(norm, "base_words")
         if on_base and ids & rules.major_bases:
