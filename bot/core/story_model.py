@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -116,7 +117,10 @@ class Signature:
     """What grouping compares of one item (see the module docstring)."""
 
     title_grams: frozenset[int]  # hashes of the character 3-grams (set operations are faster)
-    text_grams: frozenset[int]
+    # The same for title + summary, packed (``_pack``): 8 bytes a gram instead of about 80 in
+    # a frozenset, 5 KB instead of 50 KB an item. Every indexed alert of the window holds one,
+    # and only pairs that pass the cheap features compare them (``quick_score``).
+    text_grams: bytes
     tokens: frozenset[str]  # concept tokens of title + summary
     title_tokens: frozenset[str] = frozenset()  # ... of the title alone
     entities: frozenset[str] = frozenset()
@@ -248,7 +252,7 @@ def signature(
     is_arabic = bool(_ARABIC.search(title))
     return Signature(
         title_grams=title_grams,
-        text_grams=_grams(text) if summary else title_grams,
+        text_grams=_pack(_grams(text) if summary else title_grams),
         tokens=fp.tokens,
         title_tokens=fp.headline,
         entities=frozenset(entities),
@@ -302,6 +306,18 @@ def both_summaries(a: Signature, b: Signature) -> bool:
     to its digits (a feed's boilerplate, "Reported by our correspondents" or "Report number 3
     from the Sahel desk", says nothing about the story)."""
     return a.has_summary and b.has_summary and a.summary_key != b.summary_key
+
+
+def _pack(grams: frozenset[int]) -> bytes:
+    return array("q", grams).tobytes()
+
+
+def _packed_cosine(a: bytes, b: bytes) -> float:
+    """``_cosine`` of two packed gram sets (each holds distinct grams)."""
+    if not a or not b:
+        return 0.0
+    shared = len(set(memoryview(a).cast("q")).intersection(memoryview(b).cast("q")))
+    return shared / math.sqrt((len(a) // 8) * (len(b) // 8))
 
 
 def _cosine(a: frozenset[int], b: frozenset[int]) -> float:
@@ -366,7 +382,7 @@ def _char_features(a: Signature, b: Signature, full: bool) -> tuple[float, float
     """``FEATURES[:2]``: character 3-gram cosines of the titles and of title + summary."""
     char_title = _cosine(a.title_grams, b.title_grams)
     if full:
-        return char_title, _cosine(a.text_grams, b.text_grams)
+        return char_title, _packed_cosine(a.text_grams, b.text_grams)
     return char_title, char_title
 
 
