@@ -142,6 +142,10 @@ class FeedSet:
             self.body(feed)
         return newest
 
+    def forget(self, feed: int) -> None:
+        """Drop the cached body of ``feed``'s current version (a caller keeps its own copy)."""
+        self._cache.pop((feed, self.versions[feed]), None)
+
     def _published(self, feed: int, seq: int) -> float:
         if seq < self.items:
             return self.base - (self.items - seq) * ITEM_SPACING
