@@ -570,6 +570,15 @@ class _FatalityReader:
             found: list[_Count] = []
             out.append(found)
             tokens = normalize(clause).split()
+            # a figure after earlier, separate attacks named in its clause is their toll
+            earlier_end = next(
+                (
+                    k
+                    for k in range(1, len(tokens) + 1)
+                    if any(_ends(tokens, k, p) for p in self.w.earlier)
+                ),
+                len(tokens) + 1,
+            )
             i = 0
             while i < len(tokens):
                 parsed = self.number_at(tokens, i)
@@ -577,7 +586,7 @@ class _FatalityReader:
                     i += 1
                     continue
                 value, n = parsed
-                count = self._read(tokens, i, n, value)
+                count = self._read(tokens, i, n, value) if i < earlier_end else None
                 if count is not None:
                     found.append(count)
                 i += n
@@ -592,9 +601,6 @@ class _FatalityReader:
             return None  # "on 7 September", "September 7"
         # superseded figures: "up from an initial 60", "first 98, then 81", "from 60 to 200"
         if any(_ends(tokens, i, p) for p in w.superseded):
-            return None
-        # a cumulative toll of earlier, separate attacks named before it in the clause
-        if any(_ends(tokens, k, p) for p in w.earlier for k in range(1, i + 1)):
             return None
         if (
             i > 0
