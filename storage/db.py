@@ -26,7 +26,7 @@ def open_database(path: str | Path, *, migrate: bool = True) -> Database:
     db = Database(conn)
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     if str(path) != ":memory:":
-        db.enable_wal()
+        db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = NORMAL")
     db.execute("PRAGMA foreign_keys = ON")
     if migrate:

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bot.core.errors import DatabaseGone
 from bot.cycle.cycle_log import CycleLog
 from bot.cycle.pipeline import CycleReport, Deliverer, Pipeline
-from storage.identity import EXIT_DATABASE_GONE, DatabaseGone
+from storage.identity import EXIT_DATABASE_GONE
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -114,7 +115,9 @@ class Service:
         """Seconds to wait before the next cycle because storage fails (0 when healthy)."""
         if not self._storage_failures:
             return 0.0
-        return min(STORAGE_BACKOFF_FIRST * 2 ** (self._storage_failures - 1), STORAGE_BACKOFF_MAX)
+        return float(
+            min(STORAGE_BACKOFF_FIRST * 2 ** (self._storage_failures - 1), STORAGE_BACKOFF_MAX)
+        )
 
     async def _storage_health(self, failure: str | None) -> None:
         """Count storage failures; one notice when they start and one when they end."""

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TextIO
 
+from bot.core.errors import FeedLookupError, PeriodError, SearchError
 from bot.core.formatting import render_plain
 from bot.core.models import FeedSpec
-from bot.core.periods import PeriodError, describe_duration, parse_period, parse_span
+from bot.core.periods import describe_duration, parse_period, parse_span
 from bot.core.reports import (
     FeedHealth,
     alert_line,
@@ -23,8 +24,8 @@ from bot.core.reports import (
 )
 from bot.core.search_query import parse_search
 from bot.feeds.feed_list import to_opml
-from storage.queries import Queries, SearchError
-from storage.repository import FeedLookupError, Repository
+from storage.queries import Queries
+from storage.repository import Repository
 
 
 def run_recent(queries: Queries, arg: str | None, out: TextIO, err: TextIO, now: datetime) -> int:

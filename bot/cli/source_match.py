@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from bot.cli.match_report import item_json, item_text
+from bot.core.errors import SourceError
 from bot.core.matching import Matcher
 from bot.core.models import FeedSpec, SourceKind
-from bot.core.sources import SourceError, parse_source
+from bot.core.sources import parse_source
 
 DECLARATION_PREFIXES = tuple(f"{k.value}:" for k in SourceKind if k is not SourceKind.FEED)
 
@@ -74,7 +75,8 @@ async def _page(
     err: TextIO,
     now: datetime,
 ) -> int:
-    from bot.feeds.sources.page import SelectorProblem, extract_page, page_items
+    from bot.core.errors import SelectorProblem
+    from bot.feeds.sources.page import extract_page, page_items
 
     assert spec.selectors is not None
     fetched = await fetcher.fetch(spec.target)

@@ -15,7 +15,7 @@ the place's own context words.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -158,7 +158,7 @@ class Gazetteer:
     def __len__(self) -> int:
         return len(self._places)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Place]:
         return iter(self._places.values())
 
     def get(self, place_id: str) -> Place | None:

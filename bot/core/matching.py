@@ -230,7 +230,9 @@ class Matcher:
         folded: dict[str, list[tuple[int, int]]] = {}
         cased: dict[str, list[tuple[int, int]]] = {}
 
-        def add(table: dict[str, list[tuple[int, int]]], key: str, payload: tuple[int, int]):
+        def add(
+            table: dict[str, list[tuple[int, int]]], key: str, payload: tuple[int, int]
+        ) -> None:
             slot = table.setdefault(key, [])
             if payload not in slot:
                 slot.append(payload)

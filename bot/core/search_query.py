@@ -7,7 +7,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.core.periods import PeriodError, parse_duration
+from bot.core.errors import PeriodError
+from bot.core.periods import parse_duration
 
 MAX_TERMS = 16
 MAX_TERM_CHARS = 100

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote_plus, urlsplit
 
+from bot.core.errors import SourceError
 from bot.core.models import FeedSpec, Problem
 from bot.core.normalize import normalize
-from bot.core.sources import SourceError, source_from_table
+from bot.core.sources import source_from_table
 from bot.core.table_keys import unknown_key, unknown_keys
 
 PRIORITIES = ("urgent", "normal", "digest")

@@ -143,7 +143,7 @@ def _text(element: ET.Element) -> str:
 
 def _uri(text: str) -> str:
     """feedparser's ``resolve_uri`` with no base: only ``http:///host`` is repaired."""
-    return _urifixer.sub(r"\1\3", text)
+    return str(_urifixer.sub(r"\1\3", text))
 
 
 def _leaf(element: ET.Element) -> None:

@@ -8,8 +8,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from xml.sax.saxutils import quoteattr
 
+from bot.core.errors import SourceError
 from bot.core.models import FeedSpec, Problem, SourceKind
-from bot.core.sources import SourceError, parse_source, to_declaration
+from bot.core.sources import parse_source, to_declaration
 
 ALLOWED_SCHEMES = ("http", "https")
 _COMMENT = re.compile(r"(^|\s)#.*$")

@@ -41,7 +41,9 @@ def trend_png(
     axes.bar(xs, ys, color="#b03a2e", width=_WIDTH.get(unit, 0.8), align="edge")  # type: ignore[arg-type]
     axes.set_title(title or f"{entity}: alerts per {unit} (UTC)")
     axes.set_xlabel(xlabel)
-    axes.xaxis.set_major_formatter(DateFormatter(_FORMAT.get(unit, "%Y-%m-%d")))
+    # matplotlib.dates.DateFormatter.__init__ has no annotations
+    formatter = DateFormatter(_FORMAT.get(unit, "%Y-%m-%d"))  # type: ignore[no-untyped-call]
+    axes.xaxis.set_major_formatter(formatter)
     axes.set_ylabel("alerts")
     axes.set_ylim(bottom=0, top=max([*ys, 1]) * 1.15)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))

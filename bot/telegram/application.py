@@ -82,14 +82,16 @@ class PacedRateLimiter(AIORateLimiter):
         self.pacer.taken(key)
 
 
-def build_application(token: str, api_url: str, pacer: ChatPacer | None = None) -> Application:
+def build_application(
+    token: str, api_url: str, pacer: ChatPacer | None = None
+) -> Application[Any, Any, Any, Any, Any, Any]:
     """An Application talking to ``api_url`` (token appended), rate-limited like Telegram asks.
 
     AIORateLimiter keeps us under ~30 messages/s overall and 20/min per group; the deliverer
     handles RetryAfter on alerts itself so that it can honour it exactly; command replies
     share its per-chat ``pacer`` (PacedRateLimiter).
     """
-    builder: ApplicationBuilder = (
+    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         Application.builder()
         .token(token)
         .base_url(api_url)

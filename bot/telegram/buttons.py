@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -154,5 +154,5 @@ class MuteButtons:
             return False
         return member.status in ("administrator", "creator")
 
-    def register(self, app: Application) -> None:
+    def register(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         app.add_handler(CallbackQueryHandler(self.on_press, pattern=r"^mute:"))

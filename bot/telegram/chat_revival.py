@@ -56,7 +56,7 @@ class ChatRevival:
         self.is_admin = is_admin
         self.clock = clock
 
-    def register(self, app: Application) -> None:
+    def register(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         app.add_handler(TypeHandler(Update, self.on_update), group=-3)
         app.add_handler(
             ChatMemberHandler(self.on_member, ChatMemberHandler.MY_CHAT_MEMBER), group=-2

@@ -6,6 +6,7 @@ import logging
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
+from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, TypeHandler
@@ -34,7 +35,7 @@ class FloodGuard:
         self._recent: defaultdict[int, deque[float]] = defaultdict(deque)
         self._warned: set[int] = set()
 
-    def register(self, app: Application) -> None:
+    def register(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         app.add_handler(TypeHandler(Update, self.check), group=-4)
 
     def allow(self, user_id: int) -> bool | None:

@@ -7,16 +7,24 @@ started any other way does not get it (and must not be pointed at the bot's data
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, cast
 
 import markupsafe
-from datasette import hookimpl
+from datasette import hookimpl as _hookimpl
 from datasette.utils.asgi import Response
 
 from bot.core.errors import kind_label
 from bot.core.web_links import DATABASE_NAME, story_path, table_path
 from bot.web.guard import lock_down
+
+_Hook = TypeVar("_Hook", bound=Callable[..., Any])
+
+
+def hookimpl(function: _Hook) -> _Hook:
+    """Datasette's ``hookimpl`` marker (an untyped pluggy marker), keeping the hook's type."""
+    return cast(_Hook, _hookimpl(function))
+
 
 # Columns that name a story, per table (None: canned-query results).
 _STORY_COLUMNS = {("alerts", "story_id"), (None, "story")}

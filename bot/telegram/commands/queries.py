@@ -21,7 +21,7 @@ from telegram.ext import (
     ContextTypes,
 )
 
-from bot.core.errors import UserError
+from bot.core.errors import SearchError, UserError
 from bot.core.formatting import escape
 from bot.core.periods import (
     describe_duration,
@@ -51,7 +51,6 @@ from bot.telegram.commands.env import (
     message_of,
     split_period,
 )
-from storage.queries import SearchError
 
 log = logging.getLogger("newswatch.commands")
 

@@ -16,7 +16,7 @@ from telegram.ext import (
     ContextTypes,
 )
 
-from bot.core.errors import UserError
+from bot.core.errors import FeedLookupError, UserError
 from bot.core.formatting import escape
 from bot.core.incidents import describe_incident
 from bot.core.matching import describe
@@ -35,7 +35,6 @@ from bot.telegram.commands.env import (
     message_and_user,
     message_of,
 )
-from storage.repository import FeedLookupError
 
 log = logging.getLogger("newswatch.commands")
 
