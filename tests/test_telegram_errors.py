@@ -17,6 +17,7 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.app.access import AccessControl
+from bot.app.logging_setup import RedactingFormatter
 from bot.telegram.application import build_application
 from bot.telegram.commands.dispatch import Commands
 from bot.telegram.delivery import ChatPacer, TelegramDeliverer
@@ -123,6 +124,8 @@ async def test_a_raising_handler_is_logged_with_context_and_told_once_per_kind(
         == f"unhandled RuntimeError while handling /boom, chat {USER}, user {USER}"
     )
     assert record.exc_info is not None and record.exc_info[0] is RuntimeError  # the traceback
+    assert TOKEN in str(record.exc_info[1])  # the error carries it: the log line must not
+    assert TOKEN not in RedactingFormatter().format(record)
     assert await eventually(lambda: telegram_api.messages_to(ADMIN))
     [notice] = [m.text for m in telegram_api.messages_to(ADMIN)]
     assert "RuntimeError" in notice and "/boom" in notice and f"chat {USER}" in notice
