@@ -22,7 +22,7 @@ def transaction(db: Database) -> Iterator[Database]:
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield db
-    except BaseException:
+    except BaseException:  # whatever ended the block (even a cancellation): undone, re-raised
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")

@@ -125,3 +125,16 @@ def test_feed_error_is_a_value() -> None:
 
 def test_every_kind_has_a_label() -> None:
     assert all(kind.label for kind in FeedErrorKind)
+
+
+def test_every_broad_catch_says_why() -> None:
+    """`except Exception` / `except BaseException` / a bare `except:` only at a boundary, and
+    each says on its line why catching everything is right there."""
+    broad = re.compile(r"^\s*except\s*([^:]*\b(Exception|BaseException)\b[^:]*)?:(?P<rest>.*)$")
+    silent = []
+    for path in [*ROOT.glob("bot/**/*.py"), *ROOT.glob("storage/**/*.py"), ROOT / "main.py"]:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            match = broad.match(line)
+            if match and "#" not in match.group("rest"):
+                silent.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert silent == []

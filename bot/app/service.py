@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.core.errors import DatabaseGone
+from bot.core.errors import DatabaseGone, NewswatchError
 from bot.cycle.cycle_log import CycleLog
 from bot.cycle.pipeline import CycleReport, Deliverer, Pipeline
 from storage.identity import EXIT_DATABASE_GONE
@@ -72,7 +72,7 @@ class Service:
             message = None
             try:
                 message = self.reload_watchlists()
-            except Exception:
+            except Exception:  # boundary: polling goes on with the watchlists in force
                 log.exception("watchlist reload failed; keeping the version in force")
             if message:
                 log.warning("%s", message)
@@ -95,17 +95,19 @@ class Service:
             failure = report.storage_error if report is not None else None
         except asyncio.CancelledError:
             log.warning("cycle cancelled")
-        except DatabaseGone as exc:
-            log.critical("%s", exc)
-            await self._notify(f"newswatch stopped: {exc}")
-            self.exit_code = EXIT_DATABASE_GONE
-            if self._stop is not None:
-                self._stop.set()
-            return
+        except NewswatchError as exc:  # the service's one place for our own errors
+            if isinstance(exc, DatabaseGone):  # writing on would write to a file nobody reads
+                log.critical("%s", exc)
+                await self._notify(f"newswatch stopped: {exc}")
+                self.exit_code = EXIT_DATABASE_GONE
+                if self._stop is not None:
+                    self._stop.set()
+                return
+            log.error("cycle failed: %s", exc)  # said as it is: no traceback for our errors
         except sqlite3.Error as exc:  # storage: one line, the backoff below and one notice
             failure = f"{exc}"
             log.error("cycle failed: cannot use %s: %s", self.storage_name, exc)
-        except Exception:  # the scheduler must keep running whatever one cycle did
+        except Exception:  # boundary: the scheduler must keep running whatever one cycle did
             log.exception("cycle failed")
         failure = failure or getattr(self.deliverer, "storage_error", None)
         await self._storage_health(failure)
@@ -153,7 +155,7 @@ class Service:
     async def _notify(self, text: str) -> None:
         try:
             await self.deliverer.notify_admins(text)
-        except Exception as exc:
+        except Exception as exc:  # boundary: a notice that fails never stops the service
             log.warning("could not notify the admins: %s", exc)
 
     def _schedule_next_tick(self) -> None:
@@ -166,7 +168,7 @@ class Service:
             return
         try:
             wait = self.pipeline.seconds_until_next_due()
-        except Exception:
+        except Exception:  # boundary: the scheduler keeps ticking (every tick_seconds)
             log.exception("could not compute the next due feed")
             wait = None
         delay = self.tick_seconds if wait is None else min(max(wait, 1.0), self.tick_seconds)
@@ -243,7 +245,7 @@ class Service:
             if self.deferred_updates is not None:
                 try:
                     await replay_deferred(app, self.deferred_updates())
-                except Exception as exc:
+                except Exception as exc:  # boundary: start-up goes on without them
                     log.warning("could not replay the kept commands: %s", exc)
             await app.updater.start_polling(
                 drop_pending_updates=False, error_callback=self._polling_error
@@ -274,7 +276,7 @@ class Service:
                     await asyncio.wait_for(app.stop(), left)
                 except TimeoutError:
                     log.warning("a command was still being answered at shutdown; abandoned")
-                except Exception:
+                except Exception:  # boundary: shutdown goes on whatever PTB's stop raised
                     log.debug("application stop failed", exc_info=True)
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(app.shutdown(), 1.0)
@@ -309,7 +311,7 @@ async def _stop_polling(app: Any, defer: Callable[[list[tuple[int, str]]], None]
     """
     try:
         await asyncio.wait_for(app.updater.stop(), 3.0)
-    except Exception as exc:  # TimeoutError, or not running
+    except Exception as exc:  # boundary at shutdown: TimeoutError, or not running
         log.debug("updater stop: %s", exc)
     queued = _drain(app.update_queue)
     if not queued:
@@ -319,7 +321,7 @@ async def _stop_polling(app: Any, defer: Callable[[list[tuple[int, str]]], None]
         try:
             defer([(int(u.update_id), u.to_json()) for u in queued])
             kept = "kept for the next start"
-        except Exception as exc:
+        except Exception as exc:  # boundary: shutdown goes on; the loss is logged
             log.warning("could not keep the queued updates: %s", exc)
     log.warning("shutdown: %d queued command(s) not answered: %s", len(queued), kept)
 

@@ -29,11 +29,7 @@ from storage.repository import Repository
 
 
 def run_recent(queries: Queries, arg: str | None, out: TextIO, err: TextIO, now: datetime) -> int:
-    try:
-        span = parse_span(arg)
-    except PeriodError as exc:
-        print(exc, file=err)
-        return 2
+    span = parse_span(arg)  # PeriodError: shown by cli.entry
     if span.period is not None:
         rows = queries.recent(since=now - span.period)
     else:
@@ -102,11 +98,7 @@ def run_story(queries: Queries, arg: str, out: TextIO, err: TextIO) -> int:
 
 
 def run_stats(queries: Queries, arg: str | None, out: TextIO, err: TextIO, now: datetime) -> int:
-    try:
-        period = parse_period(arg, timedelta(days=7))
-    except PeriodError as exc:
-        print(exc, file=err)
-        return 2
+    period = parse_period(arg, timedelta(days=7))  # PeriodError: shown by cli.entry
     start, before = now - period, now - 2 * period
     pages = render_stats(
         describe_duration(period),
@@ -129,11 +121,8 @@ def run_export(queries: Queries, arg: str | None, out: TextIO, err: TextIO, now:
     """CSV of the alerts of a period (default: every alert) on ``out``."""
     since = None
     if arg:
-        try:
-            since = now - parse_period(arg, timedelta(days=30))
-        except PeriodError as exc:
-            print(exc, file=err)
-            return 2
+        # A PeriodError is shown by cli.entry.
+        since = now - parse_period(arg, timedelta(days=30))
     out.write(alerts_csv(queries.export_rows(since=since)))
     return 0
 

@@ -42,7 +42,7 @@ def _atomic_write(path: Path, text: str) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException:  # whatever stopped the write (even Ctrl-C): no stray file; re-raised
         Path(tmp).unlink(missing_ok=True)
         raise
 

@@ -249,7 +249,7 @@ class Pipeline:
         for notice in self._notices:
             try:
                 await self.deliverer.notify_admins(notice)
-            except Exception:
+            except Exception:  # boundary: one failed notice never loses the others or delivery
                 log.exception("admin notice failed")
         if self.settings.deliver_per_feed:
             await self._deliver([])  # retries and story edits that are due
@@ -333,7 +333,7 @@ class Pipeline:
         except sqlite3.Error as exc:  # e.g. the database stayed locked: those feeds are due again
             log.error("could not store the state of %d feeds: %s", len(updates), exc)
             return str(exc)
-        except Exception:
+        except Exception:  # boundary: never end a cycle over it; those feeds are due again
             log.exception("could not store the state of %d feeds", len(updates))
         return None
 

@@ -573,7 +573,7 @@ class TelegramDeliverer:
                 "SELECT count(*) FROM deliveries WHERE status = 'pending'"
             ).fetchone()
             pending = int(row[0])
-        except Exception:
+        except sqlite3.Error:  # only for the log line
             pending = -1
         log.warning(
             "Telegram unreachable (%s: %s); %s alert(s) pending, retried with backoff",
@@ -692,7 +692,7 @@ class TelegramDeliverer:
         try:
             for page in notice_pages(text):
                 self.repo.queue_admin_notice(others, page, self.clock())
-        except Exception as exc:
+        except sqlite3.Error as exc:
             log.warning("could not store an admin notice (%s)", exc)
             return
         await self._send_notices()
@@ -724,7 +724,7 @@ class TelegramDeliverer:
         for admin in recipients:
             try:
                 await self._send_notice(admin, text)
-            except Exception as exc:
+            except Exception as exc:  # boundary: the database is failing; each admin on their own
                 log.warning("could not notify admin %s: %s", admin, type(exc).__name__)
 
     async def _send_notice(self, admin: int, text: str) -> None:
@@ -745,7 +745,7 @@ class TelegramDeliverer:
         async with self._notice_lock:
             try:
                 rows = self.repo.pending_admin_notices()
-            except Exception:
+            except sqlite3.Error:
                 log.exception("could not read the pending admin notices")
                 return 0
             for row in rows:
@@ -785,7 +785,7 @@ class TelegramDeliverer:
     def _mark_notice(self, notice_id: int, status: str, error: str | None) -> bool:
         try:
             self.repo.mark_notice(notice_id, status, error, self.clock())
-        except Exception as exc:
+        except sqlite3.Error as exc:
             log.warning("could not record admin notice %s as %s: %s", notice_id, status, exc)
             return False
         self._notices_sent.discard(notice_id)
