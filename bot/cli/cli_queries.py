@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TextIO
 
-from bot.core.errors import FeedLookupError, PeriodError, SearchError
+from bot.core.errors import FeedLookupError, SearchError
 from bot.core.formatting import render_plain
 from bot.core.models import FeedSpec
 from bot.core.periods import describe_duration, parse_period, parse_span
