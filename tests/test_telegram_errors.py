@@ -302,3 +302,34 @@ async def test_a_failing_command_answers_the_user_and_reaches_the_error_handler(
     assert "/recent, chat 4440001" in errors(caplog)[0].getMessage()
     [notice] = [m.text for m in telegram_api.messages_to(ADMIN)]
     assert "ZeroDivisionError" in notice and "/recent" in notice and "a bug" not in notice
+
+
+async def test_the_composed_bot_registers_the_error_handler_and_health(
+    telegram_api: FakeTelegramAPI, tmp_path: Path
+) -> None:
+    """The wiring of `run`: one error handler, and /health answered from the command table."""
+    from bot.app.composition import build_service
+    from bot.app.config import load_config
+
+    config, problems = load_config(
+        None,
+        {
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_URL": telegram_api.base_url,
+            "NEWSWATCH_DB": str(tmp_path / "nw.db"),
+            "NEWSWATCH_ADMIN_IDS": str(ADMIN),
+        },
+    )
+    assert problems == []
+    service, fetcher = build_service(config)
+    try:
+        app = service.application
+        assert app is not None
+        assert len(app.error_handlers) == 1
+        health = [
+            h for group in app.handlers.values() for h in group
+            if isinstance(h, CommandHandler) and "health" in h.commands
+        ]  # fmt: skip
+        assert len(health) == 1
+    finally:
+        await fetcher.aclose()
