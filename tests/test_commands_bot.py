@@ -22,7 +22,7 @@ from tests.bot_process import RunningBot, ask
 from tests.commands_seed import SEEDS, seed_alerts, seed_bulk
 from tests.conftest import TOKEN, main_env, telegram_env, write_feed_list
 from tests.fakes.feed_server import FeedServer, rfc822, rss
-from tests.fakes.telegram_api import FakeTelegramAPI, parse_telegram_html, utf16_len
+from tests.fakes.telegram_api import FakeTelegramAPI, SentMessage, parse_telegram_html, utf16_len
 
 pytestmark = pytest.mark.slow  # main.py run answering commands, replies paced 1 s apart
 
@@ -83,12 +83,12 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
         assert "Traceback" not in proc.output(), proc.output()
 
 
-def group(bot: SimpleNamespace, text: str, user: int = ADMIN) -> list:
+def group(bot: SimpleNamespace, text: str, user: int = ADMIN) -> list[SentMessage]:
     """Ask in the configured group (python-telegram-bot paces groups at 20 messages/min)."""
     return ask(bot.api, text, chat_id=GROUP, user_id=user, chat_type="supergroup")
 
 
-def private(bot: SimpleNamespace, text: str, user: int = ADMIN) -> list:
+def private(bot: SimpleNamespace, text: str, user: int = ADMIN) -> list[SentMessage]:
     """Ask in a private chat with the admin (a chat id of its own, apart from admin notices)."""
     return ask(bot.api, text, chat_id=ADMIN_CHAT, user_id=user)
 
@@ -222,6 +222,7 @@ def test_search_more_button_gives_the_next_page(bot):
     last = replies[-1]
     assert "41 alert(s)" in plain(replies[0].text) and "(1–10" in plain(replies[0].text)
     markup = last.params.get("reply_markup")
+    assert markup is not None
     button = markup["inline_keyboard"][0][0]
     assert button["text"] == "More"
     before = len(bot.api.messages_to(ADMIN_CHAT))

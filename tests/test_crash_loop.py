@@ -213,7 +213,7 @@ def test_sigkill_loop_loses_nothing_and_realerts_nothing(tmp_path: Path):
     ]
     with ThreadPoolExecutor(max_workers=3) as pool:
         reference, *done = pool.map(lambda s: run_scenario(s, tmp_path / s.name), scenarios)
-    expected: Counter = reference.results["messages"]  # type: ignore[assignment]
+    expected: Counter[tuple[str, str]] = reference.results["messages"]  # type: ignore[assignment]
     assert expected and all(n == 1 for n in expected.values()), expected
     assert {chat for chat, _ in expected} == {str(c) for c in CHATS}
     assert len(expected) == len(HEADLINES) * len(CHATS), "every headline is its own alert"
@@ -221,7 +221,7 @@ def test_sigkill_loop_loses_nothing_and_realerts_nothing(tmp_path: Path):
     total_duplicates = 0
     for scenario in done:
         r = scenario.results
-        got: Counter = r["messages"]  # type: ignore[assignment]
+        got: Counter[tuple[str, str]] = r["messages"]  # type: ignore[assignment]
         duplicates = sum(n - 1 for n in got.values() if n > 1)
         total_duplicates += duplicates
         lines.append(

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from storage.identity import EXIT_DATABASE_GONE, DatabaseGone, identity_of, verify
+from bot.core.errors import DatabaseGone
+from storage.identity import EXIT_DATABASE_GONE, identity_of, verify
 from tests.conftest import ROOT, telegram_env, write_feed_list
 from tests.fakes.feed_server import rss
 

@@ -41,7 +41,9 @@ NIGHT = ChatPrefs(quiet_start=time(22, 0), quiet_end=time(7, 0))
     ],
 )
 def test_quiet_hours_across_midnight(local: str, start: str, end: str, quiet: bool):
-    assert in_quiet_hours(parse_hhmm(local), parse_hhmm(start), parse_hhmm(end)) is quiet
+    times = parse_hhmm(local), parse_hhmm(start), parse_hhmm(end)
+    assert None not in times
+    assert in_quiet_hours(*times) is quiet  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("bad", ["25:00", "7", "07:60", "seven", "07:00:00"])

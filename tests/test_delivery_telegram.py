@@ -445,6 +445,7 @@ async def test_mute_button_takes_effect_at_once(telegram_api, repo):
     MuteButtons(repo, timezone="Africa/Bamako").register(app)
     await app.initialize()
     await app.start()
+    assert app.updater is not None
     await app.updater.start_polling(poll_interval=0.0, timeout=1)
     try:
         alert = add_alert(repo, "Press me", entities=("JNIM", "Bamako"))
@@ -475,7 +476,7 @@ async def test_digest_bundle_survives_a_crash_before_sending(telegram_api, bot, 
     for i in range(12):
         add_alert(repo, f"Fold {i}")
     d = deliverer(bot, repo)
-    d._drain_chat = _never  # type: ignore[method-assign]  # "crash" right after bundling
+    d._drain_chat = _never  # "crash" right after bundling
     await d.drain()
     assert statuses(repo) == {"digested": 12, "pending": 1}
     fresh = deliverer(bot, Repository(open_database(tmp_path / "nw.db")))

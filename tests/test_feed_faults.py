@@ -10,6 +10,7 @@ import time
 import tracemalloc
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,13 @@ WORDS = [
     "flood",
     "pasture",
 ]
+
+
+def _at(text: str | None) -> datetime:
+    """A stored ISO time that must be there."""
+    parsed = parse_iso(text)
+    assert parsed is not None
+    return parsed
 
 
 def headline(tag: str, i: int) -> str:
@@ -302,7 +310,7 @@ def test_permanent_redirect_counts_across_processes(tmp_path: Path):
             pipeline, repo, fetcher, _ = make_pipeline(
                 tmp_path / "nw.db", [old], deliverer=RecordingDeliverer()
             )
-            drive(fetcher, lambda p=pipeline: p.run_cycle(force=True))
+            drive(fetcher, partial(pipeline.run_cycle, force=True))
             states.append(repo.feed_states()[old])
         assert states[0]["redirected_to"] is None
         assert states[0]["redirect_candidate"] == server.url("/new.xml")
@@ -489,8 +497,7 @@ def test_feed_hints_set_the_next_fetch_within_bounds(tmp_path: Path):
         drive(fetcher, lambda: pipeline.run_cycle(force=True))
         states = repo.feed_states()
     delays = {
-        p: (parse_iso(states[server.url(p)]["next_fetch_at"]) - clock.now).total_seconds()
-        for p in paths
+        p: (_at(states[server.url(p)]["next_fetch_at"]) - clock.now).total_seconds() for p in paths
     }
     assert delays["/ttl.xml"] == 7200
     assert delays["/maxage.xml"] == 5400

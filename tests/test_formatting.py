@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -35,8 +36,8 @@ HOSTILE = [
 PUBLISHED = datetime(2026, 3, 1, 14, 5, tzinfo=UTC)
 
 
-def view(**changes) -> AlertView:
-    base = {
+def view(**changes: Any) -> AlertView:
+    base: dict[str, Any] = {
         "title": "JNIM attack near Bamako",
         "link": "https://news.example.org/a?x=1&y=2",
         "source": "Sahel Wire",
@@ -140,7 +141,7 @@ def test_digest_splits_into_valid_messages_listing_every_story():
     ]
     parts = render_digest(views, "🗞 120 new alerts")
     assert len(parts) > 1
-    seen = []
+    seen: list[str] = []
     for number, part in enumerate(parts, start=1):
         plain = parse_telegram_html(part)
         assert utf16_len(plain) <= MAX_MESSAGE_UTF16

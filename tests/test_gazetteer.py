@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.gazetteer import GazetteerError, PlaceKind, parse_gazetteer
+from bot.core.errors import GazetteerError
+from bot.core.gazetteer import PlaceKind, parse_gazetteer
 from bot.data.gazetteer_file import load_default_boundaries, load_default_gazetteer
 
 GAZ = load_default_gazetteer()
@@ -105,7 +106,8 @@ def test_get_and_labels():
     boulkessi = GAZ.get("ml-boulkessi")
     assert boulkessi is not None and boulkessi.label == "Boulkessi (Mopti)"
     assert GAZ.get("nowhere") is None
-    assert GAZ.get("ml-timbuktu").arabic_name == "تمبكتو"
+    timbuktu = GAZ.get("ml-timbuktu")
+    assert timbuktu is not None and timbuktu.arabic_name == "تمبكتو"
 
 
 def _doc(**changes):

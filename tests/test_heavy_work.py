@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
 from datetime import date, timedelta
 from functools import partial
@@ -72,7 +73,7 @@ async def test_shutdown_waits_for_the_pool_manager_thread():
     await work.run(_pid)
     pool = work._pool
     assert pool is not None
-    thread = pool._executor_manager_thread
+    thread: threading.Thread | None = pool._executor_manager_thread  # type: ignore[assignment]
     assert thread is not None and thread.is_alive()
     work.shutdown()
     assert not thread.is_alive()

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.incidents import EventType, LexiconError, Severity, parse_lexicon
+from bot.core.errors import LexiconError
+from bot.core.incidents import EventType, Severity, parse_lexicon
 from bot.data.incident_data import load_default_lexicon, load_default_tagger
 
 TAGGER = load_default_tagger()

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from bot.app.instance_lock import (
-    AlreadyRunning,
     InstanceLock,
     database_lock_path,
     instance_locks,
@@ -20,6 +19,7 @@ from bot.app.instance_lock import (
     read_holder,
     token_lock_path,
 )
+from bot.core.errors import AlreadyRunning
 from tests.conftest import ROOT, run_main, telegram_env, write_feed_list
 from tests.fakes.feed_server import rss
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.core.errors import PeriodError
 from bot.core.periods import (
-    PeriodError,
     Span,
     describe_duration,
     minutes_hint,

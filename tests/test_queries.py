@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.core.errors import SearchError
 from bot.core.search_query import parse_search
 from storage.db import open_database
-from storage.queries import Queries, SearchError
+from storage.queries import Queries
 from storage.repository import AlertDraft, NewItem, Repository
 from tests.commands_seed import SEEDS, seed_alerts
 

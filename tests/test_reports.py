@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.core.formatting import alert_time
 from bot.core.reports import (
     AlertLine,
     FeedHealth,
     alert_block,
-    alert_time,
     alerts_csv,
     bin_counts,
     change,

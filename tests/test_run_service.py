@@ -139,7 +139,7 @@ def test_run_polls_answers_reloads_and_stops_on_sigterm(
     assert "stopped cleanly" in _tail(log)
 
 
-def _tail(log) -> str:
+def _tail(log: IO[str]) -> str:
     log.flush()
     log.seek(0)
     return log.read()[-3000:]

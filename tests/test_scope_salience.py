@@ -129,6 +129,7 @@ def test_scope_and_min_salience_parse() -> None:
     wl, problems = parse_watchlist(GOOD, "w.toml")
     assert problems == [] and wl is not None
     corps, mali = wl.entities
+    assert corps.scope is not None
     assert corps.scope == Scope("Africa", ("Africa", "Mali"), ("Ukraine",), 2014, corps.scope.line)
     assert (corps.min_salience, mali.min_salience, mali.scope) == (0.6, 0.0, None)
 

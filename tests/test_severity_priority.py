@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -78,7 +79,7 @@ def test_merge_story_incident():
     assert [p["id"] for p in merged["places"]] == ["a", "b"] and merged["severity"] == "high"
     assert merge_story_incident(first, {"event_type": "battles", "fatalities": 3}) is None
     assert merge_story_incident(first, None) is None
-    none_first = {"event_type": None, "places": []}
+    none_first: dict[str, Any] = {"event_type": None, "places": []}
     merged = merge_story_incident(none_first, later)
     assert merged is not None and merged["event_type"] == "violence_against_civilians"
     assert merged["fatalities"] == 4

@@ -13,8 +13,9 @@ from urllib.parse import quote_plus
 
 import pytest
 
+from bot.core.errors import SourceError
 from bot.core.models import SourceKind
-from bot.core.sources import SourceError, gdelt_spec, parse_source
+from bot.core.sources import gdelt_spec, parse_source
 from bot.feeds.sources.gdelt import GdeltLimiter, headline, parse_answer, timespan_minutes
 from tests.fakes.feed_server import rfc822, rss
 from tests.fakes.gdelt_api import Answer, FakeGdelt, article
@@ -217,9 +218,10 @@ async def test_google_news_and_gdelt_items_for_one_article_collapse(
     # The feed server stands in for news.google.com (Google's outlet suffix is split off and
     # the article key is taken for Google News feeds only).
     import bot.core.sources
+    import bot.core.urls
     import bot.feeds.parser
 
-    real = bot.core.sources.is_google_news_url
+    real = bot.core.urls.is_google_news_url
     for module in (bot.core.sources, bot.feeds.parser):
         monkeypatch.setattr(
             module, "is_google_news_url", lambda url: url == google_url or real(url)

@@ -71,6 +71,7 @@ def test_preview_page_is_parsed_post_by_post():
         "Several soldiers were killed, local sources say.",
     ]
     assert first.links == ("https://news.example.org/jnim",)
+    assert first.published is not None
     assert first.published == (NOW - timedelta(hours=2)).replace(
         microsecond=first.published.microsecond
     )
@@ -300,7 +301,7 @@ async def test_429_while_paging_fails_the_read_without_moving_on(tme, tmp_path: 
         finally:
             channel.mode = None
 
-    tme._handle = limited  # type: ignore[method-assign]
+    tme._handle = limited
     try:
         report = await pipeline.run_cycle(force=True)
     finally:

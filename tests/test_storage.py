@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.errors import FeedLookupError
 from bot.core.models import FeedSpec
 from storage.db import open_database
 from storage.maintenance import pending_delivery_count
 from storage.migrations import MIGRATIONS
-from storage.repository import AlertDraft, FeedLookupError, NewItem, Repository
+from storage.repository import AlertDraft, NewItem, Repository
 
 NOW = datetime(2026, 4, 25, 6, 0, tzinfo=UTC)
 

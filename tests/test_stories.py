@@ -21,7 +21,8 @@ DATA = Path(__file__).parent / "data" / "stories_labelled.json"
 
 
 def _items() -> list[dict[str, Any]]:
-    return json.loads(DATA.read_text(encoding="utf-8"))["items"]
+    items: list[dict[str, Any]] = json.loads(DATA.read_text(encoding="utf-8"))["items"]
+    return items
 
 
 def cluster(items: list[dict[str, Any]], threshold: float = DEFAULT_THRESHOLD) -> list[int]:

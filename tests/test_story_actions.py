@@ -70,7 +70,9 @@ def test_every_shipped_class_has_a_reason_and_words() -> None:
         ({"free": {"reason": "r", "de": ["frei"]}}, "unknown keys"),
     ],
 )  # fmt: skip
-def test_malformed_action_data_is_refused_with_the_reason(data: dict, message: str) -> None:
+def test_malformed_action_data_is_refused_with_the_reason(
+    data: dict[str, object], message: str
+) -> None:
     with pytest.raises(ActionLexiconError, match=message):
         parse_actions(data)
 

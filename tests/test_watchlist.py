@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from bot.core.errors import WatchlistError
 from bot.core.watchlist import (
     Alias,
     ChatRoute,
@@ -17,7 +18,7 @@ from bot.core.watchlist import (
     parse_watchlist,
     search_feed_specs,
 )
-from bot.cycle.watchlist_files import WatchlistError, WatchlistReloader, load_watchlist_dir
+from bot.cycle.watchlist_files import WatchlistReloader, load_watchlist_dir
 
 GOOD = textwrap.dedent(
     """\

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import httpx
 import pytest
@@ -106,11 +107,12 @@ def get(archive: SimpleNamespace, path: str, **kwargs: object) -> httpx.Response
     return httpx.get(archive.web.url(path), timeout=30, **kwargs)  # type: ignore[arg-type]
 
 
-def rows(archive: SimpleNamespace, path: str) -> list[dict]:
+def rows(archive: SimpleNamespace, path: str) -> list[dict[str, Any]]:
     sep = "&" if "?" in path else "?"
     response = get(archive, f"{path}{sep}_shape=array")
     assert response.status_code == 200, response.text
-    return response.json()
+    data: list[dict[str, Any]] = response.json()
+    return data
 
 
 def test_alerts_table_newest_first_with_links_to_article_and_story(archive):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,7 +49,7 @@ KNOWN_COLUMNS = {
 }  # fmt: skip
 
 
-def _alerts_facets(web) -> list:
+def _alerts_facets(web: Any) -> Any:
     return web.metadata["databases"]["newswatch"]["tables"]["alerts"]["facets"]
 
 

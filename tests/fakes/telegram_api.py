@@ -305,6 +305,7 @@ class FakeTelegramAPI(LoopbackHTTPServer):
                 if part.get_filename():
                     values[str(name)] = {"filename": part.get_filename(), "bytes": payload}
                 else:
+                    assert isinstance(payload, bytes)
                     values[str(name)] = _maybe_json(payload.decode("utf-8"))
             return values
         for key, items in parse_qs(body.decode("utf-8"), keep_blank_values=True).items():
@@ -446,7 +447,7 @@ class FakeTelegramAPI(LoopbackHTTPServer):
         if text is None or str(text) == "":
             raise _ApiError(400, "Bad Request: message text is empty")
         text = str(text)
-        plain = text
+        plain: str = text
         if str(parse_mode or "").upper() == "HTML":
             try:
                 plain = parse_telegram_html(text)
