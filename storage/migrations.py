@@ -475,6 +475,7 @@ _LEGACY_KINDS: tuple[tuple[re.Pattern[str], FeedErrorKind], ...] = tuple(
         (r"timeout\b", FeedErrorKind.TIMEOUT),
         (r"gave up after .* deadline", FeedErrorKind.DEADLINE),
         (r"HTTP 429\b", FeedErrorKind.RATE_LIMITED),
+        (r"GDELT answered with an error: .*limit requests", FeedErrorKind.RATE_LIMITED),
         (r"HTTP 410\b", FeedErrorKind.GONE),
         (r"HTTP \d\d\d\b", FeedErrorKind.HTTP_STATUS),
         (r"too many redirects", FeedErrorKind.TOO_MANY_REDIRECTS),

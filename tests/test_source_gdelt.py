@@ -155,16 +155,16 @@ async def test_empty_answer_is_not_an_error(gdelt, tmp_path: Path, mode: str):
 
 
 @pytest.mark.parametrize(
-    ("mode", "error", "waits"),
+    ("mode", "error", "kind", "waits"),
     [
-        ("error", "GDELT answered with an error: Your search contained a keyword", False),
-        ("error-json", "GDELT answered with an error: Invalid query", False),
-        ("rate-text", "GDELT answered with an error: Please limit requests", True),
-        ("429", "HTTP 429", True),
+        ("error", "GDELT answered with an error: Your search contained a keyword", "source", False),
+        ("error-json", "GDELT answered with an error: Invalid query", "source", False),
+        ("rate-text", "GDELT answered with an error: Please limit requests", "rate_limited", True),
+        ("429", "HTTP 429", "rate_limited", True),
     ],
 )
 async def test_error_answers_are_recorded_failures_and_nothing_is_lost(
-    gdelt, tmp_path: Path, mode: str, error: str, waits: bool
+    gdelt, tmp_path: Path, mode: str, error: str, kind: str, waits: bool
 ):
     gdelt.answer(QUERY, Answer(ARTICLES, mode=mode))
     spec = gdelt_spec(QUERY, "test")
@@ -175,6 +175,7 @@ async def test_error_answers_are_recorded_failures_and_nothing_is_lost(
     try:
         report = await pipeline.run_cycle(force=True)
         assert str(report.feed_errors[spec.url]).startswith(error)
+        assert report.feed_errors[spec.url].kind == kind
         state = repo.feed_states([spec.url])[spec.url]
         assert state["consecutive_failures"] == 1
         assert bool(state["retry_not_before"]) == waits

@@ -113,7 +113,8 @@ def parse_answer(body: bytes, spec: FeedSpec) -> tuple[ParsedFeed, bool]:
     except (ValueError, UnicodeDecodeError):
         message = " ".join(text[:300].decode("utf-8", "replace").split())
         limited = _RATE_LIMITED in message.lower()
-        error = FeedError(FeedErrorKind.SOURCE, f"GDELT answered with an error: {message}")
+        kind = FeedErrorKind.RATE_LIMITED if limited else FeedErrorKind.SOURCE
+        error = FeedError(kind, f"GDELT answered with an error: {message}")
         return ParsedFeed(title=None, error=error), limited
     if not isinstance(data, dict):
         error = FeedError(FeedErrorKind.MALFORMED, "GDELT answer is not a JSON object")
@@ -122,7 +123,8 @@ def parse_answer(body: bytes, spec: FeedSpec) -> tuple[ParsedFeed, bool]:
     if problem and not data.get("articles"):
         detail = " ".join(str(problem).split())[:300]
         limited = _RATE_LIMITED in detail.lower()
-        error = FeedError(FeedErrorKind.SOURCE, f"GDELT answered with an error: {detail}")
+        kind = FeedErrorKind.RATE_LIMITED if limited else FeedErrorKind.SOURCE
+        error = FeedError(kind, f"GDELT answered with an error: {detail}")
         return ParsedFeed(title=None, error=error), limited
     articles = data.get("articles") or []
     if not isinstance(articles, list):
