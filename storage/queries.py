@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from bot.core.errors import SearchError
+from bot.core.search_query import IncidentFilter, Page
 from storage.repository import iso
 from storage.sqlite_utils_loader import Database
 
@@ -21,40 +21,27 @@ WHEN_SQL = "min(coalesce(a.published_at, a.created_at), a.created_at)"
 _STORY = "coalesce(a.story_id, -a.id)"
 
 
-@dataclass(frozen=True, slots=True)
-class IncidentFilter:
-    """``/search type:… place:…``: stored incident fields an alert must have."""
-
-    event_types: tuple[str, ...] = ()
-    sub_events: tuple[str, ...] = ()
-    place_ids: tuple[str, ...] = ()
-
-    def sql(self) -> tuple[str, list[Any]]:
-        parts: list[str] = []
-        params: list[Any] = []
-        kinds = []
-        if self.event_types:
-            kinds.append(f"a.event_type IN ({','.join('?' * len(self.event_types))})")
-            params += self.event_types
-        if self.sub_events:
-            kinds.append(f"a.sub_event IN ({','.join('?' * len(self.sub_events))})")
-            params += self.sub_events
-        if kinds:
-            parts.append("(" + " OR ".join(kinds) + ")")
-        if self.place_ids:
-            marks = ",".join("?" * len(self.place_ids))
-            parts.append(
-                "EXISTS (SELECT 1 FROM json_each(a.places)"
-                f" WHERE json_extract(json_each.value, '$.id') IN ({marks}))"
-            )
-            params += self.place_ids
-        return "".join(f" AND {p}" for p in parts), params
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    rows: list[dict[str, Any]]
-    total: int
+def _incident_sql(incident: IncidentFilter) -> tuple[str, list[Any]]:
+    """The ``AND …`` clauses and parameters of an incident filter over alerts ``a``."""
+    parts: list[str] = []
+    params: list[Any] = []
+    kinds = []
+    if incident.event_types:
+        kinds.append(f"a.event_type IN ({','.join('?' * len(incident.event_types))})")
+        params += incident.event_types
+    if incident.sub_events:
+        kinds.append(f"a.sub_event IN ({','.join('?' * len(incident.sub_events))})")
+        params += incident.sub_events
+    if kinds:
+        parts.append("(" + " OR ".join(kinds) + ")")
+    if incident.place_ids:
+        marks = ",".join("?" * len(incident.place_ids))
+        parts.append(
+            "EXISTS (SELECT 1 FROM json_each(a.places)"
+            f" WHERE json_extract(json_each.value, '$.id') IN ({marks}))"
+        )
+        params += incident.place_ids
+    return "".join(f" AND {p}" for p in parts), params
 
 
 class Queries:
@@ -96,7 +83,7 @@ class Queries:
             base = "FROM alerts a WHERE 1"
         base += f" {where}"
         if incident is not None:
-            extra, extra_params = incident.sql()
+            extra, extra_params = _incident_sql(incident)
             base += extra
             params += extra_params
         try:

@@ -10,8 +10,9 @@ from typing import Any
 
 from bot.core.errors import FeedLookupError
 from bot.core.incidents import merge_story_incident
-from bot.core.models import FeedSpec
+from bot.core.models import FeedSpec, StoredAlert
 from bot.core.story_edits import FIRST_MESSAGE_OUTLETS, StoryEditState, with_outlet
+from bot.core.timestamps import parse_iso
 from storage.sqlite_utils_loader import Database
 from storage.transactions import transaction
 
@@ -23,12 +24,6 @@ def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def parse_iso(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,13 +76,6 @@ class WeakDraft:
     published: datetime | None
     entities: tuple[str, ...]
     reasons: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class StoredAlert:
-    alert_id: int
-    story_id: int
-    new_story: bool
 
 
 class Repository:
@@ -953,6 +941,11 @@ class Repository:
                     [iso(now), chat_id],
                 )
             return bool(cursor.rowcount)
+
+    def pending_delivery_count(self) -> int:
+        """Deliveries still to send, of every chat and kind."""
+        row = self.db.execute("SELECT count(*) FROM deliveries WHERE status = 'pending'").fetchone()
+        return int(row[0])
 
     # ----- alerts that no chat received (stored before any alert chat existed) -------------
     def unrouted_alert_count(self) -> int:

@@ -11,12 +11,12 @@ from typing import Any
 
 from bot.app.composition import build_source_reader
 from bot.app.config import Config
-from bot.core.models import FeedSpec
+from bot.core.models import FeedSpec, StoredAlert
 from bot.cycle.pipeline import CycleSettings, Pipeline
 from bot.cycle.story_grouping import StoryGrouper
 from bot.feeds.fetcher import Fetcher, FetchSettings
 from storage.db import open_database
-from storage.repository import Repository, StoredAlert
+from storage.repository import Repository
 from tests.harness import default_matcher
 
 

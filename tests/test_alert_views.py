@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.alert_views import shown_aliases
+from bot.core.alert_views import shown_aliases
 
 
 def _m(entity: str, *aliases: str) -> list[dict[str, str]]:

@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.console.delivery import ConsoleDeliverer
+from bot.core.models import StoredAlert
 from storage.db import open_database
-from storage.repository import AlertDraft, NewItem, Repository, StoredAlert
+from storage.repository import AlertDraft, NewItem, Repository
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 

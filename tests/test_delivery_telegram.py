@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 
 from bot.core.formatting import MAX_MESSAGE_UTF16, utf16_len
+from bot.core.models import StoredAlert
 from bot.telegram.application import build_application
 from bot.telegram.delivery import ChatPacer, TelegramDeliverer
 from storage.db import open_database
-from storage.repository import AlertDraft, NewItem, Repository, StoredAlert
+from storage.repository import AlertDraft, NewItem, Repository
 from tests.conftest import CHAT, TOKEN
 from tests.fakes.telegram_api import FakeTelegramAPI, parse_telegram_html
 

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from bot.core.schedule import SchedulePolicy
+from bot.core.timestamps import parse_iso
 from bot.feeds.fetcher import FetchSettings
-from storage.repository import parse_iso
 from tests.fakes.feed_server import Blackhole, FeedServer, gzip_bomb, rfc822, rss
 from tests.harness import make_pipeline
 

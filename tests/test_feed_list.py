@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot.core.models import FeedSpec
-from bot.feeds.feed_list import check_feed_url, load_feed_list, to_opml
+from bot.core.urls import check_feed_url
+from bot.feeds.feed_list import load_feed_list, to_opml
 
 
 def test_text_list_with_comments_and_duplicates(tmp_path: Path):

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.models import StoredAlert
 from bot.feeds.fetcher import FetchSettings
-from storage.repository import StoredAlert
 from tests.fakes.feed_server import FeedServer, rfc822, rss
 from tests.harness import make_pipeline
 

@@ -11,8 +11,8 @@ import pytest
 from bot.core.errors import SourceError
 from bot.core.models import PageSelectors
 from bot.core.sources import page_spec, parse_source
+from bot.core.timestamps import parse_iso
 from bot.feeds.sources.page import check_selectors, extract_page, parse_date
-from storage.repository import parse_iso
 from tests.source_harness import Clock, alert_rows, source_pipeline
 
 NOW = datetime.now(UTC)

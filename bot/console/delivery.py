@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
-from bot.alert_views import view_from_row
+from bot.core.alert_views import view_from_row
 from bot.core.delivery_policy import ChatPrefs, Pending, digest_header, plan_chat
 from bot.core.formatting import AlertView, render_alert, render_plain
-from storage.repository import Repository, StoredAlert
+from bot.core.models import StoredAlert
+from bot.core.ports import AlertRows
 
 CONNECT_HINT = (
     "Telegram is not connected: alerts are printed here. To receive them in Telegram, create a"
@@ -27,7 +28,7 @@ class ConsoleDeliverer:
 
     def __init__(
         self,
-        repo: Repository,
+        repo: AlertRows,
         timezone: str,
         out: TextIO | None = None,
         *,

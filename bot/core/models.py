@@ -97,3 +97,13 @@ class ParsedFeed:
     ttl_minutes: int | None = None
     error: FeedError | None = None  # set when nothing usable could be parsed
     warning: str | None = None  # set when feedparser recovered from malformed input
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAlert:
+    """An alert just stored by a cycle, handed to the deliverer: its id, its story, and whether
+    it opened that story."""
+
+    alert_id: int
+    story_id: int
+    new_story: bool

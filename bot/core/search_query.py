@@ -6,6 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from bot.core.errors import PeriodError
 from bot.core.periods import parse_duration
@@ -181,3 +182,20 @@ def search_type(word: str) -> tuple[str, str] | None:
         if key == value.casefold():
             return column, value
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentFilter:
+    """``/search type:… place:…``: stored incident fields an alert must have."""
+
+    event_types: tuple[str, ...] = ()
+    sub_events: tuple[str, ...] = ()
+    place_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a search: its rows, and how many there are in all."""
+
+    rows: list[dict[str, Any]]
+    total: int

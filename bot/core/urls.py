@@ -322,3 +322,16 @@ def split_outlet_suffix(title: str) -> tuple[str, str | None]:
     if len(head.split()) < 2 or not _looks_like_outlet(tail):
         return title, None
     return head, tail
+
+
+ALLOWED_SCHEMES = ("http", "https")
+
+
+def check_feed_url(url: str) -> str | None:
+    """Return why ``url`` cannot be fetched (only http(s) with a host), or None when it can."""
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in ALLOWED_SCHEMES:
+        return f"only http(s) feeds are allowed, not {parts.scheme or 'a bare path'!r}"
+    if not parts.hostname:
+        return "feed URL has no host"
+    return None

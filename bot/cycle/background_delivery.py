@@ -8,7 +8,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from storage.repository import StoredAlert
+from bot.core.models import StoredAlert
 
 log = logging.getLogger("newswatch.delivery")
 

@@ -27,12 +27,13 @@ from bot.core.feed_state import (
 from bot.core.incidents import IncidentTagger, priority_for
 from bot.core.language import guess_language
 from bot.core.matching import MatcherLike, MatchResult
-from bot.core.models import FeedSpec, Item, SourceKind
+from bot.core.models import FeedSpec, Item, SourceKind, StoredAlert
 from bot.core.schedule import (
     SchedulePolicy,
     spread_offsets,
 )
 from bot.core.sources import article_key
+from bot.core.timestamps import parse_iso
 from bot.data.incident_data import load_default_tagger
 from bot.feeds.fetcher import Fetcher, FetchResult
 from bot.feeds.parse_pool import parse_and_key
@@ -42,9 +43,7 @@ from storage.repository import (
     AlertDraft,
     NewItem,
     Repository,
-    StoredAlert,
     WeakDraft,
-    parse_iso,
 )
 
 log = logging.getLogger("newswatch.cycle")

@@ -28,8 +28,9 @@ from bot.core.story_model import (
     parse_story_model,
     signature,
 )
+from bot.core.timestamps import parse_iso
 from bot.data.gazetteer_file import load_default_gazetteer
-from storage.repository import Repository, parse_iso
+from storage.repository import Repository
 
 log = logging.getLogger("newswatch.stories")
 

@@ -12,7 +12,7 @@ from bot.core.search_query import SearchQuery
 from bot.data.gazetteer_file import load_default_gazetteer
 
 if TYPE_CHECKING:
-    from storage.queries import IncidentFilter
+    from bot.core.search_query import IncidentFilter
 
 LEXICON_FILE = "incident_lexicon.toml"
 
@@ -33,7 +33,7 @@ def load_default_tagger() -> IncidentTagger:
 def incident_filter(query: SearchQuery) -> IncidentFilter | str | None:
     """The stored-field filter of ``type:``/``place:`` search words (None without them), or a
     message for the user when the place is not in the gazetteer."""
-    from storage.queries import IncidentFilter
+    from bot.core.search_query import IncidentFilter
 
     if not query.filtered:
         return None

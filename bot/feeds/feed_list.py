@@ -11,19 +11,9 @@ from xml.sax.saxutils import quoteattr
 from bot.core.errors import SourceError
 from bot.core.models import FeedSpec, Problem, SourceKind
 from bot.core.sources import parse_source, to_declaration
+from bot.core.urls import check_feed_url
 
-ALLOWED_SCHEMES = ("http", "https")
 _COMMENT = re.compile(r"(^|\s)#.*$")
-
-
-def check_feed_url(url: str) -> str | None:
-    """Return why ``url`` cannot be fetched (only http(s) with a host), or None when it can."""
-    parts = urlsplit(url.strip())
-    if parts.scheme.lower() not in ALLOWED_SCHEMES:
-        return f"only http(s) feeds are allowed, not {parts.scheme or 'a bare path'!r}"
-    if not parts.hostname:
-        return "feed URL has no host"
-    return None
 
 
 def load_feed_list(path: str | Path) -> tuple[list[FeedSpec], list[Problem]]:

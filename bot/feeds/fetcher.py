@@ -19,7 +19,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from bot.core.errors import FeedError, FeedErrorKind
-from bot.feeds.feed_list import check_feed_url
+from bot.core.urls import check_feed_url
 
 _PERMANENT = (301, 308)
 _REDIRECT = (301, 302, 303, 307, 308)

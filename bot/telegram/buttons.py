@@ -15,7 +15,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
 from bot.core.errors import ButtonExpired
-from storage.repository import Repository
+from bot.core.ports import MuteStore
 
 log = logging.getLogger("newswatch.buttons")
 
@@ -68,7 +68,7 @@ class MuteButtons:
 
     def __init__(
         self,
-        repo: Repository,
+        repo: MuteStore,
         *,
         admin_ids: Sequence[int] = (),
         timezone: str = "Africa/Bamako",

@@ -29,7 +29,7 @@ from telegram.ext import (
     filters,
 )
 
-from storage.repository import Repository
+from bot.core.ports import ChatLife
 
 log = logging.getLogger("newswatch.chats")
 
@@ -43,7 +43,7 @@ class ChatRevival:
 
     def __init__(
         self,
-        repo: Repository,
+        repo: ChatLife,
         *,
         notify_admins: Callable[[str], Awaitable[None]],
         kick: Callable[[], Awaitable[None]],

@@ -20,7 +20,7 @@ from telegram import LinkPreviewOptions, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
-from bot.alert_views import view_from_row
+from bot.core.alert_views import view_from_row
 from bot.core.delivery_policy import (
     ChatPrefs,
     Pending,
@@ -32,7 +32,9 @@ from bot.core.delivery_policy import (
 )
 from bot.core.formatting import Report, render_alert, render_digest, render_plain
 from bot.core.incidents import below_minimum
+from bot.core.models import StoredAlert
 from bot.core.notice_pages import notice_pages
+from bot.core.ports import Outbox
 from bot.core.story_edits import EditRule, candidates_since, edit_due
 from bot.telegram.buttons import alert_keyboard
 from bot.telegram.retries import (
@@ -40,7 +42,6 @@ from bot.telegram.retries import (
     TelegramDeferred,
     with_telegram_retries,
 )
-from storage.repository import Repository, StoredAlert
 
 log = logging.getLogger("newswatch.delivery")
 
@@ -152,7 +153,7 @@ class TelegramDeliverer:
     def __init__(
         self,
         bot: Any,  # an ExtBot: requests carry rate_limit_args
-        repo: Repository,
+        repo: Outbox,
         *,
         timezone: str,
         admin_ids: Sequence[int] = (),
@@ -569,10 +570,7 @@ class TelegramDeliverer:
             return
         self._outage_since = time.monotonic()
         try:
-            row = self.repo.db.execute(
-                "SELECT count(*) FROM deliveries WHERE status = 'pending'"
-            ).fetchone()
-            pending = int(row[0])
+            pending = self.repo.pending_delivery_count()
         except sqlite3.Error:  # only for the log line
             pending = -1
         log.warning(

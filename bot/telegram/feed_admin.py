@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.normalize import normalize
-from bot.feeds.feed_list import check_feed_url
+from bot.core.urls import check_feed_url
 
 log = logging.getLogger("newswatch.commands")
 

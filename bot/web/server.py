@@ -17,16 +17,32 @@ import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 from urllib.parse import urlparse
 
-from bot.app.config import Config
 from bot.core.errors import WebError
 from bot.core.web_links import DATABASE_NAME
 from bot.web.guard import lock_down
 from bot.web.metadata import WebMetadata, build_metadata, load_shipped, read_schema
 
 log = logging.getLogger("newswatch.web")
+
+
+class WebConfig(Protocol):
+    """The settings the web view reads (``bot.app.config.Config`` has them)."""
+
+    @property
+    def db_path(self) -> str: ...
+
+    @property
+    def web_base_url(self) -> str | None: ...
+
+    @property
+    def web_username(self) -> str: ...
+
+    @property
+    def web_password_hash(self) -> str | None: ...
+
 
 EXTRA_HINT = "pip install -e '.[web]'"
 PASSWORD_ENV = "NEWSWATCH_WEB_PASSWORD_HASH"  # how the hash reaches the plugin, never shown
@@ -43,7 +59,7 @@ SETTINGS: dict[str, Any] = {
 }
 
 
-def settings_for(config: Config) -> dict[str, Any]:
+def settings_for(config: WebConfig) -> dict[str, Any]:
     """Datasette settings; a path in ``web_base_url`` (a reverse proxy passing
     ``/archive/...`` through) becomes Datasette's ``base_url``, so its links and the bot's
     /story links agree."""
@@ -139,7 +155,7 @@ def inspect_database(db_path: str | Path) -> WebMetadata:
         conn.close()
 
 
-def build_datasette(config: Config, web: WebMetadata, *, require_auth: bool) -> Any:
+def build_datasette(config: WebConfig, web: WebMetadata, *, require_auth: bool) -> Any:
     """A Datasette over ``config.db_path`` (read-only) with newswatch's metadata and plugin."""
     from datasette.app import Datasette
     from datasette.database import Database
@@ -174,7 +190,7 @@ def build_datasette(config: Config, web: WebMetadata, *, require_auth: bool) -> 
     return ds
 
 
-def serve(config: Config, host: str, port: int, *, out: IO[str] | None = None) -> int:
+def serve(config: WebConfig, host: str, port: int, *, out: IO[str] | None = None) -> int:
     """Run the web view until interrupted. Raises WebError when it must not or cannot start."""
     out = out or sys.stderr
     check_bind(host, config.web_password_hash)

@@ -27,12 +27,12 @@ from bot.core.reports import (
     render_mutes,
     stamp,
 )
+from bot.core.timestamps import parse_iso
 from bot.telegram.commands.env import (
     CommandEnv,
     message_and_user,
     message_of,
 )
-from storage.repository import parse_iso
 
 log = logging.getLogger("newswatch.commands")
 

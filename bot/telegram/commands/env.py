@@ -18,14 +18,13 @@ from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
-from bot.app.access import AccessControl
 from bot.core.errors import UserError
 from bot.core.matching import MatcherLike
 from bot.core.normalize import normalize
 from bot.core.periods import is_duration, parse_duration
+from bot.core.ports import AccessPolicy, AlertQueries, CommandStore
+from bot.core.search_query import IncidentFilter
 from bot.core.status_report import StatusReport
-from storage.queries import IncidentFilter, Queries
-from storage.repository import Repository
 
 log = logging.getLogger("newswatch.commands")
 
@@ -54,9 +53,9 @@ class CommandEnv:
     def __init__(
         self,
         *,
-        access: AccessControl,
-        repo: Repository,
-        queries: Queries,
+        access: AccessPolicy,
+        repo: CommandStore,
+        queries: AlertQueries,
         watchlists: Callable[[], Any],  # -> WatchlistSet in force
         matcher: Callable[[], MatcherLike],
         timezone: str = "Africa/Bamako",

@@ -18,7 +18,7 @@ from telegram.ext import (
     ContextTypes,
 )
 
-from bot.alert_views import view_from_row
+from bot.core.alert_views import view_from_row
 from bot.core.errors import UserError
 from bot.core.formatting import render_digest
 from bot.core.reports import (

@@ -8,7 +8,7 @@ from typing import Any
 from bot.core.formatting import AlertView, Report
 from bot.core.incidents import incident_line
 from bot.core.normalize import normalize
-from storage.repository import parse_iso
+from bot.core.timestamps import parse_iso
 
 
 def view_from_row(row: dict[str, Any], also_reported_by: tuple[Report, ...] = ()) -> AlertView:

@@ -1,0 +1,241 @@
+"""Ports: what the adapters need from storage and from the access policy, as Protocols.
+
+The Telegram and console adapters are given these (by ``bot/app/composition.py``), never the
+storage classes themselves, so no adapter imports another: ``storage.repository.Repository``
+and ``storage.queries.Queries`` satisfy the store ports and ``bot.app.access.AccessControl``
+the access port, which mypy checks where the composition passes them in. Each port lists only
+the methods its adapter calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.core.search_query import IncidentFilter, Page
+from bot.core.story_edits import StoryEditState
+
+
+class AccessPolicy(Protocol):
+    """Who may command the bot: the paired owner, admins, allowed users and chats."""
+
+    @property
+    def chat_ids(self) -> Collection[str]: ...
+
+    def is_admin(self, user_id: int | None) -> bool: ...
+
+    def is_allowed(self, user_id: int | None, chat_id: int | None) -> bool: ...
+
+    def claim(self, code: str, user_id: int, chat_id: int) -> bool: ...
+
+    def allow(self, actor: int, user_id: int) -> str: ...
+
+    def deny(self, actor: int, user_id: int) -> str: ...
+
+
+class AlertRows(Protocol):
+    """The stored alerts by id (the console deliverer)."""
+
+    def alerts_by_ids(self, ids: Sequence[int]) -> list[dict[str, Any]]: ...
+
+
+class MuteStore(Protocol):
+    """What the mute buttons under alerts read and write."""
+
+    def add_mute(
+        self,
+        chat_id: int,
+        kind: str,
+        value: str,
+        until: datetime | None,
+        created_by: int | None,
+        now: datetime,
+    ) -> int: ...
+
+    def alert_chats(self, alert_id: int) -> set[int]: ...
+
+    def alerts_by_ids(self, ids: Sequence[int]) -> list[dict[str, Any]]: ...
+
+    def log_setting_change(
+        self, actor: int | None, chat_id: int, detail: str, now: datetime
+    ) -> None: ...
+
+    def users(self) -> dict[int, str]: ...
+
+
+class ChatLife(Protocol):
+    """A chat's active/inactive state: deactivated on 403, revived when it talks again."""
+
+    def deactivate_chat(self, chat_id: int | str, reason: str, now: datetime) -> None: ...
+
+    def is_revivable(self, chat_id: int) -> bool: ...
+
+    def reactivate_chat(self, chat_id: int, now: datetime) -> int | None: ...
+
+
+class Outbox(Protocol):
+    """The outbox as the Telegram deliverer drains it: pending rows, their outcome, admin notices,
+    chat preferences and mutes, and the story edits."""
+
+    def pending_deliveries(self, now: datetime, limit: int = 1000) -> list[dict[str, Any]]: ...
+
+    def mark_sent(self, delivery_id: int, message_id: int | None, now: datetime) -> None: ...
+
+    def mark_failed(self, delivery_id: int, reason: str, now: datetime) -> None: ...
+
+    def mark_retry(
+        self, delivery_id: int, reason: str, not_before: datetime, now: datetime
+    ) -> None: ...
+
+    def hold_deliveries(
+        self, holds: Sequence[tuple[int, datetime, str]], now: datetime
+    ) -> None: ...
+
+    def skip_deliveries(self, skips: Sequence[tuple[int, str]], now: datetime) -> None: ...
+
+    def bundle_into_digest(
+        self,
+        ids: Sequence[int],
+        chat_id: int | str,
+        thread_id: int | None,
+        texts: Sequence[str],
+        silent: bool,
+        now: datetime,
+    ) -> list[int]: ...
+
+    def alerts_by_ids(self, ids: Sequence[int]) -> list[dict[str, Any]]: ...
+
+    def story_reports(
+        self, story_ids: Sequence[int]
+    ) -> dict[int, list[tuple[str, str | None]]]: ...
+
+    def active_mutes(self, chat_id: int, now: datetime) -> list[dict[str, Any]]: ...
+
+    def get_chat_prefs(self, chat_id: int) -> dict[str, Any] | None: ...
+
+    def severity_prefs(self, chat_id: int) -> dict[str, str]: ...
+
+    def deactivate_chat(self, chat_id: int | str, reason: str, now: datetime) -> None: ...
+
+    def migrate_chat(self, old_id: int | str, new_id: int) -> None: ...
+
+    def follow_chat_migrations(self) -> int: ...
+
+    def inactive_chats(self) -> set[int]: ...
+
+    def owner_ids(self) -> list[int]: ...
+
+    def pending_delivery_count(self) -> int: ...
+
+    def queue_admin_notice(self, admin_ids: Sequence[int], text: str, now: datetime) -> None: ...
+
+    def pending_admin_notices(self) -> list[dict[str, Any]]: ...
+
+    def mark_notice(
+        self, notice_id: int, status: str, error: str | None, now: datetime
+    ) -> None: ...
+
+    def story_edit_candidates(self, updated_since: datetime) -> list[StoryEditState]: ...
+
+    def story_edit_messages(self, story_ids: Sequence[int]) -> list[dict[str, Any]]: ...
+
+    def mark_story_edited(self, story_id: int, outlets_shown: int, now: datetime) -> None: ...
+
+
+class CommandStore(Protocol):
+    """What the bot commands change: mutes, chat settings, subscriptions, backlog, feed retries."""
+
+    def active_mutes(self, chat_id: int, now: datetime) -> list[dict[str, Any]]: ...
+
+    def add_mute(
+        self,
+        chat_id: int,
+        kind: str,
+        value: str,
+        until: datetime | None,
+        created_by: int | None,
+        now: datetime,
+    ) -> int: ...
+
+    def remove_mute(self, chat_id: int, kind: str, value: str) -> int: ...
+
+    def get_chat_prefs(self, chat_id: int) -> dict[str, Any] | None: ...
+
+    def set_chat_prefs(self, chat_id: int, now: datetime, **fields: Any) -> None: ...
+
+    def severity_prefs(self, chat_id: int) -> dict[str, str]: ...
+
+    def set_severity_pref(
+        self, chat_id: int, entity: str, min_severity: str | None, now: datetime
+    ) -> None: ...
+
+    def clear_severity_prefs(self, chat_id: int) -> None: ...
+
+    def release_held(self, chat_id: int, reasons: Sequence[str], now: datetime) -> int: ...
+
+    def log_setting_change(
+        self, actor: int | None, chat_id: int, detail: str, now: datetime
+    ) -> None: ...
+
+    def subscribe_chat(self, chat_id: int, *, actor: int | None, now: datetime) -> bool: ...
+
+    def unsubscribe_chat(self, chat_id: int, *, actor: int | None, now: datetime) -> bool: ...
+
+    def unrouted_alert_count(self) -> int: ...
+
+    def unrouted_alerts(self, limit: int) -> list[dict[str, Any]]: ...
+
+    def queue_backlog_digest(
+        self, chat_id: int, alert_ids: Sequence[int], texts: Sequence[str], now: datetime
+    ) -> list[int]: ...
+
+    def retry_feed(self, target: str, now: datetime) -> tuple[str, str]: ...
+
+
+class AlertQueries(Protocol):
+    """The reads behind the bot commands: recent, search, entity, story, stats, charts, feeds."""
+
+    def recent(
+        self, *, limit: int | None = None, since: datetime | None = None
+    ) -> list[dict[str, Any]]: ...
+
+    def search(
+        self,
+        match: str | None,
+        *,
+        since: datetime | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        incident: IncidentFilter | None = None,
+    ) -> Page: ...
+
+    def search_weak(self, match: str, *, since: datetime | None = None, limit: int = 5) -> Page: ...
+
+    def entity(self, name: str, *, since: datetime | None = None, limit: int = 50) -> Page: ...
+
+    def story(self, story_id: int) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]: ...
+
+    def entity_names(self) -> list[str]: ...
+
+    def source_names(self) -> list[str]: ...
+
+    def entity_times(self, entity: str, start: datetime, end: datetime) -> list[datetime]: ...
+
+    def incident_rows(
+        self, start: datetime, end: datetime, entity: str | None = None
+    ) -> list[dict[str, Any]]: ...
+
+    def feeds(self) -> list[dict[str, Any]]: ...
+
+    def export_rows(self, since: datetime | None = None) -> Iterator[dict[str, Any]]: ...
+
+    def count(self, start: datetime, end: datetime) -> int: ...
+
+    def report_count(self, start: datetime, end: datetime) -> int: ...
+
+    def counts_by_entity(self, start: datetime, end: datetime) -> dict[str, int]: ...
+
+    def counts_by_source(self, start: datetime, end: datetime) -> dict[str, int]: ...
+
+    def counts_by_event_type(self, start: datetime, end: datetime) -> dict[str, int]: ...
