@@ -724,8 +724,9 @@ class Repository:
         return new_ids
 
     def story_edit_candidates(self, updated_since: datetime) -> list[StoryEditState]:
-        """Stories with a first alert, updated since ``updated_since``: what
-        ``bot.core.story_edits.edit_due`` decides about (this applies no rule)."""
+        """The stories whose messages name fewer outlets than the story now has, updated
+        since ``updated_since``: the candidates. Whether and when one is edited (the
+        interval, the window) is decided by ``bot.core.story_edits.edit_due``, not here."""
         return [
             StoryEditState(
                 story_id=int(story_id),
@@ -736,8 +737,9 @@ class Repository:
             )
             for story_id, outlets, shown, last_edit_at, updated_at in self.db.execute(
                 "SELECT id, json_array_length(outlets), edited_outlets, last_edit_at, updated_at"
-                " FROM stories WHERE updated_at >= ? AND first_alert_id IS NOT NULL ORDER BY id",
-                [iso(updated_since)],
+                " FROM stories WHERE updated_at >= ? AND first_alert_id IS NOT NULL"
+                " AND json_array_length(outlets) > COALESCE(edited_outlets, ?) ORDER BY id",
+                [iso(updated_since), FIRST_MESSAGE_OUTLETS],
             )
         ]
 

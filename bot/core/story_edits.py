@@ -11,9 +11,9 @@ through the normal delivery pass, when ``edit_due`` says so:
 - its last edit is at least ``interval`` old (``story_edit_interval_seconds``, 5 min), so a
   story that gains ten outlets in a minute is edited once, not ten times.
 
-Storage only reads the candidates (stories updated since ``candidates_since``) and records
-an edit (``outlets_shown``, ``last_edit_at``); the deliverer asks ``edit_due`` which to
-edit.
+Storage only reads the candidates (stories updated since ``candidates_since`` whose
+messages name fewer outlets than the story has) and records an edit (``outlets_shown``,
+``last_edit_at``); the deliverer asks ``edit_due`` which to edit.
 """
 
 from __future__ import annotations
