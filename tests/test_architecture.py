@@ -1,8 +1,10 @@
-"""The dependency rule: the core does no I/O and imports no adapter; storage points inward."""
+"""The dependency rule: the core does no I/O and imports no adapter; storage points inward;
+adapters never import each other (the import matrix below, drawn in docs/architecture.md)."""
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pytest
@@ -23,7 +25,10 @@ def _imports(path: Path) -> list[str]:
         if isinstance(node, ast.Import):
             names.extend(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.append(node.module)
+            if node.module in ("bot", "storage"):  # `from bot import feeds` imports bot.feeds
+                names.extend(f"{node.module}.{alias.name}" for alias in node.names)
+            else:
+                names.append(node.module)
     return names
 
 
@@ -75,3 +80,152 @@ def test_every_module_opens_with_a_docstring(path: Path):
 def test_no_catch_all_utils_modules():
     found = [p for p in ROOT.glob("**/utils.py") if ".venv" not in p.parts]
     assert found == []
+
+
+# ----- the import matrix ------------------------------------------------------------------
+# Every package of ours, and which others it may import (each may always import itself and
+# bot.core). Adapters (storage, feeds, data, render, console, telegram, web) import only the
+# core; the exceptions are listed with their reason. app wires everything; cli runs it.
+ADAPTERS = (
+    "storage", "bot.feeds", "bot.data", "bot.render", "bot.console", "bot.telegram", "bot.web",
+)  # fmt: skip
+EVERYTHING = {"bot.core", *ADAPTERS, "bot.cycle", "bot.app"}
+MAY_IMPORT: dict[str, set[str]] = {
+    "bot": set(),  # bot/__init__.py: the version only
+    "bot.core": set(),
+    "storage": set(),
+    "bot.feeds": set(),
+    # The shipped data files and their loaders: read-only, cached, import only the core.
+    "bot.data": set(),
+    # PNG renderers (matplotlib) and the worker process they run in: import only the core.
+    "bot.render": set(),
+    "bot.console": set(),
+    # Replies draw charts and maps (bot.render) and read the shipped lexicon and gazetteer
+    # (bot.data): both are leaves that import only the core, shared with the CLI. Storage and
+    # the access policy reach the adapter through the ports of bot/core/ports.py.
+    "bot.telegram": {"bot.data", "bot.render"},
+    "bot.web": set(),
+    # One polling cycle orchestrates the stages: fetch and parse (bot.feeds), the tagger and
+    # gazetteer (bot.data), and one transaction per feed body (storage).
+    "bot.cycle": {"bot.feeds", "bot.data", "storage"},
+    # The composition root and the service: they build and wire every adapter.
+    "bot.app": EVERYTHING - {"bot.app"},
+    # The command line runs the application and reads storage for its query commands.
+    "bot.cli": EVERYTHING | {"bot.cli"},
+    # main.py is the entry point only.
+    "main": {"bot.cli"},
+}
+# Single imports across the matrix, each with its reason: (importing module, imported module).
+ALLOWED: dict[tuple[str, str], str] = {
+    ("bot.render.heavy_work", "bot.feeds.parse_pool"): (
+        "the forked worker's set-up and shut-down (die with the parent, default signals,"
+        " CPython 3.11's exit race) are written once, for parse and chart workers alike"
+    ),
+}
+
+
+def package_of(module: str) -> str | None:
+    """The matrix package a module of ours belongs to (None: not ours, e.g. a library)."""
+    parts = module.split(".")
+    if parts[0] == "main":
+        return "main"
+    if parts[0] == "storage":
+        return "storage"
+    if parts[0] == "bot":
+        return ".".join(parts[:2]) if len(parts) > 1 else "bot"
+    return None
+
+
+def matrix_violations(
+    imports: Mapping[str, Iterable[str]],
+    may_import: Mapping[str, set[str]] = MAY_IMPORT,
+    allowed: Mapping[tuple[str, str], str] = ALLOWED,
+) -> list[str]:
+    """Each import (module -> modules it imports) that the matrix forbids, as a message."""
+    found: list[str] = []
+    for module, names in imports.items():
+        source = package_of(module)
+        if source is None or source not in may_import:
+            found.append(f"{module} is in no package of the import matrix ({source})")
+            continue
+        for name in names:
+            target = package_of(name)
+            if target is None or target in (source, "bot", "bot.core"):
+                continue
+            if target in may_import[source]:
+                continue
+            if any(_is_under(name, b) for a, b in allowed if a == module):
+                continue
+            found.append(f"{module} imports {name}: {source} may not import {target}")
+    return found
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _project_imports() -> dict[str, list[str]]:
+    paths = [*_modules("bot"), *_modules("storage"), ROOT / "main.py"]
+    return {_module_name(p): _imports(p) for p in paths}
+
+
+def test_no_package_imports_what_the_matrix_forbids():
+    assert matrix_violations(_project_imports()) == []
+
+
+def test_every_package_of_bot_is_in_the_matrix():
+    packages = {p.name for p in (ROOT / "bot").iterdir() if (p / "__init__.py").is_file()}
+    missing = [f"bot.{name}" for name in sorted(packages) if f"bot.{name}" not in MAY_IMPORT]
+    assert missing == [], "add the new package to MAY_IMPORT (and to docs/architecture.md)"
+    flat = sorted(p.name for p in (ROOT / "bot").glob("*.py") if p.name != "__init__.py")
+    assert flat == [], "modules belong in a package of bot/ (see docs/architecture.md)"
+
+
+def test_every_allowed_exception_is_still_used():
+    imports = _project_imports()
+    for module, target in ALLOWED:
+        assert any(_is_under(n, target) for n in imports.get(module, ())), (module, target)
+
+
+@pytest.mark.parametrize(
+    ("module", "imported"),
+    [
+        ("bot.telegram.delivery", "storage.repository"),  # an adapter reaching storage
+        ("bot.telegram.commands.env", "bot.app.access"),  # an adapter reaching the app
+        ("bot.console.delivery", "bot.telegram.delivery"),
+        ("bot.feeds.fetcher", "bot.cycle.pipeline"),
+        ("bot.data.incident_data", "storage.queries"),
+        ("bot.web.server", "bot.app.config"),
+        ("storage.repository", "bot.feeds.fetcher"),
+        ("bot.core.models", "bot.feeds.parser"),
+        ("bot.cycle.pipeline", "bot.telegram.delivery"),
+        ("bot.app.service", "bot.cli.entry"),
+        ("main", "bot.app.composition"),
+        ("bot.render.charts", "bot.feeds.parse_pool"),  # the exception is one module's only
+    ],
+)
+def test_the_checker_catches_an_adapter_importing_another(module: str, imported: str):
+    """A synthetic violation: the project's imports plus one forbidden import are refused."""
+    imports = _project_imports()
+    imports[module] = [*imports.get(module, []), imported]
+    found = matrix_violations(imports)
+    assert found == [f"{module} imports {imported}: {package_of(module)} may not import "
+                     f"{package_of(imported)}"]  # fmt: skip
+
+
+def test_the_checker_catches_a_module_outside_every_package():
+    assert matrix_violations({"bot.helpers": ["bot.core.models"]}) == [
+        "bot.helpers is in no package of the import matrix (bot.helpers)"
+    ]
+
+
+def test_the_checker_allows_what_the_matrix_allows():
+    allowed = {
+        "bot.cycle.pipeline": ["bot.feeds.fetcher", "storage.repository", "bot.data.x"],
+        "bot.telegram.commands.charts": ["bot.render.charts", "bot.core.models", "telegram"],
+        "bot.app.composition": ["bot.telegram.delivery", "storage.db", "bot.console.delivery"],
+        "bot.cli.run": ["bot.app.composition", "bot.cli.loading"],
+        "main": ["bot.cli.entry", "sys"],
+    }
+    assert matrix_violations(allowed) == []
