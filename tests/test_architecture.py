@@ -41,7 +41,7 @@ def _modules(folder: str) -> list[Path]:
 
 
 @pytest.mark.parametrize("path", _modules("bot/core"), ids=lambda p: p.name)
-def test_core_imports_nothing_outward(path: Path):
+def test_core_imports_nothing_outward(path: Path) -> None:
     for name in _imports(path):
         outward_bot = _is_under(name, "bot") and not _is_under(name, "bot.core")
         assert not outward_bot, f"{path.name} imports {name}: the core may import only bot.core"
@@ -50,7 +50,7 @@ def test_core_imports_nothing_outward(path: Path):
 
 
 @pytest.mark.parametrize("path", _modules("bot/core"), ids=lambda p: p.name)
-def test_core_does_no_file_io(path: Path):
+def test_core_does_no_file_io(path: Path) -> None:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
@@ -60,7 +60,7 @@ def test_core_does_no_file_io(path: Path):
 
 
 @pytest.mark.parametrize("path", _modules("storage"), ids=lambda p: p.name)
-def test_storage_depends_only_inward(path: Path):
+def test_storage_depends_only_inward(path: Path) -> None:
     for name in _imports(path):
         assert not any(_is_under(name, f) for f in STORAGE_FORBIDDEN), f"{path.name} imports {name}"
         outward_bot = _is_under(name, "bot") and not _is_under(name, "bot.core")
@@ -72,12 +72,12 @@ def test_storage_depends_only_inward(path: Path):
     [*_modules("bot"), *_modules("storage"), ROOT / "main.py"],
     ids=lambda p: str(p.relative_to(ROOT)),
 )
-def test_every_module_opens_with_a_docstring(path: Path):
+def test_every_module_opens_with_a_docstring(path: Path) -> None:
     doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
     assert doc and doc.strip(), f"{path.relative_to(ROOT)} has no module docstring"
 
 
-def test_no_catch_all_utils_modules():
+def test_no_catch_all_utils_modules() -> None:
     found = [p for p in ROOT.glob("**/utils.py") if ".venv" not in p.parts]
     assert found == []
 

@@ -10,7 +10,7 @@ from bench import incidents
 DATA = Path(__file__).parent / "data"
 
 
-def test_bench_scores_a_labelled_file():
+def test_bench_scores_a_labelled_file() -> None:
     out = io.StringIO()
     result = incidents.main(
         ["--items", str(DATA / "incidents_labelled.jsonl"),
@@ -34,7 +34,7 @@ def test_bench_scores_a_labelled_file():
     assert 0.0 <= head["overall"]["place_r"] <= 1.0
 
 
-def test_bench_sees_errors():
+def test_bench_sees_errors() -> None:
     rows = [
         incidents.Row("a", "en", "s", "battles", "none", "armed clash", None, 3, None,
                       frozenset({"gao"}), frozenset(), frozenset({"gao"}), "high", "none"),
@@ -51,7 +51,7 @@ def _row(item_id: str, story: str, places: list[str]) -> incidents.Row:
                          "medium", incident=incident)  # fmt: skip
 
 
-def test_story_view_is_what_the_bot_shows_when_the_item_arrives():
+def test_story_view_is_what_the_bot_shows_when_the_item_arrives() -> None:
     rows = [_row("1", "s", ["gao"]), _row("2", "s", ["kidal"]), _row("3", "t", ["menaka"])]
     # the second report arrives first: it shows only its own place; the first shows both
     view = incidents.replay_story_incidents(rows, {"1": "s", "2": "s", "3": "t"}, ["2", "1", "3"])
@@ -62,7 +62,7 @@ def test_story_view_is_what_the_bot_shows_when_the_item_arrives():
     assert {r.id: r.pred_places for r in view}["1"] == {"gao"}
 
 
-def test_story_halves_are_fixed_by_story_id():
+def test_story_halves_are_fixed_by_story_id() -> None:
     assert incidents.story_half("kati-camp-attack-2022-07-22") in ("A", "B")
     halves = {incidents.story_half(f"story-{n}") for n in range(20)}
     assert halves == {"A", "B"}

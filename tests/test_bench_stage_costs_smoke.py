@@ -12,7 +12,7 @@ from bench import stage_costs
 DATA = Path(__file__).parent / "data"
 
 
-def test_bench_prints_the_per_item_costs_of_the_stages():
+def test_bench_prints_the_per_item_costs_of_the_stages() -> None:
     out = io.StringIO()
     code = stage_costs.main(
         ["--data", str(DATA / "incidents_labelled.jsonl"), "--members", "30", "--repeat", "1"],

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 
@@ -48,7 +49,7 @@ def test_end_to_end_replay_prints_its_table() -> None:
     assert int(row.split()[4]) > 0, "some alerts went through the pipeline"
 
 
-def test_export_csv_loads_as_labelled_items(tmp_path) -> None:
+def test_export_csv_loads_as_labelled_items(tmp_path: Path) -> None:
     from bench.story_data import load_items
 
     path = tmp_path / "alerts.csv"

@@ -42,7 +42,7 @@ def hold(db_path: Path, statement: str, seconds: float, ready: threading.Event) 
 
 
 @pytest.mark.parametrize("statement", ["BEGIN EXCLUSIVE", "BEGIN IMMEDIATE", "BEGIN"])
-def test_cycle_waits_for_a_lock_holder_and_completes(statement: str, tmp_path: Path):
+def test_cycle_waits_for_a_lock_holder_and_completes(statement: str, tmp_path: Path) -> None:
     db_path = tmp_path / "nw.db"
     open_database(db_path).conn.close()  # schema in place, WAL mode on
     with FeedServer() as server:

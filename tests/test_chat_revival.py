@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CHAT, ROOT, run_main, telegram_env, write_feed_list
-from tests.fakes.feed_server import rfc822, rss
-from tests.fakes.telegram_api import parse_telegram_html
+from tests.fakes.feed_server import FeedServer, rfc822, rss
+from tests.fakes.telegram_api import FakeTelegramAPI, parse_telegram_html
 
 pytestmark = pytest.mark.slow  # main.py run against the fake Bot API
 
@@ -34,8 +34,8 @@ def _alerts(api, chat: int) -> Counter[str]:
 
 
 def test_blocked_chats_come_back_by_start_readd_and_retry(
-    feed_server, telegram_api, nw_env, tmp_path: Path
-):
+    feed_server: FeedServer, telegram_api: FakeTelegramAPI, nw_env: dict[str, str], tmp_path: Path
+) -> None:
     now = time.time()
     feed_server.set(
         "/wire.xml",

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -26,7 +27,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return main_env(tmp / "nw.db", NEWSWATCH_FEEDS=str(feeds))
 
 
-def test_search_apostrophe_and_operators(env):
+def test_search_apostrophe_and_operators(env: dict[str, str]) -> None:
     out = run_main(["search", "Jama'at"], env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("1 alert(s) match Jama'at") and "Kidal" in out.stdout
@@ -36,7 +37,7 @@ def test_search_apostrophe_and_operators(env):
     assert empty.returncode == 2 and "Nothing to search" in empty.stderr
 
 
-def test_recent_and_bad_span(env):
+def test_recent_and_bad_span(env: dict[str, str]) -> None:
     out = run_main(["recent", "2"], env)
     assert out.returncode == 0
     assert out.stdout.count("\n[") == 1 and "army positions near Bamako" in out.stdout
@@ -44,7 +45,7 @@ def test_recent_and_bad_span(env):
     assert bad.returncode == 2 and "not a period" in bad.stderr
 
 
-def test_stats(env):
+def test_stats(env: dict[str, str]) -> None:
     out = run_main(["stats", "7d"], env)
     assert out.returncode == 0
     # Stories, not reports: the two reports of the Bamako attack are one JNIM story.
@@ -53,7 +54,7 @@ def test_stats(env):
     assert "<b>" not in out.stdout
 
 
-def test_export_csv(env):
+def test_export_csv(env: dict[str, str]) -> None:
     out = run_main(["export"], env)
     rows = list(csv.DictReader(io.StringIO(out.stdout)))
     assert out.returncode == 0 and len(rows) == 12
@@ -61,7 +62,7 @@ def test_export_csv(env):
     assert len(list(csv.DictReader(io.StringIO(run_main(["export", "1d"], env).stdout)))) == 5
 
 
-def test_feeds_and_opml(env):
+def test_feeds_and_opml(env: dict[str, str]) -> None:
     out = run_main(["feeds"], env)
     assert out.returncode == 0 and out.stdout.count("http://127.0.0.1:9/") == 2
     assert "new" in out.stdout  # never fetched
@@ -70,7 +71,7 @@ def test_feeds_and_opml(env):
     assert 'xmlUrl="http://127.0.0.1:9/a.xml"' in opml.stdout
 
 
-def test_feeds_retry_makes_a_disabled_feed_due_and_says_so(env):
+def test_feeds_retry_makes_a_disabled_feed_due_and_says_so(env: dict[str, str]) -> None:
     import sqlite3
 
     db = sqlite3.connect(env["NEWSWATCH_DB"])
@@ -93,7 +94,7 @@ def test_feeds_retry_makes_a_disabled_feed_due_and_says_so(env):
     db.close()
 
 
-def test_main_help_lists_the_subcommands(env):
+def test_main_help_lists_the_subcommands(env: dict[str, str]) -> None:
     out = run_main(["--help"], env)
     for name in ("search", "recent", "stats", "export", "feeds"):
         assert name in out.stdout
@@ -113,7 +114,7 @@ def test_read_only_commands_never_create_a_database(tmp_path, command):
     assert "No alerts" not in out.stdout
 
 
-def test_config_option_after_the_subcommand(tmp_path, env):
+def test_config_option_after_the_subcommand(tmp_path: Path, env: dict[str, str]) -> None:
     config = tmp_path / "nw.toml"
     config.write_text('# newswatch\n\ntimezone = "Mars/Olympus"\n')
     for args in (["--config", str(config), "recent"], ["recent", "--config", str(config)]):
@@ -125,7 +126,7 @@ def test_config_option_after_the_subcommand(tmp_path, env):
     assert run_main(["recent", "2", "--config", str(good)], env).returncode == 0
 
 
-def test_lists_show_story_ids_and_story_is_the_twin_of_the_bot_command(env):
+def test_lists_show_story_ids_and_story_is_the_twin_of_the_bot_command(env: dict[str, str]) -> None:
     """The CLI listed alert ids where the bot shows story ids, and had no `story`."""
     out = run_main(["recent", "2"], env)
     match = re.search(r"^\[story (\d+)\] ", out.stdout, re.M)
@@ -138,7 +139,7 @@ def test_lists_show_story_ids_and_story_is_the_twin_of_the_bot_command(env):
     assert missing.returncode == 1 and "no story 999999" in missing.stderr
 
 
-def test_match_into_a_closed_pipe_prints_no_traceback(tmp_path):
+def test_match_into_a_closed_pipe_prints_no_traceback(tmp_path: Path) -> None:
     """`main.py match … | head` printed a BrokenPipeError traceback."""
     items = [
         {"title": f"Mali: report {i} on the situation near Kidal", "link": f"https://x.org/{i}",

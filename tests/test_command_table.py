@@ -36,7 +36,7 @@ def _commands(tmp_path: Path) -> Commands:
     )
 
 
-def test_names_are_unique_and_each_handler_is_a_command_body():
+def test_names_are_unique_and_each_handler_is_a_command_body() -> None:
     names = [c.name for c in COMMANDS]
     assert len(names) == len(set(names))
     for command in COMMANDS:
@@ -46,7 +46,7 @@ def test_names_are_unique_and_each_handler_is_a_command_body():
     assert {c.name for c in COMMANDS if c.role is Role.ANYONE} == {"start"}
 
 
-def test_docs_command_list_is_generated_from_the_table():
+def test_docs_command_list_is_generated_from_the_table() -> None:
     text = DOCS.read_text(encoding="utf-8")
     assert with_command_list(text) == text, "run: python -m bot.telegram.commands.docs"
     assert main(["--check"]) == 0
@@ -57,7 +57,7 @@ def test_docs_command_list_is_generated_from_the_table():
         )
 
 
-def test_a_stale_docs_list_is_found(tmp_path):
+def test_a_stale_docs_list_is_found(tmp_path: Path) -> None:
     text = DOCS.read_text(encoding="utf-8")
     stale = tmp_path / "commands.md"
     stale.write_text(text.replace("| `/mutes` |", "| `/mutez` |"), encoding="utf-8")
@@ -65,7 +65,7 @@ def test_a_stale_docs_list_is_found(tmp_path):
     assert main([str(stale)]) == 0 and stale.read_text(encoding="utf-8") == text
 
 
-def test_readme_names_every_command_and_no_other():
+def test_readme_names_every_command_and_no_other() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     start = readme.index("In Telegram (")
     paragraph = readme[start : readme.index("\n\n", start)]
@@ -73,14 +73,16 @@ def test_readme_names_every_command_and_no_other():
     assert named == {c.name for c in COMMANDS}, named ^ {c.name for c in COMMANDS}
 
 
-def test_help_lists_every_listed_command_in_table_order(tmp_path):
+def test_help_lists_every_listed_command_in_table_order(tmp_path: Path) -> None:
     text = render_help(["JNIM"], _commands(tmp_path).help_entries)
     usages = [line.split(":")[0].split()[0] for line in text.splitlines() if line.startswith("/")]
     assert usages == [f"/{name}" for name in LISTED]
     assert "/start" not in text
 
 
-async def test_register_and_publish_follow_the_table(telegram_api: FakeTelegramAPI, tmp_path):
+async def test_register_and_publish_follow_the_table(
+    telegram_api: FakeTelegramAPI, tmp_path: Path
+) -> None:
     app = build_application(TOKEN, telegram_api.base_url)
     commands = _commands(tmp_path)
     commands.register(app)

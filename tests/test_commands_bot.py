@@ -102,7 +102,7 @@ def plain(html: str) -> str:
 
 
 # ----- start-up -------------------------------------------------------------------------
-def test_command_list_is_published_with_descriptions(bot):
+def test_command_list_is_published_with_descriptions(bot: SimpleNamespace) -> None:
     names = {c["command"]: c["description"] for c in bot.api.state.commands}
     expected = "help recent search entity story stats trend feeds watchlist test mute unmute"
     for name in (*expected.split(), "mutes", "digest", "quiet", "export", "allow", "deny"):
@@ -110,14 +110,14 @@ def test_command_list_is_published_with_descriptions(bot):
     assert "PAIRING" not in bot.proc.output(), "an admin is configured: no pairing code"
 
 
-def test_help_names_the_watched_entities_and_commands(bot):
+def test_help_names_the_watched_entities_and_commands(bot: SimpleNamespace) -> None:
     text = one(bot, "/help")
     assert "JNIM" in text and "Assimi Goïta" in text
     assert "/search" in text and "/trend" in text and "/quiet" in text
     assert "/health" in text and "/subscribe" in text
 
 
-def test_health_refuses_a_stranger_with_the_user_id(bot):
+def test_health_refuses_a_stranger_with_the_user_id(bot: SimpleNamespace) -> None:
     reply = ask(bot.api, "/health", chat_id=STRANGER, user_id=STRANGER)[0].text
     assert "private" in reply and str(STRANGER) in reply
 
@@ -132,19 +132,21 @@ def test_strangers_get_one_refusal_with_their_id_and_no_data(bot, command):
     assert not [d for d in bot.api.state.documents if str(d["chat_id"]) == str(STRANGER)]
 
 
-def test_start_with_a_wrong_code_is_refused_when_an_admin_exists(bot):
+def test_start_with_a_wrong_code_is_refused_when_an_admin_exists(bot: SimpleNamespace) -> None:
     replies = ask(bot.api, "/start ABCD2345", chat_id=STRANGER, user_id=STRANGER)
     assert str(STRANGER) in replies[0].text
     assert bot.db.execute("SELECT count(*) FROM users WHERE role = 'owner'").fetchone()[0] == 0
 
 
-def test_members_of_a_configured_group_may_use_commands_also_as_cmd_at_botname(bot):
+def test_members_of_a_configured_group_may_use_commands_also_as_cmd_at_botname(
+    bot: SimpleNamespace,
+) -> None:
     text = "\n".join(m.text for m in group(bot, "/recent@newswatch_bot 2", user=4242424))
     assert "Latest alerts" in text
     assert "private" not in text
 
 
-def test_allow_and_deny_are_admin_only_stored_and_logged(bot):
+def test_allow_and_deny_are_admin_only_stored_and_logged(bot: SimpleNamespace) -> None:
     refused = ask(bot.api, "/allow 9010", chat_id=STRANGER, user_id=STRANGER)
     assert str(STRANGER) in refused[0].text
     assert "may now use" in ask(bot.api, "/allow 9010", chat_id=ADMIN, user_id=ADMIN)[0].text
@@ -162,7 +164,7 @@ def test_allow_and_deny_are_admin_only_stored_and_logged(bot):
 
 
 # ----- alerts ---------------------------------------------------------------------------
-def test_recent_n_lists_the_newest_first(bot):
+def test_recent_n_lists_the_newest_first(bot: SimpleNamespace) -> None:
     text = plain(one(bot, "/recent 3"))
     titles = [s.title for s in sorted(SEEDS, key=lambda s: s.hours_ago)]
     positions = [text.find(t) for t in titles[:2]]
@@ -171,7 +173,7 @@ def test_recent_n_lists_the_newest_first(bot):
     assert titles[2] not in text
 
 
-def test_recent_period(bot):
+def test_recent_period(bot: SimpleNamespace) -> None:
     text = plain(one(bot, "/recent 6h"))
     assert "Assimi Goïta reçoit Sergueï Lavrov à Bamako" in text  # 5h ago
     assert "claims ambush near Kidal" not in text  # 9h ago
@@ -184,7 +186,7 @@ def test_recent_bad_argument_gets_a_clear_message(bot, arg):
     assert "Sorry" not in text and ("period" in text or "between" in text)
 
 
-def test_long_replies_are_paginated_into_valid_messages(bot):
+def test_long_replies_are_paginated_into_valid_messages(bot: SimpleNamespace) -> None:
     replies = private(bot, "/recent 100")
     assert len(replies) >= 2
     for message in replies:
@@ -196,14 +198,14 @@ def test_long_replies_are_paginated_into_valid_messages(bot):
     assert len(re.findall(r"^• ", joined, flags=re.M)) == 52
 
 
-def test_search_apostrophe_and_diacritics(bot):
+def test_search_apostrophe_and_diacritics(bot: SimpleNamespace) -> None:
     text = plain(one(bot, "/search Jama'at"))
     assert "1 alert(s)" in text and "claims ambush near Kidal" in text
     goita = plain(one(bot, "/search goita"))
     assert "2 alert(s)" in goita and "Lavrov" in goita and "2030" in goita
 
 
-def test_search_since_limits_the_period(bot):
+def test_search_since_limits_the_period(bot: SimpleNamespace) -> None:
     text = plain(one(bot, "/search JNIM since:1d"))
     assert "claims ambush" in text and "Timbuktu" not in text
 
@@ -217,7 +219,7 @@ def test_search_hostile_input_replies_without_error(bot, query):
     assert text
 
 
-def test_search_more_button_gives_the_next_page(bot):
+def test_search_more_button_gives_the_next_page(bot: SimpleNamespace) -> None:
     replies = private(bot, "/search kidal")
     last = replies[-1]
     assert "41 alert(s)" in plain(replies[0].text) and "(1–10" in plain(replies[0].text)
@@ -235,7 +237,7 @@ def test_search_more_button_gives_the_next_page(bot):
     assert bot.api.state.callback_answers
 
 
-def test_entity_by_name_alias_and_period(bot):
+def test_entity_by_name_alias_and_period(bot: SimpleNamespace) -> None:
     text = plain(one(bot, "/entity jnim 1d"))
     assert "JNIM" in text and "claims ambush near Kidal" in text and "Ségou" not in text
     wagner = plain(one(bot, "/entity Africa Corps"))
@@ -243,7 +245,7 @@ def test_entity_by_name_alias_and_period(bot):
     assert "No watched entity" in one(bot, "/entity Nobody Atall")
 
 
-def test_story_lists_every_outlet(bot):
+def test_story_lists_every_outlet(bot: SimpleNamespace) -> None:
     story_id = bot.db.execute("SELECT story_id FROM alerts WHERE source = 'France 24'").fetchone()[
         0
     ]
@@ -265,7 +267,7 @@ def test_story_lists_every_outlet(bot):
     assert "There is no story" in one(bot, "/story 99999999999999999999")
 
 
-def test_stats_counts_and_change(bot):
+def test_stats_counts_and_change(bot: SimpleNamespace) -> None:
     text = plain(one(bot, "/stats 7d"))
     assert "Stories over the last 7d" in text
     since = [(datetime.now(UTC) - timedelta(days=7)).isoformat(timespec="seconds")]
@@ -280,7 +282,7 @@ def test_stats_counts_and_change(bot):
     assert re.search(r"JNIM: \d+ \(", text) and re.search(r"Reuters Africa: \d", text)
 
 
-def test_trend_sends_a_png_photo(bot):
+def test_trend_sends_a_png_photo(bot: SimpleNamespace) -> None:
     before = len(bot.api.state.photos)
     bot.api.push_message("/trend JNIM 30d", chat_id=ADMIN_CHAT, user_id=ADMIN)
     assert bot.api.wait_for(lambda s: len(s.photos) > before, timeout=30)
@@ -289,7 +291,7 @@ def test_trend_sends_a_png_photo(bot):
     assert photo["caption"].startswith("JNIM: ") and "in the last 30d, per day" in photo["caption"]
 
 
-def test_trend_bins_follow_the_period(bot):
+def test_trend_bins_follow_the_period(bot: SimpleNamespace) -> None:
     """/trend 2h says 2h and bins by hour (it said "1 days" and drew one day-wide bar)."""
     before = len(bot.api.state.photos)
     bot.api.push_message("/trend JNIM 2h", chat_id=ADMIN_CHAT, user_id=ADMIN)
@@ -298,7 +300,7 @@ def test_trend_bins_follow_the_period(bot):
     assert "in the last 2h, per hour" in caption and "days" not in caption
 
 
-def test_export_sends_a_csv_document(bot):
+def test_export_sends_a_csv_document(bot: SimpleNamespace) -> None:
     before = len(bot.api.state.documents)
     bot.api.push_message("/export 30d", chat_id=ADMIN_CHAT, user_id=ADMIN)
     assert bot.api.wait_for(lambda s: len(s.documents) > before, timeout=20)
@@ -310,7 +312,9 @@ def test_export_sends_a_csv_document(bot):
 
 
 # ----- configuration views ----------------------------------------------------------------
-def test_feeds_shows_failing_and_stale_feeds_and_summarises_healthy_ones(bot):
+def test_feeds_shows_failing_and_stale_feeds_and_summarises_healthy_ones(
+    bot: SimpleNamespace,
+) -> None:
     deadline = time.monotonic() + 60
     # The first cycle (its fetches are spread over a few seconds) has tried the broken feed
     # and fetched the healthy one.
@@ -328,12 +332,12 @@ def test_feeds_shows_failing_and_stale_feeds_and_summarises_healthy_ones(bot):
     assert bot.urls[0] not in text  # healthy feeds are only counted
 
 
-def test_watchlist_shows_files_and_version(bot):
+def test_watchlist_shows_files_and_version(bot: SimpleNamespace) -> None:
     text = plain(one(bot, "/watchlist"))
     assert "sahel.toml" in text and "version" in text and "Tinzaouaten" in text
 
 
-def test_test_explains_a_match(bot):
+def test_test_explains_a_match(bot: SimpleNamespace) -> None:
     text = plain(one(bot, "/test JNIM fighters ambush an army convoy near Kidal"))
     assert "ALERT" in text and "JNIM" in text and "Kidal" in text
     assert "No alert" in plain(one(bot, "/test Floods in Somalia displace thousands"))
@@ -341,7 +345,7 @@ def test_test_explains_a_match(bot):
 
 
 # ----- per-chat delivery ------------------------------------------------------------------
-def test_mute_mutes_and_unmute(bot):
+def test_mute_mutes_and_unmute(bot: SimpleNamespace) -> None:
     text = one(bot, "/mute jnim 6h")
     assert "Muted entity JNIM" in text and "still stored" in text
     assert "Muted source RFI Afrique" in one(bot, "/mute source rfi afrique 1d")
@@ -358,7 +362,7 @@ def test_mute_mutes_and_unmute(bot):
     assert "was not muted" in one(bot, "/unmute Kidal")
 
 
-def test_digest_and_quiet_are_stored_per_chat(bot):
+def test_digest_and_quiet_are_stored_per_chat(bot: SimpleNamespace) -> None:
     assert "07:30" in one(bot, "/digest daily 07:30")
     prefs = bot.db.execute(
         "SELECT digest_mode, digest_time FROM chat_prefs WHERE chat_id = ?", [ADMIN_CHAT]
@@ -429,7 +433,7 @@ def test_turning_a_hold_off_releases_what_it_held_at_once(
     assert pending == (0,)
 
 
-def test_retry_is_owner_only_and_makes_a_paused_feed_due(bot):
+def test_retry_is_owner_only_and_makes_a_paused_feed_due(bot: SimpleNamespace) -> None:
     with bot.db:
         bot.db.execute(
             "UPDATE feeds SET status = 'paused', consecutive_failures = 5,"
@@ -453,7 +457,7 @@ def test_retry_is_owner_only_and_makes_a_paused_feed_due(bot):
     assert "feeds match '127.0.0.1'" in one(bot, "/retry 127.0.0.1")
 
 
-def test_unknown_command_gets_a_hint(bot):
+def test_unknown_command_gets_a_hint(bot: SimpleNamespace) -> None:
     assert "Unknown command /frobnicate" in one(bot, "/frobnicate")
 
 

@@ -22,9 +22,9 @@ def paired(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UnpairedBot]:
         yield bot
 
 
-def test_pairing_flow(paired):
+def test_pairing_flow(paired: UnpairedBot) -> None:
     api, code = paired.api, paired.code
-    assert "newswatch_bot" in paired.proc.wait_output("PAIRING")
+    assert "newswatch_bot" in (paired.proc.wait_output("PAIRING") or "")
     # Before pairing, nobody may use the bot.
     refused = ask(api, "/recent", chat_id=OWNER, user_id=OWNER)
     assert str(OWNER) in refused[0].text and "private" in refused[0].text
@@ -49,7 +49,7 @@ def test_pairing_flow(paired):
     assert "pairing" in paired.proc.output().lower()  # every change is logged
 
 
-def test_the_owners_chat_receives_alerts(paired):
+def test_the_owners_chat_receives_alerts(paired: UnpairedBot) -> None:
     if not paired.db.execute("SELECT 1 FROM subscriptions").fetchone():
         pytest.skip("needs the pairing test first")
     paired.server.set(

@@ -11,7 +11,7 @@ from bot.app.config import DEFAULT_API_URL, load_config
 TOKEN = "123456789:AAH-test-token-abcdefghijklmnopqrstuvw"
 
 
-def test_defaults_without_file_or_env():
+def test_defaults_without_file_or_env() -> None:
     config, problems = load_config(None, {})
     assert problems == []
     assert config.telegram_token is None
@@ -22,7 +22,7 @@ def test_defaults_without_file_or_env():
     assert not config.has_telegram
 
 
-def test_environment_overrides_file(tmp_path: Path):
+def test_environment_overrides_file(tmp_path: Path) -> None:
     path = tmp_path / "nw.toml"
     path.write_text('db_path = "from-file.db"\nchat_ids = [1, 2]\npoll_interval_seconds = 120\n')
     env = {
@@ -42,7 +42,7 @@ def test_environment_overrides_file(tmp_path: Path):
     assert config.has_telegram
 
 
-def test_config_path_from_environment(tmp_path: Path):
+def test_config_path_from_environment(tmp_path: Path) -> None:
     path = tmp_path / "nw.toml"
     path.write_text("backfill_hours = 6\n")
     config, problems = load_config(None, {"NEWSWATCH_CONFIG": str(path)})
@@ -65,7 +65,7 @@ def test_config_path_from_environment(tmp_path: Path):
         ("# a\n\n[telegram]\ntoken = 'x'\n", 3, "unknown key 'telegram'"),
     ],
 )
-def test_problems_have_file_and_line(tmp_path: Path, text: str, line: int, fragment: str):
+def test_problems_have_file_and_line(tmp_path: Path, text: str, line: int, fragment: str) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(text)
     _config, problems = load_config(path, {})
@@ -83,7 +83,7 @@ def test_problems_have_file_and_line(tmp_path: Path, text: str, line: int, fragm
         ("NEWSWATCH_FEEDS", "/nonexistent/feeds.txt", "feed list file not found"),
     ],
 )
-def test_bad_environment_values_are_reported(key: str, value: str, fragment: str):
+def test_bad_environment_values_are_reported(key: str, value: str, fragment: str) -> None:
     _config, problems = load_config(None, {key: value})
     assert any(fragment in str(p) for p in problems), problems
     # The problem names the variable it came from, never "defaults:1".
@@ -91,7 +91,7 @@ def test_bad_environment_values_are_reported(key: str, value: str, fragment: str
     assert all(r.startswith(f"{key} (environment): ") for r in rendered), rendered
 
 
-def test_database_location_order(tmp_path: Path):
+def test_database_location_order(tmp_path: Path) -> None:
     """NEWSWATCH_DB, else the config's db_path (relative to the file), else XDG_DATA_HOME."""
     xdg = {"XDG_DATA_HOME": str(tmp_path / "xdg")}
     config, _ = load_config(None, xdg)
@@ -109,6 +109,6 @@ def test_database_location_order(tmp_path: Path):
     assert "NEWSWATCH_DB (environment)" in config.describe_db()
 
 
-def test_missing_config_file_is_a_problem(tmp_path: Path):
+def test_missing_config_file_is_a_problem(tmp_path: Path) -> None:
     _config, problems = load_config(tmp_path / "absent.toml", {})
     assert any("cannot read config file" in str(p) for p in problems)

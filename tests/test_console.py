@@ -29,7 +29,7 @@ def store(repo: Repository, n: int, title: str, priority: str = "normal") -> Sto
     return stored
 
 
-def test_each_alert_shows_its_link(tmp_path: Path):
+def test_each_alert_shows_its_link(tmp_path: Path) -> None:
     repo = Repository(open_database(tmp_path / "nw.db"))
     alerts = [store(repo, 1, "Mali: a convoy reaches Kidal")]
     out = io.StringIO()
@@ -39,7 +39,7 @@ def test_each_alert_shows_its_link(tmp_path: Path):
     assert "https://news.example.org/1" in text.splitlines()
 
 
-def test_a_flood_is_one_digest_and_urgent_alerts_stay_apart(tmp_path: Path):
+def test_a_flood_is_one_digest_and_urgent_alerts_stay_apart(tmp_path: Path) -> None:
     repo = Repository(open_database(tmp_path / "nw.db"))
     alerts = [store(repo, i, f"Mali: routine report {i:02d}") for i in range(12)]
     alerts.append(store(repo, 99, "Mali: convoy ambushed", priority="urgent"))

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SHARED_FEEDS, corpus_files
+from tests.fakes.feed_server import FeedServer
 from tests.harness import make_pipeline
 
 pytestmark = [
@@ -15,7 +16,9 @@ pytestmark = [
 ]
 
 
-async def test_every_capture_yields_items_or_a_recorded_error(feed_server, tmp_path: Path):
+async def test_every_capture_yields_items_or_a_recorded_error(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
     files = corpus_files()
     assert len(files) > 50
     urls = []

@@ -206,7 +206,7 @@ TRIGGERS = [
 ]
 
 
-def test_sigkill_loop_loses_nothing_and_realerts_nothing(tmp_path: Path):
+def test_sigkill_loop_loses_nothing_and_realerts_nothing(tmp_path: Path) -> None:
     started = time.monotonic()
     scenarios = [Scenario("reference", "none")] + [
         Scenario(t.replace(":", "-"), t) for t in TRIGGERS

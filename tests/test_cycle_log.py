@@ -72,7 +72,9 @@ def test_two_http_statuses_are_two_groups_and_one_kind_is_one_whatever_the_detai
     ]
 
 
-def test_one_cycle_line_per_round_and_none_for_empty_ticks(caplog):
+def test_one_cycle_line_per_round_and_none_for_empty_ticks(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """18 feeds due one by one used to give about 9 `cycle:` lines a minute."""
     caplog.set_level(logging.INFO)
     clock = Clock()
@@ -90,7 +92,9 @@ def test_one_cycle_line_per_round_and_none_for_empty_ticks(caplog):
     assert not any("feeds=0" in line for line in lines)
 
 
-def test_many_feeds_failing_alike_give_one_line_a_minute_with_the_offline_hint(caplog):
+def test_many_feeds_failing_alike_give_one_line_a_minute_with_the_offline_hint(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.INFO)
     clock = Clock()
     cycles = CycleLog(every=300.0, failures_every=60.0, monotonic=clock)
@@ -110,7 +114,7 @@ def test_many_feeds_failing_alike_give_one_line_a_minute_with_the_offline_hint(c
     assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 2
 
 
-def test_a_feed_failing_on_its_own_is_named():
+def test_a_feed_failing_on_its_own_is_named() -> None:
     summary = summarise_failures(
         {
             "https://a.example/rss": fail("http_status", "HTTP 404 Not Found", 404),
@@ -122,7 +126,7 @@ def test_a_feed_failing_on_its_own_is_named():
     assert str(dict(summary.singles)["https://a.example/rss"]) == "HTTP 404 Not Found"
 
 
-def test_a_few_unreachable_hosts_are_no_offline_hint():
+def test_a_few_unreachable_hosts_are_no_offline_hint() -> None:
     errors = {
         f"https://f{i}.example/rss": fail("connect", "connection failed: refused") for i in range(3)
     }

@@ -17,10 +17,11 @@ import pytest
 from bot.core.errors import DatabaseGone
 from storage.identity import EXIT_DATABASE_GONE, identity_of, verify
 from tests.conftest import ROOT, telegram_env, write_feed_list
-from tests.fakes.feed_server import rss
+from tests.fakes.feed_server import FeedServer, rss
+from tests.fakes.telegram_api import FakeTelegramAPI
 
 
-def test_verify(tmp_path: Path):
+def test_verify(tmp_path: Path) -> None:
     path = tmp_path / "a.db"
     path.write_bytes(b"x")
     identity = identity_of(path)
@@ -37,7 +38,9 @@ def test_verify(tmp_path: Path):
 
 
 @pytest.mark.slow
-def test_run_stops_when_its_database_is_deleted(feed_server, telegram_api, nw_env, tmp_path):
+def test_run_stops_when_its_database_is_deleted(
+    feed_server: FeedServer, telegram_api: FakeTelegramAPI, nw_env: dict[str, str], tmp_path: Path
+) -> None:
     feed_server.set("/ok.xml", rss([]))
     env = telegram_env(nw_env, telegram_api)
     env["NEWSWATCH_ADMIN_IDS"] = "5550003"

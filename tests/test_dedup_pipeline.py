@@ -11,7 +11,7 @@ import pytest
 from bot.core.matching import Matcher
 from bot.core.watchlist import Entity
 from tests.conftest import SHARED_FEEDS
-from tests.fakes.feed_server import rfc822, rss
+from tests.fakes.feed_server import FeedServer, rfc822, rss
 from tests.harness import make_pipeline
 
 AL_MONITOR = SHARED_FEEDS / "fastfeedparser" / "benchmark_data" / "72fea1ebfd02e90a"
@@ -38,7 +38,9 @@ async def _cycle(db: Path, urls: list[str], **options):
 
 
 @pytest.mark.skipif(not AL_MONITOR.is_file(), reason="../shared/feeds is absent")
-async def test_al_monitor_item_repeated_four_times_alerts_once(feed_server, tmp_path: Path):
+async def test_al_monitor_item_repeated_four_times_alerts_once(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
     feed_server.set("/almonitor", AL_MONITOR.read_bytes())
     matcher = Matcher.compile([Entity.of("Venezuela", ["Venezuela"])])
     report, _repo, out = await _cycle(
@@ -60,7 +62,9 @@ async def test_al_monitor_item_repeated_four_times_alerts_once(feed_server, tmp_
     assert report2.alerts == 0 and "Venezuela" not in out2.getvalue()
 
 
-async def test_same_url_through_two_feeds_is_one_alert_naming_both(feed_server, tmp_path: Path):
+async def test_same_url_through_two_feeds_is_one_alert_naming_both(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
     link = "https://www.example.org/mali/kidal-drone-strike/"
     feed_server.set(
         "/a",
@@ -111,8 +115,8 @@ STORY_B = (
 
 
 async def test_rewritten_story_is_one_alert_and_distinct_attack_is_another(
-    feed_server, tmp_path: Path
-):
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
     feed_server.set(
         "/a", rss([_item("a1", STORY_A[0], "https://a.example/1", STORY_A[1])], title="Outlet A")
     )
@@ -149,7 +153,9 @@ async def test_rewritten_story_is_one_alert_and_distinct_attack_is_another(
     assert sorted(outlets[:2]) == ["Outlet A", "Outlet B"] and outlets[2:] == ["Outlet C"]
 
 
-async def test_routed_and_default_entities_reach_both_chat_sets(feed_server, tmp_path: Path):
+async def test_routed_and_default_entities_reach_both_chat_sets(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
     from bot.core.watchlist import ChatRoute
 
     matcher = Matcher.compile(
@@ -206,7 +212,9 @@ async def test_aggregator_body_with_two_reports_of_one_event_alerts_once(
     assert out.getvalue().count("Boulkessi") >= 1
 
 
-async def test_aggregator_body_keeps_two_towns_apart(feed_server, tmp_path: Path):
+async def test_aggregator_body_keeps_two_towns_apart(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
     feed_server.set(
         "/news",
         rss(

@@ -40,19 +40,19 @@ NIGHT = ChatPrefs(quiet_start=time(22, 0), quiet_end=time(7, 0))
         ("10:00", "08:00", "08:00", False),  # start == end: no quiet hours
     ],
 )
-def test_quiet_hours_across_midnight(local: str, start: str, end: str, quiet: bool):
+def test_quiet_hours_across_midnight(local: str, start: str, end: str, quiet: bool) -> None:
     times = parse_hhmm(local), parse_hhmm(start), parse_hhmm(end)
     assert None not in times
     assert in_quiet_hours(*times) is quiet  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("bad", ["25:00", "7", "07:60", "seven", "07:00:00"])
-def test_parse_hhmm_rejects_bad_times(bad: str):
+def test_parse_hhmm_rejects_bad_times(bad: str) -> None:
     with pytest.raises(ValueError):
         parse_hhmm(bad)
 
 
-def test_parse_hhmm_accepts_empty_as_none():
+def test_parse_hhmm_accepts_empty_as_none() -> None:
     assert parse_hhmm(None) is None
     assert parse_hhmm(" ") is None
     assert parse_hhmm("7:05") == time(7, 5)
@@ -68,7 +68,7 @@ def test_parse_hhmm_accepts_empty_as_none():
         (datetime(2026, 1, 10, 22, 0, tzinfo=UTC), time(7, 0), PARIS, datetime(2026, 1, 11, 6, 0)),
     ],
 )
-def test_next_local(now: datetime, at: time, zone: ZoneInfo, expected: datetime):
+def test_next_local(now: datetime, at: time, zone: ZoneInfo, expected: datetime) -> None:
     assert next_local(now, at, zone) == expected.replace(tzinfo=UTC)
 
 
@@ -76,7 +76,7 @@ def _alerts(n: int, priority: str = "normal", held: str | None = None, start: in
     return [Pending(i, "alert", priority, held) for i in range(start, start + n)]
 
 
-def test_flood_threshold_is_strictly_more_than():
+def test_flood_threshold_is_strictly_more_than() -> None:
     noon = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
     ten = plan_chat(_alerts(10), ChatPrefs(), noon, BAMAKO, threshold=10)
     assert ten.send == list(range(1, 11)) and not ten.digests
@@ -86,7 +86,7 @@ def test_flood_threshold_is_strictly_more_than():
     assert len(off.send) == 50 and not off.digests
 
 
-def test_notices_and_built_digests_always_go():
+def test_notices_and_built_digests_always_go() -> None:
     noon = datetime(2026, 3, 1, 23, 0, tzinfo=UTC)  # in quiet hours
     rows = [Pending(1, "notice"), Pending(2, "digest"), *_alerts(3, start=3)]
     plan = plan_chat(rows, NIGHT, noon, BAMAKO, threshold=10)
@@ -94,7 +94,7 @@ def test_notices_and_built_digests_always_go():
     assert [h[0] for h in plan.hold] == [3, 4, 5]
 
 
-def test_quiet_hours_hold_non_urgent_until_the_end_then_digest():
+def test_quiet_hours_hold_non_urgent_until_the_end_then_digest() -> None:
     late = datetime(2026, 3, 1, 23, 0, tzinfo=UTC)
     rows = [*_alerts(3), Pending(9, "alert", "urgent")]
     plan = plan_chat(rows, NIGHT, late, BAMAKO, threshold=10)
@@ -118,7 +118,7 @@ def test_quiet_hours_hold_non_urgent_until_the_end_then_digest():
         ("all", "urgent", False),
     ],
 )
-def test_daily_digest_modes(mode: str, priority: str, waits: bool):
+def test_daily_digest_modes(mode: str, priority: str, waits: bool) -> None:
     noon = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
     prefs = ChatPrefs(digest_mode=mode, digest_time=time(18, 30))
     plan = plan_chat(_alerts(1, priority), prefs, noon, BAMAKO, threshold=10)
@@ -128,7 +128,7 @@ def test_daily_digest_modes(mode: str, priority: str, waits: bool):
         assert plan.send == [1]
 
 
-def test_daily_held_alerts_are_not_held_again_and_are_bundled():
+def test_daily_held_alerts_are_not_held_again_and_are_bundled() -> None:
     evening = datetime(2026, 3, 1, 18, 30, tzinfo=UTC)
     prefs = ChatPrefs(digest_mode="low", digest_time=time(18, 30))
     plan = plan_chat(_alerts(4, "digest", held="daily"), prefs, evening, BAMAKO, threshold=10)
@@ -140,7 +140,9 @@ def test_daily_held_alerts_are_not_held_again_and_are_bundled():
     st.integers(min_value=0, max_value=23),
     st.integers(min_value=0, max_value=15),
 )
-def test_every_row_gets_exactly_one_decision(priorities: list[str], hour: int, threshold: int):
+def test_every_row_gets_exactly_one_decision(
+    priorities: list[str], hour: int, threshold: int
+) -> None:
     rows = [Pending(i, "alert", p) for i, p in enumerate(priorities, start=1)]
     now = datetime(2026, 3, 1, hour, 0, tzinfo=UTC)
     prefs = ChatPrefs(time(22, 0), time(7, 0), "low", time(8, 0))
@@ -164,7 +166,7 @@ def test_muted_by(entities, source, mutes, muted):
     assert (muted_by(entities, source, mutes) is not None) is muted
 
 
-def test_hourly_mode_holds_non_urgent_until_the_next_full_hour_then_bundles():
+def test_hourly_mode_holds_non_urgent_until_the_next_full_hour_then_bundles() -> None:
     prefs = ChatPrefs(digest_mode="hourly")
     now = datetime(2026, 4, 25, 14, 20, tzinfo=UTC)
     rows = [Pending(1, "alert", "normal"), Pending(2, "alert", "urgent"), Pending(3, "alert")]

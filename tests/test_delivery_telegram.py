@@ -114,7 +114,9 @@ def titles_of(api: FakeTelegramAPI, chat: int | str = CHAT) -> list[str]:
 
 # ----- Telegram's errors ------------------------------------------------------------------
 @pytest.mark.slow  # waits out Telegram's retry_after and pacing in real time
-async def test_429_on_first_sends_all_arrive_once_and_wait_is_honoured(telegram_api, bot, repo):
+async def test_429_on_first_sends_all_arrive_once_and_wait_is_honoured(
+    telegram_api: FakeTelegramAPI, bot: Any, repo: Repository
+) -> None:
     for i in range(4):
         add_alert(repo, f"Alert {i}")
     telegram_api.inject("sendMessage", "429", count=2, retry_after=1)
@@ -129,7 +131,9 @@ async def test_429_on_first_sends_all_arrive_once_and_wait_is_honoured(telegram_
 
 
 @pytest.mark.slow  # waits out Telegram's retry_after and pacing in real time
-async def test_429_across_chats_blocks_every_chat(telegram_api, bot, repo):
+async def test_429_across_chats_blocks_every_chat(
+    telegram_api: FakeTelegramAPI, bot: Any, repo: Repository
+) -> None:
     add_alert(repo, "Both chats", chats=((CHAT, None), (OTHER, None)))
     add_alert(repo, "Both again", chats=((CHAT, None), (OTHER, None)))
     telegram_api.inject("sendMessage", "429", count=1, retry_after=2, chat_id=CHAT)
@@ -141,7 +145,9 @@ async def test_429_across_chats_blocks_every_chat(telegram_api, bot, repo):
     assert len(telegram_api.messages_to(CHAT)) == 2 and len(telegram_api.messages_to(OTHER)) == 2
 
 
-async def test_long_429_is_deferred_not_slept_through(telegram_api, bot, repo):
+async def test_long_429_is_deferred_not_slept_through(
+    telegram_api: FakeTelegramAPI, bot: Any, repo: Repository
+) -> None:
     add_alert(repo, "Deferred")
     telegram_api.inject("sendMessage", "429", count=1, retry_after=120)
     d = deliverer(bot, repo, max_inline_wait=5.0)
@@ -165,8 +171,8 @@ async def test_5xx_and_dropped_connections_arrive_once(telegram_api, bot, repo, 
 
 
 async def test_an_outage_is_one_warning_with_the_pending_count_and_one_on_recovery(
-    telegram_api, bot, repo, caplog
-):
+    telegram_api: FakeTelegramAPI, bot: Any, repo: Repository, caplog: pytest.LogCaptureFixture
+) -> None:
     """Issue 16: an API outage was logged only at INFO, one line per retry."""
     for i in range(3):
         add_alert(repo, f"Outage {i}")
@@ -185,7 +191,9 @@ async def test_an_outage_is_one_warning_with_the_pending_count_and_one_on_recove
     assert len([w for w in warnings if "reachable again" in w]) == 1, warnings
 
 
-async def test_persistent_5xx_keeps_the_row_pending_then_sends_later(telegram_api, bot, repo):
+async def test_persistent_5xx_keeps_the_row_pending_then_sends_later(
+    telegram_api: FakeTelegramAPI, bot: Any, repo: Repository
+) -> None:
     add_alert(repo, "Later")
     telegram_api.inject("sendMessage", "500", count=3)
     clock = Clock()
@@ -201,7 +209,9 @@ async def test_persistent_5xx_keeps_the_row_pending_then_sends_later(telegram_ap
         d._redrain.cancel()
 
 
-async def test_403_deactivates_one_chat_and_others_keep_receiving(telegram_api, bot, repo):
+async def test_403_deactivates_one_chat_and_others_keep_receiving(
+    telegram_api: FakeTelegramAPI, bot: Any, repo: Repository
+) -> None:
     telegram_api.state.blocked_chats.add(OTHER)
     for i in range(3):
         add_alert(repo, f"Alert {i}", chats=((CHAT, None), (OTHER, None)))
@@ -222,7 +232,9 @@ async def test_403_deactivates_one_chat_and_others_keep_receiving(telegram_api, 
     assert len([c for c in telegram_api.calls_of("sendMessage") if c[2]["chat_id"] == OTHER]) == 1
 
 
-async def test_chat_not_found_tells_admins_once(telegram_api, bot, repo):
+async def test_chat_not_found_tells_admins_once(
+    telegram_api: FakeTelegramAPI, bot: Any, repo: Repository
+) -> None:
     telegram_api.state.known_chats = {CHAT, ADMIN}
     add_alert(repo, "One", chats=((CHAT, None), (OTHER, None)))
     d = deliverer(bot, repo)
@@ -238,7 +250,9 @@ async def test_chat_not_found_tells_admins_once(telegram_api, bot, repo):
     assert failed == 2
 
 
-async def test_group_upgraded_to_supergroup_is_followed_and_stored(telegram_api, bot, repo):
+async def test_group_upgraded_to_supergroup_is_followed_and_stored(
+    telegram_api: FakeTelegramAPI, bot: Any, repo: Repository
+) -> None:
     old, new = -4001, -1004001
     telegram_api.inject("sendMessage", "migrate", count=1, chat_id=old, migrate_to=new)
     add_alert(repo, "Before upgrade", chats=((old, None),))
@@ -254,7 +268,9 @@ async def test_group_upgraded_to_supergroup_is_followed_and_stored(telegram_api,
     assert telegram_api.messages_to(old) == []
 
 
-async def test_supergroup_upgrade_keeps_the_chats_settings(telegram_api, bot, repo):
+async def test_supergroup_upgrade_keeps_the_chats_settings(
+    telegram_api: FakeTelegramAPI, bot: Any, repo: Repository
+) -> None:
     """Issue 16: the mutes, quiet hours and digest settings were lost with the old id."""
     old, new = -4002, -1004002
     repo.set_chat_prefs(old, NOW, quiet_start="23:00", quiet_end="06:00", digest_mode="low")
@@ -269,7 +285,9 @@ async def test_supergroup_upgrade_keeps_the_chats_settings(telegram_api, bot, re
     assert repo.get_chat_prefs(old) is None and repo.active_mutes(old, NOW) == []
 
 
-async def test_unparseable_html_is_resent_as_plain_text(telegram_api, bot, repo):
+async def test_unparseable_html_is_resent_as_plain_text(
+    telegram_api: FakeTelegramAPI, bot: Any, repo: Repository
+) -> None:
     repo.db.execute(
         "INSERT INTO deliveries (chat_id, kind, status, attempts, payload, created_at)"
         " VALUES (?, 'notice', 'pending', 0, ?, ?)",
@@ -296,7 +314,9 @@ async def test_hostile_titles_arrive_intact(telegram_api, bot, repo, title):
     assert title in plain and f"Summary with {title}" in plain
 
 
-async def test_ten_thousand_character_summary_is_cut_to_a_valid_message(telegram_api, bot, repo):
+async def test_ten_thousand_character_summary_is_cut_to_a_valid_message(
+    telegram_api: FakeTelegramAPI, bot: Any, repo: Repository
+) -> None:
     add_alert(repo, "Long", summary=("Tombouctou convoy ambushed " * 500)[:10_000])
     await deliverer(bot, repo).drain()
     [message] = telegram_api.messages_to(CHAT)
@@ -305,7 +325,9 @@ async def test_ten_thousand_character_summary_is_cut_to_a_valid_message(telegram
     assert message.parse_mode == "HTML", "no plain-text fallback was needed"
 
 
-async def test_previews_priority_topics_and_buttons(telegram_api, bot, repo):
+async def test_previews_priority_topics_and_buttons(
+    telegram_api: FakeTelegramAPI, bot: Any, repo: Repository
+) -> None:
     add_alert(repo, "Urgent", priority="urgent", entities=("JNIM", "Bamako"))
     add_alert(repo, "Low", priority="digest")
     add_alert(repo, "Topic", chats=((-100777, 42),))
@@ -326,7 +348,9 @@ async def test_previews_priority_topics_and_buttons(telegram_api, bot, repo):
     assert topic.params["message_thread_id"] == 42
 
 
-async def test_link_previews_can_be_enabled(telegram_api, bot, repo):
+async def test_link_previews_can_be_enabled(
+    telegram_api: FakeTelegramAPI, bot: Any, repo: Repository
+) -> None:
     add_alert(repo, "Preview")
     await deliverer(bot, repo, link_previews=True).drain()
     [message] = telegram_api.messages_to(CHAT)
@@ -335,7 +359,9 @@ async def test_link_previews_can_be_enabled(telegram_api, bot, repo):
 
 # ----- flood control, quiet hours, daily digest, mutes ------------------------------------
 @pytest.mark.slow  # waits out Telegram's retry_after and pacing in real time
-async def test_flood_of_50_goes_out_as_a_digest_within_rate_limits(telegram_api, bot, repo):
+async def test_flood_of_50_goes_out_as_a_digest_within_rate_limits(
+    telegram_api: FakeTelegramAPI, bot: Any, repo: Repository
+) -> None:
     for i in range(50):
         add_alert(repo, f"Flood story {i:02d} " + "with a longish headline " * 4)
     await deliverer(bot, repo, pacer=ChatPacer()).drain()
@@ -351,7 +377,9 @@ async def test_flood_of_50_goes_out_as_a_digest_within_rate_limits(telegram_api,
     assert statuses(repo) == {"digested": 50, "sent": len(messages)}
 
 
-async def test_a_flood_never_bundles_an_urgent_alert(telegram_api, bot, repo):
+async def test_a_flood_never_bundles_an_urgent_alert(
+    telegram_api: FakeTelegramAPI, bot: Any, repo: Repository
+) -> None:
     for i in range(12):
         add_alert(repo, f"Routine {i:02d}")
     add_alert(repo, "Urgent: convoy ambushed", priority="urgent")
@@ -363,14 +391,18 @@ async def test_a_flood_never_bundles_an_urgent_alert(telegram_api, bot, repo):
     assert re.search(r"\d\d-\d\d \d\d:\d\d UTC", digest), "digest lines show their time"
 
 
-async def test_threshold_alerts_still_go_one_by_one(telegram_api, bot, repo):
+async def test_threshold_alerts_still_go_one_by_one(
+    telegram_api: FakeTelegramAPI, bot: Any, repo: Repository
+) -> None:
     for i in range(10):
         add_alert(repo, f"Alert {i}")
     await deliverer(bot, repo, digest_threshold=10).drain()
     assert len(telegram_api.messages_to(CHAT)) == 10
 
 
-async def test_quiet_hours_hold_then_send_one_digest(telegram_api, bot, repo):
+async def test_quiet_hours_hold_then_send_one_digest(
+    telegram_api: FakeTelegramAPI, bot: Any, repo: Repository
+) -> None:
     repo.set_chat_prefs(CHAT, NOW, quiet_start="22:00", quiet_end="07:00")
     night = Clock(datetime(2026, 3, 1, 23, 0, tzinfo=UTC))
     for i in range(3):
@@ -391,7 +423,9 @@ async def test_quiet_hours_hold_then_send_one_digest(telegram_api, bot, repo):
     assert all(f"Night {i}" in digest for i in range(3))
 
 
-async def test_daily_digest_mode_holds_low_priority(telegram_api, bot, repo):
+async def test_daily_digest_mode_holds_low_priority(
+    telegram_api: FakeTelegramAPI, bot: Any, repo: Repository
+) -> None:
     repo.set_chat_prefs(CHAT, NOW, digest_mode="low", digest_time="18:00")
     clock = Clock()
     add_alert(repo, "Low one", priority="digest")
@@ -407,7 +441,9 @@ async def test_daily_digest_mode_holds_low_priority(telegram_api, bot, repo):
     assert digest.params["disable_notification"] is True
 
 
-async def test_muted_entity_and_source_are_skipped(telegram_api, bot, repo):
+async def test_muted_entity_and_source_are_skipped(
+    telegram_api: FakeTelegramAPI, bot: Any, repo: Repository
+) -> None:
     repo.add_mute(CHAT, "entity", "jnim", NOW + timedelta(hours=24), 1, NOW)
     repo.add_mute(CHAT, "source", "Noisy Wire", NOW + timedelta(hours=24), 1, NOW)
     add_alert(repo, "Only JNIM", entities=("JNIM",))
@@ -439,7 +475,9 @@ async def eventually(predicate: Any, timeout: float = 10.0) -> bool:
     return True
 
 
-async def test_mute_button_takes_effect_at_once(telegram_api, repo):
+async def test_mute_button_takes_effect_at_once(
+    telegram_api: FakeTelegramAPI, repo: Repository
+) -> None:
     from bot.telegram.buttons import MuteButtons
 
     app = build_application(TOKEN, telegram_api.base_url)
@@ -473,7 +511,9 @@ async def test_mute_button_takes_effect_at_once(telegram_api, repo):
 
 
 # ----- crash safety (in process) and story edits -----------------------------------------
-async def test_digest_bundle_survives_a_crash_before_sending(telegram_api, bot, repo, tmp_path):
+async def test_digest_bundle_survives_a_crash_before_sending(
+    telegram_api: FakeTelegramAPI, bot: Any, repo: Repository, tmp_path: Path
+) -> None:
     for i in range(12):
         add_alert(repo, f"Fold {i}")
     d = deliverer(bot, repo)
@@ -490,7 +530,9 @@ async def _never(rows: Any) -> int:
     return 0
 
 
-async def test_story_edit_two_outlets_one_send_one_edit(telegram_api, bot, repo, tmp_path):
+async def test_story_edit_two_outlets_one_send_one_edit(
+    telegram_api: FakeTelegramAPI, bot: Any, repo: Repository, tmp_path: Path
+) -> None:
     clock = Clock()
     first = add_alert(repo, "Attack near Gao", source="Outlet A")
     d = deliverer(bot, repo, clock)
@@ -519,7 +561,9 @@ async def test_story_edit_two_outlets_one_send_one_edit(telegram_api, bot, repo,
     assert row.fetchone()[0] == 3
 
 
-async def test_message_not_modified_is_not_an_error(telegram_api, bot, repo):
+async def test_message_not_modified_is_not_an_error(
+    telegram_api: FakeTelegramAPI, bot: Any, repo: Repository
+) -> None:
     clock = Clock()
     first = add_alert(repo, "Kidal", source="Outlet A")
     add_alert(repo, "Kidal too", source="Outlet B", story_id=first.story_id)
@@ -533,7 +577,7 @@ async def test_message_not_modified_is_not_an_error(telegram_api, bot, repo):
     assert len(telegram_api.calls_of("editMessageText")) == 1, "no edit loop"
 
 
-def test_outbox_rows_for_each_status_are_visible_in_sqlite(tmp_path):
+def test_outbox_rows_for_each_status_are_visible_in_sqlite(tmp_path: Path) -> None:
     repo = Repository(open_database(tmp_path / "nw.db"))
     add_alert(repo, "x")
     db = sqlite3.connect(tmp_path / "nw.db")
@@ -548,7 +592,9 @@ def notice_rows(repo: Repository) -> list[tuple[int, str, str]]:
     ]
 
 
-async def test_admin_notice_survives_an_outage_and_goes_out_once(telegram_api, bot, repo):
+async def test_admin_notice_survives_an_outage_and_goes_out_once(
+    telegram_api: FakeTelegramAPI, bot: Any, repo: Repository
+) -> None:
     telegram_api.inject("sendMessage", "500", count=100)
     d = deliverer(bot, repo)
     await d.notify_admins("Feed paused after 10 consecutive failures: https://x.example/rss")
@@ -565,7 +611,9 @@ async def test_admin_notice_survives_an_outage_and_goes_out_once(telegram_api, b
     assert [status for _admin, status, _text in notice_rows(repo)] == ["sent"]
 
 
-async def test_notices_keep_their_order_and_a_blocked_admin_is_not_retried(telegram_api, bot, repo):
+async def test_notices_keep_their_order_and_a_blocked_admin_is_not_retried(
+    telegram_api: FakeTelegramAPI, bot: Any, repo: Repository
+) -> None:
     telegram_api.inject("sendMessage", "drop", count=1)
     d = TelegramDeliverer(
         bot,
@@ -594,7 +642,9 @@ async def test_notices_keep_their_order_and_a_blocked_admin_is_not_retried(teleg
     ) == len(calls_to_other)
 
 
-async def test_digest_shows_one_line_per_story_with_its_outlet_count(telegram_api, bot, repo):
+async def test_digest_shows_one_line_per_story_with_its_outlet_count(
+    telegram_api: FakeTelegramAPI, bot: Any, repo: Repository
+) -> None:
     first = add_alert(repo, "Attack on the Boulkessi camp", source="Outlet A")
     add_alert(repo, "Boulkessi camp attacked", source="Outlet B", story_id=first.story_id)
     add_alert(repo, "Camp de Boulkessi attaqué", source="Outlet C", story_id=first.story_id)
@@ -610,7 +660,9 @@ async def test_digest_shows_one_line_per_story_with_its_outlet_count(telegram_ap
     assert "Boulkessi camp attacked" not in plain and "attaqué" not in plain
 
 
-async def test_report_of_an_alerted_story_edits_it_and_is_no_digest_line(telegram_api, bot, repo):
+async def test_report_of_an_alerted_story_edits_it_and_is_no_digest_line(
+    telegram_api: FakeTelegramAPI, bot: Any, repo: Repository
+) -> None:
     clock = Clock()
     first = add_alert(repo, "Attack on the Boulkessi camp", source="Outlet A")
     d = deliverer(bot, repo, clock, digest_threshold=10)

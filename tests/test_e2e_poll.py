@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CHAT, run_main, telegram_env, write_feed_list
-from tests.fakes.feed_server import rfc822, rss
+from tests.fakes.feed_server import FeedServer, rfc822, rss
+from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.news_samples import JNIM_BAMAKO, SOMALIA_FLOODS, goita_lavrov_atom
 
 pytestmark = pytest.mark.slow  # main.py poll --once end to end
@@ -39,8 +40,8 @@ ATOM_FEED = goita_lavrov_atom(NOW - 600)
 
 
 def test_poll_once_delivers_then_second_run_sends_nothing(
-    feed_server, telegram_api, nw_env, tmp_path: Path
-):
+    feed_server: FeedServer, telegram_api: FakeTelegramAPI, nw_env: dict[str, str], tmp_path: Path
+) -> None:
     feed_server.set("/rss.xml", MALI_FEED)
     feed_server.set("/atom.xml", ATOM_FEED, content_type="application/atom+xml")
     feeds = write_feed_list(tmp_path, [feed_server.url("/rss.xml"), feed_server.url("/atom.xml")])
@@ -75,7 +76,9 @@ def test_poll_once_delivers_then_second_run_sends_nothing(
     assert db.execute("select count(*) from feeds where etag is not null").fetchone()[0] == 2
 
 
-def test_poll_once_without_token_prints_alerts(feed_server, nw_env, tmp_path: Path):
+def test_poll_once_without_token_prints_alerts(
+    feed_server: FeedServer, nw_env: dict[str, str], tmp_path: Path
+) -> None:
     feed_server.set("/rss.xml", MALI_FEED)
     feeds = write_feed_list(tmp_path, [feed_server.url("/rss.xml")])
     nw_env["NEWSWATCH_FEEDS"] = str(feeds)
@@ -86,7 +89,9 @@ def test_poll_once_without_token_prints_alerts(feed_server, nw_env, tmp_path: Pa
     assert "Somalia" not in result.stdout
 
 
-def test_changed_body_with_same_items_is_not_parsed_twice(feed_server, nw_env, tmp_path: Path):
+def test_changed_body_with_same_items_is_not_parsed_twice(
+    feed_server: FeedServer, nw_env: dict[str, str], tmp_path: Path
+) -> None:
     feed_server.set("/rss.xml", MALI_FEED, fault="no-etag")
     nw_env["NEWSWATCH_FEEDS"] = str(write_feed_list(tmp_path, [feed_server.url("/rss.xml")]))
     assert run_main(["poll", "--once"], nw_env).returncode == 0

@@ -9,13 +9,14 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import CHAT, run_main, telegram_env
-from tests.fakes.feed_server import rfc822, rss
+from tests.fakes.feed_server import FeedServer, rfc822, rss
 from tests.fakes.gdelt_api import Answer, FakeGdelt, article
-from tests.fakes.telegram_api import parse_telegram_html
+from tests.fakes.telegram_api import FakeTelegramAPI, parse_telegram_html
 from tests.fakes.tme import Channel, FakeTelegramPreview, Post
 from tests.news_samples import goita_lavrov_atom
 
@@ -38,7 +39,14 @@ def gdelt() -> Iterator[FakeGdelt]:
         yield server
 
 
-def test_poll_once_over_every_source_kind(feed_server, tme, gdelt, telegram_api, nw_env, tmp_path):
+def test_poll_once_over_every_source_kind(
+    feed_server: FeedServer,
+    tme: FakeTelegramPreview,
+    gdelt: FakeGdelt,
+    telegram_api: FakeTelegramAPI,
+    nw_env: dict[str, str],
+    tmp_path: Path,
+) -> None:
     feed_server.set(
         "/rss.xml",
         rss(
@@ -199,7 +207,9 @@ PAGE = (
 )
 
 
-def test_match_shows_what_a_page_source_extracts(feed_server, nw_env, tmp_path):
+def test_match_shows_what_a_page_source_extracts(
+    feed_server: FeedServer, nw_env: dict[str, str], tmp_path: Path
+) -> None:
     feed_server.set("/actu/", PAGE, content_type="text/html")
     declaration = f"page:{feed_server.url('/actu/')} item=.item title=h3 link='h3 a' date=.d"
     result = run_main(["match", "--all", declaration], nw_env)
@@ -215,7 +225,7 @@ def test_match_shows_what_a_page_source_extracts(feed_server, nw_env, tmp_path):
     assert broken.returncode == 1 and "matched 0 items" in broken.stderr
 
 
-def test_match_reads_a_telegram_channel(tme, nw_env):
+def test_match_reads_a_telegram_channel(tme: FakeTelegramPreview, nw_env: dict[str, str]) -> None:
     tme.add(Channel("malinews", "Mali News", [Post(50, FORWARDED, at=NOW)]))
     nw_env["NEWSWATCH_TELEGRAM_PREVIEW_URL"] = tme.base_url
     result = run_main(["match", "telegram:malinews"], nw_env)
@@ -225,7 +235,7 @@ def test_match_reads_a_telegram_channel(tme, nw_env):
     assert missing.returncode == 1 and "has no public preview" in missing.stderr
 
 
-def test_check_reports_a_bad_selector_at_its_line(nw_env, tmp_path):
+def test_check_reports_a_bad_selector_at_its_line(nw_env: dict[str, str], tmp_path: Path) -> None:
     feeds = tmp_path / "feeds.txt"
     feeds.write_text(
         "telegram:sahelwatch\n"

@@ -83,7 +83,7 @@ def _check(text: str) -> None:
     assert alerts_csv([]).count("\n") == 1  # the header alone
 
 
-def test_cli_and_bot_exports_carry_no_formula(tmp_path: Path):
+def test_cli_and_bot_exports_carry_no_formula(tmp_path: Path) -> None:
     now = datetime.now(UTC)
     _seed(tmp_path / "newswatch.db", now)
     env = main_env(tmp_path / "newswatch.db")

@@ -192,7 +192,7 @@ def setup_routes(server: FeedServer) -> None:
 
 
 @pytest.mark.slow
-def test_fault_table_in_one_cycle(tmp_path: Path, unresolvable: str):
+def test_fault_table_in_one_cycle(tmp_path: Path, unresolvable: str) -> None:
     with FeedServer() as server, Blackhole() as blackhole:
         setup_routes(server)
         urls = [server.url(p) for p in FAULTS]
@@ -270,7 +270,7 @@ def test_fault_table_in_one_cycle(tmp_path: Path, unresolvable: str):
     print(f"fault table: {len(expected)} feeds, {elapsed:.2f}s, peak {peak / 1e6:.1f} MB")
 
 
-def test_permanent_redirect_is_followed_next_time_without_realerting(tmp_path: Path):
+def test_permanent_redirect_is_followed_next_time_without_realerting(tmp_path: Path) -> None:
     with FeedServer() as server:
         server.set("/old.xml", "", fault="permanent-redirect", target="/new.xml")
         server.set("/new.xml", mali_feed("moved", n=2))
@@ -298,7 +298,7 @@ def test_permanent_redirect_is_followed_next_time_without_realerting(tmp_path: P
         assert len(deliverer.alerts) == 3, "each item alerts once, across the move"
 
 
-def test_permanent_redirect_counts_across_processes(tmp_path: Path):
+def test_permanent_redirect_counts_across_processes(tmp_path: Path) -> None:
     """Two `poll --once` runs (two processes, here two pipelines over one database file) see
     the same 301: the second one applies it, as two cycles of one `run` do."""
     with FeedServer() as server:
@@ -318,7 +318,7 @@ def test_permanent_redirect_counts_across_processes(tmp_path: Path):
         assert states[1]["redirect_candidate"] is None
 
 
-def test_temporary_redirect_does_not_update_the_stored_url(tmp_path: Path):
+def test_temporary_redirect_does_not_update_the_stored_url(tmp_path: Path) -> None:
     with FeedServer() as server:
         server.set("/tmp.xml", "", fault="redirect", target="/elsewhere.xml")
         server.set("/elsewhere.xml", mali_feed("tmp"))
@@ -339,7 +339,7 @@ class Clock:
         return self.now
 
 
-def test_backoff_pause_after_n_failures_one_notice_then_one_recovery_notice(tmp_path: Path):
+def test_backoff_pause_after_n_failures_one_notice_then_one_recovery_notice(tmp_path: Path) -> None:
     with FeedServer() as server:
         server.set("/flaky.xml", "oops", status=500)
         server.set("/fine.xml", mali_feed("fine"))
@@ -383,7 +383,7 @@ def test_backoff_pause_after_n_failures_one_notice_then_one_recovery_notice(tmp_
     assert len(deliverer.notices) == 2
 
 
-def test_paused_feed_is_not_fetched_before_its_backoff_even_when_forced(tmp_path: Path):
+def test_paused_feed_is_not_fetched_before_its_backoff_even_when_forced(tmp_path: Path) -> None:
     with FeedServer() as server:
         server.set("/down.xml", "", status=502)
         pipeline, repo, fetcher, _ = make_pipeline(
@@ -400,7 +400,7 @@ def test_paused_feed_is_not_fetched_before_its_backoff_even_when_forced(tmp_path
         assert repo.feed_states()[server.url("/down.xml")]["status"] == "paused"
 
 
-def test_retry_after_is_honoured_even_by_a_forced_cycle(tmp_path: Path):
+def test_retry_after_is_honoured_even_by_a_forced_cycle(tmp_path: Path) -> None:
     with FeedServer() as server:
         server.set("/busy.xml", "", status=429, headers={"Retry-After": "600"})
         pipeline, _repo, fetcher, _ = make_pipeline(
@@ -415,7 +415,7 @@ def test_retry_after_is_honoured_even_by_a_forced_cycle(tmp_path: Path):
         assert len(server.hits_for("/busy.xml")) == 1
 
 
-def test_gone_feed_is_never_fetched_again(tmp_path: Path):
+def test_gone_feed_is_never_fetched_again(tmp_path: Path) -> None:
     with FeedServer() as server:
         server.set("/gone.xml", "", status=410)
         deliverer = RecordingDeliverer()
@@ -433,7 +433,7 @@ def test_gone_feed_is_never_fetched_again(tmp_path: Path):
         assert f"/retry {server.url('/gone.xml')}" in deliverer.notices[0]
 
 
-def test_a_retried_gone_feed_is_fetched_again_and_can_recover(tmp_path: Path):
+def test_a_retried_gone_feed_is_fetched_again_and_can_recover(tmp_path: Path) -> None:
     with FeedServer() as server:
         server.set("/gone.xml", "", status=410)
         deliverer = RecordingDeliverer()
@@ -458,7 +458,7 @@ def test_a_retried_gone_feed_is_fetched_again_and_can_recover(tmp_path: Path):
 
 
 @pytest.mark.slow
-def test_fetch_starts_are_spread_over_the_cycle(tmp_path: Path):
+def test_fetch_starts_are_spread_over_the_cycle(tmp_path: Path) -> None:
     with FeedServer() as server:
         paths = [f"/f{i}.xml" for i in range(8)]
         for path in paths:
@@ -476,7 +476,7 @@ def test_fetch_starts_are_spread_over_the_cycle(tmp_path: Path):
     assert max(gaps) < 0.6, gaps
 
 
-def test_feed_hints_set_the_next_fetch_within_bounds(tmp_path: Path):
+def test_feed_hints_set_the_next_fetch_within_bounds(tmp_path: Path) -> None:
     with FeedServer() as server:
         server.set("/ttl.xml", rss([{"title": "Bamako", "guid": "t"}], ttl=120))
         server.set("/maxage.xml", mali_feed("maxage"), headers={"Cache-Control": "max-age=5400"})
@@ -506,7 +506,7 @@ def test_feed_hints_set_the_next_fetch_within_bounds(tmp_path: Path):
     assert delays["/plain.xml"] == 300
 
 
-def test_a_failed_batch_of_feed_states_does_not_end_the_cycle(tmp_path: Path):
+def test_a_failed_batch_of_feed_states_does_not_end_the_cycle(tmp_path: Path) -> None:
     import sqlite3
 
     with FeedServer() as server:

@@ -11,7 +11,7 @@ from bot.core.urls import check_feed_url
 from bot.feeds.feed_list import load_feed_list, to_opml
 
 
-def test_text_list_with_comments_and_duplicates(tmp_path: Path):
+def test_text_list_with_comments_and_duplicates(tmp_path: Path) -> None:
     path = tmp_path / "feeds.txt"
     path.write_text(
         "# my feeds\nhttps://a.example/rss\n\nhttps://b.example/feed # note\n"
@@ -22,7 +22,7 @@ def test_text_list_with_comments_and_duplicates(tmp_path: Path):
     assert [str(p) for p in problems] == [f"{path}:6: only http(s) feeds are allowed, not 'file'"]
 
 
-def test_opml_round_trip(tmp_path: Path):
+def test_opml_round_trip(tmp_path: Path) -> None:
     feeds = [
         FeedSpec(url="https://www.rfi.fr/fr/afrique/rss", title="RFI Afrique"),
         FeedSpec(url="https://example.org/feed?a=1&b=2", title='Quotes "and" <brackets>'),
@@ -34,7 +34,7 @@ def test_opml_round_trip(tmp_path: Path):
     assert [(f.url, f.title) for f in loaded] == [(f.url, f.title) for f in feeds]
 
 
-def test_broken_opml_reports_line(tmp_path: Path):
+def test_broken_opml_reports_line(tmp_path: Path) -> None:
     path = tmp_path / "broken.opml"
     path.write_text('<?xml version="1.0"?>\n<opml><body>\n<outline xmlUrl="x"\n</body></opml>')
     specs, problems = load_feed_list(path)
@@ -55,5 +55,5 @@ def test_broken_opml_reports_line(tmp_path: Path):
         ("https:///nohost", False),
     ],
 )
-def test_only_http_feeds(url: str, ok: bool):
+def test_only_http_feeds(url: str, ok: bool) -> None:
     assert (check_feed_url(url) is None) is ok

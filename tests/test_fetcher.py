@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 
-async def test_304s_and_error_pages_keep_the_connection_for_the_next_fetch(feed_server):
+from tests.fakes.feed_server import FeedServer
+
+
+async def test_304s_and_error_pages_keep_the_connection_for_the_next_fetch(
+    feed_server: FeedServer,
+) -> None:
     """A warm cycle must not pay a new TCP (and TLS) connection per feed."""
     from bot.feeds.fetcher import Fetcher, FetchSettings
 
@@ -55,7 +61,7 @@ class _ForwardProxy:
         writer.close()
 
 
-async def test_http_proxy_from_the_environment_is_used(monkeypatch):
+async def test_http_proxy_from_the_environment_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
     from bot.feeds.fetcher import Fetcher, FetchSettings
 
     proxy = _ForwardProxy()
@@ -71,7 +77,9 @@ async def test_http_proxy_from_the_environment_is_used(monkeypatch):
     assert proxy.request_lines == ["GET http://feeds.example.invalid/rss.xml HTTP/1.1"]
 
 
-async def test_no_proxy_hosts_are_fetched_directly(monkeypatch, feed_server):
+async def test_no_proxy_hosts_are_fetched_directly(
+    monkeypatch: pytest.MonkeyPatch, feed_server: FeedServer
+) -> None:
     from bot.feeds.fetcher import Fetcher, FetchSettings
 
     feed_server.set("/a.xml", RSS)
@@ -86,7 +94,9 @@ async def test_no_proxy_hosts_are_fetched_directly(monkeypatch, feed_server):
     assert len(feed_server.hits) == 1
 
 
-async def test_requests_carry_the_default_headers_and_the_conditional_ones(feed_server):
+async def test_requests_carry_the_default_headers_and_the_conditional_ones(
+    feed_server: FeedServer,
+) -> None:
     from bot.feeds.fetcher import Fetcher, FetchSettings
 
     feed_server.set("/a.xml", RSS)
@@ -134,7 +144,7 @@ class _Nginx304Server:
         writer.close()
 
 
-async def test_a_304_without_content_length_keeps_the_connection():
+async def test_a_304_without_content_length_keeps_the_connection() -> None:
     """nginx sends no Content-Length on a 304: the socket must still go back to the pool."""
     from bot.feeds.fetcher import Fetcher, FetchSettings
 

@@ -35,7 +35,7 @@ def fetch(url: str, **settings: float) -> FetchResult:
     ],
     ids=["gzip", "deflate-zlib", "deflate-raw", "identity"],
 )
-def test_content_encodings_are_decoded(encoding: str, payload: bytes):
+def test_content_encodings_are_decoded(encoding: str, payload: bytes) -> None:
     with FeedServer() as server:
         server.set("/f.xml", payload, headers={"Content-Encoding": encoding})
         result = fetch(server.url("/f.xml"))
@@ -43,7 +43,7 @@ def test_content_encodings_are_decoded(encoding: str, payload: bytes):
     assert result.body == BODY
 
 
-def test_corrupt_gzip_is_a_clear_error():
+def test_corrupt_gzip_is_a_clear_error() -> None:
     with FeedServer() as server:
         garbage = b"\x1f\x8b\x08\x00garbage-garbage"
         server.set("/f.xml", garbage, headers={"Content-Encoding": "gzip"})
@@ -52,7 +52,7 @@ def test_corrupt_gzip_is_a_clear_error():
     assert result.error.kind is FeedErrorKind.BAD_ENCODING
 
 
-def test_unsupported_encoding_is_a_clear_error():
+def test_unsupported_encoding_is_a_clear_error() -> None:
     with FeedServer() as server:
         server.set("/f.xml", BODY, headers={"Content-Encoding": "br"})
         result = fetch(server.url("/f.xml"))
@@ -62,7 +62,7 @@ def test_unsupported_encoding_is_a_clear_error():
 
 
 @pytest.mark.parametrize("cap", [1000, len(BODY) - 1])
-def test_gzip_over_the_cap_is_cut_off(cap: int):
+def test_gzip_over_the_cap_is_cut_off(cap: int) -> None:
     with FeedServer() as server:
         server.set("/f.xml", BODY, fault="gzip")
         result = fetch(server.url("/f.xml"), max_body_bytes=cap)
@@ -71,14 +71,14 @@ def test_gzip_over_the_cap_is_cut_off(cap: int):
     assert result.error.kind is FeedErrorKind.TOO_LARGE
 
 
-def test_body_exactly_at_the_cap_is_accepted():
+def test_body_exactly_at_the_cap_is_accepted() -> None:
     with FeedServer() as server:
         server.set("/f.xml", BODY, fault="gzip")
         result = fetch(server.url("/f.xml"), max_body_bytes=len(BODY))
     assert result.body == BODY
 
 
-def test_redirect_to_file_scheme_is_refused():
+def test_redirect_to_file_scheme_is_refused() -> None:
     with FeedServer() as server:
         server.set("/f.xml", "", status=302, headers={"Location": "file:///etc/passwd"})
         result = fetch(server.url("/f.xml"))
@@ -86,7 +86,7 @@ def test_redirect_to_file_scheme_is_refused():
     assert result.error.kind is FeedErrorKind.BAD_URL
 
 
-def test_too_many_redirects():
+def test_too_many_redirects() -> None:
     with FeedServer() as server:
         for i in range(8):
             server.set(f"/r{i}.xml", "", fault="redirect", target=f"/r{i + 1}.xml")
@@ -111,7 +111,7 @@ NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
         (None, None),
     ],
 )
-def test_parse_retry_after(value: str | None, seconds: float | None):
+def test_parse_retry_after(value: str | None, seconds: float | None) -> None:
     assert parse_retry_after(value, NOW) == seconds
 
 
@@ -126,5 +126,5 @@ def test_parse_retry_after(value: str | None, seconds: float | None):
         ({}, None),
     ],
 )
-def test_parse_max_age(headers: dict[str, str], seconds: int | None):
+def test_parse_max_age(headers: dict[str, str], seconds: int | None) -> None:
     assert parse_max_age(httpx.Headers(headers), NOW) == seconds

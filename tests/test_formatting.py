@@ -51,14 +51,14 @@ def view(**changes: Any) -> AlertView:
 
 
 @pytest.mark.parametrize("title", HOSTILE)
-def test_hostile_titles_arrive_intact_as_text(title: str):
+def test_hostile_titles_arrive_intact_as_text(title: str) -> None:
     text = render_alert(view(title=title, summary=title, source=title))
     plain = parse_telegram_html(text)  # raises like Telegram would on bad HTML
     assert title in plain
     assert render_plain(text).count(title) == plain.count(title)
 
 
-def test_alert_contains_every_part():
+def test_alert_contains_every_part() -> None:
     also = (Report("RFI", "https://rfi.example/1"), Report("BBC", None))
     text = render_alert(view(priority="urgent", also_reported_by=also), "Africa/Bamako")
     plain = parse_telegram_html(text)
@@ -72,18 +72,18 @@ def test_alert_contains_every_part():
     assert "matched: JNIM, Bamako" in plain
 
 
-def test_other_timezone_is_shown():
+def test_other_timezone_is_shown() -> None:
     plain = parse_telegram_html(render_alert(view(), "Europe/Paris"))
     assert "14:05 UTC · 15:05 Paris" in plain
 
 
-def test_also_reported_by_is_capped():
+def test_also_reported_by_is_capped() -> None:
     outlets = tuple(Report(f"Outlet {i}", f"https://o{i}.example/") for i in range(9))
     plain = parse_telegram_html(render_alert(view(also_reported_by=outlets)))
     assert "also reported by: Outlet 0, Outlet 1, Outlet 2, Outlet 3, Outlet 4 (+4)" in plain
 
 
-def test_feed_entities_are_unescaped_once_then_escaped():
+def test_feed_entities_are_unescaped_once_then_escaped() -> None:
     raw = "<p>Le&nbsp;chef &ldquo;junte&rdquo; &amp;amp; co &lt;b&gt;</p>"
     summary = html_to_text(raw)
     text = render_alert(view(summary=summary))
@@ -100,11 +100,11 @@ def test_feed_entities_are_unescaped_once_then_escaped():
         ("a </i>b<?php x ?>c", "a bc"),
     ],
 )
-def test_only_real_tags_are_stripped(raw: str, text: str):
+def test_only_real_tags_are_stripped(raw: str, text: str) -> None:
     assert html_to_text(raw) == text
 
 
-def test_ten_thousand_character_summary_is_cut_at_a_word():
+def test_ten_thousand_character_summary_is_cut_at_a_word() -> None:
     words = ("Bamako attack report " * 600)[:10_000]
     text = render_alert(view(summary=words))
     plain = parse_telegram_html(text)
@@ -114,7 +114,7 @@ def test_ten_thousand_character_summary_is_cut_at_a_word():
     assert body[:-1].split(" ")[-1] in {"Bamako", "attack", "report"}, "cut at a word boundary"
 
 
-def test_huge_title_still_yields_a_valid_message():
+def test_huge_title_still_yields_a_valid_message() -> None:
     text = render_alert(view(title="🇲🇱" * 5000, summary="x " * 5000))
     assert utf16_len(parse_telegram_html(text)) <= MAX_MESSAGE_UTF16
 
@@ -134,7 +134,7 @@ def test_any_alert_is_valid_telegram_html_within_the_limit(title, summary, sourc
     assert utf16_len(render_plain(text)) <= MAX_MESSAGE_UTF16
 
 
-def test_digest_splits_into_valid_messages_listing_every_story():
+def test_digest_splits_into_valid_messages_listing_every_story() -> None:
     views = [
         view(title=f"Story {i} <i> & {'long words ' * 15}", link=f"https://x.org/{i}")
         for i in range(120)
@@ -151,7 +151,7 @@ def test_digest_splits_into_valid_messages_listing_every_story():
     assert all(f"Story {i} <i> &" in seen[i] for i in range(120))
 
 
-def test_small_digest_is_one_message_with_links_and_entities():
+def test_small_digest_is_one_message_with_links_and_entities() -> None:
     [part] = render_digest([view(), view(title="Other", link=None, priority="urgent")], "Digest")
     assert part.startswith("<b>Digest</b>\n")
     assert '<a href="https://news.example.org/a?x=1&amp;y=2">' in part
@@ -162,7 +162,7 @@ def test_small_digest_is_one_message_with_links_and_entities():
     ("text", "limit", "expected"),
     [("abc", 3, "abc"), ("abcd", 3, "ab…"), ("🇲🇱🇲🇱", 5, "🇲🇱…"), ("a𝕄b", 3, "a…")],
 )
-def test_cut_utf16_never_splits_a_pair(text: str, limit: int, expected: str):
+def test_cut_utf16_never_splits_a_pair(text: str, limit: int, expected: str) -> None:
     out = cut_utf16(text, limit)
     assert out == expected and utf16_len(out) <= limit
 
@@ -175,7 +175,7 @@ def test_cut_utf16_never_splits_a_pair(text: str, limit: int, expected: str):
         ("Mali" * 3000, "y" * 9000),  # one 12,000-character word
     ],
 )
-def test_an_alert_keeps_its_link_whatever_the_title_length(title: str, summary: str):
+def test_an_alert_keeps_its_link_whatever_the_title_length(title: str, summary: str) -> None:
     link = "https://news.example.org/a?id=1&x=2"
     text = render_alert(view(title=title, summary=summary, link=link))
     assert f'<a href="{escape(link)}">' in text

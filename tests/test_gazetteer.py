@@ -14,7 +14,7 @@ OUTLINES = load_default_boundaries()
 BORDER_TOLERANCE_DEG = 0.05
 
 
-def test_every_place_has_coordinates_source_and_names():
+def test_every_place_has_coordinates_source_and_names() -> None:
     assert len(GAZ) >= 250
     for place in GAZ:
         assert place.source.strip(), place.id
@@ -32,13 +32,13 @@ def test_coordinates_fall_inside_the_country_outline(place):
         assert outline.contains(place.lat, place.lon), (place.id, place.lat, place.lon)
 
 
-def test_outline_rejects_points_elsewhere():
+def test_outline_rejects_points_elsewhere() -> None:
     assert not OUTLINES["ML"].contains(13.51, 2.11)  # Niamey is not in Mali
     assert OUTLINES["NE"].contains(13.51, 2.11)
     assert not OUTLINES["ML"].contains(48.85, 2.35)  # Paris
 
 
-def test_every_place_of_the_eval_labels_is_in_the_gazetteer():
+def test_every_place_of_the_eval_labels_is_in_the_gazetteer() -> None:
     import json
     from pathlib import Path
 
@@ -94,7 +94,7 @@ def test_find(text, expected):
     assert [m.place.id for m in GAZ.find(text)] == expected
 
 
-def test_mention_offsets_index_the_normalised_text():
+def test_mention_offsets_index_the_normalised_text() -> None:
     from bot.core.normalize import normalize
 
     text = "Attaque à Tombouctou, Mali"
@@ -102,7 +102,7 @@ def test_mention_offsets_index_the_normalised_text():
     assert normalize(text)[mention.start : mention.end] == mention.surface == "tombouctou"
 
 
-def test_get_and_labels():
+def test_get_and_labels() -> None:
     boulkessi = GAZ.get("ml-boulkessi")
     assert boulkessi is not None and boulkessi.label == "Boulkessi (Mopti)"
     assert GAZ.get("nowhere") is None
@@ -136,7 +136,7 @@ def test_parse_rejects_bad_entries(changes, message):
         parse_gazetteer(_doc(**changes))
 
 
-def test_parse_rejects_duplicate_ids_and_empty_documents():
+def test_parse_rejects_duplicate_ids_and_empty_documents() -> None:
     doc = _doc()
     doc["places"].append(dict(doc["places"][0]))
     with pytest.raises(GazetteerError, match="twice"):
@@ -145,7 +145,7 @@ def test_parse_rejects_duplicate_ids_and_empty_documents():
         parse_gazetteer({"places": []})
 
 
-def test_a_small_gazetteer_parses_and_finds():
+def test_a_small_gazetteer_parses_and_finds() -> None:
     gaz = parse_gazetteer(_doc(names=["Iks", "إكس"], kind="camp"))
     assert [m.place.id for m in gaz.find("raid on the Iks camp")] == ["x"]
     assert [m.place.id for m in gaz.find("هجوم على إكس")] == ["x"]

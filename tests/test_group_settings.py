@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from pathlib import Path
 
 import pytest
 
 from tests.bot_process import RunningBot, ask
 from tests.conftest import write_feed_list
-from tests.fakes.feed_server import rfc822, rss
+from tests.fakes.feed_server import FeedServer, rfc822, rss
+from tests.fakes.telegram_api import FakeTelegramAPI
 
 pytestmark = pytest.mark.slow  # main.py run against the fake Bot API
 
@@ -23,7 +25,9 @@ GROUP_ADMIN = 5550090  # an admin of the Telegram group, not of the bot
 MEMBER = 5550091  # a plain member of the alert group
 
 
-def test_only_group_admins_change_settings(feed_server, telegram_api, nw_env, tmp_path):
+def test_only_group_admins_change_settings(
+    feed_server: FeedServer, telegram_api: FakeTelegramAPI, nw_env: dict[str, str], tmp_path: Path
+) -> None:
     feed_server.set(
         "/ok.xml",
         rss([{"title": "JNIM attack near Gao", "guid": "g", "pubDate": rfc822(time.time() - 60)}]),

@@ -25,7 +25,7 @@ def _stuck() -> None:
     time.sleep(600)
 
 
-async def test_jobs_run_in_another_process_and_a_stuck_one_is_ended():
+async def test_jobs_run_in_another_process_and_a_stuck_one_is_ended() -> None:
     work = HeavyWork(time_limit=30)
     try:
         first = await work.run(_pid)
@@ -39,7 +39,7 @@ async def test_jobs_run_in_another_process_and_a_stuck_one_is_ended():
         work.shutdown()
 
 
-async def test_ten_charts_leave_the_event_loop_free():
+async def test_ten_charts_leave_the_event_loop_free() -> None:
     """While 10 long charts are drawn the loop keeps answering: a ticker that should tick
     every 10 ms keeps ticking (on the loop, drawing would stop it for seconds)."""
     work = HeavyWork()
@@ -66,7 +66,7 @@ async def test_ten_charts_leave_the_event_loop_free():
     assert ticks >= 10  # the loop ran between (and during) the drawings
 
 
-async def test_shutdown_waits_for_the_pool_manager_thread():
+async def test_shutdown_waits_for_the_pool_manager_thread() -> None:
     """CPython 3.11's exit hook races a manager thread still closing its wake-up pipe
     ("Bad file descriptor" printed at exit): shutdown returns only once that thread ended."""
     work = HeavyWork(time_limit=30)

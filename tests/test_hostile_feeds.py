@@ -18,13 +18,14 @@ import pytest
 from bench.hostile_feeds import hostile_feeds
 from bench.memory import PeakSampler
 from tests.conftest import CHAT, ROOT, telegram_env, write_feed_list
-from tests.fakes.telegram_api import parse_telegram_html
+from tests.fakes.feed_server import FeedServer
+from tests.fakes.telegram_api import FakeTelegramAPI, parse_telegram_html
 
 pytestmark = pytest.mark.slow  # main.py poll --once end to end
 
 
 def test_one_poll_over_every_hostile_feed_delivers_what_readers_expect(
-    feed_server, telegram_api, nw_env, tmp_path: Path
+    feed_server: FeedServer, telegram_api: FakeTelegramAPI, nw_env: dict[str, str], tmp_path: Path
 ) -> None:
     feeds = hostile_feeds()
     for feed in feeds:

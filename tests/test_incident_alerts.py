@@ -14,8 +14,8 @@ import pytest
 from storage.db import open_database
 from storage.repository import Repository
 from tests.conftest import CHAT, run_main, telegram_env, write_feed_list
-from tests.fakes.feed_server import rfc822, rss
-from tests.fakes.telegram_api import parse_telegram_html
+from tests.fakes.feed_server import FeedServer, rfc822, rss
+from tests.fakes.telegram_api import FakeTelegramAPI, parse_telegram_html
 
 ITEMS = [
     ("JNIM fighters kill at least 12 soldiers in attack on Boulkessi camp in Mali",
@@ -44,7 +44,9 @@ def _env(feed_server, telegram_api, nw_env, tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_alerts_carry_incident_lines_and_priority(feed_server, telegram_api, nw_env, tmp_path):
+def test_alerts_carry_incident_lines_and_priority(
+    feed_server: FeedServer, telegram_api: FakeTelegramAPI, nw_env: dict[str, str], tmp_path: Path
+) -> None:
     env = _env(feed_server, telegram_api, nw_env, tmp_path)
     done = run_main(["poll", "--once"], env)
     assert done.returncode == 0, done.stderr
@@ -74,7 +76,9 @@ def test_alerts_carry_incident_lines_and_priority(feed_server, telegram_api, nw_
 
 
 @pytest.mark.slow
-def test_high_only_chat_gets_the_rest_in_its_digest(feed_server, telegram_api, nw_env, tmp_path):
+def test_high_only_chat_gets_the_rest_in_its_digest(
+    feed_server: FeedServer, telegram_api: FakeTelegramAPI, nw_env: dict[str, str], tmp_path: Path
+) -> None:
     env = _env(feed_server, telegram_api, nw_env, tmp_path)
     repo = Repository(open_database(Path(nw_env["NEWSWATCH_DB"])))
     from datetime import UTC, datetime
@@ -92,7 +96,7 @@ def test_high_only_chat_gets_the_rest_in_its_digest(feed_server, telegram_api, n
     assert held == 2  # the drone strike (medium) and the visit (no incident) wait
 
 
-def test_a_later_report_updates_the_story_incident(tmp_path):
+def test_a_later_report_updates_the_story_incident(tmp_path: Path) -> None:
     """The first report has no toll; a later one of the same story says 25 killed and names
     Mondoro too: the story's first alert (the message that is edited) shows both."""
     from datetime import UTC, datetime

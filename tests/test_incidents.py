@@ -214,7 +214,7 @@ def test_fatalities(text, expected):
     assert TAGGER.read_fatalities(text) == expected
 
 
-def test_fatalities_are_not_read_for_strategic_developments_or_politics():
+def test_fatalities_are_not_read_for_strategic_developments_or_politics() -> None:
     handover = TAGGER.tag("UN hands over Tessalit camp to Mali's army; 40 peacekeepers died there")
     assert handover.event_type is EventType.STRATEGIC and handover.fatalities is None
     assert TAGGER.tag("Former president Keita, 76, died at home in Bamako").fatalities is None
@@ -420,7 +420,7 @@ def test_place_rule_errors(rule, message):
         parse_lexicon(raw)
 
 
-def test_alert_line_and_json():
+def test_alert_line_and_json() -> None:
     incident = TAGGER.tag("Mali: at least 12 soldiers killed in attack on Boulkessi camp")
     assert incident.line() == "⚔️ Battle · 12 killed · Boulkessi (Mopti)"
     data = incident.to_dict()
@@ -434,7 +434,7 @@ def test_alert_line_and_json():
     assert drone.line() == "💥 Drone/air strike · 8 killed · Kidal"
 
 
-def test_every_trigger_has_a_reason():
+def test_every_trigger_has_a_reason() -> None:
     for trigger in load_default_lexicon().triggers:
         assert trigger.reason.strip()
 
@@ -480,7 +480,7 @@ def test_lexicon_errors(doc, message):
         parse_lexicon(doc)
 
 
-def test_hostile_input_is_read_only_up_to_a_bounded_prefix():
+def test_hostile_input_is_read_only_up_to_a_bounded_prefix() -> None:
     from bot.core.incidents import SUMMARY_LIMIT, TITLE_LIMIT
 
     lead = "Jihadists killed 12 soldiers in an attack on the Boulkessi camp in Mali. "
@@ -526,7 +526,7 @@ def test_story_places(first, later, ids):
     assert [p["id"] for p in story_places(first, later)] == ids
 
 
-def test_fallback_places_are_marked_for_the_story():
+def test_fallback_places_are_marked_for_the_story() -> None:
     from bot.core.incidents import merge_story_incident
 
     near = TAGGER.tag("Attack near Timbuktu, Mali: 15 soldiers killed")

@@ -21,7 +21,8 @@ from bot.app.instance_lock import (
 )
 from bot.core.errors import AlreadyRunning
 from tests.conftest import ROOT, run_main, telegram_env, write_feed_list
-from tests.fakes.feed_server import rss
+from tests.fakes.feed_server import FeedServer, rss
+from tests.fakes.telegram_api import FakeTelegramAPI
 
 pytestmark = pytest.mark.slow  # two main.py processes
 
@@ -46,7 +47,7 @@ def wait_until(predicate, timeout: float = 20.0) -> bool:
     return False
 
 
-def test_lock_is_exclusive_and_names_its_holder(tmp_path: Path):
+def test_lock_is_exclusive_and_names_its_holder(tmp_path: Path) -> None:
     path = tmp_path / "x.db.lock"
     first = InstanceLock(path, "database x.db")
     first.acquire("run")
@@ -67,7 +68,7 @@ def test_lock_is_exclusive_and_names_its_holder(tmp_path: Path):
     again.release()
 
 
-def test_token_lock_is_per_token_and_server_and_hides_the_token(tmp_path: Path):
+def test_token_lock_is_per_token_and_server_and_hides_the_token(tmp_path: Path) -> None:
     token = "123456789:AAH-secret-token-abcdefghijklmnopqrstuvw"
     a = token_lock_path(token, "https://bot-api.example/bot", tmp_path)
     assert a == token_lock_path(token, "https://bot-api.example/bot/", tmp_path)
@@ -85,8 +86,8 @@ def test_token_lock_is_per_token_and_server_and_hides_the_token(tmp_path: Path):
 
 
 def test_second_instance_is_refused_and_a_killed_holder_frees_the_lock(
-    feed_server, nw_env, tmp_path: Path
-):
+    feed_server: FeedServer, nw_env: dict[str, str], tmp_path: Path
+) -> None:
     feed_server.set("/rss.xml", rss([{"title": "Bamako", "guid": "1"}]))
     nw_env["NEWSWATCH_FEEDS"] = str(write_feed_list(tmp_path, [feed_server.url("/rss.xml")]))
     lock = database_lock_path(nw_env["NEWSWATCH_DB"])
@@ -113,7 +114,9 @@ def test_second_instance_is_refused_and_a_killed_holder_frees_the_lock(
     assert "service: not running" in status.stdout
 
 
-def test_same_token_on_two_databases_is_refused(telegram_api, nw_env, tmp_path: Path, feed_server):
+def test_same_token_on_two_databases_is_refused(
+    telegram_api: FakeTelegramAPI, nw_env: dict[str, str], tmp_path: Path, feed_server: FeedServer
+) -> None:
     feed_server.set("/rss.xml", rss([{"title": "Bamako", "guid": "1"}]))
     env = telegram_env(nw_env, telegram_api)
     env["NEWSWATCH_FEEDS"] = str(write_feed_list(tmp_path, [feed_server.url("/rss.xml")]))

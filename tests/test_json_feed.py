@@ -41,7 +41,7 @@ FEED_10 = {
 }
 
 
-def test_json_feed_11_items():
+def test_json_feed_11_items() -> None:
     parsed = parse_json_feed(json.dumps(FEED_11).encode(), "https://micro.example/feed.json")
     assert parsed.error is None and parsed.title == "Sahel Microblog"
     first, second, third = parsed.items
@@ -56,7 +56,7 @@ def test_json_feed_11_items():
     assert third.guid == "3" and third.link == "https://elsewhere.example/a"
 
 
-def test_json_feed_10_and_the_pipeline_keys():
+def test_json_feed_10_and_the_pipeline_keys() -> None:
     parsed, keys, canonical = parse_and_key(
         json.dumps(FEED_10).encode(), "https://old.example/feed.json", "application/json"
     )
@@ -78,7 +78,7 @@ def test_bad_json_gets_a_clear_error(body, error):
     assert parsed.error is not None and error in str(parsed.error)
 
 
-def test_xml_still_goes_to_feedparser():
+def test_xml_still_goes_to_feedparser() -> None:
     rss = (
         b"<rss version='2.0'><channel><title>T</title><item><title>A</title></item></channel></rss>"
     )

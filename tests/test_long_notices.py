@@ -17,6 +17,8 @@ import pytest
 from bot.core.formatting import utf16_len
 from bot.core.notice_pages import notice_pages
 from tests.conftest import ROOT, telegram_env, write_feed_list
+from tests.fakes.feed_server import FeedServer
+from tests.fakes.telegram_api import FakeTelegramAPI
 
 ADMIN = 5550009
 
@@ -32,7 +34,7 @@ ADMIN = 5550009
     ],
     ids=["short", "two-pages", "600-problems", "one-huge-line", "astral"],
 )
-def test_notice_pages(text: str, pages: int, summary: bool):
+def test_notice_pages(text: str, pages: int, summary: bool) -> None:
     out = notice_pages(text)
     assert len(out) == pages
     assert all(utf16_len(page) <= 4096 for page in out)
@@ -47,8 +49,8 @@ def test_notice_pages(text: str, pages: int, summary: bool):
 
 @pytest.mark.slow
 def test_a_600_problem_watchlist_edit_reaches_the_admin(
-    feed_server, telegram_api, nw_env, tmp_path: Path
-):
+    feed_server: FeedServer, telegram_api: FakeTelegramAPI, nw_env: dict[str, str], tmp_path: Path
+) -> None:
     watchlists = tmp_path / "watchlists"
     shutil.copytree(ROOT / "watchlists", watchlists)
     env = telegram_env(nw_env, telegram_api)

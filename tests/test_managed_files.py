@@ -10,7 +10,7 @@ from bot.core.watchlist import parse_watchlist
 from bot.cycle.managed_files import FeedListFile, ManagedFiles
 
 
-def test_entities_are_added_replaced_and_removed_in_valid_toml(tmp_path: Path):
+def test_entities_are_added_replaced_and_removed_in_valid_toml(tmp_path: Path) -> None:
     files = ManagedFiles(tmp_path)
     files.add_entity("Koutiala", ["Koutiala", "Kutiala"], 1)
     files.add_entity('Say "Sikasso"', ["Sikasso", "سيكاسو"], 1)
@@ -26,7 +26,7 @@ def test_entities_are_added_replaced_and_removed_in_valid_toml(tmp_path: Path):
     assert not result[1], result[1]
 
 
-def test_feeds_are_added_and_removed_and_reloaded(tmp_path: Path):
+def test_feeds_are_added_and_removed_and_reloaded(tmp_path: Path) -> None:
     files = ManagedFiles(tmp_path)
     reader = FeedListFile(files.feeds, required=False)
     assert reader.load() == [] and reader.current() == []

@@ -70,7 +70,7 @@ def _rows(titles=INCIDENTS):
     return rows
 
 
-def test_points_are_drawn_where_the_incidents_are():
+def test_points_are_drawn_where_the_incidents_are() -> None:
     rendered, caption = map_for(_rows(), load_default_boundaries(), period_label="30d")
     img = _image(rendered.png)
     assert img.shape[:2] == (rendered.height, rendered.width) == (600, 800)
@@ -85,13 +85,13 @@ def test_points_are_drawn_where_the_incidents_are():
     assert "4 incident(s)" in caption and "Battle: 2" in caption and "20 killed" in caption
 
 
-def test_marker_size_grows_with_the_toll():
+def test_marker_size_grows_with_the_toll() -> None:
     from bot.render.incident_map import marker_size
 
     assert marker_size(None) < marker_size(1) < marker_size(12) < marker_size(200)
 
 
-def test_arabic_place_names_are_shaped_right_to_left():
+def test_arabic_place_names_are_shaped_right_to_left() -> None:
     """Arabic letters are joined (contextual forms): the shaped word is narrower than the same
     letters kept apart with zero-width non-joiners, and the label is drawn in Arabic."""
     import matplotlib
@@ -164,7 +164,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
 
 
 @pytest.mark.slow
-def test_map_command_sends_the_map(bot):
+def test_map_command_sends_the_map(bot: SimpleNamespace) -> None:
     before = len(bot.api.state.photos)
     bot.api.push_message("/map 30d", chat_id=ADMIN_CHAT, user_id=ADMIN)
     assert bot.api.wait_for(lambda s: len(s.photos) > before, timeout=60), bot.proc.output()
@@ -182,7 +182,7 @@ def test_map_command_sends_the_map(bot):
 
 
 @pytest.mark.slow
-def test_map_command_with_a_short_period_and_arabic_labels(bot):
+def test_map_command_with_a_short_period_and_arabic_labels(bot: SimpleNamespace) -> None:
     before = len(bot.api.state.photos)
     bot.api.push_message("/map 10h ar", chat_id=ADMIN_CHAT, user_id=ADMIN)
     assert bot.api.wait_for(lambda s: len(s.photos) > before, timeout=60), bot.proc.output()
@@ -202,7 +202,7 @@ def test_map_command_with_a_short_period_and_arabic_labels(bot):
 
 
 @pytest.mark.slow
-def test_map_cli_writes_a_png(bot, tmp_path):
+def test_map_cli_writes_a_png(bot: SimpleNamespace, tmp_path: Path) -> None:
     out = tmp_path / "m.png"
     done = subprocess.run(
         [sys.executable, str(ROOT / "main.py"), "map", "30d", "--out", str(out)],
@@ -213,7 +213,7 @@ def test_map_cli_writes_a_png(bot, tmp_path):
 
 
 @pytest.mark.slow
-def test_incident_fields_are_stored(bot):
+def test_incident_fields_are_stored(bot: SimpleNamespace) -> None:
     db = sqlite3.connect(bot.tmp / "newswatch.db")
     row = db.execute(
         "SELECT event_type, fatalities, severity, places FROM alerts WHERE title LIKE '%Boulkessi%'"
@@ -233,7 +233,7 @@ def _reply(bot, text: str) -> str:
 
 
 @pytest.mark.slow
-def test_search_by_type_and_place(bot):
+def test_search_by_type_and_place(bot: SimpleNamespace) -> None:
     text = _reply(bot, "/search type:drone place:Kidal")
     assert "1 alert(s)" in text and "Drone strike kills 8 in Kidal" in text
     text = _reply(bot, "/search type:battle")
@@ -244,14 +244,14 @@ def test_search_by_type_and_place(bot):
 
 
 @pytest.mark.slow
-def test_stats_by_event_type(bot):
+def test_stats_by_event_type(bot: SimpleNamespace) -> None:
     text = _reply(bot, "/stats 30d")
     assert "By event type" in text
     assert "battles: 2" in text and "explosions_remote_violence: 1" in text
 
 
 @pytest.mark.slow
-def test_export_has_incident_columns(bot):
+def test_export_has_incident_columns(bot: SimpleNamespace) -> None:
     import csv
 
     before = len(bot.api.state.documents)
@@ -267,7 +267,7 @@ def test_export_has_incident_columns(bot):
 
 
 @pytest.mark.slow
-def test_priority_command(bot):
+def test_priority_command(bot: SimpleNamespace) -> None:
     assert "Every matched alert comes at once" in _reply(bot, "/priority")
     assert "Only high-severity incidents" in _reply(bot, "/priority high-only")
     assert "every entity: high" in _reply(bot, "/priority")

@@ -45,7 +45,9 @@ def _count(db: sqlite3.Connection, sql: str, *params: object) -> int:
     return int(db.execute(sql, params).fetchone()[0])
 
 
-def test_a_new_user_pairs_gets_the_waiting_alerts_and_subscribes_a_group(fresh):
+def test_a_new_user_pairs_gets_the_waiting_alerts_and_subscribes_a_group(
+    fresh: UnpairedBot,
+) -> None:
     api, db = fresh.api, fresh.db
     # `run` says where the database is, and warns once that no chat receives alerts.
     assert fresh.proc.wait_output("database: ", timeout=5)
@@ -125,7 +127,7 @@ def test_a_new_user_pairs_gets_the_waiting_alerts_and_subscribes_a_group(fresh):
     assert not any("Sikasso" in m.text for m in api.messages_to(GROUP))
 
 
-def test_channel_posts_are_not_needed_to_subscribe(fresh: SimpleNamespace, tmp_path: Path):
+def test_channel_posts_are_not_needed_to_subscribe(fresh: SimpleNamespace, tmp_path: Path) -> None:
     """Channels never send commands with a user: /subscribe @channel from the private chat."""
     if not fresh.db.execute("SELECT 1 FROM users WHERE role = 'owner'").fetchone():
         pytest.skip("needs the pairing test first")
@@ -134,7 +136,7 @@ def test_channel_posts_are_not_needed_to_subscribe(fresh: SimpleNamespace, tmp_p
     ).fetchone() == (1,)
 
 
-def test_the_owner_adds_a_feed_and_an_entity_from_telegram(fresh):
+def test_the_owner_adds_a_feed_and_an_entity_from_telegram(fresh: UnpairedBot) -> None:
     """No restart and no file edit: /addfeed and /watch write the bot-managed files."""
     if not fresh.db.execute("SELECT 1 FROM users WHERE role = 'owner'").fetchone():
         pytest.skip("needs the pairing test first")

@@ -19,7 +19,7 @@ import pytest
 
 from bot.app.instance_lock import database_lock_path, is_held
 from tests.conftest import ROOT, run_main, telegram_env, write_feed_list
-from tests.fakes.feed_server import rfc822, rss
+from tests.fakes.feed_server import FeedServer, rfc822, rss
 
 pytestmark = pytest.mark.slow  # kill -9 of main.py and its parse workers
 
@@ -99,7 +99,9 @@ def test_kill_9_leaves_no_worker_and_no_lock(
     assert again.returncode == 0, again.stderr[-2000:]
 
 
-def test_start_up_ends_orphans_of_a_dead_holder(feed_server, nw_env, tmp_path: Path):
+def test_start_up_ends_orphans_of_a_dead_holder(
+    feed_server: FeedServer, nw_env: dict[str, str], tmp_path: Path
+) -> None:
     """An orphan from an older version (it ignores SIGTERM) holds the lock of a dead `run`."""
     env = dict(nw_env)
     feed_server.set("/ok.xml", rss([]))
@@ -141,7 +143,7 @@ def test_start_up_ends_orphans_of_a_dead_holder(feed_server, nw_env, tmp_path: P
             orphan.wait()
 
 
-def test_a_live_holder_is_still_refused(nw_env, tmp_path: Path):
+def test_a_live_holder_is_still_refused(nw_env: dict[str, str], tmp_path: Path) -> None:
     """The recovery never touches a lock whose recorded holder is alive."""
     lock = database_lock_path(nw_env["NEWSWATCH_DB"])
     lock.parent.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ from tests.fakes.feed_server import rss
 URL = "https://feeds.example.org/africa.xml"
 
 
-def test_rss_items_are_plain_text_with_dates():
+def test_rss_items_are_plain_text_with_dates() -> None:
     body = rss(
         [
             {
@@ -40,7 +40,7 @@ def test_rss_items_are_plain_text_with_dates():
     assert item.published == datetime(2023, 2, 7, 10, 30, tzinfo=UTC)
 
 
-def test_atom_relative_link_and_missing_date():
+def test_atom_relative_link_and_missing_date() -> None:
     body = b"""<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>T</title>
     <entry><title>Kidal</title><id>urn:1</id><link href="/news/kidal"/></entry></feed>"""
     [item] = parse_feed(body, URL).items
@@ -48,19 +48,19 @@ def test_atom_relative_link_and_missing_date():
     assert item.published is None
 
 
-def test_escaped_markup_in_a_title_stays_text():
+def test_escaped_markup_in_a_title_stays_text() -> None:
     body = rss([{"title": "#include &lt;/etc/shadow&gt;", "guid": "1"}]).encode()
     [item] = parse_feed(body, URL).items
     assert item.title == "#include </etc/shadow>"
 
 
-def test_non_http_links_are_dropped():
+def test_non_http_links_are_dropped() -> None:
     body = rss([{"title": "x", "link": "javascript:alert(1)", "guid": "1"}]).encode()
     [item] = parse_feed(body, URL).items
     assert item.link is None
 
 
-def test_google_news_titles_lose_outlet_suffix():
+def test_google_news_titles_lose_outlet_suffix() -> None:
     url = "https://news.google.com/rss/search?q=Mali&hl=fr&gl=FR&ceid=FR:fr"
     body = rss(
         [{"title": "Attaque près de Kati - RFI", "link": "https://news.google.com/x", "guid": "g1"}]
@@ -81,14 +81,14 @@ def test_google_news_titles_lose_outlet_suffix():
         (b"\x00\x01\x02 binary junk", "not a valid RSS/Atom feed", "not_a_feed"),
     ],
 )
-def test_what_is_not_a_feed_gets_a_clear_error(body: bytes, fragment: str, kind: str):
+def test_what_is_not_a_feed_gets_a_clear_error(body: bytes, fragment: str, kind: str) -> None:
     parsed = parse_feed(body, URL)
     assert parsed.items == []
     assert parsed.error is not None and fragment in str(parsed.error)
     assert parsed.error.kind == kind
 
 
-def test_recoverable_malformation_is_a_warning_not_an_error():
+def test_recoverable_malformation_is_a_warning_not_an_error() -> None:
     body = rss([{"title": "Gao", "guid": "1"}]).encode().replace(b"</channel></rss>", b"</channel>")
     parsed = parse_feed(body, URL)
     assert parsed.error is None
@@ -99,7 +99,7 @@ BAD_LINKS = ["http://[::1/a", "http://[zz]/", "//[x", "https://\u2100.com/", "ht
 
 
 @pytest.mark.parametrize("bad", BAD_LINKS)
-def test_a_bad_link_costs_only_that_link(bad: str):
+def test_a_bad_link_costs_only_that_link(bad: str) -> None:
     body = rss(
         [
             {"title": "Bamako: first", "link": bad, "guid": "opaque-1", "description": "one"},
@@ -116,7 +116,7 @@ def test_a_bad_link_costs_only_that_link(bad: str):
     ]
 
 
-def test_a_bad_link_in_a_json_feed_costs_only_that_link():
+def test_a_bad_link_in_a_json_feed_costs_only_that_link() -> None:
     import json
 
     from bot.feeds.json_feed import parse_any
@@ -150,7 +150,7 @@ def test_a_bad_link_in_a_json_feed_costs_only_that_link():
         ("10 &lt; 20", "10 < 20"),
     ],
 )
-def test_rss_titles_are_read_as_feedparser_types_them(title_xml: str, title: str):
+def test_rss_titles_are_read_as_feedparser_types_them(title_xml: str, title: str) -> None:
     body = (
         '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>F</title>'
         f"<item><title>{title_xml}</title><guid>g</guid></item></channel></rss>"
@@ -159,7 +159,7 @@ def test_rss_titles_are_read_as_feedparser_types_them(title_xml: str, title: str
     assert item.title == title
 
 
-def test_atom_text_is_text_and_html_is_html():
+def test_atom_text_is_text_and_html_is_html() -> None:
     body = b"""<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>T</title>
     <entry><title type="text">Goita &lt;b&gt;names&lt;/b&gt; PM</title><id>urn:1</id>
     <link href="/a"/><summary type="text">a &amp;amp; b</summary></entry>
@@ -181,7 +181,7 @@ def test_atom_text_is_text_and_html_is_html():
         (' ISPERMALINK="false"', False),
     ],
 )
-def test_is_permalink_follows_feedparser(attribute: str, is_link: bool):
+def test_is_permalink_follows_feedparser(attribute: str, is_link: bool) -> None:
     body = (
         '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>F</title>'
         f"<item><title>Mali</title><guid{attribute}>news/g</guid></item>"
@@ -193,7 +193,7 @@ def test_is_permalink_follows_feedparser(attribute: str, is_link: bool):
     assert item.link == ("https://feeds.example.org/news/g" if is_link else None)
 
 
-def test_a_title_of_a_megabyte_is_cut_at_a_word():
+def test_a_title_of_a_megabyte_is_cut_at_a_word() -> None:
     body = rss([{"title": "Mali junta crisis " * 60_000, "guid": "1"}]).encode()
     [item] = parse_feed(body, URL).items
     assert len(item.title) <= 1000 and item.title.endswith("…")
@@ -218,6 +218,6 @@ def test_a_title_of_a_megabyte_is_cut_at_a_word():
         st.binary(max_size=40),
     )
 )
-def test_parse_feed_never_raises(body: bytes):
+def test_parse_feed_never_raises(body: bytes) -> None:
     parsed = parse_feed(body, URL)
     assert parsed.error is None or parsed.items == []

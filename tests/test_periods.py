@@ -36,12 +36,12 @@ from bot.core.periods import (
         ("6MO", timedelta(days=180)),
     ],
 )
-def test_durations(text: str, expected: timedelta):
+def test_durations(text: str, expected: timedelta) -> None:
     assert parse_duration(text) == expected
 
 
 @pytest.mark.parametrize("text", ["", "7", "d7", "7 days", "-3d", "0h", "3.5d", "99999w", "6y"])
-def test_bad_durations_are_refused_with_a_message(text: str):
+def test_bad_durations_are_refused_with_a_message(text: str) -> None:
     with pytest.raises(PeriodError) as exc:
         parse_duration(text)
     assert str(exc.value)  # a message for the user
@@ -57,17 +57,17 @@ def test_bad_durations_are_refused_with_a_message(text: str):
         ("3d", Span(period=timedelta(days=3))),
     ],
 )
-def test_spans(text: str | None, expected: Span):
+def test_spans(text: str | None, expected: Span) -> None:
     assert parse_span(text) == expected
 
 
 @pytest.mark.parametrize("text", ["0", "501", "abc", "6 h x"])
-def test_bad_spans(text: str):
+def test_bad_spans(text: str) -> None:
     with pytest.raises(PeriodError):
         parse_span(text)
 
 
-def test_period_default_and_labels():
+def test_period_default_and_labels() -> None:
     assert parse_period(None, timedelta(days=7)) == timedelta(days=7)
     assert parse_period("30d", timedelta(days=7)) == timedelta(days=30)
     assert describe_duration(timedelta(days=7)) == "7d"
@@ -76,7 +76,7 @@ def test_period_default_and_labels():
     assert describe_duration(timedelta(hours=30)) == "1d 6h"
 
 
-def test_clock_and_ranges():
+def test_clock_and_ranges() -> None:
     assert parse_clock("07:30") == time(7, 30)
     assert parse_clock("7h30") == time(7, 30)
     assert parse_clock_range("22:00-07:00") == (time(22, 0), time(7, 0))
@@ -89,19 +89,19 @@ def test_clock_and_ranges():
 
 
 @given(st.text(max_size=30))
-def test_any_text_is_a_value_or_a_period_error(text: str):
+def test_any_text_is_a_value_or_a_period_error(text: str) -> None:
     for parse in (parse_duration, parse_span, parse_clock, parse_clock_range):
         with contextlib.suppress(PeriodError):
             parse(text)
 
 
-def test_the_refusal_names_every_unit():
+def test_the_refusal_names_every_unit() -> None:
     with pytest.raises(PeriodError) as exc:
         parse_duration("1month")
     assert all(unit in str(exc.value) for unit in ("30m", "6h", "3d", "2w", "1mo"))
 
 
-def test_a_period_in_minutes_reminds_that_a_month_is_mo():
+def test_a_period_in_minutes_reminds_that_a_month_is_mo() -> None:
     """`/export 1m` returned nothing where an analyst meant a month."""
     assert "1mo" in minutes_hint("1m") and "minutes" in minutes_hint("1m")
     assert minutes_hint("30d") == "" and minutes_hint("1mo") == "" and minutes_hint("") == ""

@@ -38,7 +38,7 @@ def _feed(guid: str, title: str) -> str:
 
 
 @pytest.mark.slow
-def test_a_healthy_feeds_alerts_go_out_before_a_slow_feed_ends(tmp_path: Path):
+def test_a_healthy_feeds_alerts_go_out_before_a_slow_feed_ends(tmp_path: Path) -> None:
     with FeedServer() as server:
         server.set("/healthy.xml", _feed("h1", "JNIM fighters attack a convoy near Kidal"))
         # 1 byte a second: this feed holds its cycle until the fetch deadline.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.feed_server import rss
+from tests.fakes.feed_server import FeedServer, rss
 from tests.harness import make_pipeline
 
 
@@ -18,8 +18,8 @@ def _feed(tag: str) -> str:
 
 @pytest.mark.slow
 async def test_just_due_feeds_are_fetched_at_once_and_a_backlog_is_spread(
-    feed_server, tmp_path: Path
-):
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
     paths = [f"/f{i}.xml" for i in range(4)]
     for path in paths:
         feed_server.set(path, _feed(path))
@@ -44,7 +44,7 @@ async def test_just_due_feeds_are_fetched_at_once_and_a_backlog_is_spread(
         await fetcher.aclose()
 
 
-async def test_seconds_until_next_due(feed_server, tmp_path: Path):
+async def test_seconds_until_next_due(feed_server: FeedServer, tmp_path: Path) -> None:
     feed_server.set("/a.xml", _feed("a"))
     url = feed_server.url("/a.xml")
     pipeline, repo, fetcher, _out = make_pipeline(tmp_path / "nw.db", [url])
@@ -60,7 +60,9 @@ async def test_seconds_until_next_due(feed_server, tmp_path: Path):
     assert pipeline.seconds_until_next_due() is None
 
 
-async def test_a_small_backlog_is_not_spread_over_the_whole_window(feed_server, tmp_path: Path):
+async def test_a_small_backlog_is_not_spread_over_the_whole_window(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
     feed_server.set("/a.xml", _feed("a"))
     feed_server.set("/b.xml", _feed("b"))
     urls = [feed_server.url("/a.xml"), feed_server.url("/b.xml")]

@@ -34,15 +34,15 @@ from tests.fakes.feed_server import FeedServer, rss
         ("https://[2606:4700::1111]/feed.xml", False),
     ],
 )
-def test_non_public_addresses(url: str, refused: bool):
+def test_non_public_addresses(url: str, refused: bool) -> None:
     reason = asyncio.run(non_public_address(url))
     assert (reason is not None) is refused, reason
 
 
 @pytest.mark.slow
 def test_poll_refuses_a_loopback_feed_when_private_addresses_are_off(
-    feed_server, nw_env, tmp_path: Path
-):
+    feed_server: FeedServer, nw_env: dict[str, str], tmp_path: Path
+) -> None:
     feed_server.set("/internal.xml", rss([{"title": "Mali internal memo", "guid": "1"}]))
     env = dict(nw_env)
     env["NEWSWATCH_FEEDS"] = str(write_feed_list(tmp_path, [feed_server.url("/internal.xml")]))
@@ -57,7 +57,7 @@ def test_poll_refuses_a_loopback_feed_when_private_addresses_are_off(
     assert feed_server.hits
 
 
-def test_a_redirect_hop_to_loopback_is_refused(monkeypatch):
+def test_a_redirect_hop_to_loopback_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     """The first hop passes (as a public host would); the redirect to loopback does not."""
     real = fetcher_module.non_public_address
 

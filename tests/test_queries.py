@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -26,7 +27,7 @@ def titles(rows) -> list[str]:
     return [r["title"] for r in rows]
 
 
-def test_recent_by_count_and_period(q):
+def test_recent_by_count_and_period(q: Queries) -> None:
     newest = sorted(SEEDS, key=lambda s: s.hours_ago)
     assert titles(q.recent(limit=3)) == [s.title for s in newest[:3]]
     assert len(q.recent(since=NOW - timedelta(hours=10))) == 4
@@ -44,7 +45,7 @@ def test_search(q, text, count):
     assert page.total == count == len(page.rows), titles(page.rows)
 
 
-def test_search_paging_and_raw_syntax_errors(q):
+def test_search_paging_and_raw_syntax_errors(q: Queries) -> None:
     first = q.search('"mali"', limit=3)
     second = q.search('"mali"', limit=3, offset=3)
     assert first.total == second.total > 6
@@ -53,7 +54,7 @@ def test_search_paging_and_raw_syntax_errors(q):
         q.search("jama'at")  # raw user text is what parse_search exists for
 
 
-def test_fts_follows_updates_and_deletes(q):
+def test_fts_follows_updates_and_deletes(q: Queries) -> None:
     db = q.db
     alert_id = db.execute("SELECT id FROM alerts WHERE source = 'UN News'").fetchone()[0]
     db.execute("UPDATE alerts SET title = 'Zanzibar placeholder' WHERE id = ?", [alert_id])
@@ -63,7 +64,7 @@ def test_fts_follows_updates_and_deletes(q):
     assert q.search('"minusma"').total == 0
 
 
-def test_entity_story_stats_trend(q):
+def test_entity_story_stats_trend(q: Queries) -> None:
     assert q.entity("JNIM").total == 7
     assert q.entity("JNIM", since=NOW - timedelta(days=1)).total == 3
     story_id = q.recent(limit=1)[0]["story_id"]
@@ -82,13 +83,13 @@ def test_entity_story_stats_trend(q):
     assert "Kidal" in q.entity_names() and "RFI Afrique" in q.source_names()
 
 
-def test_export_rows_oldest_first(q):
+def test_export_rows_oldest_first(q: Queries) -> None:
     rows = list(q.export_rows())
     stamps = [r["created_at"] for r in rows]
     assert stamps == sorted(stamps) and len(rows) >= 11
 
 
-def test_periods_and_order_use_publication_time(tmp_path):
+def test_periods_and_order_use_publication_time(tmp_path: Path) -> None:
     """/recent 30m listed items published 77 minutes earlier, sorted by arrival."""
     repo = Repository(open_database(tmp_path / "t.db"))
 

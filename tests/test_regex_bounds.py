@@ -15,7 +15,8 @@ import pytest
 from bot.core.matching import Matcher
 from bot.core.watchlist import Alias, Entity, nested_quantifier
 from tests.conftest import ROOT, run_main, telegram_env, write_feed_list
-from tests.fakes.feed_server import rfc822, rss
+from tests.fakes.feed_server import FeedServer, rfc822, rss
+from tests.fakes.telegram_api import FakeTelegramAPI
 
 
 @pytest.mark.parametrize(
@@ -35,7 +36,7 @@ from tests.fakes.feed_server import rfc822, rss
         (r"G5\s?Sahel", False),
     ],
 )
-def test_nested_quantifiers(pattern: str, nested: bool):
+def test_nested_quantifiers(pattern: str, nested: bool) -> None:
     assert nested_quantifier(pattern) is nested
 
 
@@ -48,7 +49,9 @@ def _watchlists(tmp_path: Path, regex: str) -> Path:
 
 
 @pytest.mark.slow
-def test_check_refuses_a_nested_quantifier_at_its_line(nw_env, tmp_path: Path):
+def test_check_refuses_a_nested_quantifier_at_its_line(
+    nw_env: dict[str, str], tmp_path: Path
+) -> None:
     folder = _watchlists(tmp_path, r"(\w+\s?)+junta")
     env = dict(nw_env, NEWSWATCH_WATCHLISTS=str(folder))
     out = run_main(["check"], env)
@@ -58,7 +61,7 @@ def test_check_refuses_a_nested_quantifier_at_its_line(nw_env, tmp_path: Path):
     assert f"sahel.toml:{line}: " in out.stdout and "nested quantifier" in out.stdout, out.stdout
 
 
-def test_a_slow_regex_is_stopped_by_the_time_limit():
+def test_a_slow_regex_is_stopped_by_the_time_limit() -> None:
     """Matcher.compile alone (no load check): the time limit bounds what slips through.
 
     Python's `re` takes minutes on the issue's pattern; the `regex` engine is more robust,
@@ -73,8 +76,8 @@ def test_a_slow_regex_is_stopped_by_the_time_limit():
 
 @pytest.mark.slow
 def test_poll_refuses_the_issues_regex_instead_of_freezing(
-    feed_server, telegram_api, nw_env, tmp_path: Path
-):
+    feed_server: FeedServer, telegram_api: FakeTelegramAPI, nw_env: dict[str, str], tmp_path: Path
+) -> None:
     folder = _watchlists(tmp_path, r"(\w+\s?)+junta")
     now = time.time()
     feed_server.set(

@@ -8,19 +8,23 @@ from __future__ import annotations
 
 import itertools
 import time
+from pathlib import Path
 
 import pytest
 
 from tests.bot_process import RunningBot
 from tests.conftest import write_feed_list
-from tests.fakes.feed_server import rss
+from tests.fakes.feed_server import FeedServer, rss
+from tests.fakes.telegram_api import FakeTelegramAPI
 
 pytestmark = pytest.mark.slow  # main.py run against the fake Bot API
 
 USER = 5550101
 
 
-def test_a_flood_of_100_commands_gets_one_slow_down(feed_server, telegram_api, nw_env, tmp_path):
+def test_a_flood_of_100_commands_gets_one_slow_down(
+    feed_server: FeedServer, telegram_api: FakeTelegramAPI, nw_env: dict[str, str], tmp_path: Path
+) -> None:
     feed_server.set("/ok.xml", rss([]))
     env = dict(nw_env)
     env.update(

@@ -51,14 +51,14 @@ def test_pages_are_valid_html_within_the_limit_and_lose_no_alert(titles, limit):
         assert sum(p.count("• ") for p in pages) >= len(lines)
 
 
-def test_a_block_longer_than_a_message_is_cut_to_plain_text():
+def test_a_block_longer_than_a_message_is_cut_to_plain_text() -> None:
     huge = line(1, "𝕏" * 5000)  # astral characters count twice in UTF-16
     pages = paginate([alert_block(huge)])
     assert len(pages) == 1 and utf16_len(pages[0]) <= 4096
     parse_telegram_html(pages[0])
 
 
-def test_alert_list_escapes_and_links():
+def test_alert_list_escapes_and_links() -> None:
     pages = render_alert_list([line(1)], "<b>Latest</b>", "none")
     assert "&lt;Bamako&gt; &amp; Kati" in pages[0]
     assert 'href="https://x.example/1?a=1&amp;b=2"' in pages[0]
@@ -73,7 +73,7 @@ def test_change(now, before, expected):
     assert change(now, before) == expected
 
 
-def test_stats_lists_entities_and_sources_with_changes():
+def test_stats_lists_entities_and_sources_with_changes() -> None:
     pages = render_stats("7d", (9, 6), ({"JNIM": 5, "Mali": 4}, {"JNIM": 2}), ({"RFI": 9}, {}))
     text = parse_telegram_html(pages[0])
     assert "Total: 9 (+3, +50%)" in text
@@ -81,7 +81,7 @@ def test_stats_lists_entities_and_sources_with_changes():
     assert "No alerts" in render_stats("7d", (0, 0), ({}, {}), ({}, {}))[0]
 
 
-def test_fill_days_fills_gaps():
+def test_fill_days_fills_gaps() -> None:
     days = fill_days({"2026-04-02": 3}, date(2026, 4, 1), date(2026, 4, 3))
     assert days == [(date(2026, 4, 1), 0), (date(2026, 4, 2), 3), (date(2026, 4, 3), 0)]
 
@@ -109,7 +109,7 @@ def test_classify(kw, state):
     assert classify(feed(**kw), NOW, timedelta(hours=24)) == state
 
 
-def test_feeds_detail_problems_and_summarise_healthy():
+def test_feeds_detail_problems_and_summarise_healthy() -> None:
     feeds = [feed(url=f"https://ok{i}.example/rss") for i in range(30)]
     feeds.append(feed(url="https://bad.example/rss", failures=3, last_error="HTTP 503 <html>"))
     text = "\n".join(render_feeds(feeds, NOW))
@@ -118,7 +118,7 @@ def test_feeds_detail_problems_and_summarise_healthy():
     assert "next try: 2026-04-25 12:05 UTC (in 5 min)" in text
 
 
-def test_feeds_group_failures_by_kind():
+def test_feeds_group_failures_by_kind() -> None:
     def failing(host: str, kind: str, error: str, status: int | None = None) -> FeedHealth:
         return feed(url=f"https://{host}/rss", failures=2, last_error=error, error_kind=kind,
                     last_status=status, last_error_at=NOW)  # fmt: skip
@@ -141,7 +141,7 @@ def test_feeds_group_failures_by_kind():
     assert "error (HTTP 503): HTTP 503 Service Unavailable" in line
 
 
-def test_relative_times():
+def test_relative_times() -> None:
     assert relative(NOW - timedelta(hours=5), NOW) == "5h ago"
     assert relative(NOW + timedelta(minutes=12), NOW) == "in 12 min"
     assert relative(None, NOW) == "never"
@@ -149,18 +149,18 @@ def test_relative_times():
     assert relative(NOW + timedelta(hours=2) - timedelta(milliseconds=3), NOW) == "in 2h"
 
 
-def test_a_feed_never_fetched_says_never_once():
+def test_a_feed_never_fetched_says_never_once() -> None:
     text = "\n".join(render_feeds([feed(url="https://new.example/rss", last_success=None)], NOW))
     assert "last success: never" in text and "never (never)" not in text
 
 
-def test_retry_of_an_active_feed_does_not_say_active_again():
+def test_retry_of_an_active_feed_does_not_say_active_again() -> None:
     text = describe_retry("https://ok.example/rss", "active")
     assert "already active" in text and "active again" not in text
     assert "active again" in describe_retry("https://x.example/rss", "paused")
 
 
-def test_alert_time_is_publication_then_arrival():
+def test_alert_time_is_publication_then_arrival() -> None:
     early, late = NOW - timedelta(hours=2), NOW
     assert alert_time(early, late) == early
     assert alert_time(None, late) == late
@@ -187,7 +187,7 @@ def test_trend_bins_follow_the_period(period, unit, bins):
     assert unit in cut.axis_label and "UTC" in cut.axis_label
 
 
-def test_bin_counts_count_only_the_period():
+def test_bin_counts_count_only_the_period() -> None:
     now = datetime(2026, 4, 25, 12, 5, tzinfo=UTC)
     cut = trend_bins(timedelta(hours=2), now)
     times = [now - timedelta(minutes=m) for m in (1, 30, 70, 119, 121, 500)]
@@ -195,7 +195,7 @@ def test_bin_counts_count_only_the_period():
     assert [n for _, n in counts] == [2, 1, 1]  # 121 and 500 minutes ago are outside
 
 
-def test_csv_flattens_lists():
+def test_csv_flattens_lists() -> None:
     rows = [{"id": 1, "title": 'A "quoted", title', "entities": '["JNIM", "Mali"]'}]
     out = alerts_csv(rows).splitlines()
     assert out[0].startswith("id,created_at")

@@ -73,7 +73,7 @@ def scenario(tmp_path: Path, *, paused_feed: bool):
     return repo, deliverer
 
 
-def test_old_alerts_go_but_keys_still_carried_by_a_feed_stay(tmp_path: Path):
+def test_old_alerts_go_but_keys_still_carried_by_a_feed_stay(tmp_path: Path) -> None:
     repo, deliverer = scenario(tmp_path, paused_feed=False)
     assert len(deliverer.alerts) == 3
     before = keys(repo)
@@ -90,7 +90,7 @@ def test_old_alerts_go_but_keys_still_carried_by_a_feed_stay(tmp_path: Path):
     assert prune(repo.db, NOW, retention_days=180).alerts == 0  # idempotent
 
 
-def test_pruning_never_makes_a_still_served_item_alert_again(tmp_path: Path):
+def test_pruning_never_makes_a_still_served_item_alert_again(tmp_path: Path) -> None:
     repo, _deliverer = scenario(tmp_path, paused_feed=False)
     prune(repo.db, NOW, retention_days=180)
     with FeedServer() as server:
@@ -115,14 +115,14 @@ def test_pruning_never_makes_a_still_served_item_alert_again(tmp_path: Path):
     assert again.alerts == [], "a2 and a3 are remembered; nothing alerts again"
 
 
-def test_a_paused_feed_blocks_key_pruning_until_it_is_parsed_again(tmp_path: Path):
+def test_a_paused_feed_blocks_key_pruning_until_it_is_parsed_again(tmp_path: Path) -> None:
     repo, _ = scenario(tmp_path, paused_feed=True)
     report = prune(repo.db, NOW, retention_days=180)
     assert report.alerts == 2  # alerts still go by age
     assert report.items == 0  # but feed b (failing since t1) may still carry old keys
 
 
-def test_database_size_and_backup_while_open(tmp_path: Path):
+def test_database_size_and_backup_while_open(tmp_path: Path) -> None:
     repo, _ = scenario(tmp_path, paused_feed=False)
     size = database_size(tmp_path / "nw.db")
     assert size > 10_000
@@ -137,7 +137,7 @@ def test_database_size_and_backup_while_open(tmp_path: Path):
         conn.close()
 
 
-def test_old_sent_and_failed_admin_notices_go_pending_ones_stay(tmp_path: Path):
+def test_old_sent_and_failed_admin_notices_go_pending_ones_stay(tmp_path: Path) -> None:
     from storage.db import open_database
     from storage.repository import Repository
 
@@ -154,7 +154,7 @@ def test_old_sent_and_failed_admin_notices_go_pending_ones_stay(tmp_path: Path):
     assert left == ["new", "old pending"]
 
 
-def test_old_weak_matches_go_with_the_alerts_and_leave_search(tmp_path: Path):
+def test_old_weak_matches_go_with_the_alerts_and_leave_search(tmp_path: Path) -> None:
     from storage.db import open_database
     from storage.queries import Queries
     from storage.repository import NewItem, Repository, WeakDraft

@@ -12,7 +12,8 @@ from typing import IO
 import pytest
 
 from tests.conftest import CHAT, ROOT, telegram_env, write_feed_list
-from tests.fakes.feed_server import rfc822, rss
+from tests.fakes.feed_server import FeedServer, rfc822, rss
+from tests.fakes.telegram_api import FakeTelegramAPI
 
 pytestmark = pytest.mark.slow  # main.py run in real time
 
@@ -72,8 +73,8 @@ def _start_run(
 
 
 def test_run_polls_answers_reloads_and_stops_on_sigterm(
-    feed_server, telegram_api, nw_env, tmp_path: Path
-):
+    feed_server: FeedServer, telegram_api: FakeTelegramAPI, nw_env: dict[str, str], tmp_path: Path
+) -> None:
     config = tmp_path / "nw.toml"
     config.write_text("poll_interval_seconds = 10\n")
     proc, wl_dir, log = _start_run(
@@ -146,8 +147,8 @@ def _tail(log: IO[str]) -> str:
 
 
 def test_a_second_poller_on_the_token_is_reported_once_and_commands_resume(
-    feed_server, telegram_api, nw_env, tmp_path: Path
-):
+    feed_server: FeedServer, telegram_api: FakeTelegramAPI, nw_env: dict[str, str], tmp_path: Path
+) -> None:
     """409 Conflict from getUpdates (the same token polled on another machine)."""
     telegram_api.inject("getUpdates", "409", count=3)
     proc, _wl_dir, log = _start_run(feed_server, telegram_api, nw_env, tmp_path, rss([]))

@@ -43,7 +43,7 @@ def test_success_respects_feed_hints_within_bounds(ttl_minutes, max_age, expecte
     )
 
 
-def test_success_never_below_min_interval():
+def test_success_never_below_min_interval() -> None:
     policy = SchedulePolicy(interval=10, min_interval=60, max_interval=3600, jitter=0.0)
     assert seconds(next_after_success(NOW, policy)) == 60
 
@@ -57,7 +57,7 @@ def test_backoff_doubles_up_to_a_day(failures, expected):
     assert seconds(next_after_failure(NOW, policy, failures)) == expected
 
 
-def test_retry_after_is_a_floor_capped_at_the_backoff_cap():
+def test_retry_after_is_a_floor_capped_at_the_backoff_cap() -> None:
     policy = SchedulePolicy(backoff_base=60, backoff_cap=86400, jitter=0.0)
     assert seconds(next_after_failure(NOW, policy, 1, retry_after=7200)) == 7200
     assert seconds(next_after_failure(NOW, policy, 8, retry_after=10)) == 60 * 128
@@ -72,7 +72,7 @@ def test_backoff_stays_in_jitter_band_and_under_the_cap(failures, seed):
     assert nominal * 0.9 - 1e-6 <= delay <= min(nominal * 1.1, 86400) + 1e-6
 
 
-def test_jitter_actually_varies_the_delay():
+def test_jitter_actually_varies_the_delay() -> None:
     rng = random.Random(1)
     policy = SchedulePolicy(jitter=0.1)
     delays = {seconds(next_after_failure(NOW, policy, 3, rng=rng)) for _ in range(20)}
@@ -91,11 +91,11 @@ def test_spread_offsets_cover_the_window_without_bursts(count, spread, seed):
         assert all(b - a <= 2 * step + 1e-9 for a, b in itertools.pairwise(ordered))
 
 
-def test_no_spread_means_no_delay():
+def test_no_spread_means_no_delay() -> None:
     assert spread_offsets(5, 0.0) == [0.0] * 5
 
 
-def test_success_delay_has_jitter():
+def test_success_delay_has_jitter() -> None:
     policy = SchedulePolicy(interval=300, jitter=0.1)
     rng = random.Random(3)
     values = [seconds(next_after_success(NOW, policy, rng=rng)) for _ in range(50)]

@@ -36,7 +36,7 @@ def hits(conn: sqlite3.Connection, text: str) -> list[int]:
     return [r[0] - 1 for r in rows]
 
 
-def test_quote_term_doubles_inner_quotes():
+def test_quote_term_doubles_inner_quotes() -> None:
     assert quote_term('say "hi"') == '"say ""hi"""'
     assert quote_term("Kid", prefix=True) == '"Kid"*'
 
@@ -60,11 +60,11 @@ def test_quote_term_doubles_inner_quotes():
         ("NOT Bamako", []),  # NOT is a plain word here, and no document has both
     ],
 )
-def test_queries_on_real_fts5(fts: sqlite3.Connection, text: str, expected: list[int]):
+def test_queries_on_real_fts5(fts: sqlite3.Connection, text: str, expected: list[int]) -> None:
     assert hits(fts, text) == expected
 
 
-def test_since_is_parsed_out():
+def test_since_is_parsed_out() -> None:
     query = parse_search("JNIM Kidal since:7d")
     assert query.since == timedelta(days=7)
     assert query.terms == ("JNIM", "Kidal")
@@ -72,13 +72,13 @@ def test_since_is_parsed_out():
 
 
 @pytest.mark.parametrize("text", ["", "   ", "*", "- ( )", '""', "since:7d", "\x00"])
-def test_nothing_searchable_gives_a_message(text: str):
+def test_nothing_searchable_gives_a_message(text: str) -> None:
     query = parse_search(text)
     assert query.match is None
     assert query.error and "/search" in query.error
 
 
-def test_bad_since_gives_a_message():
+def test_bad_since_gives_a_message() -> None:
     query = parse_search("JNIM since:forever")
     assert query.error and "since" in query.error
 
@@ -92,7 +92,7 @@ TEXTS = st.lists(st.one_of(st.text(max_size=12), FTS_NOISE), max_size=12).map(""
 
 @settings(max_examples=400, deadline=None)
 @given(TEXTS)
-def test_fuzz_any_text_never_breaks_fts5(fts: sqlite3.Connection, text: str):
+def test_fuzz_any_text_never_breaks_fts5(fts: sqlite3.Connection, text: str) -> None:
     query = parse_search(text)
     if query.match is None:
         assert query.error

@@ -50,7 +50,7 @@ def test_below_minimum(severity, entities, minimums, below):
     assert (below_minimum(severity, entities, minimums) is not None) is below
 
 
-def test_an_alert_below_the_minimum_waits_for_the_digest_even_when_urgent():
+def test_an_alert_below_the_minimum_waits_for_the_digest_even_when_urgent() -> None:
     rows = [
         Pending(1, "alert", "urgent", below_minimum=True),
         Pending(2, "alert", "urgent"),
@@ -66,7 +66,7 @@ def test_an_alert_below_the_minimum_waits_for_the_digest_even_when_urgent():
     assert plan.digests == [("daily", [1, 3])]
 
 
-def test_merge_story_incident():
+def test_merge_story_incident() -> None:
     from bot.core.incidents import merge_story_incident
 
     first = {"event_type": "battles", "sub_event": "armed clash", "fatalities": 10,

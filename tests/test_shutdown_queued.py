@@ -13,11 +13,13 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT, telegram_env, write_feed_list
-from tests.fakes.feed_server import rss
+from tests.fakes.feed_server import FeedServer, rss
+from tests.fakes.telegram_api import FakeTelegramAPI
 
 pytestmark = pytest.mark.slow  # SIGTERM to main.py run
 
@@ -48,7 +50,9 @@ def _stop(proc) -> tuple[int, float]:
     return code, time.monotonic() - started
 
 
-def test_sigterm_with_60_queued_group_commands(feed_server, telegram_api, nw_env, tmp_path):
+def test_sigterm_with_60_queued_group_commands(
+    feed_server: FeedServer, telegram_api: FakeTelegramAPI, nw_env: dict[str, str], tmp_path: Path
+) -> None:
     feed_server.set("/ok.xml", rss([]))
     env = telegram_env(nw_env, telegram_api, chats=str(GROUP))
     env["NEWSWATCH_ADMIN_IDS"] = str(ADMIN)

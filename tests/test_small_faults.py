@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, run_main, telegram_env, write_feed_list
-from tests.fakes.feed_server import rss
+from tests.fakes.feed_server import FeedServer, rss
+from tests.fakes.telegram_api import FakeTelegramAPI
 
 
 @pytest.mark.slow
 def test_a_fifo_named_toml_in_the_watchlist_folder_is_skipped(
-    feed_server, telegram_api, nw_env, tmp_path: Path
-):
+    feed_server: FeedServer, telegram_api: FakeTelegramAPI, nw_env: dict[str, str], tmp_path: Path
+) -> None:
     """Opening it blocked the event loop until someone wrote to it."""
     folder = tmp_path / "watchlists"
     shutil.copytree(ROOT / "watchlists", folder)
@@ -33,8 +34,8 @@ def test_a_fifo_named_toml_in_the_watchlist_folder_is_skipped(
 
 @pytest.mark.slow
 def test_a_short_token_the_config_accepts_is_redacted_in_the_crash_trace(
-    feed_server, telegram_api, nw_env, tmp_path: Path
-):
+    feed_server: FeedServer, telegram_api: FakeTelegramAPI, nw_env: dict[str, str], tmp_path: Path
+) -> None:
     """`1234:` + 23 characters passes the config check but not the log's token pattern;
     the fake rejects it (401), and PTB's InvalidToken names it in the crash trace."""
     token = "1234:abcdefghijklmnopqrstuvw"
@@ -51,7 +52,9 @@ def test_a_short_token_the_config_accepts_is_redacted_in_the_crash_trace(
 
 
 @pytest.mark.slow
-def test_a_one_letter_alias_is_warned_unless_short_ok(nw_env, tmp_path: Path):
+def test_a_one_letter_alias_is_warned_unless_short_ok(
+    nw_env: dict[str, str], tmp_path: Path
+) -> None:
     folder = tmp_path / "watchlists"
     folder.mkdir()
     (folder / "short.toml").write_text(
@@ -68,7 +71,9 @@ def test_a_one_letter_alias_is_warned_unless_short_ok(nw_env, tmp_path: Path):
 
 
 @pytest.mark.slow
-def test_repeated_guids_are_logged_once_per_feed(feed_server, nw_env, tmp_path: Path):
+def test_repeated_guids_are_logged_once_per_feed(
+    feed_server: FeedServer, nw_env: dict[str, str], tmp_path: Path
+) -> None:
     """Items repeating a GUID with other content were dropped without a word."""
     import time
 
@@ -94,7 +99,7 @@ def test_repeated_guids_are_logged_once_per_feed(feed_server, nw_env, tmp_path: 
     assert "'g1'" in out.stderr
 
 
-def test_rotating_guids_and_links_give_one_alert_row_per_story_and_outlet(tmp_path: Path):
+def test_rotating_guids_and_links_give_one_alert_row_per_story_and_outlet(tmp_path: Path) -> None:
     """A feed that gives its article a new GUID and link on every fetch added one alert row
     per fetch (each a new item key, grouped into the same story)."""
     import asyncio

@@ -47,7 +47,7 @@ kind = "fax"
 """
 
 
-def test_watchlist_source_tables():
+def test_watchlist_source_tables() -> None:
     watchlist, problems = parse_watchlist(WATCHLIST, "sources.toml")
     assert watchlist is not None
     assert [(f.kind, f.url, f.title) for f in watchlist.feeds] == [
@@ -63,7 +63,7 @@ def test_watchlist_source_tables():
     ]
 
 
-def test_text_and_opml_lists_round_trip(tmp_path: Path):
+def test_text_and_opml_lists_round_trip(tmp_path: Path) -> None:
     text = tmp_path / "feeds.txt"
     text.write_text(
         "https://news.example.org/rss\n"
@@ -93,7 +93,7 @@ def test_text_and_opml_lists_round_trip(tmp_path: Path):
     assert again[3].title == "Le Journal"
 
 
-def test_article_keys():
+def test_article_keys() -> None:
     def item(feed_url: str, title: str, origin: str | None = None) -> Item:
         return Item(feed_url, "x", None, None, title, "", None, origin=origin)
 
@@ -106,7 +106,7 @@ def test_article_keys():
     assert article_key(item("https://news.example.org/rss", title)) is None
 
 
-def test_retry_names_a_source_like_a_feed(tmp_path: Path):
+def test_retry_names_a_source_like_a_feed(tmp_path: Path) -> None:
     repo = Repository(open_database(tmp_path / "nw.db"))
     now = datetime.now(UTC)
     repo.sync_feeds([FeedSpec("telegram:privatechan", kind=SourceKind.TELEGRAM)], now)
@@ -119,14 +119,14 @@ def test_retry_names_a_source_like_a_feed(tmp_path: Path):
     "line",
     ["telegram:", "telegram:ab", "gdelt:", "page:", "page:ftp://x item=a title=b link=c"],
 )
-def test_unusable_declarations_say_why(line: str, tmp_path: Path):
+def test_unusable_declarations_say_why(line: str, tmp_path: Path) -> None:
     path = tmp_path / "feeds.txt"
     path.write_text(line + "\n", encoding="utf-8")
     specs, problems = load_feed_list(path)
     assert specs == [] and len(problems) == 1 and problems[0].line == 1
 
 
-def test_default_watchlist_offers_sources_all_commented_out():
+def test_default_watchlist_offers_sources_all_commented_out() -> None:
     from bot.feeds.sources.page import check_selectors
 
     text = (Path(__file__).resolve().parent.parent / "watchlists" / "sahel.toml").read_text(

@@ -17,7 +17,7 @@ from bot.core.errors import SourceError
 from bot.core.models import SourceKind
 from bot.core.sources import gdelt_spec, parse_source
 from bot.feeds.sources.gdelt import GdeltLimiter, headline, parse_answer, timespan_minutes
-from tests.fakes.feed_server import rfc822, rss
+from tests.fakes.feed_server import FeedServer, rfc822, rss
 from tests.fakes.gdelt_api import Answer, FakeGdelt, article
 from tests.source_harness import Clock, alert_rows, source_pipeline
 
@@ -54,7 +54,7 @@ def gdelt() -> Iterator[FakeGdelt]:
         yield server
 
 
-def test_declarations():
+def test_declarations() -> None:
     spec = parse_source(f"gdelt:{QUERY}", "feeds.txt")
     assert (spec.kind, spec.url, spec.target) == (SourceKind.GDELT, f"gdelt:{QUERY}", QUERY)
     with pytest.raises(SourceError, match="needs a query"):
@@ -84,7 +84,7 @@ def test_timespan_follows_the_poll_interval(interval, backfill, first, minutes):
     assert timespan_minutes(interval, backfill, first) == minutes
 
 
-async def test_limiter_spaces_requests_five_seconds_apart_across_sources():
+async def test_limiter_spaces_requests_five_seconds_apart_across_sources() -> None:
     now = [100.0]
     waits: list[float] = []
     starts: list[float] = []
@@ -105,7 +105,7 @@ async def test_limiter_spaces_requests_five_seconds_apart_across_sources():
     assert waits == [5.0, 5.0, 5.0]
 
 
-async def test_query_alerts_with_language_and_country(gdelt, tmp_path: Path):
+async def test_query_alerts_with_language_and_country(gdelt: FakeGdelt, tmp_path: Path) -> None:
     gdelt.answer(QUERY, Answer(ARTICLES))
     spec = gdelt_spec(QUERY, "test")
     pipeline, repo, fetcher, out = source_pipeline(
@@ -190,8 +190,8 @@ async def test_error_answers_are_recorded_failures_and_nothing_is_lost(
 
 
 async def test_google_news_and_gdelt_items_for_one_article_collapse(
-    gdelt, feed_server, tmp_path: Path, monkeypatch
-):
+    gdelt: FakeGdelt, feed_server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     title = "Le JNIM revendique une attaque contre l'armée malienne près de Bamako"
     google = rss(
         [

@@ -13,6 +13,7 @@ from bot.core.models import PageSelectors
 from bot.core.sources import page_spec, parse_source
 from bot.core.timestamps import parse_iso
 from bot.feeds.sources.page import check_selectors, extract_page, parse_date
+from tests.fakes.feed_server import FeedServer
 from tests.source_harness import Clock, alert_rows, source_pipeline
 
 NOW = datetime.now(UTC)
@@ -66,7 +67,7 @@ def test_dates_in_english_french_and_arabic_words(text, expected):
     assert parse_date(text, datetime(2026, 11, 27, 12, 0, tzinfo=UTC)) == expected
 
 
-def test_extraction_resolves_relative_links_and_reads_dates():
+def test_extraction_resolves_relative_links_and_reads_dates() -> None:
     spec = page_spec("https://journal.example/actu/", SELECTORS, "test")
     assert spec.selectors is not None
     extract = extract_page(PAGE.encode(), spec.target, spec.selectors, NOW)
@@ -81,7 +82,7 @@ def test_extraction_resolves_relative_links_and_reads_dates():
     assert extract.entries[1].published is None
 
 
-def test_declarations_and_selector_checks():
+def test_declarations_and_selector_checks() -> None:
     spec = parse_source(
         'page:https://journal.example/actu item=article.post title=h2 link="h2 a" name="Journal"',
         "feeds.txt",
@@ -98,8 +99,8 @@ def test_declarations_and_selector_checks():
 
 
 async def test_page_alerts_then_skips_unchanged_then_dates_new_items_first_seen(
-    feed_server, tmp_path: Path
-):
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
     feed_server.set("/actu/", PAGE, content_type="text/html; charset=utf-8", fault="no-etag")
     spec = page_spec(feed_server.url("/actu/"), SELECTORS, "test", "Journal du Sahel")
     clock = Clock()
@@ -131,7 +132,9 @@ async def test_page_alerts_then_skips_unchanged_then_dates_new_items_first_seen(
     assert out.notices == []
 
 
-async def test_broken_selector_gives_one_notice_then_recovers(feed_server, tmp_path: Path):
+async def test_broken_selector_gives_one_notice_then_recovers(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
     feed_server.set("/actu/", PAGE, content_type="text/html")
     spec = page_spec(feed_server.url("/actu/"), SELECTORS, "test")
     clock = Clock()
@@ -159,7 +162,7 @@ async def test_broken_selector_gives_one_notice_then_recovers(feed_server, tmp_p
     assert state["consecutive_failures"] == 0 and state["last_error"] is None
 
 
-async def test_page_404_is_a_recorded_failure(feed_server, tmp_path: Path):
+async def test_page_404_is_a_recorded_failure(feed_server: FeedServer, tmp_path: Path) -> None:
     spec = page_spec(feed_server.url("/gone/"), SELECTORS, "test")
     pipeline, repo, fetcher, out = source_pipeline(tmp_path / "nw.db", [spec])
     try:
@@ -172,7 +175,7 @@ async def test_page_404_is_a_recorded_failure(feed_server, tmp_path: Path):
     assert out.alerts == [] and out.notices == []
 
 
-async def test_page_that_never_matched_says_so(feed_server, tmp_path: Path):
+async def test_page_that_never_matched_says_so(feed_server: FeedServer, tmp_path: Path) -> None:
     feed_server.set("/actu/", PAGE, content_type="text/html")
     spec = page_spec(feed_server.url("/actu/"), {**SELECTORS, "item": "div.nothing"}, "test")
     pipeline, _repo, fetcher, out = source_pipeline(tmp_path / "nw.db", [spec])

@@ -58,7 +58,7 @@ def sahel_posts() -> list[Post]:
     ]
 
 
-def test_preview_page_is_parsed_post_by_post():
+def test_preview_page_is_parsed_post_by_post() -> None:
     channel = Channel("SahelWatch", "Sahel Watch 🌍")
     page = parse_channel_page(channel_page(channel, sahel_posts()).encode())
     assert page.has_preview and page.title == "Sahel Watch 🌍"
@@ -100,7 +100,7 @@ def test_post_title_is_the_first_line_or_sentence_cut_at_a_word(text, media, tit
     assert post_title(text, media) == title
 
 
-def test_declarations_name_channels():
+def test_declarations_name_channels() -> None:
     for text in (
         "sahelwatch",
         "@sahelwatch",
@@ -115,7 +115,9 @@ def test_declarations_name_channels():
         )
 
 
-async def test_channel_alerts_each_matching_post_once_and_then_only_new_posts(tme, tmp_path: Path):
+async def test_channel_alerts_each_matching_post_once_and_then_only_new_posts(
+    tme: FakeTelegramPreview, tmp_path: Path
+) -> None:
     channel = tme.add(Channel("sahelwatch", "Sahel Watch", sahel_posts()))
     spec = telegram_spec("sahelwatch", "test")
     clock = Clock()
@@ -181,7 +183,9 @@ async def test_first_read_pages_back_with_before_to_the_backfill_window(
     assert ("Mali report number 15 from Bamako" in alerted) == (backfill > 25)
 
 
-async def test_a_gap_of_many_posts_is_filled_from_older_pages(tme, tmp_path: Path):
+async def test_a_gap_of_many_posts_is_filled_from_older_pages(
+    tme: FakeTelegramPreview, tmp_path: Path
+) -> None:
     tme.page_size = 5
     channel = tme.add(Channel("sahelwatch", "Sahel Watch", []))
     spec = telegram_spec("sahelwatch", "test")
@@ -203,7 +207,9 @@ async def test_a_gap_of_many_posts_is_filled_from_older_pages(tme, tmp_path: Pat
     assert repo.db.execute("SELECT count(*) FROM items").fetchone()[0] == 14, "no post is lost"
 
 
-async def test_channel_without_preview_gets_one_notice_and_is_paused(tme, tmp_path: Path):
+async def test_channel_without_preview_gets_one_notice_and_is_paused(
+    tme: FakeTelegramPreview, tmp_path: Path
+) -> None:
     tme.add(Channel("privatechan", "Private", mode="no-preview"))
     spec = telegram_spec("privatechan", "test")
     clock = Clock()
@@ -227,7 +233,9 @@ async def test_channel_without_preview_gets_one_notice_and_is_paused(tme, tmp_pa
     assert len(tme.hits_for("privatechan")) == 2, "fetched once (with its redirect), not per cycle"
 
 
-async def test_unknown_channel_gets_the_same_notice(tme, tmp_path: Path):
+async def test_unknown_channel_gets_the_same_notice(
+    tme: FakeTelegramPreview, tmp_path: Path
+) -> None:
     spec = telegram_spec("nosuchchannel", "test")
     pipeline, _repo, fetcher, out = source_pipeline(
         tmp_path / "nw.db", [spec], telegram_preview_url=tme.base_url
@@ -239,7 +247,9 @@ async def test_unknown_channel_gets_the_same_notice(tme, tmp_path: Path):
     assert len(out.notices) == 1 and "t.me/s/nosuchchannel has no public preview" in out.notices[0]
 
 
-async def test_deleted_channel_is_told_apart_and_paused(tme, tmp_path: Path):
+async def test_deleted_channel_is_told_apart_and_paused(
+    tme: FakeTelegramPreview, tmp_path: Path
+) -> None:
     channel = tme.add(Channel("sahelwatch", "Sahel Watch", sahel_posts()))
     spec = telegram_spec("sahelwatch", "test")
     clock = Clock()
@@ -259,7 +269,9 @@ async def test_deleted_channel_is_told_apart_and_paused(tme, tmp_path: Path):
     assert len(alert_rows(repo)) >= 3, "alerts already stored are kept"
 
 
-async def test_429_is_respected_and_nothing_is_lost(tme, tmp_path: Path):
+async def test_429_is_respected_and_nothing_is_lost(
+    tme: FakeTelegramPreview, tmp_path: Path
+) -> None:
     channel = tme.add(Channel("sahelwatch", "Sahel Watch", sahel_posts(), mode="429"))
     spec = telegram_spec("sahelwatch", "test")
     clock = Clock()
@@ -284,7 +296,9 @@ async def test_429_is_respected_and_nothing_is_lost(tme, tmp_path: Path):
     assert out.notices == []
 
 
-async def test_429_while_paging_fails_the_read_without_moving_on(tme, tmp_path: Path):
+async def test_429_while_paging_fails_the_read_without_moving_on(
+    tme: FakeTelegramPreview, tmp_path: Path
+) -> None:
     tme.page_size = 2
     channel = tme.add(Channel("sahelwatch", "Sahel Watch", sahel_posts()))
     spec = telegram_spec("sahelwatch", "test")
@@ -301,7 +315,7 @@ async def test_429_while_paging_fails_the_read_without_moving_on(tme, tmp_path: 
         finally:
             channel.mode = None
 
-    tme._handle = limited
+    tme._handle = limited  # type: ignore[method-assign]
     try:
         report = await pipeline.run_cycle(force=True)
     finally:
@@ -388,7 +402,7 @@ async def test_junk_answers_are_failures_that_are_retried_not_pauses(
     assert out.notices == []
 
 
-def test_hostile_markup_never_breaks_parsing():
+def test_hostile_markup_never_breaks_parsing() -> None:
     channel = Channel("sahelwatch", "Sahel <b>Watch</b>")
     posts = [
         Post(1, "<script>alert(1)</script>Mali: <i>JNIM</i> &amp; <b>FLA</b><br/><br/>x"),

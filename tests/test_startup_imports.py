@@ -25,13 +25,13 @@ def _run(code: str) -> str:
     "module",
     ["numpy", "apscheduler", "feedparser", "courlan", "telegram", "matplotlib", "multiprocessing"],
 )
-def test_importing_main_leaves_heavy_modules_for_later(module: str):
+def test_importing_main_leaves_heavy_modules_for_later(module: str) -> None:
     # `poll --once` of a cycle of 304s needs none of these; each is loaded where first used.
     loaded = _run(f"import sys, main; print({module!r} in sys.modules)")
     assert loaded == "False"
 
 
-def test_sqlite_utils_is_loaded_without_numpy_and_numpy_still_imports_later():
+def test_sqlite_utils_is_loaded_without_numpy_and_numpy_still_imports_later() -> None:
     out = _run(
         "import sys, storage.db, sqlite_utils.db as d;"
         "print(d.np is None, 'numpy' in sys.modules);"
@@ -40,6 +40,6 @@ def test_sqlite_utils_is_loaded_without_numpy_and_numpy_still_imports_later():
     assert out.splitlines() == ["True False", "numpy"]
 
 
-def test_sqlite_utils_after_numpy_is_left_alone():
+def test_sqlite_utils_after_numpy_is_left_alone() -> None:
     out = _run("import numpy, storage.db, sqlite_utils.db as d; print(d.np is numpy)")
     assert out == "True"

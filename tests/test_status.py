@@ -53,7 +53,7 @@ def report(**overrides) -> StatusReport:
     return StatusReport(**values)  # type: ignore[arg-type]
 
 
-def test_text_report_has_every_field():
+def test_text_report_has_every_field() -> None:
     text = render_text(report())
     assert "service: running (pid 4242, run, up 2h 03m)" in text
     assert "(4m 00s ago): 21 feeds due, 18 fetched, 9 not modified (304), 1 errors" in text
@@ -67,14 +67,14 @@ def test_text_report_has_every_field():
     assert "database: 3.0 MB" in text
 
 
-def test_html_report_escapes_feed_text_and_is_valid_telegram_html():
+def test_html_report_escapes_feed_text_and_is_valid_telegram_html() -> None:
     html = render_html(report())
     plain = parse_telegram_html(html)  # raises like Telegram on bad HTML
     assert "<script>" in plain and "<b>feed</b>" in plain  # shown, not interpreted
     assert "&lt;script&gt;" in html and "&amp; more" in html
 
 
-def test_long_failure_lists_are_bounded():
+def test_long_failure_lists_are_bounded() -> None:
     many = tuple(
         FailingFeed(f"https://x{i}.example/feed", "active", 1, "e" * 500, None) for i in range(40)
     )
@@ -83,7 +83,7 @@ def test_long_failure_lists_are_bounded():
     assert len(html) < 4096
 
 
-def test_failing_feeds_are_grouped_by_kind_most_common_first():
+def test_failing_feeds_are_grouped_by_kind_most_common_first() -> None:
     def failing(host: str, kind: str | None, detail: str, status: int | None = None):
         return FailingFeed(f"https://{host}/rss", "active", 2, detail, None, kind, status)
 
@@ -116,13 +116,13 @@ def test_failing_feeds_are_grouped_by_kind_most_common_first():
     assert "failing feeds (6): 3 DNS lookup failed, 1 HTTP 502" in plain
 
 
-def test_quiet_states():
+def test_quiet_states() -> None:
     text = render_text(report(running=False, last_cycle=None, failing=(), pending=0))
     assert "service: not running" in text and "last cycle: none yet" in text
     assert "failing feeds: none" in text
 
 
-def test_collect_status_from_a_real_cycle(tmp_path: Path):
+def test_collect_status_from_a_real_cycle(tmp_path: Path) -> None:
     with FeedServer() as server:
         server.set("/ok.xml", rss([{"title": "Bamako", "guid": "1"}]))
         server.set("/bad.xml", "", status=503)
@@ -150,7 +150,7 @@ def test_collect_status_from_a_real_cycle(tmp_path: Path):
 
 
 @pytest.mark.slow
-def test_status_command(feed_server, nw_env, tmp_path: Path):
+def test_status_command(feed_server: FeedServer, nw_env: dict[str, str], tmp_path: Path) -> None:
     missing = run_main(["status"], nw_env, timeout=60)
     assert missing.returncode == 1 and "has not run yet" in missing.stderr
     feed_server.set("/rss.xml", rss([{"title": "Bamako", "guid": "1"}]))

@@ -32,7 +32,7 @@ def _alert(title: str) -> AlertDraft:
     )
 
 
-def test_wal_and_migrations_once(tmp_path: Path):
+def test_wal_and_migrations_once(tmp_path: Path) -> None:
     path = tmp_path / "nw.db"
     db = open_database(path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -43,7 +43,7 @@ def test_wal_and_migrations_once(tmp_path: Path):
     assert again.execute("SELECT count(*) FROM _migrations").fetchone()[0] == len(MIGRATIONS)
 
 
-def test_store_items_alerts_and_outbox_atomically(tmp_path: Path):
+def test_store_items_alerts_and_outbox_atomically(tmp_path: Path) -> None:
     repo = Repository(open_database(tmp_path / "nw.db"))
     repo.sync_feeds([FeedSpec(url="http://f/1")], NOW)
     items = [
@@ -58,7 +58,7 @@ def test_store_items_alerts_and_outbox_atomically(tmp_path: Path):
     assert repo.feed_states(["http://f/1"])["http://f/1"]["etag"] == '"x"'
 
 
-def test_failed_write_rolls_back_everything(tmp_path: Path):
+def test_failed_write_rolls_back_everything(tmp_path: Path) -> None:
     repo = Repository(open_database(tmp_path / "nw.db"))
     repo.sync_feeds([FeedSpec(url="http://f/1")], NOW)
     items = [NewItem("g:1", None, "http://f/1", "A", None, NOW, _alert("JNIM attack"))]
@@ -69,7 +69,7 @@ def test_failed_write_rolls_back_everything(tmp_path: Path):
     assert pending_delivery_count(repo.db) == 0
 
 
-def test_feed_updates_are_one_transaction(tmp_path: Path):
+def test_feed_updates_are_one_transaction(tmp_path: Path) -> None:
     repo = Repository(open_database(tmp_path / "nw.db"))
     repo.sync_feeds([FeedSpec(url="http://f/1"), FeedSpec(url="http://f/2")], NOW)
     later = NOW + timedelta(minutes=5)
@@ -103,7 +103,7 @@ _RETRY_FEEDS = [
         ("https://old.example/rss", "no longer in the feed list"),
     ],
 )
-def test_retry_feed_picks_one_feed_or_says_why(tmp_path: Path, target: str, result: str):
+def test_retry_feed_picks_one_feed_or_says_why(tmp_path: Path, target: str, result: str) -> None:
     repo = Repository(open_database(tmp_path / "nw.db"))
     repo.sync_feeds([FeedSpec(url=u) for u in [*_RETRY_FEEDS, "https://old.example/rss"]], NOW)
     repo.sync_feeds([FeedSpec(url=u) for u in _RETRY_FEEDS], NOW)  # old.example: removed
@@ -126,7 +126,7 @@ def test_retry_feed_picks_one_feed_or_says_why(tmp_path: Path, target: str, resu
         assert {repo.feed_states()[u]["status"] for u in _RETRY_FEEDS} == {"gone"}
 
 
-def test_feed_removed_from_list_is_kept_but_not_active(tmp_path: Path):
+def test_feed_removed_from_list_is_kept_but_not_active(tmp_path: Path) -> None:
     repo = Repository(open_database(tmp_path / "nw.db"))
     repo.sync_feeds([FeedSpec(url="http://f/1"), FeedSpec(url="http://f/2")], NOW)
     repo.sync_feeds([FeedSpec(url="http://f/2")], NOW)
@@ -137,7 +137,7 @@ def test_feed_removed_from_list_is_kept_but_not_active(tmp_path: Path):
     assert repo.feed_states()["http://f/1"]["status"] == "active"
 
 
-def test_every_story_member_is_kept_for_rebuilding_the_index(tmp_path: Path):
+def test_every_story_member_is_kept_for_rebuilding_the_index(tmp_path: Path) -> None:
     repo = Repository(open_database(tmp_path / "nw.db"))
     repo.sync_feeds([FeedSpec(url="http://f/1")], NOW)
     first = replace(_alert("JNIM attack near Ségou"), story_fingerprint='{"fp": 1}')

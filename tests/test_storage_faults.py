@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import CHAT, ROOT, telegram_env, write_feed_list
-from tests.fakes.feed_server import rfc822, rss
-from tests.fakes.telegram_api import parse_telegram_html
+from tests.fakes.feed_server import FeedServer, rfc822, rss
+from tests.fakes.telegram_api import FakeTelegramAPI, parse_telegram_html
 
 pytestmark = pytest.mark.slow  # main.py run while its storage fails
 
@@ -58,8 +58,8 @@ def _set_fsize(pid: int, limit: int | None) -> None:
 
 
 def test_full_disk_while_sending_gives_no_repeat_and_one_notice(
-    feed_server, telegram_api, nw_env, tmp_path: Path
-):
+    feed_server: FeedServer, telegram_api: FakeTelegramAPI, nw_env: dict[str, str], tmp_path: Path
+) -> None:
     feed_server.set("/disk.xml", _feed())
     env = telegram_env(nw_env, telegram_api)
     env["NEWSWATCH_ADMIN_IDS"] = str(ADMIN)

@@ -5,6 +5,7 @@ and the window are the rule's."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -92,7 +93,7 @@ def test_with_outlet(outlets: list[str], source: str, after: list[str]) -> None:
     assert outlets == list(outlets)  # not changed in place
 
 
-def test_storage_reads_candidates_and_applies_no_rule(tmp_path) -> None:
+def test_storage_reads_candidates_and_applies_no_rule(tmp_path: Path) -> None:
     from storage.db import open_database
     from storage.repository import Repository
     from tests.test_delivery_telegram import add_alert

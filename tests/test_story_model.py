@@ -50,7 +50,7 @@ def test_guard_only_on_one_template_with_other_places_or_numbers(a, b, refused):
     assert conflict(sig(b), sig(a)) is refused
 
 
-def test_guard_ignores_words_that_are_not_gazetteer_places():
+def test_guard_ignores_words_that_are_not_gazetteer_places() -> None:
     # "euronews", "Nigerian", "July" after "in" are not places: no conflict on them
     a = sig("Mali junta extends transition in July, says euronews")
     b = sig("Mali junta extends transition in Nigerian talks")
@@ -58,7 +58,7 @@ def test_guard_ignores_words_that_are_not_gazetteer_places():
     assert not conflict(a, b)
 
 
-def test_cross_language_rewrite_shares_entities_and_places():
+def test_cross_language_rewrite_shares_entities_and_places() -> None:
     en = sig("Mali: JNIM claims attack on army camp in Boulkessi")
     ar = sig("مالي: جماعة نصرة الإسلام والمسلمين تتبنى الهجوم على معسكر بولكيسي")
     assert "JNIM" in en.entities and "JNIM" in ar.entities
@@ -69,7 +69,7 @@ def test_cross_language_rewrite_shares_entities_and_places():
     assert MODEL.probability(en, ar, 2.0) > MODEL.probability(en, unrelated, 2.0)
 
 
-def test_groups_join_keep_apart_and_respect_the_window():
+def test_groups_join_keep_apart_and_respect_the_window() -> None:
     groups = StoryGroups(MODEL)
     first = sig("Mali: JNIM claims attack on army camp in Boulkessi")
     groups.add(1, first, T0)
@@ -82,7 +82,7 @@ def test_groups_join_keep_apart_and_respect_the_window():
     assert groups.prune(T0 + timedelta(hours=80)) == 1 and len(groups) == 0
 
 
-def test_guard_holds_for_the_whole_story():
+def test_guard_holds_for_the_whole_story() -> None:
     groups = StoryGroups(MODEL)
     groups.add(1, sig("Mali: JNIM claims raid on Tenenkou"), T0)
     groups.add(1, sig("JNIM says its fighters raided an army post, killing soldiers"), T0)
@@ -90,7 +90,7 @@ def test_guard_holds_for_the_whole_story():
     assert hit is None or hit.story_id != 1
 
 
-def test_candidates_stay_bounded_on_a_large_index():
+def test_candidates_stay_bounded_on_a_large_index() -> None:
     groups = StoryGroups(MODEL, per_key=16, candidates=10)
     s = sig("Mali: JNIM claims attack on army camp in Boulkessi")
     for k in range(500):
@@ -98,7 +98,7 @@ def test_candidates_stay_bounded_on_a_large_index():
     assert len(groups.candidates_for(s)) <= 10
 
 
-def test_shipped_model_file_parses_and_bad_files_are_refused():
+def test_shipped_model_file_parses_and_bad_files_are_refused() -> None:
     data = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
     assert parse_story_model(data).full.weights
     broken = {**data, "full": {**data["full"], "weights": data["full"]["weights"][:-1]}}
@@ -111,7 +111,7 @@ def test_shipped_model_file_parses_and_bad_files_are_refused():
         parse_story_model({**data, "full": {**data["full"], "threshold": 2}})
 
 
-def test_a_whole_article_in_the_summary_counts_as_its_start():
+def test_a_whole_article_in_the_summary_counts_as_its_start() -> None:
     start = "Les jihadistes du JNIM ont attaqué le camp de Boulkessi lundi. " * 9
     huge = start + "Suite de l'article. " * 50_000
     assert signature("Attaque à Boulkessi", huge) == signature("Attaque à Boulkessi", huge[:600])

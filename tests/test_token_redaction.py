@@ -13,7 +13,8 @@ import pytest
 
 from bot.app.logging_setup import redact
 from tests.conftest import CHAT, ROOT, run_main, telegram_env, write_feed_list
-from tests.fakes.feed_server import rfc822, rss
+from tests.fakes.feed_server import FeedServer, rfc822, rss
+from tests.fakes.telegram_api import FakeTelegramAPI
 
 pytestmark = pytest.mark.slow  # main.py poll and run against a failing Bot API
 
@@ -68,7 +69,9 @@ def test_poll_with_bot_api_faults_never_prints_the_token(
     assert_no_token(telegram_api.state.token, result.stdout, result.stderr)
 
 
-def test_unreachable_bot_api_crash_output_has_no_token(feed_server, nw_env, tmp_path: Path):
+def test_unreachable_bot_api_crash_output_has_no_token(
+    feed_server: FeedServer, nw_env: dict[str, str], tmp_path: Path
+) -> None:
     with socket.socket() as sock:  # a port with nobody listening
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -86,8 +89,8 @@ def test_unreachable_bot_api_crash_output_has_no_token(feed_server, nw_env, tmp_
 
 
 def test_run_with_bot_api_dropping_connections_never_prints_the_token(
-    feed_server, telegram_api, nw_env, tmp_path: Path
-):
+    feed_server: FeedServer, telegram_api: FakeTelegramAPI, nw_env: dict[str, str], tmp_path: Path
+) -> None:
     env = telegram_env(nw_env, telegram_api)
     env["NEWSWATCH_FEEDS"] = str(feeds_with_faults(feed_server, tmp_path))
     telegram_api.inject("getUpdates", "drop", count=2)

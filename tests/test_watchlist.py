@@ -292,7 +292,7 @@ def test_reloader_sees_new_and_deleted_files(tmp_path: Path) -> None:
     assert "duplicate entity name 'A'" in event.message
 
 
-def test_the_reload_notice_does_not_count_feeds_a_feed_list_replaces(tmp_path: Path):
+def test_the_reload_notice_does_not_count_feeds_a_feed_list_replaces(tmp_path: Path) -> None:
     """With NEWSWATCH_FEEDS, the watchlists' feeds are not polled: the notice said "N feeds"."""
     text = '[[entities]]\nname = "Mali"\naliases = ["Mali"]\n\n[[feeds]]\nurl = "https://a.example/rss"\n'
     (tmp_path / "w.toml").write_text(text)
@@ -308,7 +308,7 @@ def test_the_reload_notice_does_not_count_feeds_a_feed_list_replaces(tmp_path: P
     assert "2 feeds" not in event.message and "feeds +1" not in event.message
 
 
-def test_a_missing_extra_watchlist_file_is_skipped_until_it_exists(tmp_path: Path):
+def test_a_missing_extra_watchlist_file_is_skipped_until_it_exists(tmp_path: Path) -> None:
     (tmp_path / "w.toml").write_text('[[entities]]\nname = "Mali"\naliases = ["Mali"]\n')
     extra = tmp_path / "managed" / "telegram-watchlist.toml"
     reloader = WatchlistReloader(tmp_path, extra_files=[extra])

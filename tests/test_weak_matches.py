@@ -12,8 +12,8 @@ import pytest
 
 from tests.bot_process import RunningBot, ask
 from tests.conftest import CHAT, run_main, telegram_env, write_feed_list
-from tests.fakes.feed_server import rfc822, rss
-from tests.fakes.telegram_api import parse_telegram_html
+from tests.fakes.feed_server import FeedServer, rfc822, rss
+from tests.fakes.telegram_api import FakeTelegramAPI, parse_telegram_html
 
 pytestmark = pytest.mark.slow  # main.py run against the fake Bot API
 
@@ -48,7 +48,7 @@ FEED = rss(
 
 
 def test_weak_match_is_stored_searchable_and_never_sent(
-    feed_server, telegram_api, nw_env, tmp_path: Path
+    feed_server: FeedServer, telegram_api: FakeTelegramAPI, nw_env: dict[str, str], tmp_path: Path
 ) -> None:
     feed_server.set("/world.xml", FEED)
     env = telegram_env(nw_env, telegram_api)

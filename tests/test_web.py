@@ -115,7 +115,9 @@ def rows(archive: SimpleNamespace, path: str) -> list[dict[str, Any]]:
     return data
 
 
-def test_alerts_table_newest_first_with_links_to_article_and_story(archive):
+def test_alerts_table_newest_first_with_links_to_article_and_story(
+    archive: SimpleNamespace,
+) -> None:
     alerts = rows(archive, "/newswatch/alerts.json")
     titles = [a["title"] for a in alerts]
     assert "Assimi Goïta reçoit Sergueï Lavrov à Bamako" in titles
@@ -130,7 +132,7 @@ def test_alerts_table_newest_first_with_links_to_article_and_story(archive):
     assert "The outlet (the feed&#39;s title)" in page.text or "The outlet" in page.text
 
 
-def test_facets_entity_outlet_story_and_day(archive):
+def test_facets_entity_outlet_story_and_day(archive: SimpleNamespace) -> None:
     data = get(archive, "/newswatch/alerts.json?_extra=facet_results").json()
     facets = data["facet_results"]
     assert {"entities", "source", "lang", "story_id", "event_type", "created_at"} <= set(facets)
@@ -153,7 +155,7 @@ def test_search_is_diacritic_insensitive(archive, query):
     assert [a["title"] for a in found] == ["Assimi Goïta reçoit Sergueï Lavrov à Bamako"]
 
 
-def test_story_page_lists_every_outlet(archive):
+def test_story_page_lists_every_outlet(archive: SimpleNamespace) -> None:
     story_id = archive.db.execute(
         "SELECT story_id FROM alerts WHERE link = 'https://desert.example.net/jnim-bamako'"
     ).fetchone()[0]
@@ -169,7 +171,7 @@ def test_story_page_lists_every_outlet(archive):
     assert f'<a href="/newswatch/alerts/{first}">{first}</a>' in page.text
 
 
-def test_canned_queries_entity_per_day_feed_health_mutes(archive):
+def test_canned_queries_entity_per_day_feed_health_mutes(archive: SimpleNamespace) -> None:
     per_day = rows(archive, "/newswatch/entity_per_day.json?entity=JNIM&days=")
     assert per_day and all(r["entity"] == "JNIM" for r in per_day)
     assert sum(r["alerts"] for r in per_day) == 2 and sum(r["stories"] for r in per_day) == 1
@@ -185,7 +187,7 @@ def test_canned_queries_entity_per_day_feed_health_mutes(archive):
     }
 
 
-def test_csv_export(archive):
+def test_csv_export(archive: SimpleNamespace) -> None:
     response = get(archive, "/newswatch/alerts.csv?_size=max")
     assert response.status_code == 200
     assert (
@@ -199,7 +201,7 @@ def test_csv_export(archive):
     assert search.status_code == 200 and "Goïta" in search.text
 
 
-def test_internal_tables_are_hidden_and_unreadable(archive):
+def test_internal_tables_are_hidden_and_unreadable(archive: SimpleNamespace) -> None:
     listed = {t["name"] for t in get(archive, "/newswatch.json").json()["tables"]}
     assert {"alerts", "stories", "feeds"} <= listed
     assert not listed & set(INTERNAL)
@@ -215,7 +217,7 @@ def test_internal_tables_are_hidden_and_unreadable(archive):
     assert get(archive, "/newswatch.db").status_code in (403, 404), "no download of the file"
 
 
-def test_database_is_read_only(archive):
+def test_database_is_read_only(archive: SimpleNamespace) -> None:
     before = archive.db.execute("SELECT count(*) FROM alerts").fetchone()[0]
     for sql in (
         "delete from alerts",
@@ -228,7 +230,7 @@ def test_database_is_read_only(archive):
     assert archive.db.execute("SELECT count(*) FROM alerts").fetchone()[0] == before
 
 
-def test_the_token_and_pairing_code_never_appear(archive):
+def test_the_token_and_pairing_code_never_appear(archive: SimpleNamespace) -> None:
     paths = [
         "/", "/newswatch", "/newswatch.json", "/newswatch/alerts", "/newswatch/alerts.csv",
         "/newswatch/feeds", "/newswatch/feed_health", "/-/metadata.json", "/-/settings.json",
@@ -242,7 +244,9 @@ def test_the_token_and_pairing_code_never_appear(archive):
         assert SECRET_MARKER not in text, path
 
 
-def test_reading_during_a_poll_cycle_neither_blocks_nor_fails_the_writer(archive, tmp_path):
+def test_reading_during_a_poll_cycle_neither_blocks_nor_fails_the_writer(
+    archive: SimpleNamespace, tmp_path: Path
+) -> None:
     """Readers hammer the web view (search, facets, CSV, a canned query) while a second
     `poll --once` stores 600 new alerts: the cycle completes, with every alert stored, and
     every read succeeds."""
@@ -309,7 +313,7 @@ def test_reading_during_a_poll_cycle_neither_blocks_nor_fails_the_writer(archive
     assert found["filtered_table_rows_count"] == 6 * NEW_PER_FEED
 
 
-def test_alert_row_page_links_story_and_article(archive):
+def test_alert_row_page_links_story_and_article(archive: SimpleNamespace) -> None:
     alert = rows(archive, "/newswatch/alerts.json?_search=Goita")[0]
     page = get(archive, f"/newswatch/alerts/{alert['id']}")
     assert page.status_code == 200
@@ -366,7 +370,9 @@ def _png_size(path: Path) -> tuple[int, int]:
     reason="headless browser check skipped: no Chromium on this machine"
     " (Debian: apt-get install chromium; .ci/run installs it when it can)",
 )
-def test_a_real_browser_loads_the_alerts_page_and_a_story_page(archive, tmp_path):
+def test_a_real_browser_loads_the_alerts_page_and_a_story_page(
+    archive: SimpleNamespace, tmp_path: Path
+) -> None:
     story_id = archive.db.execute(
         "SELECT story_id FROM alerts WHERE link = 'https://desert.example.net/jnim-bamako'"
     ).fetchone()[0]

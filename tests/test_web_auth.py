@@ -44,7 +44,7 @@ def test_a_public_address_without_a_password_is_refused_with_a_clear_message(env
     assert "web_password_hash" in result.stderr and "--hash-password" in result.stderr
 
 
-def test_a_bad_password_hash_is_a_config_error(env, tmp_path):
+def test_a_bad_password_hash_is_a_config_error(env: dict[str, str], tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
     config.write_text('web_password_hash = "hunter2"\n', encoding="utf-8")
     result = run_main(["web", "--host", "0.0.0.0"], dict(env, NEWSWATCH_CONFIG=str(config)))
@@ -52,7 +52,9 @@ def test_a_bad_password_hash_is_a_config_error(env, tmp_path):
     assert "web_password_hash: not a password hash" in result.stderr
 
 
-def test_with_a_password_unauthenticated_requests_are_refused(env, tmp_path):
+def test_with_a_password_unauthenticated_requests_are_refused(
+    env: dict[str, str], tmp_path: Path
+) -> None:
     with WebProcess(_with_password(env, tmp_path), host="0.0.0.0") as web:
         assert "password required (user newswatch)" in web.output()
         for path in ("/", "/newswatch", "/newswatch/alerts", "/newswatch/feed_health"):
@@ -83,13 +85,13 @@ def test_with_a_password_unauthenticated_requests_are_refused(env, tmp_path):
     assert TOKEN not in web.output()
 
 
-def test_the_loopback_default_needs_no_password(env):
+def test_the_loopback_default_needs_no_password(env: dict[str, str]) -> None:
     with WebProcess(env) as web:
         assert httpx.get(web.url("/newswatch/alerts.json")).status_code == 200
         assert "no password" in web.output()
 
 
-def test_a_path_in_web_base_url_is_where_the_pages_are(env, tmp_path):
+def test_a_path_in_web_base_url_is_where_the_pages_are(env: dict[str, str], tmp_path: Path) -> None:
     """Behind a reverse proxy at https://team.example.org/archive/, the story links the bot
     sends (<web_base_url>/newswatch/story?id=N) and the web view's own links agree."""
     config = tmp_path / "proxy.toml"
@@ -100,7 +102,7 @@ def test_a_path_in_web_base_url_is_where_the_pages_are(env, tmp_path):
         assert 'href="/archive/newswatch"' in page.text
 
 
-def test_no_database_yet_is_a_clear_error(env, tmp_path):
+def test_no_database_yet_is_a_clear_error(env: dict[str, str], tmp_path: Path) -> None:
     result = run_main(["web"], dict(env, NEWSWATCH_DB=str(tmp_path / "absent.db")))
     assert result.returncode == 2
     assert "no database at" in result.stderr and "poll --once" in result.stderr

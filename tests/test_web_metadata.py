@@ -53,7 +53,9 @@ def _alerts_facets(web: Any) -> Any:
     return web.metadata["databases"]["newswatch"]["tables"]["alerts"]["facets"]
 
 
-def test_current_schema_every_visible_column_is_described_and_internals_hidden(db_path):
+def test_current_schema_every_visible_column_is_described_and_internals_hidden(
+    db_path: Path,
+) -> None:
     web = _inspect(db_path)
     tables = web.metadata["databases"]["newswatch"]["tables"]
     assert {"alerts", "stories", "feeds", "mutes", "subscriptions"} <= web.visible_tables
@@ -77,7 +79,7 @@ def test_current_schema_every_visible_column_is_described_and_internals_hidden(d
     assert set(queries) == {"story", "entity_per_day", "feed_health", "mutes_and_subscriptions"}
 
 
-def test_facets_follow_the_columns_the_database_has():
+def test_facets_follow_the_columns_the_database_has() -> None:
     """An older database (before the language and incident migrations) loses those facets and
     descriptions; the live one has them."""
     shipped = load_shipped()
@@ -98,7 +100,7 @@ def test_facets_follow_the_columns_the_database_has():
     }
 
 
-def test_a_missing_table_drops_its_query_and_an_unknown_table_is_hidden(db_path):
+def test_a_missing_table_drops_its_query_and_an_unknown_table_is_hidden(db_path: Path) -> None:
     with sqlite3.connect(db_path) as conn:
         conn.execute("DROP TABLE subscriptions")
         conn.execute("CREATE TABLE pairing_codes (code TEXT)")
@@ -110,7 +112,7 @@ def test_a_missing_table_drops_its_query_and_an_unknown_table_is_hidden(db_path)
     assert any("pairing_codes is not described" in n for n in web.notes)
 
 
-def test_a_query_reading_an_internal_table_is_left_out():
+def test_a_query_reading_an_internal_table_is_left_out() -> None:
     shipped = load_shipped()
     shipped["databases"]["newswatch"]["queries"] = {"leak": {"sql": "select * from users"}}
     schema = {"alerts": ("id", "title"), "users": ("user_id",)}
@@ -144,7 +146,7 @@ def test_failure_kind_shows_the_stored_kind(kind, status, label):
     assert sql_failure_kind(kind, status) == label
 
 
-def test_story_url():
+def test_story_url() -> None:
     assert story_url(None, 3) is None
     assert story_url("https://a.example/", 12) == "https://a.example/newswatch/story?id=12"
     assert (
