@@ -170,11 +170,11 @@ def _project_imports() -> dict[str, list[str]]:
     return {_module_name(p): _imports(p) for p in paths}
 
 
-def test_no_package_imports_what_the_matrix_forbids():
+def test_no_package_imports_what_the_matrix_forbids() -> None:
     assert matrix_violations(_project_imports()) == []
 
 
-def test_every_package_of_bot_is_in_the_matrix():
+def test_every_package_of_bot_is_in_the_matrix() -> None:
     packages = {p.name for p in (ROOT / "bot").iterdir() if (p / "__init__.py").is_file()}
     missing = [f"bot.{name}" for name in sorted(packages) if f"bot.{name}" not in MAY_IMPORT]
     assert missing == [], "add the new package to MAY_IMPORT (and to docs/architecture.md)"
@@ -182,7 +182,7 @@ def test_every_package_of_bot_is_in_the_matrix():
     assert flat == [], "modules belong in a package of bot/ (see docs/architecture.md)"
 
 
-def test_every_allowed_exception_is_still_used():
+def test_every_allowed_exception_is_still_used() -> None:
     imports = _project_imports()
     for module, target in ALLOWED:
         assert any(_is_under(n, target) for n in imports.get(module, ())), (module, target)
@@ -205,7 +205,7 @@ def test_every_allowed_exception_is_still_used():
         ("bot.render.charts", "bot.feeds.parse_pool"),  # the exception is one module's only
     ],
 )
-def test_the_checker_catches_an_adapter_importing_another(module: str, imported: str):
+def test_the_checker_catches_an_adapter_importing_another(module: str, imported: str) -> None:
     """A synthetic violation: the project's imports plus one forbidden import are refused."""
     imports = _project_imports()
     imports[module] = [*imports.get(module, []), imported]
@@ -214,13 +214,13 @@ def test_the_checker_catches_an_adapter_importing_another(module: str, imported:
                      f"{package_of(imported)}"]  # fmt: skip
 
 
-def test_the_checker_catches_a_module_outside_every_package():
+def test_the_checker_catches_a_module_outside_every_package() -> None:
     assert matrix_violations({"bot.helpers": ["bot.core.models"]}) == [
         "bot.helpers is in no package of the import matrix (bot.helpers)"
     ]
 
 
-def test_the_checker_allows_what_the_matrix_allows():
+def test_the_checker_allows_what_the_matrix_allows() -> None:
     allowed = {
         "bot.cycle.pipeline": ["bot.feeds.fetcher", "storage.repository", "bot.data.x"],
         "bot.telegram.commands.charts": ["bot.render.charts", "bot.core.models", "telegram"],
