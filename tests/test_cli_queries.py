@@ -103,7 +103,7 @@ def test_main_help_lists_the_subcommands(env: dict[str, str]) -> None:
 @pytest.mark.parametrize(
     "command", [["recent"], ["search", "Mali"], ["feeds"], ["stats"], ["export"]]
 )
-def test_read_only_commands_never_create_a_database(tmp_path, command):
+def test_read_only_commands_never_create_a_database(tmp_path: Path, command: list[str]) -> None:
     """From any directory, with no database yet: nothing is created, and we say where we looked."""
     env = main_env(XDG_DATA_HOME=str(tmp_path / "xdg"))
     out = run_main(command, env)

@@ -124,7 +124,9 @@ def test_health_refuses_a_stranger_with_the_user_id(bot: SimpleNamespace) -> Non
 
 # ----- access control -------------------------------------------------------------------
 @pytest.mark.parametrize("command", ["/recent", "/search JNIM", "/stats", "/export", "/help"])
-def test_strangers_get_one_refusal_with_their_id_and_no_data(bot, command):
+def test_strangers_get_one_refusal_with_their_id_and_no_data(
+    bot: SimpleNamespace, command: str
+) -> None:
     replies = ask(bot.api, command, chat_id=STRANGER, user_id=STRANGER)
     assert len(replies) == 1
     assert str(STRANGER) in replies[0].text and "private" in replies[0].text
@@ -181,7 +183,7 @@ def test_recent_period(bot: SimpleNamespace) -> None:
 
 
 @pytest.mark.parametrize("arg", ["abc", "0", "7x", "9999"])
-def test_recent_bad_argument_gets_a_clear_message(bot, arg):
+def test_recent_bad_argument_gets_a_clear_message(bot: SimpleNamespace, arg: str) -> None:
     text = one(bot, f"/recent {arg}")
     assert "Sorry" not in text and ("period" in text or "between" in text)
 
@@ -213,7 +215,7 @@ def test_search_since_limits_the_period(bot: SimpleNamespace) -> None:
 @pytest.mark.parametrize(
     "query", ['"', "'", "*", "NEAR(", "-", "(", ')"', 'JNIM "unbalanced', "AND OR NOT", "since:xx"]
 )
-def test_search_hostile_input_replies_without_error(bot, query):
+def test_search_hostile_input_replies_without_error(bot: SimpleNamespace, query: str) -> None:
     text = one(bot, f"/search {query}")
     assert "Sorry" not in text and "Traceback" not in text and "fts5" not in text
     assert text
@@ -410,8 +412,8 @@ def _hold(bot: SimpleNamespace, chat: int, why: str, titles: list[str]) -> None:
     ],
 )
 def test_turning_a_hold_off_releases_what_it_held_at_once(
-    bot, chat, setting, release, why, expected
-):
+    bot: SimpleNamespace, chat: int, setting: str, release: str, why: str, expected: str
+) -> None:
     """/quiet off answered "alerts are sent at any hour" but kept them until the old end."""
     ask(bot.api, setting, chat_id=chat, user_id=ADMIN)
     # Two non-urgent alerts of two stories (urgent ones are never held).

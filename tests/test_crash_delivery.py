@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CHAT, ROOT, run_main, telegram_env, write_feed_list
-from tests.fakes.feed_server import rfc822, rss
-from tests.fakes.telegram_api import parse_telegram_html
+from tests.fakes.feed_server import FeedServer, rfc822, rss
+from tests.fakes.telegram_api import FakeTelegramAPI, parse_telegram_html
 
 pytestmark = pytest.mark.slow  # SIGKILLs main.py while it delivers
 
@@ -93,8 +93,14 @@ def _delivered(telegram_api) -> Counter[str]:
     ids=["between-sends", "right-after-a-send"],
 )
 def test_sigkill_mid_batch_then_rerun_delivers_everything(
-    feed_server, telegram_api, nw_env, tmp_path: Path, after: int, delay: float, max_duplicates
-):
+    feed_server: FeedServer,
+    telegram_api: FakeTelegramAPI,
+    nw_env: dict[str, str],
+    tmp_path: Path,
+    after: int,
+    delay: float,
+    max_duplicates: int,
+) -> None:
     env = _env(feed_server, telegram_api, nw_env, tmp_path)
     _kill_during_delivery(env, telegram_api, after, delay)
     before_rerun = len(telegram_api.state.messages)

@@ -190,8 +190,8 @@ AGGREGATOR_REPORTS = [
 
 @pytest.mark.parametrize("identical", [False, True], ids=["rewrites", "same-text-two-urls"])
 async def test_aggregator_body_with_two_reports_of_one_event_alerts_once(
-    feed_server, tmp_path: Path, identical: bool
-):
+    feed_server: FeedServer, tmp_path: Path, identical: bool
+) -> None:
     reports = [AGGREGATOR_REPORTS[0]] * 2 if identical else AGGREGATOR_REPORTS
     feed_server.set(
         "/news",

@@ -161,7 +161,9 @@ async def test_long_429_is_deferred_not_slept_through(
 
 
 @pytest.mark.parametrize("faults", [["500"], ["502", "drop"], ["drop", "500", "502"]])
-async def test_5xx_and_dropped_connections_arrive_once(telegram_api, bot, repo, faults):
+async def test_5xx_and_dropped_connections_arrive_once(
+    telegram_api: FakeTelegramAPI, bot: Any, repo: Repository, faults: list[str]
+) -> None:
     for i in range(3):
         add_alert(repo, f"Net {i}")
     for kind in faults:
@@ -305,7 +307,9 @@ async def test_unparseable_html_is_resent_as_plain_text(
     "title",
     ["<script>alert(1)</script>", "Mali & Niger", "#include </etc/shadow>", "An <i>unbalanced"],
 )
-async def test_hostile_titles_arrive_intact(telegram_api, bot, repo, title):
+async def test_hostile_titles_arrive_intact(
+    telegram_api: FakeTelegramAPI, bot: Any, repo: Repository, title: str
+) -> None:
     add_alert(repo, title, summary=f"Summary with {title}")
     await deliverer(bot, repo).drain()
     [message] = telegram_api.messages_to(CHAT)

@@ -49,7 +49,7 @@ HOSTILE = [
         (3.5, 3.5),
     ],
 )
-def test_csv_cell(value, expected):
+def test_csv_cell(value: str | float, expected: str | float) -> None:
     assert csv_cell(value) == expected
 
 

@@ -210,7 +210,7 @@ def test_event_type(title, summary, event_type, sub_event):
         ("12 soldiers were killed, the third of the attacks this week", 12),
     ],
 )
-def test_fatalities(text, expected):
+def test_fatalities(text: str, expected: int | None) -> None:
     assert TAGGER.read_fatalities(text) == expected
 
 
@@ -300,7 +300,7 @@ def test_severity(title, severity):
         ("MINUSMA hands over the Ber camp, its second site after Ogossagou, Mali", "", ["ml-ber"]),
     ],
 )
-def test_places(title, summary, places):
+def test_places(title: str, summary: str, places: list[str]) -> None:
     assert [p.id for p in TAGGER.tag(title, summary).places] == places
 
 

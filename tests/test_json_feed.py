@@ -73,7 +73,7 @@ def test_json_feed_10_and_the_pipeline_keys() -> None:
         (b'{"version": "https://jsonfeed.org/version/1", "items": [', "could not be parsed"),
     ],
 )
-def test_bad_json_gets_a_clear_error(body, error):
+def test_bad_json_gets_a_clear_error(body: bytes, error: str) -> None:
     parsed = parse_any(body, "https://x.example/feed.json")
     assert parsed.error is not None and error in str(parsed.error)
 

@@ -20,6 +20,7 @@ import pytest
 from bot.app.instance_lock import database_lock_path, is_held
 from tests.conftest import ROOT, run_main, telegram_env, write_feed_list
 from tests.fakes.feed_server import FeedServer, rfc822, rss
+from tests.fakes.telegram_api import FakeTelegramAPI
 
 pytestmark = pytest.mark.slow  # kill -9 of main.py and its parse workers
 
@@ -55,8 +56,12 @@ def _wait(predicate, timeout: float = 30.0) -> bool:
 
 @pytest.mark.parametrize("command", [["run"], ["poll", "--once"]], ids=["run", "poll-once"])
 def test_kill_9_leaves_no_worker_and_no_lock(
-    command: list[str], feed_server, telegram_api, nw_env, tmp_path: Path
-):
+    command: list[str],
+    feed_server: FeedServer,
+    telegram_api: FakeTelegramAPI,
+    nw_env: dict[str, str],
+    tmp_path: Path,
+) -> None:
     now = time.time()
     feed_server.set(
         "/ok.xml",

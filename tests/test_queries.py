@@ -38,7 +38,7 @@ def test_recent_by_count_and_period(q: Queries) -> None:
     [("jama'at", 1), ("Goita", 2), ("GOÏTA", 2), ("tinzaouatene", 1), ("JNIM", 7),
      ("jnim since:1d", 3), ("kid*", 1), ('"army positions"', 2), ("France 24", 1)],
 )  # fmt: skip
-def test_search(q, text, count):
+def test_search(q: Queries, text: str, count: int) -> None:
     query = parse_search(text)
     since = NOW - query.since if query.since else None
     page = q.search(query.match, since=since, limit=50)

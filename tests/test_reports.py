@@ -69,7 +69,7 @@ def test_alert_list_escapes_and_links() -> None:
     ("now", "before", "expected"),
     [(5, 5, "="), (3, 0, "new"), (6, 4, "+2, +50%"), (1, 4, "−3, −75%"), (0, 2, "−2, −100%")],
 )
-def test_change(now, before, expected):
+def test_change(now: int, before: int, expected: str) -> None:
     assert change(now, before) == expected
 
 

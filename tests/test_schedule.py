@@ -52,7 +52,7 @@ def test_success_never_below_min_interval() -> None:
     ("failures", "expected"),
     [(1, 60), (2, 120), (3, 240), (5, 960), (11, 61440), (12, 86400), (40, 86400)],
 )
-def test_backoff_doubles_up_to_a_day(failures, expected):
+def test_backoff_doubles_up_to_a_day(failures: int, expected: int) -> None:
     policy = SchedulePolicy(backoff_base=60, backoff_cap=86400, jitter=0.0)
     assert seconds(next_after_failure(NOW, policy, failures)) == expected
 

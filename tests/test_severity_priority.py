@@ -28,7 +28,7 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
         ("Mali's football team wins the cup", "urgent", "urgent"),
     ],
 )
-def test_priority_from_severity(title, entity_priority, expected):
+def test_priority_from_severity(title: str, entity_priority: str, expected: str) -> None:
     assert priority_for(TAGGER.tag(title), entity_priority) == expected
 
 

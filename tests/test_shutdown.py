@@ -12,7 +12,8 @@ import pytest
 
 from bot.app.instance_lock import database_lock_path, is_held
 from tests.conftest import ROOT, telegram_env, write_feed_list
-from tests.fakes.feed_server import rss
+from tests.fakes.feed_server import FeedServer, rss
+from tests.fakes.telegram_api import FakeTelegramAPI
 
 pytestmark = pytest.mark.slow  # SIGTERM to main.py run
 
@@ -28,8 +29,12 @@ def wait_until(predicate, timeout: float = 20.0) -> bool:
 
 @pytest.mark.parametrize("stuck", [False, True], ids=["idle", "during-a-hanging-fetch"])
 def test_sigterm_is_a_clean_shutdown_within_10s(
-    stuck: bool, feed_server, telegram_api, nw_env, tmp_path: Path
-):
+    stuck: bool,
+    feed_server: FeedServer,
+    telegram_api: FakeTelegramAPI,
+    nw_env: dict[str, str],
+    tmp_path: Path,
+) -> None:
     feed_server.set("/ok.xml", rss([{"title": "Bamako", "guid": "1"}]))
     feed_server.set("/hang.xml", "", fault="hang")
     urls = [feed_server.url("/ok.xml")] + ([feed_server.url("/hang.xml")] if stuck else [])

@@ -72,7 +72,7 @@ def test_declarations() -> None:
         ("Attaque près de Ségou", "Attaque près de Ségou"),
     ],
 )
-def test_gdelt_titles_lose_their_outlet_suffix(title, expected):
+def test_gdelt_titles_lose_their_outlet_suffix(title: str, expected: str) -> None:
     assert headline(title) == expected
 
 
@@ -80,7 +80,9 @@ def test_gdelt_titles_lose_their_outlet_suffix(title, expected):
     ("interval", "backfill", "first", "minutes"),
     [(300, 24, False, 15), (1800, 24, False, 60), (300, 24, True, 1440), (60, 0, True, 15)],
 )
-def test_timespan_follows_the_poll_interval(interval, backfill, first, minutes):
+def test_timespan_follows_the_poll_interval(
+    interval: int, backfill: int, first: bool, minutes: int
+) -> None:
     assert timespan_minutes(interval, backfill, first) == minutes
 
 
@@ -140,7 +142,7 @@ async def test_query_alerts_with_language_and_country(gdelt: FakeGdelt, tmp_path
 
 
 @pytest.mark.parametrize("mode", ["empty", "blank"])
-async def test_empty_answer_is_not_an_error(gdelt, tmp_path: Path, mode: str):
+async def test_empty_answer_is_not_an_error(gdelt: FakeGdelt, tmp_path: Path, mode: str) -> None:
     gdelt.answer(QUERY, Answer(mode=mode))
     spec = gdelt_spec(QUERY, "test")
     pipeline, repo, fetcher, _out = source_pipeline(
@@ -164,8 +166,8 @@ async def test_empty_answer_is_not_an_error(gdelt, tmp_path: Path, mode: str):
     ],
 )
 async def test_error_answers_are_recorded_failures_and_nothing_is_lost(
-    gdelt, tmp_path: Path, mode: str, error: str, kind: str, waits: bool
-):
+    gdelt: FakeGdelt, tmp_path: Path, mode: str, error: str, kind: str, waits: bool
+) -> None:
     gdelt.answer(QUERY, Answer(ARTICLES, mode=mode))
     spec = gdelt_spec(QUERY, "test")
     clock = Clock()

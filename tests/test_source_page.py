@@ -202,7 +202,7 @@ async def test_page_that_never_matched_says_so(feed_server: FeedServer, tmp_path
         "2 août 2026",
     ],
 )
-def test_common_written_dates_read_as_dateparser_reads_them(text):
+def test_common_written_dates_read_as_dateparser_reads_them(text: str) -> None:
     """The fast path for "27 novembre 2026" and kin gives dateparser's answer, 1000x cheaper."""
     import dateparser
 

@@ -14,6 +14,7 @@ import pytest
 from bot.core.models import SourceKind
 from bot.core.sources import telegram_spec
 from bot.feeds.sources.telegram_channel import parse_channel_page, post_title
+from tests.fakes.feed_server import FeedServer
 from tests.fakes.tme import Channel, FakeTelegramPreview, Post, channel_page
 from tests.source_harness import Clock, alert_rows, source_pipeline
 
@@ -156,8 +157,8 @@ async def test_channel_alerts_each_matching_post_once_and_then_only_new_posts(
 
 @pytest.mark.parametrize(("backfill", "pages", "stored"), [(24, 9, 27), (100, 10, 30)])
 async def test_first_read_pages_back_with_before_to_the_backfill_window(
-    tme, tmp_path: Path, backfill: int, pages: int, stored: int
-):
+    tme: FakeTelegramPreview, tmp_path: Path, backfill: int, pages: int, stored: int
+) -> None:
     """Post i is 40 - i hours old; 3 posts a page: 24 h back takes 9 pages (down to post 14,
     the first one older than the window); 100 h back stops at max_pages (10)."""
     tme.page_size = 3
@@ -329,8 +330,8 @@ async def test_429_while_paging_fails_the_read_without_moving_on(
 
 @pytest.mark.parametrize("original_first", [True, False])
 async def test_forwarded_post_joins_the_original_whichever_arrives_first(
-    tme, tmp_path: Path, original_first: bool
-):
+    tme: FakeTelegramPreview, tmp_path: Path, original_first: bool
+) -> None:
     text = "Kidal: FLA fighters and the army clash north of the town"
     tme.add(
         Channel(
@@ -384,8 +385,8 @@ async def test_forwarded_post_joins_the_original_whichever_arrives_first(
     ],
 )
 async def test_junk_answers_are_failures_that_are_retried_not_pauses(
-    feed_server, tmp_path: Path, body: bytes
-):
+    feed_server: FeedServer, tmp_path: Path, body: bytes
+) -> None:
     feed_server.set("/s/sahelwatch", body, content_type="text/html")
     spec = telegram_spec("sahelwatch", "test")
     base = feed_server.url("")

@@ -45,7 +45,9 @@ def sig(title: str, summary: str = ""):
         ("Mali: JNIM claims raid", "Mali: JNIM claims raid on Youwarou", False),
     ],
 )  # fmt: skip
-def test_guard_only_on_one_template_with_other_places_or_numbers(a, b, refused):
+def test_guard_only_on_one_template_with_other_places_or_numbers(
+    a: str, b: str, refused: bool
+) -> None:
     assert conflict(sig(a), sig(b)) is refused
     assert conflict(sig(b), sig(a)) is refused
 

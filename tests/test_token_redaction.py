@@ -53,8 +53,12 @@ def feeds_with_faults(feed_server, tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("verbose", [False, True], ids=["info", "debug"])
 def test_poll_with_bot_api_faults_never_prints_the_token(
-    verbose: bool, feed_server, telegram_api, nw_env, tmp_path: Path
-):
+    verbose: bool,
+    feed_server: FeedServer,
+    telegram_api: FakeTelegramAPI,
+    nw_env: dict[str, str],
+    tmp_path: Path,
+) -> None:
     env = telegram_env(nw_env, telegram_api)
     env["NEWSWATCH_FEEDS"] = str(feeds_with_faults(feed_server, tmp_path))
     # A dropped connection (network error), a 500 and a 429 on the way to delivering.

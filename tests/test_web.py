@@ -150,7 +150,7 @@ def test_facets_entity_outlet_story_and_day(archive: SimpleNamespace) -> None:
 
 
 @pytest.mark.parametrize("query", ["Goita", "goïta", "recoit Lavrov", "SERGUEI"])
-def test_search_is_diacritic_insensitive(archive, query):
+def test_search_is_diacritic_insensitive(archive: SimpleNamespace, query: str) -> None:
     found = rows(archive, f"/newswatch/alerts.json?_search={query}")
     assert [a["title"] for a in found] == ["Assimi Goïta reçoit Sergueï Lavrov à Bamako"]
 

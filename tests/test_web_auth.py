@@ -37,7 +37,9 @@ def _with_password(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10", "example.org"])
-def test_a_public_address_without_a_password_is_refused_with_a_clear_message(env, host):
+def test_a_public_address_without_a_password_is_refused_with_a_clear_message(
+    env: dict[str, str], host: str
+) -> None:
     result = run_main(["web", "--host", host, "--port", "1"], env, timeout=60)
     assert result.returncode == 2
     assert f"refusing to serve on {host}" in result.stderr

@@ -140,7 +140,9 @@ def test_a_query_reading_an_internal_table_is_left_out() -> None:
         ("a kind of a later version", None, "other"),
     ],
 )
-def test_failure_kind_shows_the_stored_kind(kind, status, label):
+def test_failure_kind_shows_the_stored_kind(
+    kind: str | None, status: int | None, label: str | None
+) -> None:
     from bot.web.plugin import sql_failure_kind
 
     assert sql_failure_kind(kind, status) == label
@@ -170,7 +172,7 @@ def test_story_url() -> None:
         ("attach database ':memory:' as other", False),
     ],
 )
-def test_guard_reads_only_readable_tables(sql, allowed):
+def test_guard_reads_only_readable_tables(sql: str, allowed: bool) -> None:
     conn = sqlite3.connect(":memory:")
     conn.execute("CREATE TABLE alerts (id INTEGER PRIMARY KEY, title TEXT, entities TEXT)")
     conn.execute("CREATE TABLE users (user_id INTEGER)")
