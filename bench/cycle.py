@@ -24,6 +24,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -376,6 +377,10 @@ def measure_latency(args: argparse.Namespace, workdir: Path, out: TextIO) -> lis
     return latencies
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
@@ -444,4 +449,6 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # SIGTERM (a timeout, a kill) unwinds like Ctrl-C: nginx is stopped, temp dirs removed
+    signal.signal(signal.SIGTERM, _terminate)
     raise SystemExit(main())
