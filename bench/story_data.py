@@ -42,6 +42,10 @@ FAR_WEIGHT = 0.3
 # beta^2 = 0.5 (precision counts more), the title + summary one F1. Chosen among 0.25, 0.5 and
 # 1 by the cross-validated figures (docs/dedup.md).
 TITLE_BETA2 = 0.5
+# Inverse regularisation strength of the logistic regressions (scikit-learn's C). Chosen among
+# 0.3, 1, 3, 10 and 30 by the cross-validated figures (docs/dedup.md): with 20 features and
+# about 35,000 pairs, 1 shrank the rare but telling features (action classes, names) too much.
+REGULARISATION_C = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +234,7 @@ def fit_variant(
     xs: Sequence[Sequence[float]],
     ys: Sequence[int],
     ws: Sequence[float] | None = None,
-    c: float = 1.0,
+    c: float = REGULARISATION_C,
     beta2: float = 1.0,
 ) -> dict[str, Any]:
     """Logistic regression (scikit-learn, dev extra) and the threshold that maximises pair

@@ -161,6 +161,24 @@ def test_a_later_step_of_a_saga_the_next_day_starts_a_story(first: str, next_day
     assert not later_step(sig((first, "")), later, 2.0)  # within hours: one report's detail
 
 
+def test_a_month_or_a_weekday_is_not_a_shared_name() -> None:
+    # two stories of one day in Mali: "November" and "Wednesday" name no event
+    a = sig(
+        (
+            "Mali: court sentences jihadist leader",
+            "On Wednesday 20 November the court gave him ten years.",
+        )
+    )
+    b = sig(
+        (
+            "Mali: prime minister dismissed",
+            "A decree read on Wednesday 20 November dismissed the government.",
+        )
+    )
+    assert not a.specific_names & b.specific_names
+    assert not event_evidence(a, b)
+
+
 def test_one_shared_entity_or_its_place_is_not_evidence() -> None:
     a = sig(("Bamako: fuel convoys attacked again", ""))
     b = sig(("Bamako court hears case against former ministers", ""))

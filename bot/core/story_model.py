@@ -210,15 +210,61 @@ def title_numbers(title: str) -> frozenset[int]:
     return frozenset(out)
 
 
+# Months and weekdays (EN/FR, folded) are capitalised in English but name no event: two
+# stories of "20 November" are not one.
+_CALENDAR = frozenset(
+    [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "janvier",
+        "fevrier",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "aout",
+        "septembre",
+        "octobre",
+        "novembre",
+        "decembre",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "lundi",
+        "mardi",
+        "mercredi",
+        "jeudi",
+        "vendredi",
+        "samedi",
+        "dimanche",
+    ]
+)
+
+
 def names(text: str) -> frozenset[str]:
-    """Capitalised words of 4 letters or more that are not function words, concepts or
-    country names, folded: the names a rewrite or a translation keeps."""
+    """Capitalised words of 4 letters or more that are not function words, concepts, country
+    names, months or weekdays, folded: the names a rewrite or a translation keeps."""
     out = set()
     for word in fold(text).split():
         if len(word) < 4 or not word[0].isupper():
             continue
         low = word.casefold()
-        if low in STOPWORDS or low in LEXICON or low in COUNTRIES:
+        if low in STOPWORDS or low in LEXICON or low in COUNTRIES or low in _CALENDAR:
             continue
         out.add(low)
     return frozenset(out)
