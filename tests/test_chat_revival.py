@@ -28,7 +28,7 @@ WITNESS = -1005550030  # never blocked: the admin (CHAT) is told through it
 TITLES = ["JNIM claims ambush on army convoy near Gao", "Assimi Goïta announces a reshuffle"]
 
 
-def _alerts(api, chat: int) -> Counter[str]:
+def _alerts(api: FakeTelegramAPI, chat: int) -> Counter[str]:
     texts = [parse_telegram_html(m.text) for m in api.messages_to(chat)]
     return Counter(t for t in texts for title in TITLES if title in t)
 

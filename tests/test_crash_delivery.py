@@ -48,14 +48,18 @@ def _feed() -> str:
     )
 
 
-def _env(feed_server, telegram_api, nw_env, tmp_path: Path) -> dict[str, str]:
+def _env(
+    feed_server: FeedServer, telegram_api: FakeTelegramAPI, nw_env: dict[str, str], tmp_path: Path
+) -> dict[str, str]:
     feed_server.set("/crash.xml", _feed())
     env = telegram_env(nw_env, telegram_api)
     env["NEWSWATCH_FEEDS"] = str(write_feed_list(tmp_path, [feed_server.url("/crash.xml")]))
     return env
 
 
-def _kill_during_delivery(env: dict[str, str], telegram_api, after: int, delay: float) -> None:
+def _kill_during_delivery(
+    env: dict[str, str], telegram_api: FakeTelegramAPI, after: int, delay: float
+) -> None:
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "main.py"), "poll", "--once"],
         env=env,
@@ -78,7 +82,7 @@ def _kill_during_delivery(env: dict[str, str], telegram_api, after: int, delay: 
     assert len(telegram_api.state.messages) < len(TITLES), "killed in the middle of the batch"
 
 
-def _delivered(telegram_api) -> Counter[str]:
+def _delivered(telegram_api: FakeTelegramAPI) -> Counter[str]:
     return Counter(
         parse_telegram_html(m.text).split("\n")[1] for m in telegram_api.messages_to(CHAT)
     )

@@ -36,7 +36,9 @@ def _feed() -> str:
     )  # fmt: skip
 
 
-def _env(feed_server, telegram_api, nw_env, tmp_path: Path) -> dict[str, str]:
+def _env(
+    feed_server: FeedServer, telegram_api: FakeTelegramAPI, nw_env: dict[str, str], tmp_path: Path
+) -> dict[str, str]:
     feed_server.set("/inc.xml", _feed())
     env = telegram_env(nw_env, telegram_api)
     env["NEWSWATCH_FEEDS"] = str(write_feed_list(tmp_path, [feed_server.url("/inc.xml")]))

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -38,7 +39,7 @@ def start_run(env: dict[str, str]) -> subprocess.Popen[str]:
     )
 
 
-def wait_until(predicate, timeout: float = 20.0) -> bool:
+def wait_until(predicate: Callable[[], object], timeout: float = 20.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,7 +25,7 @@ def q(tmp_path_factory: pytest.TempPathFactory) -> Queries:
     return Queries(repo.db)
 
 
-def titles(rows) -> list[str]:
+def titles(rows: Iterable[Mapping[str, Any]]) -> list[str]:
     return [r["title"] for r in rows]
 
 

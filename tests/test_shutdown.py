@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from tests.fakes.telegram_api import FakeTelegramAPI
 pytestmark = pytest.mark.slow  # SIGTERM to main.py run
 
 
-def wait_until(predicate, timeout: float = 20.0) -> bool:
+def wait_until(predicate: Callable[[], object], timeout: float = 20.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

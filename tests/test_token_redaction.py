@@ -40,7 +40,7 @@ def assert_no_token(token: str, *outputs: str) -> None:
     assert secret not in text, "the secret half of the token leaked into the output"
 
 
-def feeds_with_faults(feed_server, tmp_path: Path) -> Path:
+def feeds_with_faults(feed_server: FeedServer, tmp_path: Path) -> Path:
     feed_server.set("/ok.xml", FEED)
     feed_server.set("/broken.xml", "", status=500)
     feed_server.set("/html.xml", FEED, fault="html")

@@ -16,7 +16,7 @@ from storage.db import open_database
 pytest.importorskip("datasette", reason="needs the `web` extra")
 
 
-def _inspect(db_path: Path):
+def _inspect(db_path: Path) -> Any:
     from bot.web.server import inspect_database
 
     return inspect_database(db_path)
