@@ -108,10 +108,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         def after() -> list[dict[str, Any]]:
             due = [
                 s.story_id
-                for s in repo.story_edit_candidates(candidates_since(NOW, rule))
+                for s in repo.outbox.story_edit_candidates(candidates_since(NOW, rule))
                 if edit_due(s, NOW, rule)
             ]
-            return repo.story_edit_messages(due) if due else []
+            return repo.outbox.story_edit_messages(due) if due else []
 
         keys = [[(r["story_id"], r["delivery_id"]) for r in fn()] for fn in (before, after)]
         if keys[0] != keys[1]:

@@ -60,8 +60,8 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
         urls = [server.url("/quiet.xml"), server.url("/broken.xml"), server.url("/stale.xml")]
         repo = seed_alerts(tmp / "newswatch.db", now)
         seed_bulk(repo, now)
-        repo.sync_feeds([FeedSpec(url=u) for u in urls], now)
-        repo.update_feed(
+        repo.feeds.sync([FeedSpec(url=u) for u in urls], now)
+        repo.feeds.update(
             urls[2],
             title="Stale Gazette",
             last_fetch_at=now - timedelta(days=3),

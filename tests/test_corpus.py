@@ -31,7 +31,7 @@ async def test_every_capture_yields_items_or_a_recorded_error(
         report = await pipeline.run_cycle(force=True)
     finally:
         await fetcher.aclose()
-    states = repo.feed_states(urls)
+    states = repo.feeds.states(urls)
     assert report.feeds_due == len(files)
     unexplained = []
     for number, url in enumerate(urls):

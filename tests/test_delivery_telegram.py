@@ -72,7 +72,7 @@ def add_alert(
         published=draft.published,
         alert=draft,
     )
-    [stored] = repo.store_feed_items("https://feeds.example.org/rss", [item], now, {})
+    [stored] = repo.alerts.store_feed_items("https://feeds.example.org/rss", [item], now, {})
     return stored
 
 
@@ -221,7 +221,7 @@ async def test_403_deactivates_one_chat_and_others_keep_receiving(
     await d.drain()
     assert len(telegram_api.messages_to(CHAT)) == 3
     assert telegram_api.messages_to(OTHER) == []
-    assert repo.inactive_chats() == {OTHER}
+    assert repo.chats.inactive() == {OTHER}
     notices = [m.text for m in telegram_api.messages_to(ADMIN)]
     assert len(notices) == 1 and str(OTHER) in notices[0] and "deactivated" in notices[0]
     attempts_to_other = len(
@@ -275,16 +275,16 @@ async def test_supergroup_upgrade_keeps_the_chats_settings(
 ) -> None:
     """Issue 16: the mutes, quiet hours and digest settings were lost with the old id."""
     old, new = -4002, -1004002
-    repo.set_chat_prefs(old, NOW, quiet_start="23:00", quiet_end="06:00", digest_mode="low")
-    repo.add_mute(old, "source", "Noisy Wire", NOW + timedelta(days=3), 1, NOW)
+    repo.chats.set_prefs(old, NOW, quiet_start="23:00", quiet_end="06:00", digest_mode="low")
+    repo.chats.add_mute(old, "source", "Noisy Wire", NOW + timedelta(days=3), 1, NOW)
     telegram_api.inject("sendMessage", "migrate", count=1, chat_id=old, migrate_to=new)
     add_alert(repo, "Upgrade day", chats=((old, None),), priority="urgent")
     await deliverer(bot, repo).drain()
     assert titles_of(telegram_api, new) == ["Upgrade day"]
-    prefs = repo.get_chat_prefs(new)
+    prefs = repo.chats.prefs(new)
     assert prefs and prefs["quiet_start"] == "23:00" and prefs["digest_mode"] == "low"
-    assert [m["value"] for m in repo.active_mutes(new, NOW)] == ["Noisy Wire"]
-    assert repo.get_chat_prefs(old) is None and repo.active_mutes(old, NOW) == []
+    assert [m["value"] for m in repo.chats.active_mutes(new, NOW)] == ["Noisy Wire"]
+    assert repo.chats.prefs(old) is None and repo.chats.active_mutes(old, NOW) == []
 
 
 async def test_unparseable_html_is_resent_as_plain_text(
@@ -407,7 +407,7 @@ async def test_threshold_alerts_still_go_one_by_one(
 async def test_quiet_hours_hold_then_send_one_digest(
     telegram_api: FakeTelegramAPI, bot: Any, repo: Repository
 ) -> None:
-    repo.set_chat_prefs(CHAT, NOW, quiet_start="22:00", quiet_end="07:00")
+    repo.chats.set_prefs(CHAT, NOW, quiet_start="22:00", quiet_end="07:00")
     night = Clock(datetime(2026, 3, 1, 23, 0, tzinfo=UTC))
     for i in range(3):
         add_alert(repo, f"Night {i}", now=night.now)
@@ -430,7 +430,7 @@ async def test_quiet_hours_hold_then_send_one_digest(
 async def test_daily_digest_mode_holds_low_priority(
     telegram_api: FakeTelegramAPI, bot: Any, repo: Repository
 ) -> None:
-    repo.set_chat_prefs(CHAT, NOW, digest_mode="low", digest_time="18:00")
+    repo.chats.set_prefs(CHAT, NOW, digest_mode="low", digest_time="18:00")
     clock = Clock()
     add_alert(repo, "Low one", priority="digest")
     add_alert(repo, "Low two", priority="digest")
@@ -448,8 +448,8 @@ async def test_daily_digest_mode_holds_low_priority(
 async def test_muted_entity_and_source_are_skipped(
     telegram_api: FakeTelegramAPI, bot: Any, repo: Repository
 ) -> None:
-    repo.add_mute(CHAT, "entity", "jnim", NOW + timedelta(hours=24), 1, NOW)
-    repo.add_mute(CHAT, "source", "Noisy Wire", NOW + timedelta(hours=24), 1, NOW)
+    repo.chats.add_mute(CHAT, "entity", "jnim", NOW + timedelta(hours=24), 1, NOW)
+    repo.chats.add_mute(CHAT, "source", "Noisy Wire", NOW + timedelta(hours=24), 1, NOW)
     add_alert(repo, "Only JNIM", entities=("JNIM",))
     add_alert(repo, "JNIM and Bamako", entities=("JNIM", "Bamako"))
     add_alert(repo, "Noisy", entities=("Bamako",), source="Noisy Wire")
@@ -500,14 +500,14 @@ async def test_mute_button_takes_effect_at_once(
         assert await eventually(lambda: telegram_api.state.callback_answers)
         answer = telegram_api.state.callback_answers[0]["text"]
         assert answer.startswith("Muted Bamako for 24 h")
-        mutes = repo.active_mutes(CHAT, datetime.now(UTC))
+        mutes = repo.chats.active_mutes(CHAT, datetime.now(UTC))
         assert [(m["kind"], m["value"], m["created_by"]) for m in mutes] == [
             ("entity", "Bamako", 9)
         ]
         telegram_api.push_callback(f"mute:s:{alert.alert_id}", chat_id=OTHER, user_id=9)
         assert await eventually(lambda: len(telegram_api.state.callback_answers) == 2)
         assert "not sent to this chat" in telegram_api.state.callback_answers[1]["text"]
-        assert repo.active_mutes(OTHER, datetime.now(UTC)) == []
+        assert repo.chats.active_mutes(OTHER, datetime.now(UTC)) == []
     finally:
         await app.updater.stop()
         await app.stop()

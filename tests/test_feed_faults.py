@@ -226,7 +226,7 @@ def test_fault_table_in_one_cycle(tmp_path: Path, unresolvable: str) -> None:
             tracemalloc.stop()
         elapsed = time.monotonic() - started
 
-    states = repo.feed_states(urls)
+    states = repo.feeds.states(urls)
     now = datetime.now(UTC)
     problems = []
     for url, want in expected.items():
@@ -281,7 +281,7 @@ def test_permanent_redirect_is_followed_next_time_without_realerting(tmp_path: P
 
         async def scenario() -> int:
             await pipeline.run_cycle(force=True)
-            first = repo.feed_states()[server.url("/old.xml")]["redirected_to"]
+            first = repo.feeds.states()[server.url("/old.xml")]["redirected_to"]
             assert first is None, "one 301 is not enough to move a feed (issue 16)"
             await pipeline.run_cycle(force=True)  # seen twice: applied
             before = len(server.hits_for("/old.xml"))
@@ -292,7 +292,7 @@ def test_permanent_redirect_is_followed_next_time_without_realerting(tmp_path: P
         before = drive(fetcher, scenario)
         assert len(server.hits_for("/old.xml")) == before == 2, "the old URL is not asked again"
         assert len(server.hits_for("/new.xml")) == 3
-        state = repo.feed_states()[server.url("/old.xml")]
+        state = repo.feeds.states()[server.url("/old.xml")]
         assert state["redirected_to"] == server.url("/new.xml")
         assert state["items_total"] == 3
         assert len(deliverer.alerts) == 3, "each item alerts once, across the move"
@@ -311,7 +311,7 @@ def test_permanent_redirect_counts_across_processes(tmp_path: Path) -> None:
                 tmp_path / "nw.db", [old], deliverer=RecordingDeliverer()
             )
             drive(fetcher, partial(pipeline.run_cycle, force=True))
-            states.append(repo.feed_states()[old])
+            states.append(repo.feeds.states()[old])
         assert states[0]["redirected_to"] is None
         assert states[0]["redirect_candidate"] == server.url("/new.xml")
         assert states[1]["redirected_to"] == server.url("/new.xml")
@@ -326,7 +326,7 @@ def test_temporary_redirect_does_not_update_the_stored_url(tmp_path: Path) -> No
             tmp_path / "nw.db", [server.url("/tmp.xml")], deliverer=RecordingDeliverer()
         )
         drive(fetcher, lambda: pipeline.run_cycle(force=True))
-        state = repo.feed_states()[server.url("/tmp.xml")]
+        state = repo.feeds.states()[server.url("/tmp.xml")]
         assert state["redirected_to"] is None
         assert state["items_total"] == 1
 
@@ -358,7 +358,7 @@ def test_backoff_pause_after_n_failures_one_notice_then_one_recovery_notice(tmp_
         async def scenario() -> None:
             for _ in range(6):  # three failures pause it; three more while paused
                 await pipeline.run_cycle()
-                state = repo.feed_states()[flaky]
+                state = repo.feeds.states()[flaky]
                 next_at = parse_iso(state["next_fetch_at"])
                 assert next_at is not None
                 delays.append(round((next_at - clock.now).total_seconds()))
@@ -376,7 +376,7 @@ def test_backoff_pause_after_n_failures_one_notice_then_one_recovery_notice(tmp_
             await pipeline.run_cycle(force=True)
 
         drive(fetcher, scenario)
-    state = repo.feed_states()[flaky]
+    state = repo.feeds.states()[flaky]
     assert state["status"] == "active" and state["consecutive_failures"] == 0
     recovered = [n for n in deliverer.notices if "recovered" in n]
     assert len(recovered) == 1 and flaky in recovered[0], deliverer.notices
@@ -397,7 +397,7 @@ def test_paused_feed_is_not_fetched_before_its_backoff_even_when_forced(tmp_path
 
         drive(fetcher, scenario)
         assert len(server.hits_for("/down.xml")) == 1
-        assert repo.feed_states()[server.url("/down.xml")]["status"] == "paused"
+        assert repo.feeds.states()[server.url("/down.xml")]["status"] == "paused"
 
 
 def test_retry_after_is_honoured_even_by_a_forced_cycle(tmp_path: Path) -> None:
@@ -446,13 +446,13 @@ def test_a_retried_gone_feed_is_fetched_again_and_can_recover(tmp_path: Path) ->
             await pipeline.run_cycle(force=True)
             await pipeline.run_cycle(force=True)  # gone: not fetched
             server.set("/gone.xml", mali_feed("back"))  # the publisher restored it
-            retried.append(repo.retry_feed("gone.xml", datetime.now(UTC)))
+            retried.append(repo.feeds.retry("gone.xml", datetime.now(UTC)))
             await pipeline.run_cycle()  # not forced: the retry made it due
 
         drive(fetcher, scenario)
         url = server.url("/gone.xml")
         assert retried == [(url, "gone")]
-        state = repo.feed_states()[url]
+        state = repo.feeds.states()[url]
         assert len(server.hits_for("/gone.xml")) == 2
         assert (state["status"], state["consecutive_failures"]) == ("active", 0)
 
@@ -495,7 +495,7 @@ def test_feed_hints_set_the_next_fetch_within_bounds(tmp_path: Path) -> None:
             interval=300, min_interval=60, max_interval=6 * 3600, jitter=0.0
         )
         drive(fetcher, lambda: pipeline.run_cycle(force=True))
-        states = repo.feed_states()
+        states = repo.feeds.states()
     delays = {
         p: (_at(states[server.url(p)]["next_fetch_at"]) - clock.now).total_seconds() for p in paths
     }
@@ -522,10 +522,10 @@ def test_a_failed_batch_of_feed_states_does_not_end_the_cycle(tmp_path: Path) ->
         def locked(updates: object) -> None:
             raise sqlite3.OperationalError("database is locked")
 
-        repo.update_feeds = locked  # type: ignore[method-assign]
+        repo.feeds.update_many = locked  # type: ignore[method-assign]
         report = drive(fetcher, lambda: pipeline.run_cycle(force=True))
     assert report.errors == 1 and report.items_new > 0  # the cycle ran to its end
     assert deliverer.alerts  # and delivered what it stored
-    states = repo.feed_states()
+    states = repo.feeds.states()
     assert states[server.url("/ok.xml")]["last_success_at"]  # stored with its items
     assert states[server.url("/down.xml")]["consecutive_failures"] == 0  # lost: due again

@@ -85,7 +85,7 @@ def test_high_only_chat_gets_the_rest_in_its_digest(
     repo = Repository(open_database(Path(nw_env["NEWSWATCH_DB"])))
     from datetime import UTC, datetime
 
-    repo.set_severity_pref(CHAT, "*", "high", datetime.now(UTC))
+    repo.chats.set_severity_pref(CHAT, "*", "high", datetime.now(UTC))
     repo.db.conn.close()
     done = run_main(["poll", "--once"], env)
     assert done.returncode == 0, done.stderr
@@ -122,7 +122,7 @@ def test_a_later_report_updates_the_story_incident(tmp_path: Path) -> None:
             story_id=story, incident=tagger.tag(title).to_dict(),
         )  # fmt: skip
         item = NewItem(f"k{i}", None, "feed", title, None, now, alert=draft)
-        stored = repo.store_feed_items("feed", [item], now, {})
+        stored = repo.alerts.store_feed_items("feed", [item], now, {})
         story = stored[0].story_id
     row = repo.db.execute_returning_dicts(
         "SELECT a.* FROM stories s JOIN alerts a ON a.id = s.first_alert_id WHERE s.id = ?",

@@ -137,7 +137,7 @@ def _seed(db_path: Path, now: datetime) -> None:
             entities=("Mali",), matches=({"entity": "Mali", "alias": "Mali", "field": "title"},),
             priority="normal", chats=(), incident=tagger.tag(title).to_dict(),
         )  # fmt: skip
-        repo.store_feed_items(
+        repo.alerts.store_feed_items(
             FEED, [NewItem(key, link, FEED, title, link, at, alert=draft)], at, {}
         )
     repo.db.conn.close()

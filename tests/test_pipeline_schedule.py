@@ -34,7 +34,7 @@ async def test_just_due_feeds_are_fetched_at_once_and_a_backlog_is_spread(
 
         now = datetime.now(UTC)
         for url in urls:  # all of them just came due (1 s ago): no spreading
-            repo.update_feed(url, next_fetch_at=now - timedelta(seconds=1))
+            repo.feeds.update(url, next_fetch_at=now - timedelta(seconds=1))
         feed_server.hits.clear()
         started = time.monotonic()
         await pipeline.run_cycle()
@@ -54,9 +54,9 @@ async def test_seconds_until_next_due(feed_server: FeedServer, tmp_path: Path) -
         await fetcher.aclose()
     wait = pipeline.seconds_until_next_due()
     assert wait is not None and 200 < wait <= 300  # default interval 300 s, jitter shortens
-    repo.update_feed(url, next_fetch_at=datetime.now(UTC) - timedelta(minutes=5))
+    repo.feeds.update(url, next_fetch_at=datetime.now(UTC) - timedelta(minutes=5))
     assert pipeline.seconds_until_next_due() == 0.0
-    repo.update_feed(url, status="gone")
+    repo.feeds.update(url, status="gone")
     assert pipeline.seconds_until_next_due() is None
 
 

@@ -144,11 +144,11 @@ def test_old_sent_and_failed_admin_notices_go_pending_ones_stay(tmp_path: Path) 
     repo = Repository(open_database(tmp_path / "nw.db"))
     old, recent = NOW - timedelta(days=200), NOW - timedelta(days=1)
     for text, at in (("old sent", old), ("old failed", old), ("old pending", old), ("new", recent)):
-        repo.queue_admin_notice([1], text, at)
+        repo.outbox.queue_admin_notice([1], text, at)
     ids = dict(repo.db.execute("SELECT text, id FROM admin_notices").fetchall())
-    repo.mark_notice(ids["old sent"], "sent", None, old)
-    repo.mark_notice(ids["old failed"], "failed", "blocked", old)
-    repo.mark_notice(ids["new"], "sent", None, recent)
+    repo.outbox.mark_notice(ids["old sent"], "sent", None, old)
+    repo.outbox.mark_notice(ids["old failed"], "failed", "blocked", old)
+    repo.outbox.mark_notice(ids["new"], "sent", None, recent)
     prune(repo.db, NOW, retention_days=180)
     left = sorted(r[0] for r in repo.db.execute("SELECT text FROM admin_notices"))
     assert left == ["new", "old pending"]
@@ -164,7 +164,7 @@ def test_old_weak_matches_go_with_the_alerts_and_leave_search(tmp_path: Path) ->
         weak = WeakDraft("Wire", f"{key} budget talks", None, "Lebanon, Cyprus and Mali", at,
                          ("Mali",), ("Mali: [salience] in a list",))  # fmt: skip
         item = NewItem(key, None, "https://x.example/f", weak.title, None, at, weak=weak)
-        repo.store_feed_items("https://x.example/f", [item], at, {})
+        repo.alerts.store_feed_items("https://x.example/f", [item], at, {})
     assert Queries(repo.db).search_weak('"cyprus"').total == 2
     prune(repo.db, NOW, retention_days=180)
     page = Queries(repo.db).search_weak('"cyprus"')

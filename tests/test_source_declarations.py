@@ -109,10 +109,10 @@ def test_article_keys() -> None:
 def test_retry_names_a_source_like_a_feed(tmp_path: Path) -> None:
     repo = Repository(open_database(tmp_path / "nw.db"))
     now = datetime.now(UTC)
-    repo.sync_feeds([FeedSpec("telegram:privatechan", kind=SourceKind.TELEGRAM)], now)
-    repo.update_feed("telegram:privatechan", status="paused", consecutive_failures=1)
-    assert repo.retry_feed("telegram:privatechan", now) == ("telegram:privatechan", "paused")
-    assert repo.feed_states()["telegram:privatechan"]["status"] == "active"
+    repo.feeds.sync([FeedSpec("telegram:privatechan", kind=SourceKind.TELEGRAM)], now)
+    repo.feeds.update("telegram:privatechan", status="paused", consecutive_failures=1)
+    assert repo.feeds.retry("telegram:privatechan", now) == ("telegram:privatechan", "paused")
+    assert repo.feeds.states()["telegram:privatechan"]["status"] == "active"
 
 
 @pytest.mark.parametrize(

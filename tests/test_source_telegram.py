@@ -138,7 +138,7 @@ async def test_channel_alerts_each_matching_post_once_and_then_only_new_posts(
         assert alert["source"] == "Sahel Watch"
         keys = [r["key"] for r in repo.db.execute_returning_dicts("SELECT key FROM items")]
         assert len(keys) == 6 and all("sahelwatch/" in k for k in keys)
-        state = json.loads(repo.feed_states([spec.url])[spec.url]["source_state"])
+        state = json.loads(repo.feeds.states([spec.url])[spec.url]["source_state"])
         assert state == {"last_id": 106}
 
         channel.posts.append(
@@ -228,7 +228,7 @@ async def test_channel_without_preview_gets_one_notice_and_is_paused(
     assert len(out.notices) == 1
     assert "t.me/s/privatechan has no public preview" in out.notices[0]
     assert "/retry telegram:privatechan" in out.notices[0]
-    state = repo.feed_states([spec.url])[spec.url]
+    state = repo.feeds.states([spec.url])[spec.url]
     assert state["status"] == "paused"
     assert "no public preview" in state["last_error"]
     assert len(tme.hits_for("privatechan")) == 2, "fetched once (with its redirect), not per cycle"
@@ -266,7 +266,7 @@ async def test_deleted_channel_is_told_apart_and_paused(
         await fetcher.aclose()
     assert len(out.notices) == 1
     assert "no public preview any more" in out.notices[0]
-    assert repo.feed_states([spec.url])[spec.url]["status"] == "paused"
+    assert repo.feeds.states([spec.url])[spec.url]["status"] == "paused"
     assert len(alert_rows(repo)) >= 3, "alerts already stored are kept"
 
 
@@ -282,7 +282,7 @@ async def test_429_is_respected_and_nothing_is_lost(
     try:
         report = await pipeline.run_cycle(force=True)
         assert "429" in str(report.feed_errors[spec.url])
-        state = repo.feed_states([spec.url])[spec.url]
+        state = repo.feeds.states([spec.url])[spec.url]
         assert state["status"] == "active" and state["retry_not_before"]
         hits = len(tme.hits_for("sahelwatch"))
         clock.advance(60)  # before Retry-After (120 s): even a forced cycle waits
@@ -323,7 +323,7 @@ async def test_429_while_paging_fails_the_read_without_moving_on(
         await fetcher.aclose()
     assert "before=" in str(report.feed_errors[spec.url])
     assert report.feed_errors[spec.url].kind == "rate_limited"  # the page's own kind
-    state = repo.feed_states([spec.url])[spec.url]
+    state = repo.feeds.states([spec.url])[spec.url]
     assert state["source_state"] is None and state["retry_not_before"]
     assert repo.db.execute("SELECT count(*) FROM items").fetchone()[0] == 0
 
@@ -398,7 +398,7 @@ async def test_junk_answers_are_failures_that_are_retried_not_pauses(
     finally:
         await fetcher.aclose()
     assert "not a channel preview" in str(report.feed_errors[spec.url])
-    state = repo.feed_states([spec.url])[spec.url]
+    state = repo.feeds.states([spec.url])[spec.url]
     assert state["status"] == "active" and state["consecutive_failures"] == 1
     assert out.notices == []
 

@@ -144,7 +144,7 @@ def test_collect_status_from_a_real_cycle(tmp_path: Path) -> None:
     assert [f.url for f in status.failing] == [server.url("/bad.xml")]
     assert status.failing[0].last_error == "HTTP 503 Service Unavailable"
     assert status.pending_notices == 0
-    repo.queue_admin_notice([1, 2], "Feed paused", datetime.now(UTC))
+    repo.outbox.queue_admin_notice([1, 2], "Feed paused", datetime.now(UTC))
     assert collect_status(repo.db, tmp_path / "nw.db").pending_notices == 2
     assert status.db_bytes > 0 and status.pending == 0
 

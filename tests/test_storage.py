@@ -45,43 +45,43 @@ def test_wal_and_migrations_once(tmp_path: Path) -> None:
 
 def test_store_items_alerts_and_outbox_atomically(tmp_path: Path) -> None:
     repo = Repository(open_database(tmp_path / "nw.db"))
-    repo.sync_feeds([FeedSpec(url="http://f/1")], NOW)
+    repo.feeds.sync([FeedSpec(url="http://f/1")], NOW)
     items = [
         NewItem("g:1", "f/a", "http://f/1", "A", None, NOW, _alert("JNIM attack")),
         NewItem("g:2", "f/b", "http://f/1", "B", None, NOW, None),
     ]
-    stored = repo.store_feed_items("http://f/1", items, NOW, {"etag": '"x"'})
+    stored = repo.alerts.store_feed_items("http://f/1", items, NOW, {"etag": '"x"'})
     assert len(stored) == 1 and stored[0].new_story
-    assert repo.unseen_keys(["g:1", "g:2", "g:3"]) == {"g:3"}
-    rows = repo.pending_deliveries(NOW)
+    assert repo.alerts.unseen_keys(["g:1", "g:2", "g:3"]) == {"g:3"}
+    rows = repo.outbox.pending(NOW)
     assert sorted((r["chat_id"], r["thread_id"]) for r in rows) == [(1, None), (2, 7)]
-    assert repo.feed_states(["http://f/1"])["http://f/1"]["etag"] == '"x"'
+    assert repo.feeds.states(["http://f/1"])["http://f/1"]["etag"] == '"x"'
 
 
 def test_failed_write_rolls_back_everything(tmp_path: Path) -> None:
     repo = Repository(open_database(tmp_path / "nw.db"))
-    repo.sync_feeds([FeedSpec(url="http://f/1")], NOW)
+    repo.feeds.sync([FeedSpec(url="http://f/1")], NOW)
     items = [NewItem("g:1", None, "http://f/1", "A", None, NOW, _alert("JNIM attack"))]
     with pytest.raises(Exception, match="no such column"):
-        repo.store_feed_items("http://f/1", items, NOW, {"no_such_column": 1})
-    assert repo.unseen_keys(["g:1"]) == {"g:1"}
+        repo.alerts.store_feed_items("http://f/1", items, NOW, {"no_such_column": 1})
+    assert repo.alerts.unseen_keys(["g:1"]) == {"g:1"}
     assert repo.db.execute("SELECT count(*) FROM alerts").fetchone()[0] == 0
     assert pending_delivery_count(repo.db) == 0
 
 
 def test_feed_updates_are_one_transaction(tmp_path: Path) -> None:
     repo = Repository(open_database(tmp_path / "nw.db"))
-    repo.sync_feeds([FeedSpec(url="http://f/1"), FeedSpec(url="http://f/2")], NOW)
+    repo.feeds.sync([FeedSpec(url="http://f/1"), FeedSpec(url="http://f/2")], NOW)
     later = NOW + timedelta(minutes=5)
-    repo.update_feeds(
+    repo.feeds.update_many(
         [("http://f/1", {"etag": '"a"', "next_fetch_at": later}), ("http://f/2", {"etag": '"b"'})]
     )
-    states = repo.feed_states()
+    states = repo.feeds.states()
     assert (states["http://f/1"]["etag"], states["http://f/2"]["etag"]) == ('"a"', '"b"')
     assert states["http://f/1"]["next_fetch_at"] == later.isoformat()
     with pytest.raises(Exception, match="no such column"):
-        repo.update_feeds([("http://f/1", {"etag": '"c"'}), ("http://f/2", {"nope": 1})])
-    assert repo.feed_states()["http://f/1"]["etag"] == '"a"'  # the whole batch rolled back
+        repo.feeds.update_many([("http://f/1", {"etag": '"c"'}), ("http://f/2", {"nope": 1})])
+    assert repo.feeds.states()["http://f/1"]["etag"] == '"a"'  # the whole batch rolled back
 
 
 _RETRY_FEEDS = [
@@ -105,13 +105,13 @@ _RETRY_FEEDS = [
 )
 def test_retry_feed_picks_one_feed_or_says_why(tmp_path: Path, target: str, result: str) -> None:
     repo = Repository(open_database(tmp_path / "nw.db"))
-    repo.sync_feeds([FeedSpec(url=u) for u in [*_RETRY_FEEDS, "https://old.example/rss"]], NOW)
-    repo.sync_feeds([FeedSpec(url=u) for u in _RETRY_FEEDS], NOW)  # old.example: removed
+    repo.feeds.sync([FeedSpec(url=u) for u in [*_RETRY_FEEDS, "https://old.example/rss"]], NOW)
+    repo.feeds.sync([FeedSpec(url=u) for u in _RETRY_FEEDS], NOW)  # old.example: removed
     for url in _RETRY_FEEDS:
-        repo.update_feed(url, status="gone", consecutive_failures=1, last_error="HTTP 410 Gone")
+        repo.feeds.update(url, status="gone", consecutive_failures=1, last_error="HTTP 410 Gone")
     if result.startswith("https://"):
-        assert repo.retry_feed(target, NOW + timedelta(hours=1)) == (result, "gone")
-        state = repo.feed_states()[result]
+        assert repo.feeds.retry(target, NOW + timedelta(hours=1)) == (result, "gone")
+        state = repo.feeds.states()[result]
         assert (state["status"], state["consecutive_failures"], state["last_error"]) == (
             "active",
             0,
@@ -119,40 +119,40 @@ def test_retry_feed_picks_one_feed_or_says_why(tmp_path: Path, target: str, resu
         )
         assert state["next_fetch_at"] == (NOW + timedelta(hours=1)).isoformat()
         others = [u for u in _RETRY_FEEDS if u != result]
-        assert {repo.feed_states()[u]["status"] for u in others} == {"gone"}
+        assert {repo.feeds.states()[u]["status"] for u in others} == {"gone"}
     else:
         with pytest.raises(FeedLookupError, match=result):
-            repo.retry_feed(target, NOW)
-        assert {repo.feed_states()[u]["status"] for u in _RETRY_FEEDS} == {"gone"}
+            repo.feeds.retry(target, NOW)
+        assert {repo.feeds.states()[u]["status"] for u in _RETRY_FEEDS} == {"gone"}
 
 
 def test_feed_removed_from_list_is_kept_but_not_active(tmp_path: Path) -> None:
     repo = Repository(open_database(tmp_path / "nw.db"))
-    repo.sync_feeds([FeedSpec(url="http://f/1"), FeedSpec(url="http://f/2")], NOW)
-    repo.sync_feeds([FeedSpec(url="http://f/2")], NOW)
-    states = repo.feed_states()
+    repo.feeds.sync([FeedSpec(url="http://f/1"), FeedSpec(url="http://f/2")], NOW)
+    repo.feeds.sync([FeedSpec(url="http://f/2")], NOW)
+    states = repo.feeds.states()
     assert states["http://f/1"]["status"] == "removed"
     assert states["http://f/2"]["status"] == "active"
-    repo.sync_feeds([FeedSpec(url="http://f/1")], NOW)
-    assert repo.feed_states()["http://f/1"]["status"] == "active"
+    repo.feeds.sync([FeedSpec(url="http://f/1")], NOW)
+    assert repo.feeds.states()["http://f/1"]["status"] == "active"
 
 
 def test_every_story_member_is_kept_for_rebuilding_the_index(tmp_path: Path) -> None:
     repo = Repository(open_database(tmp_path / "nw.db"))
-    repo.sync_feeds([FeedSpec(url="http://f/1")], NOW)
+    repo.feeds.sync([FeedSpec(url="http://f/1")], NOW)
     first = replace(_alert("JNIM attack near Ségou"), story_fingerprint='{"fp": 1}')
-    [stored] = repo.store_feed_items(
+    [stored] = repo.alerts.store_feed_items(
         "http://f/1", [NewItem("g:1", None, "http://f/1", "A", None, NOW, first)], NOW, {}
     )
     later = replace(
         _alert("Ségou: JNIM attack"), story_id=stored.story_id, story_fingerprint='{"fp": 2}'
     )
-    repo.store_feed_items(
+    repo.alerts.store_feed_items(
         "http://f/1", [NewItem("g:2", None, "http://f/1", "B", None, NOW, later)], NOW, {}
     )
-    rows = repo.recent_story_fingerprints(NOW - timedelta(hours=72))
+    rows = repo.alerts.recent_story_fingerprints(NOW - timedelta(hours=72))
     assert [(sid, fp) for sid, _at, fp in rows] == [
         (stored.story_id, '{"fp": 1}'),
         (stored.story_id, '{"fp": 2}'),
     ]
-    assert repo.recent_story_fingerprints(NOW + timedelta(hours=1)) == []
+    assert repo.alerts.recent_story_fingerprints(NOW + timedelta(hours=1)) == []

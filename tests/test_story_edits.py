@@ -102,14 +102,14 @@ def test_storage_reads_candidates_and_applies_no_rule(tmp_path: Path) -> None:
     first = add_alert(repo, "Attack on the Boulkessi camp", source="Outlet A", now=NOW)
     add_alert(repo, "Boulkessi camp attacked", source="Outlet B", story_id=first.story_id, now=NOW)
     alone = add_alert(repo, "Floods in Mopti", source="Outlet C", now=NOW)
-    repo.mark_story_edited(first.story_id, 1, NOW - MIN)  # edited a minute ago
-    states = {s.story_id: s for s in repo.story_edit_candidates(candidates_since(NOW))}
+    repo.outbox.mark_story_edited(first.story_id, 1, NOW - MIN)  # edited a minute ago
+    states = {s.story_id: s for s in repo.outbox.story_edit_candidates(candidates_since(NOW))}
     # a story whose message shows every outlet is no candidate; the interval is not storage's
     assert set(states) == {first.story_id}
     assert alone.story_id not in states
     assert states[first.story_id] == StoryEditState(first.story_id, 2, 1, NOW - MIN, NOW)
     assert not edit_due(states[first.story_id], NOW)  # within the interval
     assert edit_due(states[first.story_id], NOW + 5 * MIN)
-    assert repo.story_edit_candidates(NOW + SEC) == []
-    repo.mark_story_edited(first.story_id, 2, NOW)
-    assert repo.story_edit_candidates(candidates_since(NOW)) == []
+    assert repo.outbox.story_edit_candidates(NOW + SEC) == []
+    repo.outbox.mark_story_edited(first.story_id, 2, NOW)
+    assert repo.outbox.story_edit_candidates(candidates_since(NOW)) == []

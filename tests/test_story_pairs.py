@@ -199,6 +199,10 @@ class _Rows:
     def __init__(self, rows: list[dict[str, object]]) -> None:
         self.rows = rows
 
+    @property
+    def alerts(self) -> _Rows:  # the repository's alerts aggregate
+        return self
+
     def recent_story_members(self, since: datetime) -> list[dict[str, object]]:
         return self.rows
 

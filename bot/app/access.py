@@ -42,7 +42,7 @@ class AccessControl:
 
     # ----- pairing -----------------------------------------------------------------------
     def has_admin(self) -> bool:
-        return bool(self.admin_ids) or "owner" in self.repo.users().values()
+        return bool(self.admin_ids) or "owner" in self.repo.access.users().values()
 
     def new_pairing_code(self) -> str | None:
         """A fresh one-time code when no admin or owner exists yet; None otherwise."""
@@ -70,7 +70,7 @@ class AccessControl:
                 )
             return False
         self._code = None  # one use only, whatever happens next
-        if not self.repo.claim_owner(user_id, chat_id, self.clock()):
+        if not self.repo.access.claim_owner(user_id, chat_id, self.clock()):
             log.warning("pairing code used by user %s but an owner already exists", user_id)
             return False
         log.warning("user %s paired as owner; chat %s now receives alerts", user_id, chat_id)
@@ -81,12 +81,12 @@ class AccessControl:
         """May run /allow and /deny: a configured admin or the owner."""
         if user_id is None:
             return False
-        return user_id in self.admin_ids or self.repo.users().get(user_id) == "owner"
+        return user_id in self.admin_ids or self.repo.access.users().get(user_id) == "owner"
 
     def is_allowed(self, user_id: int | None, chat_id: int | None) -> bool:
         if user_id is not None and user_id in self.admin_ids:
             return True
-        roles = self.repo.users()
+        roles = self.repo.access.users()
         role = roles.get(user_id) if user_id is not None else None
         if role in ("owner", "allowed"):
             return True
@@ -94,21 +94,21 @@ class AccessControl:
             return False
         if str(chat_id) in self.chat_ids:
             return True
-        return chat_id in set(self.repo.subscribed_chats())
+        return chat_id in set(self.repo.access.subscribed_chats())
 
     # ----- changes -----------------------------------------------------------------------
     def allow(self, actor: int, user_id: int) -> str:
-        if user_id in self.admin_ids or self.repo.users().get(user_id) == "owner":
+        if user_id in self.admin_ids or self.repo.access.users().get(user_id) == "owner":
             return f"User {user_id} is already an admin."
-        self.repo.set_user_role(user_id, "allowed", actor=actor, now=self.clock())
+        self.repo.access.set_user_role(user_id, "allowed", actor=actor, now=self.clock())
         log.warning("user %s allowed by %s", user_id, actor)
         return f"User {user_id} may now use the bot."
 
     def deny(self, actor: int, user_id: int) -> str:
         if user_id in self.admin_ids:
             return f"User {user_id} is a configured admin (NEWSWATCH_ADMIN_IDS); edit the config."
-        if user_id == actor or self.repo.users().get(user_id) == "owner":
+        if user_id == actor or self.repo.access.users().get(user_id) == "owner":
             return "The owner cannot be denied."
-        self.repo.set_user_role(user_id, "denied", actor=actor, now=self.clock())
+        self.repo.access.set_user_role(user_id, "denied", actor=actor, now=self.clock())
         log.warning("user %s denied by %s", user_id, actor)
         return f"User {user_id} may no longer use the bot."

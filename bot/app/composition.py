@@ -82,7 +82,7 @@ def cycle_settings(
     """A cycle's chats, backfill, schedule bounds and spread from the config."""
     return CycleSettings(
         chat_ids=config.chat_ids,
-        extra_chats=repo.subscribed_chats,
+        extra_chats=repo.access.subscribed_chats,
         backfill_hours=config.backfill_hours,
         policy=SchedulePolicy(
             interval=float(config.poll_interval_seconds),
@@ -191,7 +191,7 @@ def build_service(config: Config, *, background_delivery: bool = False) -> tuple
             link_previews=config.link_previews,
             digest_threshold=config.digest_threshold,
             story_edit_interval=float(config.story_edit_interval_seconds),
-            alert_chats=lambda: (*config.chat_ids, *repo.subscribed_chats()),
+            alert_chats=lambda: (*config.chat_ids, *repo.access.subscribed_chats()),
             pacer=pacer,
         )
         ErrorReporter(deliverer.notify_admins).register(application)
@@ -264,9 +264,11 @@ def build_service(config: Config, *, background_delivery: bool = False) -> tuple
         maintenance=lambda: _prune(db, config.retention_days),
         storage_name=f"the database {config.db_path}",
         check_storage=partial(verify, identity_of(config.db_path)),
-        defer_updates=lambda payloads: repo.defer_updates(payloads, _utcnow()),
+        defer_updates=lambda payloads: repo.chats.defer_updates(payloads, _utcnow()),
         # Commands kept at the last shutdown; older ones than this are stale, not answered.
-        deferred_updates=lambda: repo.take_deferred_updates(_utcnow() - timedelta(minutes=15)),
+        deferred_updates=lambda: repo.chats.take_deferred_updates(
+            _utcnow() - timedelta(minutes=15)
+        ),
     )
     service.on_start.extend(start_hooks)
     if background_delivery:
@@ -354,7 +356,7 @@ def _alert_chat_check(config: Config, repo: Repository, reloader: Any) -> Any:
 
     async def hook() -> None:
         routed = any(entity.chats for entity in reloader.current.entities)
-        if config.chat_ids or routed or repo.subscribed_chats():
+        if config.chat_ids or routed or repo.access.subscribed_chats():
             return
         log.warning(
             "no alert chat: alerts are stored but sent nowhere. As the owner, send /subscribe"

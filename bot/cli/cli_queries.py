@@ -191,7 +191,7 @@ def run_feeds(
 def run_feed_retry(repo: Repository, target: str, out: TextIO, err: TextIO, now: datetime) -> int:
     """`feeds retry URL`: a paused or 410-disabled feed becomes active and due now."""
     try:
-        url, previous = repo.retry_feed(target, now)
+        url, previous = repo.feeds.retry(target, now)
     except FeedLookupError as exc:
         print(f"feeds retry: {exc}", file=err)
         return 2

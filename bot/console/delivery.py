@@ -12,7 +12,7 @@ from bot.core.alert_views import view_from_row
 from bot.core.delivery_policy import ChatPrefs, Pending, digest_header, plan_chat
 from bot.core.formatting import AlertView, render_alert, render_plain
 from bot.core.models import StoredAlert
-from bot.core.ports import AlertRows
+from bot.core.ports import AlertStore
 
 CONNECT_HINT = (
     "Telegram is not connected: alerts are printed here. To receive them in Telegram, create a"
@@ -28,7 +28,7 @@ class ConsoleDeliverer:
 
     def __init__(
         self,
-        repo: AlertRows,
+        repo: AlertStore,
         timezone: str,
         out: TextIO | None = None,
         *,
@@ -48,7 +48,10 @@ class ConsoleDeliverer:
 
     async def deliver(self, new_alerts: Sequence[StoredAlert]) -> None:
         await self.hint()
-        rows = {int(r["id"]): r for r in self.repo.alerts_by_ids([a.alert_id for a in new_alerts])}
+        rows = {
+            int(r["id"]): r
+            for r in self.repo.alerts.alerts_by_ids([a.alert_id for a in new_alerts])
+        }
         if not rows:
             return
         plan = plan_chat(

@@ -179,7 +179,7 @@ class Pipeline:
 
     def seconds_until_next_due(self) -> float | None:
         """How long until the next feed is due (0 when one already is); None: no feed."""
-        next_at = self.repo.next_due_at()
+        next_at = self.repo.feeds.next_due_at()
         if next_at is None:
             return None
         return max(0.0, (next_at - self.clock()).total_seconds())
@@ -191,10 +191,10 @@ class Pipeline:
         report = CycleReport()
         specs = list(self.feeds())
         if specs != self._synced_specs:  # the feed list changed (or first cycle): store it
-            self.repo.sync_feeds(specs, now)
+            self.repo.feeds.sync(specs, now)
             self._synced_specs = specs
             self._specs = {s.url: s for s in specs}
-        states = self.repo.feed_states([s.url for s in specs])
+        states = self.repo.feeds.states([s.url for s in specs])
         due = [state for state in states.values() if should_fetch(feed_now(state), now, force)]
         report.feeds_due = len(due)
         report.due_urls = [state["url"] for state in due]
@@ -328,7 +328,7 @@ class Pipeline:
         if not updates:
             return None
         try:
-            self.repo.update_feeds(updates)
+            self.repo.feeds.update_many(updates)
         except sqlite3.Error as exc:  # e.g. the database stayed locked: those feeds are due again
             log.error("could not store the state of %d feeds: %s", len(updates), exc)
             return str(exc)
@@ -484,7 +484,7 @@ class Pipeline:
         report.items_new += len(new_items)
         success["items_seen_at"] = now
         seen_keys = keys
-        stored = self.repo.store_feed_items(
+        stored = self.repo.alerts.store_feed_items(
             url, new_items, now, success, also_seen, seen_keys=seen_keys
         )
         self._notices.extend([recovered] if recovered else [])
@@ -506,12 +506,12 @@ class Pipeline:
             first = keyed.setdefault(key, (item, url))[0]
             if first is not item and (first.title, first.summary) != (item.title, item.summary):
                 self._repeated_guid(item, first)
-        unseen = self.repo.unseen_keys(list(keyed))
+        unseen = self.repo.alerts.unseen_keys(list(keyed))
         fresh = {k: v[0] for k, v in keyed.items() if k in unseen}
         canon = {k: keyed[k][1] for k in fresh}
-        known_urls = self.repo.items_by_canonical_url([c for c in canon.values() if c])
+        known_urls = self.repo.alerts.items_by_canonical_url([c for c in canon.values() if c])
         articles = {k: article_key(item) for k, item in fresh.items()}
-        known_articles = self.repo.items_by_article_key([a for a in articles.values() if a])
+        known_articles = self.repo.alerts.items_by_article_key([a for a in articles.values() if a])
         seen_articles: set[str] = set()
         backfill_from = now - timedelta(hours=self.settings.backfill_hours)
         matcher = self.matcher()
@@ -543,7 +543,7 @@ class Pipeline:
                 result = matcher.match(item.title, item.summary)
                 if result:
                     draft = self._draft(item, result, now)
-                    if draft.story_id is not None and self.repo.story_has_source(
+                    if draft.story_id is not None and self.repo.alerts.story_has_source(
                         draft.story_id, item.source
                     ):
                         # The same story from the same outlet again, e.g. a feed that

@@ -123,7 +123,7 @@ class StoryGrouper:
     def load(self, now: datetime) -> int:
         """Index every member of the stories started within the window."""
         count = 0
-        for row in self.repo.recent_story_members(now - self.window):
+        for row in self.repo.alerts.recent_story_members(now - self.window):
             entities = _json_list(row.get("entities"))
             sig = self.signature(row.get("title") or "", row.get("summary") or "", entities)
             at = parse_iso(row.get("created_at")) or now

@@ -85,10 +85,10 @@ class MuteButtons:
         if not match:
             raise ButtonExpired("This button is not valid any more.")
         code, alert_id, index = match.group(1), int(match.group(2)), match.group(3)
-        rows = self.repo.alerts_by_ids([alert_id])
+        rows = self.repo.alerts.alerts_by_ids([alert_id])
         if not rows:
             raise ButtonExpired("This alert is no longer stored, so it cannot be muted from here.")
-        if chat_id not in self.repo.alert_chats(alert_id) and user_id not in self.admin_ids:
+        if chat_id not in self.repo.outbox.alert_chats(alert_id) and user_id not in self.admin_ids:
             raise ButtonExpired("This alert was not sent to this chat.")
         row = rows[0]
         if code == "s":
@@ -128,8 +128,10 @@ class MuteButtons:
             return
         now = self.clock()
         until = now + timedelta(hours=MUTE_HOURS)
-        self.repo.add_mute(chat.id, kind, value, until, user_id, now)
-        self.repo.log_setting_change(user_id, chat.id, f"mute button: {kind} {value} 24h", now)
+        self.repo.chats.add_mute(chat.id, kind, value, until, user_id, now)
+        self.repo.chats.log_setting_change(
+            user_id, chat.id, f"mute button: {kind} {value} 24h", now
+        )
         local = until.astimezone(self.zone)
         label = self.zone.key.split("/")[-1].replace("_", " ")
         log.info("chat %s muted %s %r until %s", chat.id, kind, value, until.isoformat())
@@ -145,7 +147,7 @@ class MuteButtons:
         group's alerts, as /mute does."""
         if user_id is None:
             return False
-        if user_id in self.admin_ids or self.repo.users().get(user_id) == "owner":
+        if user_id in self.admin_ids or self.repo.access.users().get(user_id) == "owner":
             return True
         try:
             member = await context.bot.get_chat_member(chat_id, user_id)

@@ -67,7 +67,7 @@ class ChatRevival:
         chat = update.effective_chat
         if chat is None or update.my_chat_member is not None:
             return  # membership changes are on_member's
-        if self.repo.is_revivable(chat.id):
+        if self.repo.chats.is_revivable(chat.id):
             await self.revive(chat.id, "a message arrived from it")
 
     async def on_member(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -76,11 +76,11 @@ class ChatRevival:
             return
         chat_id = change.chat.id
         status = change.new_chat_member.status
-        if status in _PRESENT and self.repo.is_revivable(chat_id):
+        if status in _PRESENT and self.repo.chats.is_revivable(chat_id):
             await self.revive(chat_id, "the bot was added to it again")
         elif status in _GONE:
             log.warning("chat %s: the bot was removed (%s)", chat_id, status)
-            self.repo.deactivate_chat(chat_id, f"forbidden: bot {status}", self.clock())
+            self.repo.chats.deactivate(chat_id, f"forbidden: bot {status}", self.clock())
 
     async def retry_chat(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
@@ -107,7 +107,7 @@ class ChatRevival:
 
     async def revive(self, chat_id: int, why: str) -> int | None:
         """Reactivate; tell the admins and start a delivery pass. None: it was not inactive."""
-        pending = self.repo.reactivate_chat(chat_id, self.clock())
+        pending = self.repo.chats.reactivate(chat_id, self.clock())
         if pending is None:
             return None
         text = f"Chat {chat_id} is active again ({why}); {pending} pending alert(s) follow."

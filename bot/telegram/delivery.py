@@ -213,10 +213,10 @@ class TelegramDeliverer:
             if not self.record_unrecorded():
                 return 0  # storage still failing: send nothing more until it is recorded
             now = self.clock()
-            self.repo.follow_chat_migrations()
+            self.repo.chats.follow_migrations()
             rows = [
                 r
-                for r in self.repo.pending_deliveries(now)
+                for r in self.repo.outbox.pending(now)
                 if int(r["delivery_id"]) not in self._sent_here
             ]
             by_chat = self._prepare(rows, now)
@@ -231,7 +231,7 @@ class TelegramDeliverer:
         """Commit the `sent` marks that failed earlier. True when none is left unrecorded."""
         for delivery_id, message_id in list(self._unrecorded.items()):
             try:
-                self.repo.mark_sent(delivery_id, message_id, self.clock())
+                self.repo.outbox.mark_sent(delivery_id, message_id, self.clock())
             except sqlite3.Error as exc:
                 self.storage_error = f"{type(exc).__name__}: {exc}"
                 log.warning(
@@ -265,11 +265,13 @@ class TelegramDeliverer:
         out: defaultdict[int | str, list[dict[str, Any]]] = defaultdict(list)
         for (chat_id, thread_id), chat_rows in grouped.items():
             if chat_id not in mutes:
-                found = self.repo.active_mutes(chat_id, now) if isinstance(chat_id, int) else []
+                found = (
+                    self.repo.chats.active_mutes(chat_id, now) if isinstance(chat_id, int) else []
+                )
                 mutes[chat_id] = [(m["kind"], m["value"]) for m in found]
                 prefs[chat_id] = self._prefs(chat_id)
                 minimums[chat_id] = (
-                    self.repo.severity_prefs(chat_id) if isinstance(chat_id, int) else {}
+                    self.repo.chats.severity_prefs(chat_id) if isinstance(chat_id, int) else {}
                 )
             live: list[dict[str, Any]] = []
             skips: list[tuple[int, str]] = []
@@ -285,7 +287,7 @@ class TelegramDeliverer:
                 else:
                     live.append(row)
             if skips:
-                self.repo.skip_deliveries(skips, now)
+                self.repo.outbox.skip(skips, now)
             by_id = {int(r["delivery_id"]): r for r in live}
             plan = plan_chat(
                 [
@@ -310,14 +312,14 @@ class TelegramDeliverer:
                 self.digest_threshold,
             )
             if plan.hold:
-                self.repo.hold_deliveries(plan.hold, now)
+                self.repo.outbox.hold(plan.hold, now)
             out[chat_id].extend(by_id[i] for i in plan.send)
             for why, ids in plan.digests:
                 out[chat_id].extend(self._bundle(why, [by_id[i] for i in ids], chat_id, thread_id))
         return out
 
     def _prefs(self, chat_id: int | str) -> ChatPrefs:
-        row = self.repo.get_chat_prefs(chat_id) if isinstance(chat_id, int) else None
+        row = self.repo.chats.prefs(chat_id) if isinstance(chat_id, int) else None
         if not row:
             return ChatPrefs()
         try:
@@ -340,7 +342,7 @@ class TelegramDeliverer:
         ]
         texts = render_digest(views, digest_header(why, len(views)))
         silent = all(v.priority == "digest" for v in views)
-        ids = self.repo.bundle_into_digest(
+        ids = self.repo.outbox.bundle_into_digest(
             [int(r["delivery_id"]) for r in rows], chat_id, thread_id, texts, silent, self.clock()
         )
         log.info(
@@ -412,7 +414,7 @@ class TelegramDeliverer:
         """For each alert row, the story's other outlets with a link to their report (each
         outlet once, first report first)."""
         ids = [int(r["story_id"]) for r in rows if r.get("story_id") is not None]
-        reports = self.repo.story_reports(ids) if ids else {}
+        reports = self.repo.alerts.story_reports(ids) if ids else {}
         out = []
         for row in rows:
             story = reports.get(int(row["story_id"])) if row.get("story_id") is not None else None
@@ -472,7 +474,7 @@ class TelegramDeliverer:
             if isinstance(exc, ChatMigrated):
                 new_id = int(exc.new_chat_id)
                 log.warning("chat %s became supergroup %s; following it", to.chat_id, new_id)
-                self.repo.migrate_chat(to.chat_id, new_id)
+                self.repo.chats.migrate(to.chat_id, new_id)
                 await self._tell_once(
                     f"migrated:{to.chat_id}",
                     f"Chat {to.chat_id} was upgraded to a supergroup: alerts now go to"
@@ -512,7 +514,7 @@ class TelegramDeliverer:
             if exc.cause is None:
                 return "deferred"  # a long 429: the redrain comes back for it
             later = self.clock() + NETWORK_RETRY_LATER
-            self.repo.mark_retry(delivery_id, exc.reason, later, self.clock())
+            self.repo.outbox.mark_retry(delivery_id, exc.reason, later, self.clock())
             self._schedule_redrain(NETWORK_RETRY_LATER.total_seconds())
             return "deferred"
         except Forbidden as exc:
@@ -520,8 +522,8 @@ class TelegramDeliverer:
             # retention limit) and go out when it comes back (bot.telegram.chat_revival).
             reason = f"forbidden: {exc.message}"
             now = self.clock()
-            self.repo.deactivate_chat(to.chat_id, reason, now)
-            self.repo.mark_retry(delivery_id, reason, now, now)
+            self.repo.chats.deactivate(to.chat_id, reason, now)
+            self.repo.outbox.mark_retry(delivery_id, reason, now, now)
             await self.notify_elsewhere(
                 to.chat_id,
                 f"Chat {to.chat_id} deactivated: {exc.message}. Its alerts are kept (pending)"
@@ -530,7 +532,7 @@ class TelegramDeliverer:
             )
             return "chat-dead"
         except BadRequest as exc:
-            self.repo.mark_failed(delivery_id, f"bad request: {exc.message}", self.clock())
+            self.repo.outbox.mark_failed(delivery_id, f"bad request: {exc.message}", self.clock())
             if "chat not found" in exc.message.lower():
                 await self._tell_once(
                     f"notfound:{to.chat_id}",
@@ -542,7 +544,9 @@ class TelegramDeliverer:
         except TelegramError as exc:  # e.g. InvalidToken: keep it pending, try later
             log.error("telegram error sending delivery %s: %s", delivery_id, exc)
             later = self.clock() + NETWORK_RETRY_LATER
-            self.repo.mark_retry(delivery_id, f"telegram: {exc.message}", later, self.clock())
+            self.repo.outbox.mark_retry(
+                delivery_id, f"telegram: {exc.message}", later, self.clock()
+            )
             return "deferred"
         # The duplicate window: Telegram has the message, our commit is not yet done.
         # Nothing is awaited between the response and this commit.
@@ -550,7 +554,7 @@ class TelegramDeliverer:
         if self._outage_since is not None:
             self._outage_ended()
         try:
-            self.repo.mark_sent(delivery_id, message.message_id, self.clock())
+            self.repo.outbox.mark_sent(delivery_id, message.message_id, self.clock())
         except sqlite3.Error as exc:  # disk full, read-only, locked past the busy timeout
             self._unrecorded[delivery_id] = message.message_id
             self.storage_error = f"{type(exc).__name__}: {exc}"
@@ -570,7 +574,7 @@ class TelegramDeliverer:
             return
         self._outage_since = time.monotonic()
         try:
-            pending = self.repo.pending_delivery_count()
+            pending = self.repo.outbox.pending_delivery_count()
         except sqlite3.Error:  # only for the log line
             pending = -1
         log.warning(
@@ -595,13 +599,15 @@ class TelegramDeliverer:
         now = self.clock()
         due = {
             story.story_id: story
-            for story in self.repo.story_edit_candidates(candidates_since(now, self.edit_rule))
+            for story in self.repo.outbox.story_edit_candidates(
+                candidates_since(now, self.edit_rule)
+            )
             if edit_due(story, now, self.edit_rule)
         }
         if not due:
             return 0
         by_story: defaultdict[int, list[dict[str, Any]]] = defaultdict(list)
-        for row in self.repo.story_edit_messages(list(due)):
+        for row in self.repo.outbox.story_edit_messages(list(due)):
             by_story[int(row["story_id"])].append(row)
         edited = 0
         for story_id, story_rows in by_story.items():
@@ -611,7 +617,7 @@ class TelegramDeliverer:
                 done = done and outcome != "deferred"
                 edited += outcome == "edited"
             if done:
-                self.repo.mark_story_edited(story_id, due[story_id].outlets, self.clock())
+                self.repo.outbox.mark_story_edited(story_id, due[story_id].outlets, self.clock())
         return edited
 
     async def _edit_one(self, row: dict[str, Any]) -> str:
@@ -669,7 +675,7 @@ class TelegramDeliverer:
 
     def notice_recipients(self) -> tuple[int, ...]:
         """The configured admins and the paired owner (read now: pairing happens at run time)."""
-        return tuple(dict.fromkeys((*self.admin_ids, *self.repo.owner_ids())))
+        return tuple(dict.fromkeys((*self.admin_ids, *self.repo.access.owner_ids())))
 
     async def notify_elsewhere(self, dead_chat: int | str, text: str) -> None:
         """Tell the admins about ``dead_chat`` through any chat but that one: the other
@@ -677,7 +683,7 @@ class TelegramDeliverer:
         alert chats."""
         others = [a for a in self.notice_recipients() if str(a) != str(dead_chat)]
         if not others:
-            inactive = self.repo.inactive_chats()
+            inactive = self.repo.chats.inactive()
             others = [
                 c
                 for c in self.alert_chats()
@@ -689,7 +695,7 @@ class TelegramDeliverer:
             return
         try:
             for page in notice_pages(text):
-                self.repo.queue_admin_notice(others, page, self.clock())
+                self.repo.outbox.queue_admin_notice(others, page, self.clock())
         except sqlite3.Error as exc:
             log.warning("could not store an admin notice (%s)", exc)
             return
@@ -705,7 +711,7 @@ class TelegramDeliverer:
         log.warning("admin notice: %s", text)
         try:
             for page in notice_pages(text):  # over 4096 units Telegram refuses it
-                self.repo.queue_admin_notice(self.notice_recipients(), page, self.clock())
+                self.repo.outbox.queue_admin_notice(self.notice_recipients(), page, self.clock())
         except Exception as exc:  # the database is failing: say so without storing it
             log.warning("could not store an admin notice (%s); sending it unstored", exc)
             for page in notice_pages(text):
@@ -742,7 +748,7 @@ class TelegramDeliverer:
         sent = 0
         async with self._notice_lock:
             try:
-                rows = self.repo.pending_admin_notices()
+                rows = self.repo.outbox.pending_admin_notices()
             except sqlite3.Error:
                 log.exception("could not read the pending admin notices")
                 return 0
@@ -767,7 +773,7 @@ class TelegramDeliverer:
                     if isinstance(exc, Forbidden):  # pending again when the chat comes back
                         reason = f"forbidden: {exc.message}"
                         with contextlib.suppress(Exception):
-                            self.repo.deactivate_chat(admin, reason, self.clock())
+                            self.repo.chats.deactivate(admin, reason, self.clock())
                     continue
                 except Exception as exc:  # any other failure: the next drain tries again
                     log.warning("could not notify admin %s: %s", admin, type(exc).__name__)
@@ -782,7 +788,7 @@ class TelegramDeliverer:
 
     def _mark_notice(self, notice_id: int, status: str, error: str | None) -> bool:
         try:
-            self.repo.mark_notice(notice_id, status, error, self.clock())
+            self.repo.outbox.mark_notice(notice_id, status, error, self.clock())
         except sqlite3.Error as exc:
             log.warning("could not record admin notice %s as %s: %s", notice_id, status, exc)
             return False

@@ -55,7 +55,7 @@ async def mute(
             f"A mute longer than {LONG_MUTE.days} days needs the bot's owner or an admin."
         )
     kind, value = _resolve_mute_target(env, " ".join(words[:-1]))
-    env.repo.add_mute(message.chat_id, kind, value, until, user_id, env.clock())
+    env.repo.chats.add_mute(message.chat_id, kind, value, until, user_id, env.clock())
     log.info(
         "chat %s muted %s %r until %s (by %s)",
         message.chat_id,
@@ -87,7 +87,7 @@ async def unmute(
         value = text
         if kind == "entity":
             value = env.try_entity(text) or text
-        removed += env.repo.remove_mute(message.chat_id, kind, value)
+        removed += env.repo.chats.remove_mute(message.chat_id, kind, value)
     if removed:
         await message.reply_text(f"Unmuted {text}: its alerts will be sent again.")
     else:
@@ -101,7 +101,7 @@ async def mutes(
     now = env.clock()
     lines = [
         MuteLine(str(r["kind"]), str(r["value"]), parse_iso(r.get("until")))
-        for r in env.repo.active_mutes(message.chat_id, now)
+        for r in env.repo.chats.active_mutes(message.chat_id, now)
     ]
     await env.pages(message, [render_mutes(lines, now)])
 
@@ -113,7 +113,7 @@ async def digest(
     words = args.lower().split()
     modes = delivery_policy.DIGEST_MODES
     if not words:
-        prefs = env.repo.get_chat_prefs(message.chat_id) or {}
+        prefs = env.repo.chats.prefs(message.chat_id) or {}
         mode = prefs.get("digest_mode") or "off"
         when = f" at {prefs.get('digest_time')}" if mode in ("low", "all") else ""
         await message.reply_text(
@@ -122,12 +122,12 @@ async def digest(
         )
         return
     if words[0] == "off":
-        env.repo.set_chat_prefs(message.chat_id, env.clock(), digest_mode="off")
+        env.repo.chats.set_prefs(message.chat_id, env.clock(), digest_mode="off")
         released = await _release(env, message.chat_id, ("daily", "hourly"))
         await message.reply_text(f"Digest off: every alert is sent as it comes.{released}")
         return
     if words[0] == "hourly" and len(words) == 1:
-        env.repo.set_chat_prefs(message.chat_id, env.clock(), digest_mode="hourly")
+        env.repo.chats.set_prefs(message.chat_id, env.clock(), digest_mode="hourly")
         await _release(env, message.chat_id, ("daily",))
         await message.reply_text(
             "Digest: alerts are now collected and sent once an hour, on the hour;"
@@ -138,7 +138,7 @@ async def digest(
     if mode not in modes or len(words) != 2:
         raise UserError("Usage: /digest off | hourly | daily HH:MM (e.g. /digest daily 07:30)")
     at = parse_clock(words[1])
-    env.repo.set_chat_prefs(
+    env.repo.chats.set_prefs(
         message.chat_id, env.clock(), digest_mode=mode, digest_time=f"{at:%H:%M}"
     )
     await _release(env, message.chat_id, ("hourly",))
@@ -154,7 +154,7 @@ async def quiet(
     message = message_of(update)
     text = args.strip().lower()
     if not text:
-        prefs = env.repo.get_chat_prefs(message.chat_id) or {}
+        prefs = env.repo.chats.prefs(message.chat_id) or {}
         if prefs.get("quiet_start") and prefs.get("quiet_end"):
             now_text = f"{prefs['quiet_start']}-{prefs['quiet_end']} ({env.timezone} time)"
         else:
@@ -164,12 +164,12 @@ async def quiet(
         )
         return
     if text == "off":
-        env.repo.set_chat_prefs(message.chat_id, env.clock(), quiet_start=None, quiet_end=None)
+        env.repo.chats.set_prefs(message.chat_id, env.clock(), quiet_start=None, quiet_end=None)
         released = await _release(env, message.chat_id, ("quiet",))
         await message.reply_text(f"Quiet hours off: alerts are sent at any hour.{released}")
         return
     start, end = parse_clock_range(text)
-    env.repo.set_chat_prefs(
+    env.repo.chats.set_prefs(
         message.chat_id, env.clock(), quiet_start=f"{start:%H:%M}", quiet_end=f"{end:%H:%M}"
     )
     # Held under the old hours: planned again under the new ones (sent now, or held on).
@@ -191,7 +191,7 @@ async def priority(
     now = env.clock()
     levels = ("high", "medium", "low")
     if not words:
-        prefs = env.repo.severity_prefs(chat)
+        prefs = env.repo.chats.severity_prefs(chat)
         if not prefs:
             text = "Every matched alert comes at once (no minimum severity)."
         else:
@@ -204,11 +204,11 @@ async def priority(
         )
         return
     if words == ["off"]:
-        env.repo.clear_severity_prefs(chat)
+        env.repo.chats.clear_severity_prefs(chat)
         await message.reply_text("No minimum severity: every matched alert comes at once.")
         return
     if words[0].lower() in ("high-only", "high_only", "highonly") and len(words) == 1:
-        env.repo.set_severity_pref(chat, "*", "high", now)
+        env.repo.chats.set_severity_pref(chat, "*", "high", now)
         await message.reply_text(
             "Only high-severity incidents (10+ dead, a capital or major base attacked, a"
             " coup, a mass abduction) now come at once; everything else waits for the"
@@ -221,7 +221,7 @@ async def priority(
             "Usage: /priority high-only, /priority ENTITY high|medium|low|any, or /priority off"
         )
     name = env.resolve_entity(" ".join(words[:-1]))
-    env.repo.set_severity_pref(chat, name.casefold(), None if level == "any" else level, now)
+    env.repo.chats.set_severity_pref(chat, name.casefold(), None if level == "any" else level, now)
     if level == "any":
         await message.reply_text(f"{name}: every matched alert comes at once.")
     else:
@@ -233,7 +233,7 @@ async def priority(
 
 async def _release(env: CommandEnv, chat_id: int, reasons: tuple[str, ...]) -> str:
     """Alerts held for ``reasons`` are due at once, and a delivery pass starts now."""
-    released = env.repo.release_held(chat_id, reasons, env.clock())
+    released = env.repo.outbox.release_held(chat_id, reasons, env.clock())
     if not released:
         return ""
     log.info("chat %s: %d held alert(s) released (%s)", chat_id, released, ", ".join(reasons))

@@ -143,7 +143,7 @@ class Commands(CommandEnv):
         message = update.effective_message
         if chat is None or message is None:
             return
-        self.repo.log_setting_change(user_id, chat.id, f"/{name} {args}", self.clock())
+        self.repo.chats.log_setting_change(user_id, chat.id, f"/{name} {args}", self.clock())
         if chat.type in ("group", "supergroup"):
             user = update.effective_user
             who = (user.full_name if user else "?") + f" (id {user_id})"

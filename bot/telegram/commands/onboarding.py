@@ -90,7 +90,7 @@ async def subscribe(
 ) -> None:
     message, actor = message_and_user(update)
     chat_id, name = await _target_chat(env, message, args)
-    added = env.repo.subscribe_chat(chat_id, actor=actor, now=env.clock())
+    added = env.repo.access.subscribe_chat(chat_id, actor=actor, now=env.clock())
     log.warning("chat %s subscribed by %s (new: %s)", chat_id, actor, added)
     if not added:
         await message.reply_text(f"{name} already receives alerts.")
@@ -107,7 +107,7 @@ async def unsubscribe(
 ) -> None:
     message, actor = message_and_user(update)
     chat_id, name = await _target_chat(env, message, args)
-    removed = env.repo.unsubscribe_chat(chat_id, actor=actor, now=env.clock())
+    removed = env.repo.access.unsubscribe_chat(chat_id, actor=actor, now=env.clock())
     if str(chat_id) in env.access.chat_ids:
         await message.reply_text(
             f"{name} is an alert chat of the configuration (NEWSWATCH_CHAT_IDS / chat_ids):"
@@ -151,7 +151,7 @@ async def _target_chat(env: CommandEnv, message: Message, args: str) -> tuple[in
 
 async def _offer_backlog(env: CommandEnv, message: Message, chat_id: int) -> None:
     """Alerts stored while no chat received alerts: say how many, offer the last N."""
-    waiting = env.repo.unrouted_alert_count()
+    waiting = env.repo.alerts.unrouted_alert_count()
     if not waiting:
         return
     count = min(waiting, BACKLOG_MAX)
@@ -193,13 +193,13 @@ async def backlog(env: CommandEnv, update: Update, context: ContextTypes.DEFAULT
     except ValueError:
         await query.answer()
         return
-    rows = env.repo.unrouted_alerts(count)
+    rows = env.repo.alerts.unrouted_alerts(count)
     if not rows:
         await query.answer("Nothing is waiting any more.")
         return
     views = [view_from_row(r) for r in rows]
     texts = render_digest(views, f"🗞 {len(views)} alerts found before this chat subscribed")
-    env.repo.queue_backlog_digest(chat_id, [int(r["id"]) for r in rows], texts, env.clock())
+    env.repo.outbox.queue_backlog_digest(chat_id, [int(r["id"]) for r in rows], texts, env.clock())
     log.info("%d waiting alerts queued as a digest for chat %s", len(rows), chat_id)
     await query.answer(f"{len(rows)} alerts are on their way, as one digest.")
     with contextlib.suppress(TelegramError):

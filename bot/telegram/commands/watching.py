@@ -55,7 +55,7 @@ async def retry(
         await message.reply_text("Usage: /retry <feed url, or a part of it that only it has>")
         return
     try:
-        url, previous = env.repo.retry_feed(args, env.clock())
+        url, previous = env.repo.feeds.retry(args, env.clock())
     except FeedLookupError as exc:
         await message.reply_text(f"/retry: {exc}.", link_preview_options=NO_PREVIEW)
         return

@@ -1,0 +1,292 @@
+"""The records and states that cross the storage boundary: frozen dataclasses and StrEnums.
+
+``storage/`` maps table rows to these records (and back); the rest of the bot reads their
+fields, never a row by column name. The enums are ``StrEnum`` so that the value stored in
+SQLite is the member's value and a member compares equal to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, TypeVar
+
+_E = TypeVar("_E", bound=StrEnum)
+
+
+class FeedStatus(StrEnum):
+    """Whether a feed is fetched (``feeds.status``)."""
+
+    ACTIVE = "active"  # fetched on its schedule
+    PAUSED = "paused"  # too many failures in a row: tried again at the backoff cap
+    GONE = "gone"  # HTTP 410: never fetched again until an admin retries it
+    REMOVED = "removed"  # no longer in the feed list (kept with its history)
+
+
+class DeliveryKind(StrEnum):
+    """What an outbox row sends (``deliveries.kind``)."""
+
+    ALERT = "alert"  # one alert's own message
+    DIGEST = "digest"  # a digest message built from folded alerts (its text in ``payload``)
+
+
+class DeliveryStatus(StrEnum):
+    """Where an outbox row is (``deliveries.status``)."""
+
+    PENDING = "pending"  # to send (when ``not_before`` has passed)
+    SENT = "sent"  # Telegram accepted it (``message_id`` kept)
+    FAILED = "failed"  # for good (the reason in ``last_error``)
+    SKIPPED = "skipped"  # never to be sent (muted, unsubscribed, duplicate after migration)
+    DIGESTED = "digested"  # folded into the digest row ``digest_id``
+
+
+class HoldReason(StrEnum):
+    """Why a pending outbox row waits (``deliveries.held``)."""
+
+    QUIET = "quiet"  # the chat's quiet hours
+    DAILY = "daily"  # the chat's daily digest (or below its minimum severity)
+    HOURLY = "hourly"  # the chat's hourly digest
+
+
+class NoticeStatus(StrEnum):
+    """Where an admin notice is (``admin_notices.status``)."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Priority(StrEnum):
+    """An alert's priority, from its watchlist entities (``alerts.priority``)."""
+
+    URGENT = "urgent"  # always sent at once, never held or folded
+    NORMAL = "normal"
+    DIGEST = "digest"  # sent silently, or kept for the daily digest
+
+
+class DigestMode(StrEnum):
+    """A chat's digest setting (``chat_prefs.digest_mode``)."""
+
+    OFF = "off"  # every alert on its own (low priority silently)
+    LOW = "low"  # low-priority alerts wait for the daily digest
+    ALL = "all"  # every non-urgent alert waits for the daily digest
+    HOURLY = "hourly"  # non-urgent alerts wait for the next full hour
+
+
+class Role(StrEnum):
+    """A bot user's role (``users.role``)."""
+
+    OWNER = "owner"
+    ALLOWED = "allowed"
+    DENIED = "denied"
+
+
+class MuteKind(StrEnum):
+    """What a mute silences in a chat (``mutes.kind``)."""
+
+    ENTITY = "entity"
+    SOURCE = "source"
+
+
+class SendOutcome(StrEnum):
+    """What became of one attempt to send an outbox row or a notice."""
+
+    SENT = "sent"
+    RETRY = "retry"  # a transient failure: tried again later
+    FAILED = "failed"  # a permanent failure for this row
+    CHAT_GONE = "chat_gone"  # the chat blocked or removed the bot (or no longer exists)
+
+
+def _enum_or(kind: type[_E], value: object, default: _E) -> _E:
+    """``value`` as a member of ``kind``; ``default`` for NULL or a value the code no longer
+    knows (a row written by a newer or older version)."""
+    try:
+        return kind(str(value)) if value is not None else default
+    except ValueError:
+        return default
+
+
+def feed_status(value: object) -> FeedStatus:
+    return _enum_or(FeedStatus, value, FeedStatus.ACTIVE)
+
+
+def priority(value: object) -> Priority:
+    return _enum_or(Priority, value, Priority.NORMAL)
+
+
+def digest_mode(value: object) -> DigestMode:
+    return _enum_or(DigestMode, value, DigestMode.OFF)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """One feed's stored state (a ``feeds`` row): identity, HTTP validators, schedule,
+    failures. Times are timezone-aware UTC."""
+
+    url: str
+    title: str | None = None
+    origin: str | None = None
+    status: FeedStatus = FeedStatus.ACTIVE
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    created_at: datetime | None = None
+    last_fetch_at: datetime | None = None
+    last_success_at: datetime | None = None
+    first_success_at: datetime | None = None
+    last_status: int | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    consecutive_failures: int = 0
+    next_fetch_at: datetime | None = None
+    ttl_minutes: int | None = None
+    items_total: int = 0
+    redirected_to: str | None = None  # a permanent redirect applied: fetched from here
+    redirect_candidate: str | None = None  # a permanent redirect seen once, not yet applied
+    retry_not_before: datetime | None = None  # Retry-After
+    items_seen_at: datetime | None = None
+    paused_at: datetime | None = None
+    source_state: str | None = None  # a non-feed source's own state, JSON (bot.sources)
+
+    @property
+    def fetched_from(self) -> str:
+        """Where the feed is fetched: its redirect target, else its URL."""
+        return self.redirected_to or self.url
+
+
+@dataclass(frozen=True, slots=True)
+class KnownItem:
+    """An item already stored, found by its canonical URL or article key."""
+
+    key: str
+    feed_url: str | None
+    alert_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRecord:
+    """A stored alert (an ``alerts`` row), its JSON columns decoded."""
+
+    id: int
+    item_key: str
+    story_id: int | None
+    feed_url: str | None
+    source: str
+    title: str
+    link: str | None
+    summary: str
+    published_at: datetime | None
+    created_at: datetime | None
+    priority: Priority = Priority.NORMAL
+    entities: tuple[str, ...] = ()
+    matches: tuple[dict[str, str], ...] = ()  # {"entity", "alias", "field"}
+    sources: tuple[str, ...] = ()  # every feed or outlet that carried this very item
+    delivered: bool = True  # False: folded into its story's first message
+    fingerprint: str | None = None
+    lang: str | None = None
+    event_type: str | None = None
+    sub_event: str | None = None
+    fatalities: int | None = None
+    places: tuple[dict[str, Any], ...] = ()  # bot.core.incidents place dicts
+    severity: str | None = None
+
+    @property
+    def incident(self) -> dict[str, Any]:
+        """The incident fields as bot.core.incidents reads them (places decoded)."""
+        return {
+            "event_type": self.event_type,
+            "sub_event": self.sub_event,
+            "fatalities": self.fatalities,
+            "places": [dict(p) for p in self.places],
+            "severity": self.severity,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """A pending outbox row due now, with its alert (None for a digest or a notice) and the
+    outlets of the alert's story."""
+
+    delivery_id: int
+    chat_id: int
+    thread_id: int | None
+    kind: DeliveryKind
+    attempts: int
+    payload: str | None
+    held: HoldReason | None
+    silent: bool
+    alert: AlertRecord | None = None
+    story_outlets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StoryEdit:
+    """A sent first message of a story that gained outlets since its last edit."""
+
+    story_id: int
+    story_outlets: tuple[str, ...]
+    delivery_id: int
+    chat_id: int
+    thread_id: int | None
+    message_id: int
+    alert: AlertRecord
+
+
+@dataclass(frozen=True, slots=True)
+class AdminNotice:
+    """An admin notice not yet accepted by Telegram."""
+
+    id: int
+    admin_id: int
+    text: str
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Mute:
+    """A mute in force in a chat (``until`` None: until removed)."""
+
+    id: int
+    chat_id: int
+    kind: MuteKind
+    value: str
+    until: datetime | None
+    created_at: datetime | None
+    created_by: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredChatPrefs:
+    """A chat's stored quiet hours and digest settings, as typed by the user (``HH:MM``);
+    bot.core.delivery_policy.ChatPrefs is the parsed form the policy uses."""
+
+    chat_id: int
+    quiet_start: str | None = None
+    quiet_end: str | None = None
+    digest_mode: DigestMode = DigestMode.OFF
+    digest_time: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoryMember:
+    """One alert of a recent story, as a restart re-indexes it."""
+
+    story_id: int
+    created_at: datetime | None
+    title: str
+    summary: str
+    entities: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AccessEntry:
+    """One line of the access log (pairing, roles, subscriptions, chat settings)."""
+
+    id: int
+    at: datetime | None
+    actor: int | None
+    action: str
+    user_id: int | None
+    chat_id: int | None
+    detail: str

@@ -1,0 +1,399 @@
+"""The items and alerts aggregate: items seen, alerts and weak matches stored, and the
+stories they form."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from bot.core.incidents import merge_story_incident
+from bot.core.models import StoredAlert
+from bot.core.story_edits import FIRST_MESSAGE_OUTLETS, with_outlet
+from storage.columns import chunks, iso
+from storage.feeds import write_feed_fields
+from storage.sqlite_utils_loader import Database
+from storage.transactions import transaction
+
+
+@dataclass(frozen=True, slots=True)
+class NewItem:
+    """An unseen item to remember, with the alert it produced (if any)."""
+
+    key: str
+    canonical_url: str | None
+    feed_url: str
+    title: str
+    link: str | None
+    published: datetime | None
+    alert: AlertDraft | None = None
+    weak: WeakDraft | None = None  # only weak matches (never with an alert)
+    # The article or post behind the item across sources (bot.core.sources.article_key).
+    article_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertDraft:
+    """An alert about to be stored. ``story_id`` None starts a new story."""
+
+    source: str
+    title: str
+    link: str | None
+    summary: str
+    published: datetime | None
+    entities: tuple[str, ...]
+    matches: tuple[dict[str, str], ...]
+    priority: str
+    chats: tuple[tuple[int | str, int | None], ...]  # (chat id or @channel, forum topic)
+    story_id: int | None = None
+    story_fingerprint: str | None = None
+    # A story started by an earlier draft of the same batch (feed body): the first draft with
+    # this key starts the story, the next ones join it (story_id None on all of them).
+    batch_story: int | None = None
+    lang: str = ""  # ISO 639-1 code guessed from the text, "" when unknown
+    # Incident fields (bot.core.incidents.Incident.to_dict()); None for a non-incident item.
+    incident: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WeakDraft:
+    """A weak match about to be stored: searchable, never alerted (bot.core.matching)."""
+
+    source: str
+    title: str
+    link: str | None
+    summary: str
+    published: datetime | None
+    entities: tuple[str, ...]
+    reasons: tuple[str, ...]
+
+
+class AlertStore:
+    """Reads and writes of ``items``, ``alerts``, ``weak_matches`` and ``stories``."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def unseen_keys(self, keys: Sequence[str]) -> set[str]:
+        """The subset of ``keys`` never stored before (one query per 500 keys)."""
+        seen: set[str] = set()
+        for chunk in chunks(list(dict.fromkeys(keys))):
+            marks = ",".join("?" * len(chunk))
+            seen.update(
+                row[0]
+                for row in self.db.execute(f"SELECT key FROM items WHERE key IN ({marks})", chunk)
+            )
+        return set(keys) - seen
+
+    def items_by_canonical_url(self, urls: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Known items (with their alert, if any) for canonical URLs, e.g. seen via another feed."""
+        return self._items_by("canonical_url", urls, "")
+
+    def items_by_article_key(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Known items (with their alert, if any) for article keys, e.g. a forwarded post's
+        original seen in another channel; the alerted one first."""
+        return self._items_by("article_key", keys, " ORDER BY alert_id IS NULL, first_seen_at")
+
+    def _items_by(
+        self, column: str, values: Sequence[str], order: str
+    ) -> dict[str, dict[str, Any]]:
+        """The first item (in ``order``) for each non-empty value of ``column``, one query per
+        500 values. ``column`` and ``order`` are this class's own literals, never user input."""
+        result: dict[str, dict[str, Any]] = {}
+        for chunk in chunks([v for v in dict.fromkeys(values) if v]):
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute_returning_dicts(
+                f"SELECT key, {column}, alert_id, feed_url FROM items"
+                f" WHERE {column} IN ({marks}){order}",
+                chunk,
+            ):
+                result.setdefault(row[column], row)
+        return result
+
+    def store_feed_items(
+        self,
+        url: str,
+        items: Sequence[NewItem],
+        now: datetime,
+        feed_fields: dict[str, Any],
+        also_seen: Sequence[tuple[int, str]] = (),
+        seen_keys: Sequence[str] = (),
+    ) -> list[StoredAlert]:
+        """Remember items, store their alerts and outbox rows, and update the feed, atomically.
+
+        ``also_seen`` is (alert_id, source) for items already alerted through another feed:
+        the source is added to that alert's ``sources``. ``seen_keys`` (every key in the
+        parsed body) get ``last_seen_at = now``, which retention pruning relies on.
+        """
+        stored: list[StoredAlert] = []
+        at = iso(now)
+        batch_stories: dict[int, int] = {}
+        with transaction(self.db):
+            rows = []
+            for item in items:
+                alert_id = None
+                if item.alert is not None:
+                    draft = item.alert
+                    key = draft.batch_story
+                    if draft.story_id is None and key is not None and key in batch_stories:
+                        draft = replace(draft, story_id=batch_stories[key])
+                    result = self._insert_alert(item, draft, now)
+                    if key is not None:
+                        batch_stories.setdefault(key, result.story_id)
+                    stored.append(result)
+                    alert_id = result.alert_id
+                elif item.weak is not None:
+                    self._insert_weak(item, item.weak, at)
+                rows.append(
+                    (
+                        item.key,
+                        item.canonical_url,
+                        item.feed_url,
+                        item.title,
+                        item.link,
+                        iso(item.published),
+                        at,
+                        alert_id,
+                        item.article_key,
+                    )
+                )
+            # One executemany for the feed's items (a cold feed has 50): same rows, same order.
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO items (key, canonical_url, feed_url, title, link,"
+                " published_at, first_seen_at, alert_id, article_key)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            for alert_id, source in also_seen:
+                self._add_source(alert_id, source)
+            for chunk in chunks(list(dict.fromkeys(seen_keys))):
+                marks = ",".join("?" * len(chunk))
+                self.db.execute(
+                    f"UPDATE items SET last_seen_at = ? WHERE key IN ({marks})", [iso(now), *chunk]
+                )
+            write_feed_fields(self.db, url, dict(feed_fields))
+            self.db.execute(
+                "UPDATE feeds SET items_total = COALESCE(items_total, 0) + ? WHERE url = ?",
+                [len(items), url],
+            )
+        return stored
+
+    def _insert_weak(self, item: NewItem, weak: WeakDraft, at: str | None) -> None:
+        self.db.execute(
+            "INSERT OR IGNORE INTO weak_matches (item_key, feed_url, source, title, link, summary,"
+            " published_at, created_at, entities, reasons) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [
+                item.key,
+                item.feed_url,
+                weak.source,
+                weak.title,
+                weak.link,
+                weak.summary,
+                iso(weak.published),
+                at,
+                json.dumps(list(weak.entities), ensure_ascii=False),
+                json.dumps(list(weak.reasons), ensure_ascii=False),
+            ],
+        )
+
+    def _insert_alert(self, item: NewItem, alert: AlertDraft, now: datetime) -> StoredAlert:
+        new_story = alert.story_id is None
+        story_id = alert.story_id
+        if story_id is None:
+            cursor = self.db.execute(
+                "INSERT INTO stories (title, created_at, updated_at, fingerprint, outlets,"
+                " edited_outlets) VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    alert.title,
+                    iso(now),
+                    iso(now),
+                    alert.story_fingerprint,
+                    json.dumps([alert.source]),
+                    FIRST_MESSAGE_OUTLETS,
+                ],
+            )
+            story_id = int(cursor.lastrowid or 0)
+        else:
+            row = self.db.execute("SELECT outlets FROM stories WHERE id = ?", [story_id]).fetchone()
+            outlets = with_outlet(json.loads(row[0]) if row and row[0] else [], alert.source)
+            self.db.execute(
+                "UPDATE stories SET outlets = ?, updated_at = ? WHERE id = ?",
+                [json.dumps(outlets), iso(now), story_id],
+            )
+            self._merge_story_incident(story_id, alert.incident)
+        cursor = self.db.execute(
+            "INSERT INTO alerts (item_key, story_id, feed_url, source, sources, title, link,"
+            " summary, published_at, created_at, entities, matches, priority, delivered,"
+            " fingerprint, lang, event_type, sub_event, fatalities, places, severity)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                item.key,
+                story_id,
+                item.feed_url,
+                alert.source,
+                json.dumps([alert.source]),
+                alert.title,
+                alert.link,
+                alert.summary,
+                iso(alert.published),
+                iso(now),
+                json.dumps(list(alert.entities), ensure_ascii=False),
+                json.dumps(list(alert.matches), ensure_ascii=False),
+                alert.priority,
+                1 if new_story else 0,
+                alert.story_fingerprint,
+                alert.lang or None,
+                *_incident_columns(alert.incident),
+            ],
+        )
+        alert_id = int(cursor.lastrowid or 0)
+        if new_story:
+            self.db.execute(
+                "UPDATE stories SET first_alert_id = ? WHERE id = ?", [alert_id, story_id]
+            )
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO deliveries (alert_id, chat_id, thread_id, kind, status,"
+                " attempts, created_at, updated_at) VALUES (?, ?, ?, 'alert', 'pending', 0, ?, ?)",
+                [(alert_id, chat, thread, iso(now), iso(now)) for chat, thread in alert.chats],
+            )
+        return StoredAlert(alert_id=alert_id, story_id=story_id, new_story=new_story)
+
+    def _merge_story_incident(self, story_id: int, incident: dict[str, Any] | None) -> None:
+        """A later report of a story updates the incident of its first alert (toll, places,
+        severity), so the edited first message shows what the story now says."""
+        if not incident:
+            return
+        rows = self.db.execute_returning_dicts(
+            "SELECT a.id, a.event_type, a.sub_event, a.fatalities, a.places, a.severity"
+            " FROM stories s JOIN alerts a ON a.id = s.first_alert_id WHERE s.id = ?",
+            [story_id],
+        )
+        if not rows:
+            return
+        row = rows[0]
+        try:
+            places = json.loads(row["places"]) if row.get("places") else []
+        except ValueError:
+            places = []
+        first = {**row, "places": places}
+        merged = merge_story_incident(first, incident)
+        if merged is None:
+            return
+        self.db.execute(
+            "UPDATE alerts SET event_type = ?, sub_event = ?, fatalities = ?, places = ?,"
+            " severity = ? WHERE id = ?",
+            [*_incident_columns(merged), row["id"]],
+        )
+
+    def _add_source(self, alert_id: int, source: str) -> None:
+        """The same article reached through another feed: name that source on the alert and
+        among the story's outlets (so the sent message is edited to mention it)."""
+        row = self.db.execute(
+            "SELECT sources, story_id FROM alerts WHERE id = ?", [alert_id]
+        ).fetchone()
+        if not row:
+            return
+        sources = json.loads(row[0]) if row[0] else []
+        if source not in sources:
+            sources.append(source)
+            self.db.execute(
+                "UPDATE alerts SET sources = ? WHERE id = ?", [json.dumps(sources), alert_id]
+            )
+        story = self.db.execute("SELECT outlets FROM stories WHERE id = ?", [row[1]]).fetchone()
+        if story is not None:
+            outlets = json.loads(story[0]) if story[0] else []
+            added = with_outlet(outlets, source)
+            if added != outlets:  # the sent message is edited to name it (story_edits)
+                self.db.execute(
+                    "UPDATE stories SET outlets = ? WHERE id = ?", [json.dumps(added), row[1]]
+                )
+
+    def story_reports(self, story_ids: Sequence[int]) -> dict[int, list[tuple[str, str | None]]]:
+        """Per story, (outlet, link) of every report in arrival order: each alert of the
+        story, then the other feeds that carried the same article (its ``sources``)."""
+        out: dict[int, list[tuple[str, str | None]]] = {}
+        for chunk in chunks([str(i) for i in dict.fromkeys(story_ids)]):
+            marks = ",".join("?" * len(chunk))
+            for story_id, source, sources, link in self.db.execute(
+                "SELECT story_id, source, sources, link FROM alerts"
+                f" WHERE story_id IN ({marks}) ORDER BY id",
+                chunk,
+            ):
+                names = [source, *(json.loads(sources) if sources else [])]
+                out.setdefault(int(story_id), []).extend((n, link) for n in names if n)
+        return out
+
+    def recent_story_members(self, since: datetime) -> list[dict[str, Any]]:
+        """Every alert of the stories started since ``since`` (story_id, created_at, title,
+        summary, entities), oldest first: what a restart re-indexes."""
+        return self.db.execute_returning_dicts(
+            "SELECT a.story_id, a.created_at, a.title, a.summary, a.entities"
+            " FROM stories s JOIN alerts a ON a.story_id = s.id"
+            " WHERE s.created_at >= ? ORDER BY a.id",
+            [iso(since)],
+        )
+
+    def recent_story_fingerprints(self, since: datetime) -> list[tuple[int, str, str]]:
+        """(story_id, story start, fingerprint) of every member of the stories started since
+        ``since``: the first item and each later report, so a restart re-indexes them all."""
+        return [
+            (int(r[0]), r[1], r[2])
+            for r in self.db.execute(
+                "SELECT s.id, s.created_at, COALESCE(a.fingerprint, s.fingerprint)"
+                " FROM stories s JOIN alerts a ON a.story_id = s.id"
+                " WHERE s.created_at >= ? AND COALESCE(a.fingerprint, s.fingerprint) IS NOT NULL"
+                " ORDER BY a.id",
+                [iso(since)],
+            )
+        ]
+
+    def alerts_by_ids(self, ids: Sequence[int]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for chunk in chunks([str(i) for i in ids]):
+            marks = ",".join("?" * len(chunk))
+            rows.extend(
+                self.db.execute_returning_dicts(
+                    f"SELECT * FROM alerts WHERE id IN ({marks}) ORDER BY id", chunk
+                )
+            )
+        return rows
+
+    def story_has_source(self, story_id: int, source: str) -> bool:
+        """True when the story already has an alert from this outlet."""
+        row = self.db.execute(
+            "SELECT 1 FROM alerts WHERE story_id = ? AND source = ? LIMIT 1", [story_id, source]
+        ).fetchone()
+        return row is not None
+
+    def unrouted_alert_count(self) -> int:
+        """Alerts stored while there was no alert chat at all: no chat has a row for them."""
+        row = self.db.execute(
+            "SELECT count(*) FROM alerts a WHERE NOT EXISTS (SELECT 1 FROM deliveries d"
+            " WHERE d.alert_id = a.id AND d.kind = 'alert')"
+        ).fetchone()
+        return int(row[0])
+
+    def unrouted_alerts(self, limit: int) -> list[dict[str, Any]]:
+        """The latest ``limit`` unrouted alerts, oldest first (a digest's order)."""
+        rows = self.db.execute_returning_dicts(
+            "SELECT a.* FROM alerts a WHERE NOT EXISTS (SELECT 1 FROM deliveries d"
+            " WHERE d.alert_id = a.id AND d.kind = 'alert') ORDER BY a.id DESC LIMIT ?",
+            [limit],
+        )
+        return rows[::-1]
+
+
+def _incident_columns(incident: dict[str, Any] | None) -> list[Any]:
+    """event_type, sub_event, fatalities, places (JSON), severity of an alert row."""
+    if not incident:
+        return [None, None, None, None, None]
+    places = incident.get("places") or []
+    return [
+        incident.get("event_type"),
+        incident.get("sub_event"),
+        incident.get("fatalities"),
+        json.dumps(places, ensure_ascii=False) if places else None,
+        incident.get("severity"),
+    ]

@@ -1,0 +1,122 @@
+"""The feeds aggregate: the feed list as stored, each feed's state, and its schedule."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.core.errors import FeedLookupError
+from bot.core.models import FeedSpec
+from storage.columns import chunks, iso, parse_iso
+from storage.sqlite_utils_loader import Database
+from storage.transactions import transaction
+
+
+def write_feed_fields(db: Database, url: str, fields: dict[str, Any]) -> None:
+    """Set some columns of one feed row, inside the caller's transaction."""
+    if not fields:
+        return
+    values = [iso(v) if isinstance(v, datetime) else v for v in fields.values()]
+    assignments = ", ".join(f"[{name}] = ?" for name in fields)
+    db.execute(f"UPDATE feeds SET {assignments} WHERE url = ?", [*values, url])
+
+
+class FeedStore:
+    """Reads and writes of the ``feeds`` table."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def sync(self, specs: Sequence[FeedSpec], now: datetime) -> None:
+        """Insert feeds not yet known; refresh titles/origins; keep all stored state."""
+        with transaction(self.db):
+            self.db.conn.executemany(
+                "INSERT INTO feeds (url, title, origin, status, created_at, consecutive_failures,"
+                " items_total) VALUES (?, ?, ?, 'active', ?, 0, 0) ON CONFLICT(url) DO UPDATE SET"
+                " origin = excluded.origin,"
+                " title = COALESCE(feeds.title, excluded.title),"
+                " status = CASE WHEN feeds.status = 'removed' THEN 'active' ELSE feeds.status END",
+                [(s.url, s.title, s.origin, iso(now)) for s in specs],
+            )
+            urls = [s.url for s in specs]
+            if urls:
+                marks = ",".join("?" * len(urls))
+                self.db.execute(
+                    f"UPDATE feeds SET status = 'removed' WHERE status = 'active'"
+                    f" AND url NOT IN ({marks})",
+                    urls,
+                )
+
+    def states(self, urls: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+        if urls is None:
+            rows = self.db.execute_returning_dicts("SELECT * FROM feeds ORDER BY url")
+            return {row["url"]: row for row in rows}
+        result: dict[str, dict[str, Any]] = {}
+        for chunk in chunks(list(urls)):
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute_returning_dicts(
+                f"SELECT * FROM feeds WHERE url IN ({marks})", chunk
+            ):
+                result[row["url"]] = row
+        return result
+
+    def next_due_at(self) -> datetime | None:
+        """The earliest moment a feed that can be fetched becomes due (None: no such feed)."""
+        row = self.db.execute(
+            "SELECT min(max(COALESCE(next_fetch_at, ''), COALESCE(retry_not_before, '')))"
+            " FROM feeds WHERE status IN ('active', 'paused')"
+        ).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return parse_iso(row[0]) or datetime.now(UTC)
+
+    def update(self, url: str, **fields: Any) -> None:
+        with transaction(self.db):
+            write_feed_fields(self.db, url, fields)
+
+    def update_many(self, updates: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """Several feeds' fields in one transaction (a cycle's 304s: one commit, not 1,000)."""
+        if not updates:
+            return
+        with transaction(self.db):
+            for url, fields in updates:
+                write_feed_fields(self.db, url, fields)
+
+    def retry(self, target: str, now: datetime) -> tuple[str, str]:
+        """Make a paused, 410-disabled or failing feed due now, with its failures forgotten.
+
+        ``target`` is the feed's URL or a unique part of it (case-insensitive). Returns
+        ``(url, previous status)``; raises FeedLookupError with a message for the user when
+        no feed or several feeds match, or the feed is no longer in the feed list.
+        """
+        wanted = target.strip()
+        if not wanted:
+            raise FeedLookupError("give the feed's URL, or a part of it that only it has")
+        rows = self.db.execute_returning_dicts("SELECT url, status FROM feeds")
+        exact = [r for r in rows if r["url"] == wanted]
+        found = exact or [r for r in rows if wanted.casefold() in r["url"].casefold()]
+        if not found:
+            raise FeedLookupError(f"no feed matches {wanted!r}")
+        if len(found) > 1:
+            examples = ", ".join(r["url"] for r in found[:3])
+            raise FeedLookupError(
+                f"{len(found)} feeds match {wanted!r} ({examples}"
+                f"{', …' if len(found) > 3 else ''}): give more of the URL"
+            )
+        url, status = found[0]["url"], found[0]["status"]
+        if status == "removed":
+            raise FeedLookupError(
+                f"{url} is no longer in the feed list: add it back to the list instead"
+            )
+        self.update(
+            url,
+            status="active",
+            consecutive_failures=0,
+            paused_at=None,
+            retry_not_before=None,
+            last_error=None,
+            last_error_kind=None,
+            next_fetch_at=now,
+        )
+        return url, status

@@ -1,0 +1,231 @@
+"""The outbox aggregate: deliveries (alerts, digests), story edits of sent messages, and
+admin notices, from pending to sent, failed, skipped or bundled into a digest."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.core.story_edits import FIRST_MESSAGE_OUTLETS, StoryEditState
+from storage.columns import chunks, iso, parse_iso
+from storage.sqlite_utils_loader import Database
+from storage.transactions import transaction
+
+
+class Outbox:
+    """Reads and writes of ``deliveries`` and ``admin_notices`` (and a story's edit marks)."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def pending(self, now: datetime, limit: int = 1000) -> list[dict[str, Any]]:
+        """Pending rows due now for active chats, with their alert and story outlets."""
+        return self.db.execute_returning_dicts(
+            "SELECT d.id AS delivery_id, d.chat_id, d.thread_id, d.kind, d.attempts,"
+            " d.payload, d.held, d.silent, s.outlets AS story_outlets, a.*"
+            " FROM deliveries d LEFT JOIN alerts a ON a.id = d.alert_id"
+            " LEFT JOIN stories s ON s.id = a.story_id"
+            " LEFT JOIN chats c ON c.chat_id = d.chat_id"
+            " WHERE d.status = 'pending' AND (d.not_before IS NULL OR d.not_before <= ?)"
+            " AND COALESCE(c.active, 1) = 1 ORDER BY d.id LIMIT ?",
+            [iso(now), limit],
+        )
+
+    def pending_delivery_count(self) -> int:
+        """Deliveries still to send, of every chat and kind."""
+        row = self.db.execute("SELECT count(*) FROM deliveries WHERE status = 'pending'").fetchone()
+        return int(row[0])
+
+    def mark_sent(self, delivery_id: int, message_id: int | None, now: datetime) -> None:
+        with transaction(self.db):
+            self.db.execute(
+                "UPDATE deliveries SET status = 'sent', message_id = ?, updated_at = ?,"
+                " attempts = attempts + 1, last_error = NULL WHERE id = ?",
+                [message_id, iso(now), delivery_id],
+            )
+
+    def mark_failed(self, delivery_id: int, reason: str, now: datetime) -> None:
+        with transaction(self.db):
+            self.db.execute(
+                "UPDATE deliveries SET status = 'failed', last_error = ?, updated_at = ?,"
+                " attempts = attempts + 1 WHERE id = ?",
+                [reason, iso(now), delivery_id],
+            )
+
+    def mark_retry(
+        self, delivery_id: int, reason: str, not_before: datetime, now: datetime
+    ) -> None:
+        with transaction(self.db):
+            self.db.execute(
+                "UPDATE deliveries SET last_error = ?, not_before = ?, updated_at = ?,"
+                " attempts = attempts + 1 WHERE id = ?",
+                [reason, iso(not_before), iso(now), delivery_id],
+            )
+
+    def hold(self, holds: Sequence[tuple[int, datetime, str]], now: datetime) -> None:
+        """Keep pending rows back until a time (quiet hours, daily digest), recording why."""
+        with transaction(self.db):
+            self.db.conn.executemany(
+                "UPDATE deliveries SET not_before = ?, held = ?, updated_at = ?"
+                " WHERE id = ? AND status = 'pending'",
+                [(iso(until), why, iso(now), delivery_id) for delivery_id, until, why in holds],
+            )
+
+    def skip(self, skips: Sequence[tuple[int, str]], now: datetime) -> None:
+        """Close pending rows that must not be sent (e.g. muted), with the reason."""
+        with transaction(self.db):
+            self.db.conn.executemany(
+                "UPDATE deliveries SET status = 'skipped', last_error = ?, updated_at = ?"
+                " WHERE id = ? AND status = 'pending'",
+                [(reason, iso(now), delivery_id) for delivery_id, reason in skips],
+            )
+
+    def bundle_into_digest(
+        self,
+        ids: Sequence[int],
+        chat_id: int | str,
+        thread_id: int | None,
+        texts: Sequence[str],
+        silent: bool,
+        now: datetime,
+    ) -> list[int]:
+        """Atomically replace pending alert rows by digest rows (one per message text).
+
+        The bundled rows become ``digested`` with ``digest_id`` = the first digest row.
+        """
+        new_ids: list[int] = []
+        with transaction(self.db):
+            for text in texts:
+                cursor = self.db.execute(
+                    "INSERT INTO deliveries (alert_id, chat_id, thread_id, kind, status, attempts,"
+                    " created_at, updated_at, payload, silent)"
+                    " VALUES (NULL, ?, ?, 'digest', 'pending', 0, ?, ?, ?, ?)",
+                    [chat_id, thread_id, iso(now), iso(now), text, 1 if silent else 0],
+                )
+                new_ids.append(int(cursor.lastrowid or 0))
+            self.db.conn.executemany(
+                "UPDATE deliveries SET status = 'digested', digest_id = ?, updated_at = ?"
+                " WHERE id = ? AND status = 'pending'",
+                [(new_ids[0], iso(now), delivery_id) for delivery_id in ids],
+            )
+        return new_ids
+
+    def queue_backlog_digest(
+        self, chat_id: int, alert_ids: Sequence[int], texts: Sequence[str], now: datetime
+    ) -> list[int]:
+        """Queue a digest of waiting alerts for ``chat_id``, atomically: the digest rows, and
+        one ``digested`` row per alert so they no longer count as waiting."""
+        new_ids: list[int] = []
+        with transaction(self.db):
+            for text in texts:
+                cursor = self.db.execute(
+                    "INSERT INTO deliveries (alert_id, chat_id, thread_id, kind, status, attempts,"
+                    " created_at, updated_at, payload, silent)"
+                    " VALUES (NULL, ?, NULL, 'digest', 'pending', 0, ?, ?, ?, 1)",
+                    [chat_id, iso(now), iso(now), text],
+                )
+                new_ids.append(int(cursor.lastrowid or 0))
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO deliveries (alert_id, chat_id, kind, status, attempts,"
+                " created_at, updated_at, digest_id)"
+                " VALUES (?, ?, 'alert', 'digested', 0, ?, ?, ?)",
+                [(alert_id, chat_id, iso(now), iso(now), new_ids[0]) for alert_id in alert_ids],
+            )
+        return new_ids
+
+    def release_held(self, chat_id: int, reasons: Sequence[str], now: datetime) -> int:
+        """Pending rows of a chat held for one of ``reasons`` (quiet, daily, hourly) are due
+        now; they keep ``held``, so they go out together as one digest. Returns how many."""
+        marks = ",".join("?" for _ in reasons)
+        with transaction(self.db):
+            cursor = self.db.execute(
+                "UPDATE deliveries SET not_before = NULL, updated_at = ?"
+                f" WHERE chat_id = ? AND status = 'pending' AND held IN ({marks})",
+                [iso(now), chat_id, *reasons],
+            )
+            return int(cursor.rowcount or 0)
+
+    def story_edit_candidates(self, updated_since: datetime) -> list[StoryEditState]:
+        """The stories whose messages name fewer outlets than the story now has, updated
+        since ``updated_since``: the candidates. Whether and when one is edited (the
+        interval, the window) is decided by ``bot.core.story_edits.edit_due``, not here."""
+        return [
+            StoryEditState(
+                story_id=int(story_id),
+                outlets=int(outlets or 0),
+                outlets_shown=int(FIRST_MESSAGE_OUTLETS if shown is None else shown),
+                last_edit_at=parse_iso(last_edit_at),
+                updated_at=parse_iso(updated_at) or datetime.min.replace(tzinfo=UTC),
+            )
+            for story_id, outlets, shown, last_edit_at, updated_at in self.db.execute(
+                "SELECT id, json_array_length(outlets), edited_outlets, last_edit_at, updated_at"
+                " FROM stories WHERE updated_at >= ? AND first_alert_id IS NOT NULL"
+                " AND json_array_length(outlets) > COALESCE(edited_outlets, ?) ORDER BY id",
+                [iso(updated_since), FIRST_MESSAGE_OUTLETS],
+            )
+        ]
+
+    def story_edit_messages(self, story_ids: Sequence[int]) -> list[dict[str, Any]]:
+        """The sent first messages of these stories in chats still active, one row per
+        (story, chat message) with the first alert's columns."""
+        rows: list[dict[str, Any]] = []
+        for chunk in chunks([str(i) for i in dict.fromkeys(story_ids)]):
+            marks = ",".join("?" * len(chunk))
+            rows.extend(
+                self.db.execute_returning_dicts(
+                    "SELECT s.id AS story_id, s.outlets AS story_outlets, d.id AS delivery_id,"
+                    " d.chat_id, d.thread_id, d.message_id, a.*"
+                    " FROM stories s JOIN deliveries d ON d.alert_id = s.first_alert_id"
+                    " AND d.kind = 'alert' AND d.status = 'sent' AND d.message_id IS NOT NULL"
+                    " JOIN alerts a ON a.id = s.first_alert_id"
+                    " LEFT JOIN chats c ON c.chat_id = d.chat_id"
+                    f" WHERE s.id IN ({marks}) AND COALESCE(c.active, 1) = 1"
+                    " ORDER BY s.id, d.id",
+                    chunk,
+                )
+            )
+        return rows
+
+    def mark_story_edited(self, story_id: int, outlets_shown: int, now: datetime) -> None:
+        with transaction(self.db):
+            self.db.execute(
+                "UPDATE stories SET edited_outlets = ?, last_edit_at = ? WHERE id = ?",
+                [outlets_shown, iso(now), story_id],
+            )
+
+    def alert_chats(self, alert_id: int) -> set[int]:
+        """Chats that an alert was routed to (any delivery status)."""
+        return {
+            int(r[0])
+            for r in self.db.execute(
+                "SELECT DISTINCT chat_id FROM deliveries WHERE alert_id = ?", [alert_id]
+            )
+        }
+
+    def queue_admin_notice(self, admin_ids: Sequence[int], text: str, now: datetime) -> None:
+        """One pending notice per admin, stored before any send is tried."""
+        if not admin_ids:
+            return
+        with transaction(self.db):
+            self.db.conn.executemany(
+                "INSERT INTO admin_notices (admin_id, text, status, attempts, created_at)"
+                " VALUES (?, ?, 'pending', 0, ?)",
+                [(admin, text, iso(now)) for admin in admin_ids],
+            )
+
+    def pending_admin_notices(self) -> list[dict[str, Any]]:
+        """Unsent notices, oldest first."""
+        return self.db.execute_returning_dicts(
+            "SELECT id, admin_id, text, attempts FROM admin_notices WHERE status = 'pending'"
+            " ORDER BY id"
+        )
+
+    def mark_notice(self, notice_id: int, status: str, error: str | None, now: datetime) -> None:
+        """``sent``, ``failed`` (for good), or ``pending`` again after a failed attempt."""
+        with transaction(self.db):
+            self.db.execute(
+                "UPDATE admin_notices SET status = ?, attempts = attempts + 1, last_error = ?,"
+                " sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE id = ?",
+                [status, error, status, iso(now), notice_id],
+            )
