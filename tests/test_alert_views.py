@@ -22,5 +22,5 @@ def _m(entity: str, *aliases: str) -> list[dict[str, str]]:
         ([], ()),
     ],
 )
-def test_shown_aliases(matches, shown):
+def test_shown_aliases(matches: list[dict[str, str]], shown: tuple[str, ...]) -> None:
     assert shown_aliases(matches) == shown

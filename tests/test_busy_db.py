@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cycle.pipeline import CycleReport
 from storage.db import open_database
 from tests.fakes.feed_server import FeedServer, rfc822, rss
 from tests.harness import make_pipeline
@@ -56,7 +57,7 @@ def test_cycle_waits_for_a_lock_holder_and_completes(statement: str, tmp_path: P
         assert ready.wait(10)
         started = time.monotonic()
 
-        async def scenario():
+        async def scenario() -> CycleReport:
             try:
                 return await pipeline.run_cycle(force=True)
             finally:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.core.matching import Matcher
 from bot.core.watchlist import Entity
+from bot.cycle.pipeline import CycleReport
+from storage.repository import Repository
 from tests.conftest import SHARED_FEEDS
 from tests.fakes.feed_server import FeedServer, rfc822, rss
 from tests.harness import make_pipeline
@@ -28,7 +31,7 @@ def _item(guid: str, title: str, link: str, summary: str = "") -> dict[str, str]
     }
 
 
-async def _cycle(db: Path, urls: list[str], **options):
+async def _cycle(db: Path, urls: list[str], **options: Any) -> tuple[CycleReport, Repository, Any]:
     pipeline, repo, fetcher, out = make_pipeline(db, urls, **options)
     try:
         report = await pipeline.run_cycle(force=True)

@@ -162,7 +162,9 @@ def test_every_row_gets_exactly_one_decision(
         (["JNIM"], "RFI", [], False),
     ],
 )
-def test_muted_by(entities, source, mutes, muted):
+def test_muted_by(
+    entities: list[str], source: str, mutes: list[tuple[str, str]], muted: bool
+) -> None:
     assert (muted_by(entities, source, mutes) is not None) is muted
 
 

@@ -126,7 +126,9 @@ def test_huge_title_still_yields_a_valid_message() -> None:
     source=st.text(max_size=100),
     entities=st.lists(st.text(min_size=1, max_size=40), max_size=6),
 )
-def test_any_alert_is_valid_telegram_html_within_the_limit(title, summary, source, entities):
+def test_any_alert_is_valid_telegram_html_within_the_limit(
+    title: str, summary: str, source: str, entities: list[str]
+) -> None:
     v = view(title=title, summary=summary, source=source, entities=tuple(entities))
     text = render_alert(v)
     plain = parse_telegram_html(text)

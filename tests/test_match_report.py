@@ -39,7 +39,7 @@ MATCHER = Matcher.compile(
 
 def run(
     sources: list[str], *, as_json: bool = False, include_all: bool = False, stdin: bytes = b""
-):
+) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     code = run_match(
         sources,

@@ -46,7 +46,9 @@ def test_priority_from_severity(title: str, entity_priority: str, expected: str)
         ("low", ["JNIM"], {}, False),
     ],
 )
-def test_below_minimum(severity, entities, minimums, below):
+def test_below_minimum(
+    severity: str | None, entities: list[str], minimums: dict[str, str], below: bool
+) -> None:
     assert (below_minimum(severity, entities, minimums) is not None) is below
 
 

@@ -63,7 +63,7 @@ PAGE = page(
         ("", None),
     ],
 )
-def test_dates_in_english_french_and_arabic_words(text, expected):
+def test_dates_in_english_french_and_arabic_words(text: str, expected: datetime | None) -> None:
     assert parse_date(text, datetime(2026, 11, 27, 12, 0, tzinfo=UTC)) == expected
 
 

@@ -97,7 +97,9 @@ def test_preview_page_is_parsed_post_by_post() -> None:
         ("word " * 80, "", ("word " * 31).strip() + "…"),
     ],
 )
-def test_post_title_is_the_first_line_or_sentence_cut_at_a_word(text, media, title):
+def test_post_title_is_the_first_line_or_sentence_cut_at_a_word(
+    text: str, media: str, title: str
+) -> None:
     assert post_title(text, media) == title
 
 
