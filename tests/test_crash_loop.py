@@ -158,7 +158,9 @@ def run_scenario(scenario: Scenario, tmp: Path) -> Scenario:
     return scenario
 
 
-def wait_for_trigger(trigger: str, feeds: FeedServer, api: FakeTelegramAPI, proc) -> None:
+def wait_for_trigger(
+    trigger: str, feeds: FeedServer, api: FakeTelegramAPI, proc: subprocess.Popen[bytes]
+) -> None:
     deadline = time.monotonic() + 30
     if trigger.startswith("delay:"):
         time.sleep(float(trigger.split(":", 1)[1]))

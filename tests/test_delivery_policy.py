@@ -72,7 +72,9 @@ def test_next_local(now: datetime, at: time, zone: ZoneInfo, expected: datetime)
     assert next_local(now, at, zone) == expected.replace(tzinfo=UTC)
 
 
-def _alerts(n: int, priority: str = "normal", held: str | None = None, start: int = 1):
+def _alerts(
+    n: int, priority: str = "normal", held: str | None = None, start: int = 1
+) -> list[Pending]:
     return [Pending(i, "alert", priority, held) for i in range(start, start + n)]
 
 

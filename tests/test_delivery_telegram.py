@@ -89,7 +89,9 @@ async def bot(telegram_api: FakeTelegramAPI) -> AsyncIterator[Any]:
     await app.bot.shutdown()
 
 
-def deliverer(bot: Any, repo: Repository, clock: Clock | None = None, **options: Any):
+def deliverer(
+    bot: Any, repo: Repository, clock: Clock | None = None, **options: Any
+) -> TelegramDeliverer:
     options.setdefault("pacer", ChatPacer(interval=0.0))
     options.setdefault("backoff_base", 0.05)
     return TelegramDeliverer(
@@ -521,7 +523,7 @@ async def test_digest_bundle_survives_a_crash_before_sending(
     for i in range(12):
         add_alert(repo, f"Fold {i}")
     d = deliverer(bot, repo)
-    d._drain_chat = _never  # "crash" right after bundling
+    d._drain_chat = _never  # type: ignore[method-assign]  # "crash" right after bundling
     await d.drain()
     assert statuses(repo) == {"digested": 12, "pending": 1}
     fresh = deliverer(bot, Repository(open_database(tmp_path / "nw.db")))

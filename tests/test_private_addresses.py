@@ -13,7 +13,7 @@ import pytest
 
 import bot.feeds.fetcher as fetcher_module
 from bot.core.errors import FeedErrorKind
-from bot.feeds.fetcher import Fetcher, FetchSettings, non_public_address
+from bot.feeds.fetcher import Fetcher, FetchResult, FetchSettings, non_public_address
 from tests.conftest import run_main, write_feed_list
 from tests.fakes.feed_server import FeedServer, rss
 
@@ -71,7 +71,7 @@ def test_a_redirect_hop_to_loopback_is_refused(monkeypatch: pytest.MonkeyPatch) 
 
         monkeypatch.setattr(fetcher_module, "non_public_address", pretend_public)
 
-        async def fetch():
+        async def fetch() -> FetchResult:
             fetcher = Fetcher(FetchSettings(allow_private_addresses=False))
             try:
                 return await fetcher.fetch(first, None, None)

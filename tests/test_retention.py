@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from storage.maintenance import backup, database_size, integrity_check, prune
+from storage.repository import Repository
 from tests.fakes.feed_server import FeedServer, rfc822, rss
 from tests.harness import make_pipeline
 from tests.test_feed_faults import RecordingDeliverer
@@ -41,11 +42,11 @@ class Clock:
         return self.now
 
 
-def keys(repo) -> set[str]:
+def keys(repo: Repository) -> set[str]:
     return {r[0] for r in repo.db.execute("SELECT key FROM items")}
 
 
-def scenario(tmp_path: Path, *, paused_feed: bool):
+def scenario(tmp_path: Path, *, paused_feed: bool) -> tuple[Repository, RecordingDeliverer]:
     """t0 = 200 days ago: a1, a2 alert. t1 = 100 days ago: the feed now carries a2, a3."""
     t0, t1 = NOW - timedelta(days=200), NOW - timedelta(days=100)
     with FeedServer() as server:

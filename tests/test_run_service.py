@@ -45,7 +45,12 @@ def _item(guid: str, title: str, age: float = 600) -> dict[str, str]:
 
 
 def _start_run(
-    feed_server, telegram_api, nw_env, tmp_path: Path, feed_body: str, **extra_env: str
+    feed_server: FeedServer,
+    telegram_api: FakeTelegramAPI,
+    nw_env: dict[str, str],
+    tmp_path: Path,
+    feed_body: str,
+    **extra_env: str,
 ) -> tuple[subprocess.Popen[bytes], Path, IO[str]]:
     """`main.py run` against the fakes: one local feed, a watchlist folder, ADMIN as admin."""
     wl_dir = tmp_path / "watchlists"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -310,7 +311,9 @@ async def test_429_while_paging_fails_the_read_without_moving_on(
     )
     original = tme._handle
 
-    def limited(req):  # the newest page answers, older pages are rate-limited
+    def limited(
+        req: BaseHTTPRequestHandler,
+    ) -> None:  # the newest page answers, older pages are rate-limited
         if "before=" in req.path:
             channel.mode = "429"
         try:

@@ -11,6 +11,7 @@ from bot.core.story_index import StoryGroups
 from bot.core.story_model import (
     FEATURES,
     ModelError,
+    Signature,
     conflict,
     pair_features,
     parse_story_model,
@@ -26,7 +27,7 @@ ACTIONS = action_finder()
 MODEL = load_story_model()
 
 
-def sig(title: str, summary: str = ""):
+def sig(title: str, summary: str = "") -> Signature:
     return signature(title, summary, MATCHER.match(title, summary).entities, PLACES, ACTIONS)
 
 
