@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.core.incidents import merge_story_incident
 from bot.core.models import StoredAlert
+from bot.core.records import KnownItem
 from bot.core.story_edits import FIRST_MESSAGE_OUTLETS, with_outlet
 from storage.columns import chunks, iso
 from storage.feeds import write_feed_fields
@@ -87,29 +88,32 @@ class AlertStore:
             )
         return set(keys) - seen
 
-    def items_by_canonical_url(self, urls: Sequence[str]) -> dict[str, dict[str, Any]]:
+    def items_by_canonical_url(self, urls: Sequence[str]) -> dict[str, KnownItem]:
         """Known items (with their alert, if any) for canonical URLs, e.g. seen via another feed."""
         return self._items_by("canonical_url", urls, "")
 
-    def items_by_article_key(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+    def items_by_article_key(self, keys: Sequence[str]) -> dict[str, KnownItem]:
         """Known items (with their alert, if any) for article keys, e.g. a forwarded post's
         original seen in another channel; the alerted one first."""
         return self._items_by("article_key", keys, " ORDER BY alert_id IS NULL, first_seen_at")
 
-    def _items_by(
-        self, column: str, values: Sequence[str], order: str
-    ) -> dict[str, dict[str, Any]]:
+    def _items_by(self, column: str, values: Sequence[str], order: str) -> dict[str, KnownItem]:
         """The first item (in ``order``) for each non-empty value of ``column``, one query per
         500 values. ``column`` and ``order`` are this class's own literals, never user input."""
-        result: dict[str, dict[str, Any]] = {}
+        result: dict[str, KnownItem] = {}
         for chunk in chunks([v for v in dict.fromkeys(values) if v]):
             marks = ",".join("?" * len(chunk))
-            for row in self.db.execute_returning_dicts(
-                f"SELECT key, {column}, alert_id, feed_url FROM items"
+            for value, key, alert_id, feed_url in self.db.execute(
+                f"SELECT {column}, key, alert_id, feed_url FROM items"
                 f" WHERE {column} IN ({marks}){order}",
                 chunk,
             ):
-                result.setdefault(row[column], row)
+                known = KnownItem(
+                    key=str(key),
+                    feed_url=feed_url,
+                    alert_id=int(alert_id) if alert_id is not None else None,
+                )
+                result.setdefault(str(value), known)
         return result
 
     def store_feed_items(

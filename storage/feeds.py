@@ -2,24 +2,69 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
 from typing import Any
 
 from bot.core.errors import FeedLookupError
+from bot.core.feed_state import FeedStatus
 from bot.core.models import FeedSpec
+from bot.core.records import FeedState, error_kind, feed_status
 from storage.columns import chunks, iso, parse_iso
 from storage.sqlite_utils_loader import Database
 from storage.transactions import transaction
 
 
-def write_feed_fields(db: Database, url: str, fields: dict[str, Any]) -> None:
-    """Set some columns of one feed row, inside the caller's transaction."""
+def write_feed_fields(db: Database, url: str, fields: Mapping[str, Any]) -> None:
+    """Set some columns of one feed row (FeedState's field names), inside the caller's
+    transaction."""
     if not fields:
         return
+    _check_columns(fields)
     values = [iso(v) if isinstance(v, datetime) else v for v in fields.values()]
     assignments = ", ".join(f"[{name}] = ?" for name in fields)
     db.execute(f"UPDATE feeds SET {assignments} WHERE url = ?", [*values, url])
+
+
+_TIMES = frozenset(
+    f.name for f in dataclass_fields(FeedState) if f.type in ("datetime | None", datetime | None)
+)
+_COLUMNS = frozenset(f.name for f in dataclass_fields(FeedState))
+
+
+def feed_state(row: dict[str, Any]) -> FeedState:
+    """A ``feeds`` row as a FeedState (columns the record does not know are ignored)."""
+    values: dict[str, Any] = {}
+    for name in _COLUMNS:
+        if name not in row:
+            continue
+        value = row[name]
+        if name in _TIMES:
+            value = parse_iso(value)
+        values[name] = value
+    values["status"] = feed_status(row.get("status"))
+    values["last_error_kind"] = error_kind(row.get("last_error_kind"))
+    values["consecutive_failures"] = int(row.get("consecutive_failures") or 0)
+    values["items_total"] = int(row.get("items_total") or 0)
+    return FeedState(**values)
+
+
+def changed_fields(before: FeedState, after: FeedState) -> dict[str, Any]:
+    """The columns to write so that ``before`` as stored becomes ``after``."""
+    if before.url != after.url:
+        raise ValueError(f"not the same feed: {before.url} and {after.url}")
+    return {
+        name: getattr(after, name)
+        for name in _COLUMNS
+        if name != "url" and getattr(after, name) != getattr(before, name)
+    }
+
+
+def _check_columns(names: Iterable[str]) -> None:
+    unknown = set(names) - _COLUMNS
+    if unknown:
+        raise ValueError(f"unknown feed field(s): {', '.join(sorted(unknown))}")
 
 
 class FeedStore:
@@ -48,18 +93,23 @@ class FeedStore:
                     urls,
                 )
 
-    def states(self, urls: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+    def states(self, urls: Iterable[str] | None = None) -> dict[str, FeedState]:
+        """Stored states by URL: every feed (in URL order), or those of ``urls`` known."""
         if urls is None:
             rows = self.db.execute_returning_dicts("SELECT * FROM feeds ORDER BY url")
-            return {row["url"]: row for row in rows}
-        result: dict[str, dict[str, Any]] = {}
+            return {row["url"]: feed_state(row) for row in rows}
+        result: dict[str, FeedState] = {}
         for chunk in chunks(list(urls)):
             marks = ",".join("?" * len(chunk))
             for row in self.db.execute_returning_dicts(
                 f"SELECT * FROM feeds WHERE url IN ({marks})", chunk
             ):
-                result[row["url"]] = row
+                result[row["url"]] = feed_state(row)
         return result
+
+    def save(self, before: FeedState, after: FeedState) -> None:
+        """Store what changed from ``before`` to ``after`` (one feed, one transaction)."""
+        self.update_many([(after.url, changed_fields(before, after))])
 
     def next_due_at(self) -> datetime | None:
         """The earliest moment a feed that can be fetched becomes due (None: no such feed)."""
@@ -83,7 +133,7 @@ class FeedStore:
             for url, fields in updates:
                 write_feed_fields(self.db, url, fields)
 
-    def retry(self, target: str, now: datetime) -> tuple[str, str]:
+    def retry(self, target: str, now: datetime) -> tuple[str, FeedStatus]:
         """Make a paused, 410-disabled or failing feed due now, with its failures forgotten.
 
         ``target`` is the feed's URL or a unique part of it (case-insensitive). Returns
@@ -104,14 +154,14 @@ class FeedStore:
                 f"{len(found)} feeds match {wanted!r} ({examples}"
                 f"{', …' if len(found) > 3 else ''}): give more of the URL"
             )
-        url, status = found[0]["url"], found[0]["status"]
-        if status == "removed":
+        url, status = found[0]["url"], feed_status(found[0]["status"])
+        if status is FeedStatus.REMOVED:
             raise FeedLookupError(
                 f"{url} is no longer in the feed list: add it back to the list instead"
             )
         self.update(
             url,
-            status="active",
+            status=FeedStatus.ACTIVE,
             consecutive_failures=0,
             paused_at=None,
             retry_not_before=None,

@@ -36,18 +36,16 @@ async def test_every_capture_yields_items_or_a_recorded_error(
     unexplained = []
     for number, url in enumerate(urls):
         state = states[url]
-        assert not (state["last_error"] or "").startswith("internal error"), (files[number], state)
-        if not state["items_total"] and not state["last_error"]:
+        assert not (state.last_error or "").startswith("internal error"), (files[number], state)
+        if not state.items_total and not state.last_error:
             unexplained.append(files[number].name)
     # Only a well-formed feed with no entries may yield nothing without an error.
     assert unexplained == [], unexplained
     errors = {
-        files[i].name: states[u]["last_error"]
-        for i, u in enumerate(urls)
-        if states[u]["last_error"]
+        files[i].name: states[u].last_error for i, u in enumerate(urls) if states[u].last_error
     }
     json_feed = next((i for i, f in enumerate(files) if f.name == "d4b7ab74da763119"), None)
     if json_feed is not None:  # a real JSON Feed 1.0: read as a feed like any other
         assert "d4b7ab74da763119" not in errors
-        assert states[urls[json_feed]]["items_total"] > 0
+        assert states[urls[json_feed]].items_total > 0
     assert report.errors == len(errors)

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 
 from bot.core.schedule import SchedulePolicy
-from bot.core.timestamps import parse_iso
 from bot.feeds.fetcher import FetchSettings
 from tests.fakes.feed_server import Blackhole, FeedServer, gzip_bomb, rfc822, rss
 from tests.harness import make_pipeline
@@ -66,11 +65,10 @@ WORDS = [
 ]
 
 
-def _at(text: str | None) -> datetime:
-    """A stored ISO time that must be there."""
-    parsed = parse_iso(text)
-    assert parsed is not None
-    return parsed
+def _at(moment: datetime | None) -> datetime:
+    """A stored time that must be there."""
+    assert moment is not None
+    return moment
 
 
 def headline(tag: str, i: int) -> str:
@@ -231,16 +229,16 @@ def test_fault_table_in_one_cycle(tmp_path: Path, unresolvable: str) -> None:
     problems = []
     for url, want in expected.items():
         state = states[url]
-        error = state["last_error"] or ""
+        error = state.last_error or ""
         if want == "items":
-            ok = state["items_total"] >= 1 and state["consecutive_failures"] == 0
+            ok = state.items_total >= 1 and state.consecutive_failures == 0
         elif want == "items-or-error":
-            ok = state["items_total"] >= 1 or bool(error)
+            ok = state.items_total >= 1 or bool(error)
         else:
             _, kind, needle = want.split(":", 2)
-            ok = needle.lower() in error.lower() and state["consecutive_failures"] == 1
-            ok = ok and state["last_error_kind"] == kind  # named where it failed
-            next_at = parse_iso(state["next_fetch_at"])
+            ok = needle.lower() in error.lower() and state.consecutive_failures == 1
+            ok = ok and state.last_error_kind == kind  # named where it failed
+            next_at = state.next_fetch_at
             ok = ok and next_at is not None and next_at > now  # backoff scheduled
         if not ok:
             problems.append(f"{url}: wanted {want}, got {state}")
@@ -249,20 +247,20 @@ def test_fault_table_in_one_cycle(tmp_path: Path, unresolvable: str) -> None:
     # Other feeds are unaffected: every healthy-ish feed produced its alert, delivered.
     assert len(deliverer.alerts) == 6, deliverer.alerts
     assert report.errors == sum(1 for e in expected.values() if e.startswith("error")) + (
-        0 if states[server.url("/truncated.xml")]["items_total"] else 1
+        0 if states[server.url("/truncated.xml")].items_total else 1
     )
     # 410 disables the feed (one notice); 429/503 Retry-After are honoured.
-    assert states[server.url("/410.xml")]["status"] == "gone"
+    assert states[server.url("/410.xml")].status == "gone"
     assert any("410" in n for n in deliverer.notices)
     for path, hours in (("/429.xml", 2), ("/503.xml", 3)):
         state = states[server.url(path)]
-        wait = parse_iso(state["retry_not_before"])
+        wait = state.retry_not_before
         assert wait is not None and wait >= now + timedelta(hours=hours) - timedelta(minutes=2)
-        next_at = parse_iso(state["next_fetch_at"])
+        next_at = state.next_fetch_at
         assert next_at is not None and next_at >= wait - timedelta(seconds=5)
     # A permanent redirect is applied only once a second fetch confirms it (issue 16).
     moved = states[server.url("/moved.xml")]
-    assert moved["redirected_to"] is None
+    assert moved.redirected_to is None
     # The slow drip was abandoned at the overall deadline; memory stayed bounded
     # (the gzip bomb expands to 200 MB, the huge bodies are 2 MB each).
     assert elapsed < SETTINGS.deadline + 5, elapsed
@@ -281,7 +279,7 @@ def test_permanent_redirect_is_followed_next_time_without_realerting(tmp_path: P
 
         async def scenario() -> int:
             await pipeline.run_cycle(force=True)
-            first = repo.feeds.states()[server.url("/old.xml")]["redirected_to"]
+            first = repo.feeds.states()[server.url("/old.xml")].redirected_to
             assert first is None, "one 301 is not enough to move a feed (issue 16)"
             await pipeline.run_cycle(force=True)  # seen twice: applied
             before = len(server.hits_for("/old.xml"))
@@ -293,8 +291,8 @@ def test_permanent_redirect_is_followed_next_time_without_realerting(tmp_path: P
         assert len(server.hits_for("/old.xml")) == before == 2, "the old URL is not asked again"
         assert len(server.hits_for("/new.xml")) == 3
         state = repo.feeds.states()[server.url("/old.xml")]
-        assert state["redirected_to"] == server.url("/new.xml")
-        assert state["items_total"] == 3
+        assert state.redirected_to == server.url("/new.xml")
+        assert state.items_total == 3
         assert len(deliverer.alerts) == 3, "each item alerts once, across the move"
 
 
@@ -312,10 +310,10 @@ def test_permanent_redirect_counts_across_processes(tmp_path: Path) -> None:
             )
             drive(fetcher, partial(pipeline.run_cycle, force=True))
             states.append(repo.feeds.states()[old])
-        assert states[0]["redirected_to"] is None
-        assert states[0]["redirect_candidate"] == server.url("/new.xml")
-        assert states[1]["redirected_to"] == server.url("/new.xml")
-        assert states[1]["redirect_candidate"] is None
+        assert states[0].redirected_to is None
+        assert states[0].redirect_candidate == server.url("/new.xml")
+        assert states[1].redirected_to == server.url("/new.xml")
+        assert states[1].redirect_candidate is None
 
 
 def test_temporary_redirect_does_not_update_the_stored_url(tmp_path: Path) -> None:
@@ -327,8 +325,8 @@ def test_temporary_redirect_does_not_update_the_stored_url(tmp_path: Path) -> No
         )
         drive(fetcher, lambda: pipeline.run_cycle(force=True))
         state = repo.feeds.states()[server.url("/tmp.xml")]
-        assert state["redirected_to"] is None
-        assert state["items_total"] == 1
+        assert state.redirected_to is None
+        assert state.items_total == 1
 
 
 class Clock:
@@ -359,12 +357,12 @@ def test_backoff_pause_after_n_failures_one_notice_then_one_recovery_notice(tmp_
             for _ in range(6):  # three failures pause it; three more while paused
                 await pipeline.run_cycle()
                 state = repo.feeds.states()[flaky]
-                next_at = parse_iso(state["next_fetch_at"])
+                next_at = state.next_fetch_at
                 assert next_at is not None
                 delays.append(round((next_at - clock.now).total_seconds()))
                 clock.now = next_at + timedelta(seconds=1)  # jump to when it is due again
-            assert state["status"] == "paused"
-            assert state["consecutive_failures"] == 6
+            assert state.status == "paused"
+            assert state.consecutive_failures == 6
             paused_notices = [n for n in deliverer.notices if "paused" in n]
             assert len(paused_notices) == 1, deliverer.notices
             assert flaky in paused_notices[0] and "HTTP 500" in paused_notices[0]
@@ -377,7 +375,7 @@ def test_backoff_pause_after_n_failures_one_notice_then_one_recovery_notice(tmp_
 
         drive(fetcher, scenario)
     state = repo.feeds.states()[flaky]
-    assert state["status"] == "active" and state["consecutive_failures"] == 0
+    assert state.status == "active" and state.consecutive_failures == 0
     recovered = [n for n in deliverer.notices if "recovered" in n]
     assert len(recovered) == 1 and flaky in recovered[0], deliverer.notices
     assert len(deliverer.notices) == 2
@@ -397,7 +395,7 @@ def test_paused_feed_is_not_fetched_before_its_backoff_even_when_forced(tmp_path
 
         drive(fetcher, scenario)
         assert len(server.hits_for("/down.xml")) == 1
-        assert repo.feeds.states()[server.url("/down.xml")]["status"] == "paused"
+        assert repo.feeds.states()[server.url("/down.xml")].status == "paused"
 
 
 def test_retry_after_is_honoured_even_by_a_forced_cycle(tmp_path: Path) -> None:
@@ -454,7 +452,7 @@ def test_a_retried_gone_feed_is_fetched_again_and_can_recover(tmp_path: Path) ->
         assert retried == [(url, "gone")]
         state = repo.feeds.states()[url]
         assert len(server.hits_for("/gone.xml")) == 2
-        assert (state["status"], state["consecutive_failures"]) == ("active", 0)
+        assert (state.status, state.consecutive_failures) == ("active", 0)
 
 
 @pytest.mark.slow
@@ -497,7 +495,7 @@ def test_feed_hints_set_the_next_fetch_within_bounds(tmp_path: Path) -> None:
         drive(fetcher, lambda: pipeline.run_cycle(force=True))
         states = repo.feeds.states()
     delays = {
-        p: (_at(states[server.url(p)]["next_fetch_at"]) - clock.now).total_seconds() for p in paths
+        p: (_at(states[server.url(p)].next_fetch_at) - clock.now).total_seconds() for p in paths
     }
     assert delays["/ttl.xml"] == 7200
     assert delays["/maxage.xml"] == 5400
@@ -527,5 +525,5 @@ def test_a_failed_batch_of_feed_states_does_not_end_the_cycle(tmp_path: Path) ->
     assert report.errors == 1 and report.items_new > 0  # the cycle ran to its end
     assert deliverer.alerts  # and delivered what it stored
     states = repo.feeds.states()
-    assert states[server.url("/ok.xml")]["last_success_at"]  # stored with its items
-    assert states[server.url("/down.xml")]["consecutive_failures"] == 0  # lost: due again
+    assert states[server.url("/ok.xml")].last_success_at  # stored with its items
+    assert states[server.url("/down.xml")].consecutive_failures == 0  # lost: due again

@@ -112,7 +112,7 @@ def test_retry_names_a_source_like_a_feed(tmp_path: Path) -> None:
     repo.feeds.sync([FeedSpec("telegram:privatechan", kind=SourceKind.TELEGRAM)], now)
     repo.feeds.update("telegram:privatechan", status="paused", consecutive_failures=1)
     assert repo.feeds.retry("telegram:privatechan", now) == ("telegram:privatechan", "paused")
-    assert repo.feeds.states()["telegram:privatechan"]["status"] == "active"
+    assert repo.feeds.states()["telegram:privatechan"].status == "active"
 
 
 @pytest.mark.parametrize(

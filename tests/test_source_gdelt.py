@@ -153,7 +153,7 @@ async def test_empty_answer_is_not_an_error(gdelt: FakeGdelt, tmp_path: Path, mo
     finally:
         await fetcher.aclose()
     assert report.errors == 0 and report.items_new == 0
-    assert repo.feeds.states([spec.url])[spec.url]["last_error"] is None
+    assert repo.feeds.states([spec.url])[spec.url].last_error is None
 
 
 @pytest.mark.parametrize(
@@ -179,8 +179,8 @@ async def test_error_answers_are_recorded_failures_and_nothing_is_lost(
         assert str(report.feed_errors[spec.url]).startswith(error)
         assert report.feed_errors[spec.url].kind == kind
         state = repo.feeds.states([spec.url])[spec.url]
-        assert state["consecutive_failures"] == 1
-        assert bool(state["retry_not_before"]) == waits
+        assert state.consecutive_failures == 1
+        assert bool(state.retry_not_before) == waits
         gdelt.answer(QUERY, Answer(ARTICLES))
         clock.advance(3600)
         report = await pipeline.run_cycle(force=True)

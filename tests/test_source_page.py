@@ -159,7 +159,7 @@ async def test_broken_selector_gives_one_notice_then_recovers(
         await fetcher.aclose()
     assert len(out.notices) == 2 and "match again" in out.notices[1]
     state = repo.feeds.states([spec.url])[spec.url]
-    assert state["consecutive_failures"] == 0 and state["last_error"] is None
+    assert state.consecutive_failures == 0 and state.last_error is None
 
 
 async def test_page_404_is_a_recorded_failure(feed_server: FeedServer, tmp_path: Path) -> None:
@@ -171,7 +171,7 @@ async def test_page_404_is_a_recorded_failure(feed_server: FeedServer, tmp_path:
         await fetcher.aclose()
     assert str(report.feed_errors[spec.url]) == "HTTP 404 Not Found"
     state = repo.feeds.states([spec.url])[spec.url]
-    assert state["consecutive_failures"] == 1 and state["next_fetch_at"]
+    assert state.consecutive_failures == 1 and state.next_fetch_at
     assert out.alerts == [] and out.notices == []
 
 

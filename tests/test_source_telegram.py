@@ -141,7 +141,7 @@ async def test_channel_alerts_each_matching_post_once_and_then_only_new_posts(
         assert alert["source"] == "Sahel Watch"
         keys = [r["key"] for r in repo.db.execute_returning_dicts("SELECT key FROM items")]
         assert len(keys) == 6 and all("sahelwatch/" in k for k in keys)
-        state = json.loads(repo.feeds.states([spec.url])[spec.url]["source_state"])
+        state = json.loads(repo.feeds.states([spec.url])[spec.url].source_state or "")
         assert state == {"last_id": 106}
 
         channel.posts.append(
@@ -232,8 +232,8 @@ async def test_channel_without_preview_gets_one_notice_and_is_paused(
     assert "t.me/s/privatechan has no public preview" in out.notices[0]
     assert "/retry telegram:privatechan" in out.notices[0]
     state = repo.feeds.states([spec.url])[spec.url]
-    assert state["status"] == "paused"
-    assert "no public preview" in state["last_error"]
+    assert state.status == "paused"
+    assert "no public preview" in (state.last_error or "")
     assert len(tme.hits_for("privatechan")) == 2, "fetched once (with its redirect), not per cycle"
 
 
@@ -269,7 +269,7 @@ async def test_deleted_channel_is_told_apart_and_paused(
         await fetcher.aclose()
     assert len(out.notices) == 1
     assert "no public preview any more" in out.notices[0]
-    assert repo.feeds.states([spec.url])[spec.url]["status"] == "paused"
+    assert repo.feeds.states([spec.url])[spec.url].status == "paused"
     assert len(alert_rows(repo)) >= 3, "alerts already stored are kept"
 
 
@@ -286,7 +286,7 @@ async def test_429_is_respected_and_nothing_is_lost(
         report = await pipeline.run_cycle(force=True)
         assert "429" in str(report.feed_errors[spec.url])
         state = repo.feeds.states([spec.url])[spec.url]
-        assert state["status"] == "active" and state["retry_not_before"]
+        assert state.status == "active" and state.retry_not_before
         hits = len(tme.hits_for("sahelwatch"))
         clock.advance(60)  # before Retry-After (120 s): even a forced cycle waits
         await pipeline.run_cycle(force=True)
@@ -329,7 +329,7 @@ async def test_429_while_paging_fails_the_read_without_moving_on(
     assert "before=" in str(report.feed_errors[spec.url])
     assert report.feed_errors[spec.url].kind == "rate_limited"  # the page's own kind
     state = repo.feeds.states([spec.url])[spec.url]
-    assert state["source_state"] is None and state["retry_not_before"]
+    assert state.source_state is None and state.retry_not_before
     assert repo.db.execute("SELECT count(*) FROM items").fetchone()[0] == 0
 
 
@@ -404,7 +404,7 @@ async def test_junk_answers_are_failures_that_are_retried_not_pauses(
         await fetcher.aclose()
     assert "not a channel preview" in str(report.feed_errors[spec.url])
     state = repo.feeds.states([spec.url])[spec.url]
-    assert state["status"] == "active" and state["consecutive_failures"] == 1
+    assert state.status == "active" and state.consecutive_failures == 1
     assert out.notices == []
 
 

@@ -55,14 +55,14 @@ def test_store_items_alerts_and_outbox_atomically(tmp_path: Path) -> None:
     assert repo.alerts.unseen_keys(["g:1", "g:2", "g:3"]) == {"g:3"}
     rows = repo.outbox.pending(NOW)
     assert sorted((r["chat_id"], r["thread_id"]) for r in rows) == [(1, None), (2, 7)]
-    assert repo.feeds.states(["http://f/1"])["http://f/1"]["etag"] == '"x"'
+    assert repo.feeds.states(["http://f/1"])["http://f/1"].etag == '"x"'
 
 
 def test_failed_write_rolls_back_everything(tmp_path: Path) -> None:
     repo = Repository(open_database(tmp_path / "nw.db"))
     repo.feeds.sync([FeedSpec(url="http://f/1")], NOW)
     items = [NewItem("g:1", None, "http://f/1", "A", None, NOW, _alert("JNIM attack"))]
-    with pytest.raises(Exception, match="no such column"):
+    with pytest.raises(ValueError, match="unknown feed field"):
         repo.alerts.store_feed_items("http://f/1", items, NOW, {"no_such_column": 1})
     assert repo.alerts.unseen_keys(["g:1"]) == {"g:1"}
     assert repo.db.execute("SELECT count(*) FROM alerts").fetchone()[0] == 0
@@ -77,11 +77,11 @@ def test_feed_updates_are_one_transaction(tmp_path: Path) -> None:
         [("http://f/1", {"etag": '"a"', "next_fetch_at": later}), ("http://f/2", {"etag": '"b"'})]
     )
     states = repo.feeds.states()
-    assert (states["http://f/1"]["etag"], states["http://f/2"]["etag"]) == ('"a"', '"b"')
-    assert states["http://f/1"]["next_fetch_at"] == later.isoformat()
-    with pytest.raises(Exception, match="no such column"):
+    assert (states["http://f/1"].etag, states["http://f/2"].etag) == ('"a"', '"b"')
+    assert states["http://f/1"].next_fetch_at == later
+    with pytest.raises(ValueError, match="unknown feed field"):
         repo.feeds.update_many([("http://f/1", {"etag": '"c"'}), ("http://f/2", {"nope": 1})])
-    assert repo.feeds.states()["http://f/1"]["etag"] == '"a"'  # the whole batch rolled back
+    assert repo.feeds.states()["http://f/1"].etag == '"a"'  # the whole batch rolled back
 
 
 _RETRY_FEEDS = [
@@ -112,18 +112,18 @@ def test_retry_feed_picks_one_feed_or_says_why(tmp_path: Path, target: str, resu
     if result.startswith("https://"):
         assert repo.feeds.retry(target, NOW + timedelta(hours=1)) == (result, "gone")
         state = repo.feeds.states()[result]
-        assert (state["status"], state["consecutive_failures"], state["last_error"]) == (
+        assert (state.status, state.consecutive_failures, state.last_error) == (
             "active",
             0,
             None,
         )
-        assert state["next_fetch_at"] == (NOW + timedelta(hours=1)).isoformat()
+        assert state.next_fetch_at == NOW + timedelta(hours=1)
         others = [u for u in _RETRY_FEEDS if u != result]
-        assert {repo.feeds.states()[u]["status"] for u in others} == {"gone"}
+        assert {repo.feeds.states()[u].status for u in others} == {"gone"}
     else:
         with pytest.raises(FeedLookupError, match=result):
             repo.feeds.retry(target, NOW)
-        assert {repo.feeds.states()[u]["status"] for u in _RETRY_FEEDS} == {"gone"}
+        assert {repo.feeds.states()[u].status for u in _RETRY_FEEDS} == {"gone"}
 
 
 def test_feed_removed_from_list_is_kept_but_not_active(tmp_path: Path) -> None:
@@ -131,10 +131,10 @@ def test_feed_removed_from_list_is_kept_but_not_active(tmp_path: Path) -> None:
     repo.feeds.sync([FeedSpec(url="http://f/1"), FeedSpec(url="http://f/2")], NOW)
     repo.feeds.sync([FeedSpec(url="http://f/2")], NOW)
     states = repo.feeds.states()
-    assert states["http://f/1"]["status"] == "removed"
-    assert states["http://f/2"]["status"] == "active"
+    assert states["http://f/1"].status == "removed"
+    assert states["http://f/2"].status == "active"
     repo.feeds.sync([FeedSpec(url="http://f/1")], NOW)
-    assert repo.feeds.states()["http://f/1"]["status"] == "active"
+    assert repo.feeds.states()["http://f/1"].status == "active"
 
 
 def test_every_story_member_is_kept_for_rebuilding_the_index(tmp_path: Path) -> None:

@@ -12,16 +12,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from bot.core.errors import FeedErrorKind
+from bot.core.feed_state import FeedStatus
+
 _E = TypeVar("_E", bound=StrEnum)
-
-
-class FeedStatus(StrEnum):
-    """Whether a feed is fetched (``feeds.status``)."""
-
-    ACTIVE = "active"  # fetched on its schedule
-    PAUSED = "paused"  # too many failures in a row: tried again at the backoff cap
-    GONE = "gone"  # HTTP 410: never fetched again until an admin retries it
-    REMOVED = "removed"  # no longer in the feed list (kept with its history)
 
 
 class DeliveryKind(StrEnum):
@@ -111,6 +105,12 @@ def feed_status(value: object) -> FeedStatus:
     return _enum_or(FeedStatus, value, FeedStatus.ACTIVE)
 
 
+def error_kind(value: object) -> FeedErrorKind | None:
+    if value is None:
+        return None
+    return _enum_or(FeedErrorKind, value, FeedErrorKind.UNKNOWN)
+
+
 def priority(value: object) -> Priority:
     return _enum_or(Priority, value, Priority.NORMAL)
 
@@ -137,6 +137,7 @@ class FeedState:
     first_success_at: datetime | None = None
     last_status: int | None = None
     last_error: str | None = None
+    last_error_kind: FeedErrorKind | None = None  # the kind of the last failure
     last_error_at: datetime | None = None
     consecutive_failures: int = 0
     next_fetch_at: datetime | None = None

@@ -17,8 +17,6 @@ from typing import Any, Protocol
 from bot.core.errors import FeedError, FeedErrorKind
 from bot.core.feed_state import (
     Failure,
-    FeedNow,
-    FeedStatus,
     after_failure,
     after_success,
     overdue,
@@ -28,12 +26,12 @@ from bot.core.incidents import IncidentTagger, priority_for
 from bot.core.language import guess_language
 from bot.core.matching import MatcherLike, MatchResult
 from bot.core.models import FeedSpec, Item, SourceKind, StoredAlert
+from bot.core.records import FeedState
 from bot.core.schedule import (
     SchedulePolicy,
     spread_offsets,
 )
 from bot.core.sources import article_key
-from bot.core.timestamps import parse_iso
 from bot.data.incident_data import load_default_tagger
 from bot.feeds.fetcher import Fetcher, FetchResult
 from bot.feeds.parse_pool import parse_and_key
@@ -71,7 +69,7 @@ class SourceReaderLike(Protocol):
     """Reads a source that is not an http(s) feed (bot.feeds.sources): fetch and parse in one."""
 
     async def read(
-        self, spec: FeedSpec, state: dict[str, Any], now: datetime
+        self, spec: FeedSpec, state: FeedState, now: datetime
     ) -> tuple[FetchResult, Parsed | None]: ...
 
 
@@ -195,16 +193,14 @@ class Pipeline:
             self._synced_specs = specs
             self._specs = {s.url: s for s in specs}
         states = self.repo.feeds.states([s.url for s in specs])
-        due = [state for state in states.values() if should_fetch(feed_now(state), now, force)]
+        due = [state for state in states.values() if should_fetch(state, now, force)]
         report.feeds_due = len(due)
-        report.due_urls = [state["url"] for state in due]
+        report.due_urls = [state.url for state in due]
         new_alerts: list[StoredAlert] = []
         self._notices = []
         spread = self.settings.forced_spread_seconds if force else self.settings.spread_seconds
         grace = timedelta(seconds=self.settings.spread_grace_seconds)
-        backlog = [
-            i for i, state in enumerate(due) if force or overdue(feed_now(state), now) > grace
-        ]
+        backlog = [i for i, state in enumerate(due) if force or overdue(state, now) > grace]
         spread = min(spread, len(backlog) * self.settings.spread_step_seconds)
         offsets = [0.0] * len(due)
         for index, offset in zip(
@@ -223,11 +219,11 @@ class Pipeline:
                 except Exception as exc:  # one feed's trouble never ends the cycle
                     report.errors += 1
                     if isinstance(exc, sqlite3.Error):  # not the feed's fault: one line
-                        log.error("feed %s: cannot store: %s", state["url"], exc)
+                        log.error("feed %s: cannot store: %s", state.url, exc)
                         report.storage_error = report.storage_error or f"{exc}"
                     else:
-                        log.exception("feed %s: processing failed", state["url"])
-                    report.feed_errors[state["url"]] = _internal(exc)
+                        log.exception("feed %s: processing failed", state.url)
+                    report.feed_errors[state.url] = _internal(exc)
                     if not isinstance(exc, sqlite3.Error):  # storage: the service backs off
                         self._record_failure(state, _internal(exc, detail=False), None)
                 if len(self._feed_updates) >= _FEED_UPDATE_BATCH:
@@ -264,8 +260,8 @@ class Pipeline:
             log.exception("delivery failed; the alerts stay in the outbox")
 
     async def _fetch(
-        self, state: dict[str, Any], delay: float = 0.0
-    ) -> tuple[dict[str, Any], FetchResult, Parsed | BaseException | None]:
+        self, state: FeedState, delay: float = 0.0
+    ) -> tuple[FeedState, FetchResult, Parsed | BaseException | None]:
         """Fetch one feed and, when its body changed, parse it (in the executor, if any).
 
         Parsing here, in each feed's own task, keeps every worker of a process pool busy
@@ -273,24 +269,24 @@ class Pipeline:
         """
         if delay > 0:
             await asyncio.sleep(delay)
-        spec = self._specs.get(state["url"])
+        spec = self._specs.get(state.url)
         if spec is not None and spec.kind is not SourceKind.FEED:
             return state, *await self._read_source(spec, state)
         # A feed that moved permanently is fetched at its new address; its identity (the URL
         # the feed list names) and all its state stay on the original row.
-        target = state.get("redirected_to") or state["url"]
-        result = await self.fetcher.fetch(target, state["etag"], state["last_modified"])
+        target = state.redirected_to or state.url
+        result = await self.fetcher.fetch(target, state.etag, state.last_modified)
         if _unchanged(state, result) or result.error or result.body is None:
             return state, result, None
         try:
-            parsed = await self._parse(result.body, state["url"], result.content_type)
+            parsed = await self._parse(result.body, state.url, result.content_type)
         except Exception as exc:  # e.g. a parse worker died: reported by _process
             return state, result, exc
         result.body = None
         return state, result, parsed
 
     async def _read_source(
-        self, spec: FeedSpec, state: dict[str, Any]
+        self, spec: FeedSpec, state: FeedState
     ) -> tuple[FetchResult, Parsed | BaseException | None]:
         """A Telegram channel, a page or a GDELT query: its reader fetches and parses."""
         if self.sources is None:
@@ -337,17 +333,17 @@ class Pipeline:
         return None
 
     def _feed_failed(
-        self, state: dict[str, Any], error: FeedError, result: FetchResult, report: CycleReport
+        self, state: FeedState, error: FeedError, result: FetchResult, report: CycleReport
     ) -> None:
         """Count, log and record one feed's failure (fetch or parse) for this cycle."""
         report.errors += 1
-        report.feed_errors[state["url"]] = error
+        report.feed_errors[state.url] = error
         # Logged by bot.cycle.cycle_log, grouped by reason ("25 of 25 feeds failed: …").
-        log.debug("feed %s: %s", state["url"], error)
+        log.debug("feed %s: %s", state.url, error)
         self._record_failure(state, error, result)
 
     def _record_failure(
-        self, state: dict[str, Any], error: FeedError, result: FetchResult | None
+        self, state: FeedState, error: FeedError, result: FetchResult | None
     ) -> None:
         """Store the feed's state after a failure (bot.core.feed_state decides it)."""
         now = self.clock()
@@ -359,7 +355,7 @@ class Pipeline:
             pause_now=source.pause if source is not None else False,
             source_notice=source.notice if source is not None else None,
         )
-        before = feed_now(state)
+        before = state
         after = after_failure(before, failure, now, self.settings.policy)
         fields: dict[str, Any] = {
             "last_fetch_at": now,
@@ -379,28 +375,28 @@ class Pipeline:
             fields["paused_at"] = now
         if source is not None and source.source_state is not None:
             fields["source_state"] = json.dumps(source.source_state, ensure_ascii=False)
-        self._update_feed_later(state["url"], fields)
+        self._update_feed_later(state.url, fields)
         if after.notice:
             self._notices.append(after.notice)
 
     async def _process(
         self,
-        state: dict[str, Any],
+        state: FeedState,
         result: FetchResult,
         report: CycleReport,
         parsed_keys: Parsed | BaseException | None = None,
     ) -> list[StoredAlert]:
-        url = state["url"]
+        url = state.url
         now = self.clock()
         if result.error:
             self._feed_failed(state, result.error, result, report)
             return []
         report.fetched += 1
         after = after_success(
-            feed_now(state),
+            state,
             now,
             self.settings.policy,
-            ttl_minutes=state.get("ttl_minutes"),
+            ttl_minutes=state.ttl_minutes,
             max_age=result.max_age,
         )
         success: dict[str, Any] = {
@@ -420,13 +416,13 @@ class Pipeline:
             success["etag"] = result.etag
         if result.last_modified:
             success["last_modified"] = result.last_modified
-        fetched_from = state.get("redirected_to") or url
+        fetched_from = state.redirected_to or url
         if result.final_url and result.final_url != fetched_from:
             # Applied only when two fetches in a row say so: one bad answer (a captive
             # portal, a hijacked hop) must not move a feed for good.
             # The first sighting is stored (feeds.redirect_candidate), so that two fetches
             # by two `poll --once` runs from cron count as well as two cycles of `run`.
-            if state.get("redirect_candidate") == result.final_url:
+            if state.redirect_candidate == result.final_url:
                 success["redirect_candidate"] = None
                 success["redirected_to"] = result.final_url
                 log.warning("feed %s moved permanently to %s; following it", url, result.final_url)
@@ -437,7 +433,7 @@ class Pipeline:
                     url,
                     result.final_url,
                 )
-        elif state.get("redirect_candidate"):
+        elif state.redirect_candidate:
             success["redirect_candidate"] = None
         if isinstance(result, SourceResult):
             if result.source_state is not None:
@@ -467,17 +463,17 @@ class Pipeline:
         success["body_hash"] = result.body_hash
         if parsed.ttl_minutes:
             success["ttl_minutes"] = parsed.ttl_minutes
-            if parsed.ttl_minutes != state.get("ttl_minutes"):  # a new <ttl>: schedule by it now
+            if parsed.ttl_minutes != state.ttl_minutes:  # a new <ttl>: schedule by it now
                 success["next_fetch_at"] = after_success(
-                    feed_now(state),
+                    state,
                     now,
                     self.settings.policy,
                     ttl_minutes=parsed.ttl_minutes,
                     max_age=result.max_age,
                 ).next_fetch_at
-        if parsed.title and not state.get("title"):
+        if parsed.title and not state.title:
             success["title"] = parsed.title
-        first_fetch = not state.get("first_success_at")
+        first_fetch = not state.first_success_at
         if first_fetch:
             success["first_success_at"] = now
         new_items, also_seen = self._select_new(parsed.items, keys, canonical, now, first_fetch)
@@ -533,10 +529,10 @@ class Pipeline:
             if akey:
                 duplicate_url = duplicate_url or known_article is not None or akey in seen_articles
                 seen_articles.add(akey)
-            if known is None or not known.get("alert_id"):
+            if known is None or known.alert_id is None:
                 known = known_article
-            if known is not None and known.get("alert_id"):
-                also_seen.append((int(known["alert_id"]), item.source))
+            if known is not None and known.alert_id is not None:
+                also_seen.append((known.alert_id, item.source))
             draft = None
             weak = None
             if not duplicate_url and _may_alert(item, first_fetch, backfill_from):
@@ -647,24 +643,11 @@ def _route(chat: Any) -> tuple[int | str, int | None]:
     return chat_id, getattr(chat, "thread_id", None)
 
 
-def _unchanged(state: dict[str, Any], result: FetchResult) -> bool:
+def _unchanged(state: FeedState, result: FetchResult) -> bool:
     """304, or the same body as last time: nothing to parse."""
     if result.error:
         return False
-    return result.not_modified or bool(
-        result.body_hash and result.body_hash == state.get("body_hash")
-    )
-
-
-def feed_now(state: dict[str, Any]) -> FeedNow:
-    """The part of a stored feed row that bot.core.feed_state reads."""
-    return FeedNow(
-        url=state["url"],
-        status=FeedStatus(state.get("status") or FeedStatus.ACTIVE),
-        consecutive_failures=int(state.get("consecutive_failures") or 0),
-        next_fetch_at=parse_iso(state.get("next_fetch_at")),
-        retry_not_before=parse_iso(state.get("retry_not_before")),
-    )
+    return result.not_modified or bool(result.body_hash and result.body_hash == state.body_hash)
 
 
 def _may_alert(item: Item, first_fetch: bool, backfill_from: datetime) -> bool:

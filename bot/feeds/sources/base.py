@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from bot.core.errors import FeedError, FeedErrorKind
 from bot.core.models import FeedSpec, ParsedFeed, SourceKind
+from bot.core.records import FeedState
 from bot.feeds.fetcher import FetchResult
 
 # A parsed body, the key of each of its items and each item's canonical link (or None).
@@ -35,13 +36,13 @@ class KindReader(Protocol):
     """Reads one kind of source: fetch (through the shared Fetcher) and parse."""
 
     async def read(
-        self, spec: FeedSpec, state: Mapping[str, Any], now: datetime
+        self, spec: FeedSpec, state: FeedState, now: datetime
     ) -> tuple[SourceResult, Parsed | None]: ...
 
 
-def source_state(state: Mapping[str, Any]) -> dict[str, Any]:
+def source_state(state: FeedState) -> dict[str, Any]:
     """The stored JSON state of a source (empty when there is none or it is unreadable)."""
-    raw = state.get("source_state")
+    raw = state.source_state
     if not raw:
         return {}
     try:
@@ -70,7 +71,7 @@ class SourceReader:
         self.readers = dict(readers)
 
     async def read(
-        self, spec: FeedSpec, state: Mapping[str, Any], now: datetime
+        self, spec: FeedSpec, state: FeedState, now: datetime
     ) -> tuple[FetchResult, Parsed | None]:
         reader = self.readers.get(spec.kind)
         if reader is None:

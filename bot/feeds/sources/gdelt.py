@@ -14,6 +14,7 @@ from urllib.parse import quote, urlsplit
 
 from bot.core.errors import FeedError, FeedErrorKind
 from bot.core.models import FeedSpec, Item, ParsedFeed
+from bot.core.records import FeedState
 from bot.core.text import clean_title
 from bot.core.urls import split_outlet_suffix
 from bot.feeds.fetcher import Fetcher
@@ -182,9 +183,9 @@ class GdeltReader:
         return query_url(self.base_url, spec.target, minutes)
 
     async def read(
-        self, spec: FeedSpec, state: Mapping[str, Any], now: datetime
+        self, spec: FeedSpec, state: FeedState, now: datetime
     ) -> tuple[SourceResult, Parsed | None]:
-        url = self.url_for(spec, first_read=not state.get("first_success_at"))
+        url = self.url_for(spec, first_read=not state.first_success_at)
         fetched = await self.limiter.run(lambda: self.fetcher.fetch(url))
         result = SourceResult(
             url=spec.url,

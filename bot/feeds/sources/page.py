@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +12,7 @@ from urllib.parse import urljoin, urlsplit
 
 from bot.core.errors import FeedError, FeedErrorKind, SelectorProblem
 from bot.core.models import FeedSpec, Item, PageSelectors, ParsedFeed
+from bot.core.records import FeedState
 from bot.core.text import truncate_words
 from bot.feeds.fetcher import Fetcher, FetchResult
 from bot.feeds.sources.base import Parsed, SourceResult, key_items, source_state
@@ -289,15 +289,15 @@ class PageReader:
         self.fetcher = fetcher
 
     async def read(
-        self, spec: FeedSpec, state: Mapping[str, Any], now: datetime
+        self, spec: FeedSpec, state: FeedState, now: datetime
     ) -> tuple[SourceResult, Parsed | None]:
         assert spec.selectors is not None
-        target = state.get("redirected_to") or spec.target
-        fetched = await self.fetcher.fetch(target, state.get("etag"), state.get("last_modified"))
+        target = state.redirected_to or spec.target
+        fetched = await self.fetcher.fetch(target, state.etag, state.last_modified)
         result = _as_source_result(fetched, spec.url)
         if fetched.error or fetched.not_modified:
             return result, None
-        if fetched.body_hash and fetched.body_hash == state.get("body_hash"):
+        if fetched.body_hash and fetched.body_hash == state.body_hash:
             return result, None
         known = source_state(state)
         try:
@@ -341,6 +341,6 @@ class PageReader:
             result.notice = (
                 f"{spec.target}: the selectors match again ({len(extract.entries)} items)."
             )
-        first_read = not state.get("first_success_at")
+        first_read = not state.first_success_at
         items = page_items(extract, spec, now, first_read)
         return result, key_items(ParsedFeed(title=extract.title, items=items))

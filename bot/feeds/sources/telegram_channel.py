@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +12,7 @@ from urllib.parse import urlsplit
 
 from bot.core.errors import FeedError, FeedErrorKind
 from bot.core.models import FeedSpec, Item, ParsedFeed
+from bot.core.records import FeedState
 from bot.core.text import truncate_words
 from bot.feeds.fetcher import Fetcher, FetchResult
 from bot.feeds.sources.base import Parsed, SourceResult, key_items, source_state
@@ -266,7 +266,7 @@ class TelegramReader:
         return f"{url}?before={before}" if before is not None else url
 
     async def read(
-        self, spec: FeedSpec, state: Mapping[str, Any], now: datetime
+        self, spec: FeedSpec, state: FeedState, now: datetime
     ) -> tuple[SourceResult, Parsed | None]:
         channel = spec.target
         known = source_state(state)
@@ -287,7 +287,7 @@ class TelegramReader:
                 f"t.me/s/{channel} answered with a page that is not a channel preview",
             )
             return result, None
-        if first.body_hash and first.body_hash == state.get("body_hash"):
+        if first.body_hash and first.body_hash == state.body_hash:
             return result, None  # the same page as last time
         posts = {p.post_id: p for p in page.posts}
         cutoff = now - timedelta(hours=self.backfill_hours)
