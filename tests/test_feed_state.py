@@ -12,12 +12,12 @@ import pytest
 from bot.core.errors import FeedError, FeedErrorKind
 from bot.core.feed_state import (
     Failure,
-    FeedNow,
     FeedStatus,
     after_failure,
     after_success,
     should_fetch,
 )
+from bot.core.records import FeedState
 from bot.core.schedule import SchedulePolicy
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -134,7 +134,7 @@ FAIL_CASES = [
 
 @pytest.mark.parametrize("case", FAIL_CASES, ids=[c.name for c in FAIL_CASES])
 def test_after_failure(case: FailCase) -> None:
-    feed = FeedNow(URL, case.status, case.failures)
+    feed = FeedState(URL, status=case.status, consecutive_failures=case.failures)
     after = after_failure(feed, case.failure, NOW, POLICY)
     assert after.status is case.want_status
     assert after.consecutive_failures == case.failures + 1
@@ -159,7 +159,7 @@ def test_after_failure(case: FailCase) -> None:
 def test_after_success(
     status: FeedStatus, failures: int, want_status: FeedStatus, recovered: bool, notice: str | None
 ) -> None:
-    after = after_success(FeedNow(URL, status, failures), NOW, POLICY)
+    after = after_success(FeedState(URL, status=status, consecutive_failures=failures), NOW, POLICY)
     assert (after.status, after.recovered, after.notice) == (want_status, recovered, notice)
     assert after.next_fetch_at == NOW + timedelta(seconds=300)
 
@@ -171,7 +171,7 @@ def test_after_success(
 def test_next_due_after_success_follows_the_feeds_hints_within_bounds(
     ttl: int | None, max_age: int | None, delay: float
 ) -> None:
-    after = after_success(FeedNow(URL), NOW, POLICY, ttl_minutes=ttl, max_age=max_age)
+    after = after_success(FeedState(URL), NOW, POLICY, ttl_minutes=ttl, max_age=max_age)
     assert after.next_fetch_at == NOW + timedelta(seconds=delay)
 
 
@@ -179,7 +179,13 @@ def test_jitter_stays_within_its_bounds() -> None:
     policy = SchedulePolicy(jitter=0.1, pause_after_failures=3)
     rng = random.Random(7)
     for failures in range(6):
-        after = after_failure(FeedNow(URL, A, failures), Failure(HTTP_500), NOW, policy, rng)
+        after = after_failure(
+            FeedState(URL, status=A, consecutive_failures=failures),
+            Failure(HTTP_500),
+            NOW,
+            policy,
+            rng,
+        )
         base = min(60 * 2**failures, policy.backoff_cap)
         delay = (after.next_fetch_at - NOW).total_seconds()
         assert base * 0.9 <= delay <= base * 1.1
@@ -191,17 +197,17 @@ LATER, EARLIER = NOW + timedelta(minutes=5), NOW - timedelta(minutes=5)
 @pytest.mark.parametrize(
     ("feed", "force", "fetch"),
     [
-        (FeedNow(URL, A, next_fetch_at=None), False, True),  # never fetched
-        (FeedNow(URL, A, next_fetch_at=EARLIER), False, True),
-        (FeedNow(URL, A, next_fetch_at=LATER), False, False),
-        (FeedNow(URL, A, next_fetch_at=LATER), True, True),  # forced
-        (FeedNow(URL, A, next_fetch_at=EARLIER, retry_not_before=LATER), True, False),
-        (FeedNow(URL, A, next_fetch_at=EARLIER, retry_not_before=EARLIER), False, True),
-        (FeedNow(URL, P, next_fetch_at=LATER), True, False),  # paused: backoff even forced
-        (FeedNow(URL, P, next_fetch_at=EARLIER), False, True),
-        (FeedNow(URL, G, next_fetch_at=EARLIER), True, False),  # gone: only /retry
-        (FeedNow(URL, FeedStatus.REMOVED, next_fetch_at=None), True, False),
+        (FeedState(URL, status=A, next_fetch_at=None), False, True),  # never fetched
+        (FeedState(URL, status=A, next_fetch_at=EARLIER), False, True),
+        (FeedState(URL, status=A, next_fetch_at=LATER), False, False),
+        (FeedState(URL, status=A, next_fetch_at=LATER), True, True),  # forced
+        (FeedState(URL, status=A, next_fetch_at=EARLIER, retry_not_before=LATER), True, False),
+        (FeedState(URL, status=A, next_fetch_at=EARLIER, retry_not_before=EARLIER), False, True),
+        (FeedState(URL, status=P, next_fetch_at=LATER), True, False),  # paused: backoff even forced
+        (FeedState(URL, status=P, next_fetch_at=EARLIER), False, True),
+        (FeedState(URL, status=G, next_fetch_at=EARLIER), True, False),  # gone: only /retry
+        (FeedState(URL, status=FeedStatus.REMOVED, next_fetch_at=None), True, False),
     ],
 )
-def test_should_fetch(feed: FeedNow, force: bool, fetch: bool) -> None:
+def test_should_fetch(feed: FeedState, force: bool, fetch: bool) -> None:
     assert should_fetch(feed, NOW, force) is fetch

@@ -29,7 +29,7 @@ class FeedStatus(StrEnum):
 
 
 class FeedStateLike(Protocol):
-    """What the transitions read of a feed's stored state."""
+    """What the transitions read of a feed's stored state (``bot.core.records.FeedState``)."""
 
     @property
     def url(self) -> str: ...
@@ -45,17 +45,6 @@ class FeedStateLike(Protocol):
 
     @property
     def retry_not_before(self) -> datetime | None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class FeedNow:
-    """A feed's state as the transitions see it (see FeedStateLike)."""
-
-    url: str
-    status: FeedStatus = FeedStatus.ACTIVE
-    consecutive_failures: int = 0
-    next_fetch_at: datetime | None = None
-    retry_not_before: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
