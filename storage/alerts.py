@@ -4,16 +4,16 @@ stories they form."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from bot.core.incidents import merge_story_incident
 from bot.core.models import StoredAlert
-from bot.core.records import KnownItem
+from bot.core.records import AlertRecord, KnownItem, priority
 from bot.core.story_edits import FIRST_MESSAGE_OUTLETS, with_outlet
-from storage.columns import chunks, iso
+from storage.columns import chunks, iso, json_list, parse_iso
 from storage.feeds import write_feed_fields
 from storage.sqlite_utils_loader import Database
 from storage.transactions import transaction
@@ -353,12 +353,14 @@ class AlertStore:
             )
         ]
 
-    def alerts_by_ids(self, ids: Sequence[int]) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
+    def alerts_by_ids(self, ids: Sequence[int]) -> list[AlertRecord]:
+        """The stored alerts with these ids, in id order."""
+        rows: list[AlertRecord] = []
         for chunk in chunks([str(i) for i in ids]):
             marks = ",".join("?" * len(chunk))
             rows.extend(
-                self.db.execute_returning_dicts(
+                alert_record(row)
+                for row in self.db.execute_returning_dicts(
                     f"SELECT * FROM alerts WHERE id IN ({marks}) ORDER BY id", chunk
                 )
             )
@@ -379,14 +381,46 @@ class AlertStore:
         ).fetchone()
         return int(row[0])
 
-    def unrouted_alerts(self, limit: int) -> list[dict[str, Any]]:
+    def unrouted_alerts(self, limit: int) -> list[AlertRecord]:
         """The latest ``limit`` unrouted alerts, oldest first (a digest's order)."""
         rows = self.db.execute_returning_dicts(
             "SELECT a.* FROM alerts a WHERE NOT EXISTS (SELECT 1 FROM deliveries d"
             " WHERE d.alert_id = a.id AND d.kind = 'alert') ORDER BY a.id DESC LIMIT ?",
             [limit],
         )
-        return rows[::-1]
+        return [alert_record(row) for row in rows[::-1]]
+
+
+def alert_record(row: Mapping[str, Any]) -> AlertRecord:
+    """An ``alerts`` row (or a join that selects ``a.*``) as an AlertRecord."""
+    return AlertRecord(
+        id=int(row["id"]),
+        item_key=str(row.get("item_key") or ""),
+        story_id=int(row["story_id"]) if row.get("story_id") is not None else None,
+        feed_url=row.get("feed_url"),
+        source=str(row.get("source") or ""),
+        title=str(row.get("title") or ""),
+        link=row.get("link"),
+        summary=str(row.get("summary") or ""),
+        published_at=parse_iso(row.get("published_at")),
+        created_at=parse_iso(row.get("created_at")),
+        priority=priority(row.get("priority")),
+        entities=tuple(str(e) for e in json_list(row.get("entities"))),
+        matches=tuple(
+            {str(k): str(v) for k, v in m.items()}
+            for m in json_list(row.get("matches"))
+            if isinstance(m, dict)
+        ),
+        sources=tuple(str(s) for s in json_list(row.get("sources"))),
+        delivered=bool(row.get("delivered", 1)),
+        fingerprint=row.get("fingerprint"),
+        lang=row.get("lang"),
+        event_type=row.get("event_type"),
+        sub_event=row.get("sub_event"),
+        fatalities=int(row["fatalities"]) if row.get("fatalities") is not None else None,
+        places=tuple(p for p in json_list(row.get("places")) if isinstance(p, dict)),
+        severity=row.get("severity"),
+    )
 
 
 def _incident_columns(incident: dict[str, Any] | None) -> list[Any]:

@@ -7,8 +7,16 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.core.records import (
+    AdminNotice,
+    OutboxRow,
+    StoryEdit,
+    delivery_kind,
+    hold_reason,
+)
 from bot.core.story_edits import FIRST_MESSAGE_OUTLETS, StoryEditState
-from storage.columns import chunks, iso, parse_iso
+from storage.alerts import alert_record
+from storage.columns import chunks, iso, json_list, parse_iso
 from storage.sqlite_utils_loader import Database
 from storage.transactions import transaction
 
@@ -19,9 +27,9 @@ class Outbox:
     def __init__(self, db: Database):
         self.db = db
 
-    def pending(self, now: datetime, limit: int = 1000) -> list[dict[str, Any]]:
+    def pending(self, now: datetime, limit: int = 1000) -> list[OutboxRow]:
         """Pending rows due now for active chats, with their alert and story outlets."""
-        return self.db.execute_returning_dicts(
+        rows = self.db.execute_returning_dicts(
             "SELECT d.id AS delivery_id, d.chat_id, d.thread_id, d.kind, d.attempts,"
             " d.payload, d.held, d.silent, s.outlets AS story_outlets, a.*"
             " FROM deliveries d LEFT JOIN alerts a ON a.id = d.alert_id"
@@ -31,6 +39,21 @@ class Outbox:
             " AND COALESCE(c.active, 1) = 1 ORDER BY d.id LIMIT ?",
             [iso(now), limit],
         )
+        return [
+            OutboxRow(
+                delivery_id=int(row["delivery_id"]),
+                chat_id=row["chat_id"],
+                thread_id=row.get("thread_id"),
+                kind=delivery_kind(row.get("kind")),
+                attempts=int(row.get("attempts") or 0),
+                payload=row.get("payload"),
+                held=hold_reason(row.get("held")),
+                silent=bool(row.get("silent")),
+                alert=alert_record(row) if row.get("id") is not None else None,
+                story_outlets=tuple(str(o) for o in json_list(row.get("story_outlets"))),
+            )
+            for row in rows
+        ]
 
     def pending_delivery_count(self) -> int:
         """Deliveries still to send, of every chat and kind."""
@@ -166,9 +189,9 @@ class Outbox:
             )
         ]
 
-    def story_edit_messages(self, story_ids: Sequence[int]) -> list[dict[str, Any]]:
-        """The sent first messages of these stories in chats still active, one row per
-        (story, chat message) with the first alert's columns."""
+    def story_edit_messages(self, story_ids: Sequence[int]) -> list[StoryEdit]:
+        """The sent first messages of these stories in chats still active, one per
+        (story, chat message) with the first alert."""
         rows: list[dict[str, Any]] = []
         for chunk in chunks([str(i) for i in dict.fromkeys(story_ids)]):
             marks = ",".join("?" * len(chunk))
@@ -185,7 +208,18 @@ class Outbox:
                     chunk,
                 )
             )
-        return rows
+        return [
+            StoryEdit(
+                story_id=int(row["story_id"]),
+                story_outlets=tuple(str(o) for o in json_list(row.get("story_outlets"))),
+                delivery_id=int(row["delivery_id"]),
+                chat_id=row["chat_id"],
+                thread_id=row.get("thread_id"),
+                message_id=int(row["message_id"]),
+                alert=alert_record(row),
+            )
+            for row in rows
+        ]
 
     def mark_story_edited(self, story_id: int, outlets_shown: int, now: datetime) -> None:
         with transaction(self.db):
@@ -214,12 +248,15 @@ class Outbox:
                 [(admin, text, iso(now)) for admin in admin_ids],
             )
 
-    def pending_admin_notices(self) -> list[dict[str, Any]]:
+    def pending_admin_notices(self) -> list[AdminNotice]:
         """Unsent notices, oldest first."""
-        return self.db.execute_returning_dicts(
-            "SELECT id, admin_id, text, attempts FROM admin_notices WHERE status = 'pending'"
-            " ORDER BY id"
-        )
+        return [
+            AdminNotice(id=int(i), admin_id=int(admin), text=str(text), attempts=int(n or 0))
+            for i, admin, text, n in self.db.execute(
+                "SELECT id, admin_id, text, attempts FROM admin_notices WHERE status = 'pending'"
+                " ORDER BY id"
+            )
+        ]
 
     def mark_notice(self, notice_id: int, status: str, error: str | None, now: datetime) -> None:
         """``sent``, ``failed`` (for good), or ``pending`` again after a failed attempt."""

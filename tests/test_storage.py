@@ -54,7 +54,7 @@ def test_store_items_alerts_and_outbox_atomically(tmp_path: Path) -> None:
     assert len(stored) == 1 and stored[0].new_story
     assert repo.alerts.unseen_keys(["g:1", "g:2", "g:3"]) == {"g:3"}
     rows = repo.outbox.pending(NOW)
-    assert sorted((r["chat_id"], r["thread_id"]) for r in rows) == [(1, None), (2, 7)]
+    assert sorted((r.chat_id, r.thread_id) for r in rows) == [(1, None), (2, 7)]
     assert repo.feeds.states(["http://f/1"])["http://f/1"].etag == '"x"'
 
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from bot.core.alert_views import view_from_row
+from bot.core.alert_views import alert_view
 from bot.core.delivery_policy import ChatPrefs, Pending, digest_header, plan_chat
 from bot.core.formatting import AlertView, render_alert, render_plain
 from bot.core.models import StoredAlert
 from bot.core.ports import AlertStore
+from bot.core.records import AlertRecord
 
 CONNECT_HINT = (
     "Telegram is not connected: alerts are printed here. To receive them in Telegram, create a"
@@ -48,17 +49,11 @@ class ConsoleDeliverer:
 
     async def deliver(self, new_alerts: Sequence[StoredAlert]) -> None:
         await self.hint()
-        rows = {
-            int(r["id"]): r
-            for r in self.repo.alerts.alerts_by_ids([a.alert_id for a in new_alerts])
-        }
+        rows = {r.id: r for r in self.repo.alerts.alerts_by_ids([a.alert_id for a in new_alerts])}
         if not rows:
             return
         plan = plan_chat(
-            [
-                Pending(alert_id, "alert", str(row.get("priority") or "normal"))
-                for alert_id, row in rows.items()
-            ],
+            [Pending(alert_id, "alert", row.priority.value) for alert_id, row in rows.items()],
             ChatPrefs(),
             datetime.now(UTC),
             ZoneInfo(self.timezone),
@@ -67,11 +62,11 @@ class ConsoleDeliverer:
         for alert_id in plan.send:
             self._print_alert(rows[alert_id])
         for why, ids in plan.digests:
-            self._print_digest(why, [view_from_row(rows[i]) for i in ids])
+            self._print_digest(why, [alert_view(rows[i]) for i in ids])
         self.out.flush()
 
-    def _print_alert(self, row: dict[str, Any]) -> None:
-        view = view_from_row(row)
+    def _print_alert(self, alert: AlertRecord) -> None:
+        view = alert_view(alert)
         print(RULE, file=self.out)
         print(render_plain(render_alert(view, self.timezone)), file=self.out)
         if view.link:

@@ -1,4 +1,4 @@
-"""Build the formatting core's AlertView from a stored alert row."""
+"""Build the formatting core's AlertView from a stored alert (a record, or a query's row)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,31 @@ from typing import Any
 from bot.core.formatting import AlertView, Report
 from bot.core.incidents import incident_line
 from bot.core.normalize import normalize
+from bot.core.records import AlertRecord
 from bot.core.timestamps import parse_iso
+
+
+def alert_view(alert: AlertRecord, also_reported_by: tuple[Report, ...] = ()) -> AlertView:
+    """The formatting core's view of a stored alert (what a message shows)."""
+    labels = [str(p.get("label") or p.get("name") or "") for p in alert.places]
+    return AlertView(
+        title=alert.title,
+        link=alert.link,
+        source=alert.source,
+        published=alert.published_at,
+        summary=alert.summary,
+        entities=alert.entities,
+        aliases=shown_aliases(list(alert.matches)),
+        priority=alert.priority.value,
+        also_reported_by=also_reported_by,
+        story_id=alert.story_id,
+        incident=incident_line(
+            alert.event_type, alert.sub_event, alert.fatalities, [x for x in labels if x]
+        )
+        if alert.event_type
+        else "",
+        arrived=alert.created_at,
+    )
 
 
 def view_from_row(row: dict[str, Any], also_reported_by: tuple[Report, ...] = ()) -> AlertView:

@@ -15,6 +15,7 @@ from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from bot.core.records import AdminNotice, AlertRecord, OutboxRow, StoryEdit
 from bot.core.search_query import IncidentFilter, Page
 from bot.core.story_edits import StoryEditState
 
@@ -46,7 +47,7 @@ class FeedRows(Protocol):
 class AlertRows(Protocol):
     """``repo.alerts``: stored alerts by id, their stories' reports, unrouted alerts."""
 
-    def alerts_by_ids(self, ids: Sequence[int]) -> list[dict[str, Any]]: ...
+    def alerts_by_ids(self, ids: Sequence[int]) -> list[AlertRecord]: ...
 
     def story_reports(
         self, story_ids: Sequence[int]
@@ -54,13 +55,13 @@ class AlertRows(Protocol):
 
     def unrouted_alert_count(self) -> int: ...
 
-    def unrouted_alerts(self, limit: int) -> list[dict[str, Any]]: ...
+    def unrouted_alerts(self, limit: int) -> list[AlertRecord]: ...
 
 
 class OutboxRows(Protocol):
     """``repo.outbox``: pending rows and their outcome, digests, story edits, admin notices."""
 
-    def pending(self, now: datetime, limit: int = 1000) -> list[dict[str, Any]]: ...
+    def pending(self, now: datetime, limit: int = 1000) -> list[OutboxRow]: ...
 
     def pending_delivery_count(self) -> int: ...
 
@@ -96,7 +97,7 @@ class OutboxRows(Protocol):
 
     def queue_admin_notice(self, admin_ids: Sequence[int], text: str, now: datetime) -> None: ...
 
-    def pending_admin_notices(self) -> list[dict[str, Any]]: ...
+    def pending_admin_notices(self) -> list[AdminNotice]: ...
 
     def mark_notice(
         self, notice_id: int, status: str, error: str | None, now: datetime
@@ -104,7 +105,7 @@ class OutboxRows(Protocol):
 
     def story_edit_candidates(self, updated_since: datetime) -> list[StoryEditState]: ...
 
-    def story_edit_messages(self, story_ids: Sequence[int]) -> list[dict[str, Any]]: ...
+    def story_edit_messages(self, story_ids: Sequence[int]) -> list[StoryEdit]: ...
 
     def mark_story_edited(self, story_id: int, outlets_shown: int, now: datetime) -> None: ...
 

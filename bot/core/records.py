@@ -111,6 +111,14 @@ def error_kind(value: object) -> FeedErrorKind | None:
     return _enum_or(FeedErrorKind, value, FeedErrorKind.UNKNOWN)
 
 
+def hold_reason(value: object) -> HoldReason | None:
+    return None if value is None else _enum_or(HoldReason, value, HoldReason.DAILY)
+
+
+def delivery_kind(value: object) -> DeliveryKind:
+    return _enum_or(DeliveryKind, value, DeliveryKind.ALERT)
+
+
 def priority(value: object) -> Priority:
     return _enum_or(Priority, value, Priority.NORMAL)
 
@@ -210,7 +218,7 @@ class OutboxRow:
     outlets of the alert's story."""
 
     delivery_id: int
-    chat_id: int
+    chat_id: int | str  # a chat id, or a channel's @username
     thread_id: int | None
     kind: DeliveryKind
     attempts: int
@@ -228,7 +236,7 @@ class StoryEdit:
     story_id: int
     story_outlets: tuple[str, ...]
     delivery_id: int
-    chat_id: int
+    chat_id: int | str
     thread_id: int | None
     message_id: int
     alert: AlertRecord

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -90,13 +89,13 @@ class MuteButtons:
             raise ButtonExpired("This alert is no longer stored, so it cannot be muted from here.")
         if chat_id not in self.repo.outbox.alert_chats(alert_id) and user_id not in self.admin_ids:
             raise ButtonExpired("This alert was not sent to this chat.")
-        row = rows[0]
+        alert = rows[0]
         if code == "s":
-            source = str(row.get("source") or "")
+            source = alert.source
             if not source:
                 raise ButtonExpired("This alert has no source to mute.")
             return MuteTarget("source", source)
-        entities = json.loads(row.get("entities") or "[]")
+        entities = alert.entities
         position = int(index or 0)
         if position >= len(entities):
             raise ButtonExpired("This button is not valid any more.")

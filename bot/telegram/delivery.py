@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import sqlite3
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -20,7 +19,7 @@ from telegram import LinkPreviewOptions, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
-from bot.core.alert_views import view_from_row
+from bot.core.alert_views import alert_view
 from bot.core.delivery_policy import (
     ChatPrefs,
     Pending,
@@ -35,6 +34,7 @@ from bot.core.incidents import below_minimum
 from bot.core.models import StoredAlert
 from bot.core.notice_pages import notice_pages
 from bot.core.ports import Outbox
+from bot.core.records import AlertRecord, DeliveryKind, OutboxRow, Priority, StoryEdit
 from bot.core.story_edits import EditRule, candidates_since, edit_due
 from bot.telegram.buttons import alert_keyboard
 from bot.telegram.retries import (
@@ -64,15 +64,17 @@ def _is_group(chat_id: int | str) -> bool:
     return isinstance(chat_id, str) or chat_id < 0
 
 
-def without_muted(row: dict[str, Any], mutes: Sequence[tuple[str, str]]) -> dict[str, Any]:
+def without_muted(row: OutboxRow, mutes: Sequence[tuple[str, str]]) -> OutboxRow:
     """The alert row as this chat sees it: a muted entity is removed from the alert (its
     header, "matched:" line and buttons); rows it does not change are returned as they are."""
-    entities = json.loads(row.get("entities") or "[]")
+    if row.alert is None:
+        return row
+    entities = list(row.alert.entities)
     kept = unmuted_entities(entities, mutes)
     if len(kept) == len(entities):
         return row
-    matches = [m for m in json.loads(row.get("matches") or "[]") if m.get("entity") in kept]
-    return {**row, "entities": json.dumps(kept), "matches": json.dumps(matches)}
+    matches = tuple(m for m in row.alert.matches if m.get("entity") in kept)
+    return replace(row, alert=replace(row.alert, entities=tuple(kept), matches=matches))
 
 
 @dataclass(slots=True)
@@ -215,9 +217,7 @@ class TelegramDeliverer:
             now = self.clock()
             self.repo.chats.follow_migrations()
             rows = [
-                r
-                for r in self.repo.outbox.pending(now)
-                if int(r["delivery_id"]) not in self._sent_here
+                r for r in self.repo.outbox.pending(now) if r.delivery_id not in self._sent_here
             ]
             by_chat = self._prepare(rows, now)
             results = await asyncio.gather(
@@ -252,17 +252,15 @@ class TelegramDeliverer:
         return dict(self._unrecorded)
 
     # ----- planning: mutes, quiet hours, digests -----------------------------------------
-    def _prepare(
-        self, rows: list[dict[str, Any]], now: datetime
-    ) -> dict[int | str, list[dict[str, Any]]]:
+    def _prepare(self, rows: list[OutboxRow], now: datetime) -> dict[int | str, list[OutboxRow]]:
         """Apply mutes and the delivery policy; returns, per chat, the rows to send in order."""
-        grouped: defaultdict[tuple[int | str, int | None], list[dict[str, Any]]] = defaultdict(list)
+        grouped: defaultdict[tuple[int | str, int | None], list[OutboxRow]] = defaultdict(list)
         for row in rows:
-            grouped[(row["chat_id"], row.get("thread_id"))].append(row)
+            grouped[(row.chat_id, row.thread_id)].append(row)
         mutes: dict[int | str, list[tuple[str, str]]] = {}
         prefs: dict[int | str, ChatPrefs] = {}
         minimums: dict[int | str, dict[str, str]] = {}
-        out: defaultdict[int | str, list[dict[str, Any]]] = defaultdict(list)
+        out: defaultdict[int | str, list[OutboxRow]] = defaultdict(list)
         for (chat_id, thread_id), chat_rows in grouped.items():
             if chat_id not in mutes:
                 found = (
@@ -273,34 +271,32 @@ class TelegramDeliverer:
                 minimums[chat_id] = (
                     self.repo.chats.severity_prefs(chat_id) if isinstance(chat_id, int) else {}
                 )
-            live: list[dict[str, Any]] = []
+            live: list[OutboxRow] = []
             skips: list[tuple[int, str]] = []
             for row in chat_rows:
                 reason = None
-                if row["kind"] == "alert" and mutes[chat_id]:
-                    entities = json.loads(row.get("entities") or "[]")
-                    reason = muted_by(entities, row.get("source") or "", mutes[chat_id])
+                if row.alert is not None and mutes[chat_id]:
+                    reason = muted_by(list(row.alert.entities), row.alert.source, mutes[chat_id])
                 if reason:
-                    skips.append((int(row["delivery_id"]), reason))
-                elif row["kind"] == "alert" and mutes[chat_id]:
+                    skips.append((row.delivery_id, reason))
+                elif row.alert is not None and mutes[chat_id]:
                     live.append(without_muted(row, mutes[chat_id]))
                 else:
                     live.append(row)
             if skips:
                 self.repo.outbox.skip(skips, now)
-            by_id = {int(r["delivery_id"]): r for r in live}
+            by_id = {r.delivery_id: r for r in live}
             plan = plan_chat(
                 [
                     Pending(
-                        delivery_id=int(r["delivery_id"]),
-                        kind=r["kind"],
-                        priority=r.get("priority") or "normal",
-                        held=r.get("held"),
-                        below_minimum=r["kind"] == "alert"
+                        delivery_id=r.delivery_id,
+                        kind=r.kind.value,
+                        priority=r.alert.priority.value if r.alert else "normal",
+                        held=r.held.value if r.held else None,
+                        below_minimum=r.kind is DeliveryKind.ALERT
+                        and r.alert is not None
                         and below_minimum(
-                            r.get("severity"),
-                            json.loads(r.get("entities") or "[]"),
-                            minimums[chat_id],
+                            r.alert.severity, list(r.alert.entities), minimums[chat_id]
                         )
                         is not None,
                     )
@@ -334,16 +330,18 @@ class TelegramDeliverer:
             return ChatPrefs()
 
     def _bundle(
-        self, why: str, rows: list[dict[str, Any]], chat_id: int | str, thread_id: int | None
-    ) -> list[dict[str, Any]]:
+        self, why: str, rows: list[OutboxRow], chat_id: int | str, thread_id: int | None
+    ) -> list[OutboxRow]:
         """Replace alert rows by digest rows in the outbox (atomically) and return those."""
+        alerts = [(r.alert, r.story_outlets) for r in rows if r.alert is not None]
         views = [
-            view_from_row(r, also) for r, also in zip(rows, self._also_reported(rows), strict=True)
+            alert_view(alert, also)
+            for (alert, _), also in zip(alerts, self._also_reported(alerts), strict=True)
         ]
         texts = render_digest(views, digest_header(why, len(views)))
         silent = all(v.priority == "digest" for v in views)
         ids = self.repo.outbox.bundle_into_digest(
-            [int(r["delivery_id"]) for r in rows], chat_id, thread_id, texts, silent, self.clock()
+            [r.delivery_id for r in rows], chat_id, thread_id, texts, silent, self.clock()
         )
         log.info(
             "chat %s: %d alerts bundled into %d digest message(s) (%s)",
@@ -353,19 +351,21 @@ class TelegramDeliverer:
             why,
         )
         return [
-            {
-                "delivery_id": new_id,
-                "chat_id": chat_id,
-                "thread_id": thread_id,
-                "kind": "digest",
-                "payload": text,
-                "silent": 1 if silent else 0,
-            }
+            OutboxRow(
+                delivery_id=new_id,
+                chat_id=chat_id,
+                thread_id=thread_id,
+                kind=DeliveryKind.DIGEST,
+                attempts=0,
+                payload=text,
+                held=None,
+                silent=silent,
+            )
             for new_id, text in zip(ids, texts, strict=True)
         ]
 
     # ----- sending -----------------------------------------------------------------------
-    async def _drain_chat(self, rows: list[dict[str, Any]]) -> int:
+    async def _drain_chat(self, rows: list[OutboxRow]) -> int:
         sent = 0
         for row in rows:
             if self._unrecorded:  # a storage failure in any chat stops the whole pass
@@ -410,18 +410,19 @@ class TelegramDeliverer:
 
         self._redrain = loop.call_later(delay + 0.05, start)
 
-    def _also_reported(self, rows: Sequence[dict[str, Any]]) -> list[tuple[Report, ...]]:
-        """For each alert row, the story's other outlets with a link to their report (each
-        outlet once, first report first)."""
-        ids = [int(r["story_id"]) for r in rows if r.get("story_id") is not None]
+    def _also_reported(
+        self, alerts: Sequence[tuple[AlertRecord, tuple[str, ...]]]
+    ) -> list[tuple[Report, ...]]:
+        """For each alert (with its story's outlets), the story's other outlets with a link to
+        their report (each outlet once, first report first)."""
+        ids = [a.story_id for a, _ in alerts if a.story_id is not None]
         reports = self.repo.alerts.story_reports(ids) if ids else {}
         out = []
-        for row in rows:
-            story = reports.get(int(row["story_id"])) if row.get("story_id") is not None else None
+        for alert, outlets in alerts:
+            story = reports.get(alert.story_id) if alert.story_id is not None else None
             if story is None:  # no story rows (e.g. an older database): the outlet names
-                names = json.loads(row.get("story_outlets") or "[]")
-                story = [(name, None) for name in names]
-            seen = {row.get("source")}
+                story = [(name, None) for name in outlets]
+            seen = {alert.source}
             also = []
             for outlet, link in story:
                 if outlet and outlet not in seen:
@@ -430,17 +431,18 @@ class TelegramDeliverer:
             out.append(tuple(also))
         return out
 
-    def _render(self, row: dict[str, Any]) -> str:
-        if row.get("payload"):
-            return str(row["payload"])
-        [also] = self._also_reported([row])
-        return render_alert(view_from_row(row, also), self.timezone)
+    def _render(
+        self, payload: str | None, alert: AlertRecord | None, outlets: tuple[str, ...]
+    ) -> str:
+        if payload or alert is None:
+            return payload or ""
+        [also] = self._also_reported([(alert, outlets)])
+        return render_alert(alert_view(alert, also), self.timezone)
 
-    def _keyboard(self, row: dict[str, Any]) -> Any:
-        if not self.buttons or row.get("kind") != "alert" or not row.get("id"):
+    def _keyboard(self, alert: AlertRecord | None) -> Any:
+        if not self.buttons or alert is None:
             return None
-        entities = json.loads(row.get("entities") or "[]")
-        return alert_keyboard(int(row["id"]), entities, row.get("source") or "")
+        return alert_keyboard(alert.id, list(alert.entities), alert.source)
 
     @property
     def _policy(self) -> RetryPolicy:
@@ -448,13 +450,14 @@ class TelegramDeliverer:
         errors retried with backoff."""
         return RetryPolicy(network_retries=self.network_retries, backoff_base=self.backoff_base)
 
-    async def _send_one(self, row: dict[str, Any]) -> str:
+    async def _send_one(self, row: OutboxRow) -> str:
         """Send one outbox row. Returns sent | failed | chat-dead | deferred | storage."""
-        delivery_id = int(row["delivery_id"])
-        to = _Target(chat_id=row["chat_id"], thread_id=row.get("thread_id"))
-        text = self._render(row)
-        markup = self._keyboard(row)
-        silent = bool(row.get("silent")) or row.get("priority") == "digest"
+        delivery_id = row.delivery_id
+        to = _Target(chat_id=row.chat_id, thread_id=row.thread_id)
+        alert = row.alert if row.kind is DeliveryKind.ALERT else None
+        text = self._render(row.payload, alert, row.story_outlets)
+        markup = self._keyboard(alert)
+        silent = row.silent or (alert is not None and alert.priority is Priority.DIGEST)
 
         async def send() -> Message:
             message: Message = await self.bot.send_message(
@@ -606,9 +609,9 @@ class TelegramDeliverer:
         }
         if not due:
             return 0
-        by_story: defaultdict[int, list[dict[str, Any]]] = defaultdict(list)
+        by_story: defaultdict[int, list[StoryEdit]] = defaultdict(list)
         for row in self.repo.outbox.story_edit_messages(list(due)):
-            by_story[int(row["story_id"])].append(row)
+            by_story[row.story_id].append(row)
         edited = 0
         for story_id, story_rows in by_story.items():
             done = True
@@ -620,20 +623,20 @@ class TelegramDeliverer:
                 self.repo.outbox.mark_story_edited(story_id, due[story_id].outlets, self.clock())
         return edited
 
-    async def _edit_one(self, row: dict[str, Any]) -> str:
+    async def _edit_one(self, row: StoryEdit) -> str:
         """Edit one sent message. Returns edited | unchanged | gone | deferred."""
-        to = _Target(chat_id=row["chat_id"])
-        text = self._render({**row, "kind": "alert", "payload": None})
+        to = _Target(chat_id=row.chat_id)
+        text = self._render(None, row.alert, row.story_outlets)
 
         async def edit() -> None:
             await self.bot.edit_message_text(
                 rate_limit_args=ALERT_REQUEST,
                 text=render_plain(text) if to.plain else text,
                 chat_id=to.chat_id,
-                message_id=int(row["message_id"]),
+                message_id=row.message_id,
                 parse_mode=None if to.plain else ParseMode.HTML,
                 link_preview_options=LinkPreviewOptions(is_disabled=not self.link_previews),
-                reply_markup=self._keyboard({**row, "kind": "alert"}),
+                reply_markup=self._keyboard(row.alert),
             )
 
         async def adjust(exc: TelegramError) -> bool:
@@ -653,15 +656,15 @@ class TelegramDeliverer:
                 label=f"editing in chat {to.chat_id}",
             )
         except TelegramDeferred as exc:
-            log.info("story %s: edit deferred: %s", row["story_id"], exc.reason)
+            log.info("story %s: edit deferred: %s", row.story_id, exc.reason)
             return "deferred"
         except BadRequest as exc:
             if "not modified" in exc.message.lower():
                 return "unchanged"
-            log.info("story %s: cannot edit message in %s: %s", row["story_id"], to.chat_id, exc)
+            log.info("story %s: cannot edit message in %s: %s", row.story_id, to.chat_id, exc)
             return "gone"
         except TelegramError as exc:  # Forbidden, ChatMigrated…: the next send handles it
-            log.info("story %s: edit in %s failed: %s", row["story_id"], to.chat_id, exc)
+            log.info("story %s: edit in %s failed: %s", row.story_id, to.chat_id, exc)
             return "gone"
         return "edited"
 
@@ -753,23 +756,23 @@ class TelegramDeliverer:
                 log.exception("could not read the pending admin notices")
                 return 0
             for row in rows:
-                admin = row["admin_id"]
-                if row["id"] in self._notices_sent:  # sent, but its mark was not committed
-                    if not self._mark_notice(row["id"], "sent", None):
+                admin = row.admin_id
+                if row.id in self._notices_sent:  # sent, but its mark was not committed
+                    if not self._mark_notice(row.id, "sent", None):
                         break
                     continue
                 try:
-                    await self._send_notice(admin, row["text"])
+                    await self._send_notice(admin, row.text)
                 except TelegramDeferred as exc:  # a 429 or the network: the next drain
                     if exc.cause is not None and not isinstance(exc.cause, RetryAfter):
                         log.warning(
                             "could not notify admin %s: %s", admin, type(exc.cause).__name__
                         )
-                        self._mark_notice(row["id"], "pending", type(exc.cause).__name__)
+                        self._mark_notice(row.id, "pending", type(exc.cause).__name__)
                     break
                 except (Forbidden, BadRequest) as exc:  # blocked by the admin, or no such chat
                     log.warning("admin %s cannot receive notices: %s", admin, exc.message)
-                    self._mark_notice(row["id"], "failed", exc.message)
+                    self._mark_notice(row.id, "failed", exc.message)
                     if isinstance(exc, Forbidden):  # pending again when the chat comes back
                         reason = f"forbidden: {exc.message}"
                         with contextlib.suppress(Exception):
@@ -777,12 +780,12 @@ class TelegramDeliverer:
                     continue
                 except Exception as exc:  # any other failure: the next drain tries again
                     log.warning("could not notify admin %s: %s", admin, type(exc).__name__)
-                    self._mark_notice(row["id"], "pending", type(exc).__name__)
+                    self._mark_notice(row.id, "pending", type(exc).__name__)
                     break
                 sent += 1
-                if self._mark_notice(row["id"], "sent", None):
+                if self._mark_notice(row.id, "sent", None):
                     continue
-                self._notices_sent.add(row["id"])  # never sent twice by this process
+                self._notices_sent.add(row.id)  # never sent twice by this process
                 break
         return sent
 

@@ -18,7 +18,7 @@ from telegram.ext import (
     ContextTypes,
 )
 
-from bot.core.alert_views import view_from_row
+from bot.core.alert_views import alert_view
 from bot.core.errors import UserError
 from bot.core.formatting import render_digest
 from bot.core.reports import (
@@ -197,9 +197,9 @@ async def backlog(env: CommandEnv, update: Update, context: ContextTypes.DEFAULT
     if not rows:
         await query.answer("Nothing is waiting any more.")
         return
-    views = [view_from_row(r) for r in rows]
+    views = [alert_view(r) for r in rows]
     texts = render_digest(views, f"🗞 {len(views)} alerts found before this chat subscribed")
-    env.repo.outbox.queue_backlog_digest(chat_id, [int(r["id"]) for r in rows], texts, env.clock())
+    env.repo.outbox.queue_backlog_digest(chat_id, [r.id for r in rows], texts, env.clock())
     log.info("%d waiting alerts queued as a digest for chat %s", len(rows), chat_id)
     await query.answer(f"{len(rows)} alerts are on their way, as one digest.")
     with contextlib.suppress(TelegramError):
