@@ -109,15 +109,15 @@ class NginxFeedServer:
         self.dir = Path(tempfile.mkdtemp(prefix="nw-bench-nginx-"))
         self.dir.chmod(0o755)  # the worker runs as nobody when we are root
         self.www = self.dir / "www" / "feeds"
-        self.www.mkdir(parents=True)
-        for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-            (self.dir / "tmp" / sub).mkdir(parents=True)
         self._mtimes: dict[int, float] = {}
         self._log_offset = 0
-        for feed in range(feeds):
-            self._write(feed, self.set.base)
         self.proc: subprocess.Popen[bytes] | None = None
-        try:
+        try:  # interrupted while writing 10,000 files, or nginx fails: nothing is left behind
+            self.www.mkdir(parents=True)
+            for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+                (self.dir / "tmp" / sub).mkdir(parents=True)
+            for feed in range(feeds):
+                self._write(feed, self.set.base)
             self._start(startup_timeout)
         except BaseException:
             self.close()
