@@ -469,7 +469,9 @@ NOISE = st.sampled_from(['"', "'", "*", "(", ")", "-", "NEAR(", " OR ", "since:3
 
 
 @settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(st.lists(st.one_of(st.text(min_size=1, max_size=15), NOISE), min_size=1, max_size=6))
 def test_fuzz_search_always_replies_and_never_fails(bot, parts):
