@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from storage.columns import iso
+from bot.core.records import AccessEntry, Role, role
+from storage.columns import iso, parse_iso
 from storage.sqlite_utils_loader import Database
 from storage.transactions import transaction
 
@@ -32,9 +32,9 @@ class AccessStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def users(self) -> dict[int, str]:
+    def users(self) -> dict[int, Role]:
         """Every known bot user and their role (owner | allowed | denied)."""
-        return {int(r[0]): str(r[1]) for r in self.db.execute("SELECT user_id, role FROM users")}
+        return {int(r[0]): role(r[1]) for r in self.db.execute("SELECT user_id, role FROM users")}
 
     def set_user_role(
         self,
@@ -105,10 +105,24 @@ class AccessStore:
             int(r[0]) for r in self.db.execute("SELECT chat_id FROM subscriptions ORDER BY chat_id")
         ]
 
-    def log(self, limit: int = 100) -> list[dict[str, Any]]:
-        return self.db.execute_returning_dicts(
-            "SELECT * FROM access_log ORDER BY id DESC LIMIT ?", [limit]
-        )
+    def log(self, limit: int = 100) -> list[AccessEntry]:
+        """The latest ``limit`` lines of the access log, newest first."""
+        return [
+            AccessEntry(
+                id=int(i),
+                at=parse_iso(at),
+                actor=actor,
+                action=str(action),
+                user_id=user_id,
+                chat_id=chat_id,
+                detail=str(detail or ""),
+            )
+            for i, at, actor, action, user_id, chat_id, detail in self.db.execute(
+                "SELECT id, at, actor, action, user_id, chat_id, detail FROM access_log"
+                " ORDER BY id DESC LIMIT ?",
+                [limit],
+            )
+        ]
 
     def _subscribe(self, chat_id: int, actor: int | None, now: datetime) -> bool:
         cursor = self.db.execute(

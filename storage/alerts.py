@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.core.incidents import merge_story_incident
 from bot.core.models import StoredAlert
-from bot.core.records import AlertRecord, KnownItem, priority
+from bot.core.records import AlertRecord, KnownItem, StoryMember, priority
 from bot.core.story_edits import FIRST_MESSAGE_OUTLETS, with_outlet
 from storage.columns import chunks, iso, json_list, parse_iso
 from storage.feeds import write_feed_fields
@@ -329,15 +329,24 @@ class AlertStore:
                 out.setdefault(int(story_id), []).extend((n, link) for n in names if n)
         return out
 
-    def recent_story_members(self, since: datetime) -> list[dict[str, Any]]:
-        """Every alert of the stories started since ``since`` (story_id, created_at, title,
-        summary, entities), oldest first: what a restart re-indexes."""
-        return self.db.execute_returning_dicts(
-            "SELECT a.story_id, a.created_at, a.title, a.summary, a.entities"
-            " FROM stories s JOIN alerts a ON a.story_id = s.id"
-            " WHERE s.created_at >= ? ORDER BY a.id",
-            [iso(since)],
-        )
+    def recent_story_members(self, since: datetime) -> list[StoryMember]:
+        """Every alert of the stories started since ``since``, oldest first: what a restart
+        re-indexes."""
+        return [
+            StoryMember(
+                story_id=int(story_id),
+                created_at=parse_iso(created_at),
+                title=str(title or ""),
+                summary=str(summary or ""),
+                entities=tuple(str(e) for e in json_list(entities)),
+            )
+            for story_id, created_at, title, summary, entities in self.db.execute(
+                "SELECT a.story_id, a.created_at, a.title, a.summary, a.entities"
+                " FROM stories s JOIN alerts a ON a.story_id = s.id"
+                " WHERE s.created_at >= ? ORDER BY a.id",
+                [iso(since)],
+            )
+        ]
 
     def recent_story_fingerprints(self, since: datetime) -> list[tuple[int, str, str]]:
         """(story_id, story start, fingerprint) of every member of the stories started since

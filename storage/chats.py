@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.core.records import Mute, MuteKind, StoredChatPrefs, digest_mode
 from storage.access import log_access
-from storage.columns import iso
+from storage.columns import iso, parse_iso
 from storage.sqlite_utils_loader import Database
 from storage.transactions import transaction
 
@@ -149,12 +150,25 @@ class ChatStore:
             )
             return int(cursor.lastrowid or 0)
 
-    def active_mutes(self, chat_id: int, now: datetime) -> list[dict[str, Any]]:
-        """Mutes in force in a chat now (``until`` NULL means until removed)."""
-        return self.db.execute_returning_dicts(
-            "SELECT * FROM mutes WHERE chat_id = ? AND (until IS NULL OR until > ?) ORDER BY id",
-            [chat_id, iso(now)],
-        )
+    def active_mutes(self, chat_id: int, now: datetime) -> list[Mute]:
+        """Mutes in force in a chat now (``until`` None means until removed)."""
+        return [
+            Mute(
+                id=int(i),
+                chat_id=int(chat),
+                kind=MuteKind(kind),
+                value=str(value),
+                until=parse_iso(until),
+                created_at=parse_iso(created_at),
+                created_by=created_by,
+            )
+            for i, chat, kind, value, until, created_at, created_by in self.db.execute(
+                "SELECT id, chat_id, kind, value, until, created_at, created_by FROM mutes"
+                " WHERE chat_id = ? AND (until IS NULL OR until > ?) ORDER BY id",
+                [chat_id, iso(now)],
+            )
+            if kind in MuteKind.__members__.values()
+        ]
 
     def remove_mute(self, chat_id: int, kind: str, value: str) -> int:
         """Lift a mute; returns how many were removed (0 when there was none)."""
@@ -194,12 +208,23 @@ class ChatStore:
         with transaction(self.db):
             self.db.execute("DELETE FROM severity_prefs WHERE chat_id = ?", [chat_id])
 
-    def prefs(self, chat_id: int) -> dict[str, Any] | None:
-        """A chat's quiet hours and digest settings, or None when it has none."""
-        rows = self.db.execute_returning_dicts(
-            "SELECT * FROM chat_prefs WHERE chat_id = ?", [chat_id]
+    def prefs(self, chat_id: int) -> StoredChatPrefs | None:
+        """A chat's quiet hours and digest settings as stored, or None when it has none."""
+        row = self.db.execute(
+            "SELECT quiet_start, quiet_end, digest_mode, digest_time FROM chat_prefs"
+            " WHERE chat_id = ?",
+            [chat_id],
+        ).fetchone()
+        if row is None:
+            return None
+        quiet_start, quiet_end, mode, digest_time = row
+        return StoredChatPrefs(
+            chat_id=chat_id,
+            quiet_start=quiet_start or None,
+            quiet_end=quiet_end or None,
+            digest_mode=digest_mode(mode),
+            digest_time=digest_time or None,
         )
-        return rows[0] if rows else None
 
     def set_prefs(self, chat_id: int, now: datetime, **fields: Any) -> None:
         """Set some of quiet_start, quiet_end ("HH:MM" or None), digest_mode, digest_time."""

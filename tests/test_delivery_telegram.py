@@ -284,8 +284,8 @@ async def test_supergroup_upgrade_keeps_the_chats_settings(
     await deliverer(bot, repo).drain()
     assert titles_of(telegram_api, new) == ["Upgrade day"]
     prefs = repo.chats.prefs(new)
-    assert prefs and prefs["quiet_start"] == "23:00" and prefs["digest_mode"] == "low"
-    assert [m["value"] for m in repo.chats.active_mutes(new, NOW)] == ["Noisy Wire"]
+    assert prefs and prefs.quiet_start == "23:00" and prefs.digest_mode == "low"
+    assert [m.value for m in repo.chats.active_mutes(new, NOW)] == ["Noisy Wire"]
     assert repo.chats.prefs(old) is None and repo.chats.active_mutes(old, NOW) == []
 
 
@@ -503,9 +503,7 @@ async def test_mute_button_takes_effect_at_once(
         answer = telegram_api.state.callback_answers[0]["text"]
         assert answer.startswith("Muted Bamako for 24 h")
         mutes = repo.chats.active_mutes(CHAT, datetime.now(UTC))
-        assert [(m["kind"], m["value"], m["created_by"]) for m in mutes] == [
-            ("entity", "Bamako", 9)
-        ]
+        assert [(m.kind, m.value, m.created_by) for m in mutes] == [("entity", "Bamako", 9)]
         telegram_api.push_callback(f"mute:s:{alert.alert_id}", chat_id=OTHER, user_id=9)
         assert await eventually(lambda: len(telegram_api.state.callback_answers) == 2)
         assert "not sent to this chat" in telegram_api.state.callback_answers[1]["text"]

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.core.records import StoryMember
 from bot.core.story_index import StoryGroups
 from bot.core.story_model import Signature, conflict, event_evidence, later_step, signature
 from bot.cycle.story_grouping import action_finder, load_story_model, place_finder
@@ -196,14 +197,14 @@ def test_one_shared_entity_or_its_place_is_not_evidence() -> None:
 class _Rows:
     """The one repository call the grouper makes at load: the stored members."""
 
-    def __init__(self, rows: list[dict[str, object]]) -> None:
+    def __init__(self, rows: list[StoryMember]) -> None:
         self.rows = rows
 
     @property
     def alerts(self) -> _Rows:  # the repository's alerts aggregate
         return self
 
-    def recent_story_members(self, since: datetime) -> list[dict[str, object]]:
+    def recent_story_members(self, since: datetime) -> list[StoryMember]:
         return self.rows
 
 
@@ -215,8 +216,7 @@ def test_commit_of_fewer_stored_than_assigned_rebuilds_from_storage() -> None:
     from bot.cycle.story_grouping import StoryGrouper
 
     title = "Mali: JNIM claims attack on army camp in Boulkessi"
-    stored = {"story_id": 7, "created_at": T0.isoformat(), "title": title, "summary": "",
-              "entities": '["JNIM", "Boulkessi"]'}  # fmt: skip
+    stored = StoryMember(7, T0, title, "", ("JNIM", "Boulkessi"))
     repo = _Rows([])
     grouper = StoryGrouper(repo, timedelta(hours=72))  # type: ignore[arg-type]
     grouper.begin_batch()

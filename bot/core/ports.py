@@ -15,7 +15,15 @@ from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from bot.core.records import AdminNotice, AlertRecord, OutboxRow, StoryEdit
+from bot.core.records import (
+    AdminNotice,
+    AlertRecord,
+    Mute,
+    OutboxRow,
+    Role,
+    StoredChatPrefs,
+    StoryEdit,
+)
 from bot.core.search_query import IncidentFilter, Page
 from bot.core.story_edits import StoryEditState
 
@@ -135,11 +143,11 @@ class ChatRows(Protocol):
         now: datetime,
     ) -> int: ...
 
-    def active_mutes(self, chat_id: int, now: datetime) -> list[dict[str, Any]]: ...
+    def active_mutes(self, chat_id: int, now: datetime) -> list[Mute]: ...
 
     def remove_mute(self, chat_id: int, kind: str, value: str) -> int: ...
 
-    def prefs(self, chat_id: int) -> dict[str, Any] | None: ...
+    def prefs(self, chat_id: int) -> StoredChatPrefs | None: ...
 
     def set_prefs(self, chat_id: int, now: datetime, **fields: Any) -> None: ...
 
@@ -159,7 +167,7 @@ class ChatRows(Protocol):
 class AccessRows(Protocol):
     """``repo.access``: bot users and subscribed chats."""
 
-    def users(self) -> dict[int, str]: ...
+    def users(self) -> dict[int, Role]: ...
 
     def owner_ids(self) -> list[int]: ...
 

@@ -119,6 +119,10 @@ def delivery_kind(value: object) -> DeliveryKind:
     return _enum_or(DeliveryKind, value, DeliveryKind.ALERT)
 
 
+def role(value: object) -> Role:
+    return _enum_or(Role, value, Role.DENIED)
+
+
 def priority(value: object) -> Priority:
     return _enum_or(Priority, value, Priority.NORMAL)
 

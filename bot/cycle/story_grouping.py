@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 from bot.core.gazetteer import PlaceKind
 from bot.core.models import Item
@@ -28,7 +27,6 @@ from bot.core.story_model import (
     parse_story_model,
     signature,
 )
-from bot.core.timestamps import parse_iso
 from bot.data.gazetteer_file import load_default_gazetteer
 from storage.repository import Repository
 
@@ -124,10 +122,8 @@ class StoryGrouper:
         """Index every member of the stories started within the window."""
         count = 0
         for row in self.repo.alerts.recent_story_members(now - self.window):
-            entities = _json_list(row.get("entities"))
-            sig = self.signature(row.get("title") or "", row.get("summary") or "", entities)
-            at = parse_iso(row.get("created_at")) or now
-            self.index.add(int(row["story_id"]), sig, at)
+            sig = self.signature(row.title, row.summary, row.entities)
+            self.index.add(row.story_id, sig, row.created_at or now)
             count += 1
         self._loaded = True
         return count
@@ -170,13 +166,3 @@ class StoryGrouper:
             return
         for (sig, _where), story_id in zip(batch, ids, strict=True):
             self.index.add(story_id, sig, now)
-
-
-def _json_list(value: Any) -> tuple[str, ...]:
-    if not value:
-        return ()
-    try:
-        loaded = json.loads(value)
-    except ValueError:
-        return ()
-    return tuple(str(v) for v in loaded) if isinstance(loaded, list) else ()

@@ -266,7 +266,7 @@ class TelegramDeliverer:
                 found = (
                     self.repo.chats.active_mutes(chat_id, now) if isinstance(chat_id, int) else []
                 )
-                mutes[chat_id] = [(m["kind"], m["value"]) for m in found]
+                mutes[chat_id] = [(m.kind.value, m.value) for m in found]
                 prefs[chat_id] = self._prefs(chat_id)
                 minimums[chat_id] = (
                     self.repo.chats.severity_prefs(chat_id) if isinstance(chat_id, int) else {}
@@ -320,10 +320,10 @@ class TelegramDeliverer:
             return ChatPrefs()
         try:
             return ChatPrefs(
-                quiet_start=parse_hhmm(row.get("quiet_start")),
-                quiet_end=parse_hhmm(row.get("quiet_end")),
-                digest_mode=row.get("digest_mode") or "off",
-                digest_time=parse_hhmm(row.get("digest_time")) or ChatPrefs().digest_time,
+                quiet_start=parse_hhmm(row.quiet_start),
+                quiet_end=parse_hhmm(row.quiet_end),
+                digest_mode=row.digest_mode.value,
+                digest_time=parse_hhmm(row.digest_time) or ChatPrefs().digest_time,
             )
         except ValueError as exc:
             log.warning("chat %s: ignoring bad preferences: %s", chat_id, exc)

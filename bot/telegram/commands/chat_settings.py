@@ -21,13 +21,13 @@ from bot.core.periods import (
     parse_clock_range,
     parse_duration,
 )
+from bot.core.records import DigestMode, StoredChatPrefs
 from bot.core.reports import (
     MuteLine,
     relative,
     render_mutes,
     stamp,
 )
-from bot.core.timestamps import parse_iso
 from bot.telegram.commands.env import (
     CommandEnv,
     message_and_user,
@@ -100,7 +100,7 @@ async def mutes(
     message = message_of(update)
     now = env.clock()
     lines = [
-        MuteLine(str(r["kind"]), str(r["value"]), parse_iso(r.get("until")))
+        MuteLine(r.kind.value, r.value, r.until)
         for r in env.repo.chats.active_mutes(message.chat_id, now)
     ]
     await env.pages(message, [render_mutes(lines, now)])
@@ -113,11 +113,11 @@ async def digest(
     words = args.lower().split()
     modes = delivery_policy.DIGEST_MODES
     if not words:
-        prefs = env.repo.chats.prefs(message.chat_id) or {}
-        mode = prefs.get("digest_mode") or "off"
-        when = f" at {prefs.get('digest_time')}" if mode in ("low", "all") else ""
+        prefs = env.repo.chats.prefs(message.chat_id) or StoredChatPrefs(message.chat_id)
+        current = prefs.digest_mode
+        when = f" at {prefs.digest_time}" if current in (DigestMode.LOW, DigestMode.ALL) else ""
         await message.reply_text(
-            f"Digest: {mode}{when} ({env.timezone} time)."
+            f"Digest: {current}{when} ({env.timezone} time)."
             " Change it with /digest off, /digest hourly or /digest daily HH:MM."
         )
         return
@@ -154,9 +154,9 @@ async def quiet(
     message = message_of(update)
     text = args.strip().lower()
     if not text:
-        prefs = env.repo.chats.prefs(message.chat_id) or {}
-        if prefs.get("quiet_start") and prefs.get("quiet_end"):
-            now_text = f"{prefs['quiet_start']}-{prefs['quiet_end']} ({env.timezone} time)"
+        prefs = env.repo.chats.prefs(message.chat_id)
+        if prefs is not None and prefs.quiet_start and prefs.quiet_end:
+            now_text = f"{prefs.quiet_start}-{prefs.quiet_end} ({env.timezone} time)"
         else:
             now_text = "none"
         await message.reply_text(
