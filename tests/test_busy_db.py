@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cycle.pipeline import CycleReport
+from bot.core.models import CycleReport
 from storage.db import open_database
 from tests.fakes.feed_server import FeedServer, rfc822, rss
 from tests.harness import make_pipeline

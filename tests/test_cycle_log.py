@@ -9,8 +9,8 @@ import pytest
 
 from bot.core.errors import FeedError, FeedErrorKind
 from bot.core.failures import OFFLINE_HINT, summarise_failures
+from bot.core.models import CycleReport
 from bot.cycle.cycle_log import CycleLog
-from bot.cycle.pipeline import CycleReport
 
 
 class Clock:

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from bot.core.matching import Matcher
+from bot.core.models import CycleReport
 from bot.core.watchlist import Entity
-from bot.cycle.pipeline import CycleReport
 from storage.repository import Repository
 from tests.conftest import SHARED_FEEDS
 from tests.fakes.feed_server import FeedServer, rfc822, rss

@@ -14,8 +14,9 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.core.errors import DatabaseGone, NewswatchError
+from bot.core.models import CycleReport
 from bot.cycle.cycle_log import CycleLog
-from bot.cycle.pipeline import CycleReport, Deliverer, Pipeline
+from bot.cycle.pipeline import Deliverer, Pipeline
 from storage.identity import EXIT_DATABASE_GONE
 
 if TYPE_CHECKING:

@@ -107,3 +107,29 @@ class StoredAlert:
     alert_id: int
     story_id: int
     new_story: bool
+
+
+@dataclass(slots=True)
+class CycleReport:
+    """Counts for the one-line cycle summary."""
+
+    feeds_due: int = 0
+    fetched: int = 0
+    not_modified: int = 0
+    unchanged_body: int = 0
+    errors: int = 0
+    items_new: int = 0
+    alerts: int = 0
+    duration: float = 0.0
+    feed_errors: dict[str, FeedError] = field(default_factory=dict)
+    due_urls: list[str] = field(default_factory=list)  # the feeds this cycle tried
+    # The first storage failure of the cycle (disk full, read-only, locked past the busy
+    # timeout): the service backs off and tells the admins once.
+    storage_error: str | None = None
+
+    def summary(self) -> str:
+        return (
+            f"cycle: feeds={self.feeds_due} fetched={self.fetched} 304={self.not_modified}"
+            f" unchanged={self.unchanged_body} errors={self.errors} new_items={self.items_new}"
+            f" alerts={self.alerts} duration={self.duration:.2f}s"
+        )

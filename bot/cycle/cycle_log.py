@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from bot.core.errors import FeedError
 from bot.core.failures import summarise_failures
-from bot.cycle.pipeline import CycleReport
+from bot.core.models import CycleReport
 
 log = logging.getLogger("newswatch.cycle")
 
