@@ -101,19 +101,21 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         fill(repo, options.stories, options.due_every)
         rule = EditRule()
 
-        def before() -> list[dict[str, Any]]:
+        def before() -> list[tuple[int, int]]:
             bounds = [iso(NOW - rule.interval), iso(NOW - rule.window)]
-            return db.execute_returning_dicts(OLD_SQL, bounds)
+            rows = db.execute_returning_dicts(OLD_SQL, bounds)
+            return [(r["story_id"], r["delivery_id"]) for r in rows]
 
-        def after() -> list[dict[str, Any]]:
+        def after() -> list[tuple[int, int]]:
             due = [
                 s.story_id
                 for s in repo.outbox.story_edit_candidates(candidates_since(NOW, rule))
                 if edit_due(s, NOW, rule)
             ]
-            return repo.outbox.story_edit_messages(due) if due else []
+            edits = repo.outbox.story_edit_messages(due) if due else []
+            return [(e.story_id, e.delivery_id) for e in edits]
 
-        keys = [[(r["story_id"], r["delivery_id"]) for r in fn()] for fn in (before, after)]
+        keys = [before(), after()]
         if keys[0] != keys[1]:
             print("the two ways disagree on the messages to edit", file=sys.stderr)
             return 1
