@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.core.records import (
     AdminNotice,
+    NoticeStatus,
     OutboxRow,
     StoryEdit,
     delivery_kind,
@@ -258,7 +259,9 @@ class Outbox:
             )
         ]
 
-    def mark_notice(self, notice_id: int, status: str, error: str | None, now: datetime) -> None:
+    def mark_notice(
+        self, notice_id: int, status: NoticeStatus, error: str | None, now: datetime
+    ) -> None:
         """``sent``, ``failed`` (for good), or ``pending`` again after a failed attempt."""
         with transaction(self.db):
             self.db.execute(

@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.core.records import NoticeStatus
 from storage.maintenance import backup, database_size, integrity_check, prune
 from storage.repository import Repository
 from tests.fakes.feed_server import FeedServer, rfc822, rss
@@ -147,9 +148,9 @@ def test_old_sent_and_failed_admin_notices_go_pending_ones_stay(tmp_path: Path) 
     for text, at in (("old sent", old), ("old failed", old), ("old pending", old), ("new", recent)):
         repo.outbox.queue_admin_notice([1], text, at)
     ids = dict(repo.db.execute("SELECT text, id FROM admin_notices").fetchall())
-    repo.outbox.mark_notice(ids["old sent"], "sent", None, old)
-    repo.outbox.mark_notice(ids["old failed"], "failed", "blocked", old)
-    repo.outbox.mark_notice(ids["new"], "sent", None, recent)
+    repo.outbox.mark_notice(ids["old sent"], NoticeStatus.SENT, None, old)
+    repo.outbox.mark_notice(ids["old failed"], NoticeStatus.FAILED, "blocked", old)
+    repo.outbox.mark_notice(ids["new"], NoticeStatus.SENT, None, recent)
     prune(repo.db, NOW, retention_days=180)
     left = sorted(r[0] for r in repo.db.execute("SELECT text FROM admin_notices"))
     assert left == ["new", "old pending"]

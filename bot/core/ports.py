@@ -19,6 +19,7 @@ from bot.core.records import (
     AdminNotice,
     AlertRecord,
     Mute,
+    NoticeStatus,
     OutboxRow,
     Role,
     StoredChatPrefs,
@@ -108,7 +109,7 @@ class OutboxRows(Protocol):
     def pending_admin_notices(self) -> list[AdminNotice]: ...
 
     def mark_notice(
-        self, notice_id: int, status: str, error: str | None, now: datetime
+        self, notice_id: int, status: NoticeStatus, error: str | None, now: datetime
     ) -> None: ...
 
     def story_edit_candidates(self, updated_since: datetime) -> list[StoryEditState]: ...

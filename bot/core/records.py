@@ -84,12 +84,22 @@ class MuteKind(StrEnum):
 
 
 class SendOutcome(StrEnum):
-    """What became of one attempt to send an outbox row or a notice."""
+    """What became of one attempt to send an outbox row (the deliverer's drain)."""
 
     SENT = "sent"
-    RETRY = "retry"  # a transient failure: tried again later
-    FAILED = "failed"  # a permanent failure for this row
-    CHAT_GONE = "chat_gone"  # the chat blocked or removed the bot (or no longer exists)
+    FAILED = "failed"  # for good, for this row (the reason stored on it)
+    CHAT_DEAD = "chat-dead"  # the chat blocked or removed the bot: its other rows wait
+    DEFERRED = "deferred"  # a 429 or the network: the rest of this chat waits for later
+    STORAGE = "storage"  # sent, but its mark could not be stored: the pass stops
+
+
+class EditOutcome(StrEnum):
+    """What became of one edit of a sent message ("also reported by")."""
+
+    EDITED = "edited"
+    UNCHANGED = "unchanged"  # Telegram says the text is the same
+    GONE = "gone"  # the message or the chat cannot be edited any more
+    DEFERRED = "deferred"  # a 429 or the network: the story is edited on a later pass
 
 
 def _enum_or(kind: type[_E], value: object, default: _E) -> _E:

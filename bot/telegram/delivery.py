@@ -34,7 +34,16 @@ from bot.core.incidents import below_minimum
 from bot.core.models import StoredAlert
 from bot.core.notice_pages import notice_pages
 from bot.core.ports import Outbox
-from bot.core.records import AlertRecord, DeliveryKind, OutboxRow, Priority, StoryEdit
+from bot.core.records import (
+    AlertRecord,
+    DeliveryKind,
+    EditOutcome,
+    NoticeStatus,
+    OutboxRow,
+    Priority,
+    SendOutcome,
+    StoryEdit,
+)
 from bot.core.story_edits import EditRule, candidates_since, edit_due
 from bot.telegram.buttons import alert_keyboard
 from bot.telegram.retries import (
@@ -371,9 +380,9 @@ class TelegramDeliverer:
             if self._unrecorded:  # a storage failure in any chat stops the whole pass
                 break
             outcome = await self._send_one(row)
-            if outcome == "sent":
+            if outcome is SendOutcome.SENT:
                 sent += 1
-            elif outcome in ("chat-dead", "deferred", "storage"):
+            elif outcome in (SendOutcome.CHAT_DEAD, SendOutcome.DEFERRED, SendOutcome.STORAGE):
                 break
         return sent
 
@@ -450,7 +459,7 @@ class TelegramDeliverer:
         errors retried with backoff."""
         return RetryPolicy(network_retries=self.network_retries, backoff_base=self.backoff_base)
 
-    async def _send_one(self, row: OutboxRow) -> str:
+    async def _send_one(self, row: OutboxRow) -> SendOutcome:
         """Send one outbox row. Returns sent | failed | chat-dead | deferred | storage."""
         delivery_id = row.delivery_id
         to = _Target(chat_id=row.chat_id, thread_id=row.thread_id)
@@ -515,11 +524,11 @@ class TelegramDeliverer:
             )
         except TelegramDeferred as exc:
             if exc.cause is None:
-                return "deferred"  # a long 429: the redrain comes back for it
+                return SendOutcome.DEFERRED  # a long 429: the redrain comes back for it
             later = self.clock() + NETWORK_RETRY_LATER
             self.repo.outbox.mark_retry(delivery_id, exc.reason, later, self.clock())
             self._schedule_redrain(NETWORK_RETRY_LATER.total_seconds())
-            return "deferred"
+            return SendOutcome.DEFERRED
         except Forbidden as exc:
             # Blocked or kicked: the chat waits, its alerts stay pending (up to the
             # retention limit) and go out when it comes back (bot.telegram.chat_revival).
@@ -533,7 +542,7 @@ class TelegramDeliverer:
                 " and sent when it comes back: when its user sends /start or any command,"
                 f" when the bot is added to the group again, or with /retry chat {to.chat_id}.",
             )
-            return "chat-dead"
+            return SendOutcome.CHAT_DEAD
         except BadRequest as exc:
             self.repo.outbox.mark_failed(delivery_id, f"bad request: {exc.message}", self.clock())
             if "chat not found" in exc.message.lower():
@@ -542,15 +551,15 @@ class TelegramDeliverer:
                     f"Chat {to.chat_id} not found: alerts cannot reach it. Check the chat id"
                     " and that the bot was added to the chat.",
                 )
-                return "chat-dead"
-            return "failed"
+                return SendOutcome.CHAT_DEAD
+            return SendOutcome.FAILED
         except TelegramError as exc:  # e.g. InvalidToken: keep it pending, try later
             log.error("telegram error sending delivery %s: %s", delivery_id, exc)
             later = self.clock() + NETWORK_RETRY_LATER
             self.repo.outbox.mark_retry(
                 delivery_id, f"telegram: {exc.message}", later, self.clock()
             )
-            return "deferred"
+            return SendOutcome.DEFERRED
         # The duplicate window: Telegram has the message, our commit is not yet done.
         # Nothing is awaited between the response and this commit.
         self._sent_here.add(delivery_id)
@@ -568,8 +577,8 @@ class TelegramDeliverer:
                 message.message_id,
                 exc,
             )
-            return "storage"
-        return "sent"
+            return SendOutcome.STORAGE
+        return SendOutcome.SENT
 
     def _outage_started(self, exc: Exception) -> None:
         """One WARNING when Telegram becomes unreachable, with what waits (not one per try)."""
@@ -617,13 +626,13 @@ class TelegramDeliverer:
             done = True
             for row in story_rows:
                 outcome = await self._edit_one(row)
-                done = done and outcome != "deferred"
-                edited += outcome == "edited"
+                done = done and outcome is not EditOutcome.DEFERRED
+                edited += outcome is EditOutcome.EDITED
             if done:
                 self.repo.outbox.mark_story_edited(story_id, due[story_id].outlets, self.clock())
         return edited
 
-    async def _edit_one(self, row: StoryEdit) -> str:
+    async def _edit_one(self, row: StoryEdit) -> EditOutcome:
         """Edit one sent message. Returns edited | unchanged | gone | deferred."""
         to = _Target(chat_id=row.chat_id)
         text = self._render(None, row.alert, row.story_outlets)
@@ -657,16 +666,16 @@ class TelegramDeliverer:
             )
         except TelegramDeferred as exc:
             log.info("story %s: edit deferred: %s", row.story_id, exc.reason)
-            return "deferred"
+            return EditOutcome.DEFERRED
         except BadRequest as exc:
             if "not modified" in exc.message.lower():
-                return "unchanged"
+                return EditOutcome.UNCHANGED
             log.info("story %s: cannot edit message in %s: %s", row.story_id, to.chat_id, exc)
-            return "gone"
+            return EditOutcome.GONE
         except TelegramError as exc:  # Forbidden, ChatMigrated…: the next send handles it
             log.info("story %s: edit in %s failed: %s", row.story_id, to.chat_id, exc)
-            return "gone"
-        return "edited"
+            return EditOutcome.GONE
+        return EditOutcome.EDITED
 
     # ----- admin notices -----------------------------------------------------------------
     async def _tell_once(self, key: str, text: str) -> None:
@@ -758,7 +767,7 @@ class TelegramDeliverer:
             for row in rows:
                 admin = row.admin_id
                 if row.id in self._notices_sent:  # sent, but its mark was not committed
-                    if not self._mark_notice(row.id, "sent", None):
+                    if not self._mark_notice(row.id, NoticeStatus.SENT, None):
                         break
                     continue
                 try:
@@ -768,11 +777,11 @@ class TelegramDeliverer:
                         log.warning(
                             "could not notify admin %s: %s", admin, type(exc.cause).__name__
                         )
-                        self._mark_notice(row.id, "pending", type(exc.cause).__name__)
+                        self._mark_notice(row.id, NoticeStatus.PENDING, type(exc.cause).__name__)
                     break
                 except (Forbidden, BadRequest) as exc:  # blocked by the admin, or no such chat
                     log.warning("admin %s cannot receive notices: %s", admin, exc.message)
-                    self._mark_notice(row.id, "failed", exc.message)
+                    self._mark_notice(row.id, NoticeStatus.FAILED, exc.message)
                     if isinstance(exc, Forbidden):  # pending again when the chat comes back
                         reason = f"forbidden: {exc.message}"
                         with contextlib.suppress(Exception):
@@ -780,16 +789,16 @@ class TelegramDeliverer:
                     continue
                 except Exception as exc:  # any other failure: the next drain tries again
                     log.warning("could not notify admin %s: %s", admin, type(exc).__name__)
-                    self._mark_notice(row.id, "pending", type(exc).__name__)
+                    self._mark_notice(row.id, NoticeStatus.PENDING, type(exc).__name__)
                     break
                 sent += 1
-                if self._mark_notice(row.id, "sent", None):
+                if self._mark_notice(row.id, NoticeStatus.SENT, None):
                     continue
                 self._notices_sent.add(row.id)  # never sent twice by this process
                 break
         return sent
 
-    def _mark_notice(self, notice_id: int, status: str, error: str | None) -> bool:
+    def _mark_notice(self, notice_id: int, status: NoticeStatus, error: str | None) -> bool:
         try:
             self.repo.outbox.mark_notice(notice_id, status, error, self.clock())
         except sqlite3.Error as exc:
