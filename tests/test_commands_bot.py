@@ -474,7 +474,7 @@ NOISE = st.sampled_from(['"', "'", "*", "(", ")", "-", "NEAR(", " OR ", "since:3
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(st.lists(st.one_of(st.text(min_size=1, max_size=15), NOISE), min_size=1, max_size=6))
-def test_fuzz_search_always_replies_and_never_fails(bot, parts):
+def test_fuzz_search_always_replies_and_never_fails(bot: SimpleNamespace, parts: list[str]) -> None:
     query = "".join(parts).replace("\x00", "")
     chat = 20_000 + next(_counter)
     replies = ask(bot.api, f"/search {query}", chat_id=chat, user_id=ADMIN, settle=0.05)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from bot.core.errors import GazetteerError
-from bot.core.gazetteer import PlaceKind, parse_gazetteer
+from bot.core.gazetteer import Place, PlaceKind, parse_gazetteer
 from bot.data.gazetteer_file import load_default_boundaries, load_default_gazetteer
 
 GAZ = load_default_gazetteer()
@@ -23,7 +25,7 @@ def test_every_place_has_coordinates_source_and_names() -> None:
 
 
 @pytest.mark.parametrize("place", list(GAZ), ids=lambda p: p.id)
-def test_coordinates_fall_inside_the_country_outline(place):
+def test_coordinates_fall_inside_the_country_outline(place: Place) -> None:
     outline = OUTLINES[place.country]
     if place.kind is PlaceKind.BORDER_POST:
         inside = outline.contains(place.lat, place.lon)
@@ -90,7 +92,7 @@ def test_every_place_of_the_eval_labels_is_in_the_gazetteer() -> None:
         ("", []),
     ],
 )
-def test_find(text, expected):
+def test_find(text: str, expected: list[str]) -> None:
     assert [m.place.id for m in GAZ.find(text)] == expected
 
 
@@ -110,8 +112,15 @@ def test_get_and_labels() -> None:
     assert timbuktu is not None and timbuktu.arabic_name == "تمبكتو"
 
 
-def _doc(**changes):
-    place = {"id": "x", "name": "X", "country": "ML", "kind": "town", "lat": 15.0, "lon": -2.0}
+def _doc(**changes: object) -> dict[str, Any]:
+    place: dict[str, object] = {
+        "id": "x",
+        "name": "X",
+        "country": "ML",
+        "kind": "town",
+        "lat": 15.0,
+        "lon": -2.0,
+    }
     place["source"] = "test"
     place.update(changes)
     return {"places": [place]}
@@ -131,7 +140,7 @@ def _doc(**changes):
         ({"confidence": "sure"}, "confidence"),
     ],
 )
-def test_parse_rejects_bad_entries(changes, message):
+def test_parse_rejects_bad_entries(changes: dict[str, object], message: str) -> None:
     with pytest.raises(GazetteerError, match=message):
         parse_gazetteer(_doc(**changes))
 

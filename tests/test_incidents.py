@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -174,7 +175,9 @@ TAGGER = load_default_tagger()
         ("Mali : naufrage d'une pirogue sur le fleuve Niger, 20 morts", "", None, None),
     ],
 )
-def test_event_type(title, summary, event_type, sub_event):
+def test_event_type(
+    title: str, summary: str, event_type: EventType | None, sub_event: str | None
+) -> None:
     incident = TAGGER.tag(title, summary)
     assert incident.event_type == event_type, incident.reasons
     assert incident.sub_event == sub_event
@@ -257,8 +260,13 @@ PROTEST, RIOT = "peaceful protest", "violent demonstration"
     ],
 )  # fmt: skip
 def test_types_absent_from_the_dev_set_end_to_end(
-    title, event_type, sub_event, fatalities, places, severity
-):
+    title: str,
+    event_type: EventType,
+    sub_event: str,
+    fatalities: int | None,
+    places: list[str],
+    severity: Severity,
+) -> None:
     incident = TAGGER.tag(title)
     assert incident.event_type is event_type and incident.sub_event == sub_event
     assert incident.fatalities == fatalities
@@ -279,7 +287,7 @@ def test_types_absent_from_the_dev_set_end_to_end(
         ("Not a security story about Mali's football team", None),
     ],
 )
-def test_severity(title, severity):
+def test_severity(title: str, severity: Severity | None) -> None:
     assert TAGGER.tag(title).severity == severity
 
 
@@ -371,7 +379,7 @@ def test_places(title: str, summary: str, places: list[str]) -> None:
         ),
     ],
 )
-def test_place_rules(title, summary, places):
+def test_place_rules(title: str, summary: str, places: list[str]) -> None:
     # the place reader alone: tag() gives places only to incidents (and accidents)
     assert [p.id for p in TAGGER.places(title, summary)] == places
 
@@ -395,7 +403,7 @@ def test_place_rules(title, summary, places):
         ("Hostages freed in Ménaka, Mali", "", "other", ["ml-menaka"]),
     ],
 )
-def test_release_place_rule(title, summary, sub_event, places):
+def test_release_place_rule(title: str, summary: str, sub_event: str, places: list[str]) -> None:
     incident = TAGGER.tag(title, summary)
     assert incident.sub_event == sub_event
     assert [p.id for p in incident.places] == places
@@ -411,7 +419,7 @@ def test_release_place_rule(title, summary, sub_event, places):
         ({"effect": "drop", "reason": "x", "before": ["a"], "sub_events": "other"}, "sub_events"),
     ],
 )
-def test_place_rule_errors(rule, message):
+def test_place_rule_errors(rule: dict[str, Any], message: str) -> None:
     raw = tomllib.loads(
         (Path(__file__).parent.parent / "bot" / "data" / "incident_lexicon.toml").read_text("utf-8")
     )
@@ -475,7 +483,7 @@ def test_every_trigger_has_a_reason() -> None:
         ),
     ],
 )
-def test_lexicon_errors(doc, message):
+def test_lexicon_errors(doc: dict[str, Any], message: str) -> None:
     with pytest.raises(LexiconError, match=message):
         parse_lexicon(doc)
 
@@ -520,7 +528,9 @@ def _p(pid: str, kind: str, fallback: bool = False) -> dict[str, object]:
          ["p0", "p1", "p2", "p3", "q0"]),
     ],
 )  # fmt: skip
-def test_story_places(first, later, ids):
+def test_story_places(
+    first: list[dict[str, Any]], later: list[dict[str, Any]], ids: list[str]
+) -> None:
     from bot.core.incidents import story_places
 
     assert [p["id"] for p in story_places(first, later)] == ids

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -38,7 +39,7 @@ INCIDENTS = [
 ]
 
 
-def _image(png: bytes):
+def _image(png: bytes) -> Any:
     from matplotlib import image
 
     return image.imread(io.BytesIO(png), format="png")
@@ -48,7 +49,7 @@ def _rgb(hex_colour: str) -> tuple[float, float, float]:
     return tuple(int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5))  # type: ignore[return-value]
 
 
-def _near_colour(img, x: float, y: float, colour: str, radius: int = 2) -> bool:
+def _near_colour(img: Any, x: float, y: float, colour: str, radius: int = 2) -> bool:
     want = _rgb(colour)
     for dy in range(-radius, radius + 1):
         for dx in range(-radius, radius + 1):
@@ -58,9 +59,9 @@ def _near_colour(img, x: float, y: float, colour: str, radius: int = 2) -> bool:
     return False
 
 
-def _rows(titles=INCIDENTS):
+def _rows(titles: list[tuple[str, int]] = INCIDENTS) -> list[dict[str, Any]]:
     tagger = load_default_tagger()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i, (title, _hours) in enumerate(titles):
         incident = tagger.tag(title).to_dict()
         rows.append(
@@ -104,8 +105,8 @@ def test_arabic_place_names_are_shaped_right_to_left() -> None:
     canvas = FigureCanvasAgg(figure)
     joined = figure.text(0.1, 0.6, "تمبكتو", fontsize=20)
     apart = figure.text(0.1, 0.2, "\u200c".join("تمبكتو"), fontsize=20)
-    canvas.draw()
-    renderer = canvas.get_renderer()
+    canvas.draw()  # type: ignore[no-untyped-call]  # matplotlib's Agg canvas is untyped
+    renderer = canvas.get_renderer()  # type: ignore[no-untyped-call]
     w_joined = joined.get_window_extent(renderer).width
     w_apart = apart.get_window_extent(renderer).width
     assert w_joined < 0.9 * w_apart
@@ -223,7 +224,7 @@ def test_incident_fields_are_stored(bot: SimpleNamespace) -> None:
 
 
 # ----- search, stats, export and priority with incident fields ------------------------------
-def _reply(bot, text: str) -> str:
+def _reply(bot: SimpleNamespace, text: str) -> str:
     from tests.fakes.telegram_api import parse_telegram_html
 
     before = len(bot.api.messages_to(ADMIN_CHAT))

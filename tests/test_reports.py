@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -41,7 +42,9 @@ def line(n: int, title: str = "JNIM attack near <Bamako> & Kati") -> AlertLine:
     st.sampled_from([200, 1000, 4096]),
 )
 @settings(max_examples=150, deadline=None)
-def test_pages_are_valid_html_within_the_limit_and_lose_no_alert(titles, limit):
+def test_pages_are_valid_html_within_the_limit_and_lose_no_alert(
+    titles: list[str], limit: int
+) -> None:
     lines = [line(i, t) for i, t in enumerate(titles)]
     pages = paginate((alert_block(x) for x in lines), header="<b>H</b>", limit=limit)
     for page in pages:
@@ -86,7 +89,7 @@ def test_fill_days_fills_gaps() -> None:
     assert days == [(date(2026, 4, 1), 0), (date(2026, 4, 2), 3), (date(2026, 4, 3), 0)]
 
 
-def feed(**kw) -> FeedHealth:
+def feed(**kw: Any) -> FeedHealth:
     base = dict(url="https://f.example/rss", title=None, status="active",
                 last_success=NOW - timedelta(hours=1), last_error=None, last_error_at=None,
                 next_fetch=NOW + timedelta(minutes=5), failures=0)  # fmt: skip
@@ -105,7 +108,7 @@ def feed(**kw) -> FeedHealth:
         ({"status": "gone"}, "gone"),
     ],
 )
-def test_classify(kw, state):
+def test_classify(kw: dict[str, Any], state: str) -> None:
     assert classify(feed(**kw), NOW, timedelta(hours=24)) == state
 
 
@@ -178,7 +181,7 @@ def test_alert_time_is_publication_then_arrival() -> None:
         (timedelta(days=180), "week", 26),  # Mondays 2025-10-27 to 2026-04-20
     ],
 )
-def test_trend_bins_follow_the_period(period, unit, bins):
+def test_trend_bins_follow_the_period(period: timedelta, unit: str, bins: int) -> None:
     now = datetime(2026, 4, 25, 12, 5, tzinfo=UTC)
     cut = trend_bins(period, now)
     assert cut.unit == unit and len(cut.starts) == bins

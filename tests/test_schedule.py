@@ -37,7 +37,9 @@ def seconds(moment: datetime) -> float:
         (None, 10**9, 3600),
     ],
 )
-def test_success_respects_feed_hints_within_bounds(ttl_minutes, max_age, expected):
+def test_success_respects_feed_hints_within_bounds(
+    ttl_minutes: int | None, max_age: int | None, expected: int
+) -> None:
     assert seconds(next_after_success(NOW, EXACT, ttl_minutes=ttl_minutes, max_age=max_age)) == (
         expected
     )
@@ -65,7 +67,7 @@ def test_retry_after_is_a_floor_capped_at_the_backoff_cap() -> None:
 
 
 @given(failures=st.integers(1, 200), seed=st.integers(0, 2**32))
-def test_backoff_stays_in_jitter_band_and_under_the_cap(failures, seed):
+def test_backoff_stays_in_jitter_band_and_under_the_cap(failures: int, seed: int) -> None:
     policy = SchedulePolicy(backoff_base=60, backoff_cap=86400, jitter=0.1)
     delay = seconds(next_after_failure(NOW, policy, failures, rng=random.Random(seed)))
     nominal = min(60 * 2 ** (failures - 1), 86400)
@@ -80,7 +82,9 @@ def test_jitter_actually_varies_the_delay() -> None:
 
 
 @given(count=st.integers(0, 300), spread=st.floats(0, 120), seed=st.integers(0, 2**32))
-def test_spread_offsets_cover_the_window_without_bursts(count, spread, seed):
+def test_spread_offsets_cover_the_window_without_bursts(
+    count: int, spread: float, seed: int
+) -> None:
     offsets = spread_offsets(count, spread, random.Random(seed))
     assert len(offsets) == count
     assert all(0 <= o <= spread for o in offsets)
@@ -108,7 +112,9 @@ def test_success_delay_has_jitter() -> None:
     ttl=st.one_of(st.none(), st.integers(1, 600)),
     max_age=st.one_of(st.none(), st.integers(1, 10**6)),
 )
-def test_jitter_never_breaks_the_interval_or_the_feed_hint(seed, ttl, max_age):
+def test_jitter_never_breaks_the_interval_or_the_feed_hint(
+    seed: int, ttl: int | None, max_age: int | None
+) -> None:
     policy = SchedulePolicy(interval=300, min_interval=60, max_interval=3600, jitter=0.1)
     exact = seconds(next_after_success(NOW, EXACT, ttl_minutes=ttl, max_age=max_age))
     jittered = seconds(

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -27,7 +28,7 @@ GROUP = -1005550077
 ADMIN = 5550078
 
 
-def _start(env, log_path):
+def _start(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen[bytes], IO[str]]:
     log_file = log_path.open("a")
     return subprocess.Popen(
         [sys.executable, str(ROOT / "main.py"), "run"],
@@ -38,7 +39,7 @@ def _start(env, log_path):
     ), log_file
 
 
-def _stop(proc) -> tuple[int, float]:
+def _stop(proc: subprocess.Popen[bytes]) -> tuple[int, float]:
     started = time.monotonic()
     proc.send_signal(signal.SIGTERM)
     try:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.app.status import collect_status
+from bot.core.models import CycleReport
 from bot.core.status_report import FailingFeed, StatusReport, render_html, render_text
 from tests.conftest import run_main, write_feed_list
 from tests.fakes.feed_server import FeedServer, rss
@@ -18,7 +20,7 @@ from tests.harness import make_pipeline
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-def report(**overrides) -> StatusReport:
+def report(**overrides: Any) -> StatusReport:
     values = dict(
         now=NOW,
         db_path="/var/lib/newswatch/newswatch.db",
@@ -84,7 +86,7 @@ def test_long_failure_lists_are_bounded() -> None:
 
 
 def test_failing_feeds_are_grouped_by_kind_most_common_first() -> None:
-    def failing(host: str, kind: str | None, detail: str, status: int | None = None):
+    def failing(host: str, kind: str | None, detail: str, status: int | None = None) -> FailingFeed:
         return FailingFeed(f"https://{host}/rss", "active", 2, detail, None, kind, status)
 
     dns = "DNS failure: [Errno -2] Name or service not known"
@@ -130,7 +132,7 @@ def test_collect_status_from_a_real_cycle(tmp_path: Path) -> None:
             tmp_path / "nw.db", [server.url("/ok.xml"), server.url("/bad.xml")]
         )
 
-        async def run():
+        async def run() -> CycleReport:
             try:
                 return await pipeline.run_cycle(force=True)
             finally:
