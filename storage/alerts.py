@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.core.incidents import merge_story_incident
 from bot.core.models import StoredAlert
-from bot.core.records import AlertRecord, KnownItem, StoryMember, priority
+from bot.core.records import AlertRecord, FeedState, KnownItem, StoryMember, priority
 from bot.core.story_edits import FIRST_MESSAGE_OUTLETS, with_outlet
 from storage.columns import chunks, iso, json_list, parse_iso
 from storage.feeds import write_feed_fields
@@ -121,11 +121,13 @@ class AlertStore:
         url: str,
         items: Sequence[NewItem],
         now: datetime,
-        feed_fields: dict[str, Any],
+        feed: tuple[FeedState, FeedState] | None,
         also_seen: Sequence[tuple[int, str]] = (),
         seen_keys: Sequence[str] = (),
     ) -> list[StoredAlert]:
         """Remember items, store their alerts and outbox rows, and update the feed, atomically.
+
+        ``feed`` is the feed's state (before, after) this body: what changed is stored.
 
         ``also_seen`` is (alert_id, source) for items already alerted through another feed:
         the source is added to that alert's ``sources``. ``seen_keys`` (every key in the
@@ -177,7 +179,9 @@ class AlertStore:
                 self.db.execute(
                     f"UPDATE items SET last_seen_at = ? WHERE key IN ({marks})", [iso(now), *chunk]
                 )
-            write_feed_fields(self.db, url, dict(feed_fields))
+            if feed is not None:
+                before, after = feed
+                write_feed_fields(self.db, url, before.changes(after))
             self.db.execute(
                 "UPDATE feeds SET items_total = COALESCE(items_total, 0) + ? WHERE url = ?",
                 [len(items), url],

@@ -130,7 +130,7 @@ def seed_alerts(db_path: Path, now: datetime, matcher: Matcher | None = None) ->
             lang=guess_language(seed.title, seed.summary),
         )
         item = NewItem(key, link, FEED, seed.title, link, at, alert=draft)
-        stored = repo.alerts.store_feed_items(FEED, [item], at, {}, ())
+        stored = repo.alerts.store_feed_items(FEED, [item], at, None, ())
         story_ids.append(stored[0].story_id)
     return repo
 
@@ -159,4 +159,4 @@ def seed_bulk(repo: Repository, now: datetime, count: int = 40) -> None:
             chats=(),
         )
         item = NewItem(key, link, FEED, title, link, at, alert=draft)
-        repo.alerts.store_feed_items(FEED, [item], at, {}, ())
+        repo.alerts.store_feed_items(FEED, [item], at, None, ())

@@ -25,7 +25,7 @@ def store(repo: Repository, n: int, title: str, priority: str = "normal") -> Sto
         priority=priority, chats=(),
     )  # fmt: skip
     item = NewItem(f"k{n}", link, "https://f.example/rss", title, link, draft.published, draft)
-    [stored] = repo.alerts.store_feed_items("https://f.example/rss", [item], NOW, {})
+    [stored] = repo.alerts.store_feed_items("https://f.example/rss", [item], NOW, None)
     return stored
 
 

@@ -72,7 +72,7 @@ def add_alert(
         published=draft.published,
         alert=draft,
     )
-    [stored] = repo.alerts.store_feed_items("https://feeds.example.org/rss", [item], now, {})
+    [stored] = repo.alerts.store_feed_items("https://feeds.example.org/rss", [item], now, None)
     return stored
 
 

@@ -69,7 +69,7 @@ def _seed(db_path: Path, now: datetime) -> None:
             chats=(),
         )
         item = NewItem(f"f{i}", link, "https://feeds.example.org/x", title, link, now, alert=draft)
-        repo.alerts.store_feed_items("https://feeds.example.org/x", [item], now, {}, ())
+        repo.alerts.store_feed_items("https://feeds.example.org/x", [item], now, None, ())
     repo.db.conn.close()
 
 

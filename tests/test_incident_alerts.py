@@ -122,7 +122,7 @@ def test_a_later_report_updates_the_story_incident(tmp_path: Path) -> None:
             story_id=story, incident=tagger.tag(title).to_dict(),
         )  # fmt: skip
         item = NewItem(f"k{i}", None, "feed", title, None, now, alert=draft)
-        stored = repo.alerts.store_feed_items("feed", [item], now, {})
+        stored = repo.alerts.store_feed_items("feed", [item], now, None)
         story = stored[0].story_id
     row = repo.db.execute_returning_dicts(
         "SELECT a.* FROM stories s JOIN alerts a ON a.id = s.first_alert_id WHERE s.id = ?",

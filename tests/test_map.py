@@ -139,7 +139,7 @@ def _seed(db_path: Path, now: datetime) -> None:
             priority="normal", chats=(), incident=tagger.tag(title).to_dict(),
         )  # fmt: skip
         repo.alerts.store_feed_items(
-            FEED, [NewItem(key, link, FEED, title, link, at, alert=draft)], at, {}
+            FEED, [NewItem(key, link, FEED, title, link, at, alert=draft)], at, None
         )
     repo.db.conn.close()
 

@@ -101,7 +101,7 @@ def test_periods_and_order_use_publication_time(tmp_path: Path) -> None:
             entities=("Mali",), matches=(), priority="normal", chats=(),
         )  # fmt: skip
         item = NewItem(key, None, "https://f.example/rss", title, None, published, alert=draft)
-        repo.alerts.store_feed_items("https://f.example/rss", [item], arrived, {}, ())
+        repo.alerts.store_feed_items("https://f.example/rss", [item], arrived, None, ())
 
     store("old", "Published 77 minutes ago, arrived now", NOW, NOW - timedelta(minutes=77))
     store("new", "Published 2 minutes ago", NOW - timedelta(minutes=5), NOW - timedelta(minutes=2))

@@ -166,7 +166,7 @@ def test_old_weak_matches_go_with_the_alerts_and_leave_search(tmp_path: Path) ->
         weak = WeakDraft("Wire", f"{key} budget talks", None, "Lebanon, Cyprus and Mali", at,
                          ("Mali",), ("Mali: [salience] in a list",))  # fmt: skip
         item = NewItem(key, None, "https://x.example/f", weak.title, None, at, weak=weak)
-        repo.alerts.store_feed_items("https://x.example/f", [item], at, {})
+        repo.alerts.store_feed_items("https://x.example/f", [item], at, None)
     assert Queries(repo.db).search_weak('"cyprus"').total == 2
     prune(repo.db, NOW, retention_days=180)
     page = Queries(repo.db).search_weak('"cyprus"')

@@ -10,6 +10,7 @@ import pytest
 
 from bot.core.errors import FeedLookupError
 from bot.core.models import FeedSpec
+from bot.core.records import FeedState
 from storage.db import open_database
 from storage.maintenance import pending_delivery_count
 from storage.migrations import MIGRATIONS
@@ -50,7 +51,10 @@ def test_store_items_alerts_and_outbox_atomically(tmp_path: Path) -> None:
         NewItem("g:1", "f/a", "http://f/1", "A", None, NOW, _alert("JNIM attack")),
         NewItem("g:2", "f/b", "http://f/1", "B", None, NOW, None),
     ]
-    stored = repo.alerts.store_feed_items("http://f/1", items, NOW, {"etag": '"x"'})
+    feed = FeedState("http://f/1")
+    stored = repo.alerts.store_feed_items(
+        "http://f/1", items, NOW, (feed, replace(feed, etag='"x"'))
+    )
     assert len(stored) == 1 and stored[0].new_story
     assert repo.alerts.unseen_keys(["g:1", "g:2", "g:3"]) == {"g:3"}
     rows = repo.outbox.pending(NOW)
@@ -62,8 +66,9 @@ def test_failed_write_rolls_back_everything(tmp_path: Path) -> None:
     repo = Repository(open_database(tmp_path / "nw.db"))
     repo.feeds.sync([FeedSpec(url="http://f/1")], NOW)
     items = [NewItem("g:1", None, "http://f/1", "A", None, NOW, _alert("JNIM attack"))]
-    with pytest.raises(ValueError, match="unknown feed field"):
-        repo.alerts.store_feed_items("http://f/1", items, NOW, {"no_such_column": 1})
+    with pytest.raises(ValueError, match="not the same feed"):
+        feed = (FeedState("http://f/1"), FeedState("http://f/2"))
+        repo.alerts.store_feed_items("http://f/1", items, NOW, feed)
     assert repo.alerts.unseen_keys(["g:1"]) == {"g:1"}
     assert repo.db.execute("SELECT count(*) FROM alerts").fetchone()[0] == 0
     assert pending_delivery_count(repo.db) == 0
@@ -142,13 +147,13 @@ def test_every_story_member_is_kept_for_rebuilding_the_index(tmp_path: Path) -> 
     repo.feeds.sync([FeedSpec(url="http://f/1")], NOW)
     first = replace(_alert("JNIM attack near Ségou"), story_fingerprint='{"fp": 1}')
     [stored] = repo.alerts.store_feed_items(
-        "http://f/1", [NewItem("g:1", None, "http://f/1", "A", None, NOW, first)], NOW, {}
+        "http://f/1", [NewItem("g:1", None, "http://f/1", "A", None, NOW, first)], NOW, None
     )
     later = replace(
         _alert("Ségou: JNIM attack"), story_id=stored.story_id, story_fingerprint='{"fp": 2}'
     )
     repo.alerts.store_feed_items(
-        "http://f/1", [NewItem("g:2", None, "http://f/1", "B", None, NOW, later)], NOW, {}
+        "http://f/1", [NewItem("g:2", None, "http://f/1", "B", None, NOW, later)], NOW, None
     )
     rows = repo.alerts.recent_story_fingerprints(NOW - timedelta(hours=72))
     assert [(sid, fp) for sid, _at, fp in rows] == [

@@ -7,7 +7,7 @@ SQLite is the member's value and a member compares equal to it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -171,6 +171,16 @@ class FeedState:
     items_seen_at: datetime | None = None
     paused_at: datetime | None = None
     source_state: str | None = None  # a non-feed source's own state, JSON (bot.sources)
+
+    def changes(self, after: FeedState) -> dict[str, Any]:
+        """The fields that differ in ``after`` (the same feed): what storing it writes."""
+        if after.url != self.url:
+            raise ValueError(f"not the same feed: {self.url} and {after.url}")
+        return {
+            f.name: getattr(after, f.name)
+            for f in fields(FeedState)
+            if f.name != "url" and getattr(after, f.name) != getattr(self, f.name)
+        }
 
     @property
     def fetched_from(self) -> str:

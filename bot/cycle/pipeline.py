@@ -10,7 +10,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -145,7 +145,7 @@ class Pipeline:
         self.rng = random.Random()
         self._notices: list[str] = []
         # Feed-state writes that carry no items (304s, same bodies, failures): batched.
-        self._feed_updates: list[tuple[str, dict[str, Any]]] = []
+        self._feed_updates: list[tuple[FeedState, FeedState]] = []
         self._synced_specs: list[FeedSpec] | None = None
         self._guid_repeats_logged: set[str] = set()  # feeds already reported (repeated GUIDs)
 
@@ -284,13 +284,13 @@ class Pipeline:
             self.parse_executor, parse_and_key, body, url, content_type
         )
 
-    def _update_feed_later(self, url: str, fields: dict[str, Any]) -> None:
+    def _update_feed_later(self, before: FeedState, after: FeedState) -> None:
         """Queue a feed-state write that stores no items; flushed in batches and at cycle end.
 
         A crash loses at most one batch of these, and then only their schedule: those feeds
         are due again and answer 304 again. Writes that store items never wait here.
         """
-        self._feed_updates.append((url, fields))
+        self._feed_updates.append((before, after))
 
     def _flush_feed_updates(self) -> str | None:
         """Write the queued feed states; returns the storage error, if any."""
@@ -298,7 +298,7 @@ class Pipeline:
         if not updates:
             return None
         try:
-            self.repo.feeds.update_many(updates)
+            self.repo.feeds.save(updates)
         except sqlite3.Error as exc:  # e.g. the database stayed locked: those feeds are due again
             log.error("could not store the state of %d feeds: %s", len(updates), exc)
             return str(exc)
@@ -331,25 +331,25 @@ class Pipeline:
         )
         before = state
         after = after_failure(before, failure, now, self.settings.policy)
-        fields: dict[str, Any] = {
-            "last_fetch_at": now,
-            "last_error": str(error),
-            "last_error_kind": error.kind.value,
-            "last_error_at": now,
-            "consecutive_failures": after.consecutive_failures,
-            "next_fetch_at": after.next_fetch_at,
-        }
-        if after.status is not before.status:
-            fields["status"] = after.status.value
+        new = replace(
+            state,
+            last_fetch_at=now,
+            last_error=str(error),
+            last_error_kind=error.kind,
+            last_error_at=now,
+            consecutive_failures=after.consecutive_failures,
+            next_fetch_at=after.next_fetch_at,
+            status=after.status,
+        )
         if result is not None:
-            fields["last_status"] = result.status
+            new = replace(new, last_status=result.status)
         if after.retry_not_before is not None:
-            fields["retry_not_before"] = after.retry_not_before
+            new = replace(new, retry_not_before=after.retry_not_before)
         if after.newly_paused:
-            fields["paused_at"] = now
+            new = replace(new, paused_at=now)
         if source is not None and source.source_state is not None:
-            fields["source_state"] = json.dumps(source.source_state, ensure_ascii=False)
-        self._update_feed_later(state.url, fields)
+            new = replace(new, source_state=json.dumps(source.source_state, ensure_ascii=False))
+        self._update_feed_later(state, new)
         if after.notice:
             self._notices.append(after.notice)
 
@@ -373,23 +373,23 @@ class Pipeline:
             ttl_minutes=state.ttl_minutes,
             max_age=result.max_age,
         )
-        success: dict[str, Any] = {
-            "last_fetch_at": now,
-            "last_success_at": now,
-            "last_status": result.status,
-            "consecutive_failures": 0,
-            "last_error": None,
-            "last_error_kind": None,
-            "retry_not_before": None,
-            "next_fetch_at": after.next_fetch_at,
-        }
+        success = replace(
+            state,
+            last_fetch_at=now,
+            last_success_at=now,
+            last_status=result.status,
+            consecutive_failures=0,
+            last_error=None,
+            last_error_kind=None,
+            retry_not_before=None,
+            next_fetch_at=after.next_fetch_at,
+        )
         if after.recovered:
-            success["status"] = after.status.value
-            success["paused_at"] = None
+            success = replace(success, status=after.status, paused_at=None)
         if result.etag:
-            success["etag"] = result.etag
+            success = replace(success, etag=result.etag)
         if result.last_modified:
-            success["last_modified"] = result.last_modified
+            success = replace(success, last_modified=result.last_modified)
         fetched_from = state.redirected_to or url
         if result.final_url and result.final_url != fetched_from:
             # Applied only when two fetches in a row say so: one bad answer (a captive
@@ -397,21 +397,21 @@ class Pipeline:
             # The first sighting is stored (feeds.redirect_candidate), so that two fetches
             # by two `poll --once` runs from cron count as well as two cycles of `run`.
             if state.redirect_candidate == result.final_url:
-                success["redirect_candidate"] = None
-                success["redirected_to"] = result.final_url
+                success = replace(success, redirect_candidate=None, redirected_to=result.final_url)
                 log.warning("feed %s moved permanently to %s; following it", url, result.final_url)
             else:
-                success["redirect_candidate"] = result.final_url
+                success = replace(success, redirect_candidate=result.final_url)
                 log.info(
                     "feed %s redirects permanently to %s; applied if the next fetch agrees",
                     url,
                     result.final_url,
                 )
         elif state.redirect_candidate:
-            success["redirect_candidate"] = None
+            success = replace(success, redirect_candidate=None)
         if isinstance(result, SourceResult):
             if result.source_state is not None:
-                success["source_state"] = json.dumps(result.source_state, ensure_ascii=False)
+                state_json = json.dumps(result.source_state, ensure_ascii=False)
+                success = replace(success, source_state=state_json)
             if result.notice:
                 self._notices.append(result.notice)
         recovered = after.notice
@@ -420,7 +420,7 @@ class Pipeline:
                 report.not_modified += 1
             else:
                 report.unchanged_body += 1
-            self._update_feed_later(url, success)
+            self._update_feed_later(state, success)
             self._notices.extend([recovered] if recovered else [])
             return []
         if isinstance(parsed_keys, BaseException):
@@ -434,28 +434,29 @@ class Pipeline:
             return []
         if parsed.warning:
             log.info("feed %s: %s", url, parsed.warning)
-        success["body_hash"] = result.body_hash
+        success = replace(success, body_hash=result.body_hash)
         if parsed.ttl_minutes:
-            success["ttl_minutes"] = parsed.ttl_minutes
+            success = replace(success, ttl_minutes=parsed.ttl_minutes)
             if parsed.ttl_minutes != state.ttl_minutes:  # a new <ttl>: schedule by it now
-                success["next_fetch_at"] = after_success(
+                next_at = after_success(
                     state,
                     now,
                     self.settings.policy,
                     ttl_minutes=parsed.ttl_minutes,
                     max_age=result.max_age,
                 ).next_fetch_at
+                success = replace(success, next_fetch_at=next_at)
         if parsed.title and not state.title:
-            success["title"] = parsed.title
+            success = replace(success, title=parsed.title)
         first_fetch = not state.first_success_at
         if first_fetch:
-            success["first_success_at"] = now
+            success = replace(success, first_success_at=now)
         new_items, also_seen = self._select_new(parsed.items, keys, canonical, now, first_fetch)
         report.items_new += len(new_items)
-        success["items_seen_at"] = now
+        success = replace(success, items_seen_at=now)
         seen_keys = keys
         stored = self.repo.alerts.store_feed_items(
-            url, new_items, now, success, also_seen, seen_keys=seen_keys
+            url, new_items, now, (state, success), also_seen, seen_keys=seen_keys
         )
         self._notices.extend([recovered] if recovered else [])
         if self.stories is not None:
