@@ -12,7 +12,9 @@ from bot.cli.match_report import item_json, item_text
 from bot.core.errors import SourceError
 from bot.core.matching import Matcher
 from bot.core.models import FeedSpec, SourceKind
+from bot.core.records import FeedState
 from bot.core.sources import parse_source
+from bot.feeds.sources.base import SourceReader
 
 DECLARATION_PREFIXES = tuple(f"{k.value}:" for k in SourceKind if k is not SourceKind.FEED)
 
@@ -34,7 +36,7 @@ def resolve_source(text: str, configured: Sequence[FeedSpec]) -> FeedSpec | None
 
 async def run_source_match(
     spec: FeedSpec,
-    reader: Any,
+    reader: SourceReader,
     fetcher: Any,
     matcher: Matcher,
     *,
@@ -48,7 +50,7 @@ async def run_source_match(
     now = datetime.now(UTC)
     if spec.kind is SourceKind.PAGE:
         return await _page(spec, fetcher, matcher, as_json, out, err, now)
-    result, parsed = await reader.read(spec, {}, now)
+    result, parsed = await reader.read(spec, FeedState(url=spec.url), now)
     if result.error or parsed is None:
         print(f"{spec.url}: {result.error or 'nothing read'}", file=err)
         return 1
