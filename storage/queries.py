@@ -8,7 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from bot.core.errors import SearchError
+from bot.core.records import AlertRecord
 from bot.core.search_query import IncidentFilter, Page
+from storage.alerts import alert_record
 from storage.repository import iso
 from storage.sqlite_utils_loader import Database
 
@@ -52,14 +54,14 @@ class Queries:
 
     def recent(
         self, *, limit: int | None = None, since: datetime | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[AlertRecord]:
         """The latest alerts, newest first: the last ``limit``, or all since ``since``."""
         where, params = self._since(since)
         sql = f"SELECT a.* FROM alerts a {where} ORDER BY {WHEN_SQL} DESC, a.id DESC"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        return self.db.execute_returning_dicts(sql, params)
+        return [alert_record(r) for r in self.db.execute_returning_dicts(sql, params)]
 
     def search(
         self,
@@ -69,7 +71,7 @@ class Queries:
         limit: int = 10,
         offset: int = 0,
         incident: IncidentFilter | None = None,
-    ) -> Page:
+    ) -> Page[AlertRecord]:
         """Alerts matching an FTS5 expression (built by bot.core.search_query), newest first;
         ``incident`` narrows to event types, sub-events and places (``match`` may then be
         None)."""
@@ -94,9 +96,11 @@ class Queries:
             )
         except sqlite3.OperationalError as exc:
             raise SearchError(str(exc)) from exc
-        return Page(rows=rows, total=total)
+        return Page(rows=[alert_record(r) for r in rows], total=total)
 
-    def search_weak(self, match: str, *, since: datetime | None = None, limit: int = 5) -> Page:
+    def search_weak(
+        self, match: str, *, since: datetime | None = None, limit: int = 5
+    ) -> Page[dict[str, Any]]:
         """Weak matches (stored, never alerted) matching an FTS5 expression, newest first."""
         where, params = ("AND w.created_at >= ?", [iso(since)]) if since else ("", [])
         base = (
@@ -113,7 +117,9 @@ class Queries:
             raise SearchError(str(exc)) from exc
         return Page(rows=rows, total=total)
 
-    def entity(self, name: str, *, since: datetime | None = None, limit: int = 50) -> Page:
+    def entity(
+        self, name: str, *, since: datetime | None = None, limit: int = 50
+    ) -> Page[AlertRecord]:
         """Alerts for one watched entity (exact stored name), newest first."""
         where, params = self._since(since, prefix="AND")
         base = f"FROM alerts a WHERE {_ENTITY_FILTER} {where}"
@@ -122,7 +128,7 @@ class Queries:
             f"SELECT a.* {base} ORDER BY {WHEN_SQL} DESC, a.id DESC LIMIT ?",
             [name, *params, limit],
         )
-        return Page(rows=rows, total=total)
+        return Page(rows=[alert_record(r) for r in rows], total=total)
 
     def incident_rows(
         self, start: datetime, end: datetime, entity: str | None = None
@@ -164,7 +170,7 @@ class Queries:
         names |= {str(r[0]) for r in self.db.execute("SELECT title FROM feeds") if r[0]}
         return sorted(names)
 
-    def story(self, story_id: int) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    def story(self, story_id: int) -> tuple[dict[str, Any] | None, list[AlertRecord]]:
         """A story and its alerts, first reporter first."""
         rows = self.db.execute_returning_dicts("SELECT * FROM stories WHERE id = ?", [story_id])
         if not rows:
@@ -172,7 +178,7 @@ class Queries:
         alerts = self.db.execute_returning_dicts(
             "SELECT * FROM alerts WHERE story_id = ? ORDER BY created_at, id", [story_id]
         )
-        return rows[0], alerts
+        return rows[0], [alert_record(a) for a in alerts]
 
     def count(self, start: datetime, end: datetime) -> int:
         """Stories with a report in [start, end): what /stats counts (not reports)."""

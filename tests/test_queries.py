@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bot.core.errors import SearchError
+from bot.core.records import AlertRecord
 from bot.core.search_query import parse_search
 from storage.db import open_database
 from storage.queries import Queries
@@ -25,8 +25,8 @@ def q(tmp_path_factory: pytest.TempPathFactory) -> Queries:
     return Queries(repo.db)
 
 
-def titles(rows: Iterable[Mapping[str, Any]]) -> list[str]:
-    return [r["title"] for r in rows]
+def titles(rows: Iterable[AlertRecord]) -> list[str]:
+    return [r.title for r in rows]
 
 
 def test_recent_by_count_and_period(q: Queries) -> None:
@@ -69,9 +69,10 @@ def test_fts_follows_updates_and_deletes(q: Queries) -> None:
 def test_entity_story_stats_trend(q: Queries) -> None:
     assert q.entity("JNIM").total == 7
     assert q.entity("JNIM", since=NOW - timedelta(days=1)).total == 3
-    story_id = q.recent(limit=1)[0]["story_id"]
+    story_id = q.recent(limit=1)[0].story_id
+    assert story_id is not None
     story, alerts = q.story(story_id)
-    assert story is not None and [a["source"] for a in alerts] == ["RFI Afrique", "France 24"]
+    assert story is not None and [a.source for a in alerts] == ["RFI Afrique", "France 24"]
     assert q.story(999_999) == (None, [])
     week = NOW - timedelta(days=7)
     # Stories: the RFI and France 24 reports of the Bamako attack are one JNIM story.

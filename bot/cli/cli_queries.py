@@ -73,9 +73,10 @@ def run_search(
             " aside):",
             file=out,
         )
-        for row in weak.rows:
-            names = ", ".join(json.loads(row.get("entities") or "[]"))
-            print(f"  ~ {row.get('title')} ({row.get('source')}; weak: {names})", file=out)
+        for weak_row in weak.rows:
+            names = ", ".join(json.loads(weak_row.get("entities") or "[]"))
+            title, source = weak_row.get("title"), weak_row.get("source")
+            print(f"  ~ {title} ({source}; weak: {names})", file=out)
     return 0
 
 
@@ -91,9 +92,9 @@ def run_story(queries: Queries, arg: str, out: TextIO, err: TextIO) -> int:
         return 1
     for page in render_story(story, [alert_line(a) for a in alerts]):
         print(render_plain(page), file=out)
-    for row in alerts:
-        if row.get("link"):
-            print(f"  {row.get('source') or ''}: {row['link']}", file=out)
+    for alert in alerts:
+        if alert.link:
+            print(f"  {alert.source}: {alert.link}", file=out)
     return 0
 
 

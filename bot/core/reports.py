@@ -14,6 +14,7 @@ from typing import Any
 from bot.core.errors import kind_label
 from bot.core.failures import count_by_kind, describe_counts
 from bot.core.formatting import MAX_MESSAGE_UTF16, alert_time, escape, render_plain, utf16_len
+from bot.core.records import AlertRecord
 from bot.core.text import truncate_words
 
 TITLE_LIMIT = 200
@@ -69,20 +70,19 @@ def _json_list(value: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in loaded) if isinstance(loaded, list) else (str(loaded),)
 
 
-def alert_line(row: Mapping[str, Any]) -> AlertLine:
-    """An AlertLine from a stored ``alerts`` row."""
-    story = row.get("story_id")
+def alert_line(alert: AlertRecord) -> AlertLine:
+    """The AlertLine (a list's one line) of a stored alert."""
     return AlertLine(
-        id=int(row.get("id") or 0),
-        title=str(row.get("title") or ""),
-        link=row.get("link") or None,
-        source=str(row.get("source") or ""),
-        created=_parse_time(row.get("created_at")),
-        published=_parse_time(row.get("published_at")),
-        entities=_json_list(row.get("entities")),
-        story_id=int(story) if story is not None else None,
-        sources=_json_list(row.get("sources")),
-        lang=str(row.get("lang") or ""),
+        id=alert.id,
+        title=alert.title,
+        link=alert.link or None,
+        source=alert.source,
+        created=alert.created_at,
+        published=alert.published_at,
+        entities=alert.entities,
+        story_id=alert.story_id,
+        sources=alert.sources,
+        lang=alert.lang or "",
     )
 
 

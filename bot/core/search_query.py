@@ -6,7 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Generic, TypeVar
 
 from bot.core.errors import PeriodError
 from bot.core.periods import parse_duration
@@ -17,6 +17,8 @@ _SINCE = re.compile(r"(?<!\S)since:(\S*)", re.IGNORECASE)
 _TYPE = re.compile(r"(?<!\S)type:(\S*)", re.IGNORECASE)
 _PLACE = re.compile(r'(?<!\S)place:(?:"([^"]*)"|(\S*))', re.IGNORECASE)
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"'})
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,8 +196,8 @@ class IncidentFilter:
 
 
 @dataclass(frozen=True, slots=True)
-class Page:
+class Page(Generic[T]):
     """One page of a search: its rows, and how many there are in all."""
 
-    rows: list[dict[str, Any]]
+    rows: list[T]
     total: int
