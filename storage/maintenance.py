@@ -5,8 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
+from bot.core.models import CycleReport
+from bot.core.records import (
+    CycleRecord,
+    FailingFeed,
+    InactiveChat,
+    error_kind,
+    feed_status,
+)
+from storage.columns import parse_iso
 from storage.repository import iso
 from storage.sqlite_utils_loader import Database
 from storage.transactions import transaction
@@ -87,8 +95,10 @@ def prune(db: Database, now: datetime, retention_days: int) -> PruneReport:
     return PruneReport(alerts, deliveries, stories, items, cycles)
 
 
-def record_cycle(db: Database, started_at: datetime, finished_at: datetime, counts: Any) -> None:
-    """Append one row to the cycle log (``counts`` is a CycleReport-like object)."""
+def record_cycle(
+    db: Database, started_at: datetime, finished_at: datetime, counts: CycleReport
+) -> None:
+    """Append one row to the cycle log: the counts of one cycle's report."""
     with transaction(db):
         db.execute(
             "INSERT INTO cycles (started_at, finished_at, feeds_due, fetched, not_modified,"
@@ -108,21 +118,71 @@ def record_cycle(db: Database, started_at: datetime, finished_at: datetime, coun
         )
 
 
-def last_cycle(db: Database) -> dict[str, Any] | None:
-    rows = db.execute_returning_dicts("SELECT * FROM cycles ORDER BY id DESC LIMIT 1")
-    return rows[0] if rows else None
+def _time(value: object) -> datetime | None:
+    """A stored timestamp; None for NULL or text that is not ISO 8601 (shown as ``?``)."""
+    try:
+        return parse_iso(str(value)) if value else None
+    except ValueError:
+        return None
 
 
-def failing_feeds(db: Database, limit: int = 50) -> list[dict[str, Any]]:
+def last_cycle(db: Database) -> CycleRecord | None:
+    """The latest row of the cycle log; None before the first cycle."""
+    row = db.execute(
+        "SELECT id, started_at, finished_at, feeds_due, fetched, not_modified, unchanged,"
+        " errors, items_new, alerts, duration FROM cycles ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    if row is None:
+        return None
+    return CycleRecord(
+        id=int(row[0]),
+        started_at=_time(row[1]),
+        finished_at=_time(row[2]),
+        feeds_due=int(row[3] or 0),
+        fetched=int(row[4] or 0),
+        not_modified=int(row[5] or 0),
+        unchanged=int(row[6] or 0),
+        errors=int(row[7] or 0),
+        items_new=int(row[8] or 0),
+        alerts=int(row[9] or 0),
+        duration=float(row[10] or 0),
+    )
+
+
+def failing_feeds(db: Database, limit: int = 50) -> list[FailingFeed]:
     """Feeds that failed their latest fetch, are paused or gone; worst first."""
-    return db.execute_returning_dicts(
+    rows = db.execute(
         "SELECT url, status, consecutive_failures, last_error, last_error_kind, last_status,"
         " last_error_at, next_fetch_at, redirected_to FROM feeds"
         " WHERE status IN ('active', 'paused', 'gone')"
         " AND (consecutive_failures > 0 OR status != 'active')"
         " ORDER BY status = 'active', consecutive_failures DESC, url LIMIT ?",
         [limit],
-    )
+    ).fetchall()
+    return [
+        FailingFeed(
+            url=str(url),
+            status=feed_status(status),
+            failures=int(failures or 0),
+            last_error=None if error is None else str(error),
+            next_fetch_at=_time(next_fetch_at),
+            kind=error_kind(kind),
+            http_status=http_status if isinstance(http_status, int) else None,
+            last_error_at=_time(error_at),
+            redirected_to=None if redirected is None else str(redirected),
+        )
+        for (
+            url,
+            status,
+            failures,
+            error,
+            kind,
+            http_status,
+            error_at,
+            next_fetch_at,
+            redirected,
+        ) in rows
+    ]
 
 
 def feed_counts(db: Database) -> dict[str, int]:
@@ -142,14 +202,23 @@ def pending_delivery_count(db: Database) -> int:
     return int(row[0])
 
 
-def inactive_chats(db: Database) -> list[dict[str, Any]]:
+def inactive_chats(db: Database) -> list[InactiveChat]:
     """Chats deactivated by an error (not migrated ones), with their pending deliveries."""
-    return db.execute_returning_dicts(
+    rows = db.execute(
         "SELECT c.chat_id, c.deactivated_at, c.deactivated_reason,"
         " (SELECT count(*) FROM deliveries d WHERE d.chat_id = c.chat_id"
         "  AND d.status = 'pending') AS pending"
         " FROM chats c WHERE c.active = 0 AND c.migrated_to IS NULL ORDER BY c.chat_id"
-    )
+    ).fetchall()
+    return [
+        InactiveChat(
+            chat_id=int(chat_id),
+            reason=None if reason is None else str(reason),
+            since=_time(since),
+            pending=int(pending or 0),
+        )
+        for chat_id, since, reason, pending in rows
+    ]
 
 
 def database_size(path: str | Path) -> int:

@@ -10,8 +10,11 @@ from typing import Any
 import pytest
 
 from bot.app.status import collect_status
+from bot.core.errors import FeedErrorKind
+from bot.core.feed_state import FeedStatus
 from bot.core.models import CycleReport
-from bot.core.status_report import FailingFeed, StatusReport, render_html, render_text
+from bot.core.records import CycleRecord, FailingFeed
+from bot.core.status_report import StatusReport, render_html, render_text
 from tests.conftest import run_main, write_feed_list
 from tests.fakes.feed_server import FeedServer, rss
 from tests.fakes.telegram_api import parse_telegram_html
@@ -30,22 +33,24 @@ def report(**overrides: Any) -> StatusReport:
         failing=(
             FailingFeed(
                 "https://evil.example/<b>feed</b>?a=1&b=2",
-                "paused",
+                FeedStatus.PAUSED,
                 12,
                 "HTTP 500 <script>alert(1)</script> & more",
                 None,
             ),
         ),
-        last_cycle={
-            "started_at": (NOW - timedelta(minutes=4)).isoformat(),
-            "feeds_due": 21,
-            "fetched": 18,
-            "not_modified": 9,
-            "errors": 1,
-            "items_new": 5,
-            "alerts": 2,
-            "duration": 3.21,
-        },
+        last_cycle=CycleRecord(
+            id=7,
+            started_at=NOW - timedelta(minutes=4),
+            finished_at=NOW - timedelta(minutes=4) + timedelta(seconds=3.21),
+            feeds_due=21,
+            fetched=18,
+            not_modified=9,
+            errors=1,
+            items_new=5,
+            alerts=2,
+            duration=3.21,
+        ),
         running=True,
         pid=4242,
         command="run",
@@ -78,7 +83,8 @@ def test_html_report_escapes_feed_text_and_is_valid_telegram_html() -> None:
 
 def test_long_failure_lists_are_bounded() -> None:
     many = tuple(
-        FailingFeed(f"https://x{i}.example/feed", "active", 1, "e" * 500, None) for i in range(40)
+        FailingFeed(f"https://x{i}.example/feed", FeedStatus.ACTIVE, 1, "e" * 500, None)
+        for i in range(40)
     )
     html = render_html(report(failing=many))
     assert "… and 30 more" in html
@@ -86,17 +92,21 @@ def test_long_failure_lists_are_bounded() -> None:
 
 
 def test_failing_feeds_are_grouped_by_kind_most_common_first() -> None:
-    def failing(host: str, kind: str | None, detail: str, status: int | None = None) -> FailingFeed:
-        return FailingFeed(f"https://{host}/rss", "active", 2, detail, None, kind, status)
+    def failing(
+        host: str, kind: FeedErrorKind | None, detail: str, status: int | None = None
+    ) -> FailingFeed:
+        return FailingFeed(f"https://{host}/rss", FeedStatus.ACTIVE, 2, detail, None, kind, status)
 
     dns = "DNS failure: [Errno -2] Name or service not known"
     feeds = (
-        failing("a.example", "http_status", "HTTP 503 Service Unavailable", 503),
-        failing("b.example", "dns", dns),
-        failing("c.example", "not_a_feed", "not a feed: the server sent an HTML page", 200),
-        failing("d.example", "dns", dns),
-        failing("e.example", "http_status", "HTTP 502 Bad Gateway", 502),
-        failing("f.example", "dns", dns),
+        failing("a.example", FeedErrorKind.HTTP_STATUS, "HTTP 503 Service Unavailable", 503),
+        failing("b.example", FeedErrorKind.DNS, dns),
+        failing(
+            "c.example", FeedErrorKind.NOT_A_FEED, "not a feed: the server sent an HTML page", 200
+        ),
+        failing("d.example", FeedErrorKind.DNS, dns),
+        failing("e.example", FeedErrorKind.HTTP_STATUS, "HTTP 502 Bad Gateway", 502),
+        failing("f.example", FeedErrorKind.DNS, dns),
     )
     lines = render_text(report(failing=feeds)).splitlines()
     start = lines.index(
@@ -141,8 +151,8 @@ def test_collect_status_from_a_real_cycle(tmp_path: Path) -> None:
         asyncio.run(run())
     status = collect_status(repo.db, tmp_path / "nw.db")
     assert status.running is False  # nobody holds the instance lock
-    assert status.last_cycle is not None and status.last_cycle["fetched"] == 1
-    assert status.last_cycle["errors"] == 1
+    assert status.last_cycle is not None and status.last_cycle.fetched == 1
+    assert status.last_cycle.errors == 1
     assert [f.url for f in status.failing] == [server.url("/bad.xml")]
     assert status.failing[0].last_error == "HTTP 503 Service Unavailable"
     assert status.pending_notices == 0

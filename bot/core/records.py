@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from bot.core.errors import FeedErrorKind
+from bot.core.errors import FeedErrorKind, kind_label
 from bot.core.feed_state import FeedStatus
 
 _E = TypeVar("_E", bound=StrEnum)
@@ -323,3 +323,49 @@ class AccessEntry:
     user_id: int | None
     chat_id: int | None
     detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class CycleRecord:
+    """One row of the cycle log (``cycles``): what a poll cycle did. Times are UTC."""
+
+    id: int
+    started_at: datetime | None
+    finished_at: datetime | None
+    feeds_due: int = 0
+    fetched: int = 0
+    not_modified: int = 0
+    unchanged: int = 0
+    errors: int = 0
+    items_new: int = 0
+    alerts: int = 0
+    duration: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class FailingFeed:
+    """A feed whose latest fetch failed, or that is paused or gone (status and /health)."""
+
+    url: str
+    status: FeedStatus
+    failures: int
+    last_error: str | None
+    next_fetch_at: datetime | None
+    kind: FeedErrorKind | None = None  # feeds.last_error_kind
+    http_status: int | None = None  # feeds.last_status
+    last_error_at: datetime | None = None
+    redirected_to: str | None = None
+
+    @property
+    def kind_label(self) -> str:
+        return kind_label(self.kind, self.http_status) or "no failure recorded"
+
+
+@dataclass(frozen=True, slots=True)
+class InactiveChat:
+    """A chat deactivated by Telegram (403: blocked, kicked); its alerts wait, pending."""
+
+    chat_id: int
+    reason: str | None
+    since: datetime | None
+    pending: int

@@ -4,39 +4,14 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from bot.core.errors import kind_label
 from bot.core.failures import count_by_kind, describe_counts
+from bot.core.records import CycleRecord, FailingFeed, InactiveChat
 
 MAX_FAILING_SHOWN = 10
 MAX_ERROR_CHARS = 120
-
-
-@dataclass(frozen=True, slots=True)
-class FailingFeed:
-    url: str
-    status: str  # active | paused | gone
-    failures: int
-    last_error: str | None
-    next_fetch_at: str | None
-    kind: str | None = None  # feeds.last_error_kind (bot.core.errors.FeedErrorKind)
-    http_status: int | None = None  # feeds.last_status
-
-    @property
-    def kind_label(self) -> str:
-        return kind_label(self.kind, self.http_status) or "no failure recorded"
-
-
-@dataclass(frozen=True, slots=True)
-class InactiveChat:
-    """A chat deactivated by Telegram (403: blocked, kicked); its alerts wait, pending."""
-
-    chat_id: int
-    reason: str | None
-    since: str | None
-    pending: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +24,7 @@ class StatusReport:
     pending: int
     feeds: dict[str, int] = field(default_factory=dict)  # status -> count
     failing: tuple[FailingFeed, ...] = ()
-    last_cycle: dict[str, Any] | None = None  # a row of the cycles table
+    last_cycle: CycleRecord | None = None
     running: bool | None = None  # None: unknown (no lock file)
     pid: int | None = None
     command: str | None = None
@@ -89,6 +64,11 @@ def human_bytes(size: int) -> str:
     return f"{size} B"
 
 
+def _stamp(moment: datetime | None) -> str:
+    """A stored time as it is stored (ISO 8601, UTC, seconds); ``?`` when unknown."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds") if moment else "?"
+
+
 def _lines(report: StatusReport, esc: Any, bold: Any) -> list[str]:
     lines = [bold("newswatch status")]
     if report.running is None:
@@ -105,18 +85,14 @@ def _lines(report: StatusReport, esc: Any, bold: Any) -> list[str]:
     cycle = report.last_cycle
     if cycle:
         ago = ""
-        started = cycle.get("started_at")
+        started = cycle.started_at
         if started:
-            try:
-                moment = datetime.fromisoformat(started)
-                ago = f" ({human_duration((report.now - moment).total_seconds())} ago)"
-            except ValueError:
-                pass
+            ago = f" ({human_duration((report.now - started).total_seconds())} ago)"
         lines.append(
-            f"last cycle: {esc(started or '?')}{ago}: {cycle.get('feeds_due', 0)} feeds due,"
-            f" {cycle.get('fetched', 0)} fetched, {cycle.get('not_modified', 0)} not modified"
-            f" (304), {cycle.get('errors', 0)} errors, {cycle.get('items_new', 0)} new items,"
-            f" {cycle.get('alerts', 0)} alerts, {float(cycle.get('duration') or 0):.1f}s"
+            f"last cycle: {esc(_stamp(started))}{ago}: {cycle.feeds_due} feeds due,"
+            f" {cycle.fetched} fetched, {cycle.not_modified} not modified"
+            f" (304), {cycle.errors} errors, {cycle.items_new} new items,"
+            f" {cycle.alerts} alerts, {cycle.duration:.1f}s"
         )
     else:
         lines.append("last cycle: none yet")
@@ -152,7 +128,7 @@ def _lines(report: StatusReport, esc: Any, bold: Any) -> list[str]:
         for chat in report.inactive_chats[:MAX_FAILING_SHOWN]:
             lines.append(
                 f"  - {chat.chat_id}: {esc(chat.reason or 'deactivated')} since"
-                f" {esc(chat.since or '?')}, {chat.pending} pending;"
+                f" {esc(_stamp(chat.since))}, {chat.pending} pending;"
                 f" /retry chat {chat.chat_id} (or its user sends /start)"
             )
         if len(report.inactive_chats) > MAX_FAILING_SHOWN:
