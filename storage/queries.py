@@ -8,9 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from bot.core.errors import SearchError
-from bot.core.records import AlertRecord
+from bot.core.records import AlertRecord, WeakMatchRecord
 from bot.core.search_query import IncidentFilter, Page
 from storage.alerts import alert_record
+from storage.columns import json_list, parse_iso
 from storage.repository import iso
 from storage.sqlite_utils_loader import Database
 
@@ -44,6 +45,27 @@ def _incident_sql(incident: IncidentFilter) -> tuple[str, list[Any]]:
         )
         params += incident.place_ids
     return "".join(f" AND {p}" for p in parts), params
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _weak_record(row: dict[str, Any]) -> WeakMatchRecord:
+    """A ``weak_matches`` row as its record."""
+    return WeakMatchRecord(
+        id=int(row["id"]),
+        item_key=str(row["item_key"]),
+        feed_url=_text(row["feed_url"]),
+        source=_text(row["source"]),
+        title=_text(row["title"]),
+        link=_text(row["link"]),
+        summary=_text(row["summary"]),
+        published_at=parse_iso(row["published_at"]),
+        created_at=parse_iso(row["created_at"]),
+        entities=tuple(str(e) for e in json_list(row["entities"])),
+        reasons=tuple(str(r) for r in json_list(row["reasons"])),
+    )
 
 
 class Queries:
@@ -100,7 +122,7 @@ class Queries:
 
     def search_weak(
         self, match: str, *, since: datetime | None = None, limit: int = 5
-    ) -> Page[dict[str, Any]]:
+    ) -> Page[WeakMatchRecord]:
         """Weak matches (stored, never alerted) matching an FTS5 expression, newest first."""
         where, params = ("AND w.created_at >= ?", [iso(since)]) if since else ("", [])
         base = (
@@ -115,7 +137,7 @@ class Queries:
             )
         except sqlite3.OperationalError as exc:
             raise SearchError(str(exc)) from exc
-        return Page(rows=rows, total=total)
+        return Page(rows=[_weak_record(r) for r in rows], total=total)
 
     def entity(
         self, name: str, *, since: datetime | None = None, limit: int = 50

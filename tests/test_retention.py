@@ -170,4 +170,4 @@ def test_old_weak_matches_go_with_the_alerts_and_leave_search(tmp_path: Path) ->
     assert Queries(repo.db).search_weak('"cyprus"').total == 2
     prune(repo.db, NOW, retention_days=180)
     page = Queries(repo.db).search_weak('"cyprus"')
-    assert (page.total, [r["title"] for r in page.rows]) == (1, ["new budget talks"])
+    assert (page.total, [r.title for r in page.rows]) == (1, ["new budget talks"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TextIO
@@ -74,8 +73,8 @@ def run_search(
             file=out,
         )
         for weak_row in weak.rows:
-            names = ", ".join(json.loads(weak_row.get("entities") or "[]"))
-            title, source = weak_row.get("title"), weak_row.get("source")
+            names = ", ".join(weak_row.entities)
+            title, source = weak_row.title, weak_row.source
             print(f"  ~ {title} ({source}; weak: {names})", file=out)
     return 0
 

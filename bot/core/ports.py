@@ -24,6 +24,7 @@ from bot.core.records import (
     Role,
     StoredChatPrefs,
     StoryEdit,
+    WeakMatchRecord,
 )
 from bot.core.search_query import IncidentFilter, Page
 from bot.core.story_edits import StoryEditState
@@ -263,7 +264,7 @@ class AlertQueries(Protocol):
 
     def search_weak(
         self, match: str, *, since: datetime | None = None, limit: int = 5
-    ) -> Page[dict[str, Any]]: ...
+    ) -> Page[WeakMatchRecord]: ...
 
     def entity(
         self, name: str, *, since: datetime | None = None, limit: int = 50

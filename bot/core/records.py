@@ -369,3 +369,21 @@ class InactiveChat:
     reason: str | None
     since: datetime | None
     pending: int
+
+
+@dataclass(frozen=True, slots=True)
+class WeakMatchRecord:
+    """A weak match (a ``weak_matches`` row): an item whose watched names were only in a list
+    or an aside; stored for search, never alerted."""
+
+    id: int
+    item_key: str
+    feed_url: str | None
+    source: str | None
+    title: str | None
+    link: str | None
+    summary: str | None
+    published_at: datetime | None
+    created_at: datetime | None
+    entities: tuple[str, ...] = ()  # the weakly matched entity names
+    reasons: tuple[str, ...] = ()  # the matcher's reasons, one string each

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import secrets
 from datetime import timedelta
@@ -148,10 +147,9 @@ def _weak_lines(env: CommandEnv, search: Search) -> list[str]:
         " (names only in a list or an aside):</i>"
     ]
     for row in weak.rows:
-        names = ", ".join(json.loads(row.get("entities") or "[]"))
+        names = ", ".join(row.entities)
         lines.append(
-            f"~ {escape(row.get('title') or '')} ({escape(row.get('source') or '')}"
-            f"; weak: {escape(names)})"
+            f"~ {escape(row.title or '')} ({escape(row.source or '')}; weak: {escape(names)})"
         )
     return ["\n".join(lines)]
 
