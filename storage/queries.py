@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.core.errors import SearchError
-from bot.core.records import AlertRecord, WeakMatchRecord
+from bot.core.records import AlertRecord, StoryRecord, WeakMatchRecord
 from bot.core.search_query import IncidentFilter, Page
 from storage.alerts import alert_record
 from storage.columns import json_list, parse_iso
@@ -65,6 +65,21 @@ def _weak_record(row: dict[str, Any]) -> WeakMatchRecord:
         created_at=parse_iso(row["created_at"]),
         entities=tuple(str(e) for e in json_list(row["entities"])),
         reasons=tuple(str(r) for r in json_list(row["reasons"])),
+    )
+
+
+def _story_record(row: dict[str, Any]) -> StoryRecord:
+    """A ``stories`` row as its record."""
+    return StoryRecord(
+        id=int(row["id"]),
+        title=_text(row["title"]),
+        created_at=parse_iso(row["created_at"]),
+        updated_at=parse_iso(row["updated_at"]),
+        fingerprint=_text(row["fingerprint"]),
+        first_alert_id=None if row["first_alert_id"] is None else int(row["first_alert_id"]),
+        outlets=tuple(str(o) for o in json_list(row["outlets"])),
+        edited_outlets=int(row["edited_outlets"] or 0),
+        last_edit_at=parse_iso(row["last_edit_at"]),
     )
 
 
@@ -192,7 +207,7 @@ class Queries:
         names |= {str(r[0]) for r in self.db.execute("SELECT title FROM feeds") if r[0]}
         return sorted(names)
 
-    def story(self, story_id: int) -> tuple[dict[str, Any] | None, list[AlertRecord]]:
+    def story(self, story_id: int) -> tuple[StoryRecord | None, list[AlertRecord]]:
         """A story and its alerts, first reporter first."""
         rows = self.db.execute_returning_dicts("SELECT * FROM stories WHERE id = ?", [story_id])
         if not rows:
@@ -200,7 +215,7 @@ class Queries:
         alerts = self.db.execute_returning_dicts(
             "SELECT * FROM alerts WHERE story_id = ? ORDER BY created_at, id", [story_id]
         )
-        return rows[0], [alert_record(a) for a in alerts]
+        return _story_record(rows[0]), [alert_record(a) for a in alerts]
 
     def count(self, start: datetime, end: datetime) -> int:
         """Stories with a report in [start, end): what /stats counts (not reports)."""

@@ -24,6 +24,7 @@ from bot.core.records import (
     Role,
     StoredChatPrefs,
     StoryEdit,
+    StoryRecord,
     WeakMatchRecord,
 )
 from bot.core.search_query import IncidentFilter, Page
@@ -270,7 +271,7 @@ class AlertQueries(Protocol):
         self, name: str, *, since: datetime | None = None, limit: int = 50
     ) -> Page[AlertRecord]: ...
 
-    def story(self, story_id: int) -> tuple[dict[str, Any] | None, list[AlertRecord]]: ...
+    def story(self, story_id: int) -> tuple[StoryRecord | None, list[AlertRecord]]: ...
 
     def entity_names(self) -> list[str]: ...
 

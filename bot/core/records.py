@@ -387,3 +387,18 @@ class WeakMatchRecord:
     created_at: datetime | None
     entities: tuple[str, ...] = ()  # the weakly matched entity names
     reasons: tuple[str, ...] = ()  # the matcher's reasons, one string each
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRecord:
+    """A story (a ``stories`` row): the reports of one event from several outlets."""
+
+    id: int
+    title: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    fingerprint: str | None = None
+    first_alert_id: int | None = None
+    outlets: tuple[str, ...] = ()  # outlet names, first reporter first
+    edited_outlets: int = 0  # how many outlets the sent message already names
+    last_edit_at: datetime | None = None

@@ -14,7 +14,7 @@ from typing import Any
 from bot.core.errors import kind_label
 from bot.core.failures import count_by_kind, describe_counts
 from bot.core.formatting import MAX_MESSAGE_UTF16, alert_time, escape, render_plain, utf16_len
-from bot.core.records import AlertRecord
+from bot.core.records import AlertRecord, StoryRecord
 from bot.core.text import truncate_words
 
 TITLE_LIMIT = 200
@@ -460,21 +460,21 @@ def render_watchlist(files: Sequence[tuple[str, Sequence[str]]], version: str) -
 
 
 def render_story(
-    story: Mapping[str, Any], alerts: Sequence[AlertLine], web_url: str | None = None
+    story: StoryRecord, alerts: Sequence[AlertLine], web_url: str | None = None
 ) -> list[str]:
     """Every outlet that reported a story, first reporter first, with its link and time.
 
     ``web_url``: the story's page in the web archive, linked under the header when given.
     """
-    title = escape(truncate_words(str(story.get("title") or "(untitled)"), TITLE_LIMIT))
-    outlets = list(_json_list(story.get("outlets")))
+    title = escape(truncate_words(story.title or "(untitled)", TITLE_LIMIT))
+    outlets = list(story.outlets)
     for line in alerts:
         for name in (line.source, *line.sources):
             if name and name not in outlets:
                 outlets.append(name)
     header = (
-        f"<b>Story {int(story.get('id') or 0)}</b>: {title}\n"
-        f"first seen {escape(stamp(_parse_time(story.get('created_at'))))}; "
+        f"<b>Story {story.id}</b>: {title}\n"
+        f"first seen {escape(stamp(story.created_at))}; "
         f"{len(outlets)} outlet(s): {escape(', '.join(outlets))}"
     )
     if web_url:
