@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.core.errors import SearchError
-from bot.core.records import AlertRecord, StoryRecord, WeakMatchRecord
+from bot.core.records import AlertRecord, IncidentRecord, StoryRecord, WeakMatchRecord
 from bot.core.search_query import IncidentFilter, Page
 from storage.alerts import alert_record
 from storage.columns import json_list, parse_iso
@@ -80,6 +80,21 @@ def _story_record(row: dict[str, Any]) -> StoryRecord:
         outlets=tuple(str(o) for o in json_list(row["outlets"])),
         edited_outlets=int(row["edited_outlets"] or 0),
         last_edit_at=parse_iso(row["last_edit_at"]),
+    )
+
+
+def _incident_record(row: dict[str, Any]) -> IncidentRecord:
+    """An alert's incident columns as a record (places decoded; unreadable JSON: none)."""
+    return IncidentRecord(
+        id=int(row["id"]),
+        story_id=None if row["story_id"] is None else int(row["story_id"]),
+        title=_text(row["title"]),
+        event_type=_text(row["event_type"]),
+        sub_event=_text(row["sub_event"]),
+        fatalities=row["fatalities"] if isinstance(row["fatalities"], int) else None,
+        places=tuple(p for p in json_list(row["places"]) if isinstance(p, dict)),
+        severity=_text(row["severity"]),
+        at=parse_iso(row["at"]),
     )
 
 
@@ -169,7 +184,7 @@ class Queries:
 
     def incident_rows(
         self, start: datetime, end: datetime, entity: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[IncidentRecord]:
         """Alerts with an incident type and places in [start, end), optionally of one entity."""
         sql = (
             "SELECT a.id, a.story_id, a.title, a.event_type, a.sub_event, a.fatalities,"
@@ -181,7 +196,8 @@ class Queries:
         if entity:
             sql += f" AND {_ENTITY_FILTER}"
             params.append(entity)
-        return self.db.execute_returning_dicts(sql + " ORDER BY a.id", params)
+        rows = self.db.execute_returning_dicts(sql + " ORDER BY a.id", params)
+        return [_incident_record(r) for r in rows]
 
     def counts_by_event_type(self, start: datetime, end: datetime) -> dict[str, int]:
         """Stories per incident event type in [start, end) ("none" for other news)."""

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from bot.core.records import IncidentRecord
 from bot.data.gazetteer_file import load_default_boundaries
 from bot.data.incident_data import load_default_tagger
 from bot.render.incident_map import TYPE_COLOURS, map_for, points_from_rows, render_map
@@ -59,15 +60,24 @@ def _near_colour(img: Any, x: float, y: float, colour: str, radius: int = 2) -> 
     return False
 
 
-def _rows(titles: list[tuple[str, int]] = INCIDENTS) -> list[dict[str, Any]]:
+def _rows(titles: list[tuple[str, int]] = INCIDENTS) -> list[IncidentRecord]:
     tagger = load_default_tagger()
-    rows: list[dict[str, Any]] = []
+    rows: list[IncidentRecord] = []
     for i, (title, _hours) in enumerate(titles):
         incident = tagger.tag(title).to_dict()
         rows.append(
-            {"id": i + 1, "story_id": i + 1, "title": title, "event_type": incident["event_type"],
-             "fatalities": incident["fatalities"], "places": json.dumps(incident["places"])}
-        )  # fmt: skip
+            IncidentRecord(
+                id=i + 1,
+                story_id=i + 1,
+                title=title,
+                event_type=incident["event_type"],
+                sub_event=incident["sub_event"],
+                fatalities=incident["fatalities"],
+                places=tuple(incident["places"]),
+                severity=incident["severity"],
+                at=None,
+            )
+        )
     return rows
 
 

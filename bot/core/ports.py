@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from bot.core.records import (
     AdminNotice,
     AlertRecord,
+    IncidentRecord,
     Mute,
     NoticeStatus,
     OutboxRow,
@@ -281,7 +282,7 @@ class AlertQueries(Protocol):
 
     def incident_rows(
         self, start: datetime, end: datetime, entity: str | None = None
-    ) -> list[dict[str, Any]]: ...
+    ) -> list[IncidentRecord]: ...
 
     def feeds(self) -> list[dict[str, Any]]: ...
 

@@ -7,6 +7,7 @@ SQLite is the member's value and a member compares equal to it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
@@ -402,3 +403,20 @@ class StoryRecord:
     outlets: tuple[str, ...] = ()  # outlet names, first reporter first
     edited_outlets: int = 0  # how many outlets the sent message already names
     last_edit_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentRecord:
+    """An alert's incident fields, for the map (the ``alerts`` columns of incident tagging)."""
+
+    id: int
+    story_id: int | None
+    title: str | None
+    event_type: str | None  # a bot.core.incidents.EventType value as stored
+    sub_event: str | None
+    fatalities: int | None
+    # The stored places, first the most specific: JSON objects as bot.core.incidents writes
+    # them (id, name, country, lat, lon, admin1, label, arabic, kind).
+    places: tuple[Mapping[str, Any], ...]
+    severity: str | None
+    at: datetime | None  # the alert's time (publication, else arrival)

@@ -8,7 +8,6 @@ with libraqm since 3.11) in DejaVu Sans, which has the Arabic contextual forms.
 from __future__ import annotations
 
 import io
-import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any
 
 from bot.core.boundaries import CountryOutline
 from bot.core.incidents import EVENT_ICONS, EventType
+from bot.core.records import IncidentRecord
 
 TYPE_COLOURS = {
     EventType.BATTLES.value: "#c0392b",
@@ -55,25 +55,21 @@ class RenderedMap:
     pixels: tuple[tuple[float, float], ...]
 
 
-def points_from_rows(rows: Iterable[Mapping[str, Any]], *, arabic: bool = False) -> list[MapPoint]:
+def points_from_rows(rows: Iterable[IncidentRecord], *, arabic: bool = False) -> list[MapPoint]:
     """One point per story: its report with the highest toll (else the first), at the most
-    specific place. ``rows`` are alert rows with the incident columns."""
-    best: dict[Any, Mapping[str, Any]] = {}
+    specific place. ``rows`` are the incident fields of stored alerts."""
+    best: dict[Any, IncidentRecord] = {}
     for row in rows:
-        if not row.get("event_type") or not row.get("places"):
+        if not row.event_type or not row.places:
             continue
-        key = row.get("story_id") or ("alert", row.get("id"))
+        key = row.story_id or ("alert", row.id)
         held = best.get(key)
-        if held is None or (row.get("fatalities") or -1) > (held.get("fatalities") or -1):
+        if held is None or (row.fatalities or -1) > (held.fatalities or -1):
             best[key] = row
     points = []
     for row in best.values():
-        try:
-            places = json.loads(row["places"])
-        except (TypeError, ValueError):
-            continue
-        place = next((p for p in places if isinstance(p, dict) and "lat" in p and "lon" in p), None)
-        if place is None:
+        place = next((p for p in row.places if "lat" in p and "lon" in p), None)
+        if place is None or row.event_type is None:
             continue
         name = str(place.get("name") or "")
         if arabic and place.get("arabic"):
@@ -82,10 +78,10 @@ def points_from_rows(rows: Iterable[Mapping[str, Any]], *, arabic: bool = False)
             MapPoint(
                 lat=float(place["lat"]),
                 lon=float(place["lon"]),
-                event_type=str(row["event_type"]),
-                fatalities=row.get("fatalities"),
+                event_type=row.event_type,
+                fatalities=row.fatalities,
                 label=name,
-                title=str(row.get("title") or ""),
+                title=row.title or "",
             )
         )
     return points
@@ -192,7 +188,7 @@ def render_map(
 
 
 def map_for(
-    rows: Iterable[Mapping[str, Any]],
+    rows: Iterable[IncidentRecord],
     outlines: Mapping[str, CountryOutline],
     *,
     period_label: str,
