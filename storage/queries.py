@@ -8,10 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from bot.core.errors import SearchError
-from bot.core.records import AlertRecord, IncidentRecord, StoryRecord, WeakMatchRecord
+from bot.core.records import AlertRecord, FeedState, IncidentRecord, StoryRecord, WeakMatchRecord
 from bot.core.search_query import IncidentFilter, Page
 from storage.alerts import alert_record
 from storage.columns import json_list, parse_iso
+from storage.feeds import feed_state
 from storage.repository import iso
 from storage.sqlite_utils_loader import Database
 
@@ -295,8 +296,12 @@ class Queries:
             )
         ]
 
-    def feeds(self) -> list[dict[str, Any]]:
-        return self.db.execute_returning_dicts("SELECT * FROM feeds ORDER BY url")
+    def feeds(self) -> list[FeedState]:
+        """Every stored feed (removed ones too), by URL."""
+        return [
+            feed_state(r)
+            for r in self.db.execute_returning_dicts("SELECT * FROM feeds ORDER BY url")
+        ]
 
     def export_rows(self, since: datetime | None = None) -> Iterator[dict[str, Any]]:
         """Alerts for CSV export, oldest first, streamed."""

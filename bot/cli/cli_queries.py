@@ -177,7 +177,7 @@ def run_feeds(
     stale_after: timedelta = timedelta(hours=24),
 ) -> int:
     """Every configured feed with its health (a feed never fetched shows as ``new``)."""
-    stored = {row["url"]: feed_health(row) for row in queries.feeds()}
+    stored = {state.url: feed_health(state) for state in queries.feeds()}
     feeds: list[FeedHealth] = []
     for spec in specs:
         feeds.append(

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from bot.core.records import (
     AdminNotice,
     AlertRecord,
+    FeedState,
     IncidentRecord,
     Mute,
     NoticeStatus,
@@ -284,7 +285,7 @@ class AlertQueries(Protocol):
         self, start: datetime, end: datetime, entity: str | None = None
     ) -> list[IncidentRecord]: ...
 
-    def feeds(self) -> list[dict[str, Any]]: ...
+    def feeds(self) -> list[FeedState]: ...
 
     def export_rows(self, since: datetime | None = None) -> Iterator[dict[str, Any]]: ...
 

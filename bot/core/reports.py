@@ -14,7 +14,7 @@ from typing import Any
 from bot.core.errors import kind_label
 from bot.core.failures import count_by_kind, describe_counts
 from bot.core.formatting import MAX_MESSAGE_UTF16, alert_time, escape, render_plain, utf16_len
-from bot.core.records import AlertRecord, StoryRecord
+from bot.core.records import AlertRecord, FeedState, StoryRecord
 from bot.core.text import truncate_words
 
 TITLE_LIMIT = 200
@@ -314,19 +314,20 @@ class FeedHealth:
         return kind_label(self.error_kind, self.last_status) or "other"
 
 
-def feed_health(row: Mapping[str, Any]) -> FeedHealth:
+def feed_health(state: FeedState) -> FeedHealth:
+    """What /feeds and `feeds` show of a feed's stored state."""
     return FeedHealth(
-        url=str(row.get("url") or ""),
-        title=row.get("title") or None,
-        status=str(row.get("status") or "active"),
-        last_success=_parse_time(row.get("last_success_at")),
-        last_error=row.get("last_error") or None,
-        last_error_at=_parse_time(row.get("last_error_at")),
-        next_fetch=_parse_time(row.get("next_fetch_at")),
-        failures=int(row.get("consecutive_failures") or 0),
-        created=_parse_time(row.get("created_at")),
-        error_kind=row.get("last_error_kind") or None,
-        last_status=row["last_status"] if isinstance(row.get("last_status"), int) else None,
+        url=state.url,
+        title=state.title or None,
+        status=state.status.value,
+        last_success=state.last_success_at,
+        last_error=state.last_error or None,
+        last_error_at=state.last_error_at,
+        next_fetch=state.next_fetch_at,
+        failures=state.consecutive_failures,
+        created=state.created_at,
+        error_kind=state.last_error_kind.value if state.last_error_kind else None,
+        last_status=state.last_status,
     )
 
 
