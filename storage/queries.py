@@ -303,15 +303,15 @@ class Queries:
             for r in self.db.execute_returning_dicts("SELECT * FROM feeds ORDER BY url")
         ]
 
-    def export_rows(self, since: datetime | None = None) -> Iterator[dict[str, Any]]:
-        """Alerts for CSV export, oldest first, streamed."""
+    def export_rows(self, since: datetime | None = None) -> Iterator[AlertRecord]:
+        """Alerts for the CSV export (``AlertRecord.as_csv_row``), oldest first, streamed."""
         where, params = self._since(since)
         cursor = self.db.execute(
             f"SELECT a.* FROM alerts a {where} ORDER BY {WHEN_SQL}, a.id", params
         )
         columns = [d[0] for d in cursor.description]
         for row in cursor:
-            yield dict(zip(columns, row, strict=True))
+            yield alert_record(dict(zip(columns, row, strict=True)))
 
     @staticmethod
     def _since(since: datetime | None, prefix: str = "WHERE") -> tuple[str, list[Any]]:

@@ -88,7 +88,8 @@ def test_entity_story_stats_trend(q: Queries) -> None:
 
 def test_export_rows_oldest_first(q: Queries) -> None:
     rows = list(q.export_rows())
-    stamps = [r["created_at"] for r in rows]
+    stamps = [r.created_at for r in rows if r.created_at is not None]
+    assert len(stamps) == len(rows)
     assert stamps == sorted(stamps) and len(rows) >= 11
 
 
@@ -113,6 +114,6 @@ def test_periods_and_order_use_publication_time(tmp_path: Path) -> None:
         "No date, arrived 10 minutes ago",
     ]
     assert titles(q.recent(limit=3))[-1] == "Published 77 minutes ago, arrived now"
-    assert next(iter(q.export_rows()))["title"] == "Published 77 minutes ago, arrived now"
+    assert next(iter(q.export_rows())).title == "Published 77 minutes ago, arrived now"
     assert q.search('"published"', since=NOW - timedelta(minutes=30)).total == 1
     assert q.count(NOW - timedelta(minutes=30), NOW + timedelta(seconds=1)) == 2

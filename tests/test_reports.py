@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core.formatting import alert_time
+from bot.core.records import AlertRecord
 from bot.core.reports import (
     AlertLine,
     FeedHealth,
@@ -199,7 +200,13 @@ def test_bin_counts_count_only_the_period() -> None:
 
 
 def test_csv_flattens_lists() -> None:
-    rows = [{"id": 1, "title": 'A "quoted", title', "entities": '["JNIM", "Mali"]'}]
+    rows = [
+        AlertRecord(
+            id=1, item_key="k", story_id=None, feed_url=None, source="Wire",
+            title='A "quoted", title', link=None, summary="", published_at=None,
+            created_at=None, entities=("JNIM", "Mali"),
+        )
+    ]  # fmt: skip
     out = alerts_csv(rows).splitlines()
     assert out[0].startswith("id,created_at")
     assert '"A ""quoted"", title"' in out[1] and "JNIM; Mali" in out[1]

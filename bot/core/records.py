@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -198,6 +198,20 @@ class KnownItem:
     alert_id: int | None
 
 
+# The columns of the alerts CSV export (/export, `newswatch export`), in order. Incident fields
+# are ACLED-like: places are "; "-separated names, lat/lon the first (most specific) place's.
+CSV_COLUMNS = (
+    "id", "created_at", "published_at", "source", "sources", "title", "link", "summary",
+    "entities", "priority", "story_id",
+    "event_type", "sub_event", "fatalities", "places", "lat", "lon", "severity",
+)  # fmt: skip
+
+
+def _csv_time(moment: datetime | None) -> str | None:
+    """A time as it is stored and exported: ISO 8601, UTC, seconds."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds") if moment else None
+
+
 @dataclass(frozen=True, slots=True)
 class AlertRecord:
     """A stored alert (an ``alerts`` row), its JSON columns decoded."""
@@ -235,6 +249,32 @@ class AlertRecord:
             "places": [dict(p) for p in self.places],
             "severity": self.severity,
         }
+
+    def as_csv_row(self) -> tuple[str | int | float | None, ...]:
+        """The export's cells, in CSV_COLUMNS order; lists become ``a; b`` text. Feed text is
+        returned as is: the CSV writer (bot.core.reports.alerts_csv) neutralises formulas."""
+        first = self.places[0] if self.places else {}
+        cells: dict[str, str | int | float | None] = {
+            "id": self.id,
+            "created_at": _csv_time(self.created_at),
+            "published_at": _csv_time(self.published_at),
+            "source": self.source,
+            "sources": "; ".join(self.sources),
+            "title": self.title,
+            "link": self.link,
+            "summary": self.summary,
+            "entities": "; ".join(self.entities),
+            "priority": self.priority.value,
+            "story_id": self.story_id,
+            "event_type": self.event_type,
+            "sub_event": self.sub_event,
+            "fatalities": self.fatalities,
+            "places": "; ".join(str(p.get("name") or "") for p in self.places),
+            "lat": first.get("lat"),
+            "lon": first.get("lon"),
+            "severity": self.severity,
+        }
+        return tuple(cells[column] for column in CSV_COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,18 +14,12 @@ from typing import Any
 from bot.core.errors import kind_label
 from bot.core.failures import count_by_kind, describe_counts
 from bot.core.formatting import MAX_MESSAGE_UTF16, alert_time, escape, render_plain, utf16_len
-from bot.core.records import AlertRecord, FeedState, StoryRecord
+from bot.core.records import CSV_COLUMNS, AlertRecord, FeedState, StoryRecord
 from bot.core.text import truncate_words
 
 TITLE_LIMIT = 200
 PAGE_SIZE = 10
-EXPORT_COLUMNS = (
-    "id", "created_at", "published_at", "source", "sources", "title", "link", "summary",
-    "entities", "priority", "story_id",
-    # incident fields, ACLED-like: places are "; "-separated names, lat/lon the first (most
-    # specific) place's
-    "event_type", "sub_event", "fatalities", "places", "lat", "lon", "severity",
-)  # fmt: skip
+EXPORT_COLUMNS = CSV_COLUMNS  # the alerts CSV's header (bot.core.records.AlertRecord)
 
 
 @dataclass(frozen=True, slots=True)
@@ -543,25 +537,14 @@ def _places(value: Any) -> list[dict[str, Any]]:
     return [p for p in data if isinstance(p, dict)] if isinstance(data, list) else []
 
 
-def alerts_csv(rows: Iterable[Mapping[str, Any]]) -> str:
-    """Alerts as CSV (header row first); JSON list columns become ``a; b`` text."""
+def alerts_csv(rows: Iterable[AlertRecord]) -> str:
+    """Alerts as CSV (header row first); list fields become ``a; b`` text
+    (``AlertRecord.as_csv_row``), formulas in feed text are neutralised (``csv_cell``)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
     for row in rows:
-        values = []
-        places = _places(row.get("places"))
-        first = places[0] if places else {}
-        for column in EXPORT_COLUMNS:
-            value = row.get(column)
-            if column in ("entities", "sources"):
-                value = "; ".join(_json_list(value))
-            elif column == "places":
-                value = "; ".join(str(p.get("name") or "") for p in places)
-            elif column in ("lat", "lon"):
-                value = first.get(column)
-            values.append("" if value is None else csv_cell(value))
-        writer.writerow(values)
+        writer.writerow(["" if value is None else csv_cell(value) for value in row.as_csv_row()])
     return out.getvalue()
 
 
