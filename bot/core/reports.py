@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -41,27 +40,6 @@ class AlertLine:
     def when(self) -> datetime | None:
         """The time lists show and sort by: publication, else arrival (``alert_time``)."""
         return alert_time(self.published, self.created)
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-
-
-def _json_list(value: Any) -> tuple[str, ...]:
-    if not value:
-        return ()
-    try:
-        loaded = json.loads(value) if isinstance(value, str) else value
-    except ValueError:
-        return (str(value),)
-    return tuple(str(v) for v in loaded) if isinstance(loaded, list) else (str(loaded),)
 
 
 def alert_line(alert: AlertRecord) -> AlertLine:
@@ -526,17 +504,6 @@ def render_help(watched: Sequence[str], commands: Sequence[tuple[str, str, str]]
 
 
 # ----- export -----------------------------------------------------------------------------
-def _places(value: Any) -> list[dict[str, Any]]:
-    """The stored places JSON of an alert as a list of dicts ([] when absent or unreadable)."""
-    if not value:
-        return []
-    try:
-        data = json.loads(value)
-    except (TypeError, ValueError):
-        return []
-    return [p for p in data if isinstance(p, dict)] if isinstance(data, list) else []
-
-
 def alerts_csv(rows: Iterable[AlertRecord]) -> str:
     """Alerts as CSV (header row first); list fields become ``a; b`` text
     (``AlertRecord.as_csv_row``), formulas in feed text are neutralised (``csv_cell``)."""
