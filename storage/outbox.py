@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.core.records import (
     AdminNotice,
+    HoldReason,
     NoticeStatus,
     OutboxRow,
     StoryEdit,
@@ -87,7 +88,7 @@ class Outbox:
                 [reason, iso(not_before), iso(now), delivery_id],
             )
 
-    def hold(self, holds: Sequence[tuple[int, datetime, str]], now: datetime) -> None:
+    def hold(self, holds: Sequence[tuple[int, datetime, HoldReason]], now: datetime) -> None:
         """Keep pending rows back until a time (quiet hours, daily digest), recording why."""
         with transaction(self.db):
             self.db.conn.executemany(
@@ -158,7 +159,7 @@ class Outbox:
             )
         return new_ids
 
-    def release_held(self, chat_id: int, reasons: Sequence[str], now: datetime) -> int:
+    def release_held(self, chat_id: int, reasons: Sequence[HoldReason], now: datetime) -> int:
         """Pending rows of a chat held for one of ``reasons`` (quiet, daily, hourly) are due
         now; they keep ``held``, so they go out together as one digest. Returns how many."""
         marks = ",".join("?" for _ in reasons)

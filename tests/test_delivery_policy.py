@@ -18,6 +18,7 @@ from bot.core.delivery_policy import (
     parse_hhmm,
     plan_chat,
 )
+from bot.core.records import DeliveryKind, DigestMode, HoldReason, MuteKind, Priority
 
 BAMAKO = ZoneInfo("Africa/Bamako")  # UTC+0 all year
 PARIS = ZoneInfo("Europe/Paris")
@@ -75,7 +76,11 @@ def test_next_local(now: datetime, at: time, zone: ZoneInfo, expected: datetime)
 def _alerts(
     n: int, priority: str = "normal", held: str | None = None, start: int = 1
 ) -> list[Pending]:
-    return [Pending(i, "alert", priority, held) for i in range(start, start + n)]
+    held_for = HoldReason(held) if held is not None else None
+    return [
+        Pending(i, DeliveryKind.ALERT, Priority(priority), held_for)
+        for i in range(start, start + n)
+    ]
 
 
 def test_flood_threshold_is_strictly_more_than() -> None:
@@ -88,9 +93,9 @@ def test_flood_threshold_is_strictly_more_than() -> None:
     assert len(off.send) == 50 and not off.digests
 
 
-def test_notices_and_built_digests_always_go() -> None:
+def test_built_digests_always_go() -> None:
     noon = datetime(2026, 3, 1, 23, 0, tzinfo=UTC)  # in quiet hours
-    rows = [Pending(1, "notice"), Pending(2, "digest"), *_alerts(3, start=3)]
+    rows = [Pending(1, DeliveryKind.DIGEST), Pending(2, DeliveryKind.DIGEST), *_alerts(3, start=3)]
     plan = plan_chat(rows, NIGHT, noon, BAMAKO, threshold=10)
     assert plan.send == [1, 2]
     assert [h[0] for h in plan.hold] == [3, 4, 5]
@@ -98,7 +103,7 @@ def test_notices_and_built_digests_always_go() -> None:
 
 def test_quiet_hours_hold_non_urgent_until_the_end_then_digest() -> None:
     late = datetime(2026, 3, 1, 23, 0, tzinfo=UTC)
-    rows = [*_alerts(3), Pending(9, "alert", "urgent")]
+    rows = [*_alerts(3), Pending(9, DeliveryKind.ALERT, Priority.URGENT)]
     plan = plan_chat(rows, NIGHT, late, BAMAKO, threshold=10)
     assert plan.send == [9], "urgent alerts are never held"
     end = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
@@ -122,7 +127,7 @@ def test_quiet_hours_hold_non_urgent_until_the_end_then_digest() -> None:
 )
 def test_daily_digest_modes(mode: str, priority: str, waits: bool) -> None:
     noon = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-    prefs = ChatPrefs(digest_mode=mode, digest_time=time(18, 30))
+    prefs = ChatPrefs(digest_mode=DigestMode(mode), digest_time=time(18, 30))
     plan = plan_chat(_alerts(1, priority), prefs, noon, BAMAKO, threshold=10)
     if waits:
         assert plan.hold == [(1, datetime(2026, 3, 1, 18, 30, tzinfo=UTC), "daily")]
@@ -132,7 +137,7 @@ def test_daily_digest_modes(mode: str, priority: str, waits: bool) -> None:
 
 def test_daily_held_alerts_are_not_held_again_and_are_bundled() -> None:
     evening = datetime(2026, 3, 1, 18, 30, tzinfo=UTC)
-    prefs = ChatPrefs(digest_mode="low", digest_time=time(18, 30))
+    prefs = ChatPrefs(digest_mode=DigestMode.LOW, digest_time=time(18, 30))
     plan = plan_chat(_alerts(4, "digest", held="daily"), prefs, evening, BAMAKO, threshold=10)
     assert plan.digests == [("daily", [1, 2, 3, 4])] and not plan.hold
 
@@ -145,9 +150,9 @@ def test_daily_held_alerts_are_not_held_again_and_are_bundled() -> None:
 def test_every_row_gets_exactly_one_decision(
     priorities: list[str], hour: int, threshold: int
 ) -> None:
-    rows = [Pending(i, "alert", p) for i, p in enumerate(priorities, start=1)]
+    rows = [Pending(i, DeliveryKind.ALERT, Priority(p)) for i, p in enumerate(priorities, start=1)]
     now = datetime(2026, 3, 1, hour, 0, tzinfo=UTC)
-    prefs = ChatPrefs(time(22, 0), time(7, 0), "low", time(8, 0))
+    prefs = ChatPrefs(time(22, 0), time(7, 0), DigestMode.LOW, time(8, 0))
     plan = plan_chat(rows, prefs, now, BAMAKO, threshold)
     decided = plan.send + [h[0] for h in plan.hold] + [i for _, ids in plan.digests for i in ids]
     assert sorted(decided) == [r.delivery_id for r in rows]
@@ -167,19 +172,27 @@ def test_every_row_gets_exactly_one_decision(
 def test_muted_by(
     entities: list[str], source: str, mutes: list[tuple[str, str]], muted: bool
 ) -> None:
-    assert (muted_by(entities, source, mutes) is not None) is muted
+    typed = [(MuteKind(kind), value) for kind, value in mutes]
+    assert (muted_by(entities, source, typed) is not None) is muted
 
 
 def test_hourly_mode_holds_non_urgent_until_the_next_full_hour_then_bundles() -> None:
-    prefs = ChatPrefs(digest_mode="hourly")
+    prefs = ChatPrefs(digest_mode=DigestMode.HOURLY)
     now = datetime(2026, 4, 25, 14, 20, tzinfo=UTC)
-    rows = [Pending(1, "alert", "normal"), Pending(2, "alert", "urgent"), Pending(3, "alert")]
+    rows = [
+        Pending(1, DeliveryKind.ALERT, Priority.NORMAL),
+        Pending(2, DeliveryKind.ALERT, Priority.URGENT),
+        Pending(3, DeliveryKind.ALERT),
+    ]
     plan = plan_chat(rows, prefs, now, PARIS, threshold=10)
     assert plan.send == [2]
     assert [(i, why) for i, _until, why in plan.hold] == [(1, "hourly"), (3, "hourly")]
     # Paris is UTC+2 in April: 16:20 local -> 17:00 local -> 15:00 UTC
     assert {until for _i, until, _why in plan.hold} == {datetime(2026, 4, 25, 15, 0, tzinfo=UTC)}
     later = datetime(2026, 4, 25, 15, 0, tzinfo=UTC)
-    held = [Pending(1, "alert", "normal", held="hourly"), Pending(3, "alert", held="hourly")]
+    held = [
+        Pending(1, DeliveryKind.ALERT, Priority.NORMAL, held=HoldReason.HOURLY),
+        Pending(3, DeliveryKind.ALERT, held=HoldReason.HOURLY),
+    ]
     plan2 = plan_chat(held, prefs, later, PARIS, threshold=10)
     assert plan2.digests == [("hourly", [1, 3])] and plan2.hold == []

@@ -10,6 +10,7 @@ import pytest
 
 from bot.core.delivery_policy import ChatPrefs, Pending, plan_chat
 from bot.core.incidents import below_minimum, priority_for
+from bot.core.records import DeliveryKind, HoldReason, Priority
 from bot.data.incident_data import load_default_tagger
 
 TAGGER = load_default_tagger()
@@ -54,16 +55,18 @@ def test_below_minimum(
 
 def test_an_alert_below_the_minimum_waits_for_the_digest_even_when_urgent() -> None:
     rows = [
-        Pending(1, "alert", "urgent", below_minimum=True),
-        Pending(2, "alert", "urgent"),
-        Pending(3, "alert", "normal", below_minimum=True),
+        Pending(1, DeliveryKind.ALERT, Priority.URGENT, below_minimum=True),
+        Pending(2, DeliveryKind.ALERT, Priority.URGENT),
+        Pending(3, DeliveryKind.ALERT, Priority.NORMAL, below_minimum=True),
     ]
     plan = plan_chat(rows, ChatPrefs(), NOW, ZONE, threshold=0)
     assert plan.send == [2]
     assert [(i, why) for i, _until, why in plan.hold] == [(1, "daily"), (3, "daily")]
     # once released by the digest time it is bundled with the others, not held again
-    released = [Pending(1, "alert", "urgent", held="daily", below_minimum=True),
-                Pending(3, "alert", "normal", held="daily", below_minimum=True)]  # fmt: skip
+    released = [
+        Pending(1, DeliveryKind.ALERT, Priority.URGENT, held=HoldReason.DAILY, below_minimum=True),
+        Pending(3, DeliveryKind.ALERT, Priority.NORMAL, held=HoldReason.DAILY, below_minimum=True),
+    ]
     plan = plan_chat(released, ChatPrefs(), NOW, ZONE, threshold=0)
     assert plan.digests == [("daily", [1, 3])]
 

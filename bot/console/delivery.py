@@ -9,11 +9,11 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from bot.core.alert_views import alert_view
-from bot.core.delivery_policy import ChatPrefs, Pending, digest_header, plan_chat
+from bot.core.delivery_policy import ChatPrefs, DigestWhy, Pending, digest_header, plan_chat
 from bot.core.formatting import AlertView, render_alert, render_plain
 from bot.core.models import StoredAlert
 from bot.core.ports import AlertStore
-from bot.core.records import AlertRecord
+from bot.core.records import AlertRecord, DeliveryKind
 
 CONNECT_HINT = (
     "Telegram is not connected: alerts are printed here. To receive them in Telegram, create a"
@@ -53,7 +53,7 @@ class ConsoleDeliverer:
         if not rows:
             return
         plan = plan_chat(
-            [Pending(alert_id, "alert", row.priority.value) for alert_id, row in rows.items()],
+            [Pending(alert_id, DeliveryKind.ALERT, row.priority) for alert_id, row in rows.items()],
             ChatPrefs(),
             datetime.now(UTC),
             ZoneInfo(self.timezone),
@@ -72,7 +72,7 @@ class ConsoleDeliverer:
         if view.link:
             print(view.link, file=self.out)
 
-    def _print_digest(self, why: str, views: list[AlertView]) -> None:
+    def _print_digest(self, why: DigestWhy, views: list[AlertView]) -> None:
         print(RULE, file=self.out)
         print(digest_header(why, len(views)), file=self.out)
         for view in views:

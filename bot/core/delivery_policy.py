@@ -6,11 +6,13 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-# off: low priority sent silently; low/all: wait for the daily digest; hourly: non-urgent alerts
-# wait for the next full hour (local time) and go out together.
-DIGEST_MODES = ("off", "low", "all", "hourly")
+from bot.core.records import DeliveryKind, DigestMode, HoldReason, MuteKind, Priority
+
+# Why alerts are bundled into one digest message: the reason they were held, or a flood.
+DigestWhy = HoldReason | Literal["flood"]
 _HHMM = re.compile(r"^\s*([01]?\d|2[0-3]):([0-5]\d)\s*$")
 
 
@@ -30,7 +32,7 @@ class ChatPrefs:
 
     quiet_start: time | None = None
     quiet_end: time | None = None
-    digest_mode: str = "off"
+    digest_mode: DigestMode = DigestMode.OFF
     digest_time: time = time(8, 0)
 
 
@@ -39,9 +41,9 @@ class Pending:
     """What the policy needs to know about one pending delivery."""
 
     delivery_id: int
-    kind: str  # alert | digest | notice
-    priority: str = "normal"  # urgent | normal | digest
-    held: str | None = None  # why it waited: None | "quiet" | "daily" | "hourly"
+    kind: DeliveryKind
+    priority: Priority = Priority.NORMAL
+    held: HoldReason | None = None  # why it waited (None: it has not waited)
     below_minimum: bool = False  # under the chat's minimum severity: waits for the digest
 
 
@@ -50,8 +52,10 @@ class ChatPlan:
     """The decision for one chat (and forum topic) at one moment."""
 
     send: list[int] = field(default_factory=list)  # send one by one, in this order
-    hold: list[tuple[int, datetime, str]] = field(default_factory=list)  # (id, until UTC, why)
-    digests: list[tuple[str, list[int]]] = field(default_factory=list)  # (why, ids) to bundle
+    hold: list[tuple[int, datetime, HoldReason]] = field(
+        default_factory=list
+    )  # (id, until UTC, why)
+    digests: list[tuple[DigestWhy, list[int]]] = field(default_factory=list)  # (why, ids) to bundle
 
 
 def in_quiet_hours(local: time, start: time, end: time) -> bool:
@@ -78,10 +82,10 @@ def next_full_hour(now: datetime, zone: ZoneInfo) -> datetime:
     return local.astimezone(UTC)
 
 
-def waits_for_daily(prefs: ChatPrefs, priority: str) -> bool:
-    if prefs.digest_mode == "all":
-        return priority != "urgent"
-    return prefs.digest_mode == "low" and priority == "digest"
+def waits_for_daily(prefs: ChatPrefs, priority: Priority) -> bool:
+    if prefs.digest_mode is DigestMode.ALL:
+        return priority is not Priority.URGENT
+    return prefs.digest_mode is DigestMode.LOW and priority is Priority.DIGEST
 
 
 def plan_chat(
@@ -93,7 +97,7 @@ def plan_chat(
 ) -> ChatPlan:
     """Decide which pending deliveries of one chat go out now, wait, or are bundled into a digest.
 
-    - Notices and already-built digests always go now.
+    - Already-built digests (anything but an alert) always go now.
     - Urgent alerts always go now (they still count towards flood control).
     - In quiet hours, other alerts wait until the quiet hours end; then they go as one digest.
     - With a daily digest mode, low-priority (or all non-urgent) alerts wait for digest_time.
@@ -108,25 +112,27 @@ def plan_chat(
         local = now.astimezone(zone).time().replace(tzinfo=None)
         if in_quiet_hours(local, start, end):
             quiet_until = next_local(now, end, zone)
-    held_ready: dict[str, list[int]] = {}
+    held_ready: dict[HoldReason, list[int]] = {}
     fresh: list[int] = []
     for row in rows:
-        if row.kind != "alert":
+        if row.kind is not DeliveryKind.ALERT:
             plan.send.append(row.delivery_id)
             continue
-        urgent = row.priority == "urgent" and not row.below_minimum
+        urgent = row.priority is Priority.URGENT and not row.below_minimum
         if row.held is None and row.below_minimum:
-            plan.hold.append((row.delivery_id, next_local(now, prefs.digest_time, zone), "daily"))
+            plan.hold.append(
+                (row.delivery_id, next_local(now, prefs.digest_time, zone), HoldReason.DAILY)
+            )
             continue
         if quiet_until is not None and not urgent:
-            plan.hold.append((row.delivery_id, quiet_until, "quiet"))
+            plan.hold.append((row.delivery_id, quiet_until, HoldReason.QUIET))
             continue
-        if row.held is None and prefs.digest_mode == "hourly" and not urgent:
-            plan.hold.append((row.delivery_id, next_full_hour(now, zone), "hourly"))
+        if row.held is None and prefs.digest_mode is DigestMode.HOURLY and not urgent:
+            plan.hold.append((row.delivery_id, next_full_hour(now, zone), HoldReason.HOURLY))
             continue
         if row.held is None and waits_for_daily(prefs, row.priority):
             until = next_local(now, prefs.digest_time, zone)
-            plan.hold.append((row.delivery_id, until, "daily"))
+            plan.hold.append((row.delivery_id, until, HoldReason.DAILY))
             continue
         if row.held is not None and not urgent:
             held_ready.setdefault(row.held, []).append(row.delivery_id)
@@ -139,7 +145,7 @@ def plan_chat(
             fresh.extend(ids)
     if threshold > 0 and len(fresh) > threshold:
         # A flood goes out as a digest, but an urgent alert keeps its own message, first.
-        urgent_ids = {row.delivery_id for row in rows if row.priority == "urgent"}
+        urgent_ids = {row.delivery_id for row in rows if row.priority is Priority.URGENT}
         plan.send.extend(sorted(i for i in fresh if i in urgent_ids))
         bundled = sorted(i for i in fresh if i not in urgent_ids)
         if len(bundled) >= 2:
@@ -151,16 +157,18 @@ def plan_chat(
     return plan
 
 
-def unmuted_entities(entities: Iterable[str], mutes: Iterable[tuple[str, str]]) -> list[str]:
+def unmuted_entities(entities: Iterable[str], mutes: Iterable[tuple[MuteKind, str]]) -> list[str]:
     """The rule for entity mutes: a mute removes the entity from the alert in that chat."""
-    muted = {value.casefold() for kind, value in mutes if kind == "entity"}
+    muted = {value.casefold() for kind, value in mutes if kind is MuteKind.ENTITY}
     return [e for e in entities if e and e.casefold() not in muted]
 
 
-def muted_by(entities: Iterable[str], source: str, mutes: Iterable[tuple[str, str]]) -> str | None:
+def muted_by(
+    entities: Iterable[str], source: str, mutes: Iterable[tuple[MuteKind, str]]
+) -> str | None:
     """Why an alert is muted in a chat, or None.
 
-    ``mutes`` are (kind, value) with kind "entity" or "source". An alert is muted when its
+    ``mutes`` are (kind, value). An alert is muted when its
     source is muted, or when every entity it matched is muted. An alert that also matched an
     entity the chat still follows goes out, without the muted ones (``unmuted_entities``):
     with JNIM muted, "JNIM, Bamako" arrives as a "Bamako" alert.
@@ -168,7 +176,7 @@ def muted_by(entities: Iterable[str], source: str, mutes: Iterable[tuple[str, st
     muted_entities: set[str] = set()
     muted_sources: set[str] = set()
     for kind, value in mutes:
-        (muted_entities if kind == "entity" else muted_sources).add(value.casefold())
+        (muted_entities if kind is MuteKind.ENTITY else muted_sources).add(value.casefold())
     if source and source.casefold() in muted_sources:
         return f"muted source {source}"
     names = [e for e in entities if e]
@@ -177,13 +185,13 @@ def muted_by(entities: Iterable[str], source: str, mutes: Iterable[tuple[str, st
     return None
 
 
-DIGEST_HEADERS = {
+DIGEST_HEADERS: dict[DigestWhy, str] = {
     "flood": "🗞 {n} new alerts",
-    "quiet": "🌙 {n} alerts during quiet hours",
-    "daily": "🗞 Daily digest: {n} alerts",
-    "hourly": "🗞 Hourly digest: {n} alerts",
+    HoldReason.QUIET: "🌙 {n} alerts during quiet hours",
+    HoldReason.DAILY: "🗞 Daily digest: {n} alerts",
+    HoldReason.HOURLY: "🗞 Hourly digest: {n} alerts",
 }
 
 
-def digest_header(why: str, count: int) -> str:
+def digest_header(why: DigestWhy, count: int) -> str:
     return DIGEST_HEADERS.get(why, DIGEST_HEADERS["flood"]).format(n=count)

@@ -22,6 +22,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 from bot.core.alert_views import alert_view
 from bot.core.delivery_policy import (
     ChatPrefs,
+    DigestWhy,
     Pending,
     digest_header,
     muted_by,
@@ -38,6 +39,7 @@ from bot.core.records import (
     AlertRecord,
     DeliveryKind,
     EditOutcome,
+    MuteKind,
     NoticeStatus,
     OutboxRow,
     Priority,
@@ -73,7 +75,7 @@ def _is_group(chat_id: int | str) -> bool:
     return isinstance(chat_id, str) or chat_id < 0
 
 
-def without_muted(row: OutboxRow, mutes: Sequence[tuple[str, str]]) -> OutboxRow:
+def without_muted(row: OutboxRow, mutes: Sequence[tuple[MuteKind, str]]) -> OutboxRow:
     """The alert row as this chat sees it: a muted entity is removed from the alert (its
     header, "matched:" line and buttons); rows it does not change are returned as they are."""
     if row.alert is None:
@@ -266,7 +268,7 @@ class TelegramDeliverer:
         grouped: defaultdict[tuple[int | str, int | None], list[OutboxRow]] = defaultdict(list)
         for row in rows:
             grouped[(row.chat_id, row.thread_id)].append(row)
-        mutes: dict[int | str, list[tuple[str, str]]] = {}
+        mutes: dict[int | str, list[tuple[MuteKind, str]]] = {}
         prefs: dict[int | str, ChatPrefs] = {}
         minimums: dict[int | str, dict[str, str]] = {}
         out: defaultdict[int | str, list[OutboxRow]] = defaultdict(list)
@@ -275,7 +277,7 @@ class TelegramDeliverer:
                 found = (
                     self.repo.chats.active_mutes(chat_id, now) if isinstance(chat_id, int) else []
                 )
-                mutes[chat_id] = [(m.kind.value, m.value) for m in found]
+                mutes[chat_id] = [(m.kind, m.value) for m in found]
                 prefs[chat_id] = self._prefs(chat_id)
                 minimums[chat_id] = (
                     self.repo.chats.severity_prefs(chat_id) if isinstance(chat_id, int) else {}
@@ -299,9 +301,9 @@ class TelegramDeliverer:
                 [
                     Pending(
                         delivery_id=r.delivery_id,
-                        kind=r.kind.value,
-                        priority=r.alert.priority.value if r.alert else "normal",
-                        held=r.held.value if r.held else None,
+                        kind=r.kind,
+                        priority=r.alert.priority if r.alert else Priority.NORMAL,
+                        held=r.held,
                         below_minimum=r.kind is DeliveryKind.ALERT
                         and r.alert is not None
                         and below_minimum(
@@ -331,7 +333,7 @@ class TelegramDeliverer:
             return ChatPrefs(
                 quiet_start=parse_hhmm(row.quiet_start),
                 quiet_end=parse_hhmm(row.quiet_end),
-                digest_mode=row.digest_mode.value,
+                digest_mode=row.digest_mode,
                 digest_time=parse_hhmm(row.digest_time) or ChatPrefs().digest_time,
             )
         except ValueError as exc:
@@ -339,7 +341,7 @@ class TelegramDeliverer:
             return ChatPrefs()
 
     def _bundle(
-        self, why: str, rows: list[OutboxRow], chat_id: int | str, thread_id: int | None
+        self, why: DigestWhy, rows: list[OutboxRow], chat_id: int | str, thread_id: int | None
     ) -> list[OutboxRow]:
         """Replace alert rows by digest rows in the outbox (atomically) and return those."""
         alerts = [(r.alert, r.story_outlets) for r in rows if r.alert is not None]

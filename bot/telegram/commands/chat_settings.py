@@ -12,7 +12,6 @@ from telegram.ext import (
     ContextTypes,
 )
 
-from bot.core import delivery_policy
 from bot.core.errors import UserError
 from bot.core.normalize import normalize
 from bot.core.periods import (
@@ -21,7 +20,7 @@ from bot.core.periods import (
     parse_clock_range,
     parse_duration,
 )
-from bot.core.records import DigestMode, StoredChatPrefs
+from bot.core.records import DigestMode, HoldReason, StoredChatPrefs
 from bot.core.reports import (
     MuteLine,
     relative,
@@ -111,7 +110,6 @@ async def digest(
 ) -> None:
     message = message_of(update)
     words = args.lower().split()
-    modes = delivery_policy.DIGEST_MODES
     if not words:
         prefs = env.repo.chats.prefs(message.chat_id) or StoredChatPrefs(message.chat_id)
         current = prefs.digest_mode
@@ -122,26 +120,26 @@ async def digest(
         )
         return
     if words[0] == "off":
-        env.repo.chats.set_prefs(message.chat_id, env.clock(), digest_mode="off")
-        released = await _release(env, message.chat_id, ("daily", "hourly"))
+        env.repo.chats.set_prefs(message.chat_id, env.clock(), digest_mode=DigestMode.OFF)
+        released = await _release(env, message.chat_id, (HoldReason.DAILY, HoldReason.HOURLY))
         await message.reply_text(f"Digest off: every alert is sent as it comes.{released}")
         return
     if words[0] == "hourly" and len(words) == 1:
-        env.repo.chats.set_prefs(message.chat_id, env.clock(), digest_mode="hourly")
-        await _release(env, message.chat_id, ("daily",))
+        env.repo.chats.set_prefs(message.chat_id, env.clock(), digest_mode=DigestMode.HOURLY)
+        await _release(env, message.chat_id, (HoldReason.DAILY,))
         await message.reply_text(
             "Digest: alerts are now collected and sent once an hour, on the hour;"
             " urgent alerts still go out at once."
         )
         return
-    mode = "all" if words[0] == "daily" else words[0]
-    if mode not in modes or len(words) != 2:
+    mode = DigestMode.ALL if words[0] == "daily" else _digest_mode(words[0])
+    if mode is None or len(words) != 2:
         raise UserError("Usage: /digest off | hourly | daily HH:MM (e.g. /digest daily 07:30)")
     at = parse_clock(words[1])
     env.repo.chats.set_prefs(
         message.chat_id, env.clock(), digest_mode=mode, digest_time=f"{at:%H:%M}"
     )
-    await _release(env, message.chat_id, ("hourly",))
+    await _release(env, message.chat_id, (HoldReason.HOURLY,))
     await message.reply_text(
         f"Digest: alerts are now collected and sent once a day at {at:%H:%M}"
         f" ({env.timezone} time); urgent alerts still go out at once."
@@ -165,7 +163,7 @@ async def quiet(
         return
     if text == "off":
         env.repo.chats.set_prefs(message.chat_id, env.clock(), quiet_start=None, quiet_end=None)
-        released = await _release(env, message.chat_id, ("quiet",))
+        released = await _release(env, message.chat_id, (HoldReason.QUIET,))
         await message.reply_text(f"Quiet hours off: alerts are sent at any hour.{released}")
         return
     start, end = parse_clock_range(text)
@@ -173,7 +171,7 @@ async def quiet(
         message.chat_id, env.clock(), quiet_start=f"{start:%H:%M}", quiet_end=f"{end:%H:%M}"
     )
     # Held under the old hours: planned again under the new ones (sent now, or held on).
-    await _release(env, message.chat_id, ("quiet",))
+    await _release(env, message.chat_id, (HoldReason.QUIET,))
     await message.reply_text(
         f"Quiet hours {start:%H:%M}-{end:%H:%M} ({env.timezone} time): alerts that come"
         " in meanwhile are sent when they end."
@@ -231,7 +229,15 @@ async def priority(
         )
 
 
-async def _release(env: CommandEnv, chat_id: int, reasons: tuple[str, ...]) -> str:
+def _digest_mode(word: str) -> DigestMode | None:
+    """The digest mode a word names (``/digest low 08:00`` still works), or None."""
+    try:
+        return DigestMode(word)
+    except ValueError:
+        return None
+
+
+async def _release(env: CommandEnv, chat_id: int, reasons: tuple[HoldReason, ...]) -> str:
     """Alerts held for ``reasons`` are due at once, and a delivery pass starts now."""
     released = env.repo.outbox.release_held(chat_id, reasons, env.clock())
     if not released:
