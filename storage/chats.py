@@ -5,9 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
-from bot.core.records import Mute, MuteKind, StoredChatPrefs, digest_mode
+from bot.core.records import (
+    KEEP,
+    DigestMode,
+    Keep,
+    Mute,
+    MuteKind,
+    StoredChatPrefs,
+    digest_mode,
+)
 from storage.access import log_access
 from storage.columns import iso, parse_iso
 from storage.sqlite_utils_loader import Database
@@ -126,18 +133,16 @@ class ChatStore:
     def add_mute(
         self,
         chat_id: int,
-        kind: str,
+        kind: MuteKind,
         value: str,
         until: datetime | None,
         created_by: int | None,
         now: datetime,
     ) -> int:
-        """Mute an entity or a source (kind "entity" | "source") in a chat until ``until``.
+        """Mute an entity or a source in a chat until ``until``.
 
         An existing mute of the same value in the chat is replaced, not duplicated.
         """
-        if kind not in ("entity", "source"):
-            raise ValueError(f"mute kind must be 'entity' or 'source', not {kind!r}")
         with transaction(self.db):
             self.db.execute(
                 "DELETE FROM mutes WHERE chat_id = ? AND kind = ? AND lower(value) = lower(?)",
@@ -170,7 +175,7 @@ class ChatStore:
             if kind in MuteKind.__members__.values()
         ]
 
-    def remove_mute(self, chat_id: int, kind: str, value: str) -> int:
+    def remove_mute(self, chat_id: int, kind: MuteKind, value: str) -> int:
         """Lift a mute; returns how many were removed (0 when there was none)."""
         with transaction(self.db):
             cursor = self.db.execute(
@@ -226,23 +231,39 @@ class ChatStore:
             digest_time=digest_time or None,
         )
 
-    def set_prefs(self, chat_id: int, now: datetime, **fields: Any) -> None:
-        """Set some of quiet_start, quiet_end ("HH:MM" or None), digest_mode, digest_time."""
-        allowed = {"quiet_start", "quiet_end", "digest_mode", "digest_time"}
-        unknown = set(fields) - allowed
-        if unknown:
-            raise ValueError(f"unknown chat preference(s): {', '.join(sorted(unknown))}")
+    def set_prefs(
+        self,
+        chat_id: int,
+        now: datetime,
+        *,
+        quiet_start: str | Keep | None = KEEP,
+        quiet_end: str | Keep | None = KEEP,
+        digest_mode: DigestMode | Keep = KEEP,
+        digest_time: str | Keep | None = KEEP,
+    ) -> None:
+        """Set the given ones of quiet_start, quiet_end ("HH:MM" or None), digest_mode and
+        digest_time ("HH:MM" or None); those left at KEEP are not changed."""
+        given: dict[str, object] = {
+            name: value
+            for name, value in (
+                ("quiet_start", quiet_start),
+                ("quiet_end", quiet_end),
+                ("digest_mode", digest_mode),
+                ("digest_time", digest_time),
+            )
+            if value is not KEEP
+        }
         with transaction(self.db):
             self.db.execute(
                 "INSERT INTO chat_prefs (chat_id, updated_at) VALUES (?, ?)"
                 " ON CONFLICT(chat_id) DO NOTHING",
                 [chat_id, iso(now)],
             )
-            if fields:
-                assignments = ", ".join(f"[{name}] = ?" for name in fields)
+            if given:
+                assignments = ", ".join(f"[{name}] = ?" for name in given)
                 self.db.execute(
                     f"UPDATE chat_prefs SET {assignments}, updated_at = ? WHERE chat_id = ?",
-                    [*fields.values(), iso(now), chat_id],
+                    [*given.values(), iso(now), chat_id],
                 )
 
     def log_setting_change(

@@ -17,6 +17,7 @@ import pytest
 
 from bot.core.formatting import MAX_MESSAGE_UTF16, utf16_len
 from bot.core.models import StoredAlert
+from bot.core.records import DigestMode, MuteKind
 from bot.telegram.application import build_application
 from bot.telegram.delivery import ChatPacer, TelegramDeliverer
 from storage.db import open_database
@@ -277,8 +278,10 @@ async def test_supergroup_upgrade_keeps_the_chats_settings(
 ) -> None:
     """Issue 16: the mutes, quiet hours and digest settings were lost with the old id."""
     old, new = -4002, -1004002
-    repo.chats.set_prefs(old, NOW, quiet_start="23:00", quiet_end="06:00", digest_mode="low")
-    repo.chats.add_mute(old, "source", "Noisy Wire", NOW + timedelta(days=3), 1, NOW)
+    repo.chats.set_prefs(
+        old, NOW, quiet_start="23:00", quiet_end="06:00", digest_mode=DigestMode.LOW
+    )
+    repo.chats.add_mute(old, MuteKind.SOURCE, "Noisy Wire", NOW + timedelta(days=3), 1, NOW)
     telegram_api.inject("sendMessage", "migrate", count=1, chat_id=old, migrate_to=new)
     add_alert(repo, "Upgrade day", chats=((old, None),), priority="urgent")
     await deliverer(bot, repo).drain()
@@ -432,7 +435,7 @@ async def test_quiet_hours_hold_then_send_one_digest(
 async def test_daily_digest_mode_holds_low_priority(
     telegram_api: FakeTelegramAPI, bot: Any, repo: Repository
 ) -> None:
-    repo.chats.set_prefs(CHAT, NOW, digest_mode="low", digest_time="18:00")
+    repo.chats.set_prefs(CHAT, NOW, digest_mode=DigestMode.LOW, digest_time="18:00")
     clock = Clock()
     add_alert(repo, "Low one", priority="digest")
     add_alert(repo, "Low two", priority="digest")
@@ -450,8 +453,8 @@ async def test_daily_digest_mode_holds_low_priority(
 async def test_muted_entity_and_source_are_skipped(
     telegram_api: FakeTelegramAPI, bot: Any, repo: Repository
 ) -> None:
-    repo.chats.add_mute(CHAT, "entity", "jnim", NOW + timedelta(hours=24), 1, NOW)
-    repo.chats.add_mute(CHAT, "source", "Noisy Wire", NOW + timedelta(hours=24), 1, NOW)
+    repo.chats.add_mute(CHAT, MuteKind.ENTITY, "jnim", NOW + timedelta(hours=24), 1, NOW)
+    repo.chats.add_mute(CHAT, MuteKind.SOURCE, "Noisy Wire", NOW + timedelta(hours=24), 1, NOW)
     add_alert(repo, "Only JNIM", entities=("JNIM",))
     add_alert(repo, "JNIM and Bamako", entities=("JNIM", "Bamako"))
     add_alert(repo, "Noisy", entities=("Bamako",), source="Noisy Wire")

@@ -13,15 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from bot.core.records import (
+    KEEP,
     AdminNotice,
     AlertRecord,
+    DigestMode,
     FeedState,
     HoldReason,
     IncidentRecord,
+    Keep,
     Mute,
+    MuteKind,
     NoticeStatus,
     OutboxRow,
     Role,
@@ -142,7 +146,7 @@ class ChatRows(Protocol):
     def add_mute(
         self,
         chat_id: int,
-        kind: str,
+        kind: MuteKind,
         value: str,
         until: datetime | None,
         created_by: int | None,
@@ -151,11 +155,20 @@ class ChatRows(Protocol):
 
     def active_mutes(self, chat_id: int, now: datetime) -> list[Mute]: ...
 
-    def remove_mute(self, chat_id: int, kind: str, value: str) -> int: ...
+    def remove_mute(self, chat_id: int, kind: MuteKind, value: str) -> int: ...
 
     def prefs(self, chat_id: int) -> StoredChatPrefs | None: ...
 
-    def set_prefs(self, chat_id: int, now: datetime, **fields: Any) -> None: ...
+    def set_prefs(
+        self,
+        chat_id: int,
+        now: datetime,
+        *,
+        quiet_start: str | Keep | None = KEEP,
+        quiet_end: str | Keep | None = KEEP,
+        digest_mode: DigestMode | Keep = KEEP,
+        digest_time: str | Keep | None = KEEP,
+    ) -> None: ...
 
     def severity_prefs(self, chat_id: int) -> dict[str, str]: ...
 

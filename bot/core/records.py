@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Any, TypeVar
 
 from bot.core.errors import FeedErrorKind, kind_label
@@ -340,6 +340,16 @@ class StoredChatPrefs:
     quiet_end: str | None = None
     digest_mode: DigestMode = DigestMode.OFF
     digest_time: str | None = None
+
+
+class Keep(Enum):
+    """The default of an optional change (``ChatStore.set_prefs``): leave the stored value as
+    it is. A sentinel, because None is a value that can be set (it clears quiet hours)."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
 
 
 @dataclass(frozen=True, slots=True)

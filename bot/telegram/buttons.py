@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -15,6 +15,7 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
 from bot.core.errors import ButtonExpired
 from bot.core.ports import MuteStore
+from bot.core.records import MuteKind
 
 log = logging.getLogger("newswatch.buttons")
 
@@ -58,7 +59,7 @@ def alert_keyboard(
 class MuteTarget:
     """What a mute button mutes: an ``entity`` or a ``source``, by name."""
 
-    kind: Literal["entity", "source"]
+    kind: MuteKind
     value: str
 
 
@@ -94,12 +95,12 @@ class MuteButtons:
             source = alert.source
             if not source:
                 raise ButtonExpired("This alert has no source to mute.")
-            return MuteTarget("source", source)
+            return MuteTarget(MuteKind.SOURCE, source)
         entities = alert.entities
         position = int(index or 0)
         if position >= len(entities):
             raise ButtonExpired("This button is not valid any more.")
-        return MuteTarget("entity", str(entities[position]))
+        return MuteTarget(MuteKind.ENTITY, str(entities[position]))
 
     async def on_press(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query

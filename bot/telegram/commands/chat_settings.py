@@ -20,7 +20,7 @@ from bot.core.periods import (
     parse_clock_range,
     parse_duration,
 )
-from bot.core.records import DigestMode, HoldReason, StoredChatPrefs
+from bot.core.records import DigestMode, HoldReason, MuteKind, StoredChatPrefs
 from bot.core.reports import (
     MuteLine,
     relative,
@@ -78,13 +78,13 @@ async def unmute(
     if not text:
         raise UserError("Usage: /unmute <entity | source>; /mutes lists them.")
     kind_word, _, rest = text.partition(" ")
-    kinds: tuple[str, ...] = ("entity", "source")
+    kinds: tuple[MuteKind, ...] = tuple(MuteKind)
     if kind_word.lower() in kinds and rest.strip():
-        kinds, text = (kind_word.lower(),), rest.strip()
+        kinds, text = (MuteKind(kind_word.lower()),), rest.strip()
     removed = 0
     for kind in kinds:
         value = text
-        if kind == "entity":
+        if kind is MuteKind.ENTITY:
             value = env.try_entity(text) or text
         removed += env.repo.chats.remove_mute(message.chat_id, kind, value)
     if removed:
@@ -247,20 +247,20 @@ async def _release(env: CommandEnv, chat_id: int, reasons: tuple[HoldReason, ...
     return f" The {released} alert(s) held so far are on their way."
 
 
-def _resolve_mute_target(env: CommandEnv, text: str) -> tuple[str, str]:
+def _resolve_mute_target(env: CommandEnv, text: str) -> tuple[MuteKind, str]:
     kind_word, _, rest = text.partition(" ")
-    kinds = ["entity", "source"]
+    kinds = list(MuteKind)
     if kind_word.lower() in kinds and rest.strip():
-        kinds, text = [kind_word.lower()], rest.strip()
-    if "entity" in kinds:
+        kinds, text = [MuteKind(kind_word.lower())], rest.strip()
+    if MuteKind.ENTITY in kinds:
         name = env.try_entity(text)
         if name is not None:
-            return "entity", name
-    if "source" in kinds:
+            return MuteKind.ENTITY, name
+    if MuteKind.SOURCE in kinds:
         wanted = normalize(text)
         for source in env.queries.source_names():
             if normalize(source) == wanted:
-                return "source", source
+                return MuteKind.SOURCE, source
     raise UserError(
         f"{text[:60]} is neither a watched entity nor a known source."
         " See /watchlist for entities and /recent for source names."
