@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.core.records import AccessEntry, Role, role
+from bot.core.records import AccessEntry, DeliveryKind, DeliveryStatus, Role, role
 from storage.columns import iso, parse_iso
 from storage.sqlite_utils_loader import Database
 from storage.transactions import transaction
@@ -59,13 +59,13 @@ class AccessStore:
     def claim_owner(self, user_id: int, chat_id: int, now: datetime) -> bool:
         """Make ``user_id`` the owner and subscribe ``chat_id``, unless an owner already exists."""
         with transaction(self.db):
-            if self.db.execute("SELECT 1 FROM users WHERE role = 'owner'").fetchone():
+            if self.db.execute("SELECT 1 FROM users WHERE role = ?", [Role.OWNER]).fetchone():
                 return False
             self.db.execute(
                 "INSERT INTO users (user_id, role, added_at, added_by, chat_id)"
-                " VALUES (?, 'owner', ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET role = 'owner',"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET role = excluded.role,"
                 " added_at = excluded.added_at, added_by = excluded.added_by",
-                [user_id, iso(now), user_id, chat_id],
+                [user_id, Role.OWNER, iso(now), user_id, chat_id],
             )
             log_access(self.db, user_id, "paired", user_id, chat_id, "pairing code accepted", now)
             self._subscribe(chat_id, user_id, now)
@@ -90,14 +90,20 @@ class AccessStore:
             if cursor.rowcount:
                 log_access(self.db, actor, "unsubscribed", None, chat_id, "", now)
                 self.db.execute(
-                    "UPDATE deliveries SET status = 'skipped', last_error = 'unsubscribed',"
-                    " updated_at = ? WHERE chat_id = ? AND status = 'pending' AND kind = 'alert'",
-                    [iso(now), chat_id],
+                    "UPDATE deliveries SET status = ?, last_error = 'unsubscribed',"
+                    " updated_at = ? WHERE chat_id = ? AND status = ? AND kind = ?",
+                    [
+                        DeliveryStatus.SKIPPED,
+                        iso(now),
+                        chat_id,
+                        DeliveryStatus.PENDING,
+                        DeliveryKind.ALERT,
+                    ],
                 )
             return bool(cursor.rowcount)
 
     def owner_ids(self) -> list[int]:
-        return [u for u, role in self.users().items() if role == "owner"]
+        return [u for u, role in self.users().items() if role is Role.OWNER]
 
     def subscribed_chats(self) -> list[int]:
         """Chats that receive alerts besides the configured ones (the owner's, after pairing)."""

@@ -11,7 +11,15 @@ from typing import Any
 
 from bot.core.incidents import merge_story_incident
 from bot.core.models import StoredAlert
-from bot.core.records import AlertRecord, FeedState, KnownItem, StoryMember, priority
+from bot.core.records import (
+    AlertRecord,
+    DeliveryKind,
+    DeliveryStatus,
+    FeedState,
+    KnownItem,
+    StoryMember,
+    priority,
+)
 from bot.core.story_edits import FIRST_MESSAGE_OUTLETS, with_outlet
 from storage.columns import chunks, iso, json_list, parse_iso
 from storage.feeds import write_feed_fields
@@ -263,8 +271,19 @@ class AlertStore:
             )
             self.db.conn.executemany(
                 "INSERT OR IGNORE INTO deliveries (alert_id, chat_id, thread_id, kind, status,"
-                " attempts, created_at, updated_at) VALUES (?, ?, ?, 'alert', 'pending', 0, ?, ?)",
-                [(alert_id, chat, thread, iso(now), iso(now)) for chat, thread in alert.chats],
+                " attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
+                [
+                    (
+                        alert_id,
+                        chat,
+                        thread,
+                        DeliveryKind.ALERT,
+                        DeliveryStatus.PENDING,
+                        iso(now),
+                        iso(now),
+                    )
+                    for chat, thread in alert.chats
+                ],
             )
         return StoredAlert(alert_id=alert_id, story_id=story_id, new_story=new_story)
 
@@ -390,7 +409,8 @@ class AlertStore:
         """Alerts stored while there was no alert chat at all: no chat has a row for them."""
         row = self.db.execute(
             "SELECT count(*) FROM alerts a WHERE NOT EXISTS (SELECT 1 FROM deliveries d"
-            " WHERE d.alert_id = a.id AND d.kind = 'alert')"
+            " WHERE d.alert_id = a.id AND d.kind = ?)",
+            [DeliveryKind.ALERT],
         ).fetchone()
         return int(row[0])
 
@@ -398,8 +418,8 @@ class AlertStore:
         """The latest ``limit`` unrouted alerts, oldest first (a digest's order)."""
         rows = self.db.execute_returning_dicts(
             "SELECT a.* FROM alerts a WHERE NOT EXISTS (SELECT 1 FROM deliveries d"
-            " WHERE d.alert_id = a.id AND d.kind = 'alert') ORDER BY a.id DESC LIMIT ?",
-            [limit],
+            " WHERE d.alert_id = a.id AND d.kind = ?) ORDER BY a.id DESC LIMIT ?",
+            [DeliveryKind.ALERT, limit],
         )
         return [alert_record(row) for row in rows[::-1]]
 

@@ -8,10 +8,12 @@ from datetime import datetime
 
 from bot.core.records import (
     KEEP,
+    DeliveryStatus,
     DigestMode,
     Keep,
     Mute,
     MuteKind,
+    NoticeStatus,
     StoredChatPrefs,
     digest_mode,
 )
@@ -82,14 +84,16 @@ class ChatStore:
     def _follow_migrations(self) -> int:
         moved = self.db.execute(
             "UPDATE OR IGNORE deliveries SET chat_id = (SELECT migrated_to FROM chats"
-            " WHERE chats.chat_id = deliveries.chat_id) WHERE status = 'pending' AND chat_id IN"
-            " (SELECT chat_id FROM chats WHERE migrated_to IS NOT NULL)"
+            " WHERE chats.chat_id = deliveries.chat_id) WHERE status = ? AND chat_id IN"
+            " (SELECT chat_id FROM chats WHERE migrated_to IS NOT NULL)",
+            [DeliveryStatus.PENDING],
         ).rowcount
         # rows left behind already had a twin for the new id (both ids were configured)
         self.db.execute(
-            "UPDATE deliveries SET status = 'skipped', last_error = 'duplicate after chat"
-            " migration' WHERE status = 'pending' AND chat_id IN"
-            " (SELECT chat_id FROM chats WHERE migrated_to IS NOT NULL)"
+            "UPDATE deliveries SET status = ?, last_error = 'duplicate after chat"
+            " migration' WHERE status = ? AND chat_id IN"
+            " (SELECT chat_id FROM chats WHERE migrated_to IS NOT NULL)",
+            [DeliveryStatus.SKIPPED, DeliveryStatus.PENDING],
         )
         return int(moved or 0)
 
@@ -119,14 +123,14 @@ class ChatStore:
             if not cursor.rowcount:
                 return None
             self.db.execute(
-                "UPDATE admin_notices SET status = 'pending' WHERE admin_id = ?"
-                " AND status = 'failed' AND last_error LIKE 'Forbidden%'",
-                [chat_id],
+                "UPDATE admin_notices SET status = ? WHERE admin_id = ?"
+                " AND status = ? AND last_error LIKE 'Forbidden%'",
+                [NoticeStatus.PENDING, chat_id, NoticeStatus.FAILED],
             )
             log_access(self.db, None, "chat reactivated", None, chat_id, "", now)
             row = self.db.execute(
-                "SELECT count(*) FROM deliveries WHERE chat_id = ? AND status = 'pending'",
-                [chat_id],
+                "SELECT count(*) FROM deliveries WHERE chat_id = ? AND status = ?",
+                [chat_id, DeliveryStatus.PENDING],
             ).fetchone()
         return int(row[0])
 

@@ -67,19 +67,22 @@ class FeedStore:
         with transaction(self.db):
             self.db.conn.executemany(
                 "INSERT INTO feeds (url, title, origin, status, created_at, consecutive_failures,"
-                " items_total) VALUES (?, ?, ?, 'active', ?, 0, 0) ON CONFLICT(url) DO UPDATE SET"
+                " items_total) VALUES (?, ?, ?, ?, ?, 0, 0) ON CONFLICT(url) DO UPDATE SET"
                 " origin = excluded.origin,"
                 " title = COALESCE(feeds.title, excluded.title),"
-                " status = CASE WHEN feeds.status = 'removed' THEN 'active' ELSE feeds.status END",
-                [(s.url, s.title, s.origin, iso(now)) for s in specs],
+                # a feed back in the list after its removal is active again
+                " status = CASE WHEN feeds.status = ? THEN excluded.status ELSE feeds.status END",
+                [
+                    (s.url, s.title, s.origin, FeedStatus.ACTIVE, iso(now), FeedStatus.REMOVED)
+                    for s in specs
+                ],
             )
             urls = [s.url for s in specs]
             if urls:
                 marks = ",".join("?" * len(urls))
                 self.db.execute(
-                    f"UPDATE feeds SET status = 'removed' WHERE status = 'active'"
-                    f" AND url NOT IN ({marks})",
-                    urls,
+                    f"UPDATE feeds SET status = ? WHERE status = ? AND url NOT IN ({marks})",
+                    [FeedStatus.REMOVED, FeedStatus.ACTIVE, *urls],
                 )
 
     def states(self, urls: Iterable[str] | None = None) -> dict[str, FeedState]:
@@ -105,7 +108,8 @@ class FeedStore:
         """The earliest moment a feed that can be fetched becomes due (None: no such feed)."""
         row = self.db.execute(
             "SELECT min(max(COALESCE(next_fetch_at, ''), COALESCE(retry_not_before, '')))"
-            " FROM feeds WHERE status IN ('active', 'paused')"
+            " FROM feeds WHERE status IN (?, ?)",
+            [FeedStatus.ACTIVE, FeedStatus.PAUSED],
         ).fetchone()
         if row is None or row[0] is None:
             return None

@@ -6,11 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from bot.core.feed_state import FeedStatus
 from bot.core.models import CycleReport
 from bot.core.records import (
     CycleRecord,
+    DeliveryStatus,
     FailingFeed,
     InactiveChat,
+    NoticeStatus,
     error_kind,
     feed_status,
 )
@@ -19,7 +22,7 @@ from storage.repository import iso
 from storage.sqlite_utils_loader import Database
 from storage.transactions import transaction
 
-LIVE_FEED_STATUSES = ("active", "paused")
+LIVE_FEED_STATUSES = (FeedStatus.ACTIVE, FeedStatus.PAUSED)
 
 
 def _iso(moment: datetime) -> str:
@@ -58,9 +61,8 @@ def prune(db: Database, now: datetime, retention_days: int) -> PruneReport:
             f"DELETE FROM deliveries WHERE alert_id IN ({old_alerts})", [cutoff]
         ).rowcount
         deliveries += db.execute(
-            "DELETE FROM deliveries WHERE alert_id IS NULL AND created_at < ?"
-            " AND status != 'pending'",
-            [cutoff],
+            "DELETE FROM deliveries WHERE alert_id IS NULL AND created_at < ? AND status != ?",
+            [cutoff, DeliveryStatus.PENDING],
         ).rowcount
         db.execute(f"UPDATE items SET alert_id = NULL WHERE alert_id IN ({old_alerts})", [cutoff])
         db.execute(
@@ -90,7 +92,8 @@ def prune(db: Database, now: datetime, retention_days: int) -> PruneReport:
         db.execute("DELETE FROM weak_matches WHERE created_at < ?", [cutoff])
         # Sent or failed admin notices; a pending one waits for Telegram, whatever its age.
         db.execute(
-            "DELETE FROM admin_notices WHERE created_at < ? AND status != 'pending'", [cutoff]
+            "DELETE FROM admin_notices WHERE created_at < ? AND status != ?",
+            [cutoff, NoticeStatus.PENDING],
         )
     return PruneReport(alerts, deliveries, stories, items, cycles)
 
@@ -154,10 +157,16 @@ def failing_feeds(db: Database, limit: int = 50) -> list[FailingFeed]:
     rows = db.execute(
         "SELECT url, status, consecutive_failures, last_error, last_error_kind, last_status,"
         " last_error_at, next_fetch_at, redirected_to FROM feeds"
-        " WHERE status IN ('active', 'paused', 'gone')"
-        " AND (consecutive_failures > 0 OR status != 'active')"
-        " ORDER BY status = 'active', consecutive_failures DESC, url LIMIT ?",
-        [limit],
+        " WHERE status IN (?, ?, ?) AND (consecutive_failures > 0 OR status != ?)"
+        " ORDER BY status = ?, consecutive_failures DESC, url LIMIT ?",
+        [
+            FeedStatus.ACTIVE,
+            FeedStatus.PAUSED,
+            FeedStatus.GONE,
+            FeedStatus.ACTIVE,
+            FeedStatus.ACTIVE,
+            limit,
+        ],
     ).fetchall()
     return [
         FailingFeed(
@@ -193,12 +202,16 @@ def feed_counts(db: Database) -> dict[str, int]:
 
 
 def pending_notice_count(db: Database) -> int:
-    row = db.execute("SELECT count(*) FROM admin_notices WHERE status = 'pending'").fetchone()
+    row = db.execute(
+        "SELECT count(*) FROM admin_notices WHERE status = ?", [NoticeStatus.PENDING]
+    ).fetchone()
     return int(row[0])
 
 
 def pending_delivery_count(db: Database) -> int:
-    row = db.execute("SELECT count(*) FROM deliveries WHERE status = 'pending'").fetchone()
+    row = db.execute(
+        "SELECT count(*) FROM deliveries WHERE status = ?", [DeliveryStatus.PENDING]
+    ).fetchone()
     return int(row[0])
 
 
@@ -207,8 +220,9 @@ def inactive_chats(db: Database) -> list[InactiveChat]:
     rows = db.execute(
         "SELECT c.chat_id, c.deactivated_at, c.deactivated_reason,"
         " (SELECT count(*) FROM deliveries d WHERE d.chat_id = c.chat_id"
-        "  AND d.status = 'pending') AS pending"
-        " FROM chats c WHERE c.active = 0 AND c.migrated_to IS NULL ORDER BY c.chat_id"
+        "  AND d.status = ?) AS pending"
+        " FROM chats c WHERE c.active = 0 AND c.migrated_to IS NULL ORDER BY c.chat_id",
+        [DeliveryStatus.PENDING],
     ).fetchall()
     return [
         InactiveChat(

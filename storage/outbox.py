@@ -9,6 +9,8 @@ from typing import Any
 
 from bot.core.records import (
     AdminNotice,
+    DeliveryKind,
+    DeliveryStatus,
     HoldReason,
     NoticeStatus,
     OutboxRow,
@@ -37,9 +39,9 @@ class Outbox:
             " FROM deliveries d LEFT JOIN alerts a ON a.id = d.alert_id"
             " LEFT JOIN stories s ON s.id = a.story_id"
             " LEFT JOIN chats c ON c.chat_id = d.chat_id"
-            " WHERE d.status = 'pending' AND (d.not_before IS NULL OR d.not_before <= ?)"
+            " WHERE d.status = ? AND (d.not_before IS NULL OR d.not_before <= ?)"
             " AND COALESCE(c.active, 1) = 1 ORDER BY d.id LIMIT ?",
-            [iso(now), limit],
+            [DeliveryStatus.PENDING, iso(now), limit],
         )
         return [
             OutboxRow(
@@ -59,23 +61,25 @@ class Outbox:
 
     def pending_delivery_count(self) -> int:
         """Deliveries still to send, of every chat and kind."""
-        row = self.db.execute("SELECT count(*) FROM deliveries WHERE status = 'pending'").fetchone()
+        row = self.db.execute(
+            "SELECT count(*) FROM deliveries WHERE status = ?", [DeliveryStatus.PENDING]
+        ).fetchone()
         return int(row[0])
 
     def mark_sent(self, delivery_id: int, message_id: int | None, now: datetime) -> None:
         with transaction(self.db):
             self.db.execute(
-                "UPDATE deliveries SET status = 'sent', message_id = ?, updated_at = ?,"
+                "UPDATE deliveries SET status = ?, message_id = ?, updated_at = ?,"
                 " attempts = attempts + 1, last_error = NULL WHERE id = ?",
-                [message_id, iso(now), delivery_id],
+                [DeliveryStatus.SENT, message_id, iso(now), delivery_id],
             )
 
     def mark_failed(self, delivery_id: int, reason: str, now: datetime) -> None:
         with transaction(self.db):
             self.db.execute(
-                "UPDATE deliveries SET status = 'failed', last_error = ?, updated_at = ?,"
+                "UPDATE deliveries SET status = ?, last_error = ?, updated_at = ?,"
                 " attempts = attempts + 1 WHERE id = ?",
-                [reason, iso(now), delivery_id],
+                [DeliveryStatus.FAILED, reason, iso(now), delivery_id],
             )
 
     def mark_retry(
@@ -93,17 +97,23 @@ class Outbox:
         with transaction(self.db):
             self.db.conn.executemany(
                 "UPDATE deliveries SET not_before = ?, held = ?, updated_at = ?"
-                " WHERE id = ? AND status = 'pending'",
-                [(iso(until), why, iso(now), delivery_id) for delivery_id, until, why in holds],
+                " WHERE id = ? AND status = ?",
+                [
+                    (iso(until), why, iso(now), delivery_id, DeliveryStatus.PENDING)
+                    for delivery_id, until, why in holds
+                ],
             )
 
     def skip(self, skips: Sequence[tuple[int, str]], now: datetime) -> None:
         """Close pending rows that must not be sent (e.g. muted), with the reason."""
         with transaction(self.db):
             self.db.conn.executemany(
-                "UPDATE deliveries SET status = 'skipped', last_error = ?, updated_at = ?"
-                " WHERE id = ? AND status = 'pending'",
-                [(reason, iso(now), delivery_id) for delivery_id, reason in skips],
+                "UPDATE deliveries SET status = ?, last_error = ?, updated_at = ?"
+                " WHERE id = ? AND status = ?",
+                [
+                    (DeliveryStatus.SKIPPED, reason, iso(now), delivery_id, DeliveryStatus.PENDING)
+                    for delivery_id, reason in skips
+                ],
             )
 
     def bundle_into_digest(
@@ -125,14 +135,32 @@ class Outbox:
                 cursor = self.db.execute(
                     "INSERT INTO deliveries (alert_id, chat_id, thread_id, kind, status, attempts,"
                     " created_at, updated_at, payload, silent)"
-                    " VALUES (NULL, ?, ?, 'digest', 'pending', 0, ?, ?, ?, ?)",
-                    [chat_id, thread_id, iso(now), iso(now), text, 1 if silent else 0],
+                    " VALUES (NULL, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
+                    [
+                        chat_id,
+                        thread_id,
+                        DeliveryKind.DIGEST,
+                        DeliveryStatus.PENDING,
+                        iso(now),
+                        iso(now),
+                        text,
+                        1 if silent else 0,
+                    ],
                 )
                 new_ids.append(int(cursor.lastrowid or 0))
             self.db.conn.executemany(
-                "UPDATE deliveries SET status = 'digested', digest_id = ?, updated_at = ?"
-                " WHERE id = ? AND status = 'pending'",
-                [(new_ids[0], iso(now), delivery_id) for delivery_id in ids],
+                "UPDATE deliveries SET status = ?, digest_id = ?, updated_at = ?"
+                " WHERE id = ? AND status = ?",
+                [
+                    (
+                        DeliveryStatus.DIGESTED,
+                        new_ids[0],
+                        iso(now),
+                        delivery_id,
+                        DeliveryStatus.PENDING,
+                    )
+                    for delivery_id in ids
+                ],
             )
         return new_ids
 
@@ -147,15 +175,33 @@ class Outbox:
                 cursor = self.db.execute(
                     "INSERT INTO deliveries (alert_id, chat_id, thread_id, kind, status, attempts,"
                     " created_at, updated_at, payload, silent)"
-                    " VALUES (NULL, ?, NULL, 'digest', 'pending', 0, ?, ?, ?, 1)",
-                    [chat_id, iso(now), iso(now), text],
+                    " VALUES (NULL, ?, NULL, ?, ?, 0, ?, ?, ?, 1)",
+                    [
+                        chat_id,
+                        DeliveryKind.DIGEST,
+                        DeliveryStatus.PENDING,
+                        iso(now),
+                        iso(now),
+                        text,
+                    ],
                 )
                 new_ids.append(int(cursor.lastrowid or 0))
             self.db.conn.executemany(
                 "INSERT OR IGNORE INTO deliveries (alert_id, chat_id, kind, status, attempts,"
                 " created_at, updated_at, digest_id)"
-                " VALUES (?, ?, 'alert', 'digested', 0, ?, ?, ?)",
-                [(alert_id, chat_id, iso(now), iso(now), new_ids[0]) for alert_id in alert_ids],
+                " VALUES (?, ?, ?, ?, 0, ?, ?, ?)",
+                [
+                    (
+                        alert_id,
+                        chat_id,
+                        DeliveryKind.ALERT,
+                        DeliveryStatus.DIGESTED,
+                        iso(now),
+                        iso(now),
+                        new_ids[0],
+                    )
+                    for alert_id in alert_ids
+                ],
             )
         return new_ids
 
@@ -166,8 +212,8 @@ class Outbox:
         with transaction(self.db):
             cursor = self.db.execute(
                 "UPDATE deliveries SET not_before = NULL, updated_at = ?"
-                f" WHERE chat_id = ? AND status = 'pending' AND held IN ({marks})",
-                [iso(now), chat_id, *reasons],
+                f" WHERE chat_id = ? AND status = ? AND held IN ({marks})",
+                [iso(now), chat_id, DeliveryStatus.PENDING, *reasons],
             )
             return int(cursor.rowcount or 0)
 
@@ -202,12 +248,12 @@ class Outbox:
                     "SELECT s.id AS story_id, s.outlets AS story_outlets, d.id AS delivery_id,"
                     " d.chat_id, d.thread_id, d.message_id, a.*"
                     " FROM stories s JOIN deliveries d ON d.alert_id = s.first_alert_id"
-                    " AND d.kind = 'alert' AND d.status = 'sent' AND d.message_id IS NOT NULL"
+                    " AND d.kind = ? AND d.status = ? AND d.message_id IS NOT NULL"
                     " JOIN alerts a ON a.id = s.first_alert_id"
                     " LEFT JOIN chats c ON c.chat_id = d.chat_id"
                     f" WHERE s.id IN ({marks}) AND COALESCE(c.active, 1) = 1"
                     " ORDER BY s.id, d.id",
-                    chunk,
+                    [DeliveryKind.ALERT, DeliveryStatus.SENT, *chunk],
                 )
             )
         return [
@@ -246,8 +292,8 @@ class Outbox:
         with transaction(self.db):
             self.db.conn.executemany(
                 "INSERT INTO admin_notices (admin_id, text, status, attempts, created_at)"
-                " VALUES (?, ?, 'pending', 0, ?)",
-                [(admin, text, iso(now)) for admin in admin_ids],
+                " VALUES (?, ?, ?, 0, ?)",
+                [(admin, text, NoticeStatus.PENDING, iso(now)) for admin in admin_ids],
             )
 
     def pending_admin_notices(self) -> list[AdminNotice]:
@@ -255,8 +301,9 @@ class Outbox:
         return [
             AdminNotice(id=int(i), admin_id=int(admin), text=str(text), attempts=int(n or 0))
             for i, admin, text, n in self.db.execute(
-                "SELECT id, admin_id, text, attempts FROM admin_notices WHERE status = 'pending'"
-                " ORDER BY id"
+                "SELECT id, admin_id, text, attempts FROM admin_notices WHERE status = ?"
+                " ORDER BY id",
+                [NoticeStatus.PENDING],
             )
         ]
 
@@ -267,6 +314,6 @@ class Outbox:
         with transaction(self.db):
             self.db.execute(
                 "UPDATE admin_notices SET status = ?, attempts = attempts + 1, last_error = ?,"
-                " sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE id = ?",
-                [status, error, status, iso(now), notice_id],
+                " sent_at = COALESCE(?, sent_at) WHERE id = ?",
+                [status, error, iso(now) if status is NoticeStatus.SENT else None, notice_id],
             )

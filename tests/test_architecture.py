@@ -4,6 +4,7 @@ adapters never import each other (the import matrix below, drawn in docs/archite
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -229,3 +230,67 @@ def test_the_checker_allows_what_the_matrix_allows() -> None:
         "main": ["bot.cli.entry", "sys"],
     }
     assert matrix_violations(allowed) == []
+
+
+# ----- stored states are bound from their enums, never spelled in SQL ----------------------
+# A state literal in SQL ('pending', 'sent', 'active' …) is a second spelling of the enum that
+# a rename or a new member leaves behind silently; storage binds the enum member as a
+# parameter instead. Migrations are exempt: each describes the schema as it was when written.
+SQL_LITERAL_EXEMPT = {"migrations.py"}
+
+
+def _state_values() -> frozenset[str]:
+    """The values of every state enum of the storage boundary (bot.core.records)."""
+    from enum import StrEnum
+
+    import bot.core.records as records
+
+    enums = [v for v in vars(records).values() if isinstance(v, type) and issubclass(v, StrEnum)]
+    return frozenset(member.value for enum in enums for member in enum)
+
+
+def _sql_state_literals(source: str, values: frozenset[str]) -> list[tuple[int, str]]:
+    """(line, 'value') for each state value quoted as a SQL literal in a string of ``source``
+    (adjacent literals and the text parts of f-strings included)."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found += [
+                (node.lineno, f"'{word}'")
+                for word in re.findall(r"'([^'\s]*)'", node.value)
+                if word in values
+            ]
+    return sorted(set(found))
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in _modules("storage") if p.name not in SQL_LITERAL_EXEMPT],
+    ids=lambda p: p.name,
+)
+def test_storage_binds_states_from_their_enums(path: Path) -> None:
+    spelled = _sql_state_literals(path.read_text(encoding="utf-8"), _state_values())
+    assert not spelled, (
+        f"{path.name} spells enum states as SQL literals (bind the enum member as a"
+        f" parameter): {', '.join(f'line {line}: {word}' for line, word in spelled)}"
+    )
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "\"UPDATE deliveries SET status = 'sent' WHERE id = ?\"",
+        "f\"SELECT 1 FROM feeds WHERE status IN ('active', {marks})\"",
+        '("SELECT count(*) FROM deliveries"\n " WHERE kind = \'digest\'")',
+    ],
+)
+def test_the_state_literal_check_catches_a_spelled_state(sql: str) -> None:
+    assert _sql_state_literals(f"x = {sql}\n", _state_values())
+
+
+def test_the_state_literal_check_allows_bound_states_and_other_text() -> None:
+    source = (
+        "x = ('UPDATE deliveries SET status = ?, last_error = \\'unsubscribed\\' WHERE id = ?',"
+        " [DeliveryStatus.SKIPPED])\n"
+    )
+    assert _sql_state_literals(source, _state_values()) == []
