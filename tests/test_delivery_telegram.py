@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from bot.core.formatting import MAX_MESSAGE_UTF16, utf16_len
+from bot.core.matching import Hit
 from bot.core.models import StoredAlert
 from bot.core.records import DigestMode, MuteKind
 from bot.telegram.application import build_application
@@ -59,7 +60,7 @@ def add_alert(
         summary=summary,
         published=now - timedelta(minutes=5),
         entities=entities,
-        matches=tuple({"entity": e, "alias": e, "field": "title"} for e in entities),
+        matches=tuple(Hit(e, e, "title") for e in entities),
         priority=priority,
         chats=tuple(chats),
         story_id=story_id,

@@ -119,7 +119,7 @@ def test_a_later_report_updates_the_story_incident(tmp_path: Path) -> None:
         draft = AlertDraft(
             source=f"Outlet {i}", title=title, link=f"https://x.example/{i}", summary="",
             published=now, entities=("Mali",), matches=(), priority="normal", chats=(),
-            story_id=story, incident=tagger.tag(title).to_dict(),
+            story_id=story, incident=tagger.tag(title).fields(),
         )  # fmt: skip
         item = NewItem(f"k{i}", None, "feed", title, None, now, alert=draft)
         stored = repo.alerts.store_feed_items("feed", [item], now, None)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.errors import FeedLookupError
+from bot.core.matching import Hit
 from bot.core.models import FeedSpec
 from bot.core.records import FeedState
 from storage.db import open_database
@@ -27,7 +28,7 @@ def _alert(title: str) -> AlertDraft:
         summary="",
         published=NOW,
         entities=("JNIM",),
-        matches=({"entity": "JNIM", "alias": "JNIM", "field": "title"},),
+        matches=(Hit("JNIM", "JNIM", "title"),),
         priority="normal",
         chats=((1, None), (2, 7)),
     )

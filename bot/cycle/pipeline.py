@@ -581,15 +581,13 @@ class Pipeline:
             summary=item.summary,
             published=item.published,
             entities=tuple(result.entities),
-            matches=tuple(
-                {"entity": h.entity, "alias": h.alias, "field": h.field} for h in result.hits
-            ),
+            matches=tuple(result.hits),
             priority=priority_for(incident, result.priority),
             chats=chats,
             story_id=story_id,
             batch_story=batch_story,
             lang=guess_language(item.title, item.summary),
-            incident=incident.to_dict() if incident.event_type or incident.places else None,
+            incident=incident.fields() if incident.event_type or incident.places else None,
         )
 
 

@@ -84,7 +84,7 @@ def without_muted(row: OutboxRow, mutes: Sequence[tuple[MuteKind, str]]) -> Outb
     kept = unmuted_entities(entities, mutes)
     if len(kept) == len(entities):
         return row
-    matches = tuple(m for m in row.alert.matches if m.get("entity") in kept)
+    matches = tuple(m for m in row.alert.matches if m.entity in kept)
     return replace(row, alert=replace(row.alert, entities=tuple(kept), matches=matches))
 
 
@@ -307,7 +307,7 @@ class TelegramDeliverer:
                         below_minimum=r.kind is DeliveryKind.ALERT
                         and r.alert is not None
                         and below_minimum(
-                            r.alert.severity, list(r.alert.entities), minimums[chat_id]
+                            r.alert.incident.severity, list(r.alert.entities), minimums[chat_id]
                         )
                         is not None,
                     )
