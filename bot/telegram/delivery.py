@@ -350,7 +350,7 @@ class TelegramDeliverer:
             for (alert, _), also in zip(alerts, self._also_reported(alerts), strict=True)
         ]
         texts = render_digest(views, digest_header(why, len(views)))
-        silent = all(v.priority == "digest" for v in views)
+        silent = all(v.priority is Priority.DIGEST for v in views)
         ids = self.repo.outbox.bundle_into_digest(
             [r.delivery_id for r in rows], chat_id, thread_id, texts, silent, self.clock()
         )
