@@ -203,22 +203,6 @@ class AlertStore(Protocol):
     def alerts(self) -> AlertRows: ...
 
 
-class MuteStore(Protocol):
-    """What the mute buttons under alerts read and write."""
-
-    @property
-    def alerts(self) -> AlertRows: ...
-
-    @property
-    def outbox(self) -> OutboxRows: ...
-
-    @property
-    def chats(self) -> ChatRows: ...
-
-    @property
-    def access(self) -> AccessRows: ...
-
-
 class ChatLife(Protocol):
     """A chat's active/inactive state: deactivated on 403, revived when it talks again."""
 
@@ -226,9 +210,11 @@ class ChatLife(Protocol):
     def chats(self) -> ChatRows: ...
 
 
-class Outbox(Protocol):
-    """The outbox as the Telegram deliverer drains it: pending rows, their outcome, admin notices,
-    chat preferences and mutes, and the story edits."""
+class DeliveryStore(Protocol):
+    """The delivery side of storage: stored alerts, the outbox, chats (settings, mutes, life)
+    and users. The Telegram deliverer drains the outbox through it (pending rows, their
+    outcome, admin notices, story edits, each chat's preferences and mutes); the mute buttons
+    under alerts read an alert, its chats and the user's role, and write the mute."""
 
     @property
     def alerts(self) -> AlertRows: ...
@@ -243,23 +229,12 @@ class Outbox(Protocol):
     def access(self) -> AccessRows: ...
 
 
-class CommandStore(Protocol):
-    """What the bot commands change: mutes, chat settings, subscriptions, backlog, feed retries."""
+class CommandStore(DeliveryStore, Protocol):
+    """What the bot commands change: the delivery side (mutes, chat settings, subscriptions,
+    backlog) and feed retries."""
 
     @property
     def feeds(self) -> FeedRows: ...
-
-    @property
-    def alerts(self) -> AlertRows: ...
-
-    @property
-    def outbox(self) -> OutboxRows: ...
-
-    @property
-    def chats(self) -> ChatRows: ...
-
-    @property
-    def access(self) -> AccessRows: ...
 
 
 class AlertQueries(Protocol):

@@ -34,7 +34,7 @@ from bot.core.formatting import Report, render_alert, render_digest, render_plai
 from bot.core.incidents import below_minimum
 from bot.core.models import StoredAlert
 from bot.core.notice_pages import notice_pages
-from bot.core.ports import Outbox
+from bot.core.ports import DeliveryStore
 from bot.core.records import (
     AlertRecord,
     DeliveryKind,
@@ -166,7 +166,7 @@ class TelegramDeliverer:
     def __init__(
         self,
         bot: Any,  # an ExtBot: requests carry rate_limit_args
-        repo: Outbox,
+        repo: DeliveryStore,
         *,
         timezone: str,
         admin_ids: Sequence[int] = (),
