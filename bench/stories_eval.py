@@ -39,6 +39,7 @@ from bench.story_data import (
     cluster_online,
     default_actions,
     default_matcher,
+    default_meanings,
     default_places,
     fit_model,
     load_items,
@@ -181,6 +182,7 @@ def cost(args: argparse.Namespace, out: TextIO) -> None:
     places = default_places()
     model = load_story_model()
     actions = default_actions()
+    meanings = default_meanings()
     print("\nper-item cost (match + add), medians of 3 rounds:", file=out)
     print(
         f"{'open members':>13}{'ours µs':>10}{'brute force µs':>16}{'ours/brute':>12}{'agree':>8}",
@@ -189,7 +191,10 @@ def cost(args: argparse.Namespace, out: TextIO) -> None:
     queries_n = args.queries
     for n in (args.members, args.big):
         texts = synthetic_titles(items, n + queries_n, seed=n)
-        sigs = [signature(t, s, matcher.match(t, s).entities, places, actions) for t, s in texts]
+        sigs = [
+            signature(t, s, matcher.match(t, s).entities, places, actions, meanings)
+            for t, s in texts
+        ]
         start = items[0].at
         # All members open: spread over the last 60 h of a 72 h window.
         span = 60 * 3600.0 / max(1, n)

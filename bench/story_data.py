@@ -162,22 +162,33 @@ def default_actions() -> Any:
     return action_finder()
 
 
+def default_meanings() -> Any:
+    """The shipped cross-language meaning lexicon (bot/data/meaning_lexicon.tsv)."""
+    from bot.cycle.story_grouping import meaning_finder
+
+    return meaning_finder()
+
+
 def signatures(
     items: Sequence[LabelledItem],
     text: str,
     matcher: Any = None,
     places: Any = None,
     actions: Any = "shipped",
+    meanings: Any = "shipped",
 ) -> list[Signature]:
     """Signatures as the pipeline computes them; ``text`` is ``title+summary`` or ``title``;
-    ``actions`` the action classes (default: the shipped ones; None: none)."""
+    ``actions`` the action classes and ``meanings`` the meaning lexicon (default: the shipped
+    ones; None: none)."""
     if actions == "shipped":
         actions = default_actions()
+    if meanings == "shipped":
+        meanings = default_meanings()
     out = []
     for item in items:
         summary = item.summary if text == "title+summary" else ""
         entities = matcher.match(item.title, summary).entities if matcher is not None else ()
-        out.append(signature(item.title, summary, entities, places, actions))
+        out.append(signature(item.title, summary, entities, places, actions, meanings))
     return out
 
 

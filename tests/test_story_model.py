@@ -17,18 +17,27 @@ from bot.core.story_model import (
     parse_story_model,
     signature,
 )
-from bot.cycle.story_grouping import MODEL_FILE, action_finder, load_story_model, place_finder
+from bot.cycle.story_grouping import (
+    MODEL_FILE,
+    action_finder,
+    load_story_model,
+    meaning_finder,
+    place_finder,
+)
 from tests.harness import default_matcher
 
 T0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
 MATCHER = default_matcher()
 PLACES = place_finder()
 ACTIONS = action_finder()
+MEANINGS = meaning_finder()
 MODEL = load_story_model()
 
 
 def sig(title: str, summary: str = "") -> Signature:
-    return signature(title, summary, MATCHER.match(title, summary).entities, PLACES, ACTIONS)
+    return signature(
+        title, summary, MATCHER.match(title, summary).entities, PLACES, ACTIONS, MEANINGS
+    )
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,8 @@ its message; anything else reaching those places is a bug and is logged with its
     │   ├── GazetteerError            bot/data/gazetteer.json
     │   ├── LexiconError              bot/data/incident_lexicon.toml
     │   ├── ModelError                bot/data/story_model.json
-    │   └── ActionLexiconError        bot/data/story_actions.toml
+    │   ├── ActionLexiconError        bot/data/story_actions.toml
+    │   └── MeaningLexiconError       bot/data/meaning_lexicon.tsv
     ├── ServiceError                  the service cannot start or go on
     │   ├── AlreadyRunning            another process holds the database or the bot token
     │   ├── DatabaseGone              the database file was replaced or removed under us
@@ -154,6 +155,10 @@ class ModelError(DataFileError):
 
 class ActionLexiconError(DataFileError):
     """The story action classes are unusable; the message names the class and the field."""
+
+
+class MeaningLexiconError(DataFileError):
+    """The cross-language meaning lexicon is unusable; the message names the line."""
 
 
 # ----- the service ------------------------------------------------------------------------

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bot.core.errors import ModelError
+from bot.core.language import guess_language
+from bot.core.meanings import MeaningLexicon, shared_meanings
 from bot.core.name_skeleton import arabic_skeleton, latin_skeleton, skeletons_match
 from bot.core.normalize import fold, normalize
 from bot.core.stories import COUNTRIES, LEXICON, STOPWORDS, fingerprint
@@ -59,6 +61,8 @@ FEATURES: tuple[str, ...] = (
     "actions_differ",  # both titles name actions, no family in common (freed / arrives)
     "actions_differ_gap",  # actions_differ x gap: another kind of action the next day
     "actions_step",  # one title names a step (notice, demand, arrival...) the other does not
+    "meanings_shared",  # title words whose meaning (bot.core.meanings) the other title has (0-3)
+    "meanings_cross",  # meanings_shared when the titles' languages differ
     "gap",  # time between the two, in units of 24 h, capped at 3
 )
 
@@ -145,6 +149,9 @@ class Signature:
     # consonant skeletons (bot.core.name_skeleton) of the title's names (Latin script) or of
     # its words (Arabic script): Cissé / سيسي
     skeletons: frozenset[str] = frozenset()
+    # meaning keys of the title's words (bot.core.meanings), one set a word, anchors left out
+    meanings: tuple[frozenset[str], ...] = ()
+    lang: str = ""  # the title's language as bot.core.language guesses it ("" unknown)
     arabic: bool = False
     has_summary: bool = False
     summary_key: int = 0  # hash of the summary without digits: the same text is boilerplate
@@ -276,6 +283,7 @@ def signature(
     entities: Iterable[str] = (),
     places: PlaceFinder | None = None,
     actions: ActionFinder | None = None,
+    meanings: MeaningLexicon | None = None,
 ) -> Signature:
     """The signature of one item from its plain-text title and summary, the entities the
     matcher found in it, and the gazetteer (None: no place signals). Only the first
@@ -318,6 +326,8 @@ def signature(
         evidence_actions=title_actions & actions.evidence if actions is not None else frozenset(),
         step_actions=title_actions & actions.steps if actions is not None else frozenset(),
         skeletons=_skeletons(title, is_arabic, title_specific),
+        meanings=meanings(title, entity_words) if meanings is not None else (),
+        lang=guess_language(title),
         arabic=is_arabic,
         has_summary=bool(summary.strip()),
         summary_key=hash(_DIGITS.sub("", normalize(summary))) if summary.strip() else 0,
@@ -401,6 +411,9 @@ def _other_features(a: Signature, b: Signature, gap_hours: float, full: bool) ->
     tokens = _jaccard(a.tokens, b.tokens) if full else _jaccard(a.title_tokens, b.title_tokens)
     shared_names = len(a.names & b.names) if full else len(a.title_names & b.title_names)
     differ = 1.0 if _actions_differ(a, b) else 0.0
+    # title only: with summaries the summaries' words carry meaning better (and the dev set's
+    # are English paraphrases); cross-validated, the meanings made title + summary worse
+    meanings = 0.0 if full else float(min(shared_meanings(a.meanings, b.meanings), 3))
     gap = min(abs(gap_hours) / 24.0, 3.0)
     return (
         tokens,
@@ -420,6 +433,8 @@ def _other_features(a: Signature, b: Signature, gap_hours: float, full: bool) ->
         differ,
         differ * gap,
         1.0 if a.step_actions != b.step_actions else 0.0,
+        meanings,
+        meanings if _languages_differ(a, b) else 0.0,
         gap,
     )
 
@@ -436,6 +451,11 @@ def pair_features(a: Signature, b: Signature, gap_hours: float) -> tuple[float, 
     """The feature vector of a pair, in ``FEATURES`` order."""
     full = both_summaries(a, b)
     return (*_char_features(a, b, full), *_other_features(a, b, gap_hours, full))
+
+
+def _languages_differ(a: Signature, b: Signature) -> bool:
+    """Two scripts, or two languages the titles' function words tell apart."""
+    return a.arabic != b.arabic or (bool(a.lang) and bool(b.lang) and a.lang != b.lang)
 
 
 def _actions_differ(a: Signature, b: Signature) -> bool:
@@ -484,6 +504,11 @@ def conflict(a: Signature, b: Signature) -> bool:
     return _cosine(a.title_grams, b.title_grams) >= TEMPLATE_SIMILARITY
 
 
+# Title words of like meaning in common (bot.core.meanings) that, with this many anchors in
+# common, are evidence of one event (0: not evidence).
+MEANING_EVIDENCE = 2
+MEANING_EVIDENCE_ANCHORS = 0
+
 # Below this title character similarity, a title is not by itself evidence of one event.
 EVIDENCE_TITLE_SIMILARITY = 0.35
 
@@ -509,6 +534,12 @@ def event_evidence(a: Signature, b: Signature) -> bool:
     if len(anchors) >= 2 or specific or _cross_names(a, b)[1]:
         return True
     if anchors and not a.evidence_actions.isdisjoint(b.evidence_actions):
+        return True
+    if (
+        MEANING_EVIDENCE
+        and len(anchors) >= MEANING_EVIDENCE_ANCHORS
+        and shared_meanings(a.meanings, b.meanings) >= MEANING_EVIDENCE
+    ):
         return True
     return _cosine(a.title_grams, b.title_grams) >= EVIDENCE_TITLE_SIMILARITY
 
