@@ -172,18 +172,22 @@ class AlertStore:
                         at,
                         alert_id,
                         item.article_key,
+                        at,
                     )
                 )
             # One executemany for the feed's items (a cold feed has 50): same rows, same order.
+            # A key already stored keeps its row and is only marked seen, as below.
             self.db.conn.executemany(
-                "INSERT OR IGNORE INTO items (key, canonical_url, feed_url, title, link,"
-                " published_at, first_seen_at, alert_id, article_key)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO items (key, canonical_url, feed_url, title, link,"
+                " published_at, first_seen_at, alert_id, article_key, last_seen_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET last_seen_at = excluded.last_seen_at",
                 rows,
             )
             for alert_id, source in also_seen:
                 self._add_source(alert_id, source)
-            for chunk in chunks(list(dict.fromkeys(seen_keys))):
+            inserted = {item.key for item in items}
+            for chunk in chunks([k for k in dict.fromkeys(seen_keys) if k not in inserted]):
                 marks = ",".join("?" * len(chunk))
                 self.db.execute(
                     f"UPDATE items SET last_seen_at = ? WHERE key IN ({marks})", [iso(now), *chunk]

@@ -145,6 +145,12 @@ class StoryGrouper:
         self._loaded = True
         return count
 
+    def reload(self, now: datetime) -> None:
+        """Rebuild the index from what SQLite holds (after stored stories were rolled back)."""
+        self._batch = []
+        self.index = StoryGroups(self.model, window=self.window)
+        self.load(now)
+
     def begin_batch(self) -> None:
         """Start a feed body: forget what an earlier, unstored batch assigned."""
         self._batch = []
@@ -178,8 +184,7 @@ class StoryGrouper:
             # Fewer stored than assigned (an item stored meanwhile under the same key by
             # another feed): which is which is unknown here, so rebuild from what SQLite holds.
             log.info("story batch of %d stored as %d: reloading the index", len(batch), len(ids))
-            self.index = StoryGroups(self.model, window=self.window)
-            self.load(now)
+            self.reload(now)
             return
         for (sig, _where), story_id in zip(batch, ids, strict=True):
             self.index.add(story_id, sig, now)
