@@ -23,7 +23,7 @@ from bot.core.records import (
 )
 from bot.core.story_edits import FIRST_MESSAGE_OUTLETS, with_outlet
 from storage.columns import chunks, iso, json_list, parse_iso
-from storage.feeds import write_feed_fields
+from storage.feeds import write_feed_changes
 from storage.sqlite_utils_loader import Database
 from storage.transactions import transaction
 
@@ -194,7 +194,7 @@ class AlertStore:
                 )
             if feed is not None:
                 before, after = feed
-                write_feed_fields(self.db, url, before.changes(after))
+                write_feed_changes(self.db, before, after)
             self.db.execute(
                 "UPDATE feeds SET items_total = COALESCE(items_total, 0) + ? WHERE url = ?",
                 [len(items), url],
