@@ -36,7 +36,7 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
     ],
 )
 def test_priority_from_severity(title: str, entity_priority: str, expected: str) -> None:
-    assert priority_for(TAGGER.tag(title), entity_priority) == expected
+    assert priority_for(TAGGER.tag(title), Priority(entity_priority)) is Priority(expected)
 
 
 @pytest.mark.parametrize(
@@ -56,7 +56,9 @@ def test_priority_from_severity(title: str, entity_priority: str, expected: str)
 def test_below_minimum(
     severity: str | None, entities: list[str], minimums: dict[str, str], below: bool
 ) -> None:
-    assert (below_minimum(severity, entities, minimums) is not None) is below
+    level = Severity(severity) if severity else None
+    floors = {name: Severity(floor) for name, floor in minimums.items()}
+    assert (below_minimum(level, entities, floors) is not None) is below
 
 
 def test_an_alert_below_the_minimum_waits_for_the_digest_even_when_urgent() -> None:

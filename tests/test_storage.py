@@ -10,9 +10,10 @@ import pytest
 
 from bot.core.errors import FeedLookupError
 from bot.core.feed_state import FeedStatus
+from bot.core.incidents import Severity
 from bot.core.matching import Hit
 from bot.core.models import FeedSpec
-from bot.core.records import FeedState
+from bot.core.records import FeedState, SeverityPrefs
 from storage.db import open_database
 from storage.maintenance import pending_delivery_count
 from storage.migrations import MIGRATIONS
@@ -184,3 +185,24 @@ def test_every_story_member_is_kept_for_rebuilding_the_index(tmp_path: Path) -> 
         (stored.story_id, '{"fp": 2}'),
     ]
     assert repo.alerts.recent_story_fingerprints(NOW + timedelta(hours=1)) == []
+
+
+def test_severity_prefs_are_typed_and_an_unknown_stored_level_is_kept_apart(
+    tmp_path: Path,
+) -> None:
+    repo = Repository(open_database(tmp_path / "nw.db"))
+    repo.chats.set_severity_pref(-100, "*", Severity.HIGH, NOW)
+    repo.chats.set_severity_pref(-100, "jnim", Severity.MEDIUM, NOW)
+    with repo.db.conn:  # written by a newer version, or by hand
+        repo.db.conn.execute(
+            "INSERT INTO severity_prefs (chat_id, entity, min_severity, updated_at)"
+            " VALUES (-100, 'wagner', 'critical', '2026-03-01T12:00:00+00:00')"
+        )
+    prefs = repo.chats.severity_prefs(-100)
+    assert prefs.minimums == {"*": Severity.HIGH, "jnim": Severity.MEDIUM}
+    assert all(type(level) is Severity for level in prefs.minimums.values())
+    assert prefs.unknown == {"wagner": "critical"}
+    repo.chats.set_severity_pref(-100, "jnim", None, NOW)
+    assert repo.chats.severity_prefs(-100).minimums == {"*": Severity.HIGH}
+    repo.chats.clear_severity_prefs(-100)
+    assert repo.chats.severity_prefs(-100) == SeverityPrefs()

@@ -26,6 +26,7 @@ from bot.core.matching import phrase_keys
 from bot.core.normalize import normalize
 from bot.core.table_keys import unknown_key, unknown_keys
 from bot.core.text import TAG
+from bot.core.watchlist import Priority
 
 _E = TypeVar("_E", bound=StrEnum)
 
@@ -441,13 +442,13 @@ def incident_line(
     return " · ".join(parts)
 
 
-def priority_for(incident: Incident, entity_priority: str) -> str:
+def priority_for(incident: Incident, entity_priority: Priority) -> Priority:
     """Alert priority from severity: a high-severity incident is urgent (with sound), any other
     incident is normal; news that is no incident keeps its watchlist priority (an entity set to
     ``digest`` sends it to the digest)."""
     if incident.event_type is None:
         return entity_priority
-    return "urgent" if incident.severity is Severity.HIGH else "normal"
+    return Priority.URGENT if incident.severity is Severity.HIGH else Priority.NORMAL
 
 
 def merge_story_incident(
@@ -499,28 +500,26 @@ def story_places(
     return tuple(sorted(places, key=rank)[:limit])
 
 
-SEVERITY_MINIMUMS = ("high", "medium", "low")
-
-
 def below_minimum(
-    severity: str | None, entities: Sequence[str], minimums: Mapping[str, str]
+    severity: Severity | None, entities: Sequence[str], minimums: Mapping[str, Severity]
 ) -> str | None:
     """Why an alert is below a chat's minimum severity (it then waits for the digest), or None.
 
-    ``minimums`` maps an entity name (casefolded) or ``"*"`` (every entity) to
-    ``high``/``medium``/``low``. Non-incident news counts as below any minimum. An alert that
-    matched several entities passes when one of them lets it through.
+    ``minimums`` maps an entity name (casefolded) or ``"*"`` (every entity) to a ``Severity``
+    (``/priority``). Non-incident news (and a stored severity this version does not know:
+    None) counts as below any minimum. An alert that matched several entities passes when
+    one of them lets it through.
     """
     if not minimums:
         return None
-    rank = Severity(severity).rank if severity in SEVERITY_MINIMUMS else -1
+    rank = _severity_rank(severity)
     names = [e.casefold() for e in entities if e] or [""]
     reasons = []
     for name in names:
         floor = minimums.get(name, minimums.get("*"))
-        if floor is None or rank >= Severity(floor).rank:
+        if floor is None or rank >= floor.rank:
             return None
-        reasons.append(f"{name or 'alert'} below {floor}")
+        reasons.append(f"{name or 'alert'} below {floor.value}")
     return "; ".join(reasons)
 
 

@@ -15,6 +15,7 @@ from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from bot.core.incidents import Severity
 from bot.core.records import (
     KEEP,
     AdminNotice,
@@ -29,6 +30,7 @@ from bot.core.records import (
     NoticeStatus,
     OutboxRow,
     Role,
+    SeverityPrefs,
     StoredChatPrefs,
     StoryEdit,
     StoryRecord,
@@ -170,10 +172,10 @@ class ChatRows(Protocol):
         digest_time: str | Keep | None = KEEP,
     ) -> None: ...
 
-    def severity_prefs(self, chat_id: int) -> dict[str, str]: ...
+    def severity_prefs(self, chat_id: int) -> SeverityPrefs: ...
 
     def set_severity_pref(
-        self, chat_id: int, entity: str, min_severity: str | None, now: datetime
+        self, chat_id: int, entity: str, min_severity: Severity | None, now: datetime
     ) -> None: ...
 
     def clear_severity_prefs(self, chat_id: int) -> None: ...

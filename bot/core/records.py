@@ -7,15 +7,17 @@ SQLite is the member's value and a member compares equal to it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from enum import Enum, StrEnum
 from typing import Any, TypeVar
 
 from bot.core.errors import FeedErrorKind, kind_label
 from bot.core.feed_state import FeedStatus
-from bot.core.incidents import NO_INCIDENT_FIELDS, IncidentFields
+from bot.core.incidents import NO_INCIDENT_FIELDS, IncidentFields, Severity
 from bot.core.matching import Hit
+from bot.core.watchlist import Priority as Priority  # defined with the watchlist's `priority`
 
 _E = TypeVar("_E", bound=StrEnum)
 
@@ -51,14 +53,6 @@ class NoticeStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
-
-
-class Priority(StrEnum):
-    """An alert's priority, from its watchlist entities (``alerts.priority``)."""
-
-    URGENT = "urgent"  # always sent at once, never held or folded
-    NORMAL = "normal"
-    DIGEST = "digest"  # sent silently, or kept for the daily digest
 
 
 class DigestMode(StrEnum):
@@ -327,6 +321,17 @@ class StoredChatPrefs:
     quiet_end: str | None = None
     digest_mode: DigestMode = DigestMode.OFF
     digest_time: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SeverityPrefs:
+    """A chat's minimum severity per entity (``severity_prefs`` rows, set by ``/priority``):
+    the casefolded entity name, or ``"*"`` for every entity. A stored level this version does
+    not know (a newer version's, or typed by hand) is kept apart in ``unknown`` and ignored:
+    that entity has no minimum, so its alerts come at once (storage logs it once)."""
+
+    minimums: Mapping[str, Severity] = field(default_factory=dict)
+    unknown: Mapping[str, str] = field(default_factory=dict)  # entity -> the stored text
 
 
 class Keep(Enum):
