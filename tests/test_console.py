@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.console.delivery import ConsoleDeliverer
-from bot.core.matching import Hit
 from bot.core.models import StoredAlert
 from storage.db import open_database
 from storage.repository import AlertDraft, NewItem, Repository
@@ -22,7 +21,7 @@ def store(repo: Repository, n: int, title: str, priority: str = "normal") -> Sto
     draft = AlertDraft(
         source="Sahel Wire", title=title, link=link, summary="Details.",
         published=NOW - timedelta(minutes=5), entities=("Mali",),
-        matches=(Hit("Mali", "Mali", "title"),),
+        matches=({"entity": "Mali", "alias": "Mali", "field": "title"},),
         priority=priority, chats=(),
     )  # fmt: skip
     item = NewItem(f"k{n}", link, "https://f.example/rss", title, link, draft.published, draft)
