@@ -8,10 +8,12 @@ frequencies of tests/data/stories_labelled.json: an anchor entity in 90% of item
 from a 100-concept core (Zipf-Mandelbrot s=0.7), 6 from a 30,000-word tail, a place in
 70%, a number in 50%, 10% rewrites of a recent item; "skewed": the earlier generator (two
 near-universal tokens, 20 tokens per item), harder. Every time is the median over --repeat
-rounds of --queries items. Reference and baselines run in the same process: the previous
-StoryIndex (LegacyStoryIndex below), datasketch MinHashLSH at --baseline-n items, and
-brute force, which also gives the exactness figure (fraction of --check queries having a
-brute-force match whose best similarity the index returns). "rewrites" counts the --check
+rounds of --queries items. The index measured is the token-Jaccard StoryIndex of
+bench/jaccard_index.py (the bot's grouper before the learned one, kept as the one Jaccard
+baseline; bench/stories_eval.py measures the bot's own grouper). datasketch MinHashLSH at
+--baseline-n items and brute force run in the same process; brute force also gives the
+exactness figure (fraction of --check queries having a brute-force match whose best
+similarity the index returns). "rewrites" counts the --check
 queries the generator made as rewrites of an indexed item that land in that item's story
 (brute force's own count on its row). Memory is what the index keeps alive (tracemalloc
 across generating the fingerprints and building, fingerprints dropped).
@@ -39,8 +41,6 @@ from bench.jaccard_index import (
     DEFAULT_THRESHOLD,
     DEFAULT_WINDOW,
     StoryIndex,
-    StoryMatch,
-    _ts,
     jaccard,
     same_event,
 )
@@ -48,119 +48,6 @@ from bot.core.stories import Fingerprint, fingerprint
 
 T0 = datetime(2025, 6, 1, tzinfo=UTC)
 LABELLED = Path(__file__).resolve().parent.parent / "tests" / "data" / "stories_labelled.json"
-
-
-class LegacyStoryIndex:
-    """The previous StoryIndex (full postings, query-side prefix only), kept as the reference.
-
-    Stories of the last ``window``: find the story an item belongs to, add items to stories.
-
-    Exact Jaccard over a blocked candidate set: an inverted index maps each token to the
-    members holding it. A member with Jaccard >= t shares at least ceil(t*|x|) of the query's
-    |x| tokens, so looking up only the query's |x| - ceil(t*|x|) + 1 rarest tokens finds every
-    such member (prefix filtering). That is exact while those postings hold at most
-    ``scan_budget`` entries (a 72 h window of matched items: hundreds to a few thousand);
-    beyond it, only the rarest tokens (at least ``min_tokens``) are looked up, which keeps the
-    cost bounded on very large indexes at some loss of recall (see bench/dedup.py).
-    An item joins a story only within ``window`` of the story's first item.
-    Index only what belongs to a story (matched items); naive datetimes are taken as UTC.
-    """
-
-    def __init__(
-        self,
-        window: timedelta = DEFAULT_WINDOW,
-        threshold: float = DEFAULT_THRESHOLD,
-        scan_budget: int = 200,
-        min_tokens: int = 2,
-    ) -> None:
-        if not 0.0 < threshold <= 1.0:
-            raise ValueError("threshold must be in (0, 1]")
-        self.window = window
-        self.threshold = threshold
-        self.scan_budget = scan_budget
-        self.min_tokens = min_tokens
-        self._vocab: dict[str, int] = {}
-        self._postings: dict[int, list[int]] = {}
-        # members, by slot: token ids (sorted tuple), fingerprint, story id; None once pruned
-        self._members: list[tuple[tuple[int, ...], Fingerprint, int] | None] = []
-        self._story_start: dict[int, float] = {}
-        self._story_slots: dict[int, list[int]] = {}
-        self._live = 0
-
-    def __len__(self) -> int:
-        """Number of live members (indexed items)."""
-        return self._live
-
-    @property
-    def story_count(self) -> int:
-        """Number of stories with at least one live member."""
-        return len(self._story_start)
-
-    def add(self, story_id: int, fp: Fingerprint, at: datetime) -> None:
-        """Index an item as a member of ``story_id`` (the story starts at its earliest member)."""
-        slot = len(self._members)
-        ids = []
-        for tok in fp.tokens:
-            tid = self._vocab.get(tok)
-            if tid is None:
-                tid = self._vocab[tok] = len(self._vocab)
-            ids.append(tid)
-            self._postings.setdefault(tid, []).append(slot)
-        self._members.append((tuple(sorted(ids)), fp, story_id))
-        t = _ts(at)
-        start = self._story_start.get(story_id)
-        if start is None or t < start:
-            self._story_start[story_id] = t
-        self._story_slots.setdefault(story_id, []).append(slot)
-        self._live += 1
-
-    def match(self, fp: Fingerprint, at: datetime) -> StoryMatch | None:
-        """Best story for ``fp`` at time ``at``: highest Jaccard >= threshold among members of
-        stories started within ``window`` before ``at`` (or after it), passing ``same_event``."""
-        if not fp.tokens:
-            return None
-        query: list[tuple[int, int]] = []  # (document frequency, token id)
-        for tok in fp.tokens:
-            tid = self._vocab.get(tok)
-            if tid is not None:
-                query.append((len(self._postings.get(tid, ())), tid))
-        n = len(fp.tokens)
-        need = max(1, -int(-self.threshold * n // 1))  # ceil(t * n)
-        prefix = n - need + 1
-        query.sort()
-        candidates: set[int] = set()
-        scanned = 0
-        for i, (df, tid) in enumerate(query[:prefix]):
-            if i >= self.min_tokens and scanned + df > self.scan_budget:
-                break
-            candidates.update(self._postings[tid])
-            scanned += df
-        if not candidates:
-            return None
-        qids = {self._vocab[t] for t in fp.tokens if t in self._vocab}
-        t_at = _ts(at)
-        window = self.window.total_seconds()
-        best: StoryMatch | None = None
-        for slot in candidates:
-            member = self._members[slot]
-            if member is None:
-                continue
-            ids, mfp, story_id = member
-            start = self._story_start[story_id]
-            if not -window <= t_at - start <= window:
-                continue
-            inter = len(qids.intersection(ids))
-            sim = inter / (n + len(ids) - inter)
-            if sim < self.threshold or (best is not None and sim <= best.similarity):
-                continue
-            if same_event(fp, mfp):
-                best = StoryMatch(story_id, sim)
-        return best
-
-    def find(self, fp: Fingerprint, at: datetime) -> int | None:
-        """Story id for ``fp`` at ``at`` (see ``match``), or None for a new story."""
-        m = self.match(fp, at)
-        return None if m is None else m.story_id
 
 
 def zipf_choice(rng: random.Random, n: int, s: float = 1.1, q: float = 0.0) -> Callable[[], int]:
@@ -261,17 +148,16 @@ def synthetic_skewed(n: int, seed: int = 1, sources: list[int] | None = None) ->
 
 
 PROFILES = {"news": synthetic_news, "skewed": synthetic_skewed}
-Index = StoryIndex | LegacyStoryIndex
 
 
-def build(make: Callable[[], Index], fps: list[Fingerprint]) -> Index:
+def build(make: Callable[[], StoryIndex], fps: list[Fingerprint]) -> StoryIndex:
     index = make()
     for k, fp in enumerate(fps):
         index.add(k, fp, T0 + timedelta(seconds=k))
     return index
 
 
-def retained_mb(make: Callable[[], Index], gen: Callable[[], list[Fingerprint]]) -> float:
+def retained_mb(make: Callable[[], StoryIndex], gen: Callable[[], list[Fingerprint]]) -> float:
     """Memory the index keeps alive, fingerprints included when it holds on to them."""
     gc.collect()
     tracemalloc.start()
@@ -290,7 +176,7 @@ def per_item_us(rounds: list[float], per_round: int) -> float:
 
 
 def bench_index(
-    make: Callable[[], Index], fps: list[Fingerprint], queries: list[list[Fingerprint]]
+    make: Callable[[], StoryIndex], fps: list[Fingerprint], queries: list[list[Fingerprint]]
 ) -> tuple[float, float, float]:
     """(bulk add us/item, find us/item, add us/item), medians over the query rounds."""
     t = time.perf_counter()
@@ -399,7 +285,7 @@ class Check:
         )
 
 
-def quality(index: Index, check: Check) -> tuple[str, str]:
+def quality(index: StoryIndex, check: Check) -> tuple[str, str]:
     """("found/total" exact best similarities, "found/total" rewrites) for ``index``;
     raises if the index ever returns a match brute force does not have."""
     at = T0 + timedelta(hours=1)
@@ -444,19 +330,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.scan_budget >= 0:
         budget_kw["scan_budget"] = args.scan_budget or None
 
-    def ours() -> Index:
+    def make_index() -> StoryIndex:
         return StoryIndex(DEFAULT_WINDOW, DEFAULT_THRESHOLD, **budget_kw)
 
-    def legacy() -> Index:
-        return LegacyStoryIndex(DEFAULT_WINDOW, DEFAULT_THRESHOLD)
-
     print(f"dedup benchmark: profile {args.profile}, threshold {DEFAULT_THRESHOLD}, median of")
-    print(f"{args.repeat} rounds x {args.queries} items; budget {ours().scan_budget};")
+    print(f"{args.repeat} rounds x {args.queries} items; budget {make_index().scan_budget};")
     print(f"fingerprint(title, summary): {bench_fingerprint(max(args.repeat, 3)):.1f} us/item")
     print()
     header = (
         f"{'method':<36} {'indexed':>9} {'find+add':>9} {'find':>8} {'add':>7} {'bulk':>7}"
-        f" {'MB':>7} {'exact':>9} {'rewrites':>9} {'vs ours':>8}"
+        f" {'MB':>7} {'exact':>9} {'rewrites':>9} {'vs index':>8}"
     )
     print(header + "\n" + "-" * len(header))
     for n in args.sizes:
@@ -469,14 +352,10 @@ def main(argv: list[str] | None = None) -> int:
             tuple[str, float, float | None, float | None, float | None, float | None, str, str]
         ]
         rows = []
-        for name, make in (
-            ("StoryIndex (ours)", ours),
-            ("previous StoryIndex (reference)", legacy),
-        ):
-            mb = retained_mb(make, lambda n=n: gen(n))
-            bulk, find, add = bench_index(make, fps, queries)
-            exact, rewrites = quality(build(make, fps), check)
-            rows.append((name, find + add, find, add, bulk, mb, exact, rewrites))
+        mb = retained_mb(make_index, lambda n=n: gen(n))
+        bulk, find, add = bench_index(make_index, fps, queries)
+        exact, rewrites = quality(build(make_index, fps), check)
+        rows.append(("token-Jaccard StoryIndex", find + add, find, add, bulk, mb, exact, rewrites))
         if n == args.baseline_n:
             lsh_us = bench_minhash_lsh(fps, queries)
             rows.append(
@@ -492,12 +371,12 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(
             ("brute force (find only)", brute_us, None, None, None, None, "exact", brute_rewrites)
         )
-        ours_us = rows[0][1]
+        index_us = rows[0][1]
         for name, total_us, find, add, bulk, mb, exact, rewrites in rows:
             cells = [f"{name:<36} {n:>9,} {total_us:9.1f}"]
             cells += [f"{v:8.1f}" if v is not None else f"{'':>8}" for v in (find,)]
             cells += [f"{v:7.1f}" if v is not None else f"{'':>7}" for v in (add, bulk, mb)]
-            cells += [f"{exact:>9}", f"{rewrites:>9}", f"{total_us / ours_us:7.2f}x"]
+            cells += [f"{exact:>9}", f"{rewrites:>9}", f"{total_us / index_us:7.2f}x"]
             print(" ".join(cells), flush=True)
     print()
     print("exact: checked queries (of those with a brute-force match) whose best similarity is")

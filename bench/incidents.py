@@ -41,7 +41,7 @@ from hashlib import sha256
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.core.incidents import Incident, IncidentTagger, merge_story_incident
+from bot.core.incidents import Incident, IncidentFields, IncidentTagger, merge_story_incident
 from bot.core.normalize import normalize
 from bot.data.incident_data import load_default_tagger
 
@@ -69,7 +69,7 @@ class Row:
     named_places: frozenset[str]  # the labelled places this item's own text names
     gold_sev: str
     pred_sev: str
-    incident: dict[str, Any] | None = field(default=None, compare=False)  # as the bot stores it
+    incident: IncidentFields | None = field(default=None, compare=False)  # as the bot stores it
     half: str = "A"  # held-out split by labelled story (see story_half)
 
 
@@ -123,7 +123,7 @@ def tag_rows(
                 named_places=gold_places & named,
                 gold_sev=lab.get("severity") or NONE,
                 pred_sev=inc.severity.value if inc.severity else NONE,
-                incident=inc.to_dict() if inc.event_type or inc.places else None,
+                incident=inc.fields() if inc.event_type or inc.places else None,
                 half=story_half(item.get("story_id") or item["id"]),
             )
         )
@@ -187,7 +187,7 @@ def replay_story_incidents(
     (places of every report, at most 5; the highest severity). ``final``: what that first
     alert shows once every report of the story has arrived (the edited message)."""
     by_id = {r.id: r for r in rows}
-    shown: dict[str, dict[str, Any] | None] = {}
+    shown: dict[str, IncidentFields | None] = {}
     out: dict[str, Row] = {}
     for item_id in order:
         r = by_id.get(item_id)
@@ -206,10 +206,10 @@ def replay_story_incidents(
     return [out[r.id] for r in rows if r.id in out]
 
 
-def _shown(r: Row, incident: dict[str, Any] | None) -> Row:
-    now = incident or {}
-    places = frozenset(normalize(str(p.get("name"))) for p in now.get("places") or [])
-    sev = now.get("severity") if now.get("event_type") else None
+def _shown(r: Row, incident: IncidentFields | None) -> Row:
+    now = incident or IncidentFields()
+    places = frozenset(normalize(p.name) for p in now.places)
+    sev = now.severity_text if now.is_incident else None
     return Row(**{**r.__dict__, "pred_places": places, "pred_sev": sev or r.pred_sev})
 
 

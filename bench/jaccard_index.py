@@ -1,5 +1,5 @@
-"""The token-Jaccard story index the bot used before its learned grouper: bench/dedup.py's
-baseline and reference, no longer part of the bot.
+"""The token-Jaccard story index the bot used before its learned grouper: bench/dedup.py's one
+Jaccard baseline (its first version, full postings, was removed), no longer part of the bot.
 
 Stories are now grouped by ``bot.core.story_model`` and ``bot.core.story_index``; this index
 (a guarded Jaccard over ``bot.core.stories`` fingerprints, with AllPairs prefix filtering) is

@@ -39,7 +39,7 @@ class AccessStore:
     def set_user_role(
         self,
         user_id: int,
-        role: str,
+        role: Role,
         *,
         actor: int | None,
         now: datetime,

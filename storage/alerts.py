@@ -9,7 +9,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from bot.core.incidents import merge_story_incident
+from bot.core.incidents import IncidentFields, PlaceRecord, merge_story_incident
+from bot.core.matching import Hit
 from bot.core.models import StoredAlert
 from bot.core.records import (
     AlertRecord,
@@ -22,7 +23,7 @@ from bot.core.records import (
 )
 from bot.core.story_edits import FIRST_MESSAGE_OUTLETS, with_outlet
 from storage.columns import chunks, iso, json_list, parse_iso
-from storage.feeds import write_feed_fields
+from storage.feeds import write_feed_changes
 from storage.sqlite_utils_loader import Database
 from storage.transactions import transaction
 
@@ -53,7 +54,7 @@ class AlertDraft:
     summary: str
     published: datetime | None
     entities: tuple[str, ...]
-    matches: tuple[dict[str, str], ...]
+    matches: tuple[Hit, ...]
     priority: str
     chats: tuple[tuple[int | str, int | None], ...]  # (chat id or @channel, forum topic)
     story_id: int | None = None
@@ -62,8 +63,8 @@ class AlertDraft:
     # this key starts the story, the next ones join it (story_id None on all of them).
     batch_story: int | None = None
     lang: str = ""  # ISO 639-1 code guessed from the text, "" when unknown
-    # Incident fields (bot.core.incidents.Incident.to_dict()); None for a non-incident item.
-    incident: dict[str, Any] | None = None
+    # Incident fields (bot.core.incidents.Incident.fields()); None for a non-incident item.
+    incident: IncidentFields | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,25 +172,29 @@ class AlertStore:
                         at,
                         alert_id,
                         item.article_key,
+                        at,
                     )
                 )
             # One executemany for the feed's items (a cold feed has 50): same rows, same order.
+            # A key already stored keeps its row and is only marked seen, as below.
             self.db.conn.executemany(
-                "INSERT OR IGNORE INTO items (key, canonical_url, feed_url, title, link,"
-                " published_at, first_seen_at, alert_id, article_key)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO items (key, canonical_url, feed_url, title, link,"
+                " published_at, first_seen_at, alert_id, article_key, last_seen_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET last_seen_at = excluded.last_seen_at",
                 rows,
             )
             for alert_id, source in also_seen:
                 self._add_source(alert_id, source)
-            for chunk in chunks(list(dict.fromkeys(seen_keys))):
+            inserted = {item.key for item in items}
+            for chunk in chunks([k for k in dict.fromkeys(seen_keys) if k not in inserted]):
                 marks = ",".join("?" * len(chunk))
                 self.db.execute(
                     f"UPDATE items SET last_seen_at = ? WHERE key IN ({marks})", [iso(now), *chunk]
                 )
             if feed is not None:
                 before, after = feed
-                write_feed_fields(self.db, url, before.changes(after))
+                write_feed_changes(self.db, before, after)
             self.db.execute(
                 "UPDATE feeds SET items_total = COALESCE(items_total, 0) + ? WHERE url = ?",
                 [len(items), url],
@@ -256,7 +261,7 @@ class AlertStore:
                 iso(alert.published),
                 iso(now),
                 json.dumps(list(alert.entities), ensure_ascii=False),
-                json.dumps(list(alert.matches), ensure_ascii=False),
+                json.dumps([_match_json(m) for m in alert.matches], ensure_ascii=False),
                 alert.priority,
                 1 if new_story else 0,
                 alert.story_fingerprint,
@@ -287,10 +292,10 @@ class AlertStore:
             )
         return StoredAlert(alert_id=alert_id, story_id=story_id, new_story=new_story)
 
-    def _merge_story_incident(self, story_id: int, incident: dict[str, Any] | None) -> None:
+    def _merge_story_incident(self, story_id: int, incident: IncidentFields | None) -> None:
         """A later report of a story updates the incident of its first alert (toll, places,
         severity), so the edited first message shows what the story now says."""
-        if not incident:
+        if incident is None:
             return
         rows = self.db.execute_returning_dicts(
             "SELECT a.id, a.event_type, a.sub_event, a.fatalities, a.places, a.severity"
@@ -299,19 +304,13 @@ class AlertStore:
         )
         if not rows:
             return
-        row = rows[0]
-        try:
-            places = json.loads(row["places"]) if row.get("places") else []
-        except ValueError:
-            places = []
-        first = {**row, "places": places}
-        merged = merge_story_incident(first, incident)
+        merged = merge_story_incident(incident_fields(rows[0]), incident)
         if merged is None:
             return
         self.db.execute(
             "UPDATE alerts SET event_type = ?, sub_event = ?, fatalities = ?, places = ?,"
             " severity = ? WHERE id = ?",
-            [*_incident_columns(merged), row["id"]],
+            [*_incident_columns(merged), rows[0]["id"]],
         )
 
     def _add_source(self, alert_id: int, source: str) -> None:
@@ -353,9 +352,8 @@ class AlertStore:
         return out
 
     def recent_story_members(self, since: datetime) -> list[StoryMember]:
-        """Every alert grouped into a story and stored since ``since``, oldest first: what a
-        restart re-indexes (a story stays open while its latest report is within the window,
-        compared with its reports of the window; bot.core.story_index)."""
+        """Every alert of the stories started since ``since``, oldest first: what a restart
+        re-indexes."""
         return [
             StoryMember(
                 story_id=int(story_id),
@@ -366,8 +364,8 @@ class AlertStore:
             )
             for story_id, created_at, title, summary, entities in self.db.execute(
                 "SELECT a.story_id, a.created_at, a.title, a.summary, a.entities"
-                " FROM alerts a WHERE a.story_id IS NOT NULL AND a.created_at >= ?"
-                " ORDER BY a.id",
+                " FROM stories s JOIN alerts a ON a.story_id = s.id"
+                " WHERE s.created_at >= ? ORDER BY a.id",
                 [iso(since)],
             )
         ]
@@ -441,7 +439,7 @@ def alert_record(row: Mapping[str, Any]) -> AlertRecord:
         priority=priority(row.get("priority")),
         entities=tuple(str(e) for e in json_list(row.get("entities"))),
         matches=tuple(
-            {str(k): str(v) for k, v in m.items()}
+            Hit(str(m.get("entity") or ""), str(m.get("alias") or ""), str(m.get("field") or ""))
             for m in json_list(row.get("matches"))
             if isinstance(m, dict)
         ),
@@ -449,23 +447,42 @@ def alert_record(row: Mapping[str, Any]) -> AlertRecord:
         delivered=bool(row.get("delivered", 1)),
         fingerprint=row.get("fingerprint"),
         lang=row.get("lang"),
-        event_type=row.get("event_type"),
-        sub_event=row.get("sub_event"),
-        fatalities=int(row["fatalities"]) if row.get("fatalities") is not None else None,
-        places=tuple(p for p in json_list(row.get("places")) if isinstance(p, dict)),
-        severity=row.get("severity"),
+        incident=incident_fields(row),
     )
 
 
-def _incident_columns(incident: dict[str, Any] | None) -> list[Any]:
+def stored_places(value: Any) -> tuple[PlaceRecord, ...]:
+    """An ``alerts.places`` value as records: unreadable JSON is no place, an entry that is not
+    an object is skipped, a bad coordinate is None (bot.core.incidents.PlaceRecord.from_json)."""
+    records = (PlaceRecord.from_json(p) for p in json_list(value))
+    return tuple(p for p in records if p is not None)
+
+
+def incident_fields(row: Mapping[str, Any]) -> IncidentFields:
+    """The incident columns of an ``alerts`` row (or a join selecting them) as a record. Never
+    raises: a bad value reads as missing, an unknown type or severity is kept as text."""
+    return IncidentFields.stored(
+        row.get("event_type"),
+        row.get("sub_event"),
+        row.get("fatalities"),
+        stored_places(row.get("places")),
+        row.get("severity"),
+    )
+
+
+def _match_json(match: Hit) -> dict[str, str]:
+    return {"entity": match.entity, "alias": match.alias, "field": match.field}
+
+
+def _incident_columns(incident: IncidentFields | None) -> list[Any]:
     """event_type, sub_event, fatalities, places (JSON), severity of an alert row."""
-    if not incident:
+    if incident is None:
         return [None, None, None, None, None]
-    places = incident.get("places") or []
+    places = [p.to_json() for p in incident.places]
     return [
-        incident.get("event_type"),
-        incident.get("sub_event"),
-        incident.get("fatalities"),
+        incident.event_type_text,
+        incident.sub_event,
+        incident.fatalities,
         json.dumps(places, ensure_ascii=False) if places else None,
-        incident.get("severity"),
+        incident.severity_text,
     ]

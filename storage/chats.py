@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from bot.core.incidents import Severity
 from bot.core.records import (
     KEEP,
     DeliveryStatus,
@@ -14,6 +15,7 @@ from bot.core.records import (
     Mute,
     MuteKind,
     NoticeStatus,
+    SeverityPrefs,
     StoredChatPrefs,
     digest_mode,
 )
@@ -188,15 +190,23 @@ class ChatStore:
             )
             return int(cursor.rowcount or 0)
 
-    def severity_prefs(self, chat_id: int) -> dict[str, str]:
-        """A chat's minimum severity per entity (casefolded name, or "*" for every entity)."""
-        rows = self.db.execute(
-            "SELECT entity, min_severity FROM severity_prefs WHERE chat_id = ?", [chat_id]
-        )
-        return {str(r[0]): str(r[1]) for r in rows}
+    def severity_prefs(self, chat_id: int) -> SeverityPrefs:
+        """A chat's minimum severity per entity (casefolded name, or "*" for every entity);
+        a stored level that is no ``Severity`` goes to ``unknown``, never raises."""
+        minimums: dict[str, Severity] = {}
+        unknown: dict[str, str] = {}
+        for entity, level in self.db.execute(
+            "SELECT entity, min_severity FROM severity_prefs WHERE chat_id = ? ORDER BY entity",
+            [chat_id],
+        ):
+            try:
+                minimums[str(entity)] = Severity(level)
+            except ValueError:
+                unknown[str(entity)] = str(level)
+        return SeverityPrefs(minimums, unknown)
 
     def set_severity_pref(
-        self, chat_id: int, entity: str, min_severity: str | None, now: datetime
+        self, chat_id: int, entity: str, min_severity: Severity | None, now: datetime
     ) -> None:
         """Set (or with None clear) a chat's minimum severity for an entity ("*": all)."""
         with transaction(self.db):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import fields as dataclass_fields
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,15 +17,16 @@ from storage.sqlite_utils_loader import Database
 from storage.transactions import transaction
 
 
-def write_feed_fields(db: Database, url: str, fields: Mapping[str, Any]) -> None:
-    """Set some columns of one feed row (FeedState's field names), inside the caller's
-    transaction."""
+def write_feed_changes(db: Database, before: FeedState, after: FeedState) -> None:
+    """Store what changed from ``before`` to ``after`` (the same feed), inside the caller's
+    transaction: one UPDATE of the changed columns, nothing when nothing changed. The column
+    names are FeedState's field names, never user input."""
+    fields = before.changes(after)
     if not fields:
         return
-    _check_columns(fields)
     values = [iso(v) if isinstance(v, datetime) else v for v in fields.values()]
     assignments = ", ".join(f"[{name}] = ?" for name in fields)
-    db.execute(f"UPDATE feeds SET {assignments} WHERE url = ?", [*values, url])
+    db.execute(f"UPDATE feeds SET {assignments} WHERE url = ?", [*values, before.url])
 
 
 _TIMES = frozenset(
@@ -48,12 +50,6 @@ def feed_state(row: dict[str, Any]) -> FeedState:
     values["consecutive_failures"] = int(row.get("consecutive_failures") or 0)
     values["items_total"] = int(row.get("items_total") or 0)
     return FeedState(**values)
-
-
-def _check_columns(names: Iterable[str]) -> None:
-    unknown = set(names) - _COLUMNS
-    if unknown:
-        raise ValueError(f"unknown feed field(s): {', '.join(sorted(unknown))}")
 
 
 class FeedStore:
@@ -100,9 +96,19 @@ class FeedStore:
         return result
 
     def save(self, changes: Sequence[tuple[FeedState, FeedState]]) -> None:
-        """Store what changed from each ``before`` to its ``after``, in one transaction (a
-        cycle's 304s: one commit, not 1,000)."""
-        self.update_many([(after.url, before.changes(after)) for before, after in changes])
+        """Store what changed from each ``before`` to its ``after`` (built from it with
+        ``dataclasses.replace``), in one transaction (a cycle's 304s: one commit, not 1,000),
+        one UPDATE per feed that changed. A pair of two different feeds raises ValueError and
+        nothing of the batch is stored."""
+        if not changes:
+            return
+        with transaction(self.db):
+            for before, after in changes:
+                write_feed_changes(self.db, before, after)
+
+    def update(self, before: FeedState, after: FeedState) -> None:
+        """Store what changed from ``before`` to ``after``: ``save`` for one feed."""
+        self.save([(before, after)])
 
     def next_due_at(self) -> datetime | None:
         """The earliest moment a feed that can be fetched becomes due (None: no such feed)."""
@@ -114,18 +120,6 @@ class FeedStore:
         if row is None or row[0] is None:
             return None
         return parse_iso(row[0]) or datetime.now(UTC)
-
-    def update(self, url: str, **fields: Any) -> None:
-        with transaction(self.db):
-            write_feed_fields(self.db, url, fields)
-
-    def update_many(self, updates: Sequence[tuple[str, dict[str, Any]]]) -> None:
-        """Several feeds' fields in one transaction (a cycle's 304s: one commit, not 1,000)."""
-        if not updates:
-            return
-        with transaction(self.db):
-            for url, fields in updates:
-                write_feed_fields(self.db, url, fields)
 
     def retry(self, target: str, now: datetime) -> tuple[str, FeedStatus]:
         """Make a paused, 410-disabled or failing feed due now, with its failures forgotten.
@@ -153,14 +147,18 @@ class FeedStore:
             raise FeedLookupError(
                 f"{url} is no longer in the feed list: add it back to the list instead"
             )
+        before = self.states([url])[url]
         self.update(
-            url,
-            status=FeedStatus.ACTIVE,
-            consecutive_failures=0,
-            paused_at=None,
-            retry_not_before=None,
-            last_error=None,
-            last_error_kind=None,
-            next_fetch_at=now,
+            before,
+            replace(
+                before,
+                status=FeedStatus.ACTIVE,
+                consecutive_failures=0,
+                paused_at=None,
+                retry_not_before=None,
+                last_error=None,
+                last_error_kind=None,
+                next_fetch_at=now,
+            ),
         )
         return url, status

@@ -10,7 +10,7 @@ from typing import Any
 from bot.core.errors import SearchError
 from bot.core.records import AlertRecord, FeedState, IncidentRecord, StoryRecord, WeakMatchRecord
 from bot.core.search_query import IncidentFilter, Page
-from storage.alerts import alert_record
+from storage.alerts import alert_record, incident_fields
 from storage.columns import json_list, parse_iso
 from storage.feeds import feed_state
 from storage.repository import iso
@@ -85,16 +85,12 @@ def _story_record(row: dict[str, Any]) -> StoryRecord:
 
 
 def _incident_record(row: dict[str, Any]) -> IncidentRecord:
-    """An alert's incident columns as a record (places decoded; unreadable JSON: none)."""
+    """An alert's incident columns as a record (places decoded; a bad value reads as none)."""
     return IncidentRecord(
         id=int(row["id"]),
         story_id=None if row["story_id"] is None else int(row["story_id"]),
         title=_text(row["title"]),
-        event_type=_text(row["event_type"]),
-        sub_event=_text(row["sub_event"]),
-        fatalities=row["fatalities"] if isinstance(row["fatalities"], int) else None,
-        places=tuple(p for p in json_list(row["places"]) if isinstance(p, dict)),
-        severity=_text(row["severity"]),
+        incident=incident_fields(row),
         at=parse_iso(row["at"]),
     )
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.core.language import guess_language
-from bot.core.matching import Matcher
+from bot.core.matching import Hit, Matcher
 from storage.db import open_database
 from storage.repository import AlertDraft, NewItem, Repository
 from tests.harness import default_matcher
@@ -121,9 +121,7 @@ def seed_alerts(db_path: Path, now: datetime, matcher: Matcher | None = None) ->
             summary=seed.summary,
             published=at - timedelta(minutes=10),
             entities=tuple(result.entities),
-            matches=tuple(
-                {"entity": h.entity, "alias": h.alias, "field": h.field} for h in result.hits
-            ),
+            matches=tuple(result.hits),
             priority=result.priority,
             chats=(),
             story_id=story,
@@ -154,7 +152,7 @@ def seed_bulk(repo: Repository, now: datetime, count: int = 40) -> None:
             summary=summary,
             published=at,
             entities=("Kidal", "Mali"),
-            matches=({"entity": "Kidal", "alias": "Kidal", "field": "title"},),
+            matches=(Hit("Kidal", "Kidal", "title"),),
             priority="normal",
             chats=(),
         )

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from bot.core.alert_views import shown_aliases
+from bot.core.matching import Hit
 
 
-def _m(entity: str, *aliases: str) -> list[dict[str, str]]:
-    return [{"entity": entity, "alias": a, "field": "title"} for a in aliases]
+def _m(entity: str, *aliases: str) -> list[Hit]:
+    return [Hit(entity, a, "title") for a in aliases]
 
 
 @pytest.mark.parametrize(
@@ -22,5 +23,5 @@ def _m(entity: str, *aliases: str) -> list[dict[str, str]]:
         ([], ()),
     ],
 )
-def test_shown_aliases(matches: list[dict[str, str]], shown: tuple[str, ...]) -> None:
+def test_shown_aliases(matches: list[Hit], shown: tuple[str, ...]) -> None:
     assert shown_aliases(matches) == shown

@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 from bench import incidents
+from bot.core.incidents import EventType, IncidentFields, PlaceRecord, Severity
 
 DATA = Path(__file__).parent / "data"
 
@@ -44,8 +45,13 @@ def test_bench_sees_errors() -> None:
 
 
 def _row(item_id: str, story: str, places: list[str]) -> incidents.Row:
-    incident = {"event_type": "battles", "sub_event": "armed clash", "fatalities": None,
-                "places": [{"id": p, "name": p} for p in places], "severity": "medium"}  # fmt: skip
+    incident = IncidentFields(
+        EventType.BATTLES,
+        "armed clash",
+        None,
+        tuple(PlaceRecord(p, p) for p in places),
+        Severity.MEDIUM,
+    )
     return incidents.Row(item_id, "en", story, "battles", "battles", None, None, None, None,
                          frozenset({"gao", "kidal"}), frozenset(places), frozenset(), "medium",
                          "medium", incident=incident)  # fmt: skip

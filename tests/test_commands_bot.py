@@ -8,6 +8,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -61,13 +62,17 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
         repo = seed_alerts(tmp / "newswatch.db", now)
         seed_bulk(repo, now)
         repo.feeds.sync([FeedSpec(url=u) for u in urls], now)
+        stale = repo.feeds.states([urls[2]])[urls[2]]
         repo.feeds.update(
-            urls[2],
-            title="Stale Gazette",
-            last_fetch_at=now - timedelta(days=3),
-            last_success_at=now - timedelta(days=3),
-            first_success_at=now - timedelta(days=30),
-            next_fetch_at=now + timedelta(hours=1),
+            stale,
+            replace(
+                stale,
+                title="Stale Gazette",
+                last_fetch_at=now - timedelta(days=3),
+                last_success_at=now - timedelta(days=3),
+                first_success_at=now - timedelta(days=30),
+                next_fetch_at=now + timedelta(hours=1),
+            ),
         )
         repo.db.conn.close()
         env = _env(tmp, api, write_feed_list(tmp, urls), str(ADMIN))

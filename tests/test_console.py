@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.console.delivery import ConsoleDeliverer
+from bot.core.matching import Hit
 from bot.core.models import StoredAlert
 from storage.db import open_database
 from storage.repository import AlertDraft, NewItem, Repository
@@ -21,7 +22,7 @@ def store(repo: Repository, n: int, title: str, priority: str = "normal") -> Sto
     draft = AlertDraft(
         source="Sahel Wire", title=title, link=link, summary="Details.",
         published=NOW - timedelta(minutes=5), entities=("Mali",),
-        matches=({"entity": "Mali", "alias": "Mali", "field": "title"},),
+        matches=(Hit("Mali", "Mali", "title"),),
         priority=priority, chats=(),
     )  # fmt: skip
     item = NewItem(f"k{n}", link, "https://f.example/rss", title, link, draft.published, draft)

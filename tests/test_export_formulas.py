@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.matching import Hit
 from bot.core.reports import alerts_csv, csv_cell
 from storage.db import open_database
 from storage.repository import AlertDraft, NewItem, Repository
@@ -64,7 +65,7 @@ def _seed(db_path: Path, now: datetime) -> None:
             summary="@SUM(A1:A9)",
             published=now - timedelta(hours=1),
             entities=("Mali",),
-            matches=({"entity": "Mali", "alias": "Mali", "field": "title"},),
+            matches=(Hit("Mali", "Mali", "title"),),
             priority="normal",
             chats=(),
         )

@@ -8,7 +8,7 @@ import random
 import socket
 import time
 import tracemalloc
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from bot.core.records import FeedState
 from bot.core.schedule import SchedulePolicy
 from bot.feeds.fetcher import FetchSettings
 from tests.fakes.feed_server import Blackhole, FeedServer, gzip_bomb, rfc822, rss
@@ -517,10 +518,10 @@ def test_a_failed_batch_of_feed_states_does_not_end_the_cycle(tmp_path: Path) ->
             deliverer=deliverer,
         )
 
-        def locked(updates: object) -> None:
+        def locked(changes: Sequence[tuple[FeedState, FeedState]]) -> None:
             raise sqlite3.OperationalError("database is locked")
 
-        repo.feeds.update_many = locked  # type: ignore[method-assign]
+        repo.feeds.save = locked  # type: ignore[method-assign]
         report = drive(fetcher, lambda: pipeline.run_cycle(force=True))
     assert report.errors == 1 and report.items_new > 0  # the cycle ran to its end
     assert deliverer.alerts  # and delivered what it stored

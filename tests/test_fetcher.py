@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
 
 from tests.fakes.feed_server import FeedServer
@@ -156,3 +157,36 @@ async def test_a_304_without_content_length_keeps_the_connection() -> None:
             assert result.etag == '"6b09dfdb-e1b"'
     assert server.requests == 5
     assert server.connections == 1
+
+
+async def test_plain_http_feeds_never_load_the_ca_bundle(
+    feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The https transport (httpx's CA bundle, 20-35 ms to load) is made on the first https
+    URL; the http one has a TLS context that verifies and trusts no CA (it never starts TLS)."""
+    import ssl
+
+    import httpx._transports.default as transports
+
+    from bot.feeds.fetcher import Fetcher, FetchSettings
+
+    contexts: list[ssl.SSLContext | bool] = []
+    real = transports.create_ssl_context  # type: ignore[attr-defined]
+
+    def recording(verify: ssl.SSLContext | bool = True, **kwargs: object) -> ssl.SSLContext:
+        contexts.append(verify)
+        return real(verify=verify, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(transports, "create_ssl_context", recording)
+    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    feed_server.set("/a.xml", "<rss version='2.0'><channel><title>a</title></channel></rss>")
+    async with Fetcher(FetchSettings()) as fetcher:
+        assert (await fetcher.fetch(feed_server.url("/a.xml"))).status == 200
+        assert (await fetcher.fetch(feed_server.url("/a.xml"))).status == 200
+        assert len(contexts) == 1 and isinstance(contexts[0], ssl.SSLContext)
+        plain = contexts[0]
+        assert plain.verify_mode == ssl.CERT_REQUIRED and plain.check_hostname
+        assert plain.cert_store_stats()["x509_ca"] == 0
+        fetcher._routes.transport_for(httpx.URL("https://news.example.org/feed.xml"))
+    assert contexts[1:] == [True]  # https: httpx's default verification (certifi)

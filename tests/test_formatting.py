@@ -21,6 +21,7 @@ from bot.core.formatting import (
     render_plain,
     utf16_len,
 )
+from bot.core.records import Priority
 from bot.core.text import html_to_text
 from tests.fakes.telegram_api import parse_telegram_html
 
@@ -60,7 +61,7 @@ def test_hostile_titles_arrive_intact_as_text(title: str) -> None:
 
 def test_alert_contains_every_part() -> None:
     also = (Report("RFI", "https://rfi.example/1"), Report("BBC", None))
-    text = render_alert(view(priority="urgent", also_reported_by=also), "Africa/Bamako")
+    text = render_alert(view(priority=Priority.URGENT, also_reported_by=also), "Africa/Bamako")
     plain = parse_telegram_html(text)
     assert plain.startswith("🚨 JNIM, Bamako")
     assert "<b>JNIM</b>" in text
@@ -154,7 +155,9 @@ def test_digest_splits_into_valid_messages_listing_every_story() -> None:
 
 
 def test_small_digest_is_one_message_with_links_and_entities() -> None:
-    [part] = render_digest([view(), view(title="Other", link=None, priority="urgent")], "Digest")
+    [part] = render_digest(
+        [view(), view(title="Other", link=None, priority=Priority.URGENT)], "Digest"
+    )
     assert part.startswith("<b>Digest</b>\n")
     assert '<a href="https://news.example.org/a?x=1&amp;y=2">' in part
     assert "<b>JNIM, Bamako</b>" in part and "🚨 Other" in part

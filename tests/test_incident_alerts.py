@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.incidents import Severity
 from storage.db import open_database
 from storage.repository import Repository
 from tests.conftest import CHAT, run_main, telegram_env, write_feed_list
@@ -85,7 +86,7 @@ def test_high_only_chat_gets_the_rest_in_its_digest(
     repo = Repository(open_database(Path(nw_env["NEWSWATCH_DB"])))
     from datetime import UTC, datetime
 
-    repo.chats.set_severity_pref(CHAT, "*", "high", datetime.now(UTC))
+    repo.chats.set_severity_pref(CHAT, "*", Severity.HIGH, datetime.now(UTC))
     repo.db.conn.close()
     done = run_main(["poll", "--once"], env)
     assert done.returncode == 0, done.stderr
@@ -119,7 +120,7 @@ def test_a_later_report_updates_the_story_incident(tmp_path: Path) -> None:
         draft = AlertDraft(
             source=f"Outlet {i}", title=title, link=f"https://x.example/{i}", summary="",
             published=now, entities=("Mali",), matches=(), priority="normal", chats=(),
-            story_id=story, incident=tagger.tag(title).to_dict(),
+            story_id=story, incident=tagger.tag(title).fields(),
         )  # fmt: skip
         item = NewItem(f"k{i}", None, "feed", title, None, now, alert=draft)
         stored = repo.alerts.store_feed_items("feed", [item], now, None)

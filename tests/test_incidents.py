@@ -531,9 +531,12 @@ def _p(pid: str, kind: str, fallback: bool = False) -> dict[str, object]:
 def test_story_places(
     first: list[dict[str, Any]], later: list[dict[str, Any]], ids: list[str]
 ) -> None:
-    from bot.core.incidents import story_places
+    from bot.core.incidents import PlaceRecord, story_places
 
-    assert [p["id"] for p in story_places(first, later)] == ids
+    def records(stored: list[dict[str, Any]]) -> list[PlaceRecord]:  # as storage reads them
+        return [r for r in map(PlaceRecord.from_json, stored) if r is not None]
+
+    assert [p.id for p in story_places(records(first), records(later))] == ids
 
 
 def test_fallback_places_are_marked_for_the_story() -> None:
@@ -544,5 +547,5 @@ def test_fallback_places_are_marked_for_the_story() -> None:
     assert near.to_dict()["places"][0]["fallback"] is True
     plain = TAGGER.tag("Attack on the Bamba army position, Mali: 15 soldiers killed")
     assert not plain.places_fallback and "fallback" not in plain.to_dict()["places"][0]
-    merged = merge_story_incident(near.to_dict(), plain.to_dict())
-    assert merged is not None and [p["id"] for p in merged["places"]] == ["ml-bamba"]
+    merged = merge_story_incident(near.fields(), plain.fields())
+    assert merged is not None and [p.id for p in merged.places] == ["ml-bamba"]

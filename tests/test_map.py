@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from bot.core.incidents import EventType
+from bot.core.matching import Hit
 from bot.core.records import IncidentRecord
 from bot.data.gazetteer_file import load_default_boundaries
 from bot.data.incident_data import load_default_tagger
@@ -64,18 +66,9 @@ def _rows(titles: list[tuple[str, int]] = INCIDENTS) -> list[IncidentRecord]:
     tagger = load_default_tagger()
     rows: list[IncidentRecord] = []
     for i, (title, _hours) in enumerate(titles):
-        incident = tagger.tag(title).to_dict()
         rows.append(
             IncidentRecord(
-                id=i + 1,
-                story_id=i + 1,
-                title=title,
-                event_type=incident["event_type"],
-                sub_event=incident["sub_event"],
-                fatalities=incident["fatalities"],
-                places=tuple(incident["places"]),
-                severity=incident["severity"],
-                at=None,
+                id=i + 1, story_id=i + 1, title=title, incident=tagger.tag(title).fields(), at=None
             )
         )
     return rows
@@ -88,11 +81,11 @@ def test_points_are_drawn_where_the_incidents_are() -> None:
     points = points_from_rows(_rows())
     boulkessi = next(i for i, p in enumerate(points) if p.label == "Boulkessi")
     x, y = rendered.pixels[boulkessi]
-    assert _near_colour(img, x, y, TYPE_COLOURS["battles"])
+    assert _near_colour(img, x, y, TYPE_COLOURS[EventType.BATTLES])
     drone = next(i for i, p in enumerate(points) if p.label == "Kidal")
-    assert _near_colour(img, *rendered.pixels[drone], TYPE_COLOURS["explosions_remote_violence"])
+    assert _near_colour(img, *rendered.pixels[drone], TYPE_COLOURS[EventType.EXPLOSIONS])
     # nowhere near a point: land colour, not a marker colour
-    assert not _near_colour(img, 60, 60, TYPE_COLOURS["battles"])
+    assert not _near_colour(img, 60, 60, TYPE_COLOURS[EventType.BATTLES])
     assert "4 incident(s)" in caption and "Battle: 2" in caption and "20 killed" in caption
 
 
@@ -135,6 +128,70 @@ def test_arabic_place_names_are_shaped_right_to_left() -> None:
     assert rendered.png.startswith(b"\x89PNG")
 
 
+# Stored values this version cannot read, or does not know: (event_type, places, fatalities,
+# severity) written straight into alerts rows, as a newer version, a hand edit or a damaged row
+# may leave them.
+BAD_ROWS = [
+    ("battles", '{"not": "a list"}', 3, "high"),  # places not a list: no place
+    ("battles", "not json", None, "low"),  # unreadable: no place
+    # entries that are no object are skipped; a coordinate that is no number is no coordinate:
+    # the first place with both coordinates is drawn
+    ("battles", '[1, "x", null, {"id": "ml-gao", "name": "Gao", "lat": "abc", "lon": -0.04},'
+     ' {"id": "ml-kidal", "name": "Kidal", "lat": 18.44, "lon": 1.41}]', "many", "medium"),
+    # a type, kind and severity this version does not know: still drawn (grey) and exported
+    ("looting", '[{"id": "ml-mopti", "name": "Mopti", "lat": 14.49, "lon": -4.19,'
+     ' "kind": "metropolis"}]', 2, "extreme"),
+    ("battles", '[{"id": "x", "name": "Nowhere", "lat": NaN, "lon": 1e999}]', 1, None),
+]  # fmt: skip
+
+
+def test_bad_stored_incidents_never_break_the_map_or_the_export(tmp_path: Path) -> None:
+    from bot.core.alert_views import alert_view
+    from bot.core.reports import alerts_csv
+    from bot.render.incident_map import UNKNOWN_COLOUR
+    from storage.queries import Queries
+
+    repo = Repository(open_database(tmp_path / "newswatch.db"))
+    now = datetime.now(UTC)
+    for n, (event_type, places, fatalities, severity) in enumerate(BAD_ROWS):
+        draft = AlertDraft(
+            source="Wire", title=f"Bad row {n}", link=None, summary="", published=now,
+            entities=("Mali",), matches=(), priority="normal", chats=(),
+        )  # fmt: skip
+        [stored] = repo.alerts.store_feed_items(
+            FEED, [NewItem(f"bad-{n}", None, FEED, draft.title, None, now, alert=draft)], now, None
+        )
+        repo.db.execute(
+            "UPDATE alerts SET event_type = ?, places = ?, fatalities = ?, severity = ?"
+            " WHERE id = ?",
+            [event_type, places, fatalities, severity, stored.alert_id],
+        )
+    queries = Queries(repo.db)
+    rows = queries.incident_rows(now - timedelta(days=1), now + timedelta(days=1))
+    points = points_from_rows(rows)
+    assert [(p.label, p.event_type, p.fatalities) for p in points] == [
+        ("Kidal", EventType.BATTLES, None),
+        ("Mopti", None, 2),
+    ]
+    rendered, caption = map_for(rows, load_default_boundaries(), period_label="1d")
+    img = _image(rendered.png)
+    assert _near_colour(img, *rendered.pixels[0], TYPE_COLOURS[EventType.BATTLES])
+    assert _near_colour(img, *rendered.pixels[1], UNKNOWN_COLOUR)
+    assert "2 incident(s)" in caption and "Battle: 1" in caption
+    # the export keeps what is stored, and every alert still has its message
+    exported = list(queries.export_rows())
+    csv_text = alerts_csv(exported)
+    assert "looting" in csv_text and "extreme" in csv_text and "Mopti" in csv_text
+    kidal = next(a for a in exported if a.title == "Bad row 2")
+    assert [p.name for p in kidal.incident.places] == ["Gao", "Kidal"]
+    assert kidal.incident.places[0].point is None and kidal.incident.fatalities is None
+    assert alert_view(kidal).incident == "⚔️ Battle · Gao, Kidal"
+    looting = next(a for a in exported if a.title == "Bad row 3")
+    assert looting.incident.is_incident and looting.incident.severity is None
+    assert alert_view(looting).incident == ""  # no icon for a type this version does not know
+    repo.db.conn.close()
+
+
 # ----- the bot ------------------------------------------------------------------------------
 def _seed(db_path: Path, now: datetime) -> None:
     repo = Repository(open_database(db_path))
@@ -145,8 +202,8 @@ def _seed(db_path: Path, now: datetime) -> None:
         link = f"https://news.example.org/{key[:10]}"
         draft = AlertDraft(
             source="Wire", title=title, link=link, summary="", published=at,
-            entities=("Mali",), matches=({"entity": "Mali", "alias": "Mali", "field": "title"},),
-            priority="normal", chats=(), incident=tagger.tag(title).to_dict(),
+            entities=("Mali",), matches=(Hit("Mali", "Mali", "title"),),
+            priority="normal", chats=(), incident=tagger.tag(title).fields(),
         )  # fmt: skip
         repo.alerts.store_feed_items(
             FEED, [NewItem(key, link, FEED, title, link, at, alert=draft)], at, None
@@ -188,7 +245,7 @@ def test_map_command_sends_the_map(bot: SimpleNamespace) -> None:
     expected = map_for(_rows(), load_default_boundaries(), period_label="30d")[0]
     points = points_from_rows(_rows())
     index = next(i for i, p in enumerate(points) if p.label == "Boulkessi")
-    assert _near_colour(img, *expected.pixels[index], TYPE_COLOURS["battles"])
+    assert _near_colour(img, *expected.pixels[index], TYPE_COLOURS[EventType.BATTLES])
     assert "4 incident(s) with a known place in the last 30d" in photo["caption"]
 
 

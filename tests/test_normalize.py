@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-import pytest
+import unicodedata
 
-from bot.core.normalize import fold, normalize
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.core.normalize import (
+    _ARABIC_FOLD,
+    _ARABIC_VARIANTS,
+    _MARKS,
+    _NON_WORD,
+    fold,
+    normalize,
+)
 
 
 @pytest.mark.parametrize(
@@ -63,3 +74,32 @@ def test_fold_keeps_case(text: str, expected: str) -> None:
 @pytest.mark.parametrize("text", ["Goïta à Bamako", "جماعة نصرة الإسلام", "Mali’s FLA"])
 def test_idempotent(text: str) -> None:
     assert normalize(normalize(text)) == normalize(text)
+
+
+def _fold_by_regex(text: str) -> str:
+    """``fold`` without its ASCII shortcuts: the reference the shortcuts must agree with."""
+    text = _MARKS.sub("", unicodedata.normalize("NFKD", text))
+    if _ARABIC_VARIANTS.search(text):
+        text = text.translate(_ARABIC_FOLD)
+    text = _NON_WORD.sub(" ", text).strip()
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    return text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Goïta à Bamako", "l'énergie_du-Mali!", "Ségou\u00a0et Mopti", "ﬁn", "Kidal ١٢", "Ａｂ é"],
+)
+def test_fold_shortcuts_agree_with_the_regex_path(text: str) -> None:
+    assert fold(text) == _fold_by_regex(text)
+
+
+@given(
+    st.text(
+        alphabet=st.characters(max_codepoint=0x24F) | st.sampled_from("\u0301\u00a0_-'’"),
+        max_size=40,
+    )
+)
+def test_fold_shortcuts_agree_on_any_latin_text(text: str) -> None:
+    assert fold(text) == _fold_by_regex(text)

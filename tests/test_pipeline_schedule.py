@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.core.feed_state import FeedStatus
 from tests.fakes.feed_server import FeedServer, rss
 from tests.harness import make_pipeline
 
@@ -33,8 +35,8 @@ async def test_just_due_feeds_are_fetched_at_once_and_a_backlog_is_spread(
         assert max(first) > 0.3, "a backlog is spread over spread_seconds"
 
         now = datetime.now(UTC)
-        for url in urls:  # all of them just came due (1 s ago): no spreading
-            repo.feeds.update(url, next_fetch_at=now - timedelta(seconds=1))
+        for state in repo.feeds.states().values():  # all just came due (1 s ago): no spreading
+            repo.feeds.update(state, replace(state, next_fetch_at=now - timedelta(seconds=1)))
         feed_server.hits.clear()
         started = time.monotonic()
         await pipeline.run_cycle()
@@ -54,9 +56,11 @@ async def test_seconds_until_next_due(feed_server: FeedServer, tmp_path: Path) -
         await fetcher.aclose()
     wait = pipeline.seconds_until_next_due()
     assert wait is not None and 200 < wait <= 300  # default interval 300 s, jitter shortens
-    repo.feeds.update(url, next_fetch_at=datetime.now(UTC) - timedelta(minutes=5))
+    state = repo.feeds.states()[url]
+    due = replace(state, next_fetch_at=datetime.now(UTC) - timedelta(minutes=5))
+    repo.feeds.update(state, due)
     assert pipeline.seconds_until_next_due() == 0.0
-    repo.feeds.update(url, status="gone")
+    repo.feeds.update(due, replace(due, status=FeedStatus.GONE))
     assert pipeline.seconds_until_next_due() is None
 
 

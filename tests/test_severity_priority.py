@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.core.delivery_policy import ChatPrefs, Pending, plan_chat
-from bot.core.incidents import below_minimum, priority_for
+from bot.core.incidents import (
+    EventType,
+    IncidentFields,
+    PlaceRecord,
+    Severity,
+    below_minimum,
+    priority_for,
+)
 from bot.core.records import DeliveryKind, HoldReason, Priority
 from bot.data.incident_data import load_default_tagger
 
@@ -30,7 +36,7 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
     ],
 )
 def test_priority_from_severity(title: str, entity_priority: str, expected: str) -> None:
-    assert priority_for(TAGGER.tag(title), entity_priority) == expected
+    assert priority_for(TAGGER.tag(title), Priority(entity_priority)) is Priority(expected)
 
 
 @pytest.mark.parametrize(
@@ -50,7 +56,9 @@ def test_priority_from_severity(title: str, entity_priority: str, expected: str)
 def test_below_minimum(
     severity: str | None, entities: list[str], minimums: dict[str, str], below: bool
 ) -> None:
-    assert (below_minimum(severity, entities, minimums) is not None) is below
+    level = Severity(severity) if severity else None
+    floors = {name: Severity(floor) for name, floor in minimums.items()}
+    assert (below_minimum(level, entities, floors) is not None) is below
 
 
 def test_an_alert_below_the_minimum_waits_for_the_digest_even_when_urgent() -> None:
@@ -74,17 +82,23 @@ def test_an_alert_below_the_minimum_waits_for_the_digest_even_when_urgent() -> N
 def test_merge_story_incident() -> None:
     from bot.core.incidents import merge_story_incident
 
-    first = {"event_type": "battles", "sub_event": "armed clash", "fatalities": 10,
-             "places": [{"id": "a"}], "severity": "high"}  # fmt: skip
-    later = {"event_type": "violence_against_civilians", "sub_event": "attack", "fatalities": 4,
-             "places": [{"id": "a"}, {"id": "b"}], "severity": "medium"}  # fmt: skip
+    a, b = PlaceRecord("a", "A"), PlaceRecord("b", "B")
+    first = IncidentFields(EventType.BATTLES, "armed clash", 10, (a,), Severity.HIGH)
+    later = IncidentFields(
+        EventType.VIOLENCE_AGAINST_CIVILIANS, "attack", 4, (a, b), Severity.MEDIUM
+    )
     merged = merge_story_incident(first, later)
     assert merged is not None
-    assert merged["event_type"] == "battles" and merged["fatalities"] == 10
-    assert [p["id"] for p in merged["places"]] == ["a", "b"] and merged["severity"] == "high"
-    assert merge_story_incident(first, {"event_type": "battles", "fatalities": 3}) is None
+    assert merged.event_type is EventType.BATTLES and merged.fatalities == 10
+    assert [p.id for p in merged.places] == ["a", "b"] and merged.severity is Severity.HIGH
+    assert merge_story_incident(first, IncidentFields(EventType.BATTLES, fatalities=3)) is None
     assert merge_story_incident(first, None) is None
-    none_first: dict[str, Any] = {"event_type": None, "places": []}
-    merged = merge_story_incident(none_first, later)
-    assert merged is not None and merged["event_type"] == "violence_against_civilians"
-    assert merged["fatalities"] == 4
+    merged = merge_story_incident(IncidentFields(), later)
+    assert merged is not None and merged.event_type is EventType.VIOLENCE_AGAINST_CIVILIANS
+    assert merged.fatalities == 4
+    # a type or severity stored by another version is kept: the story is still an incident
+    other = IncidentFields.stored("looting", None, 2, (a,), "extreme")
+    assert other.event_type is None and other.event_type_text == "looting"
+    merged = merge_story_incident(other, later)
+    assert merged is not None and merged.event_type_text == "looting"
+    assert merged.fatalities == 4 and merged.severity is Severity.MEDIUM

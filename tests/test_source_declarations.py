@@ -3,11 +3,13 @@ back as OPML, and brought back with /retry like any feed."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from bot.core.feed_state import FeedStatus
 from bot.core.models import FeedSpec, Item, PageSelectors, SourceKind
 from bot.core.sources import article_key, parse_source
 from bot.core.watchlist import parse_watchlist
@@ -110,7 +112,8 @@ def test_retry_names_a_source_like_a_feed(tmp_path: Path) -> None:
     repo = Repository(open_database(tmp_path / "nw.db"))
     now = datetime.now(UTC)
     repo.feeds.sync([FeedSpec("telegram:privatechan", kind=SourceKind.TELEGRAM)], now)
-    repo.feeds.update("telegram:privatechan", status="paused", consecutive_failures=1)
+    before = repo.feeds.states()["telegram:privatechan"]
+    repo.feeds.update(before, replace(before, status=FeedStatus.PAUSED, consecutive_failures=1))
     assert repo.feeds.retry("telegram:privatechan", now) == ("telegram:privatechan", "paused")
     assert repo.feeds.states()["telegram:privatechan"].status == "active"
 

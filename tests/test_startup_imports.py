@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_main, write_feed_list
+from tests.fakes.feed_server import FeedServer
+
 pytestmark = pytest.mark.slow  # a fresh interpreter per import check
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,3 +46,30 @@ def test_sqlite_utils_is_loaded_without_numpy_and_numpy_still_imports_later() ->
 def test_sqlite_utils_after_numpy_is_left_alone() -> None:
     out = _run("import numpy, storage.db, sqlite_utils.db as d; print(d.np is numpy)")
     assert out == "True"
+
+
+def test_a_warm_poll_once_loads_no_parser_pool_or_charts(
+    feed_server: FeedServer, nw_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A `poll --once` whose feeds all answer 304 (console delivery) needs no parser, no
+    worker processes and no chart/export pool (the CA bundle: tests/test_fetcher.py)."""
+    feed_server.set("/rss.xml", "<rss version='2.0'><channel><title>a</title></channel></rss>")
+    env = dict(
+        nw_env, NEWSWATCH_FEEDS=str(write_feed_list(tmp_path, [feed_server.url("/rss.xml")]))
+    )
+    assert run_main(["poll", "--once"], env).returncode == 0
+    report = tmp_path / "modules.txt"
+    code = (
+        "import atexit, runpy, sys;"
+        f"atexit.register(lambda: open({str(report)!r}, 'w').write(' '.join(sorted(sys.modules))));"
+        f"sys.argv = ['main.py', 'poll', '--once']; sys.path.insert(0, {str(ROOT)!r});"
+        f"runpy.run_path({str(ROOT / 'main.py')!r}, run_name='__main__')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert feed_server.statuses()[-1] == 304
+    loaded = set(report.read_text().split())
+    for module in ("feedparser", "multiprocessing", "bot.render.heavy_work"):
+        assert module not in loaded, module

@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 
 from bot.core.errors import FeedLookupError
+from bot.core.feed_state import FeedStatus
+from bot.core.incidents import Severity
+from bot.core.matching import Hit
 from bot.core.models import FeedSpec
-from bot.core.records import FeedState
+from bot.core.records import FeedState, SeverityPrefs
 from storage.db import open_database
 from storage.maintenance import pending_delivery_count
 from storage.migrations import MIGRATIONS
@@ -27,7 +30,7 @@ def _alert(title: str) -> AlertDraft:
         summary="",
         published=NOW,
         entities=("JNIM",),
-        matches=({"entity": "JNIM", "alias": "JNIM", "field": "title"},),
+        matches=(Hit("JNIM", "JNIM", "title"),),
         priority="normal",
         chats=((1, None), (2, 7)),
     )
@@ -78,15 +81,33 @@ def test_feed_updates_are_one_transaction(tmp_path: Path) -> None:
     repo = Repository(open_database(tmp_path / "nw.db"))
     repo.feeds.sync([FeedSpec(url="http://f/1"), FeedSpec(url="http://f/2")], NOW)
     later = NOW + timedelta(minutes=5)
-    repo.feeds.update_many(
-        [("http://f/1", {"etag": '"a"', "next_fetch_at": later}), ("http://f/2", {"etag": '"b"'})]
+    one, two = repo.feeds.states().values()
+    repo.feeds.save(
+        [(one, replace(one, etag='"a"', next_fetch_at=later)), (two, replace(two, etag='"b"'))]
     )
     states = repo.feeds.states()
     assert (states["http://f/1"].etag, states["http://f/2"].etag) == ('"a"', '"b"')
     assert states["http://f/1"].next_fetch_at == later
-    with pytest.raises(ValueError, match="unknown feed field"):
-        repo.feeds.update_many([("http://f/1", {"etag": '"c"'}), ("http://f/2", {"nope": 1})])
+    one, two = states.values()
+    with pytest.raises(ValueError, match="not the same feed"):
+        repo.feeds.save([(one, replace(one, etag='"c"')), (two, replace(one, etag='"d"'))])
     assert repo.feeds.states()["http://f/1"].etag == '"a"'  # the whole batch rolled back
+
+
+def test_a_feed_update_writes_only_what_changed(tmp_path: Path) -> None:
+    repo = Repository(open_database(tmp_path / "nw.db"))
+    repo.feeds.sync([FeedSpec(url="http://f/1")], NOW)
+    before = repo.feeds.states()["http://f/1"]
+    statements: list[str] = []
+    repo.db.conn.set_trace_callback(statements.append)
+    repo.feeds.update(before, before)  # nothing changed: nothing written
+    repo.feeds.update(before, replace(before, etag='"e"', status=FeedStatus.PAUSED))
+    repo.db.conn.set_trace_callback(None)
+    updates = [s for s in statements if s.lstrip().upper().startswith("UPDATE")]
+    assert len(updates) == 1 and "[etag]" in updates[0] and "[status]" in updates[0]
+    assert "[title]" not in updates[0]
+    state = repo.feeds.states()["http://f/1"]
+    assert (state.etag, state.status, state.created_at) == ('"e"', FeedStatus.PAUSED, NOW)
 
 
 _RETRY_FEEDS = [
@@ -112,8 +133,11 @@ def test_retry_feed_picks_one_feed_or_says_why(tmp_path: Path, target: str, resu
     repo = Repository(open_database(tmp_path / "nw.db"))
     repo.feeds.sync([FeedSpec(url=u) for u in [*_RETRY_FEEDS, "https://old.example/rss"]], NOW)
     repo.feeds.sync([FeedSpec(url=u) for u in _RETRY_FEEDS], NOW)  # old.example: removed
-    for url in _RETRY_FEEDS:
-        repo.feeds.update(url, status="gone", consecutive_failures=1, last_error="HTTP 410 Gone")
+    for before in repo.feeds.states(_RETRY_FEEDS).values():
+        gone = replace(
+            before, status=FeedStatus.GONE, consecutive_failures=1, last_error="HTTP 410 Gone"
+        )
+        repo.feeds.update(before, gone)
     if result.startswith("https://"):
         assert repo.feeds.retry(target, NOW + timedelta(hours=1)) == (result, "gone")
         state = repo.feeds.states()[result]
@@ -161,3 +185,24 @@ def test_every_story_member_is_kept_for_rebuilding_the_index(tmp_path: Path) -> 
         (stored.story_id, '{"fp": 2}'),
     ]
     assert repo.alerts.recent_story_fingerprints(NOW + timedelta(hours=1)) == []
+
+
+def test_severity_prefs_are_typed_and_an_unknown_stored_level_is_kept_apart(
+    tmp_path: Path,
+) -> None:
+    repo = Repository(open_database(tmp_path / "nw.db"))
+    repo.chats.set_severity_pref(-100, "*", Severity.HIGH, NOW)
+    repo.chats.set_severity_pref(-100, "jnim", Severity.MEDIUM, NOW)
+    with repo.db.conn:  # written by a newer version, or by hand
+        repo.db.conn.execute(
+            "INSERT INTO severity_prefs (chat_id, entity, min_severity, updated_at)"
+            " VALUES (-100, 'wagner', 'critical', '2026-03-01T12:00:00+00:00')"
+        )
+    prefs = repo.chats.severity_prefs(-100)
+    assert prefs.minimums == {"*": Severity.HIGH, "jnim": Severity.MEDIUM}
+    assert all(type(level) is Severity for level in prefs.minimums.values())
+    assert prefs.unknown == {"wagner": "critical"}
+    repo.chats.set_severity_pref(-100, "jnim", None, NOW)
+    assert repo.chats.severity_prefs(-100).minimums == {"*": Severity.HIGH}
+    repo.chats.clear_severity_prefs(-100)
+    assert repo.chats.severity_prefs(-100) == SeverityPrefs()

@@ -18,13 +18,19 @@ import pytest
 from bot.core.records import StoryMember
 from bot.core.story_index import StoryGroups
 from bot.core.story_model import Signature, conflict, event_evidence, later_step, signature
-from bot.cycle.story_grouping import action_finder, load_story_model, place_finder
+from bot.cycle.story_grouping import (
+    action_finder,
+    load_story_model,
+    meaning_finder,
+    place_finder,
+)
 from tests.harness import default_matcher
 
 T0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
 MATCHER = default_matcher()
 PLACES = place_finder()
 ACTIONS = action_finder()
+MEANINGS = meaning_finder()
 MODEL = load_story_model()
 
 Text = tuple[str, str]  # title, summary
@@ -32,7 +38,9 @@ Text = tuple[str, str]  # title, summary
 
 def sig(text: Text) -> Signature:
     title, summary = text
-    return signature(title, summary, MATCHER.match(title, summary).entities, PLACES, ACTIONS)
+    return signature(
+        title, summary, MATCHER.match(title, summary).entities, PLACES, ACTIONS, MEANINGS
+    )
 
 
 def grouped(a: Text, b: Text) -> bool:
@@ -151,11 +159,6 @@ def test_rewrites_of_one_event_join(kind: str, a: Text, b: Text) -> None:
         ("Le Niger quitte la CEDEAO", "Le Niger notifie officiellement son retrait de la CEDEAO"),
         ("France to withdraw troops from Mali", "Mali asks France to withdraw without delay"),
         ("Otage italien Luca Bianchi libéré au Niger", "Luca Bianchi est arrivé à Rome"),
-        # the other actor's answer, which names the first step only as its cause ("after")
-        ("Mali junta demands Swedish troops leave",
-         "Sweden to start pulling troops out of Mali after junta's demand"),
-        ("Bamako exige le départ des soldats suédois",
-         "La Suède retire ses soldats du Mali après l'exigence de la junte"),
     ],
 )  # fmt: skip
 def test_a_later_step_of_a_saga_the_next_day_starts_a_story(first: str, next_day: str) -> None:

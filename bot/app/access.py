@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
+from bot.core.records import Role
 from storage.repository import Repository
 
 log = logging.getLogger("newswatch.access")
@@ -42,7 +43,7 @@ class AccessControl:
 
     # ----- pairing -----------------------------------------------------------------------
     def has_admin(self) -> bool:
-        return bool(self.admin_ids) or "owner" in self.repo.access.users().values()
+        return bool(self.admin_ids) or Role.OWNER in self.repo.access.users().values()
 
     def new_pairing_code(self) -> str | None:
         """A fresh one-time code when no admin or owner exists yet; None otherwise."""
@@ -81,16 +82,16 @@ class AccessControl:
         """May run /allow and /deny: a configured admin or the owner."""
         if user_id is None:
             return False
-        return user_id in self.admin_ids or self.repo.access.users().get(user_id) == "owner"
+        return user_id in self.admin_ids or self.repo.access.users().get(user_id) is Role.OWNER
 
     def is_allowed(self, user_id: int | None, chat_id: int | None) -> bool:
         if user_id is not None and user_id in self.admin_ids:
             return True
         roles = self.repo.access.users()
         role = roles.get(user_id) if user_id is not None else None
-        if role in ("owner", "allowed"):
+        if role in (Role.OWNER, Role.ALLOWED):
             return True
-        if role == "denied" or chat_id is None:
+        if role is Role.DENIED or chat_id is None:
             return False
         if str(chat_id) in self.chat_ids:
             return True
@@ -98,17 +99,17 @@ class AccessControl:
 
     # ----- changes -----------------------------------------------------------------------
     def allow(self, actor: int, user_id: int) -> str:
-        if user_id in self.admin_ids or self.repo.access.users().get(user_id) == "owner":
+        if user_id in self.admin_ids or self.repo.access.users().get(user_id) is Role.OWNER:
             return f"User {user_id} is already an admin."
-        self.repo.access.set_user_role(user_id, "allowed", actor=actor, now=self.clock())
+        self.repo.access.set_user_role(user_id, Role.ALLOWED, actor=actor, now=self.clock())
         log.warning("user %s allowed by %s", user_id, actor)
         return f"User {user_id} may now use the bot."
 
     def deny(self, actor: int, user_id: int) -> str:
         if user_id in self.admin_ids:
             return f"User {user_id} is a configured admin (NEWSWATCH_ADMIN_IDS); edit the config."
-        if user_id == actor or self.repo.access.users().get(user_id) == "owner":
+        if user_id == actor or self.repo.access.users().get(user_id) is Role.OWNER:
             return "The owner cannot be denied."
-        self.repo.access.set_user_role(user_id, "denied", actor=actor, now=self.clock())
+        self.repo.access.set_user_role(user_id, Role.DENIED, actor=actor, now=self.clock())
         log.warning("user %s denied by %s", user_id, actor)
         return f"User {user_id} may no longer use the bot."

@@ -88,12 +88,12 @@ async def _run(config: Config) -> int:
 
 def _stop_parse_workers(service: Service) -> None:
     """Drop queued parses and end the worker processes (a running parse takes milliseconds)."""
-    from bot.render.heavy_work import shutdown_heavy_work
-
     executor = service.pipeline.parse_executor
     if executor is not None:
         executor.shutdown(wait=True, cancel_futures=True)
-    shutdown_heavy_work()  # charts and exports
+    heavy_work = sys.modules.get("bot.render.heavy_work")
+    if heavy_work is not None:  # charts and exports ran: never imported (15-25 ms) just to stop
+        heavy_work.shutdown_heavy_work()
 
 
 def cmd_run(args: argparse.Namespace) -> int:

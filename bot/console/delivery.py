@@ -13,7 +13,7 @@ from bot.core.delivery_policy import ChatPrefs, DigestWhy, Pending, digest_heade
 from bot.core.formatting import AlertView, render_alert, render_plain
 from bot.core.models import StoredAlert
 from bot.core.ports import AlertStore
-from bot.core.records import AlertRecord, DeliveryKind
+from bot.core.records import AlertRecord, DeliveryKind, Priority
 
 CONNECT_HINT = (
     "Telegram is not connected: alerts are printed here. To receive them in Telegram, create a"
@@ -78,7 +78,7 @@ class ConsoleDeliverer:
         for view in views:
             when = view.when
             stamp = f"{when.astimezone(UTC):%m-%d %H:%M} UTC · " if when else ""
-            marker = "🚨 " if view.priority == "urgent" else ""
+            marker = "🚨 " if view.priority is Priority.URGENT else ""
             entities = ", ".join(view.entities) or "match"
             print(f"• {marker}{view.title} — {entities} ({stamp}{view.source})", file=self.out)
             if view.link:

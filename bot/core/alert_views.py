@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.core.formatting import AlertView, Report
-from bot.core.incidents import incident_line
+from bot.core.matching import Hit
 from bot.core.normalize import normalize
 from bot.core.records import AlertRecord
 
 
 def alert_view(alert: AlertRecord, also_reported_by: tuple[Report, ...] = ()) -> AlertView:
     """The formatting core's view of a stored alert (what a message shows)."""
-    labels = [str(p.get("label") or p.get("name") or "") for p in alert.places]
     return AlertView(
         title=alert.title,
         link=alert.link,
@@ -18,27 +19,23 @@ def alert_view(alert: AlertRecord, also_reported_by: tuple[Report, ...] = ()) ->
         published=alert.published_at,
         summary=alert.summary,
         entities=alert.entities,
-        aliases=shown_aliases(list(alert.matches)),
-        priority=alert.priority.value,
+        aliases=shown_aliases(alert.matches),
+        priority=alert.priority,
         also_reported_by=also_reported_by,
         story_id=alert.story_id,
-        incident=incident_line(
-            alert.event_type, alert.sub_event, alert.fatalities, [x for x in labels if x]
-        )
-        if alert.event_type
-        else "",
+        incident=alert.incident.line(),
         arrived=alert.created_at,
     )
 
 
-def shown_aliases(matches: list[dict[str, str]]) -> tuple[str, ...]:
+def shown_aliases(matches: Sequence[Hit]) -> tuple[str, ...]:
     """The matched aliases worth showing: "Goïta" is dropped when "Assimi Goïta" of the same
     entity matched too (the shorter one is found inside the longer one)."""
     by_entity: dict[str, list[str]] = {}
     for match in matches:
-        alias = match.get("alias")
+        alias = match.alias
         if alias:
-            found = by_entity.setdefault(match.get("entity", ""), [])
+            found = by_entity.setdefault(match.entity, [])
             if alias not in found:
                 found.append(alias)
     shown: list[str] = []

@@ -1,8 +1,8 @@
 """The one exception tree of newswatch, and feed failures as values.
 
-Every error newswatch raises on purpose derives from ``NewswatchError``, so that each entry
-point (``main.py``, the bot's error path, the command line) catches it in one place and shows
-its message; anything else reaching those places is a bug and is logged with its traceback.
+Every error newswatch raises on purpose derives from ``NewswatchError``, so that each error
+path catches it in one place and shows its message; anything else reaching those places is a
+bug and is logged with its traceback.
 
     NewswatchError
     ├── ProblemsError                 carries ``problems``: every Problem found, ``file:line``
@@ -23,7 +23,8 @@ its message; anything else reaching those places is a bug and is logged with its
     │   ├── GazetteerError            bot/data/gazetteer.json
     │   ├── LexiconError              bot/data/incident_lexicon.toml
     │   ├── ModelError                bot/data/story_model.json
-    │   └── ActionLexiconError        bot/data/story_actions.toml
+    │   ├── ActionLexiconError        bot/data/story_actions.toml
+    │   └── MeaningLexiconError       bot/data/meaning_lexicon.tsv
     ├── ServiceError                  the service cannot start or go on
     │   ├── AlreadyRunning            another process holds the database or the bot token
     │   ├── DatabaseGone              the database file was replaced or removed under us
@@ -35,6 +36,29 @@ its message; anything else reaching those places is a bug and is logged with its
 (``FetchResult.error``, ``ParsedFeed.error``) rather than raise it, created where the failure
 happens with its ``FeedErrorKind``; the kind is stored with the feed (``feeds.last_error_kind``)
 so that the log, ``/feeds``, ``status`` and ``/health`` group failures by kind.
+
+Where errors are caught: ``NewswatchError`` is caught in three places, one per error path;
+none is redundant, because no error reaches two of them:
+
+- the command line, ``bot/cli/entry.py`` ``main()`` (``main.py`` only calls it): an error
+  that ends a command (a config problem, ``AlreadyRunning`` at start, a bad period) prints
+  ``lines()`` and exits with ``exit_code``. ``main.py run`` lands here only when the service
+  cannot start or stops; errors inside it stay on the two paths below.
+- a polling cycle, ``bot/app/service.py`` ``Service._tick``: the scheduler must go on after
+  a failed cycle, so the error is logged in one line (no traceback), except ``DatabaseGone``,
+  which stops the service with its own exit code. Without this catch the cycle's broad
+  ``except Exception`` would log it as a bug and keep writing to a replaced database.
+- a bot command, ``bot/telegram/commands/dispatch.py`` (the handler every command of the
+  table runs in): a ``UserFacingError`` is the reply itself; any other is answered "Sorry,
+  /x failed" and logged. An error it lets through (a bug) reaches the python-telegram-bot error
+  handler (``bot/telegram/error_handler.py``), which logs it with its context and tells the
+  owner: that handler is for bugs, and would treat a user's bad argument as one.
+
+Narrower catches of one subclass handle it where it is expected and are not error
+boundaries: ``ButtonExpired`` answered on the button (``bot/telegram/buttons.py``),
+``SearchError`` and ``SourceError``-family errors turned into a reply or a ``Problem`` where
+the input is read, a ``FeedError`` raised inside the fetcher returned as the feed's value, and
+``DeliveryDeferred`` (``TelegramDeferred``) ending one send attempt.
 
 Some classes also derive from the built-in they replace (``ValueError``, ``LookupError``) so
 that a caller catching the built-in keeps working. Control flow inside one module (a parser's
@@ -154,6 +178,10 @@ class ModelError(DataFileError):
 
 class ActionLexiconError(DataFileError):
     """The story action classes are unusable; the message names the class and the field."""
+
+
+class MeaningLexiconError(DataFileError):
+    """The cross-language meaning lexicon is unusable; the message names the line."""
 
 
 # ----- the service ------------------------------------------------------------------------

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from bot.core.records import Priority
 from bot.core.text import TAG, truncate_words
 
 MAX_MESSAGE_UTF16 = 4096
 SUMMARY_LIMIT = 300
 TITLE_LIMIT = 1000  # characters of title shown; the parser caps titles at the same length
-PRIORITY_MARKERS = {"urgent": "🚨", "normal": "🔔", "digest": "🗞"}
+PRIORITY_MARKERS = {Priority.URGENT: "🚨", Priority.NORMAL: "🔔", Priority.DIGEST: "🗞"}
 
 
 def utf16_len(text: str) -> int:
@@ -45,7 +46,7 @@ class AlertView:
     summary: str
     entities: tuple[str, ...]
     aliases: tuple[str, ...]
-    priority: str = "normal"
+    priority: Priority = Priority.NORMAL
     also_reported_by: tuple[Report, ...] = ()  # other outlets of the story, first first
     story_id: int | None = None
     incident: str = ""  # "⚔️ Battle · 12 killed · Boulkessi (Mopti)", or "" for other news
@@ -87,7 +88,7 @@ def _time_line(published: datetime | None, zone: ZoneInfo) -> str:
 def render_alert(view: AlertView, timezone: str = "Africa/Bamako", max_also: int = 5) -> str:
     """The HTML text of one alert, always ≤ 4096 UTF-16 units and valid for Telegram."""
     zone = ZoneInfo(timezone)
-    marker = PRIORITY_MARKERS.get(view.priority, PRIORITY_MARKERS["normal"])
+    marker = PRIORITY_MARKERS[view.priority]
     entities = ", ".join(f"<b>{escape(e)}</b>" for e in view.entities) or "<b>match</b>"
     title = truncate_words(view.title or "(untitled)", TITLE_LIMIT)
     lines = [
@@ -193,7 +194,7 @@ def render_digest(views: Sequence[AlertView], header: str) -> list[str]:
 
 
 def _digest_line(view: AlertView) -> str:
-    marker = "🚨 " if view.priority == "urgent" else ""
+    marker = "🚨 " if view.priority is Priority.URGENT else ""
     title = escape(truncate_words(view.title or "(untitled)", DIGEST_LINE_TITLE))
     link = f'<a href="{escape(view.link)}">{title}</a>' if view.link else title
     shown = view.entities[:DIGEST_LINE_ENTITIES]

@@ -10,12 +10,13 @@ its reasons, for ``/test`` and ``match --json``.
 from __future__ import annotations
 
 import html
+import math
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import ahocorasick
 
@@ -25,6 +26,9 @@ from bot.core.matching import phrase_keys
 from bot.core.normalize import normalize
 from bot.core.table_keys import unknown_key, unknown_keys
 from bot.core.text import TAG
+from bot.core.watchlist import Priority
+
+_E = TypeVar("_E", bound=StrEnum)
 
 
 class EventType(StrEnum):
@@ -181,6 +185,202 @@ class Lexicon:
     places: PlaceRules
 
 
+def _severity_rank(severity: Severity | None) -> int:
+    return -1 if severity is None else severity.rank
+
+
+def _known(kind: type[_E], value: object) -> tuple[_E | None, str | None]:
+    """A stored text as a member of ``kind``, or None and the text itself when this version
+    does not know it (written by a newer version, or by hand); (None, None) for NULL or ""."""
+    if value is None or value == "":
+        return None, None
+    text = str(value)
+    try:
+        return kind(text), None
+    except ValueError:
+        return None, text
+
+
+def _coordinate(value: object, bound: float) -> float | None:
+    """A stored latitude or longitude, None unless a finite number within ``bound``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) and -bound <= number <= bound else None
+
+
+def _text_or_none(value: object) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceRecord:
+    """A place of an incident as stored with its alert (one JSON object of ``alerts.places``):
+    what the alert line, the map, ``/search place:`` and the export read. Built from a gazetteer
+    ``Place`` by ``of`` and read back by ``from_json``, which never fails: a stored value that
+    is not an object is no place (None), a coordinate that is not a finite number in range is
+    None (the map then skips the place), an unknown kind is None (ranked as a town)."""
+
+    id: str
+    name: str
+    country: str | None = None  # ISO 3166-1 alpha-2
+    lat: float | None = None
+    lon: float | None = None
+    admin1: str | None = None
+    label: str | None = None  # "Boulkessi (Mopti)"
+    arabic: str | None = None
+    kind: PlaceKind | None = None
+    # Only a reference point, origin, destination or venue: a story drops it once another
+    # report names a place plainly (story_places).
+    fallback: bool = False
+
+    @classmethod
+    def of(cls, place: Place, *, fallback: bool = False) -> PlaceRecord:
+        return cls(
+            id=place.id,
+            name=place.name,
+            country=place.country,
+            lat=place.lat,
+            lon=place.lon,
+            admin1=place.admin1,
+            label=place.label,
+            arabic=place.arabic_name,
+            kind=place.kind,
+            fallback=fallback,
+        )
+
+    @classmethod
+    def from_json(cls, value: object) -> PlaceRecord | None:
+        """A stored place object as its record; None when ``value`` is not an object."""
+        if not isinstance(value, Mapping):
+            return None
+        kind, _unknown = _known(PlaceKind, value.get("kind"))
+        return cls(
+            id=str(value.get("id") or ""),
+            name=str(value.get("name") or ""),
+            country=_text_or_none(value.get("country")),
+            lat=_coordinate(value.get("lat"), 90.0),
+            lon=_coordinate(value.get("lon"), 180.0),
+            admin1=_text_or_none(value.get("admin1")),
+            label=_text_or_none(value.get("label")),
+            arabic=_text_or_none(value.get("arabic")),
+            kind=kind,
+            fallback=value.get("fallback") is True,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored JSON object (``fallback`` only when set, as it has always been stored)."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "country": self.country,
+            "lat": self.lat,
+            "lon": self.lon,
+            "admin1": self.admin1,
+            "label": self.label,
+            "arabic": self.arabic,
+            "kind": self.kind.value if self.kind else None,
+            **({"fallback": True} if self.fallback else {}),
+        }
+
+    @property
+    def point(self) -> tuple[float, float] | None:
+        """(lat, lon) when both are known: where the map draws it."""
+        return None if self.lat is None or self.lon is None else (self.lat, self.lon)
+
+    @property
+    def shown(self) -> str:
+        """The name an alert line shows: the label, else the name ("" when neither)."""
+        return self.label or self.name
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentFields:
+    """An alert's incident as stored (the ``alerts`` columns of incident tagging): what storage
+    writes, a story's first alert merges (``merge_story_incident``), the alert line, the map
+    and the export read. Tagged by ``Incident.fields``; read back by ``stored``.
+
+    ``event_type`` and ``severity`` are None when nothing is stored and also when the stored
+    text is one this version does not know; that text is then kept in ``other_event_type`` /
+    ``other_severity``, so such an alert still counts as an incident, is drawn on the map (in
+    the colour of unknown types) and exported as stored."""
+
+    event_type: EventType | None = None
+    sub_event: str | None = None
+    fatalities: int | None = None
+    places: tuple[PlaceRecord, ...] = ()
+    severity: Severity | None = None
+    other_event_type: str | None = None
+    other_severity: str | None = None
+
+    @classmethod
+    def stored(
+        cls,
+        event_type: object,
+        sub_event: object,
+        fatalities: object,
+        places: Iterable[PlaceRecord],
+        severity: object,
+    ) -> IncidentFields:
+        """The record of stored column values (a toll that is not a whole number: None)."""
+        kind, other_kind = _known(EventType, event_type)
+        level, other_level = _known(Severity, severity)
+        toll: int | None = None
+        if isinstance(fatalities, int) and not isinstance(fatalities, bool):
+            toll = fatalities
+        elif isinstance(fatalities, str) and fatalities.strip().isdigit():
+            toll = int(fatalities)
+        return cls(
+            event_type=kind,
+            sub_event=_text_or_none(sub_event),
+            fatalities=toll,
+            places=tuple(places),
+            severity=level,
+            other_event_type=other_kind,
+            other_severity=other_level,
+        )
+
+    @property
+    def event_type_text(self) -> str | None:
+        """The event type as stored (a known member's value, or the unknown text)."""
+        return self.event_type.value if self.event_type else self.other_event_type
+
+    @property
+    def severity_text(self) -> str | None:
+        """The severity as stored (a known member's value, or the unknown text)."""
+        return self.severity.value if self.severity else self.other_severity
+
+    @property
+    def is_incident(self) -> bool:
+        """An event type is stored (known to this version or not)."""
+        return self.event_type_text is not None
+
+    def line(self) -> str:
+        """``⚔️ Battle · 12 killed · Boulkessi (Mopti)`` ("" unless the type is known)."""
+        labels = [p.shown for p in self.places if p.shown]
+        return incident_line(self.event_type, self.sub_event, self.fatalities, labels)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready fields (``match --json``, ``/test``): the stored texts."""
+        return {
+            "event_type": self.event_type_text,
+            "sub_event": self.sub_event,
+            "fatalities": self.fatalities,
+            "places": [p.to_json() for p in self.places],
+            "severity": self.severity_text,
+        }
+
+    def _key(self) -> tuple[object, ...]:
+        """What a change of the stored incident is judged on (an empty value is no value)."""
+        return (
+            self.event_type_text,
+            self.sub_event or None,
+            self.fatalities or None,
+            self.places,
+            self.severity_text,
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Incident:
     """What the tagger decided for one item. ``event_type`` None: not an incident."""
@@ -205,48 +405,35 @@ class Incident:
             self.event_type, self.sub_event, self.fatalities, [p.label for p in self.places]
         )
 
+    def fields(self) -> IncidentFields:
+        """The fields stored with the alert (places as stored records)."""
+        return IncidentFields(
+            event_type=self.event_type,
+            sub_event=self.sub_event,
+            fatalities=self.fatalities,
+            places=tuple(PlaceRecord.of(p, fallback=self.places_fallback) for p in self.places),
+            severity=self.severity,
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields (``match --json``, ``/test``, storage)."""
-        return {
-            "event_type": self.event_type.value if self.event_type else None,
-            "sub_event": self.sub_event,
-            "fatalities": self.fatalities,
-            "places": [
-                {
-                    "id": p.id,
-                    "name": p.name,
-                    "country": p.country,
-                    "lat": p.lat,
-                    "lon": p.lon,
-                    "admin1": p.admin1,
-                    "label": p.label,
-                    "arabic": p.arabic_name,
-                    "kind": p.kind.value,
-                    **({"fallback": True} if self.places_fallback else {}),
-                }
-                for p in self.places
-            ],
-            "severity": self.severity.value if self.severity else None,
-        }
+        """JSON-ready fields (``match --json``, ``/test``): the stored fields as JSON."""
+        return self.fields().to_json()
 
 
 NO_INCIDENT = Incident()
+NO_INCIDENT_FIELDS = IncidentFields()  # what a stored alert that is no incident has
 
 
 def incident_line(
-    event_type: str | None,
+    event_type: EventType | None,
     sub_event: str | None,
     fatalities: int | None,
     place_labels: Sequence[str],
 ) -> str:
     """``⚔️ Battle · 12 killed · Boulkessi (Mopti)`` from stored fields ("" if no incident)."""
-    try:
-        kind = EventType(event_type) if event_type else None
-    except ValueError:
+    if event_type is None:
         return ""
-    if kind is None:
-        return ""
-    icon, label = SUB_EVENT_LABELS.get(sub_event or "", EVENT_ICONS[kind])
+    icon, label = SUB_EVENT_LABELS.get(sub_event or "", EVENT_ICONS[event_type])
     parts = [f"{icon} {label}"]
     if fatalities is not None:
         parts.append(f"{fatalities} killed")
@@ -255,86 +442,84 @@ def incident_line(
     return " · ".join(parts)
 
 
-def priority_for(incident: Incident, entity_priority: str) -> str:
+def priority_for(incident: Incident, entity_priority: Priority) -> Priority:
     """Alert priority from severity: a high-severity incident is urgent (with sound), any other
     incident is normal; news that is no incident keeps its watchlist priority (an entity set to
     ``digest`` sends it to the digest)."""
     if incident.event_type is None:
         return entity_priority
-    return "urgent" if incident.severity is Severity.HIGH else "normal"
+    return Priority.URGENT if incident.severity is Severity.HIGH else Priority.NORMAL
 
 
 def merge_story_incident(
-    first: Mapping[str, Any] | None, later: Mapping[str, Any] | None
-) -> dict[str, Any] | None:
+    first: IncidentFields | None, later: IncidentFields | None
+) -> IncidentFields | None:
     """The incident shown on a story's first message once a later report joins it: the type
     of the first report (else the later one's), the highest toll reported, the places of both
     (first report's first, at most 5) and the higher severity. None when nothing changes."""
-    if not later:
+    if later is None:
         return None
-    old = dict(first or {})
-    merged = dict(old)
-    if not merged.get("event_type") and later.get("event_type"):
-        merged["event_type"], merged["sub_event"] = later["event_type"], later.get("sub_event")
-    tolls = [t for t in (old.get("fatalities"), later.get("fatalities")) if t is not None]
-    if tolls and merged.get("event_type"):
-        merged["fatalities"] = max(tolls)
-    merged["places"] = story_places(old.get("places") or [], later.get("places") or [])
-    ranks = {"high": 2, "medium": 1, "low": 0}
-    sevs = [v for v in (old.get("severity"), later.get("severity")) if v in ranks]
-    if sevs and merged.get("event_type"):
-        merged["severity"] = max(sevs, key=lambda v: ranks[v])
-    keys = ("event_type", "sub_event", "fatalities", "places", "severity")
-    if all((merged.get(k) or None) == (old.get(k) or None) for k in keys):
+    old = first or IncidentFields()
+    merged = old
+    if not merged.is_incident and later.is_incident:
+        merged = replace(
+            merged,
+            event_type=later.event_type,
+            other_event_type=later.other_event_type,
+            sub_event=later.sub_event,
+        )
+    tolls = [t for t in (old.fatalities, later.fatalities) if t is not None]
+    if tolls and merged.is_incident:
+        merged = replace(merged, fatalities=max(tolls))
+    merged = replace(merged, places=story_places(old.places, later.places))
+    levels = [v for v in (old.severity, later.severity) if v is not None]
+    if levels and merged.is_incident:
+        merged = replace(merged, severity=max(levels, key=_severity_rank), other_severity=None)
+    if merged._key() == old._key():
         return None
     return merged
 
 
 def story_places(
-    first: Sequence[Mapping[str, Any]], later: Sequence[Mapping[str, Any]], limit: int = 5
-) -> list[Mapping[str, Any]]:
-    """A story's places from two reports' place dicts (``Incident.to_dict``): each once; a
-    reference point, origin, destination or venue (``fallback``) only while no report names
-    a place plainly; the most specific first (camp, village, town, area, region), in report
-    order within a kind; at most ``limit``."""
+    first: Sequence[PlaceRecord], later: Sequence[PlaceRecord], limit: int = 5
+) -> tuple[PlaceRecord, ...]:
+    """A story's places from two reports' places: each once; a reference point, origin,
+    destination or venue (``fallback``) only while no report names a place plainly; the most
+    specific first (camp, village, town, area, region), in report order within a kind; at
+    most ``limit``."""
     places = list(first)
-    seen = {p.get("id") for p in places}
-    places += [p for p in later if p.get("id") not in seen]
-    if any(not p.get("fallback") for p in places):
-        places = [p for p in places if not p.get("fallback")]
+    seen = {p.id for p in places}
+    places += [p for p in later if p.id not in seen]
+    if any(not p.fallback for p in places):
+        places = [p for p in places if not p.fallback]
     middle = SPECIFICITY[PlaceKind.TOWN]
 
-    def rank(place: Mapping[str, Any]) -> int:
-        try:
-            return SPECIFICITY[PlaceKind(str(place.get("kind")))]
-        except ValueError:  # stored before kinds were recorded
-            return middle
+    def rank(place: PlaceRecord) -> int:  # no kind: stored before kinds were recorded
+        return SPECIFICITY[place.kind] if place.kind is not None else middle
 
-    return sorted(places, key=rank)[:limit]
-
-
-SEVERITY_MINIMUMS = ("high", "medium", "low")
+    return tuple(sorted(places, key=rank)[:limit])
 
 
 def below_minimum(
-    severity: str | None, entities: Sequence[str], minimums: Mapping[str, str]
+    severity: Severity | None, entities: Sequence[str], minimums: Mapping[str, Severity]
 ) -> str | None:
     """Why an alert is below a chat's minimum severity (it then waits for the digest), or None.
 
-    ``minimums`` maps an entity name (casefolded) or ``"*"`` (every entity) to
-    ``high``/``medium``/``low``. Non-incident news counts as below any minimum. An alert that
-    matched several entities passes when one of them lets it through.
+    ``minimums`` maps an entity name (casefolded) or ``"*"`` (every entity) to a ``Severity``
+    (``/priority``). Non-incident news (and a stored severity this version does not know:
+    None) counts as below any minimum. An alert that matched several entities passes when
+    one of them lets it through.
     """
     if not minimums:
         return None
-    rank = Severity(severity).rank if severity in SEVERITY_MINIMUMS else -1
+    rank = _severity_rank(severity)
     names = [e.casefold() for e in entities if e] or [""]
     reasons = []
     for name in names:
         floor = minimums.get(name, minimums.get("*"))
-        if floor is None or rank >= Severity(floor).rank:
+        if floor is None or rank >= floor.rank:
             return None
-        reasons.append(f"{name or 'alert'} below {floor}")
+        reasons.append(f"{name or 'alert'} below {floor.value}")
     return "; ".join(reasons)
 
 

@@ -22,7 +22,7 @@ import regex
 from bot.core.normalize import fold, normalize
 from bot.core.salience import FIELD_WEIGHT, Shape, may_be_aside, mention_salience, shape
 from bot.core.text import TAG
-from bot.core.watchlist import FIELDS, PRIORITIES, ChatRoute, Entity, Scope
+from bot.core.watchlist import FIELDS, PRIORITIES, ChatRoute, Entity, Priority, Scope
 
 # Arabic proclitics allowed glued to the front of an Arabic phrase: the conjunctions و (and)
 # and ف (so), the prepositions ب (in/with) and ل (for/to), and a conjunction followed by a
@@ -116,7 +116,7 @@ class MatchResult:
     entities: tuple[str, ...] = ()
     hits: tuple[Hit, ...] = ()
     excluded: tuple[Exclusion, ...] = ()
-    priority: str = "normal"  # highest priority among matched entities ("normal" if none)
+    priority: Priority = Priority.NORMAL  # the highest among matched entities (normal if none)
     chats: tuple[ChatRoute, ...] = ()  # union of explicit routes; empty: the default chats
     to_default: bool = False  # a matched entity has no explicit route: send to default chats
     weak: tuple[WeakMatch, ...] = ()  # found but not salient: stored, searchable, not alerted
@@ -483,7 +483,7 @@ class Matcher:
             entities=tuple(names),
             hits=tuple(hits),
             excluded=tuple(excluded),
-            priority=PRIORITIES[rank] if names else "normal",
+            priority=PRIORITIES[rank] if names else Priority.NORMAL,
             chats=tuple(chats),
             to_default=to_default,
             weak=tuple(weak),

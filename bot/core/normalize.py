@@ -59,6 +59,8 @@ def fold(text: str) -> str:
         return " ".join(text.translate(_ASCII_SPACE).split())
     # NFKD is NFKC followed by NFD: compatibility forms folded, accents split off.
     text = _MARKS.sub("", unicodedata.normalize("NFKD", text))
+    if text.isascii():  # Latin text with accents: ASCII once they are off (the common case)
+        return " ".join(text.translate(_ASCII_SPACE).split())
     if _ARABIC_VARIANTS.search(text):
         text = text.translate(_ARABIC_FOLD)
     text = _NON_WORD.sub(" ", text).strip()

@@ -15,6 +15,7 @@ from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from bot.core.incidents import Severity
 from bot.core.records import (
     KEEP,
     AdminNotice,
@@ -29,6 +30,7 @@ from bot.core.records import (
     NoticeStatus,
     OutboxRow,
     Role,
+    SeverityPrefs,
     StoredChatPrefs,
     StoryEdit,
     StoryRecord,
@@ -170,10 +172,10 @@ class ChatRows(Protocol):
         digest_time: str | Keep | None = KEEP,
     ) -> None: ...
 
-    def severity_prefs(self, chat_id: int) -> dict[str, str]: ...
+    def severity_prefs(self, chat_id: int) -> SeverityPrefs: ...
 
     def set_severity_pref(
-        self, chat_id: int, entity: str, min_severity: str | None, now: datetime
+        self, chat_id: int, entity: str, min_severity: Severity | None, now: datetime
     ) -> None: ...
 
     def clear_severity_prefs(self, chat_id: int) -> None: ...
@@ -203,22 +205,6 @@ class AlertStore(Protocol):
     def alerts(self) -> AlertRows: ...
 
 
-class MuteStore(Protocol):
-    """What the mute buttons under alerts read and write."""
-
-    @property
-    def alerts(self) -> AlertRows: ...
-
-    @property
-    def outbox(self) -> OutboxRows: ...
-
-    @property
-    def chats(self) -> ChatRows: ...
-
-    @property
-    def access(self) -> AccessRows: ...
-
-
 class ChatLife(Protocol):
     """A chat's active/inactive state: deactivated on 403, revived when it talks again."""
 
@@ -226,9 +212,11 @@ class ChatLife(Protocol):
     def chats(self) -> ChatRows: ...
 
 
-class Outbox(Protocol):
-    """The outbox as the Telegram deliverer drains it: pending rows, their outcome, admin notices,
-    chat preferences and mutes, and the story edits."""
+class DeliveryStore(Protocol):
+    """The delivery side of storage: stored alerts, the outbox, chats (settings, mutes, life)
+    and users. The Telegram deliverer drains the outbox through it (pending rows, their
+    outcome, admin notices, story edits, each chat's preferences and mutes); the mute buttons
+    under alerts read an alert, its chats and the user's role, and write the mute."""
 
     @property
     def alerts(self) -> AlertRows: ...
@@ -243,23 +231,12 @@ class Outbox(Protocol):
     def access(self) -> AccessRows: ...
 
 
-class CommandStore(Protocol):
-    """What the bot commands change: mutes, chat settings, subscriptions, backlog, feed retries."""
+class CommandStore(DeliveryStore, Protocol):
+    """What the bot commands change: the delivery side (mutes, chat settings, subscriptions,
+    backlog) and feed retries."""
 
     @property
     def feeds(self) -> FeedRows: ...
-
-    @property
-    def alerts(self) -> AlertRows: ...
-
-    @property
-    def outbox(self) -> OutboxRows: ...
-
-    @property
-    def chats(self) -> ChatRows: ...
-
-    @property
-    def access(self) -> AccessRows: ...
 
 
 class AlertQueries(Protocol):

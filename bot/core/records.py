@@ -8,13 +8,16 @@ SQLite is the member's value and a member compares equal to it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from enum import Enum, StrEnum
 from typing import Any, TypeVar
 
 from bot.core.errors import FeedErrorKind, kind_label
 from bot.core.feed_state import FeedStatus
+from bot.core.incidents import NO_INCIDENT_FIELDS, IncidentFields, Severity
+from bot.core.matching import Hit
+from bot.core.watchlist import Priority as Priority  # defined with the watchlist's `priority`
 
 _E = TypeVar("_E", bound=StrEnum)
 
@@ -50,14 +53,6 @@ class NoticeStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
-
-
-class Priority(StrEnum):
-    """An alert's priority, from its watchlist entities (``alerts.priority``)."""
-
-    URGENT = "urgent"  # always sent at once, never held or folded
-    NORMAL = "normal"
-    DIGEST = "digest"  # sent silently, or kept for the daily digest
 
 
 class DigestMode(StrEnum):
@@ -228,32 +223,18 @@ class AlertRecord:
     created_at: datetime | None
     priority: Priority = Priority.NORMAL
     entities: tuple[str, ...] = ()
-    matches: tuple[dict[str, str], ...] = ()  # {"entity", "alias", "field"}
+    matches: tuple[Hit, ...] = ()  # the watched names found: entity, alias, field
     sources: tuple[str, ...] = ()  # every feed or outlet that carried this very item
     delivered: bool = True  # False: folded into its story's first message
     fingerprint: str | None = None
     lang: str | None = None
-    event_type: str | None = None
-    sub_event: str | None = None
-    fatalities: int | None = None
-    places: tuple[dict[str, Any], ...] = ()  # bot.core.incidents place dicts
-    severity: str | None = None
-
-    @property
-    def incident(self) -> dict[str, Any]:
-        """The incident fields as bot.core.incidents reads them (places decoded)."""
-        return {
-            "event_type": self.event_type,
-            "sub_event": self.sub_event,
-            "fatalities": self.fatalities,
-            "places": [dict(p) for p in self.places],
-            "severity": self.severity,
-        }
+    incident: IncidentFields = NO_INCIDENT_FIELDS  # every field empty: no incident
 
     def as_csv_row(self) -> tuple[str | int | float | None, ...]:
         """The export's cells, in CSV_COLUMNS order; lists become ``a; b`` text. Feed text is
         returned as is: the CSV writer (bot.core.reports.alerts_csv) neutralises formulas."""
-        first = self.places[0] if self.places else {}
+        incident = self.incident
+        first = incident.places[0] if incident.places else None
         cells: dict[str, str | int | float | None] = {
             "id": self.id,
             "created_at": _csv_time(self.created_at),
@@ -266,13 +247,13 @@ class AlertRecord:
             "entities": "; ".join(self.entities),
             "priority": self.priority.value,
             "story_id": self.story_id,
-            "event_type": self.event_type,
-            "sub_event": self.sub_event,
-            "fatalities": self.fatalities,
-            "places": "; ".join(str(p.get("name") or "") for p in self.places),
-            "lat": first.get("lat"),
-            "lon": first.get("lon"),
-            "severity": self.severity,
+            "event_type": incident.event_type_text,
+            "sub_event": incident.sub_event,
+            "fatalities": incident.fatalities,
+            "places": "; ".join(p.name for p in incident.places),
+            "lat": first.lat if first else None,
+            "lon": first.lon if first else None,
+            "severity": incident.severity_text,
         }
         return tuple(cells[column] for column in CSV_COLUMNS)
 
@@ -340,6 +321,17 @@ class StoredChatPrefs:
     quiet_end: str | None = None
     digest_mode: DigestMode = DigestMode.OFF
     digest_time: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SeverityPrefs:
+    """A chat's minimum severity per entity (``severity_prefs`` rows, set by ``/priority``):
+    the casefolded entity name, or ``"*"`` for every entity. A stored level this version does
+    not know (a newer version's, or typed by hand) is kept apart in ``unknown`` and ignored:
+    that entity has no minimum, so its alerts come at once (storage logs it once)."""
+
+    minimums: Mapping[str, Severity] = field(default_factory=dict)
+    unknown: Mapping[str, str] = field(default_factory=dict)  # entity -> the stored text
 
 
 class Keep(Enum):
@@ -462,11 +454,5 @@ class IncidentRecord:
     id: int
     story_id: int | None
     title: str | None
-    event_type: str | None  # a bot.core.incidents.EventType value as stored
-    sub_event: str | None
-    fatalities: int | None
-    # The stored places, first the most specific: JSON objects as bot.core.incidents writes
-    # them (id, name, country, lat, lon, admin1, label, arabic, kind).
-    places: tuple[Mapping[str, Any], ...]
-    severity: str | None
+    incident: IncidentFields  # as stored (places: the most specific first)
     at: datetime | None  # the alert's time (publication, else arrival)

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bot.core.errors import ModelError
+from bot.core.language import guess_language
+from bot.core.meanings import MeaningLexicon, shared_meanings
 from bot.core.name_skeleton import arabic_skeleton, latin_skeleton, skeletons_match
 from bot.core.normalize import fold, normalize
 from bot.core.stories import COUNTRIES, LEXICON, STOPWORDS, fingerprint
@@ -59,6 +61,8 @@ FEATURES: tuple[str, ...] = (
     "actions_differ",  # both titles name actions, no family in common (freed / arrives)
     "actions_differ_gap",  # actions_differ x gap: another kind of action the next day
     "actions_step",  # one title names a step (notice, demand, arrival...) the other does not
+    "meanings_shared",  # title words whose meaning (bot.core.meanings) the other title has (0-3)
+    "meanings_cross",  # meanings_shared when the titles' languages differ
     "gap",  # time between the two, in units of 24 h, capped at 3
 )
 
@@ -87,64 +91,6 @@ _NUMBER_WORDS = {
     "cinquante": 50,
     "cent": 100,
 }
-
-
-# A numbered instance of a series: "Game 2", "Round 3", "Day 2 of the trial", "second round",
-# "2e tour", "troisième journée". The number says which instance, not a toll: two instances
-# are two events (Game 1 and Game 2 watch parties, the first and second round of a vote).
-_SEQUENCE_NOUNS = frozenset(
-    [
-        *("game", "match", "round", "leg", "stage", "day", "part", "episode", "chapter"),
-        *("week", "phase", "heat", "tour", "manche", "journee", "etape", "jour", "partie"),
-        *("chapitre", "semaine"),
-    ]
-)
-_ORDINALS = {
-    word: n
-    for words in (
-        "first second third fourth fifth sixth seventh eighth ninth tenth",
-        "premier deuxieme troisieme quatrieme cinquieme sixieme septieme huitieme neuvieme dixieme",
-    )
-    for n, word in enumerate(words.split(), start=1)
-} | {"premiere": 1, "seconde": 2, "second": 2}
-_ORDINAL_DIGITS = re.compile(r"^(\d{1,3})(st|nd|rd|th|e|er|ere|eme)$")
-
-
-def _count(word: str) -> int | None:
-    """A small count written in digits or words (EN/FR), years left out."""
-    if word.isdecimal() and len(word) <= 3:
-        return int(word)
-    if word in ("one", "un", "une"):
-        return 1
-    return _NUMBER_WORDS.get(word)
-
-
-def _ordinal(word: str) -> int | None:
-    if (m := _ORDINAL_DIGITS.match(word)) is not None:
-        return int(m.group(1))
-    return _ORDINALS.get(word)
-
-
-def instances(text: str) -> frozenset[str]:
-    """The numbered instances of a series a text names, as "noun:n": "Game 2" -> game:2,
-    "second round" / "2nd round" -> round:2, "2e tour" -> tour:2."""
-    out: set[str] = set()
-    words = normalize(text).split()
-    for i, word in enumerate(words):
-        if word not in _SEQUENCE_NOUNS:
-            continue
-        n = _count(words[i + 1]) if i + 1 < len(words) else None
-        if n is None and i > 0:
-            n = _ordinal(words[i - 1])
-        if n is not None:
-            out.add(f"{word}:{n}")
-    return frozenset(out)
-
-
-def _instances_differ(a: frozenset[str], b: frozenset[str]) -> bool:
-    """Both name an instance of one series (same noun), and none of the same number."""
-    nouns = {i.split(":")[0] for i in a} & {i.split(":")[0] for i in b}
-    return any({i for i in a if i.startswith(noun + ":")}.isdisjoint(b) for noun in nouns)
 
 
 class ActionFinder(Protocol):
@@ -203,10 +149,9 @@ class Signature:
     # consonant skeletons (bot.core.name_skeleton) of the title's names (Latin script) or of
     # its words (Arabic script): Cissé / سيسي
     skeletons: frozenset[str] = frozenset()
-    # numbered instances of a series ("game:2": Game 2, second round), of title + summary and
-    # of the title alone
-    instances: frozenset[str] = frozenset()
-    title_instances: frozenset[str] = frozenset()
+    # meaning keys of the title's words (bot.core.meanings), one set a word, anchors left out
+    meanings: tuple[frozenset[str], ...] = ()
+    lang: str = ""  # the title's language as bot.core.language guesses it ("" unknown)
     arabic: bool = False
     has_summary: bool = False
     summary_key: int = 0  # hash of the summary without digits: the same text is boilerplate
@@ -259,14 +204,11 @@ def _grams(text: str) -> frozenset[int]:
 
 
 def title_numbers(title: str) -> frozenset[int]:
-    """Numbers of a title (digits, number words): tolls and counts. Years, "France 24"-style
-    names and the number of an instance ("Game 2", see ``instances``) left out."""
+    """Numbers of a title (digits, number words), years and "France 24"-style names left out."""
     out: set[int] = set()
     prev = ""
     for word in normalize(title).split():
-        if prev in _SEQUENCE_NOUNS:
-            pass
-        elif word.isdecimal() and len(word) <= 7:
+        if word.isdecimal() and len(word) <= 7:
             if not _YEAR.match(word) and prev != "france":
                 out.add(int(word))
         elif word in _NUMBER_WORDS:
@@ -341,6 +283,7 @@ def signature(
     entities: Iterable[str] = (),
     places: PlaceFinder | None = None,
     actions: ActionFinder | None = None,
+    meanings: MeaningLexicon | None = None,
 ) -> Signature:
     """The signature of one item from its plain-text title and summary, the entities the
     matcher found in it, and the gazetteer (None: no place signals). Only the first
@@ -383,8 +326,8 @@ def signature(
         evidence_actions=title_actions & actions.evidence if actions is not None else frozenset(),
         step_actions=title_actions & actions.steps if actions is not None else frozenset(),
         skeletons=_skeletons(title, is_arabic, title_specific),
-        instances=instances(text),
-        title_instances=instances(title),
+        meanings=meanings(title, entity_words) if meanings is not None else (),
+        lang=guess_language(title),
         arabic=is_arabic,
         has_summary=bool(summary.strip()),
         summary_key=hash(_DIGITS.sub("", normalize(summary))) if summary.strip() else 0,
@@ -468,6 +411,9 @@ def _other_features(a: Signature, b: Signature, gap_hours: float, full: bool) ->
     tokens = _jaccard(a.tokens, b.tokens) if full else _jaccard(a.title_tokens, b.title_tokens)
     shared_names = len(a.names & b.names) if full else len(a.title_names & b.title_names)
     differ = 1.0 if _actions_differ(a, b) else 0.0
+    # title only: with summaries the summaries' words carry meaning better (and the dev set's
+    # are English paraphrases); cross-validated, the meanings made title + summary worse
+    meanings = 0.0 if full else float(min(shared_meanings(a.meanings, b.meanings), 3))
     gap = min(abs(gap_hours) / 24.0, 3.0)
     return (
         tokens,
@@ -487,6 +433,8 @@ def _other_features(a: Signature, b: Signature, gap_hours: float, full: bool) ->
         differ,
         differ * gap,
         1.0 if a.step_actions != b.step_actions else 0.0,
+        meanings,
+        meanings if _languages_differ(a, b) else 0.0,
         gap,
     )
 
@@ -503,6 +451,11 @@ def pair_features(a: Signature, b: Signature, gap_hours: float) -> tuple[float, 
     """The feature vector of a pair, in ``FEATURES`` order."""
     full = both_summaries(a, b)
     return (*_char_features(a, b, full), *_other_features(a, b, gap_hours, full))
+
+
+def _languages_differ(a: Signature, b: Signature) -> bool:
+    """Two scripts, or two languages the titles' function words tell apart."""
+    return a.arabic != b.arabic or (bool(a.lang) and bool(b.lang) and a.lang != b.lang)
 
 
 def _actions_differ(a: Signature, b: Signature) -> bool:
@@ -537,19 +490,12 @@ TEMPLATE_SIMILARITY = 0.5
 def conflict(a: Signature, b: Signature) -> bool:
     """The precision guard: True when two items cannot be one event whatever the model says.
 
-    Only on real places, title numbers and numbered instances: the titles name different
-    gazetteer places AND give different numbers (another town and another toll), or they are
-    one template (``TEMPLATE_SIMILARITY``) with either difference (raids on two towns, two
-    tolls), or the two texts name different instances of one series (Game 1 / Game 2, first /
-    second round; title + summary when both have a summary, else the titles). Rewrites that
-    differ in more than one of them (an updated toll in another outlet's words) are left to
-    the model, which has both differences as features.
+    Only on real places and title numbers: the titles name different gazetteer places AND
+    give different numbers (another town and another toll), or they are one template
+    (``TEMPLATE_SIMILARITY``) with either difference (raids on two towns, two tolls).
+    Rewrites that differ in more than one of them (an updated toll in another outlet's words)
+    are left to the model, which has both differences as features.
     """
-    if both_summaries(a, b):
-        if _instances_differ(a.instances, b.instances):
-            return True
-    elif _instances_differ(a.title_instances, b.title_instances):
-        return True
     places, numbers = _title_places_differ(a, b), _numbers_differ(a, b)
     if places and numbers:  # another town and another toll: whatever the wording
         return True
@@ -557,6 +503,11 @@ def conflict(a: Signature, b: Signature) -> bool:
         return False
     return _cosine(a.title_grams, b.title_grams) >= TEMPLATE_SIMILARITY
 
+
+# Title words of like meaning in common (bot.core.meanings) that, with this many anchors in
+# common, are evidence of one event (0: not evidence).
+MEANING_EVIDENCE = 2
+MEANING_EVIDENCE_ANCHORS = 0
 
 # Below this title character similarity, a title is not by itself evidence of one event.
 EVIDENCE_TITLE_SIMILARITY = 0.35
@@ -584,6 +535,12 @@ def event_evidence(a: Signature, b: Signature) -> bool:
         return True
     if anchors and not a.evidence_actions.isdisjoint(b.evidence_actions):
         return True
+    if (
+        MEANING_EVIDENCE
+        and len(anchors) >= MEANING_EVIDENCE_ANCHORS
+        and shared_meanings(a.meanings, b.meanings) >= MEANING_EVIDENCE
+    ):
+        return True
     return _cosine(a.title_grams, b.title_grams) >= EVIDENCE_TITLE_SIMILARITY
 
 
@@ -595,14 +552,9 @@ def later_step(a: Signature, b: Signature, gap_hours: float) -> bool:
     """Whether one of two reports at least ``STEP_GAP_HOURS`` apart names a step of a saga
     (a formal notice, a demand, an arrival, a probe, a pardon, a signature: the action
     classes marked ``step``) that the other does not: "Niger quits ECOWAS" and, the next day,
-    "Niger formally notifies ECOWAS"; "hostage freed" and "ex-hostage arrives home". A
-    numbered instance of a series named by one title only is such a step too ("Panthers fans
-    fill arena for watch party" / two days later "... Game 2 watch party"; "Mali votes" /
-    "second round"). Within hours such a difference is a detail of one report (a same-day
-    reaction)."""
-    return abs(gap_hours) >= STEP_GAP_HOURS and (
-        a.step_actions != b.step_actions or bool(a.title_instances) != bool(b.title_instances)
-    )
+    "Niger formally notifies ECOWAS"; "hostage freed" and "ex-hostage arrives home". Within
+    hours such a difference is a detail of one report (a same-day reaction)."""
+    return abs(gap_hours) >= STEP_GAP_HOURS and a.step_actions != b.step_actions
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -239,8 +240,12 @@ def item_key(
     return "h:" + digest[:32]
 
 
+@functools.lru_cache(maxsize=4096)
 def is_google_news_url(url: str | None) -> bool:
-    """True for news.google.com feed and article URLs (any scheme, with or without ``www.``)."""
+    """True for news.google.com feed and article URLs (any scheme, with or without ``www.``).
+
+    Cached: a cycle asks it of every new item's feed URL (``sources.article_key``).
+    """
     if not url or not is_web_url(url):
         return False
     s = url.strip()

@@ -8,6 +8,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 from urllib.parse import quote_plus, urlsplit
 
@@ -17,7 +18,17 @@ from bot.core.normalize import normalize
 from bot.core.sources import source_from_table
 from bot.core.table_keys import unknown_key, unknown_keys
 
-PRIORITIES = ("urgent", "normal", "digest")
+
+class Priority(StrEnum):
+    """An alert's priority, from its watchlist entities (an entity's ``priority``; stored in
+    ``alerts.priority``). Listed from the highest: an alert takes its highest entity's."""
+
+    URGENT = "urgent"  # always sent at once, never held or folded
+    NORMAL = "normal"
+    DIGEST = "digest"  # sent silently, or kept for the daily digest
+
+
+PRIORITIES = tuple(Priority)
 FIELDS = ("title", "summary")
 
 _TOP_KEYS = {"title", "description", "defaults", "entities", "feeds", "scopes", "source"}
@@ -157,7 +168,7 @@ class Entity:
     ignore: tuple[str, ...] = ()  # an alias found only inside one of these does not count
     context: tuple[str, ...] = ()  # when set: one of these must also appear in the item
     fields: tuple[str, ...] = FIELDS
-    priority: str = "normal"
+    priority: Priority = Priority.NORMAL
     chats: tuple[ChatRoute, ...] = ()  # empty: the default chats
     search: bool = False
     search_terms: tuple[str, ...] = ()
@@ -174,6 +185,8 @@ class Entity:
         for key in ("exclude", "ignore", "context", "fields", "chats", "search_terms"):
             if key in options:
                 options[key] = tuple(options[key])
+        if "priority" in options:
+            options["priority"] = Priority(options["priority"])
         return cls(name=name, aliases=built, **options)
 
 
@@ -338,7 +351,7 @@ class _Parser:
     def parse_defaults(self, raw: Any) -> dict[str, Any]:
         line = self.lines.table("defaults")
         out: dict[str, Any] = {
-            "priority": "normal",
+            "priority": Priority.NORMAL,
             "fields": FIELDS,
             "chats": (),
             "min_salience": DEFAULT_MIN_SALIENCE,
@@ -353,7 +366,7 @@ class _Parser:
             if key not in _DEFAULT_KEYS:
                 self.problem(kline, unknown_key(key, _DEFAULT_KEYS, "[defaults]"))
             elif key == "priority":
-                out["priority"] = self.priority(value, kline) or "normal"
+                out["priority"] = self.priority(value, kline) or Priority.NORMAL
             elif key == "fields":
                 out["fields"] = self.fields(value, kline) or FIELDS
             elif key == "chats":
@@ -559,7 +572,7 @@ class _Parser:
             ignore=phrases["ignore"],
             context=phrases["context"],
             fields=tuple(fields or FIELDS),
-            priority=priority or "normal",
+            priority=priority or Priority.NORMAL,
             chats=tuple(chats),
             search=search,
             search_terms=search_terms,
@@ -654,11 +667,11 @@ class _Parser:
             return []
         return list(raw)
 
-    def priority(self, value: Any, line: int) -> str | None:
-        if value not in PRIORITIES:
+    def priority(self, value: Any, line: int) -> Priority | None:
+        if not isinstance(value, str) or value not in PRIORITIES:
             self.problem(line, f"'priority' must be one of {', '.join(PRIORITIES)}, not {value!r}")
             return None
-        return str(value)
+        return Priority(value)
 
     def fields(self, value: Any, line: int) -> tuple[str, ...] | None:
         if (

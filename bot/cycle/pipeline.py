@@ -43,10 +43,15 @@ from storage.repository import (
     Repository,
     WeakDraft,
 )
+from storage.transactions import commit_group
 
 log = logging.getLogger("newswatch.cycle")
+# A fetch task's outcome: the feed's state, the fetch, and its parse (or why it failed).
+_Fetched = tuple[FeedState, FetchResult, Parsed | BaseException | None]
 # Feed-state writes without items are committed together, this many at a time.
 _FEED_UPDATE_BATCH = 250
+# At most this many fetched feeds stored in one transaction (those that ended together).
+_STORE_GROUP = 16
 
 
 class Deliverer(Protocol):
@@ -82,6 +87,8 @@ class StoryAssigner(Protocol):
     def assign(self, item: Item, entities: Sequence[str], now: datetime) -> StoryAssignmentLike: ...
 
     def commit(self, story_ids: Sequence[int], now: datetime) -> None: ...
+
+    def reload(self, now: datetime) -> None: ...
 
 
 @dataclass(slots=True)
@@ -181,29 +188,32 @@ class Pipeline:
             backlog, spread_offsets(len(backlog), spread, self.rng), strict=True
         ):
             offsets[index] = offset
-        tasks = [self._fetch(state, delay) for state, delay in zip(due, offsets, strict=True)]
+        # Each fetch task puts itself in `done` when it ends; the feeds that ended meanwhile
+        # are stored together (one transaction, a savepoint each: see _process_group).
+        # A task is dropped once processed: its parsed items are freed with it.
+        done: asyncio.Queue[asyncio.Task[_Fetched]] = asyncio.Queue()
+        tasks = set()
+        for state, delay in zip(due, offsets, strict=True):
+            task = asyncio.ensure_future(self._fetch(state, delay))
+            task.add_done_callback(done.put_nowait)
+            tasks.add(task)
         try:
-            for next_done in asyncio.as_completed(tasks):
-                state, result, parsed = await next_done
-                try:
-                    stored = await self._process(state, result, report, parsed)
-                    new_alerts.extend(stored)
-                    if stored and self.settings.deliver_per_feed:
-                        await self._deliver(stored)
-                except Exception as exc:  # one feed's trouble never ends the cycle
-                    report.errors += 1
-                    if isinstance(exc, sqlite3.Error):  # not the feed's fault: one line
-                        log.error("feed %s: cannot store: %s", state.url, exc)
-                        report.storage_error = report.storage_error or f"{exc}"
-                    else:
-                        log.exception("feed %s: processing failed", state.url)
-                    report.feed_errors[state.url] = _internal(exc)
-                    if not isinstance(exc, sqlite3.Error):  # storage: the service backs off
-                        self._record_failure(state, _internal(exc, detail=False), None)
+            while tasks:
+                group = [await done.get()]
+                await asyncio.sleep(0)  # let the feeds that ended meanwhile queue up
+                while not done.empty() and len(group) < _STORE_GROUP:
+                    group.append(done.get_nowait())
+                tasks.difference_update(group)
+                stored = self._process_group([task.result() for task in group], report)
+                new_alerts.extend(stored)
+                if stored and self.settings.deliver_per_feed:
+                    await self._deliver(stored)
                 if len(self._feed_updates) >= _FEED_UPDATE_BATCH:
                     failed = self._flush_feed_updates()
                     report.storage_error = report.storage_error or failed
         finally:
+            for task in tasks:  # only when the cycle itself fails or is cancelled
+                task.cancel()
             failed = self._flush_feed_updates()
         report.storage_error = report.storage_error or failed
         report.alerts = len(new_alerts)
@@ -226,6 +236,51 @@ class Pipeline:
             await self.deliverer.deliver(new_alerts)
         return report
 
+    def _process_group(self, group: Sequence[_Fetched], report: CycleReport) -> list[StoredAlert]:
+        """Process fetched feeds; those with items are stored in one commit group.
+
+        Nothing here awaits, so no other coroutine writes inside the group's transaction.
+        A feed whose storing fails is rolled back alone (its savepoint); if the commit of the
+        group fails, none of the group's feeds is stored: each is counted as failed, due
+        again, and the story index is rebuilt from what SQLite holds.
+        """
+        new_alerts: list[StoredAlert] = []
+        stored_feeds: list[str] = []
+        try:
+            with commit_group(self.repo.db) as commits:
+                for state, result, parsed in group:
+                    try:
+                        if parsed is None or isinstance(parsed, BaseException):
+                            stored = self._process(state, result, report, parsed)
+                        else:
+                            with commits.block():
+                                stored = self._process(state, result, report, parsed)
+                            stored_feeds.append(state.url)
+                        new_alerts.extend(stored)
+                    except Exception as exc:  # one feed's trouble never ends the cycle
+                        self._processing_failed(state, exc, report)
+        except sqlite3.Error as exc:  # the commit failed: nothing of the group is stored
+            log.error("could not store %d feeds: %s", len(stored_feeds), exc)
+            report.storage_error = report.storage_error or f"{exc}"
+            for url in stored_feeds:
+                report.errors += 1
+                report.feed_errors[url] = _internal(exc)
+            if self.stories is not None:
+                self.stories.reload(self.clock())
+            return []
+        return new_alerts
+
+    def _processing_failed(self, state: FeedState, exc: Exception, report: CycleReport) -> None:
+        report.errors += 1
+        if isinstance(exc, sqlite3.Error):  # not the feed's fault: one line
+            log.error("feed %s: cannot store: %s", state.url, exc)
+            report.storage_error = report.storage_error or f"{exc}"
+        else:
+            log.exception("feed %s: processing failed", state.url)
+        report.feed_errors[state.url] = _internal(exc)
+        if not isinstance(exc, sqlite3.Error):  # storage: the service backs off
+            self._record_failure(state, _internal(exc, detail=False), None)
+
     async def _deliver(self, alerts: Sequence[StoredAlert]) -> None:
         """Hand stored alerts to the deliverer now; they are in the outbox whatever happens."""
         try:
@@ -233,9 +288,7 @@ class Pipeline:
         except Exception:  # the outbox keeps them: the next pass sends them
             log.exception("delivery failed; the alerts stay in the outbox")
 
-    async def _fetch(
-        self, state: FeedState, delay: float = 0.0
-    ) -> tuple[FeedState, FetchResult, Parsed | BaseException | None]:
+    async def _fetch(self, state: FeedState, delay: float = 0.0) -> _Fetched:
         """Fetch one feed and, when its body changed, parse it (in the executor, if any).
 
         Parsing here, in each feed's own task, keeps every worker of a process pool busy
@@ -353,13 +406,15 @@ class Pipeline:
         if after.notice:
             self._notices.append(after.notice)
 
-    async def _process(
+    def _process(
         self,
         state: FeedState,
         result: FetchResult,
         report: CycleReport,
         parsed_keys: Parsed | BaseException | None = None,
     ) -> list[StoredAlert]:
+        """One fetched feed: its state, and its new items matched and stored. Never awaits
+        (see _process_group): the body was parsed by _fetch."""
         url = state.url
         now = self.clock()
         if result.error:
@@ -425,9 +480,8 @@ class Pipeline:
             return []
         if isinstance(parsed_keys, BaseException):
             raise parsed_keys
-        if parsed_keys is None:  # not parsed by _fetch (a caller of _process alone)
-            assert result.body is not None
-            parsed_keys = await self._parse(result.body, url, result.content_type)
+        if parsed_keys is None:  # _fetch parses every changed body: a reader's bug
+            raise RuntimeError("a changed body came without its parse")
         parsed, keys, canonical = parsed_keys
         if parsed.error:
             self._feed_failed(state, parsed.error, result, report)
@@ -581,15 +635,13 @@ class Pipeline:
             summary=item.summary,
             published=item.published,
             entities=tuple(result.entities),
-            matches=tuple(
-                {"entity": h.entity, "alias": h.alias, "field": h.field} for h in result.hits
-            ),
+            matches=tuple(result.hits),
             priority=priority_for(incident, result.priority),
             chats=chats,
             story_id=story_id,
             batch_story=batch_story,
             lang=guess_language(item.title, item.summary),
-            incident=incident.to_dict() if incident.event_type or incident.places else None,
+            incident=incident.fields() if incident.event_type or incident.places else None,
         )
 
 

@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 
 from bot.core.gazetteer import PlaceKind
+from bot.core.meanings import MeaningLexicon
 from bot.core.models import Item
 from bot.core.normalize import normalize
 from bot.core.story_actions import ActionLexicon, parse_actions
@@ -28,6 +29,7 @@ from bot.core.story_model import (
     signature,
 )
 from bot.data.gazetteer_file import load_default_gazetteer
+from bot.data.meaning_file import load_default_meanings
 from storage.repository import Repository
 
 log = logging.getLogger("newswatch.stories")
@@ -54,6 +56,17 @@ def load_actions(path: Path = ACTIONS_FILE) -> ActionLexicon:
 def action_finder() -> ActionLexicon:
     """The shipped action classes, parsed once per process."""
     return load_actions()
+
+
+def meaning_finder() -> MeaningLexicon | None:
+    """The shipped cross-language meaning lexicon (parsed once per process), or None when this
+    installation has no lexicon file (grouping then goes without the meaning features). A
+    malformed file is refused (MeaningLexiconError), as the model and action files are."""
+    try:
+        return load_default_meanings()
+    except OSError as exc:
+        log.warning("no meaning lexicon for story grouping: %s", exc)
+        return None
 
 
 @cache
@@ -105,22 +118,25 @@ class StoryGrouper:
         model: StoryModel | None = None,
         places: PlaceFinderFn | bool | None = True,
         actions: ActionLexicon | bool | None = True,
+        meanings: MeaningLexicon | bool | None = True,
     ):
         self.repo = repo
         self.window = window
         self.model = model or load_story_model()
         self.places: PlaceFinderFn | None = place_finder() if places is True else places or None
         self.actions: ActionLexicon | None = action_finder() if actions is True else actions or None
+        self.meanings: MeaningLexicon | None = (
+            meaning_finder() if meanings is True else meanings or None
+        )
         self.index = StoryGroups(self.model, window=window)
         self._batch: list[tuple[Signature, StoryAssignment]] = []
         self._loaded = False
 
     def signature(self, title: str, summary: str, entities: Iterable[str]) -> Signature:
-        return signature(title, summary, entities, self.places, self.actions)
+        return signature(title, summary, entities, self.places, self.actions, self.meanings)
 
     def load(self, now: datetime) -> int:
-        """Index every story member stored within the window (a story stays open while it
-        keeps being reported)."""
+        """Index every member of the stories started within the window."""
         count = 0
         for row in self.repo.alerts.recent_story_members(now - self.window):
             sig = self.signature(row.title, row.summary, row.entities)
@@ -128,6 +144,12 @@ class StoryGrouper:
             count += 1
         self._loaded = True
         return count
+
+    def reload(self, now: datetime) -> None:
+        """Rebuild the index from what SQLite holds (after stored stories were rolled back)."""
+        self._batch = []
+        self.index = StoryGroups(self.model, window=self.window)
+        self.load(now)
 
     def begin_batch(self) -> None:
         """Start a feed body: forget what an earlier, unstored batch assigned."""
@@ -162,8 +184,7 @@ class StoryGrouper:
             # Fewer stored than assigned (an item stored meanwhile under the same key by
             # another feed): which is which is unknown here, so rebuild from what SQLite holds.
             log.info("story batch of %d stored as %d: reloading the index", len(batch), len(ids))
-            self.index = StoryGroups(self.model, window=self.window)
-            self.load(now)
+            self.reload(now)
             return
         for (sig, _where), story_id in zip(batch, ids, strict=True):
             self.index.add(story_id, sig, now)

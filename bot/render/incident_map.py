@@ -19,13 +19,14 @@ from bot.core.incidents import EVENT_ICONS, EventType
 from bot.core.records import IncidentRecord
 
 TYPE_COLOURS = {
-    EventType.BATTLES.value: "#c0392b",
-    EventType.EXPLOSIONS.value: "#e67e22",
-    EventType.VIOLENCE_AGAINST_CIVILIANS.value: "#8e44ad",
-    EventType.PROTESTS.value: "#2980b9",
-    EventType.RIOTS.value: "#d4ac0d",
-    EventType.STRATEGIC.value: "#27ae60",
+    EventType.BATTLES: "#c0392b",
+    EventType.EXPLOSIONS: "#e67e22",
+    EventType.VIOLENCE_AGAINST_CIVILIANS: "#8e44ad",
+    EventType.PROTESTS: "#2980b9",
+    EventType.RIOTS: "#d4ac0d",
+    EventType.STRATEGIC: "#27ae60",
 }
+UNKNOWN_COLOUR = "#555555"  # a stored type this version does not know
 # Mali and its neighbours (lon_min, lon_max, lat_min, lat_max); grown to fit every point.
 DEFAULT_EXTENT = (-13.0, 16.0, 8.0, 26.0)
 FIGSIZE = (8.0, 6.0)
@@ -39,7 +40,7 @@ class MapPoint:
 
     lat: float
     lon: float
-    event_type: str
+    event_type: EventType | None  # None: a stored type this version does not know (grey)
     fatalities: int | None
     label: str  # the place name shown (Latin or Arabic)
     title: str = ""
@@ -57,30 +58,29 @@ class RenderedMap:
 
 def points_from_rows(rows: Iterable[IncidentRecord], *, arabic: bool = False) -> list[MapPoint]:
     """One point per story: its report with the highest toll (else the first), at the most
-    specific place. ``rows`` are the incident fields of stored alerts."""
+    specific place with coordinates (a story with none is left out). ``rows`` are the
+    incident fields of stored alerts."""
     best: dict[Any, IncidentRecord] = {}
     for row in rows:
-        if not row.event_type or not row.places:
+        incident = row.incident
+        if not incident.is_incident or not incident.places:
             continue
         key = row.story_id or ("alert", row.id)
         held = best.get(key)
-        if held is None or (row.fatalities or -1) > (held.fatalities or -1):
+        if held is None or (incident.fatalities or -1) > (held.incident.fatalities or -1):
             best[key] = row
     points = []
     for row in best.values():
-        place = next((p for p in row.places if "lat" in p and "lon" in p), None)
-        if place is None or row.event_type is None:
+        place = next((p for p in row.incident.places if p.point is not None), None)
+        if place is None or place.lat is None or place.lon is None:
             continue
-        name = str(place.get("name") or "")
-        if arabic and place.get("arabic"):
-            name = str(place["arabic"])
         points.append(
             MapPoint(
-                lat=float(place["lat"]),
-                lon=float(place["lon"]),
-                event_type=row.event_type,
-                fatalities=row.fatalities,
-                label=name,
+                lat=place.lat,
+                lon=place.lon,
+                event_type=row.incident.event_type,
+                fatalities=row.incident.fatalities,
+                label=place.arabic if arabic and place.arabic else place.name,
                 title=row.title or "",
             )
         )
@@ -139,7 +139,7 @@ def render_map(
             [p.lon],
             [p.lat],
             s=marker_size(p.fatalities),
-            c=TYPE_COLOURS.get(p.event_type, "#555555"),
+            c=TYPE_COLOURS[p.event_type] if p.event_type else UNKNOWN_COLOUR,
             alpha=0.85,
             edgecolors="white",
             linewidths=0.6,
@@ -167,7 +167,7 @@ def render_map(
     if present:
         handles = [
             Line2D([], [], marker="o", linestyle="", color=TYPE_COLOURS[t],
-                   label=EVENT_ICONS[EventType(t)][1])
+                   label=EVENT_ICONS[t][1])
             for t in present
         ]  # fmt: skip
         axes.legend(handles=handles, loc="lower left", fontsize=8, framealpha=0.9)
@@ -201,12 +201,12 @@ def map_for(
     who = f"{entity}: " if entity else ""
     title = f"{who}incidents, last {period_label}"
     rendered = render_map(points, outlines, title, when=now)
-    counts: dict[str, int] = {}
+    counts: dict[EventType, int] = {}
     for p in points:
-        counts[p.event_type] = counts.get(p.event_type, 0) + 1
+        if p.event_type is not None:
+            counts[p.event_type] = counts.get(p.event_type, 0) + 1
     killed = sum(p.fatalities or 0 for p in points)
-    parts = [f"{EVENT_ICONS[EventType(t)][1]}: {n}" for t, n in sorted(counts.items())
-             if t in TYPE_COLOURS]  # fmt: skip
+    parts = [f"{EVENT_ICONS[t][1]}: {n}" for t, n in sorted(counts.items())]
     caption = f"{who}{len(points)} incident(s) with a known place in the last {period_label}"
     if parts:
         caption += " (" + ", ".join(parts) + f"; {killed} killed reported)"

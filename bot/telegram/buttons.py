@@ -14,8 +14,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
 from bot.core.errors import ButtonExpired
-from bot.core.ports import MuteStore
-from bot.core.records import MuteKind
+from bot.core.ports import DeliveryStore
+from bot.core.records import MuteKind, Role
 
 log = logging.getLogger("newswatch.buttons")
 
@@ -68,7 +68,7 @@ class MuteButtons:
 
     def __init__(
         self,
-        repo: MuteStore,
+        repo: DeliveryStore,
         *,
         admin_ids: Sequence[int] = (),
         timezone: str = "Africa/Bamako",
@@ -147,7 +147,7 @@ class MuteButtons:
         group's alerts, as /mute does."""
         if user_id is None:
             return False
-        if user_id in self.admin_ids or self.repo.access.users().get(user_id) == "owner":
+        if user_id in self.admin_ids or self.repo.access.users().get(user_id) is Role.OWNER:
             return True
         try:
             member = await context.bot.get_chat_member(chat_id, user_id)

@@ -8,7 +8,7 @@ import logging
 import sqlite3
 import time
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -31,10 +31,10 @@ from bot.core.delivery_policy import (
     unmuted_entities,
 )
 from bot.core.formatting import Report, render_alert, render_digest, render_plain
-from bot.core.incidents import below_minimum
+from bot.core.incidents import Severity, below_minimum
 from bot.core.models import StoredAlert
 from bot.core.notice_pages import notice_pages
-from bot.core.ports import Outbox
+from bot.core.ports import DeliveryStore
 from bot.core.records import (
     AlertRecord,
     DeliveryKind,
@@ -84,7 +84,7 @@ def without_muted(row: OutboxRow, mutes: Sequence[tuple[MuteKind, str]]) -> Outb
     kept = unmuted_entities(entities, mutes)
     if len(kept) == len(entities):
         return row
-    matches = tuple(m for m in row.alert.matches if m.get("entity") in kept)
+    matches = tuple(m for m in row.alert.matches if m.entity in kept)
     return replace(row, alert=replace(row.alert, entities=tuple(kept), matches=matches))
 
 
@@ -166,7 +166,7 @@ class TelegramDeliverer:
     def __init__(
         self,
         bot: Any,  # an ExtBot: requests carry rate_limit_args
-        repo: Outbox,
+        repo: DeliveryStore,
         *,
         timezone: str,
         admin_ids: Sequence[int] = (),
@@ -199,6 +199,7 @@ class TelegramDeliverer:
         self.sleep = sleep
         self.alert_chats = alert_chats  # where to tell an admin whose own chat blocked us
         self._lock = asyncio.Lock()
+        self._unknown_minimums: set[tuple[int, str, str]] = set()  # logged once each
         self._notice_lock = asyncio.Lock()  # one pass over the stored notices at a time
         self._told: set[str] = set()  # admin notices already sent by this process
         self._redrain: asyncio.TimerHandle | None = None
@@ -270,7 +271,7 @@ class TelegramDeliverer:
             grouped[(row.chat_id, row.thread_id)].append(row)
         mutes: dict[int | str, list[tuple[MuteKind, str]]] = {}
         prefs: dict[int | str, ChatPrefs] = {}
-        minimums: dict[int | str, dict[str, str]] = {}
+        minimums: dict[int | str, Mapping[str, Severity]] = {}
         out: defaultdict[int | str, list[OutboxRow]] = defaultdict(list)
         for (chat_id, thread_id), chat_rows in grouped.items():
             if chat_id not in mutes:
@@ -279,9 +280,7 @@ class TelegramDeliverer:
                 )
                 mutes[chat_id] = [(m.kind, m.value) for m in found]
                 prefs[chat_id] = self._prefs(chat_id)
-                minimums[chat_id] = (
-                    self.repo.chats.severity_prefs(chat_id) if isinstance(chat_id, int) else {}
-                )
+                minimums[chat_id] = self._minimums(chat_id)
             live: list[OutboxRow] = []
             skips: list[tuple[int, str]] = []
             for row in chat_rows:
@@ -307,7 +306,7 @@ class TelegramDeliverer:
                         below_minimum=r.kind is DeliveryKind.ALERT
                         and r.alert is not None
                         and below_minimum(
-                            r.alert.severity, list(r.alert.entities), minimums[chat_id]
+                            r.alert.incident.severity, list(r.alert.entities), minimums[chat_id]
                         )
                         is not None,
                     )
@@ -324,6 +323,24 @@ class TelegramDeliverer:
             for why, ids in plan.digests:
                 out[chat_id].extend(self._bundle(why, [by_id[i] for i in ids], chat_id, thread_id))
         return out
+
+    def _minimums(self, chat_id: int | str) -> Mapping[str, Severity]:
+        """A chat's minimum severities (/priority). A stored level this version does not
+        know is ignored (that entity has no minimum: its alerts come at once), logged once."""
+        if not isinstance(chat_id, int):
+            return {}
+        found = self.repo.chats.severity_prefs(chat_id)
+        for entity, text in found.unknown.items():
+            if (chat_id, entity, text) not in self._unknown_minimums:
+                self._unknown_minimums.add((chat_id, entity, text))
+                log.warning(
+                    "chat %s: ignoring unknown minimum severity %r for %s (not one of %s)",
+                    chat_id,
+                    text,
+                    "every entity" if entity == "*" else entity,
+                    ", ".join(Severity),
+                )
+        return found.minimums
 
     def _prefs(self, chat_id: int | str) -> ChatPrefs:
         row = self.repo.chats.prefs(chat_id) if isinstance(chat_id, int) else None
@@ -350,7 +367,7 @@ class TelegramDeliverer:
             for (alert, _), also in zip(alerts, self._also_reported(alerts), strict=True)
         ]
         texts = render_digest(views, digest_header(why, len(views)))
-        silent = all(v.priority == "digest" for v in views)
+        silent = all(v.priority is Priority.DIGEST for v in views)
         ids = self.repo.outbox.bundle_into_digest(
             [r.delivery_id for r in rows], chat_id, thread_id, texts, silent, self.clock()
         )

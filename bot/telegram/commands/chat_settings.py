@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Literal
 
 from telegram import (
     Update,
@@ -13,6 +14,7 @@ from telegram.ext import (
 )
 
 from bot.core.errors import UserError
+from bot.core.incidents import Severity
 from bot.core.normalize import normalize
 from bot.core.periods import (
     is_duration,
@@ -187,14 +189,17 @@ async def priority(
     words = args.split()
     chat = message.chat_id
     now = env.clock()
-    levels = ("high", "medium", "low")
     if not words:
         prefs = env.repo.chats.severity_prefs(chat)
-        if not prefs:
+        shown = [(k, v.value) for k, v in prefs.minimums.items()] + [
+            (k, f"{v!r} (unknown level: ignored, alerts come at once)")
+            for k, v in prefs.unknown.items()
+        ]
+        if not shown:
             text = "Every matched alert comes at once (no minimum severity)."
         else:
             text = "Minimum severity: " + ", ".join(
-                f"{'every entity' if k == '*' else k}: {v}" for k, v in sorted(prefs.items())
+                f"{'every entity' if k == '*' else k}: {v}" for k, v in sorted(shown)
             )
         await message.reply_text(
             text + "\nChange it with /priority high-only, /priority ENTITY medium,"
@@ -206,27 +211,39 @@ async def priority(
         await message.reply_text("No minimum severity: every matched alert comes at once.")
         return
     if words[0].lower() in ("high-only", "high_only", "highonly") and len(words) == 1:
-        env.repo.chats.set_severity_pref(chat, "*", "high", now)
+        env.repo.chats.set_severity_pref(chat, "*", Severity.HIGH, now)
         await message.reply_text(
             "Only high-severity incidents (10+ dead, a capital or major base attacked, a"
             " coup, a mass abduction) now come at once; everything else waits for the"
             " daily digest. /priority off to undo."
         )
         return
-    level = words[-1].lower()
-    if len(words) < 2 or level not in (*levels, "any"):
+    level = _severity_level(words[-1])
+    if len(words) < 2 or level is None:
         raise UserError(
             "Usage: /priority high-only, /priority ENTITY high|medium|low|any, or /priority off"
         )
     name = env.resolve_entity(" ".join(words[:-1]))
-    env.repo.chats.set_severity_pref(chat, name.casefold(), None if level == "any" else level, now)
-    if level == "any":
+    floor = None if level == "any" else level
+    env.repo.chats.set_severity_pref(chat, name.casefold(), floor, now)
+    if floor is None:
         await message.reply_text(f"{name}: every matched alert comes at once.")
     else:
         await message.reply_text(
-            f"{name}: only incidents of severity {level} or more come at once;"
+            f"{name}: only incidents of severity {floor.value} or more come at once;"
             " the rest waits for the daily digest."
         )
+
+
+def _severity_level(word: str) -> Severity | Literal["any"] | None:
+    """The minimum severity a word names (``any``: no minimum), or None."""
+    word = word.lower()
+    if word == "any":
+        return "any"
+    try:
+        return Severity(word)
+    except ValueError:
+        return None
 
 
 def _digest_mode(word: str) -> DigestMode | None:
