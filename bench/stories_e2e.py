@@ -4,6 +4,8 @@ matcher, story grouper, SQLite outbox and TelegramDeliverer talking to the fake 
 
     python -m bench.stories_e2e                  # both arrival modes, both texts (minutes)
     python -m bench.stories_e2e --limit 40       # a slice (the CI smoke test)
+    python -m bench.stories_e2e --explain        # + each wrong merge, each relevant story
+                                                 #   never alerted (with its titles)
 
 Each item appears in its outlet's feed (newest 50 kept) at its arrival time (see
 bench/story_data.py: ``time order`` spreads a published day over its hours; ``one hour`` puts
@@ -68,6 +70,8 @@ class Replay:
     wrong_messages: int
     seconds: float
     wrong_examples: tuple[tuple[str, ...], ...] = ()
+    # relevant stories that got no message: (story, its items as "lang: title")
+    unalerted: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def per_story(self) -> float:
@@ -202,6 +206,10 @@ async def replay(items: Sequence[LabelledItem], mode: str, text: str, db: Path) 
         wrong_messages=wrong,
         seconds=time.monotonic() - started,
         wrong_examples=tuple(examples),
+        unalerted=tuple(
+            (story, tuple(f"{i.lang}: {i.title}" for i in items if i.story == story))
+            for story in sorted(relevant - relevant_alerted)
+        ),
     )
 
 
@@ -239,6 +247,8 @@ def replay_table(
             if explain:
                 for example in r.wrong_examples:
                     print("    wrong merge: " + " | ".join(example), file=out)
+                for story, titles in r.unalerted:
+                    print(f"    never alerted: {story}: " + " | ".join(titles), file=out)
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
@@ -247,7 +257,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--texts", nargs="+", default=list(TEXTS), choices=TEXTS)
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
-    parser.add_argument("--explain", action="store_true", help="list the wrong merges")
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="list the wrong merges and the relevant stories never alerted",
+    )
     args = parser.parse_args(argv)
     replay_table(args.data, args.limit, out, args.modes, args.texts, args.explain)
     return 0

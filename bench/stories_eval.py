@@ -13,7 +13,10 @@ model fitted on the other folds (folds group whole stories), never on its own st
 Columns: pairwise precision/recall/F1 over all item pairs, the same split into same-language
 and cross-language pairs, B-cubed P/R/F1, messages per relevant story (predicted clusters
 among relevant items / true relevant stories; 1.00 is one message per story) and wrong merges
-per 100 stories (true stories merged into another one's cluster). ``in-sample`` rows use the
+per 100 stories (true stories merged into another one's cluster; ``rel``: how many of them are
+in clusters holding a relevant item, which users would see, ``other``: among non-relevant
+items only, which the bot never alerts). ``--wrong`` lists every wrong merge with the
+features and score of the pair that made it. ``in-sample`` rows use the
 shipped model (fitted on everything): optimistic, for reference only. Exits 0 whatever the
 figures.
 """
@@ -25,7 +28,7 @@ import random
 import statistics
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import TextIO
@@ -36,6 +39,7 @@ from bench.story_data import (
     TEXTS,
     LabelledItem,
     Scores,
+    arrival_times,
     cluster_online,
     default_actions,
     default_matcher,
@@ -49,10 +53,16 @@ from bench.story_data import (
 )
 from bot.core.story_index import StoryGroups
 from bot.core.story_model import (
+    EVIDENCE_TITLE_SIMILARITY,
+    FEATURES,
     Signature,
     StoryModel,
+    _cosine,
+    both_summaries,
     conflict,
     event_evidence,
+    later_step,
+    pair_features,
     parse_story_model,
     signature,
 )
@@ -72,7 +82,7 @@ def cluster(
 HEADER = (
     f"{'text':<14}{'arrival':<12}{'scoring':<11}{'pair P':>7}{'R':>6}{'F1':>6}"
     f"{'same P':>8}{'R':>6}{'cross P':>9}{'R':>6}{'B3 P':>7}{'R':>6}{'F1':>6}"
-    f"{'msg/story':>10}{'wrong/100':>10}"
+    f"{'msg/story':>10}{'wrong/100':>10}{'rel':>5}{'other':>6}"
 )
 
 
@@ -82,6 +92,7 @@ def row(text: str, mode: str, scoring: str, s: Scores) -> str:
         f"{s.same_p:>8.3f}{s.same_r:>6.3f}{s.cross_p:>9.3f}{s.cross_r:>6.3f}"
         f"{s.b3_p:>7.3f}{s.b3_r:>6.3f}{s.b3_f:>6.3f}"
         f"{s.messages_per_story:>10.2f}{s.wrong_per_100:>10.2f}"
+        f"{s.wrong_relevant:>5}{s.wrong_other:>6}"
     )
 
 
@@ -101,6 +112,92 @@ def cross_language_misses(
     return [(k, total[k], found[k]) for k in sorted(total, key=lambda k: -total[k])]
 
 
+def wrong_merges(
+    items: Sequence[LabelledItem],
+    sigs: Sequence[Signature],
+    predicted: Sequence[int],
+    mode: str,
+    models: Sequence[StoryModel],
+) -> list[str]:
+    """Lines describing every predicted cluster that holds two or more true stories: its items
+    (story, relevance, language, arrival time, title), then for each item that joined another
+    true story's cluster, the pair with the earlier member it scores best against (margin,
+    evidence, later step, guard, non-zero features)."""
+    times = arrival_times(items, mode)
+    clusters: dict[int, list[int]] = defaultdict(list)
+    for i, p in enumerate(predicted):
+        clusters[p].append(i)
+    lines: list[str] = []
+    for members in clusters.values():
+        stories = {items[i].story for i in members}
+        if len(stories) < 2:
+            continue
+        relevant = any(items[i].relevant for i in members)
+        lines.append(
+            f"  cluster of {len(stories)} true stories"
+            f" ({'relevant' if relevant else 'non-relevant'}):"
+        )
+        for i in members:
+            it = items[i]
+            lines.append(
+                f"    [{it.story}{'' if it.relevant else ', not relevant'}] {it.lang}"
+                f" {times[i]:%Y-%m-%d %H:%M} {it.title}"
+            )
+        first_story = items[members[0]].story
+        for pos, b in enumerate(members[1:], start=1):
+            earlier = members[:pos]
+            if all(items[a].story == items[b].story for a in earlier):
+                continue
+            model = models[b]
+            a = max(
+                (a for a in earlier if items[a].story != items[b].story),
+                key=lambda a: model.score(
+                    sigs[b], sigs[a], (times[b] - times[a]).total_seconds() / 3600
+                ),
+            )
+            gap = (times[b] - times[a]).total_seconds() / 3600
+            feats = pair_features(sigs[b], sigs[a], gap)
+            nonzero = ", ".join(f"{n}={v:.2f}" for n, v in zip(FEATURES, feats, strict=True) if v)
+            why = _evidence_why(sigs[b], sigs[a])
+            lines.append(
+                f"    joined: [{items[b].story}] to [{items[a].story}] (cluster of"
+                f" {first_story}) gap {gap:.1f} h, margin"
+                f" {model.score(sigs[b], sigs[a], gap):+.3f}"
+                f" (p {model.probability(sigs[b], sigs[a], gap):.3f}, variant"
+                f" {'full' if model.variant(sigs[b], sigs[a]) is model.full else 'title'}),"
+                f" evidence: {why}; later step: {later_step(sigs[b], sigs[a], gap)}"
+            )
+            lines.append(f"      features: {nonzero}")
+    return lines
+
+
+def _evidence_why(a: Signature, b: Signature) -> str:
+    """Which clause of ``event_evidence`` a pair passes (for the diagnostic)."""
+    full = both_summaries(a, b)
+    parts = []
+    if shared := a.title_numbers & b.title_numbers:
+        parts.append(f"title numbers {sorted(shared)}")
+    anchors = (a.anchors & b.anchors) if full else (a.title_anchors & b.title_anchors)
+    names = (
+        (a.specific_names & b.specific_names)
+        if full
+        else (a.title_specific_names & b.title_specific_names)
+    )
+    if len(anchors) >= 2:
+        parts.append(f"anchors {sorted(anchors)}")
+    if names:
+        parts.append(f"names {sorted(names)}")
+    if anchors and not a.evidence_actions.isdisjoint(b.evidence_actions):
+        parts.append(
+            f"anchor {sorted(anchors)} + action {sorted(a.evidence_actions & b.evidence_actions)}"
+        )
+    if (c := _cosine(a.title_grams, b.title_grams)) >= EVIDENCE_TITLE_SIMILARITY:
+        parts.append(f"title cosine {c:.2f}")
+    if not parts and event_evidence(a, b):
+        parts.append("cross-script names")
+    return "; ".join(parts) or "none"
+
+
 def evaluate(args: argparse.Namespace, out: TextIO) -> None:
     items = load_items(args.data)
     if args.limit:
@@ -116,6 +213,7 @@ def evaluate(args: argparse.Namespace, out: TextIO) -> None:
     )
     print(HEADER, file=out)
     misses: dict[str, list[tuple[str, int, int]]] = {}
+    explained: dict[tuple[str, str], list[str]] = {}
     for text in args.texts:
         sigs = signatures(items, text, matcher, places)
         full = signatures(items, "title+summary", matcher, places) if text == "title" else sigs
@@ -130,6 +228,8 @@ def evaluate(args: argparse.Namespace, out: TextIO) -> None:
         for mode in args.modes:
             predicted = cluster(items, sigs, mode, per_item)
             print(row(text, mode, "CV", score_clusters(items, predicted)), file=out)
+            if args.wrong:
+                explained[(text, mode)] = wrong_merges(items, sigs, predicted, mode, per_item)
             if mode == "time order":
                 misses[text] = cross_language_misses(items, predicted)
             if args.in_sample:
@@ -153,6 +253,9 @@ def evaluate(args: argparse.Namespace, out: TextIO) -> None:
             f" present for {others_kept} of {others} other pairs sharing an index key",
             file=out,
         )
+    for (text, mode), lines in explained.items():
+        print(f"\nwrong merges ({text}, {mode}, CV):", file=out)
+        print("\n".join(lines) if lines else "  none", file=out)
     for text, rows in misses.items():
         print(f"\ncross-language pairs found ({text}, time order, CV):", file=out)
         print("  " + "  ".join(f"{k}: {f}/{t}" for k, t, f in rows), file=out)
@@ -242,6 +345,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     parser.add_argument("--texts", nargs="+", default=list(TEXTS), choices=TEXTS)
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
     parser.add_argument("--in-sample", action="store_true", help="also the shipped model")
+    parser.add_argument(
+        "--wrong", action="store_true", help="list each wrong merge with its pair's features"
+    )
     parser.add_argument("--cost", action="store_true")
     parser.add_argument("--members", type=int, default=2000)
     parser.add_argument("--big", type=int, default=100_000)

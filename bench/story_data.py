@@ -331,6 +331,8 @@ class Scores:
     b3_f: float
     messages_per_story: float
     wrong_per_100: float
+    wrong_relevant: int  # wrong merges in clusters holding a relevant item (users see those)
+    wrong_other: int  # wrong merges among non-relevant items only (never alerted)
     cross_pairs_found: int
     cross_pairs: int
 
@@ -342,7 +344,8 @@ def _f(p: float, r: float) -> float:
 def score_clusters(items: Sequence[LabelledItem], predicted: Sequence[int]) -> Scores:
     """Pairwise (all, same-language, cross-language), B-cubed, messages per relevant story
     (predicted clusters among relevant items / true relevant stories) and wrong merges per 100
-    stories (sum over predicted clusters of true stories in it minus one)."""
+    stories (sum over predicted clusters of true stories in it minus one), split into those in
+    clusters with a relevant item (what users would see) and those among non-relevant items."""
     n = len(items)
     counts = {"all": [0, 0, 0], "same": [0, 0, 0], "cross": [0, 0, 0]}  # tp, pred, true
     for a in range(n):
@@ -378,7 +381,12 @@ def score_clusters(items: Sequence[LabelledItem], predicted: Sequence[int]) -> S
     relevant = [i for i, it in enumerate(items) if it.relevant]
     true_stories = {items[i].story for i in relevant}
     pred_clusters = {predicted[i] for i in relevant}
-    wrong = sum(len({items[i].story for i in members}) - 1 for members in by_pred.values())
+    wrong = wrong_relevant = 0
+    for members in by_pred.values():
+        extra = len({items[i].story for i in members}) - 1
+        wrong += extra
+        if any(items[i].relevant for i in members):
+            wrong_relevant += extra
     p_all, r_all = pr("all")
     p_same, r_same = pr("same")
     p_cross, r_cross = pr("cross")
@@ -395,6 +403,8 @@ def score_clusters(items: Sequence[LabelledItem], predicted: Sequence[int]) -> S
         b3_f=_f(b3p, b3r),
         messages_per_story=len(pred_clusters) / max(1, len(true_stories)),
         wrong_per_100=100.0 * wrong / max(1, len(by_true)),
+        wrong_relevant=wrong_relevant,
+        wrong_other=wrong - wrong_relevant,
         cross_pairs_found=counts["cross"][0],
         cross_pairs=counts["cross"][2],
     )

@@ -352,8 +352,9 @@ class AlertStore:
         return out
 
     def recent_story_members(self, since: datetime) -> list[StoryMember]:
-        """Every alert of the stories started since ``since``, oldest first: what a restart
-        re-indexes."""
+        """Every alert grouped into a story and stored since ``since``, oldest first: what a
+        restart re-indexes (a story stays open while its latest report is within the window,
+        compared with its reports of the window; bot.core.story_index)."""
         return [
             StoryMember(
                 story_id=int(story_id),
@@ -364,8 +365,8 @@ class AlertStore:
             )
             for story_id, created_at, title, summary, entities in self.db.execute(
                 "SELECT a.story_id, a.created_at, a.title, a.summary, a.entities"
-                " FROM stories s JOIN alerts a ON a.story_id = s.id"
-                " WHERE s.created_at >= ? ORDER BY a.id",
+                " FROM alerts a WHERE a.story_id IS NOT NULL AND a.created_at >= ?"
+                " ORDER BY a.id",
                 [iso(since)],
             )
         ]

@@ -41,6 +41,50 @@ def test_title_action_classes(title: str, classes: set[str]) -> None:
     assert ACTIONS(title) == classes
 
 
+@pytest.mark.parametrize(
+    ("title", "classes"),
+    [
+        # a negated action did not happen; what follows it is its object, not negated
+        ("ECOWAS says yet to receive any direct formal notification of withdrawal", {"quit"}),
+        ("La CEDEAO n'a reçu aucune notification officielle du retrait", {"quit"}),
+        ("ECOWAS hasn't received formal notice", set()),
+        ("Mali has not formally notified its withdrawal", {"quit"}),
+        ("Mali will not quit ECOWAS", set()),
+        ("لم يتم إخطار إيكواس", set()),
+        # the scope ends with the clause: another verb, punctuation
+        ("No casualties as Mali army repels attack", {"repel", "attack"}),
+        ("No notice given, Niger quits ECOWAS", {"quit"}),
+        # not negations: "yet another", a cue far before the action
+        ("Yet another attack kills 12 soldiers", {"attack", "kill"}),
+        ("Not since 2012 has the north seen such fighting, and now JNIM claims Kidal raid",
+         {"claim", "attack"}),
+        # the same titles without the cue name the action
+        ("Mali formally notifies ECOWAS of its withdrawal", {"notify", "quit"}),
+        ("إخطار إيكواس", {"notify"}),
+    ],
+)  # fmt: skip
+def test_negated_actions_are_not_named(title: str, classes: set[str]) -> None:
+    assert ACTIONS(title) == classes
+
+
+@pytest.mark.parametrize(
+    ("title", "classes"),
+    [
+        # what comes after "after" happened before: the cause, not the title's action
+        ("Denmark withdraws troops from Mali after junta's demand", {"quit"}),
+        ("Mali: l'armée se retire d'un camp après deux attaques jihadistes", {"quit"}),
+        ("Police arrest suspect after crash kills 4", {"arrest"}),
+        ("القوات تنسحب من القاعدة بعد هجوم", {"quit"}),
+        # "home after" is an arrival, the phrase starts before the cue
+        ("Freed journalist back home after two years in captivity", {"free", "arrive"}),
+        # a new clause is not background
+        ("After two years, hostage freed", {"free"}),
+    ],
+)  # fmt: skip
+def test_actions_after_after_are_background(title: str, classes: set[str]) -> None:
+    assert ACTIONS(title) == classes
+
+
 def test_attack_toll_and_claim_are_one_family_but_not_freed_and_arrives() -> None:
     harm = ACTIONS.family_of(ACTIONS("Attack kills 12"))
     assert harm == ACTIONS.family_of(ACTIONS("JNIM claims the raid")) == {"harm"}

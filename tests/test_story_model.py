@@ -13,9 +13,12 @@ from bot.core.story_model import (
     ModelError,
     Signature,
     conflict,
+    instances,
+    later_step,
     pair_features,
     parse_story_model,
     signature,
+    title_numbers,
 )
 from bot.cycle.story_grouping import (
     MODEL_FILE,
@@ -90,8 +93,107 @@ def test_groups_join_keep_apart_and_respect_the_window() -> None:
     assert hit is not None and hit.story_id == 1
     other = sig("Burkina Faso: army retakes Djibo after week of fighting")
     assert groups.match(other, T0 + timedelta(hours=3)) is None
-    assert groups.match(rewrite, T0 + timedelta(hours=80)) is None, "72 h from the story start"
+    assert groups.match(rewrite, T0 + timedelta(hours=80)) is None, "72 h after its last report"
     assert groups.prune(T0 + timedelta(hours=80)) == 1 and len(groups) == 0
+
+
+def test_a_story_still_being_reported_stays_open() -> None:
+    # The window counts from a story's latest report: reports every day keep it open, and a
+    # report is compared with the story's members of the last 72 h.
+    groups = StoryGroups(MODEL)
+    daily = [
+        "Mali: JNIM claims attack on army camp in Boulkessi",
+        "Mali : le JNIM revendique l'attaque du camp militaire de Boulkessi",
+        "JNIM claims Boulkessi camp attack in central Mali",
+        "Attaque du camp de Boulkessi au Mali : le JNIM revendique",
+    ]
+    groups.add(1, sig(daily[0]), T0)
+    for day, title in enumerate(daily[1:], start=1):
+        at = T0 + timedelta(hours=40 * day)
+        groups.prune(at)
+        hit = groups.match(sig(title), at)
+        assert hit is not None and hit.story_id == 1, f"day {day}: {title}"
+        groups.add(1, sig(title), at)
+    assert groups.story_count == 1
+    assert len(groups) == 2  # members older than 72 h were forgotten, the story was not
+    # 72 h after its last report, the story is closed
+    last = T0 + timedelta(hours=120)
+    assert groups.prune(last + timedelta(hours=73)) == 2
+    assert (
+        groups.story_count == 0 and groups.match(sig(daily[0]), last + timedelta(hours=73)) is None
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("Panthers fans fill arena for Stanley Cup Final Game 2 watch party", {"game:2"}),
+        ("Mali: second round of the presidential vote", {"round:2"}),
+        ("Présidentielle : le 2e tour fixé au 13 août", {"tour:2"}),
+        ("Day 3 of the trial of the Radisson attackers", {"day:3"}),
+        ("Troisième journée du dialogue national à Bamako", {"journee:3"}),
+        ("JNIM attack kills 12 soldiers", set()),
+        ("Mali 2024: the year in review", set()),
+    ],
+)  # fmt: skip
+def test_numbered_instances_of_a_series(text: str, found: set[str]) -> None:
+    assert instances(text) == found
+
+
+def test_an_instance_number_is_not_a_toll() -> None:
+    assert title_numbers("Game 2: Panthers lose 5 to 2") == {5, 2}
+    assert title_numbers("Stanley Cup Final Game 2 watch party") == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "gap_hours", "merged"),
+    [
+        # two instances of one series are two events, whatever the gap and the wording
+        (("Fans pack arena for Game 1 watch party", ""),
+         ("Fans pack arena for Game 2 watch party", ""), 1.0, False),
+        (("Fans pack arena for Stanley Cup Final watch party",
+          "Fans filled the arena for a Game 1 watch party; the team lost."),
+         ("Excited fans come to arena for Stanley Cup Final watch party",
+          "Thousands watched Game 2 of the Stanley Cup Final on big screens."), 1.0, False),
+        # one title names an instance, the other none, a day or more later: a later instance
+        (("Panthers fans pack FLA Live Arena for Stanley Cup Final watch party", ""),
+         ("Excited Panthers fans come to FLA Live Arena for Stanley Cup Final Game 2 watch party",
+          ""), 60.0, False),
+        (("Mali : premier tour de la présidentielle", ""),
+         ("Mali : second tour de la présidentielle", ""), 1.0, False),
+        # the same instance, or a same-day rewrite that leaves the number out: one event
+        (("Fans pack arena for Game 2 watch party", ""),
+         ("Fans pack the arena for the Game 2 watch party", ""), 30.0, True),
+        (("Panthers fans pack FLA Live Arena for Stanley Cup Final watch party", ""),
+         ("Excited Panthers fans come to FLA Live Arena for Stanley Cup Final Game 2 watch party",
+          ""), 2.0, True),
+    ],
+)  # fmt: skip
+def test_numbered_instances_keep_events_apart(
+    a: tuple[str, str], b: tuple[str, str], gap_hours: float, merged: bool
+) -> None:
+    sa, sb = sig(*a), sig(*b)
+    assert (MODEL.score(sa, sb, gap_hours) > 0) is merged
+    assert (MODEL.score(sb, sa, gap_hours) > 0) is merged
+
+
+def test_a_later_step_is_judged_against_the_whole_story() -> None:
+    # The exit story: the announcement, then reports of it the next morning. The formal notice,
+    # a day after the announcement, does not join through those next-morning reports.
+    groups = StoryGroups(MODEL)
+    groups.add(1, sig("Niger, Mali and Burkina Faso quit ECOWAS"), T0)
+    for hours, title in (
+        (20, "Le Burkina Faso, le Mali et le Niger quittent la CEDEAO"),
+        (21, "Mali, Burkina Faso and Niger quit ECOWAS bloc"),
+        (22, "Burkina Faso, Mali, Niger withdraw from ECOWAS"),
+    ):
+        groups.add(1, sig(title), T0 + timedelta(hours=hours))
+    notice = sig("Mali, Burkina Faso send ECOWAS formal notice of withdrawal")
+    hit = groups.match(notice, T0 + timedelta(hours=24))
+    assert hit is None or hit.story_id != 1
+    # the same report within hours of the announcement is one of its details
+    assert later_step(notice, sig("Niger, Mali and Burkina Faso quit ECOWAS"), 24.0)
+    assert not later_step(notice, sig("Niger, Mali and Burkina Faso quit ECOWAS"), 3.0)
 
 
 def test_guard_holds_for_the_whole_story() -> None:

@@ -159,6 +159,11 @@ def test_rewrites_of_one_event_join(kind: str, a: Text, b: Text) -> None:
         ("Le Niger quitte la CEDEAO", "Le Niger notifie officiellement son retrait de la CEDEAO"),
         ("France to withdraw troops from Mali", "Mali asks France to withdraw without delay"),
         ("Otage italien Luca Bianchi libéré au Niger", "Luca Bianchi est arrivé à Rome"),
+        # the other actor's answer, which names the first step only as its cause ("after")
+        ("Mali junta demands Swedish troops leave",
+         "Sweden to start pulling troops out of Mali after junta's demand"),
+        ("Bamako exige le départ des soldats suédois",
+         "La Suède retire ses soldats du Mali après l'exigence de la junte"),
     ],
 )  # fmt: skip
 def test_a_later_step_of_a_saga_the_next_day_starts_a_story(first: str, next_day: str) -> None:

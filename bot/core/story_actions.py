@@ -8,6 +8,7 @@ the adapter ``bot/story_grouping.py``). Pure: no I/O.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,35 @@ __all__ = ["ActionLexicon", "ActionLexiconError", "parse_actions"]
 
 _LANGUAGES = ("en", "fr", "ar")
 _PROCLITICS = "وفبلك"
+
+# Negation (a NegEx-style rule): an action named within NEGATION_SCOPE words after a negation
+# cue, in the same clause, did not happen: "ECOWAS says yet to receive any formal notification"
+# names no notification, "n'a reçu aucune notification" neither. Cues are whole words of the
+# normalised text ("hasn't" normalises to "hasn t"); "yet" only in "yet to" ("yet another
+# attack" is an attack). A clause ends at punctuation or at a word that starts another one
+# ("No casualties as army repels attack": the attack is not negated).
+NEGATION_CUES = frozenset(
+    [
+        *("no", "not", "never", "without", "nor", "t", "awaits", "awaiting"),
+        *("pas", "aucun", "aucune", "jamais", "sans", "ni", "attend", "attendent"),
+        *("لم", "لن", "لا", "عدم", "بدون"),
+    ]
+)
+NEGATION_BIGRAMS = frozenset([("yet", "to")])
+NEGATION_SCOPE = 6
+CLAUSE_ENDS = frozenset(
+    [
+        *("as", "but", "after", "while", "though", "although", "since", "because", "and"),
+        *("when", "mais", "apres", "alors", "tandis", "car", "lorsque", "quand", "et", "puis"),
+        *("بعد", "لكن", "ثم"),
+    ]
+)
+# What comes after "after" is what happened before: the cause or background of the event the
+# title reports, not its action. "Denmark to start pulling troops out of Mali after junta's
+# demand" reports a withdrawal, not a demand; "army leaves camp after two attacks" a departure.
+# Actions from such a word to the end of its clause are not the title's.
+BACKGROUND_CUES = frozenset(["after", "following", "apres", "suite", "بعد"])
+_CLAUSE = re.compile(r"[,:;.!?|()\[\]«»\"“”–—]|\s-\s")
 
 
 def _arabic(word: str) -> bool:
@@ -57,27 +87,69 @@ class ActionLexicon:
         return frozenset(self.families.get(c, c) for c in classes)
 
     def __call__(self, text: str) -> frozenset[str]:
-        norm = normalize(text)
-        if not norm:
-            return frozenset()
+        """The classes the text names, clause by clause; negated mentions left out."""
         found: set[str] = set()
+        for clause in _CLAUSE.split(text):
+            norm = normalize(clause)
+            if norm:
+                self._clause(norm, found)
+        return frozenset(found)
+
+    def _clause(self, norm: str, found: set[str]) -> None:
+        tokens = norm.split()
+        hits: list[set[str]] = [set() for _ in tokens]
         words, stems, lengths = self.words, self.stems, self.stem_lengths
-        for token in norm.split():
+        for i, token in enumerate(tokens):
             for form in _forms(token):
                 hit = words.get(form)
                 if hit:
-                    found |= hit
+                    hits[i] |= hit
                 for n in lengths:
                     if n > len(form):
                         break
                     hit = stems.get(form[:n])
                     if hit:
-                        found |= hit
+                        hits[i] |= hit
         padded = f" {norm} "
         for phrase, classes in self.phrases:
-            if phrase in padded:
-                found |= classes
-        return frozenset(found)
+            start = padded.find(phrase)
+            while start >= 0:  # a phrase counts at the word it starts with
+                hits[padded.count(" ", 0, start)] |= classes
+                start = padded.find(phrase, start + 1)
+        negated = _negated(tokens, hits)
+        background = len(tokens)
+        for i, token in enumerate(tokens):
+            if any(form in BACKGROUND_CUES for form in _forms(token)):
+                background = i
+                break
+        for i, named in enumerate(hits[:background]):
+            if named and not negated[i]:
+                found |= named
+
+
+def _negated(tokens: list[str], hits: list[set[str]]) -> list[bool]:
+    """For each token, whether its action is negated: the first action word within
+    NEGATION_SCOPE words after a cue (up to a word that starts another clause), and the word
+    after it ("not formally notified", "aucune notification officielle"). What follows is that
+    action's object, not negated: "yet to receive any notification of withdrawal" names a
+    withdrawal."""
+    out = [False] * len(tokens)
+    for i, token in enumerate(tokens):
+        if any(form in NEGATION_CUES for form in _forms(token)):
+            first = i + 1
+        elif (token, tokens[i + 1] if i + 1 < len(tokens) else "") in NEGATION_BIGRAMS:
+            first = i + 2
+        else:
+            continue
+        for j in range(first, min(len(tokens), first + NEGATION_SCOPE)):
+            if tokens[j] in CLAUSE_ENDS:
+                break
+            if hits[j]:
+                out[j] = True
+                if j + 1 < len(tokens):
+                    out[j + 1] = True
+                break
+    return out
 
 
 def parse_actions(data: Mapping[str, Any]) -> ActionLexicon:

@@ -7,17 +7,24 @@ its newest members), ranks the members found by how many rarer keys they share, 
 the best ``candidates`` of them with the story model (arithmetic plus the precision guard).
 The cost of a lookup is bounded by ``per_key`` x keys + ``candidates`` model evaluations,
 whatever the number of open stories (bench/stories_eval.py measures it at 2,000 open members
-and at 100,000 items). An item joins a story only within ``window`` of the story's first item.
+and at 100,000 items).
+
+The window is per member: a member is compared with items that arrive within ``window`` of
+it, and ``prune`` forgets it after that. A story stays open while it keeps being reported (its
+latest member is within the window): a report on day 4 of a story reported every day joins it,
+compared with the story's members of the last ``window``; a story not reported for ``window``
+closes.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.core.story_model import Signature, StoryModel, conflict
+from bot.core.story_model import Signature, StoryModel, conflict, later_step
 
 __all__ = ["DEFAULT_WINDOW", "StoryGroups", "StoryHit"]
 
@@ -58,9 +65,9 @@ class StoryGroups:
         self.candidates = candidates
         self._members: list[tuple[Signature, int, float] | None] = []
         self._postings: dict[str, list[int]] = {}
-        self._story_start: dict[int, float] = {}
+        self._story_live: Counter[int] = Counter()  # live members of each open story
         self._story_slots: dict[int, list[int]] = {}
-        self._min_start = math.inf
+        self._expiry: list[tuple[float, int]] = []  # heap of (arrival, slot) of live members
         self._live = 0
 
     def __len__(self) -> int:
@@ -69,20 +76,19 @@ class StoryGroups:
 
     @property
     def story_count(self) -> int:
-        return len(self._story_start)
+        """Number of open stories (with a member within the window)."""
+        return len(self._story_live)
 
     def add(self, story_id: int, sig: Signature, at: datetime) -> None:
-        """Index an item as a member of ``story_id`` (a story starts at its earliest member)."""
+        """Index an item as a member of ``story_id``."""
         slot = len(self._members)
         t = _ts(at)
         self._members.append((sig, story_id, t))
         for key in sig.index_keys():
             self._postings.setdefault(key, []).append(slot)
-        start = self._story_start.get(story_id)
-        if start is None or t < start:
-            self._story_start[story_id] = t
-            self._min_start = min(self._min_start, t)
+        self._story_live[story_id] += 1
         self._story_slots.setdefault(story_id, []).append(slot)
+        heapq.heappush(self._expiry, (t, slot))
         self._live += 1
 
     def candidates_for(self, sig: Signature) -> list[int]:
@@ -104,7 +110,7 @@ class StoryGroups:
     def match(
         self, sig: Signature, at: datetime, model: StoryModel | None = None
     ) -> StoryHit | None:
-        """The story of the best-scoring member with a positive margin, among stories started
+        """The story of the best-scoring member with a positive margin, among the members
         within ``window`` of ``at``; None for a new story. ``model`` overrides the index's own
         (cross-validation scores each item with the model that did not see its story)."""
         if not self._live:
@@ -112,7 +118,6 @@ class StoryGroups:
         model = model or self.model
         t = _ts(at)
         window = self.window.total_seconds()
-        starts = self._story_start
         members = self._members
         best: dict[int, float] = {}
         scored: dict[int, float] = {}  # slot -> margin, reused by the linkage below
@@ -121,7 +126,7 @@ class StoryGroups:
             if member is None:
                 continue
             other, story_id, t_other = member
-            if abs(t - starts[story_id]) > window:
+            if abs(t - t_other) > window:
                 continue
             quick = model.quick_score(sig, other, (t - t_other) / 3600.0)
             if quick is None:  # cannot reach the threshold: not exact, not kept for linkage
@@ -130,15 +135,22 @@ class StoryGroups:
             if margin > best.get(story_id, 0.0):
                 best[story_id] = margin
         # The whole story decides: an item that one member refuses (same template, another
-        # town) does not join through a looser rewrite of that member, and with the "mean"
-        # linkage the item must fit the story's members on average, not only its closest one
-        # (stories do not chain from one event to the next day's).
+        # town; or a later step of the saga than that member, the formal notice the day after
+        # the exit) does not join through a looser rewrite of that member or a same-day one,
+        # and with the "mean" linkage the item must fit the story's members on average, not
+        # only its closest one (stories do not chain from one event to the next day's).
         chosen: StoryHit | None = None
         for story_id in sorted(best, key=lambda s: (-best[s], s))[: self.stories_checked]:
-            story = [(s, m) for s in self._story_slots[story_id] if (m := members[s]) is not None]
+            story = [
+                (s, m)
+                for s in self._story_slots[story_id]
+                if (m := members[s]) is not None and abs(t - m[2]) <= window
+            ]
             # a refusal by the guard scores -inf; members not scored yet are checked here
             if any(
-                scored.get(s) == -math.inf or (s not in scored and conflict(sig, m[0]))
+                scored.get(s) == -math.inf
+                or (s not in scored and conflict(sig, m[0]))
+                or later_step(sig, m[0], (t - m[2]) / 3600.0)
                 for s, m in story
             ):
                 continue
@@ -159,19 +171,24 @@ class StoryGroups:
         return chosen
 
     def prune(self, now: datetime) -> int:
-        """Forget stories that started more than ``window`` before ``now``; returns the number
-        of members dropped. Postings are compacted when most slots are dead."""
+        """Forget the members that arrived more than ``window`` before ``now`` (a story closes
+        with its last member); returns the number of members dropped. Postings are compacted
+        when most slots are dead."""
         cutoff = _ts(now) - self.window.total_seconds()
-        if cutoff <= self._min_start:
-            return 0
-        old = [sid for sid, start in self._story_start.items() if start < cutoff]
+        expiry = self._expiry
         dropped = 0
-        for sid in old:
-            del self._story_start[sid]
-            for slot in self._story_slots.pop(sid):
-                self._members[slot] = None
-                dropped += 1
-        self._min_start = min(self._story_start.values(), default=math.inf)
+        while expiry and expiry[0][0] < cutoff:
+            _t, slot = heapq.heappop(expiry)
+            member = self._members[slot]
+            if member is None:
+                continue
+            story_id = member[1]
+            self._members[slot] = None
+            dropped += 1
+            self._story_live[story_id] -= 1
+            if not self._story_live[story_id]:
+                del self._story_live[story_id]
+                del self._story_slots[story_id]
         self._live -= dropped
         if dropped and self._live < len(self._members) // 2:
             self._compact()
@@ -181,9 +198,9 @@ class StoryGroups:
         live = [m for m in self._members if m is not None]
         self._members = []
         self._postings = {}
-        self._story_start = {}
+        self._story_live = Counter()
         self._story_slots = {}
-        self._min_start = math.inf
+        self._expiry = []
         self._live = 0
         for sig, story_id, t in live:
             self.add(story_id, sig, datetime.fromtimestamp(t, UTC))

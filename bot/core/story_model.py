@@ -93,6 +93,64 @@ _NUMBER_WORDS = {
 }
 
 
+# A numbered instance of a series: "Game 2", "Round 3", "Day 2 of the trial", "second round",
+# "2e tour", "troisième journée". The number says which instance, not a toll: two instances
+# are two events (Game 1 and Game 2 watch parties, the first and second round of a vote).
+_SEQUENCE_NOUNS = frozenset(
+    [
+        *("game", "match", "round", "leg", "stage", "day", "part", "episode", "chapter"),
+        *("week", "phase", "heat", "tour", "manche", "journee", "etape", "jour", "partie"),
+        *("chapitre", "semaine"),
+    ]
+)
+_ORDINALS = {
+    word: n
+    for words in (
+        "first second third fourth fifth sixth seventh eighth ninth tenth",
+        "premier deuxieme troisieme quatrieme cinquieme sixieme septieme huitieme neuvieme dixieme",
+    )
+    for n, word in enumerate(words.split(), start=1)
+} | {"premiere": 1, "seconde": 2, "second": 2}
+_ORDINAL_DIGITS = re.compile(r"^(\d{1,3})(st|nd|rd|th|e|er|ere|eme)$")
+
+
+def _count(word: str) -> int | None:
+    """A small count written in digits or words (EN/FR), years left out."""
+    if word.isdecimal() and len(word) <= 3:
+        return int(word)
+    if word in ("one", "un", "une"):
+        return 1
+    return _NUMBER_WORDS.get(word)
+
+
+def _ordinal(word: str) -> int | None:
+    if (m := _ORDINAL_DIGITS.match(word)) is not None:
+        return int(m.group(1))
+    return _ORDINALS.get(word)
+
+
+def instances(text: str) -> frozenset[str]:
+    """The numbered instances of a series a text names, as "noun:n": "Game 2" -> game:2,
+    "second round" / "2nd round" -> round:2, "2e tour" -> tour:2."""
+    out: set[str] = set()
+    words = normalize(text).split()
+    for i, word in enumerate(words):
+        if word not in _SEQUENCE_NOUNS:
+            continue
+        n = _count(words[i + 1]) if i + 1 < len(words) else None
+        if n is None and i > 0:
+            n = _ordinal(words[i - 1])
+        if n is not None:
+            out.add(f"{word}:{n}")
+    return frozenset(out)
+
+
+def _instances_differ(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Both name an instance of one series (same noun), and none of the same number."""
+    nouns = {i.split(":")[0] for i in a} & {i.split(":")[0] for i in b}
+    return any({i for i in a if i.startswith(noun + ":")}.isdisjoint(b) for noun in nouns)
+
+
 class ActionFinder(Protocol):
     """What the grouper needs from the action classes (bot.core.story_actions.ActionLexicon):
     the classes a title names, and their families."""
@@ -152,6 +210,10 @@ class Signature:
     # meaning keys of the title's words (bot.core.meanings), one set a word, anchors left out
     meanings: tuple[frozenset[str], ...] = ()
     lang: str = ""  # the title's language as bot.core.language guesses it ("" unknown)
+    # numbered instances of a series ("game:2": Game 2, second round), of title + summary and
+    # of the title alone
+    instances: frozenset[str] = frozenset()
+    title_instances: frozenset[str] = frozenset()
     arabic: bool = False
     has_summary: bool = False
     summary_key: int = 0  # hash of the summary without digits: the same text is boilerplate
@@ -204,11 +266,14 @@ def _grams(text: str) -> frozenset[int]:
 
 
 def title_numbers(title: str) -> frozenset[int]:
-    """Numbers of a title (digits, number words), years and "France 24"-style names left out."""
+    """Numbers of a title (digits, number words): tolls and counts. Years, "France 24"-style
+    names and the number of an instance ("Game 2", see ``instances``) left out."""
     out: set[int] = set()
     prev = ""
     for word in normalize(title).split():
-        if word.isdecimal() and len(word) <= 7:
+        if prev in _SEQUENCE_NOUNS:
+            pass
+        elif word.isdecimal() and len(word) <= 7:
             if not _YEAR.match(word) and prev != "france":
                 out.add(int(word))
         elif word in _NUMBER_WORDS:
@@ -328,6 +393,8 @@ def signature(
         skeletons=_skeletons(title, is_arabic, title_specific),
         meanings=meanings(title, entity_words) if meanings is not None else (),
         lang=guess_language(title),
+        instances=instances(text),
+        title_instances=instances(title),
         arabic=is_arabic,
         has_summary=bool(summary.strip()),
         summary_key=hash(_DIGITS.sub("", normalize(summary))) if summary.strip() else 0,
@@ -490,12 +557,19 @@ TEMPLATE_SIMILARITY = 0.5
 def conflict(a: Signature, b: Signature) -> bool:
     """The precision guard: True when two items cannot be one event whatever the model says.
 
-    Only on real places and title numbers: the titles name different gazetteer places AND
-    give different numbers (another town and another toll), or they are one template
-    (``TEMPLATE_SIMILARITY``) with either difference (raids on two towns, two tolls).
-    Rewrites that differ in more than one of them (an updated toll in another outlet's words)
-    are left to the model, which has both differences as features.
+    Only on real places, title numbers and numbered instances: the titles name different
+    gazetteer places AND give different numbers (another town and another toll), or they are
+    one template (``TEMPLATE_SIMILARITY``) with either difference (raids on two towns, two
+    tolls), or the two texts name different instances of one series (Game 1 / Game 2, first /
+    second round; title + summary when both have a summary, else the titles). Rewrites that
+    differ in more than one of them (an updated toll in another outlet's words) are left to
+    the model, which has both differences as features.
     """
+    if both_summaries(a, b):
+        if _instances_differ(a.instances, b.instances):
+            return True
+    elif _instances_differ(a.title_instances, b.title_instances):
+        return True
     places, numbers = _title_places_differ(a, b), _numbers_differ(a, b)
     if places and numbers:  # another town and another toll: whatever the wording
         return True
@@ -552,9 +626,14 @@ def later_step(a: Signature, b: Signature, gap_hours: float) -> bool:
     """Whether one of two reports at least ``STEP_GAP_HOURS`` apart names a step of a saga
     (a formal notice, a demand, an arrival, a probe, a pardon, a signature: the action
     classes marked ``step``) that the other does not: "Niger quits ECOWAS" and, the next day,
-    "Niger formally notifies ECOWAS"; "hostage freed" and "ex-hostage arrives home". Within
-    hours such a difference is a detail of one report (a same-day reaction)."""
-    return abs(gap_hours) >= STEP_GAP_HOURS and a.step_actions != b.step_actions
+    "Niger formally notifies ECOWAS"; "hostage freed" and "ex-hostage arrives home". A
+    numbered instance of a series named by one title only is such a step too ("Panthers fans
+    fill arena for watch party" / two days later "... Game 2 watch party"; "Mali votes" /
+    "second round"). Within hours such a difference is a detail of one report (a same-day
+    reaction)."""
+    return abs(gap_hours) >= STEP_GAP_HOURS and (
+        a.step_actions != b.step_actions or bool(a.title_instances) != bool(b.title_instances)
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -136,7 +136,8 @@ class StoryGrouper:
         return signature(title, summary, entities, self.places, self.actions, self.meanings)
 
     def load(self, now: datetime) -> int:
-        """Index every member of the stories started within the window."""
+        """Index every story member stored within the window (a story stays open while it
+        keeps being reported)."""
         count = 0
         for row in self.repo.alerts.recent_story_members(now - self.window):
             sig = self.signature(row.title, row.summary, row.entities)
