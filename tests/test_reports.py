@@ -9,11 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.core.feed_state import FeedStatus
 from bot.core.formatting import alert_time
 from bot.core.records import AlertRecord
 from bot.core.reports import (
     AlertLine,
     FeedHealth,
+    Health,
     alert_block,
     alerts_csv,
     bin_counts,
@@ -91,7 +93,7 @@ def test_fill_days_fills_gaps() -> None:
 
 
 def feed(**kw: Any) -> FeedHealth:
-    base = dict(url="https://f.example/rss", title=None, status="active",
+    base = dict(url="https://f.example/rss", title=None, status=FeedStatus.ACTIVE,
                 last_success=NOW - timedelta(hours=1), last_error=None, last_error_at=None,
                 next_fetch=NOW + timedelta(minutes=5), failures=0)  # fmt: skip
     base.update(kw)
@@ -101,16 +103,17 @@ def feed(**kw: Any) -> FeedHealth:
 @pytest.mark.parametrize(
     ("kw", "state"),
     [
-        ({}, "healthy"),
-        ({"failures": 2, "last_error": "HTTP 500"}, "failing"),
-        ({"last_success": NOW - timedelta(days=2)}, "stale"),
-        ({"last_success": None}, "new"),
-        ({"status": "paused", "failures": 10}, "paused"),
-        ({"status": "gone"}, "gone"),
+        ({}, Health.HEALTHY),
+        ({"failures": 2, "last_error": "HTTP 500"}, Health.FAILING),
+        ({"last_success": NOW - timedelta(days=2)}, Health.STALE),
+        ({"last_success": None}, Health.NEW),
+        ({"status": FeedStatus.PAUSED, "failures": 10}, Health.PAUSED),
+        ({"status": FeedStatus.GONE}, Health.GONE),
+        ({"status": FeedStatus.REMOVED, "failures": 3}, Health.REMOVED),
     ],
 )
-def test_classify(kw: dict[str, Any], state: str) -> None:
-    assert classify(feed(**kw), NOW, timedelta(hours=24)) == state
+def test_classify(kw: dict[str, Any], state: Health) -> None:
+    assert classify(feed(**kw), NOW, timedelta(hours=24)) is state
 
 
 def test_feeds_detail_problems_and_summarise_healthy() -> None:
@@ -159,9 +162,9 @@ def test_a_feed_never_fetched_says_never_once() -> None:
 
 
 def test_retry_of_an_active_feed_does_not_say_active_again() -> None:
-    text = describe_retry("https://ok.example/rss", "active")
+    text = describe_retry("https://ok.example/rss", FeedStatus.ACTIVE)
     assert "already active" in text and "active again" not in text
-    assert "active again" in describe_retry("https://x.example/rss", "paused")
+    assert "active again" in describe_retry("https://x.example/rss", FeedStatus.PAUSED)
 
 
 def test_alert_time_is_publication_then_arrival() -> None:

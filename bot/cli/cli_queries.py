@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import TextIO
 
 from bot.core.errors import FeedLookupError, SearchError
+from bot.core.feed_state import FeedStatus
 from bot.core.formatting import render_plain
 from bot.core.models import FeedSpec
 from bot.core.periods import describe_duration, parse_period, parse_span
@@ -182,7 +183,7 @@ def run_feeds(
     for spec in specs:
         feeds.append(
             stored.get(spec.url)
-            or FeedHealth(spec.url, spec.title, "active", None, None, None, None, 0)
+            or FeedHealth(spec.url, spec.title, FeedStatus.ACTIVE, None, None, None, None, 0)
         )
     print(feeds_text(feeds, now, stale_after), file=out)
     return 0

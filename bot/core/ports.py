@@ -15,6 +15,7 @@ from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from bot.core.feed_state import FeedStatus
 from bot.core.incidents import Severity
 from bot.core.records import (
     KEEP,
@@ -61,7 +62,7 @@ class AccessPolicy(Protocol):
 class FeedRows(Protocol):
     """``repo.feeds``: what /retry changes."""
 
-    def retry(self, target: str, now: datetime) -> tuple[str, str]: ...
+    def retry(self, target: str, now: datetime) -> tuple[str, FeedStatus]: ...
 
 
 class AlertRows(Protocol):

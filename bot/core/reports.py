@@ -8,10 +8,12 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from bot.core.errors import kind_label
 from bot.core.failures import count_by_kind, describe_counts
+from bot.core.feed_state import FeedStatus
 from bot.core.formatting import MAX_MESSAGE_UTF16, alert_time, escape, render_plain, utf16_len
 from bot.core.records import CSV_COLUMNS, AlertRecord, FeedState, StoryRecord
 from bot.core.text import truncate_words
@@ -264,7 +266,7 @@ def fill_days(counts: Mapping[str, int], start: date, end: date) -> list[tuple[d
 class FeedHealth:
     url: str
     title: str | None
-    status: str
+    status: FeedStatus
     last_success: datetime | None
     last_error: str | None
     last_error_at: datetime | None
@@ -291,7 +293,7 @@ def feed_health(state: FeedState) -> FeedHealth:
     return FeedHealth(
         url=state.url,
         title=state.title or None,
-        status=state.status.value,
+        status=state.status,
         last_success=state.last_success_at,
         last_error=state.last_error or None,
         last_error_at=state.last_error_at,
@@ -303,11 +305,11 @@ def feed_health(state: FeedState) -> FeedHealth:
     )
 
 
-def describe_retry(url: str, previous_status: str) -> str:
+def describe_retry(url: str, previous_status: FeedStatus) -> str:
     """The answer to `/retry` and `feeds retry`: what the feed was, and what happens now."""
     was = {
-        "gone": "disabled after 410 Gone",
-        "paused": "paused after repeated failures",
+        FeedStatus.GONE: "disabled after 410 Gone",
+        FeedStatus.PAUSED: "paused after repeated failures",
     }.get(previous_status)
     if was is None:
         return (
@@ -320,23 +322,50 @@ def describe_retry(url: str, previous_status: str) -> str:
     )
 
 
-def classify(feed: FeedHealth, now: datetime, stale_after: timedelta) -> str:
-    """``healthy``, ``failing``, ``stale``, ``paused``, ``gone``, ``new`` or ``removed``."""
-    if feed.status in ("paused", "gone", "removed"):
-        return feed.status
+class Health(StrEnum):
+    """A feed's health as /feeds and `feeds` show it: its status when it is not active, else
+    what its fetches say."""
+
+    HEALTHY = "healthy"
+    FAILING = "failing"  # its latest fetch failed
+    STALE = "stale"  # no success for longer than ``stale_after``
+    NEW = "new"  # never fetched with success
+    PAUSED = "paused"
+    GONE = "gone"
+    REMOVED = "removed"
+
+
+_NOT_ACTIVE = {
+    FeedStatus.PAUSED: Health.PAUSED,
+    FeedStatus.GONE: Health.GONE,
+    FeedStatus.REMOVED: Health.REMOVED,
+}
+
+
+def classify(feed: FeedHealth, now: datetime, stale_after: timedelta) -> Health:
+    """The feed's ``Health``: paused, gone or removed as stored, else failing, new, stale or
+    healthy."""
+    if feed.status in _NOT_ACTIVE:
+        return _NOT_ACTIVE[feed.status]
     if feed.failures > 0:
-        return "failing"
+        return Health.FAILING
     if feed.last_success is None:
-        return "new"
+        return Health.NEW
     if now - feed.last_success > stale_after:
-        return "stale"
-    return "healthy"
+        return Health.STALE
+    return Health.HEALTHY
 
 
-_MARK = {"failing": "⚠️", "stale": "🕸", "paused": "⏸", "gone": "⛔", "new": "🆕"}
+_MARK = {
+    Health.FAILING: "⚠️",
+    Health.STALE: "🕸",
+    Health.PAUSED: "⏸",
+    Health.GONE: "⛔",
+    Health.NEW: "🆕",
+}
 
 
-def _feed_block(feed: FeedHealth, state: str, now: datetime) -> str:
+def _feed_block(feed: FeedHealth, state: Health, now: datetime) -> str:
     name = escape(truncate_words(feed.name, 120))
     head = f"{_MARK.get(state, '•')} <b>{name}</b> — {state}"
     if feed.failures:
@@ -353,7 +382,7 @@ def _feed_block(feed: FeedHealth, state: str, now: datetime) -> str:
         error = escape(truncate_words(feed.last_error, 200))
         kind = escape(feed.kind_label or "other")
         lines.append(f"   last error ({kind}): {error} ({relative(feed.last_error_at, now)})")
-    if state in ("paused", "gone"):
+    if state in (Health.PAUSED, Health.GONE):
         lines.append("   next try: not scheduled (fix or remove the feed)")
     else:
         next_try = f"{stamp(feed.next_fetch)} ({relative(feed.next_fetch, now)})"
@@ -365,13 +394,13 @@ def render_feeds(
     feeds: Sequence[FeedHealth], now: datetime, stale_after: timedelta = timedelta(hours=24)
 ) -> list[str]:
     """Failing, stale and never-fetched feeds in detail; healthy feeds in one line."""
-    shown = [f for f in feeds if f.status != "removed"]
+    shown = [f for f in feeds if f.status is not FeedStatus.REMOVED]
     if not shown:
         return ["No feeds yet: the first cycle has not run."]
     states = [(f, classify(f, now, stale_after)) for f in shown]
-    healthy = [f for f, s in states if s == "healthy"]
-    problems = [(f, s) for f, s in states if s != "healthy"]
-    order = {"gone": 0, "paused": 1, "failing": 2, "stale": 3, "new": 4}
+    healthy = [f for f, s in states if s is Health.HEALTHY]
+    problems = [(f, s) for f, s in states if s is not Health.HEALTHY]
+    order = {Health.GONE: 0, Health.PAUSED: 1, Health.FAILING: 2, Health.STALE: 3, Health.NEW: 4}
     failing = [(f.error_kind, f.last_status) for f, s in problems if f.last_error]
     by_kind = count_by_kind(failing)
     rank = {label: i for i, (label, _) in enumerate(by_kind)}
@@ -384,7 +413,7 @@ def render_feeds(
             fs[0].name,
         )
     )
-    counts: dict[str, int] = {}
+    counts: dict[Health, int] = {}
     for _, state in states:
         counts[state] = counts.get(state, 0) + 1
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), key=lambda kv: -kv[1]))
