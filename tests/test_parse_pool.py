@@ -88,3 +88,15 @@ def test_outside_a_worker_there_is_no_alarm() -> None:
     """Inline callers (the `match` command) are not interrupted by a worker's timers."""
     parsed, _, _ = parse_and_key(BODY, URL, None)
     assert [i.title for i in parsed.items] == ["Bamako"]
+
+
+def test_workers_keep_what_they_inherited_out_of_their_collections(pool: ParsePool) -> None:
+    """Forked with the parent's objects frozen (gc.freeze): a worker's collections never
+    write to the inherited pages, so they stay shared; the parent's own stay collectable."""
+    import gc
+
+    assert gc.get_freeze_count() == 0
+    frozen_in_worker = pool.submit(gc.get_freeze_count).result(timeout=30)
+    assert frozen_in_worker > 1000  # the modules, watchlists... the parent held at the fork
+    assert gc.get_freeze_count() == 0
+    assert pool.submit(gc.get_freeze_count).result(timeout=30) == frozen_in_worker
