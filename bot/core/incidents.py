@@ -216,7 +216,7 @@ def _text_or_none(value: object) -> str | None:
 @dataclass(frozen=True, slots=True)
 class PlaceRecord:
     """A place of an incident as stored with its alert (one JSON object of ``alerts.places``):
-    what the alert line, the map, ``/search place:`` and the export read. Built from a gazetteer
+    what the alert line, the map and the export read. Built from a gazetteer
     ``Place`` by ``of`` and read back by ``from_json``, which never fails: a stored value that
     is not an object is no place (None), a coordinate that is not a finite number in range is
     None (the map then skips the place), an unknown kind is None (ranked as a town)."""
