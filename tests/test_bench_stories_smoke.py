@@ -65,3 +65,36 @@ def test_export_csv_loads_as_labelled_items(tmp_path: Path) -> None:
     assert [i.story for i in items] == ["4", "4", "A3"]
     assert items[0].outlet == "RFI" and items[0].url == "https://rfi.example/1"
     assert all(i.relevant for i in items)
+
+
+def test_wrong_merges_are_split_by_relevance_and_explained() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from bench.stories_eval import wrong_merges
+    from bench.story_data import LabelledItem, score_clusters, signatures
+    from bot.cycle.story_grouping import load_story_model
+
+    t0 = datetime(2024, 1, 28, 8, tzinfo=UTC)
+
+    def item(n: int, title: str, story: str, relevant: bool) -> LabelledItem:
+        at = t0 + timedelta(hours=n)
+        return LabelledItem(f"i{n}", title, "", "o", f"https://o/{n}", "en", relevant, story, at)
+
+    items = [
+        item(0, "Niger, Mali and Burkina Faso quit ECOWAS", "exit", True),
+        item(1, "Mali sends ECOWAS formal notice of withdrawal", "notice", True),
+        item(2, "Panthers fans pack arena for watch party", "game1", False),
+        item(3, "Panthers fans pack arena for Game 2 watch party", "game2", False),
+        item(4, "Mali junta suspends political parties", "parties", True),
+    ]
+    predicted = [0, 0, 2, 2, 4]  # two wrong merges: one relevant, one among confounders
+    scores = score_clusters(items, predicted)
+    assert (scores.wrong_relevant, scores.wrong_other) == (1, 1)
+    assert scores.wrong_per_100 == pytest.approx(100 * 2 / 5)
+    model = load_story_model()
+    lines = wrong_merges(items, signatures(items, "title"), predicted, "time order", [model] * 5)
+    text = "\n".join(lines)
+    assert text.count("cluster of 2 true stories") == 2
+    assert "(relevant)" in text and "(non-relevant)" in text
+    assert "joined: [notice] to [exit]" in text and "joined: [game2] to [game1]" in text
+    assert "features:" in text and "margin" in text
