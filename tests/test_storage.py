@@ -187,6 +187,31 @@ def test_every_story_member_is_kept_for_rebuilding_the_index(tmp_path: Path) -> 
     assert repo.alerts.recent_story_fingerprints(NOW + timedelta(hours=1)) == []
 
 
+def test_a_restart_re_indexes_the_story_members_of_the_window(tmp_path: Path) -> None:
+    # A story still being reported stays open: what a restart re-indexes is every member
+    # stored within the window, also of a story whose first report is older than the window.
+    repo = Repository(open_database(tmp_path / "nw.db"))
+    repo.feeds.sync([FeedSpec(url="http://f/1")], NOW)
+    old = NOW - timedelta(hours=100)
+    [first] = repo.alerts.store_feed_items(
+        "http://f/1",
+        [NewItem("g:1", None, "http://f/1", "A", None, old, _alert("JNIM attack near Ségou"))],
+        old,
+        None,
+    )
+    recent = NOW - timedelta(hours=10)
+    later = replace(_alert("Ségou: JNIM attack, toll rises"), story_id=first.story_id)
+    repo.alerts.store_feed_items(
+        "http://f/1", [NewItem("g:2", None, "http://f/1", "B", None, recent, later)], recent, None
+    )
+    rows = repo.alerts.recent_story_members(NOW - timedelta(hours=72))
+    assert [(r.story_id, r.title) for r in rows] == [
+        (first.story_id, "Ségou: JNIM attack, toll rises")
+    ]
+    assert len(repo.alerts.recent_story_members(old - timedelta(hours=1))) == 2
+    assert repo.alerts.recent_story_members(NOW) == []
+
+
 def test_severity_prefs_are_typed_and_an_unknown_stored_level_is_kept_apart(
     tmp_path: Path,
 ) -> None:
