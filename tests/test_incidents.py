@@ -549,3 +549,49 @@ def test_fallback_places_are_marked_for_the_story() -> None:
     assert not plain.places_fallback and "fallback" not in plain.to_dict()["places"][0]
     merged = merge_story_incident(near.fields(), plain.fields())
     assert merged is not None and [p.id for p in merged.places] == ["ml-bamba"]
+
+
+_GAO = {"id": "ml-gao", "name": "Gao", "country": "ML", "lat": 16.27, "lon": -0.04}
+
+
+@pytest.mark.parametrize(
+    ("stored", "expected"),
+    [
+        (_GAO, ("ml-gao", "Gao", (16.27, -0.04), None, None, False)),
+        # not an object: no place
+        ("Gao", None), (None, None), ([_GAO], None), (3, None),
+        # a coordinate that is no finite number in range is none: the place has no point
+        ({**_GAO, "lat": "16.27"}, ("ml-gao", "Gao", None, None, None, False)),
+        ({**_GAO, "lat": float("nan")}, ("ml-gao", "Gao", None, None, None, False)),
+        ({**_GAO, "lon": float("inf")}, ("ml-gao", "Gao", None, None, None, False)),
+        ({**_GAO, "lat": 91}, ("ml-gao", "Gao", None, None, None, False)),
+        ({**_GAO, "lat": True}, ("ml-gao", "Gao", None, None, None, False)),
+        ({**_GAO, "lat": None}, ("ml-gao", "Gao", None, None, None, False)),
+        # kinds: known, unknown (kept as text), missing (stored before kinds were recorded)
+        ({**_GAO, "kind": "city"}, ("ml-gao", "Gao", (16.27, -0.04), "city", None, False)),
+        ({**_GAO, "kind": "metropolis"},
+         ("ml-gao", "Gao", (16.27, -0.04), None, "metropolis", False)),
+        # only a literal true marks a fallback place
+        ({**_GAO, "fallback": True}, ("ml-gao", "Gao", (16.27, -0.04), None, None, True)),
+        ({**_GAO, "fallback": "yes"}, ("ml-gao", "Gao", (16.27, -0.04), None, None, False)),
+        ({"name": 7}, ("", "7", None, None, None, False)),
+    ],
+)  # fmt: skip
+def test_stored_place_is_read_without_failing(stored: object, expected: object) -> None:
+    from bot.core.incidents import PlaceRecord
+
+    place = PlaceRecord.from_json(stored)
+    got = place and (place.id, place.name, place.point, place.kind, place.other_kind,
+                     place.fallback)  # fmt: skip
+    assert got == expected
+    if place is not None and place.point is not None:  # what is stored again is what was read
+        assert PlaceRecord.from_json(place.to_json()) == place
+
+
+def test_tagged_places_are_stored_and_read_back_unchanged() -> None:
+    from bot.core.incidents import PlaceRecord
+
+    incident = TAGGER.tag("Attack near Timbuktu, Mali: 15 soldiers killed").fields()
+    assert incident.places and incident.places[0].fallback
+    for place in incident.places:
+        assert PlaceRecord.from_json(place.to_json()) == place

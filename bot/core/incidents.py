@@ -219,7 +219,8 @@ class PlaceRecord:
     what the alert line, the map and the export read. Built from a gazetteer
     ``Place`` by ``of`` and read back by ``from_json``, which never fails: a stored value that
     is not an object is no place (None), a coordinate that is not a finite number in range is
-    None (the map then skips the place), an unknown kind is None (ranked as a town)."""
+    None (the map then skips the place), a kind this version does not know is None (ranked as
+    a town) and kept as text in ``other_kind``, so writing the place back keeps it."""
 
     id: str
     name: str
@@ -230,6 +231,7 @@ class PlaceRecord:
     label: str | None = None  # "Boulkessi (Mopti)"
     arabic: str | None = None
     kind: PlaceKind | None = None
+    other_kind: str | None = None  # a stored kind this version does not know, as stored
     # Only a reference point, origin, destination or venue: a story drops it once another
     # report names a place plainly (story_places).
     fallback: bool = False
@@ -254,7 +256,7 @@ class PlaceRecord:
         """A stored place object as its record; None when ``value`` is not an object."""
         if not isinstance(value, Mapping):
             return None
-        kind, _unknown = _known(PlaceKind, value.get("kind"))
+        kind, other_kind = _known(PlaceKind, value.get("kind"))
         return cls(
             id=str(value.get("id") or ""),
             name=str(value.get("name") or ""),
@@ -265,6 +267,7 @@ class PlaceRecord:
             label=_text_or_none(value.get("label")),
             arabic=_text_or_none(value.get("arabic")),
             kind=kind,
+            other_kind=other_kind,
             fallback=value.get("fallback") is True,
         )
 
@@ -279,7 +282,7 @@ class PlaceRecord:
             "admin1": self.admin1,
             "label": self.label,
             "arabic": self.arabic,
-            "kind": self.kind.value if self.kind else None,
+            "kind": self.kind.value if self.kind else self.other_kind,
             **({"fallback": True} if self.fallback else {}),
         }
 
