@@ -119,6 +119,9 @@ def build_pipeline(
     sources: Any = None,
 ) -> Pipeline:
     """The cycle's stages wired for ``config``: fetch, parse, match, group, store, deliver."""
+    grouper = StoryGrouper(repo, timedelta(hours=config.story_window_hours)) if stories else None
+    if grouper is not None and background_delivery:
+        grouper.preload()  # `run`: at start; `poll --once`: with its first alert, if any
     return Pipeline(
         repo,
         fetcher,
@@ -126,7 +129,7 @@ def build_pipeline(
         feeds=feeds,
         deliverer=deliverer,
         settings=cycle_settings(config, repo, background_delivery=background_delivery),
-        stories=StoryGrouper(repo, timedelta(hours=config.story_window_hours)) if stories else None,
+        stories=grouper,
         parse_executor=parse_executor,
         sources=sources,
     )
