@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -342,3 +343,14 @@ def test_priority_command(bot: SimpleNamespace) -> None:
     assert "Mali: only incidents of severity medium" in _reply(bot, "/priority Mali medium")
     assert "No minimum severity" in _reply(bot, "/priority off")
     assert "Usage" in _reply(bot, "/priority Mali extreme")
+    # A level this version does not know (a newer version's, or typed by hand) is shown as
+    # ignored, never a crash; /priority off clears it.
+    with closing(sqlite3.connect(bot.tmp / "newswatch.db", timeout=30)) as db, db:
+        db.execute(
+            "INSERT INTO severity_prefs (chat_id, entity, min_severity, updated_at)"
+            " VALUES (?, 'mali', 'critical', ?)",
+            [ADMIN_CHAT, bot.now.isoformat()],
+        )
+    assert "mali: 'critical' (unknown level: ignored" in _reply(bot, "/priority")
+    assert "No minimum severity" in _reply(bot, "/priority off")
+    assert "Every matched alert comes at once" in _reply(bot, "/priority")
