@@ -160,8 +160,8 @@ _DERIVATIONS = ("man", "men", "ship", "hood", "ism", "ist", "ian", "ese")
 
 
 def build(top: int, stop: int, max_keys: int) -> dict[str, list[str]]:
-    import snowballstemmer  # type: ignore[import-not-found]
-    from wordfreq import top_n_list, zipf_frequency  # type: ignore[import-not-found]
+    import snowballstemmer
+    from wordfreq import top_n_list, zipf_frequency
 
     stem = snowballstemmer.stemmer("english").stemWord
     stopkeys = {stem(normalize(w)) for w in top_n_list("en", stop)}

@@ -211,7 +211,7 @@ def _answers(answers: dict[str, int]) -> str:
 
 
 def _median(samples: list[Sample], attr: str) -> float:
-    return statistics.median(getattr(s, attr) for s in samples)
+    return float(statistics.median(getattr(s, attr) for s in samples))
 
 
 def print_table(

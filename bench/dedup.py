@@ -33,6 +33,7 @@ import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -331,7 +332,9 @@ def main(argv: list[str] | None = None) -> int:
         budget_kw["scan_budget"] = args.scan_budget or None
 
     def make_index() -> StoryIndex:
-        return StoryIndex(DEFAULT_WINDOW, DEFAULT_THRESHOLD, **budget_kw)
+        if "scan_budget" in budget_kw:
+            return StoryIndex(DEFAULT_WINDOW, DEFAULT_THRESHOLD, budget_kw["scan_budget"])
+        return StoryIndex(DEFAULT_WINDOW, DEFAULT_THRESHOLD)
 
     print(f"dedup benchmark: profile {args.profile}, threshold {DEFAULT_THRESHOLD}, median of")
     print(f"{args.repeat} rounds x {args.queries} items; budget {make_index().scan_budget};")
@@ -352,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
             tuple[str, float, float | None, float | None, float | None, float | None, str, str]
         ]
         rows = []
-        mb = retained_mb(make_index, lambda n=n: gen(n))
+        mb = retained_mb(make_index, partial(gen, n))
         bulk, find, add = bench_index(make_index, fps, queries)
         exact, rewrites = quality(build(make_index, fps), check)
         rows.append(("token-Jaccard StoryIndex", find + add, find, add, bulk, mb, exact, rewrites))
@@ -372,10 +375,12 @@ def main(argv: list[str] | None = None) -> int:
             ("brute force (find only)", brute_us, None, None, None, None, "exact", brute_rewrites)
         )
         index_us = rows[0][1]
-        for name, total_us, find, add, bulk, mb, exact, rewrites in rows:
+        for name, total_us, find_us, add_us, bulk_us, row_mb, exact, rewrites in rows:
             cells = [f"{name:<36} {n:>9,} {total_us:9.1f}"]
-            cells += [f"{v:8.1f}" if v is not None else f"{'':>8}" for v in (find,)]
-            cells += [f"{v:7.1f}" if v is not None else f"{'':>7}" for v in (add, bulk, mb)]
+            cells += [f"{v:8.1f}" if v is not None else f"{'':>8}" for v in (find_us,)]
+            cells += [
+                f"{v:7.1f}" if v is not None else f"{'':>7}" for v in (add_us, bulk_us, row_mb)
+            ]
             cells += [f"{exact:>9}", f"{rewrites:>9}", f"{total_us / index_us:7.2f}x"]
             print(" ".join(cells), flush=True)
     print()

@@ -473,7 +473,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> dict[st
     items, labels = load_jsonl(args.items), load_jsonl(args.labels)
     rows = tag_rows(items, labels, tagger, title_only=args.title_only)
     what = "titles only" if args.title_only else "title + summary"
-    result = {"item": report(rows, out, f"{what}, per item")}
+    result: dict[str, Any] = {"item": report(rows, out, f"{what}, per item")}
     if args.story_places:
         result["story"] = report(share_by_story(rows), out, f"{what}, shared per labelled story")
     order = arrival_order(args.items)

@@ -143,9 +143,11 @@ def evaluate(matcher: Matcher, items: Sequence[Labelled], with_summary: bool) ->
     return outcomes
 
 
-def entity_map(labels: Iterable[str], entities: Sequence[Entity], extra: dict[str, str]) -> dict:
+def entity_map(
+    labels: Iterable[str], entities: Sequence[Entity], extra: dict[str, str]
+) -> dict[str, str]:
     names = {e.name for e in entities}
-    mapping = {}
+    mapping: dict[str, str] = {}
     for label in labels:
         target = extra.get(label) or DEFAULT_MAP.get(label) or label
         if target in names:
@@ -158,10 +160,13 @@ def folds_of(items: Sequence[Labelled], k: int) -> list[int]:
     return [zlib.crc32(it.story.encode()) % k for it in items]
 
 
-def held_out(items: Sequence[Labelled], outcomes: Sequence[Outcome], k: int) -> tuple[Score, list]:
+def held_out(
+    items: Sequence[Labelled], outcomes: Sequence[Outcome], k: int
+) -> tuple[Score, list[float]]:
     """Grouped K-fold: the min_salience with the best F1 on K-1 folds, scored on the last."""
     folds = folds_of(items, k)
-    pooled, chosen = Score(), []
+    pooled = Score()
+    chosen: list[float] = []
 
     def alerts(o: Outcome, t: float) -> bool:
         return any(s >= t for s in o.salience.values())
@@ -213,7 +218,8 @@ def report(
     totals: dict[str, Score] = {}
     for mode, with_summary in MODES:
         outcomes = evaluate(matcher, items, with_summary)
-        overall, by_lang = Score(), {}
+        overall = Score()
+        by_lang: dict[str, Score] = {}
         for it, o in zip(items, outcomes, strict=True):
             overall.add(bool(o.alerting), it.relevant)
             by_lang.setdefault(it.lang, Score()).add(bool(o.alerting), it.relevant)

@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TextIO
 from unittest import mock
@@ -93,9 +94,9 @@ def corpus_table(files: list[Path], repeats: int, out: TextIO) -> dict[str, floa
         body = path.read_bytes()
         if fast_parse(strip_declarations(body)) is None:
             continue
-        fast = _median_time(lambda b=body: parser_module.parse_feed(b, url), repeats)
+        fast = _median_time(partial(parser_module.parse_feed, body, url), repeats)
         with mock.patch.object(parser_module, "fast_parse", lambda b, c: None):
-            slow = _median_time(lambda b=body: parser_module.parse_feed(b, url), repeats)
+            slow = _median_time(partial(parser_module.parse_feed, body, url), repeats)
         taken_rows.append((path.name, fast, slow))
     print(
         f"corpus: the fast path takes {len(taken_rows)} of {len(files)} documents"
@@ -139,9 +140,9 @@ def html_table(sizes_kb: Sequence[int], old_limit_kb: int, repeats: int, out: Te
             value = piece * (size * 1024 // len(piece))
             if label.startswith("'>'"):
                 value = ">" + value
-            new = _median_time(lambda v=value: html_to_text(v), repeats)
+            new = _median_time(partial(html_to_text, value), repeats)
             if size <= old_limit_kb:
-                old = _median_time(lambda v=value: old_html_to_text(v), 1)
+                old = _median_time(partial(old_html_to_text, value), 1)
                 old_text, ratio = f"{old * 1e3:>13.1f}", f"{old / new:>7.1f}x"
             else:
                 old_text, ratio = f"{'(skipped)':>13}", f"{'':>8}"

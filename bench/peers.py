@@ -144,7 +144,7 @@ class Rss2email(Tool):
         for i, url in enumerate(urls):
             lines += [f"[feed.f{i}]", f"url = {url}", ""]
         (state / "r2e.cfg").write_text("\n".join(lines), encoding="utf-8")
-        feeds = [
+        feeds: list[dict[str, object]] = [
             {"name": f"f{i}", "etag": None, "modified": None, "seen": {}} for i in range(len(urls))
         ]
         data = {"version": 2, "feeds": feeds}

@@ -14,7 +14,7 @@ import json
 import math
 import zlib
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +22,7 @@ from typing import Any
 
 from bot.core.story_model import (
     FEATURES,
+    PlaceFinder,
     Signature,
     conflict,
     pair_features,
@@ -148,7 +149,7 @@ def default_matcher() -> Any:
     return reloader.matcher
 
 
-def default_places() -> Callable[[str], list[tuple[str, str | None]]] | None:
+def default_places() -> PlaceFinder | None:
     """The shipped gazetteer as a PlaceFinder, or None when this checkout has none."""
     from bot.cycle.story_grouping import place_finder
 

@@ -49,7 +49,9 @@ OLD_SQL = (
 def fill(repo: Repository, stories: int, due_every: int) -> None:
     """``stories`` stories over 4 days, each with a first alert sent to two groups; every
     10th gained an outlet, and all but every ``due_every``-th of those are edited already."""
-    alerts, rows, deliveries = [], [], []
+    alerts: list[tuple[object, ...]] = []
+    rows: list[tuple[object, ...]] = []
+    deliveries: list[tuple[object, ...]] = []
     for i in range(1, stories + 1):
         at = iso(NOW - timedelta(minutes=(i * 7) % (96 * 60)))
         outlets = ["A", "B"] if i % 10 == 0 else ["A"]
