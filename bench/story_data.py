@@ -39,10 +39,11 @@ PAIR_WINDOW_HOURS = 96.0
 # Weight of those relocated pairs in the fit (the pairs that really arrived close count 1).
 # Chosen among 1.0 / 0.3 / 0.1 by the cross-validated figures (docs/dedup.md).
 FAR_WEIGHT = 0.3
-# The title-only variant decides on less evidence: its threshold maximises F-beta with
-# beta^2 = 0.5 (precision counts more), the title + summary one F1. Chosen among 0.25, 0.5 and
-# 1 by the cross-validated figures (docs/dedup.md).
-TITLE_BETA2 = 0.5
+# The title-only variant's threshold maximises F-beta with this beta^2, the title + summary
+# one F1. Chosen among 0.25, 0.5, 1, 1.5 and 2 by the cross-validated figures (docs/dedup.md):
+# 0.5 before the meaning lexicon; with it, 1 (more recall at the same wrong merges; 1.5 and 2
+# add a wrong merge).
+TITLE_BETA2 = 1.0
 # Inverse regularisation strength of the logistic regressions (scikit-learn's C). Chosen among
 # 0.3, 1, 3, 10 and 30 by the cross-validated figures (docs/dedup.md): with 20 features and
 # about 35,000 pairs, 1 shrank the rare but telling features (action classes, names) too much.

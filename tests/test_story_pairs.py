@@ -103,6 +103,10 @@ APART: list[tuple[str, Text, Text]] = [
      ("Niger formally notifies ECOWAS of its withdrawal", "")),
     ("saga, quits vs asks another to withdraw",
      ("Niger quits ECOWAS", ""), ("Niger asks France to withdraw its troops", "")),
+    # words of like meaning, but another action: an arrest and an appointment
+    ("EN/FR, same office, arrest vs appointment",
+     ("Mali junta arrests former prime minister", ""),
+     ("Mali : la junte nomme un nouveau Premier ministre", "")),
 ]  # fmt: skip
 
 TOGETHER: list[tuple[str, Text, Text]] = [
@@ -137,6 +141,13 @@ TOGETHER: list[tuple[str, Text, Text]] = [
      ("Le journaliste Marc Durand libéré au Niger", ""),
      ("الإفراج عن الصحافي مارك دوران في النيجر", "")),
     ("FR/AR, a death", ("Mali: Soumaïla Cissé est décédé", ""), ("مالي: وفاة سومايلا سيسي", "")),
+    # words of like meaning (bot.core.meanings): soldiers/soldats, attack/attaque, border/frontière
+    ("EN/FR, meaning words",
+     ("Niger: army soldiers killed in attack near border", ""),
+     ("Niger : des soldats de l'armée tués dans une attaque près de la frontière", "")),
+    ("EN/FR, meaning words, arrest",
+     ("Mali junta arrests former prime minister", ""),
+     ("Mali : la junte arrête l'ancien Premier ministre", "")),
 ]  # fmt: skip
 
 
