@@ -194,11 +194,14 @@ def failing_feeds(db: Database, limit: int = 50) -> list[FailingFeed]:
     ]
 
 
-def feed_counts(db: Database) -> dict[str, int]:
-    return {
-        str(status): int(count)
-        for status, count in db.execute("SELECT status, count(*) FROM feeds GROUP BY status")
-    }
+def feed_counts(db: Database) -> dict[FeedStatus, int]:
+    """Feeds per status (a status this version does not know counts as active, as a feed
+    with it is read: ``records.feed_status``)."""
+    counts: dict[FeedStatus, int] = {}
+    for stored, count in db.execute("SELECT status, count(*) FROM feeds GROUP BY status"):
+        status = feed_status(stored)
+        counts[status] = counts.get(status, 0) + int(count)
+    return counts
 
 
 def pending_notice_count(db: Database) -> int:

@@ -8,7 +8,15 @@ from datetime import datetime
 from typing import Any
 
 from bot.core.errors import SearchError
-from bot.core.records import AlertRecord, FeedState, IncidentRecord, StoryRecord, WeakMatchRecord
+from bot.core.incidents import EventType
+from bot.core.records import (
+    AlertRecord,
+    EventTypeCounts,
+    FeedState,
+    IncidentRecord,
+    StoryRecord,
+    WeakMatchRecord,
+)
 from bot.core.search_query import IncidentFilter, Page
 from storage.alerts import alert_record, incident_fields
 from storage.columns import json_list, parse_iso
@@ -196,14 +204,25 @@ class Queries:
         rows = self.db.execute_returning_dicts(sql + " ORDER BY a.id", params)
         return [_incident_record(r) for r in rows]
 
-    def counts_by_event_type(self, start: datetime, end: datetime) -> dict[str, int]:
-        """Stories per incident event type in [start, end) ("none" for other news)."""
+    def counts_by_event_type(self, start: datetime, end: datetime) -> EventTypeCounts:
+        """Stories per incident event type in [start, end), and the stories of other news."""
         rows = self.db.execute(
-            "SELECT coalesce(a.event_type, 'none'), count(DISTINCT coalesce(a.story_id, -a.id))"
+            "SELECT a.event_type, count(DISTINCT coalesce(a.story_id, -a.id))"
             f" FROM alerts a WHERE {WHEN_SQL} >= ? AND {WHEN_SQL} < ? GROUP BY 1",
             [iso(start), iso(end)],
         )
-        return {str(r[0]): int(r[1]) for r in rows}
+        by_type: dict[EventType, int] = {}
+        other: dict[str, int] = {}
+        not_incident = 0
+        for stored, stories in rows:
+            if stored is None or stored == "":  # as IncidentFields reads it: no incident
+                not_incident += int(stories)
+                continue
+            try:
+                by_type[EventType(str(stored))] = int(stories)
+            except ValueError:  # a type this version does not know: counted by its stored text
+                other[str(stored)] = int(stories)
+        return EventTypeCounts(by_type, other, not_incident)
 
     def entity_names(self) -> list[str]:
         """Every entity name that appears in a stored alert."""

@@ -37,6 +37,20 @@ def test_search_apostrophe_and_operators(env: dict[str, str]) -> None:
     assert empty.returncode == 2 and "Nothing to search" in empty.stderr
 
 
+def test_search_by_unknown_type_or_place_is_a_user_error(env: dict[str, str]) -> None:
+    kind = run_main(["search", "Mali type:picnic"], env)
+    assert kind.returncode == 2 and kind.stdout == "" and "Traceback" not in kind.stderr
+    assert kind.stderr.startswith("type:picnic is not an incident type; one of: battle, ")
+    assert "sub-events: abduction, " in kind.stderr
+    place = run_main(["search", "Mali place:Atlantis"], env)
+    assert place.returncode == 2 and place.stdout == ""
+    assert place.stderr.strip() == (
+        "place:Atlantis is not in the gazetteer (docs/incidents.md: add a place)."
+    )
+    typed = run_main(["search", "type:battle"], env)  # the seeds carry no incident
+    assert typed.returncode == 0 and typed.stdout.startswith("0 alert(s) match type:battles")
+
+
 def test_recent_and_bad_span(env: dict[str, str]) -> None:
     out = run_main(["recent", "2"], env)
     assert out.returncode == 0

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from bot.core.feed_state import FeedStatus
 from bot.core.formatting import alert_time
-from bot.core.records import AlertRecord
+from bot.core.incidents import EventType
+from bot.core.records import AlertRecord, EventTypeCounts
 from bot.core.reports import (
     AlertLine,
     FeedHealth,
@@ -85,6 +86,20 @@ def test_stats_lists_entities_and_sources_with_changes() -> None:
     assert "Total: 9 (+3, +50%)" in text
     assert "JNIM: 5 (+3, +150%)" in text and "Mali: 4 (new)" in text and "RFI: 9 (new)" in text
     assert "No alerts" in render_stats("7d", (0, 0), ({}, {}), ({}, {}))[0]
+
+
+def test_stats_by_event_type_names_types_as_stored() -> None:
+    now = EventTypeCounts({EventType.BATTLES: 3}, {"looting": 1}, not_incident=5)
+    before = EventTypeCounts({EventType.BATTLES: 1, EventType.PROTESTS: 2})
+    pages = render_stats("7d", (9, 3), ({}, {}), ({}, {}), event_types=(now, before))
+    text = parse_telegram_html(pages[0])
+    block = text.split("By event type (stories)\n", 1)[1].split("\n\nBy source", 1)[0]
+    assert block.splitlines() == [
+        "none: 5 (new)",
+        "battles: 3 (+2, +200%)",
+        "looting: 1 (new)",
+        "protests: 0 (−2, −100%)",
+    ]
 
 
 def test_fill_days_fills_gaps() -> None:

@@ -9,7 +9,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.search_query import parse_search, quote_term
+from bot.core.incidents import EventType
+from bot.core.search_query import (
+    EVENT_TYPE_WORDS,
+    SUB_EVENT_WORDS,
+    parse_search,
+    quote_term,
+    search_type,
+)
+from bot.data.incident_data import load_default_lexicon
 
 DOCS = [
     "Jama'at Nusrat al-Islam wal-Muslimin claims ambush near Kidal",
@@ -81,6 +89,53 @@ def test_nothing_searchable_gives_a_message(text: str) -> None:
 def test_bad_since_gives_a_message() -> None:
     query = parse_search("JNIM since:forever")
     assert query.error and "since" in query.error
+
+
+@pytest.mark.parametrize(
+    ("word", "kind"),
+    [("battle", EventType.BATTLES), ("Clash", EventType.BATTLES),
+     ("battles", EventType.BATTLES), ("explosions_remote_violence", EventType.EXPLOSIONS),
+     ("explosions-remote-violence", EventType.EXPLOSIONS), ("massacre",
+     EventType.VIOLENCE_AGAINST_CIVILIANS), ("strategic", EventType.STRATEGIC),
+     ("STRATEGIC_DEVELOPMENTS", EventType.STRATEGIC), ("drone", "air/drone strike"),
+     ("IED", "remote explosive/landmine/IED"), ("kidnapping", "abduction/forced disappearance"),
+     ("arrests", "arrests"), ("picnic", None), ("", None), ("none", None)],
+)  # fmt: skip
+def test_type_words(word: str, kind: EventType | str | None) -> None:
+    found = search_type(word)
+    assert found == kind
+    assert isinstance(found, EventType) == isinstance(kind, EventType)
+
+
+def test_type_filters_are_event_types_and_sub_events() -> None:
+    query = parse_search("type:battle Kidal type:drone type:clash")
+    assert query.error is None and query.terms == ("Kidal",)
+    assert query.event_types == (EventType.BATTLES,)  # once, as the enum member
+    assert all(type(kind) is EventType for kind in query.event_types)
+    assert query.sub_events == ("air/drone strike",)
+    assert query.label == "Kidal type:battles/air/drone strike"
+    assert query.filtered
+    only_type = parse_search("type:riot")
+    assert only_type.error is None and only_type.match is None
+    assert only_type.event_types == (EventType.RIOTS,)
+
+
+def test_unknown_type_names_every_valid_word() -> None:
+    query = parse_search("JNIM type:picnic")
+    assert query.error is not None
+    assert query.error.startswith("type:picnic is not an incident type; one of: ")
+    for word in (*EVENT_TYPE_WORDS, *SUB_EVENT_WORDS):
+        assert word in query.error
+    assert not query.event_types and not query.sub_events
+
+
+def test_every_type_word_names_a_known_kind() -> None:
+    """Every sub-event a ``type:`` word filters on is one the shipped lexicon tags (so one
+    stored in ``alerts.sub_event``), every event type has a word, and a word is never both."""
+    tagged = {t.sub_event for t in load_default_lexicon().triggers if t.sub_event}
+    assert set(SUB_EVENT_WORDS.values()) <= tagged
+    assert set(EVENT_TYPE_WORDS.values()) == set(EventType)
+    assert not set(EVENT_TYPE_WORDS) & set(SUB_EVENT_WORDS)
 
 
 FTS_NOISE = st.sampled_from(

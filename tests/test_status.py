@@ -29,7 +29,7 @@ def report(**overrides: Any) -> StatusReport:
         db_path="/var/lib/newswatch/newswatch.db",
         db_bytes=3 * 1024 * 1024,
         pending=2,
-        feeds={"active": 20, "paused": 1},
+        feeds={FeedStatus.ACTIVE: 20, FeedStatus.PAUSED: 1},
         failing=(
             FailingFeed(
                 "https://evil.example/<b>feed</b>?a=1&b=2",
@@ -156,6 +156,13 @@ def test_collect_status_from_a_real_cycle(tmp_path: Path) -> None:
     assert [f.url for f in status.failing] == [server.url("/bad.xml")]
     assert status.failing[0].last_error == "HTTP 503 Service Unavailable"
     assert status.pending_notices == 0
+    assert status.feeds == {FeedStatus.ACTIVE: 2}
+    assert all(type(s) is FeedStatus for s in status.feeds)
+    with repo.db.conn:  # a status written by a newer version counts as active, as it is read
+        repo.db.execute(
+            "UPDATE feeds SET status = 'resting' WHERE url = ?", [server.url("/bad.xml")]
+        )
+    assert collect_status(repo.db, tmp_path / "nw.db").feeds == {FeedStatus.ACTIVE: 2}
     repo.outbox.queue_admin_notice([1, 2], "Feed paused", datetime.now(UTC))
     assert collect_status(repo.db, tmp_path / "nw.db").pending_notices == 2
     assert status.db_bytes > 0 and status.pending == 0

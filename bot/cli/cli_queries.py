@@ -50,10 +50,7 @@ def run_search(
     if query.error or (query.match is None and not query.filtered):
         print(query.error or "Nothing to search for.", file=err)
         return 2
-    incident = incident_filter(query)
-    if isinstance(incident, str):
-        print(incident, file=err)
-        return 2
+    incident = incident_filter(query)  # LookupFailed: shown by cli.entry (exit 2)
     since = now - query.since if query.since else None
     try:
         page = queries.search(query.match, since=since, limit=limit, incident=incident)

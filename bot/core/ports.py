@@ -22,6 +22,7 @@ from bot.core.records import (
     AdminNotice,
     AlertRecord,
     DigestMode,
+    EventTypeCounts,
     FeedState,
     HoldReason,
     IncidentRecord,
@@ -289,4 +290,4 @@ class AlertQueries(Protocol):
 
     def counts_by_source(self, start: datetime, end: datetime) -> dict[str, int]: ...
 
-    def counts_by_event_type(self, start: datetime, end: datetime) -> dict[str, int]: ...
+    def counts_by_event_type(self, start: datetime, end: datetime) -> EventTypeCounts: ...

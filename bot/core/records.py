@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from bot.core.errors import FeedErrorKind, kind_label
 from bot.core.feed_state import FeedStatus
-from bot.core.incidents import NO_INCIDENT_FIELDS, IncidentFields, Severity
+from bot.core.incidents import NO_INCIDENT_FIELDS, EventType, IncidentFields, Severity
 from bot.core.matching import Hit
 from bot.core.watchlist import Priority as Priority  # defined with the watchlist's `priority`
 
@@ -456,3 +456,23 @@ class IncidentRecord:
     title: str | None
     incident: IncidentFields  # as stored (places: the most specific first)
     at: datetime | None  # the alert's time (publication, else arrival)
+
+
+@dataclass(frozen=True, slots=True)
+class EventTypeCounts:
+    """Stories per incident event type over a period (``/stats``, ``main.py stats``):
+    ``by_type`` per ``EventType``, ``other`` per stored type this version does not know (by its
+    stored text, as ``IncidentFields`` keeps it), ``not_incident`` the stories of other news."""
+
+    by_type: Mapping[EventType, int] = field(default_factory=dict)
+    other: Mapping[str, int] = field(default_factory=dict)
+    not_incident: int = 0
+
+    def named(self) -> dict[str, int]:
+        """The counts by the name the stats show: the type as stored, ``none`` for other news
+        (a kind without stories is left out)."""
+        out = {kind.value: n for kind, n in self.by_type.items() if n}
+        out.update((text, n) for text, n in self.other.items() if n)
+        if self.not_incident:
+            out["none"] = self.not_incident
+        return out

@@ -15,7 +15,7 @@ from bot.core.errors import kind_label
 from bot.core.failures import count_by_kind, describe_counts
 from bot.core.feed_state import FeedStatus
 from bot.core.formatting import MAX_MESSAGE_UTF16, alert_time, escape, render_plain, utf16_len
-from bot.core.records import CSV_COLUMNS, AlertRecord, FeedState, StoryRecord
+from bot.core.records import CSV_COLUMNS, AlertRecord, EventTypeCounts, FeedState, StoryRecord
 from bot.core.text import truncate_words
 
 TITLE_LIMIT = 200
@@ -181,7 +181,7 @@ def render_stats(
     entities: tuple[Mapping[str, int], Mapping[str, int]],
     sources: tuple[Mapping[str, int], Mapping[str, int]],
     top: int = 25,
-    event_types: tuple[Mapping[str, int], Mapping[str, int]] | None = None,
+    event_types: tuple[EventTypeCounts, EventTypeCounts] | None = None,
     reports: int | None = None,
 ) -> list[str]:
     """Stories per entity and per source over the period, against the previous period.
@@ -198,7 +198,8 @@ def render_stats(
         return [f"{header}\n\nNo alerts in either period."]
     blocks = ["\n<b>By entity</b>", *_count_lines(*entities, top)]
     if event_types is not None:
-        blocks += ["\n<b>By event type</b> (stories)", *_count_lines(*event_types, top)]
+        current, previous = (counts.named() for counts in event_types)
+        blocks += ["\n<b>By event type</b> (stories)", *_count_lines(current, previous, top)]
     blocks += ["\n<b>By source</b>", *_count_lines(*sources, top)]
     return paginate(blocks, header=header)
 

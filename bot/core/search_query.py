@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Generic, TypeVar
 
 from bot.core.errors import PeriodError
+from bot.core.incidents import EventType
 from bot.core.periods import parse_duration
 
 MAX_TERMS = 16
@@ -30,15 +31,16 @@ class SearchQuery:
     since: timedelta | None
     error: str | None = None
     # incident filters: ``type:drone`` (an ACLED type or sub-event), ``place:Kidal``
-    event_types: tuple[str, ...] = ()
-    sub_events: tuple[str, ...] = ()
+    event_types: tuple[EventType, ...] = ()
+    sub_events: tuple[str, ...] = ()  # as stored in ``alerts.sub_event`` (SUB_EVENT_WORDS)
     place: str | None = None
 
     @property
     def label(self) -> str:
         words = [f'"{t}"' if " " in t else t for t in self.terms]
         if self.event_types or self.sub_events:
-            words.append("type:" + "/".join((*self.event_types, *self.sub_events)))
+            kinds = (*(t.value for t in self.event_types), *self.sub_events)
+            words.append("type:" + "/".join(kinds))
         if self.place:
             words.append(f"place:{self.place}")
         return " ".join(words)
@@ -103,17 +105,16 @@ def parse_search(text: str) -> SearchQuery:
         except PeriodError as exc:
             error = f"since: {exc}"
     cleaned = _SINCE.sub(" ", cleaned)
-    event_types: list[str] = []
+    event_types: list[EventType] = []
     sub_events: list[str] = []
     for found in _TYPE.finditer(cleaned):
         kind = search_type(found.group(1))
         if kind is None:
-            known = ", ".join(sorted(SEARCH_TYPES))
-            error = f"type:{found.group(1)} is not an incident type; one of: {known}"
-        elif kind[0] == "event_type":
-            event_types.append(kind[1])
+            error = unknown_type_message(found.group(1))
+        elif isinstance(kind, EventType):
+            event_types.append(kind)
         else:
-            sub_events.append(kind[1])
+            sub_events.append(kind)
     cleaned = _TYPE.sub(" ", cleaned)
     place = None
     for found in _PLACE.finditer(cleaned):
@@ -145,52 +146,75 @@ def parse_search(text: str) -> SearchQuery:
     )
 
 
-# type: words -> (column, value) of the stored incident fields
-SEARCH_TYPES = {
-    "battle": ("event_type", "battles"),
-    "battles": ("event_type", "battles"),
-    "clash": ("event_type", "battles"),
-    "explosion": ("event_type", "explosions_remote_violence"),
-    "explosions": ("event_type", "explosions_remote_violence"),
-    "remote": ("event_type", "explosions_remote_violence"),
-    "civilians": ("event_type", "violence_against_civilians"),
-    "vac": ("event_type", "violence_against_civilians"),
-    "massacre": ("event_type", "violence_against_civilians"),
-    "protest": ("event_type", "protests"),
-    "protests": ("event_type", "protests"),
-    "riot": ("event_type", "riots"),
-    "riots": ("event_type", "riots"),
-    "strategic": ("event_type", "strategic_developments"),
-    "drone": ("sub_event", "air/drone strike"),
-    "airstrike": ("sub_event", "air/drone strike"),
-    "ied": ("sub_event", "remote explosive/landmine/IED"),
-    "mine": ("sub_event", "remote explosive/landmine/IED"),
-    "suicide": ("sub_event", "suicide bomb"),
-    "shelling": ("sub_event", "shelling/artillery/missile attack"),
-    "abduction": ("sub_event", "abduction/forced disappearance"),
-    "kidnapping": ("sub_event", "abduction/forced disappearance"),
-    "arrests": ("sub_event", "arrests"),
-    "handover": ("sub_event", "non-violent transfer of territory"),
-    "agreement": ("sub_event", "agreement"),
+# ``type:`` words -> the event type an alert must have (an ACLED type name works too) ...
+EVENT_TYPE_WORDS: dict[str, EventType] = {
+    "battle": EventType.BATTLES,
+    "battles": EventType.BATTLES,
+    "clash": EventType.BATTLES,
+    "explosion": EventType.EXPLOSIONS,
+    "explosions": EventType.EXPLOSIONS,
+    "remote": EventType.EXPLOSIONS,
+    "civilians": EventType.VIOLENCE_AGAINST_CIVILIANS,
+    "vac": EventType.VIOLENCE_AGAINST_CIVILIANS,
+    "massacre": EventType.VIOLENCE_AGAINST_CIVILIANS,
+    "protest": EventType.PROTESTS,
+    "protests": EventType.PROTESTS,
+    "riot": EventType.RIOTS,
+    "riots": EventType.RIOTS,
+    "strategic": EventType.STRATEGIC,
+}
+# ... or the sub-event, as the lexicon names it and ``alerts.sub_event`` stores it (the sub-event
+# name itself works too)
+SUB_EVENT_WORDS: dict[str, str] = {
+    "drone": "air/drone strike",
+    "airstrike": "air/drone strike",
+    "ied": "remote explosive/landmine/IED",
+    "mine": "remote explosive/landmine/IED",
+    "suicide": "suicide bomb",
+    "shelling": "shelling/artillery/missile attack",
+    "abduction": "abduction/forced disappearance",
+    "kidnapping": "abduction/forced disappearance",
+    "arrests": "arrests",
+    "handover": "non-violent transfer of territory",
+    "agreement": "agreement",
 }
 
 
-def search_type(word: str) -> tuple[str, str] | None:
-    """``drone`` -> ("sub_event", "air/drone strike"); an ACLED type name works too."""
+def search_type(word: str) -> EventType | str | None:
+    """What ``type:word`` filters on: an ``EventType`` (``battle`` -> ``EventType.BATTLES``;
+    ACLED's name ``battles`` too), else a sub-event's stored name (``drone`` -> ``"air/drone
+    strike"``); None when the word is neither."""
     key = word.strip().casefold().replace("-", "_")
-    if key in SEARCH_TYPES:
-        return SEARCH_TYPES[key]
-    for column, value in SEARCH_TYPES.values():
-        if key == value.casefold():
-            return column, value
+    if key in EVENT_TYPE_WORDS:
+        return EVENT_TYPE_WORDS[key]
+    if key in SUB_EVENT_WORDS:
+        return SUB_EVENT_WORDS[key]
+    for kind in EventType:
+        if key == kind.value:
+            return kind
+    for sub_event in SUB_EVENT_WORDS.values():
+        if key == sub_event.casefold():
+            return sub_event
     return None
+
+
+def unknown_type_message(word: str) -> str:
+    """What the user is told for a ``type:`` word that names no incident type: every word
+    that does (``/search`` and ``main.py search`` show it as their error)."""
+    types = ", ".join(sorted(EVENT_TYPE_WORDS))
+    sub_events = ", ".join(sorted(SUB_EVENT_WORDS))
+    return (
+        f"type:{word} is not an incident type; one of: {types}; sub-events: {sub_events}"
+        f" (ACLED's names work too, e.g. type:{EventType.EXPLOSIONS.value})"
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class IncidentFilter:
-    """``/search type:… place:…``: stored incident fields an alert must have."""
+    """``/search type:… place:…``: stored incident fields an alert must have (any of the
+    event types or sub-events, and one of the places)."""
 
-    event_types: tuple[str, ...] = ()
+    event_types: tuple[EventType, ...] = ()
     sub_events: tuple[str, ...] = ()
     place_ids: tuple[str, ...] = ()
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.core.failures import count_by_kind, describe_counts
+from bot.core.feed_state import FeedStatus
 from bot.core.records import CycleRecord, FailingFeed, InactiveChat
 
 MAX_FAILING_SHOWN = 10
@@ -22,7 +23,7 @@ class StatusReport:
     db_path: str
     db_bytes: int
     pending: int
-    feeds: dict[str, int] = field(default_factory=dict)  # status -> count
+    feeds: dict[FeedStatus, int] = field(default_factory=dict)  # feeds per status
     failing: tuple[FailingFeed, ...] = ()
     last_cycle: CycleRecord | None = None
     running: bool | None = None  # None: unknown (no lock file)
@@ -35,7 +36,7 @@ class StatusReport:
     @property
     def healthy(self) -> bool:
         return (
-            not any(f.status != "active" for f in self.failing)
+            not any(f.status is not FeedStatus.ACTIVE for f in self.failing)
             and self.pending < 100
             and not self.inactive_chats
         )
@@ -100,7 +101,7 @@ def _lines(report: StatusReport, esc: Any, bold: Any) -> list[str]:
     if report.pending_notices:
         queue += f", {report.pending_notices} admin notice(s) not delivered yet"
     lines.append(queue)
-    counts = ", ".join(f"{n} {s}" for s, n in sorted(report.feeds.items())) or "none"
+    counts = ", ".join(f"{n} {s.value}" for s, n in sorted(report.feeds.items())) or "none"
     lines.append(f"feeds: {counts}")
     if report.failing:
         by_kind = count_by_kind((f.kind, f.http_status) for f in report.failing)

@@ -7,6 +7,7 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING
 
+from bot.core.errors import LookupFailed
 from bot.core.incidents import IncidentTagger, Lexicon, parse_lexicon
 from bot.core.search_query import SearchQuery
 from bot.data.gazetteer_file import load_default_gazetteer
@@ -30,9 +31,11 @@ def load_default_tagger() -> IncidentTagger:
     return IncidentTagger(load_default_gazetteer(), load_default_lexicon())
 
 
-def incident_filter(query: SearchQuery) -> IncidentFilter | str | None:
-    """The stored-field filter of ``type:``/``place:`` search words (None without them), or a
-    message for the user when the place is not in the gazetteer."""
+def incident_filter(query: SearchQuery) -> IncidentFilter | None:
+    """The stored-field filter of ``type:``/``place:`` search words (None without them).
+
+    Raises ``LookupFailed`` (its message for the user) when the place is not in the gazetteer.
+    """
     from bot.core.search_query import IncidentFilter
 
     if not query.filtered:
@@ -41,6 +44,8 @@ def incident_filter(query: SearchQuery) -> IncidentFilter | str | None:
     if query.place:
         places = load_default_gazetteer().by_name(query.place)
         if not places:
-            return f"place:{query.place} is not in the gazetteer (docs/incidents.md: add a place)."
+            raise LookupFailed(
+                f"place:{query.place} is not in the gazetteer (docs/incidents.md: add a place)."
+            )
         place_ids = tuple(p.id for p in places)
     return IncidentFilter(query.event_types, query.sub_events, place_ids)

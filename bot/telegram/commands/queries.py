@@ -83,10 +83,7 @@ async def search(
     if query.error or (query.match is None and not query.filtered):
         await message.reply_text(query.error or "Nothing to search for.")
         return
-    incident = incident_filter(query)
-    if isinstance(incident, str):
-        await message.reply_text(incident)
-        return
+    incident = incident_filter(query)  # LookupFailed: answered by the dispatcher
     since = env.clock() - query.since if query.since else None
     label = query.label + (f" since {describe_duration(query.since)}" if query.since else "")
     search = Search(match=query.match, since=since, label=label, incident=incident)
