@@ -182,6 +182,14 @@ def phrase_keys(text: str, *, case_sensitive: bool = False) -> list[str]:
     return [f" {k} " for k in dict.fromkeys(keys)]
 
 
+def match_text(text: str) -> str:
+    """``text`` as ``Matcher.match`` scans it (stray tags and entities off, then ``fold``):
+    computed ahead, in a parse worker, it is handed to ``match`` as ``prefolded``."""
+    if "<" in text or "&" in text:
+        text = _plain(text)
+    return fold(text)
+
+
 def _plain(text: str) -> str:
     if "<" in text:
         text = TAG.sub(" ", text)
@@ -194,7 +202,9 @@ class MatcherLike(Protocol):
     """What the pipeline and the bot's /test need of a matcher: the current ``Matcher`` (it is
     rebuilt on each watchlist reload), or a test's stand-in."""
 
-    def match(self, title: str, summary: str) -> MatchResult: ...
+    def match(
+        self, title: str, summary: str, prefolded: tuple[str, str] | None = None
+    ) -> MatchResult: ...
 
 
 class Matcher:
@@ -310,8 +320,14 @@ class Matcher:
 
     # ----------------------------------------------------------------- matching
 
-    def match(self, title: str, summary: str = "") -> MatchResult:
-        """Match one item's title and summary (plain text; stray tags/entities are stripped)."""
+    def match(
+        self, title: str, summary: str = "", prefolded: tuple[str, str] | None = None
+    ) -> MatchResult:
+        """Match one item's title and summary (plain text; stray tags/entities are stripped).
+
+        ``prefolded``: ``(match_text(title), match_text(summary))`` when the caller has them
+        already (the cycle's parse jobs make them), so they are not folded again here.
+        """
         if self._empty:
             return NO_MATCH
         scans = []
@@ -323,7 +339,7 @@ class Matcher:
             if "<" in text or "&" in text:
                 text = _plain(text)
             plains[fi] = text
-            kept = fold(text)
+            kept = prefolded[fi] if prefolded is not None else fold(text)
             padded = f" {kept.casefold()} "
             folded = list(self._folded.iter(padded)) if self._has_folded else []
             cased = list(self._cased.iter(f" {kept} ")) if self._cased is not None else []

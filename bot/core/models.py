@@ -97,6 +97,9 @@ class ParsedFeed:
     ttl_minutes: int | None = None
     error: FeedError | None = None  # set when nothing usable could be parsed
     warning: str | None = None  # set when feedparser recovered from malformed input
+    # Each item's title and summary as the watchlist matcher scans them
+    # (``matching.match_text``), when the parse job made them (off the cycle's main process).
+    match_texts: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

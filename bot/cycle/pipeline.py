@@ -505,7 +505,9 @@ class Pipeline:
         first_fetch = not state.first_success_at
         if first_fetch:
             success = replace(success, first_success_at=now)
-        new_items, also_seen = self._select_new(parsed.items, keys, canonical, now, first_fetch)
+        new_items, also_seen = self._select_new(
+            parsed.items, keys, canonical, now, first_fetch, parsed.match_texts
+        )
         report.items_new += len(new_items)
         success = replace(success, items_seen_at=now)
         seen_keys = keys
@@ -524,13 +526,21 @@ class Pipeline:
         canonical: Sequence[str | None],
         now: datetime,
         first_fetch: bool,
+        match_texts: Sequence[tuple[str, str]] = (),
     ) -> tuple[list[NewItem], list[tuple[int, str]]]:
-        """Dedup by item key and canonical URL; match the unseen items once each."""
+        """Dedup by item key and canonical URL; match the unseen items once each.
+
+        ``match_texts``: each item's title and summary folded for matching by the parse job
+        (empty when the body was read otherwise: the matcher folds them itself)."""
         keyed: dict[str, tuple[Item, str | None]] = {}
-        for item, key, url in zip(items, keys, canonical, strict=True):
+        texts: dict[str, tuple[str, str]] = {}
+        folded = match_texts if len(match_texts) == len(items) else [None] * len(items)
+        for item, key, url, pair in zip(items, keys, canonical, folded, strict=True):
             first = keyed.setdefault(key, (item, url))[0]
             if first is not item and (first.title, first.summary) != (item.title, item.summary):
                 self._repeated_guid(item, first)
+            if first is item and pair is not None:
+                texts[key] = pair
         unseen = self.repo.alerts.unseen_keys(list(keyed))
         fresh = {k: v[0] for k, v in keyed.items() if k in unseen}
         canon = {k: keyed[k][1] for k in fresh}
@@ -565,7 +575,7 @@ class Pipeline:
             draft = None
             weak = None
             if not duplicate_url and _may_alert(item, first_fetch, backfill_from):
-                result = matcher.match(item.title, item.summary)
+                result = matcher.match(item.title, item.summary, texts.get(key))
                 if result:
                     draft = self._draft(item, result, now)
                     if draft.story_id is not None and self.repo.alerts.story_has_source(

@@ -52,6 +52,7 @@ def parse_and_key(
     """
     # The parser stack (feedparser, courlan) loads with the first body: a cycle of 304s
     # never pays for it, and a `poll --once` process starts that much sooner.
+    from bot.core.matching import match_text
     from bot.core.urls import canonical_url, item_key
     from bot.feeds.json_feed import parse_any
 
@@ -64,6 +65,8 @@ def parse_and_key(
                 item_key(i.guid, i.link, i.title, i.summary, canonical_link=c)
                 for i, c in zip(items, canonical, strict=True)
             ]
+            # Folded here, in the worker: the cycle's main process only scans them.
+            parsed.match_texts = [(match_text(i.title), match_text(i.summary)) for i in items]
     except ParseTimeout:
         error = FeedError(
             FeedErrorKind.PARSE_TIMEOUT,
@@ -234,7 +237,12 @@ class ParsePool(Executor):
         from concurrent.futures import ProcessPoolExecutor
 
         # Loaded once here, before the fork: the workers share these pages.
-        for module in ("bot.feeds.parser", "bot.feeds.json_feed", "bot.core.urls"):
+        for module in (
+            "bot.feeds.parser",
+            "bot.feeds.json_feed",
+            "bot.core.urls",
+            "bot.core.matching",
+        ):
             importlib.import_module(module)
 
         log.debug("starting %d parse workers", self.workers)
