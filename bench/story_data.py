@@ -42,8 +42,8 @@ FAR_WEIGHT = 0.3
 # The title-only variant's threshold maximises F-beta with this beta^2, the title + summary
 # one F1. Chosen among 0.25, 0.5, 1, 1.5, 2, 3 and 4 by the cross-validated figures
 # (docs/dedup.md, a selection on the test folds): 0.5 before the meaning lexicon; with it and
-# the wrong-merge guards of 591862d, 1. From 1.5 on one wrong merge appears in CV; at 2 an
-# arrest and an appointment to one office join (tests/test_story_pairs.py).
+# the wrong-merge guards of 591862d, 1. From 1.5 on one wrong merge appears in CV; at 2
+# hand-written pairs that must stay apart join (tests/test_story_pairs.py).
 TITLE_BETA2 = 1.0
 # Inverse regularisation strength of the logistic regressions (scikit-learn's C). Chosen among
 # 0.3, 1, 3, 10 and 30 by the cross-validated figures (docs/dedup.md): with 20 features and

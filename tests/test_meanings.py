@@ -13,7 +13,6 @@ from bot.core.meanings import (
     arabic_bases,
     parse_meanings,
     shared_meanings,
-    translated_meanings,
 )
 from bot.data.meaning_file import MEANING_FILE, load_default_meanings, load_meanings
 
@@ -126,25 +125,3 @@ def test_shipped_file_loads_and_translates() -> None:
     assert "kill" in lexicon.keys_of("tues")  # French participle, accent folded
     # function words are not content words
     assert not lexicon.keys_of("the") and not lexicon.keys_of("des") and not lexicon.keys_of("في")
-
-
-@pytest.mark.parametrize(
-    ("a", "b", "translated"),
-    [
-        # the same meaning in other words counts; the same word in both does not
-        ("Mali expels French ambassador", "مالي تطرد السفير", 2),
-        ("Soldier arrested", "Arrestation d'un soldat", 2),
-        ("Soldier arrested", "Soldier arrested", 0),
-        ("Soldier arrested ambassador", "Soldier arrestation", 1),
-    ],
-)
-def test_translated_meanings(a: str, b: str, translated: int) -> None:
-    assert translated_meanings(SMALL.lookup(a), SMALL.lookup(b)) == translated
-    assert translated_meanings(SMALL.lookup(b), SMALL.lookup(a)) == translated
-
-
-def test_lookup_gives_the_words_with_their_keys() -> None:
-    assert SMALL.lookup("L'ambassadeur arrested") == (
-        ("ambassadeur", frozenset({"ambassador"})),
-        ("arrested", frozenset({"arrest"})),
-    )

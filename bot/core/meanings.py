@@ -27,7 +27,6 @@ __all__ = [
     "arabic_bases",
     "parse_meanings",
     "shared_meanings",
-    "translated_meanings",
 ]
 
 _PROCLITICS = "وفبلك"
@@ -98,25 +97,18 @@ class MeaningLexicon:
     def __call__(self, text: str, drop: Iterable[str] = ()) -> tuple[frozenset[str], ...]:
         """Key sets of the words of ``text``, but for words with a key in ``drop`` (the
         anchors' words: "Mali" is compared as an entity, not as a meaning)."""
-        return tuple(keys for _word, keys in self.lookup(text, drop))
-
-    def lookup(self, text: str, drop: Iterable[str] = ()) -> tuple[tuple[str, frozenset[str]], ...]:
-        """(word, key set) of the words of ``text`` found in the table, as ``__call__``
-        (a key set already given by an earlier word is not repeated)."""
         dropped = frozenset(drop)
-        out: list[tuple[str, frozenset[str]]] = []
+        out: list[frozenset[str]] = []
         seen: set[str] = set()
-        given: set[frozenset[str]] = set()
         for word in normalize(text).split():
             if word in seen or word.isdecimal():
                 continue
             seen.add(word)
             keys = self.keys_of(word)
-            if not keys or not keys.isdisjoint(dropped):
-                continue  # unknown, or the anchor's own word (مالي is "Mali", not "financial")
-            if keys not in given:
-                given.add(keys)
-                out.append((word, keys))
+            if keys and not keys.isdisjoint(dropped):
+                continue  # the anchor's own word (مالي is "Mali", not "financial")
+            if keys and keys not in out:
+                out.append(keys)
         return tuple(out)
 
 
@@ -130,19 +122,6 @@ def shared_meanings(a: tuple[frozenset[str], ...], b: tuple[frozenset[str], ...]
     return min(
         sum(1 for keys in a if not keys.isdisjoint(all_b)),
         sum(1 for keys in b if not keys.isdisjoint(all_a)),
-    )
-
-
-def translated_meanings(
-    a: tuple[tuple[str, frozenset[str]], ...], b: tuple[tuple[str, frozenset[str]], ...]
-) -> int:
-    """``shared_meanings`` over the words that are not the same word in both titles: meaning
-    carried by other words (*soldats* / *soldiers*, السفير / *ambassador*), not by the same
-    characters (*junta* / *junta*, which the character similarities already see)."""
-    a_words = {w for w, _ in a}
-    b_words = {w for w, _ in b}
-    return shared_meanings(
-        tuple(k for w, k in a if w not in b_words), tuple(k for w, k in b if w not in a_words)
     )
 
 

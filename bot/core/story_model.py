@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from bot.core.errors import ModelError
 from bot.core.language import guess_language
-from bot.core.meanings import MeaningLexicon, shared_meanings, translated_meanings
+from bot.core.meanings import MeaningLexicon, shared_meanings
 from bot.core.name_skeleton import arabic_skeleton, latin_skeleton, skeletons_match
 from bot.core.normalize import fold, normalize
 from bot.core.stories import COUNTRIES, LEXICON, STOPWORDS, fingerprint
@@ -210,7 +210,6 @@ class Signature:
     skeletons: frozenset[str] = frozenset()
     # meaning keys of the title's words (bot.core.meanings), one set a word, anchors left out
     meanings: tuple[frozenset[str], ...] = ()
-    meaning_words: tuple[tuple[str, frozenset[str]], ...] = ()  # the same with their words
     lang: str = ""  # the title's language as bot.core.language guesses it ("" unknown)
     # numbered instances of a series ("game:2": Game 2, second round), of title + summary and
     # of the title alone
@@ -371,7 +370,6 @@ def signature(
     text_names, head_names = names(text), names(title)
     title_specific = frozenset(n for n in head_names if normalize(n) not in entity_words)
     is_arabic = bool(_ARABIC.search(title))
-    found_meanings = meanings.lookup(title, entity_words) if meanings is not None else ()
     return Signature(
         title_grams=title_grams,
         text_grams=_pack(_grams(text) if summary else title_grams),
@@ -394,8 +392,7 @@ def signature(
         evidence_actions=title_actions & actions.evidence if actions is not None else frozenset(),
         step_actions=title_actions & actions.steps if actions is not None else frozenset(),
         skeletons=_skeletons(title, is_arabic, title_specific),
-        meanings=tuple(k for _w, k in found_meanings),
-        meaning_words=found_meanings,
+        meanings=meanings(title, entity_words) if meanings is not None else (),
         lang=guess_language(title),
         instances=instances(text),
         title_instances=instances(title),
@@ -588,19 +585,6 @@ def conflict(a: Signature, b: Signature) -> bool:
 MEANING_EVIDENCE = 2
 MEANING_EVIDENCE_ANCHORS = 0
 
-
-def _evidence_meanings(a: Signature, b: Signature) -> int:
-    """Meaning words in common that count as evidence. Titles only: words that differ
-    (*soldats* / *soldiers*), not the same word in both (*junta* / *junta*, which the
-    character similarity already sees: "Niger junta suspends French broadcasters" and "Niger
-    junta closes the border" are two events); with summaries, every shared meaning word (the
-    summaries carry the rest). Cross-validated, both choices were the better ones
-    (docs/dedup.md)."""
-    if both_summaries(a, b):
-        return shared_meanings(a.meanings, b.meanings)
-    return translated_meanings(a.meaning_words, b.meaning_words)
-
-
 # Below this title character similarity, a title is not by itself evidence of one event.
 EVIDENCE_TITLE_SIMILARITY = 0.35
 
@@ -632,7 +616,7 @@ def event_evidence(a: Signature, b: Signature) -> bool:
     if (
         MEANING_EVIDENCE
         and len(anchors) >= MEANING_EVIDENCE_ANCHORS
-        and _evidence_meanings(a, b) >= MEANING_EVIDENCE
+        and shared_meanings(a.meanings, b.meanings) >= MEANING_EVIDENCE
     ):
         return True
     return _cosine(a.title_grams, b.title_grams) >= EVIDENCE_TITLE_SIMILARITY
