@@ -1,4 +1,12 @@
-"""`main.py` as a long-running subprocess (`run`, `web`), its output collected line by line."""
+"""`main.py` as a subprocess the test talks to while it runs (`run`, `web`, a `poll --once` it
+measures), its output collected line by line.
+
+Tests start `main.py` through this class (or `conftest.run_main` for a command they only wait
+for), so that its output is always read (a pipe nobody reads blocks the bot once full) and it
+is always stopped. A few tests keep a raw ``subprocess.Popen`` and say why on the spot: those
+whose subject is the process itself (killed with SIGKILL at a chosen moment, its orphaned
+children, its file-size limit, its stdout closed under it).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +23,9 @@ class MainProcess:
     """``main.py *args`` with stdout and stderr merged and read by a thread as they come.
 
     ``stop()`` sends ``stop_signal``, waits up to ``stop_timeout`` s, then kills; it returns the
-    exit code.
+    exit code, and ``stopped_in`` is how long the process took to exit after the signal.
+    ``wait()`` is for a process that exits by itself. ``proc`` is the ``Popen`` (its pid, other
+    signals).
     """
 
     stop_signal = signal.SIGTERM
@@ -24,6 +34,7 @@ class MainProcess:
     def __init__(self, env: dict[str, str], *args: str) -> None:
         require_slow(f"main.py {' '.join(args)}")
         self.lines: list[str] = []
+        self.stopped_in: float | None = None
         self._lock = threading.Lock()
         self.proc = subprocess.Popen(
             [sys.executable, str(ROOT / "main.py"), *args],
@@ -32,6 +43,7 @@ class MainProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            errors="replace",  # hostile feeds' bytes in a log line never stop the reader
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -59,13 +71,22 @@ class MainProcess:
             time.sleep(0.05)
         return None
 
+    def wait(self, timeout: float) -> int:
+        """The exit code of a process that exits by itself, once its output is read
+        (``subprocess.TimeoutExpired`` after ``timeout`` s; ``stop()`` it then)."""
+        code = self.proc.wait(timeout=timeout)
+        self._reader.join(timeout=5)
+        return int(code)
+
     def stop(self) -> int:
         if self.proc.poll() is None:
+            started = time.monotonic()
             self.proc.send_signal(self.stop_signal)
             try:
                 self.proc.wait(timeout=self.stop_timeout)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+            self.stopped_in = time.monotonic() - started
         self._reader.join(timeout=5)
         return int(self.proc.returncode)

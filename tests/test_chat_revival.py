@@ -6,19 +6,17 @@ good: its later alerts stayed pending forever, and with admin = alert chat nobod
 
 from __future__ import annotations
 
-import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import CHAT, ROOT, run_main, telegram_env, write_feed_list
+from tests.conftest import CHAT, run_main, telegram_env, write_feed_list
 from tests.fakes.feed_server import FeedServer, rfc822, rss
 from tests.fakes.telegram_api import FakeTelegramAPI, parse_telegram_html
+from tests.main_process import MainProcess
 
 pytestmark = pytest.mark.slow  # main.py run against the fake Bot API
 
@@ -58,14 +56,7 @@ def test_blocked_chats_come_back_by_start_readd_and_retry(
     config = tmp_path / "newswatch.toml"
     config.write_text("digest_threshold = 0\nfetch_spread_seconds = 0\n", encoding="utf-8")
     telegram_api.state.blocked_chats.update({CHAT, GROUP, GROUP2})
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "main.py"), "--config", str(config), "run"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = MainProcess(env, "--config", str(config), "run")
     api = telegram_api
     try:
         assert api.wait_for(lambda s: sum(_alerts(api, WITNESS).values()) == 2, timeout=60)
@@ -92,18 +83,14 @@ def test_blocked_chats_come_back_by_start_readd_and_retry(
         time.sleep(1.5)  # a repeat would come now
         status = run_main(["--config", str(config), "status"], env)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            out, err = proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, err = proc.communicate()
+        code = proc.stop()
+    output = proc.output()
     for chat in (CHAT, GROUP, GROUP2, WITNESS):
         counts = _alerts(api, chat)
-        assert sorted(counts.values()) == [1, 1], (chat, counts, err[-3000:])
+        assert sorted(counts.values()) == [1, 1], (chat, counts, output[-3000:])
     assert "inactive chats" not in status.stdout
     db = sqlite3.connect(env["NEWSWATCH_DB"])
     statuses = {r[0] for r in db.execute("SELECT status FROM deliveries WHERE kind = 'alert'")}
     assert statuses == {"sent"}
-    assert proc.returncode == 0, err[-3000:]
-    assert api.state.token not in out + err
+    assert code == 0, output[-3000:]
+    assert api.state.token not in output

@@ -163,6 +163,7 @@ def test_match_into_a_closed_pipe_prints_no_traceback(tmp_path: Path) -> None:
     feed = tmp_path / "big.xml"
     feed.write_text(rss(items), encoding="utf-8")
     env = main_env()
+    # Raw Popen, not run_main: the test closes main.py's stdout under it, as `head` does.
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "main.py"), "match", "--all", str(feed)],
         env=env,

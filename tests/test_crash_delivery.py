@@ -60,6 +60,8 @@ def _env(
 def _kill_during_delivery(
     env: dict[str, str], telegram_api: FakeTelegramAPI, after: int, delay: float
 ) -> None:
+    # Raw Popen, not MainProcess: the test is the SIGKILL between two sends (its output is not
+    # read, so the kill lands exactly when the fake API saw the chosen send).
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "main.py"), "poll", "--once"],
         env=env,

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, TOKEN, main_env
+from tests.conftest import ROOT, TOKEN, main_env, run_main
 from tests.fakes.feed_server import FeedServer, rfc822, rss
 from tests.fakes.telegram_api import FakeTelegramAPI
 
@@ -113,12 +113,14 @@ def run_scenario(scenario: Scenario, tmp: Path) -> Scenario:
         )
         # Slow delivery: Telegram asks us to wait once, so delivery spans a second or more.
         api.inject("sendMessage", "429", count=1, retry_after=1)
-        args = [sys.executable, str(ROOT / "main.py"), "--config", str(tmp / "newswatch.toml")]
+        config = ["--config", str(tmp / "newswatch.toml")]
         killed_after = None
         if scenario.trigger != "none":
+            # Raw Popen, not MainProcess: the test is the SIGKILL at a chosen moment of the
+            # cycle (its output is not read, so a kill never waits on a pipe).
             proc = subprocess.Popen(
-                [*args, "poll", "--once"], env=env, cwd=ROOT,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                [sys.executable, str(ROOT / "main.py"), *config, "poll", "--once"], env=env,
+                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
             started = time.monotonic()
             wait_for_trigger(scenario.trigger, feeds, api, proc)
@@ -128,17 +130,11 @@ def run_scenario(scenario: Scenario, tmp: Path) -> Scenario:
             proc.wait(timeout=30)
             scenario.results["killed_after"] = killed_after
             scenario.results["phase"] = phase_at_kill(tmp / "nw.db", api)
-        final = subprocess.run(
-            [*args, "poll", "--once"], env=env, cwd=ROOT, capture_output=True, text=True,
-            timeout=120,
-        )  # fmt: skip
+        final = run_main([*config, "poll", "--once"], env, timeout=120)
         assert final.returncode == 0, final.stderr[-3000:]
         if scenario.trigger == "none":  # a further run sends nothing more
             sent = len(api.state.messages)
-            again = subprocess.run(
-                [*args, "poll", "--once"], env=env, cwd=ROOT, capture_output=True, text=True,
-                timeout=120,
-            )  # fmt: skip
+            again = run_main([*config, "poll", "--once"], env, timeout=120)
             assert again.returncode == 0, again.stderr[-3000:]
             assert len(api.state.messages) == sent
         scenario.results["messages"] = Counter((str(m.chat_id), m.text) for m in api.state.messages)

@@ -7,8 +7,6 @@ alerts were sent again from a fresh database.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,9 +14,10 @@ import pytest
 
 from bot.core.errors import DatabaseGone
 from storage.identity import EXIT_DATABASE_GONE, identity_of, verify
-from tests.conftest import ROOT, telegram_env, write_feed_list
+from tests.conftest import telegram_env, write_feed_list
 from tests.fakes.feed_server import FeedServer, rss
 from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.main_process import MainProcess
 
 
 def test_verify(tmp_path: Path) -> None:
@@ -47,29 +46,19 @@ def test_run_stops_when_its_database_is_deleted(
     env["NEWSWATCH_FEEDS"] = str(write_feed_list(tmp_path, [feed_server.url("/ok.xml")]))
     config = tmp_path / "newswatch.toml"
     config.write_text("poll_interval_seconds = 10\n", encoding="utf-8")
-    log_path = tmp_path / "run.log"
-    with log_path.open("w") as log_file:
-        proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "main.py"), "--config", str(config), "run"],
-            env=env,
-            cwd=ROOT,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + 40
-            while not feed_server.hits and time.monotonic() < deadline:
-                time.sleep(0.1)
-            assert feed_server.hits, "no cycle"
-            db = Path(env["NEWSWATCH_DB"])
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{db}{suffix}").unlink(missing_ok=True)
-            code = proc.wait(timeout=60)  # the next cycle (within 10 s) notices
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-    output = log_path.read_text()
+    proc = MainProcess(env, "--config", str(config), "run")
+    try:
+        deadline = time.monotonic() + 40
+        while not feed_server.hits and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert feed_server.hits, "no cycle"
+        db = Path(env["NEWSWATCH_DB"])
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        code = proc.wait(timeout=60)  # the next cycle (within 10 s) notices
+    finally:
+        proc.stop()  # only if it is still running
+    output = proc.output()
     assert code == EXIT_DATABASE_GONE, output[-3000:]
     assert "was deleted or replaced while newswatch was running" in output
     assert any("newswatch stopped" in m.text for m in telegram_api.messages_to(5550003))

@@ -9,17 +9,16 @@ here the peak RSS is only checked against a generous bound.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bench.hostile_feeds import hostile_feeds
 from bench.memory import PeakSampler
-from tests.conftest import CHAT, ROOT, telegram_env, write_feed_list
+from tests.conftest import CHAT, telegram_env, write_feed_list
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeTelegramAPI, parse_telegram_html
+from tests.main_process import MainProcess
 
 pytestmark = pytest.mark.slow  # main.py poll --once end to end
 
@@ -34,25 +33,16 @@ def test_one_poll_over_every_hostile_feed_delivers_what_readers_expect(
     env = telegram_env(nw_env, telegram_api)
     env["NEWSWATCH_FEEDS"] = str(listed)
 
-    out, err = tmp_path / "out.txt", tmp_path / "err.txt"
-    with out.open("wb") as stdout, err.open("wb") as stderr:
-        proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "main.py"), "poll", "--once"],
-            env=env,
-            cwd=ROOT,
-            stdout=stdout,
-            stderr=stderr,
-        )
-        # the RSS summed over the process and its parse workers
-        with PeakSampler(proc.pid) as peak:
-            try:
-                proc.wait(timeout=300)
-            finally:
-                if proc.poll() is None:
-                    proc.kill()
-    output = out.read_text(errors="replace") + err.read_text(errors="replace")
+    proc = MainProcess(env, "poll", "--once")
+    # the RSS summed over the process and its parse workers
+    with PeakSampler(proc.proc.pid) as peak:
+        try:
+            code = proc.wait(timeout=300)
+        finally:
+            proc.stop()  # only if it is still running
+    output = proc.output()
 
-    assert proc.returncode == 0, output[-3000:]
+    assert code == 0, output[-3000:]
     assert "Traceback" not in output
     # A generous bound, sampled (bench/parse.py --hostile reports the figure; bench/memory.py
     # says why not wait4's ru_maxrss).

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,22 +19,12 @@ from bot.app.instance_lock import (
     token_lock_path,
 )
 from bot.core.errors import AlreadyRunning
-from tests.conftest import ROOT, run_main, telegram_env, write_feed_list
+from tests.bot_process import RunningBot
+from tests.conftest import run_main, telegram_env, write_feed_list
 from tests.fakes.feed_server import FeedServer, rss
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 pytestmark = pytest.mark.slow  # two main.py processes
-
-
-def start_run(env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, str(ROOT / "main.py"), "run"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def wait_until(predicate: Callable[[], object], timeout: float = 20.0) -> bool:
@@ -92,21 +80,22 @@ def test_second_instance_is_refused_and_a_killed_holder_frees_the_lock(
     feed_server.set("/rss.xml", rss([{"title": "Bamako", "guid": "1"}]))
     nw_env["NEWSWATCH_FEEDS"] = str(write_feed_list(tmp_path, [feed_server.url("/rss.xml")]))
     lock = database_lock_path(nw_env["NEWSWATCH_DB"])
-    runner = start_run(nw_env)
+    runner = RunningBot(nw_env)
+    pid = runner.proc.pid
     try:
         assert wait_until(lambda: is_held(lock)), "run never took the lock"
         second = run_main(["poll", "--once"], nw_env, timeout=60)
         assert second.returncode == 3, second.stderr
         assert "refusing to start" in second.stderr
-        assert f"pid {runner.pid}" in second.stderr and "`run`" in second.stderr
+        assert f"pid {pid}" in second.stderr and "`run`" in second.stderr
         third = run_main(["run"], nw_env, timeout=60)
         assert third.returncode == 3 and "refusing to start" in third.stderr
         status = run_main(["status"], nw_env, timeout=60)
         assert status.returncode == 0, status.stderr
-        assert f"service: running (pid {runner.pid}, run" in status.stdout
+        assert f"service: running (pid {pid}, run" in status.stdout
     finally:
-        runner.send_signal(signal.SIGKILL)
-        runner.communicate(timeout=10)
+        runner.proc.send_signal(signal.SIGKILL)  # no clean shutdown: the lock file stays
+        runner.stop()
     # The kernel dropped the lock with the process: no stale lock blocks a restart.
     assert not is_held(lock)
     after = run_main(["poll", "--once"], nw_env, timeout=60)
@@ -121,7 +110,7 @@ def test_same_token_on_two_databases_is_refused(
     feed_server.set("/rss.xml", rss([{"title": "Bamako", "guid": "1"}]))
     env = telegram_env(nw_env, telegram_api)
     env["NEWSWATCH_FEEDS"] = str(write_feed_list(tmp_path, [feed_server.url("/rss.xml")]))
-    runner = start_run(env)
+    runner = RunningBot(env)
     try:
         lock = token_lock_path(telegram_api.state.token, telegram_api.base_url)
         assert wait_until(lambda: is_held(lock)), "run never took the token lock"
@@ -131,5 +120,4 @@ def test_same_token_on_two_databases_is_refused(
         assert "bot token" in second.stderr
         assert telegram_api.state.token not in second.stderr + second.stdout
     finally:
-        runner.send_signal(signal.SIGTERM)
-        runner.communicate(timeout=15)
+        runner.stop()

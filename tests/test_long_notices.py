@@ -7,8 +7,6 @@ the notice was marked failed and the admin never learnt that the edit was refuse
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from bot.core.notice_pages import notice_pages
 from tests.conftest import ROOT, telegram_env, write_feed_list
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.main_process import MainProcess
 
 ADMIN = 5550009
 
@@ -59,15 +58,9 @@ def test_a_600_problem_watchlist_edit_reaches_the_admin(
     env["NEWSWATCH_FEEDS"] = str(write_feed_list(tmp_path, [feed_server.url("/none.xml")]))
     config = tmp_path / "newswatch.toml"
     config.write_text("poll_interval_seconds = 10\n", encoding="utf-8")
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "main.py"), "--config", str(config), "run"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = MainProcess(env, "--config", str(config), "run")
     try:
-        assert telegram_api.wait_for(lambda s: bool(s.commands), timeout=40)
+        assert telegram_api.wait_for(lambda s: bool(s.commands), timeout=40), proc.output()
         bad = "".join(
             f'\n[[entities]]\nname = "Broken {i} with a rather long name to fill the notice"'
             f'\naliases = ["Broken {i}"]\nbogus_key_{i} = 1\n'
@@ -81,8 +74,7 @@ def test_a_600_problem_watchlist_edit_reaches_the_admin(
             timeout=60,
         ), [m.text[:200] for m in telegram_api.messages_to(ADMIN)]
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        proc.stop()
     notices = [m.text for m in telegram_api.messages_to(ADMIN)]
     assert all(utf16_len(t) <= 4096 for t in notices)
     assert any("bogus_key_0" in t for t in notices)

@@ -77,6 +77,8 @@ def test_kill_9_leaves_no_worker_and_no_lock(
         "fetch_deadline = 120.0\nread_timeout = 120.0\nfetch_spread_seconds = 0\n",
         encoding="utf-8",
     )
+    # Raw Popen, not MainProcess: the test is main.py killed with SIGKILL and what becomes of
+    # its parse workers; with a pipe, workers that outlived it would hold the pipe open.
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "main.py"), "--config", str(config), *command],
         env=env,

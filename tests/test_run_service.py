@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
-from typing import IO
 
 import pytest
 
-from tests.conftest import CHAT, ROOT, telegram_env, write_feed_list
+from tests.bot_process import RunningBot
+from tests.conftest import CHAT, telegram_env, write_feed_list
 from tests.fakes.feed_server import FeedServer, rfc822, rss
 from tests.fakes.telegram_api import FakeTelegramAPI
 
@@ -51,7 +48,7 @@ def _start_run(
     tmp_path: Path,
     feed_body: str,
     **extra_env: str,
-) -> tuple[subprocess.Popen[bytes], Path, IO[str]]:
+) -> tuple[RunningBot, Path]:
     """`main.py run` against the fakes: one local feed, a watchlist folder, ADMIN as admin."""
     wl_dir = tmp_path / "watchlists"
     wl_dir.mkdir()
@@ -66,15 +63,7 @@ def _start_run(
             **extra_env,
         }
     )
-    log = (tmp_path / "run.log").open("w+")
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "main.py"), "run"],
-        env=env,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    return proc, wl_dir, log
+    return RunningBot(env), wl_dir
 
 
 def test_run_polls_answers_reloads_and_stops_on_sigterm(
@@ -82,7 +71,7 @@ def test_run_polls_answers_reloads_and_stops_on_sigterm(
 ) -> None:
     config = tmp_path / "nw.toml"
     config.write_text("poll_interval_seconds = 10\n")
-    proc, wl_dir, log = _start_run(
+    proc, wl_dir = _start_run(
         feed_server,
         telegram_api,
         nw_env,
@@ -94,7 +83,7 @@ def test_run_polls_answers_reloads_and_stops_on_sigterm(
         # 1. the first cycle runs at start and delivers
         assert telegram_api.wait_for(
             lambda s: any("transition charter" in m.text for m in s.messages), timeout=30
-        ), _tail(log)
+        ), proc.output()[-3000:]
         # 2. commands are answered by long polling
         telegram_api.push_message("/help", chat_id=ADMIN, user_id=ADMIN)
         assert telegram_api.wait_for(
@@ -102,7 +91,7 @@ def test_run_polls_answers_reloads_and_stops_on_sigterm(
                 str(m.chat_id) == str(ADMIN) and "Watching" in m.text for m in s.messages
             ),
             timeout=20,
-        ), _tail(log)
+        ), proc.output()[-3000:]
         # 3. a watchlist edit takes effect by the next cycle, and admins are told what changed
         (wl_dir / "desk.toml").write_text(WATCHLIST_WITH_TIMBUKTU)
         feed_server.set(
@@ -116,7 +105,7 @@ def test_run_polls_answers_reloads_and_stops_on_sigterm(
         )
         assert telegram_api.wait_for(
             lambda s: any("Timbuktu manuscripts" in m.text for m in s.messages), timeout=40
-        ), _tail(log)
+        ), proc.output()[-3000:]
         assert any("Timbuktu" in m.text for m in telegram_api.messages_to(ADMIN))
         # 4. an invalid edit keeps the last good version and tells the admins
         (wl_dir / "desk.toml").write_text(WATCHLIST + "\n[[entities]]\nname = 'Broken'\n")
@@ -128,27 +117,14 @@ def test_run_polls_answers_reloads_and_stops_on_sigterm(
                 for m in s.messages
             ),
             timeout=40,
-        ), _tail(log)
+        ), proc.output()[-3000:]
         alerts = [m for m in telegram_api.messages_to(CHAT)]
         assert len(alerts) == 2, [m.text for m in alerts]
     finally:
-        started = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        try:
-            code = proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
-        elapsed = time.monotonic() - started
-    assert code == 0, _tail(log)
-    assert elapsed < 10
-    assert "stopped cleanly" in _tail(log)
-
-
-def _tail(log: IO[str]) -> str:
-    log.flush()
-    log.seek(0)
-    return log.read()[-3000:]
+        code = proc.stop()  # SIGTERM, killed after 20 s
+    assert code == 0, proc.output()[-3000:]
+    assert proc.stopped_in is not None and proc.stopped_in < 10
+    assert "stopped cleanly" in proc.output()
 
 
 def test_a_second_poller_on_the_token_is_reported_once_and_commands_resume(
@@ -156,15 +132,14 @@ def test_a_second_poller_on_the_token_is_reported_once_and_commands_resume(
 ) -> None:
     """409 Conflict from getUpdates (the same token polled on another machine)."""
     telegram_api.inject("getUpdates", "409", count=3)
-    proc, _wl_dir, log = _start_run(feed_server, telegram_api, nw_env, tmp_path, rss([]))
+    proc, _wl_dir = _start_run(feed_server, telegram_api, nw_env, tmp_path, rss([]))
     try:
         telegram_api.push_message("/help", chat_id=ADMIN, user_id=ADMIN)
         assert telegram_api.wait_for(
             lambda s: any(str(m.chat_id) == str(ADMIN) for m in s.messages), timeout=40
-        ), _tail(log)
+        ), proc.output()[-3000:]
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=15)
-    output = _tail(log)
+        proc.stop()
+    output = proc.output()
     assert output.count("another bot instance is polling Telegram with this token") == 1, output
     assert telegram_api.state.token not in output

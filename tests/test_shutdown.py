@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -12,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from bot.app.instance_lock import database_lock_path, is_held
-from tests.conftest import ROOT, telegram_env, write_feed_list
+from tests.conftest import telegram_env, write_feed_list
 from tests.fakes.feed_server import FeedServer, rss
 from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.main_process import MainProcess
 
 pytestmark = pytest.mark.slow  # SIGTERM to main.py run
 
@@ -46,32 +44,21 @@ def test_sigterm_is_a_clean_shutdown_within_10s(
         "fetch_deadline = 120.0\nread_timeout = 120.0\nfetch_spread_seconds = 0.5\n",
         encoding="utf-8",
     )
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "main.py"), "--config", str(config), "run"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = MainProcess(env, "--config", str(config), "run")
     try:
         assert wait_until(lambda: len(feed_server.hits) >= len(urls)), "no cycle started"
         assert wait_until(lambda: telegram_api.calls_of("getUpdates")), "not polling Telegram"
         if not stuck:
             time.sleep(0.5)  # let the cycle finish: idle between cycles
-        started = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=15)
-        took = time.monotonic() - started
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 0, err[-2000:]
-    assert took < 10.0, f"shutdown took {took:.1f}s"
-    assert "stopped cleanly" in err
+        code = proc.stop()  # SIGTERM, killed after 20 s
+    output = proc.output()
+    took = proc.stopped_in
+    assert code == 0, output[-2000:]
+    assert took is not None and took < 10.0, f"shutdown took {took}s"
+    assert "stopped cleanly" in output
     if stuck:
-        assert "cycle abandoned at shutdown" in err
+        assert "cycle abandoned at shutdown" in output
     assert not is_held(database_lock_path(env["NEWSWATCH_DB"]))
-    assert telegram_api.state.token not in out + err
+    assert telegram_api.state.token not in output
     print(f"SIGTERM ({'stuck' if stuck else 'idle'}): exited 0 in {took:.2f}s")

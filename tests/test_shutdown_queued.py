@@ -8,17 +8,14 @@ fetched), so the bot keeps them in the database for its next start.
 
 from __future__ import annotations
 
-import signal
+import math
 import sqlite3
-import subprocess
-import sys
-import time
 from pathlib import Path
-from typing import IO
 
 import pytest
 
-from tests.conftest import ROOT, telegram_env, write_feed_list
+from tests.bot_process import RunningBot
+from tests.conftest import telegram_env, write_feed_list
 from tests.fakes.feed_server import FeedServer, rss
 from tests.fakes.telegram_api import FakeTelegramAPI
 
@@ -28,27 +25,11 @@ GROUP = -1005550077
 ADMIN = 5550078
 
 
-def _start(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen[bytes], IO[str]]:
-    log_file = log_path.open("a")
-    return subprocess.Popen(
-        [sys.executable, str(ROOT / "main.py"), "run"],
-        env=env,
-        cwd=ROOT,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-    ), log_file
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> tuple[int, float]:
-    started = time.monotonic()
-    proc.send_signal(signal.SIGTERM)
-    try:
-        code = proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    return code, time.monotonic() - started
+def _stop(bot: RunningBot) -> tuple[int, float]:
+    """SIGTERM; the exit code (killed after 20 s: -9) and how long the process took to exit
+    (infinite when it had exited before the signal)."""
+    code = bot.stop()
+    return code, math.inf if bot.stopped_in is None else bot.stopped_in
 
 
 def test_sigterm_with_60_queued_group_commands(
@@ -58,19 +39,15 @@ def test_sigterm_with_60_queued_group_commands(
     env = telegram_env(nw_env, telegram_api, chats=str(GROUP))
     env["NEWSWATCH_ADMIN_IDS"] = str(ADMIN)
     env["NEWSWATCH_FEEDS"] = str(write_feed_list(tmp_path, [feed_server.url("/ok.xml")]))
-    log_path = tmp_path / "run.log"
-    proc, log_file = _start(env, log_path)
+    proc = RunningBot(env)
     try:
-        assert telegram_api.wait_for(lambda s: bool(s.commands), timeout=40)
+        assert telegram_api.wait_for(lambda s: bool(s.commands), timeout=40), proc.output()
         for _ in range(60):
             telegram_api.push_message("/help", chat_id=GROUP, user_id=ADMIN, chat_type="supergroup")
-        assert telegram_api.wait_for(lambda s: len(s.messages) >= 2, timeout=30)
-        code, took = _stop(proc)
+        assert telegram_api.wait_for(lambda s: len(s.messages) >= 2, timeout=30), proc.output()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        log_file.close()
-    output = log_path.read_text()
+        code, took = _stop(proc)
+    output = proc.output()
     assert code == 0, output[-3000:]
     assert took < 10.0, f"shutdown took {took:.1f}s"
     answered = len(telegram_api.messages_to(GROUP))
@@ -80,15 +57,12 @@ def test_sigterm_with_60_queued_group_commands(
     assert kept >= 60 - answered - 1 and kept > 0, (answered, kept)
     assert "queued command(s) not answered: kept for the next start" in output
 
-    proc, log_file = _start(env, log_path)  # the next start answers them, in order
+    proc = RunningBot(env)  # the next start answers them, in order
     try:
         assert telegram_api.wait_for(
             lambda s: len(telegram_api.messages_to(GROUP)) >= answered + 2, timeout=40
-        ), log_path.read_text()[-3000:]
-        code, took = _stop(proc)  # again within 10 s, what is left kept again
+        ), proc.output()[-3000:]
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        log_file.close()
-    assert code == 0 and took < 10.0
-    assert "answering" in log_path.read_text()
+        code, took = _stop(proc)  # again within 10 s, what is left kept again
+    assert code == 0 and took < 10.0, proc.output()[-3000:]
+    assert "answering" in proc.output()

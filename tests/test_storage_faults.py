@@ -71,6 +71,9 @@ def test_full_disk_while_sending_gives_no_repeat_and_one_notice(
     )
     log_path = tmp_path / "run.log"
     log_file = log_path.open("w")
+    # Raw Popen, not MainProcess: the disk is "full" for this process (RLIMIT_FSIZE set on its
+    # pid), and its output goes to a file on purpose, so the limit hits its log as a full disk
+    # would, not only the database.
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "main.py"), "--config", str(config), "run"],
         env=env,

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import signal
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from bot.app.logging_setup import redact
-from tests.conftest import CHAT, ROOT, run_main, telegram_env, write_feed_list
+from tests.conftest import CHAT, run_main, telegram_env, write_feed_list
 from tests.fakes.feed_server import FeedServer, rfc822, rss
 from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.main_process import MainProcess
 
 pytestmark = pytest.mark.slow  # main.py poll and run against a failing Bot API
 
@@ -102,14 +100,7 @@ def test_run_with_bot_api_dropping_connections_never_prints_the_token(
     telegram_api.inject("sendMessage", "drop", count=2)
     config = tmp_path / "newswatch.toml"
     config.write_text("fetch_spread_seconds = 0.2\n", encoding="utf-8")
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "main.py"), "-v", "--config", str(config), "run"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = MainProcess(env, "-v", "--config", str(config), "run")  # stdout and stderr
     try:
         assert telegram_api.wait_for(lambda s: len(s.messages) >= 1, timeout=30)
         telegram_api.push_message("/health", chat_id=CHAT, user_id=CHAT)
@@ -117,7 +108,6 @@ def test_run_with_bot_api_dropping_connections_never_prints_the_token(
             lambda s: any("newswatch status" in m.text for m in s.messages), timeout=20
         )
     finally:
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=20)
-    assert proc.returncode == 0, redact(err)[-2000:]
-    assert_no_token(telegram_api.state.token, out, err)
+        code = proc.stop()
+    assert code == 0, redact(proc.output())[-2000:]
+    assert_no_token(telegram_api.state.token, proc.output())
