@@ -18,6 +18,7 @@ from bot.core.records import (
     DeliveryStatus,
     FeedState,
     KnownItem,
+    Priority,
     StoryMember,
     priority,
 )
@@ -55,7 +56,7 @@ class AlertDraft:
     published: datetime | None
     entities: tuple[str, ...]
     matches: tuple[Hit, ...]
-    priority: str
+    priority: Priority
     chats: tuple[tuple[int | str, int | None], ...]  # (chat id or @channel, forum topic)
     story_id: int | None = None
     story_fingerprint: str | None = None

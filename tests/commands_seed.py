@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bot.core.language import guess_language
 from bot.core.matching import Hit, Matcher
+from bot.core.watchlist import Priority
 from storage.db import open_database
 from storage.repository import AlertDraft, NewItem, Repository
 from tests.harness import default_matcher
@@ -153,7 +154,7 @@ def seed_bulk(repo: Repository, now: datetime, count: int = 40) -> None:
             published=at,
             entities=("Kidal", "Mali"),
             matches=(Hit("Kidal", "Kidal", "title"),),
-            priority="normal",
+            priority=Priority.NORMAL,
             chats=(),
         )
         item = NewItem(key, link, FEED, title, link, at, alert=draft)

@@ -11,13 +11,16 @@ from pathlib import Path
 from bot.console.delivery import ConsoleDeliverer
 from bot.core.matching import Hit
 from bot.core.models import StoredAlert
+from bot.core.watchlist import Priority
 from storage.db import open_database
 from storage.repository import AlertDraft, NewItem, Repository
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
-def store(repo: Repository, n: int, title: str, priority: str = "normal") -> StoredAlert:
+def store(
+    repo: Repository, n: int, title: str, priority: Priority = Priority.NORMAL
+) -> StoredAlert:
     link = f"https://news.example.org/{n}"
     draft = AlertDraft(
         source="Sahel Wire", title=title, link=link, summary="Details.",
@@ -43,7 +46,7 @@ def test_each_alert_shows_its_link(tmp_path: Path) -> None:
 def test_a_flood_is_one_digest_and_urgent_alerts_stay_apart(tmp_path: Path) -> None:
     repo = Repository(open_database(tmp_path / "nw.db"))
     alerts = [store(repo, i, f"Mali: routine report {i:02d}") for i in range(12)]
-    alerts.append(store(repo, 99, "Mali: convoy ambushed", priority="urgent"))
+    alerts.append(store(repo, 99, "Mali: convoy ambushed", priority=Priority.URGENT))
     out = io.StringIO()
     asyncio.run(ConsoleDeliverer(repo, "Africa/Bamako", out, digest_threshold=10).deliver(alerts))
     text = out.getvalue()

@@ -21,6 +21,7 @@ from bot.core.incidents import Severity
 from bot.core.matching import Hit
 from bot.core.models import StoredAlert
 from bot.core.records import DigestMode, MuteKind
+from bot.core.watchlist import Priority
 from bot.telegram.application import build_application
 from bot.telegram.delivery import ChatPacer, TelegramDeliverer
 from storage.db import open_database
@@ -47,7 +48,7 @@ def add_alert(
     title: str,
     *,
     chats: Sequence[tuple[int | str, int | None]] = ((CHAT, None),),
-    priority: str = "normal",
+    priority: Priority = Priority.NORMAL,
     summary: str = "Militants struck a checkpoint.",
     source: str = "Sahel Wire",
     entities: tuple[str, ...] = ("JNIM",),
@@ -293,7 +294,7 @@ async def test_supergroup_upgrade_keeps_the_chats_settings(
     )
     repo.chats.add_mute(old, MuteKind.SOURCE, "Noisy Wire", NOW + timedelta(days=3), 1, NOW)
     telegram_api.inject("sendMessage", "migrate", count=1, chat_id=old, migrate_to=new)
-    add_alert(repo, "Upgrade day", chats=((old, None),), priority="urgent")
+    add_alert(repo, "Upgrade day", chats=((old, None),), priority=Priority.URGENT)
     await deliverer(bot, repo).drain()
     assert titles_of(telegram_api, new) == ["Upgrade day"]
     prefs = repo.chats.prefs(new)
@@ -347,8 +348,8 @@ async def test_ten_thousand_character_summary_is_cut_to_a_valid_message(
 async def test_previews_priority_topics_and_buttons(
     telegram_api: FakeTelegramAPI, bot: Any, repo: Repository
 ) -> None:
-    add_alert(repo, "Urgent", priority="urgent", entities=("JNIM", "Bamako"))
-    add_alert(repo, "Low", priority="digest")
+    add_alert(repo, "Urgent", priority=Priority.URGENT, entities=("JNIM", "Bamako"))
+    add_alert(repo, "Low", priority=Priority.DIGEST)
     add_alert(repo, "Topic", chats=((-100777, 42),))
     await deliverer(bot, repo).drain()
     urgent, low = telegram_api.messages_to(CHAT)
@@ -401,7 +402,7 @@ async def test_a_flood_never_bundles_an_urgent_alert(
 ) -> None:
     for i in range(12):
         add_alert(repo, f"Routine {i:02d}")
-    add_alert(repo, "Urgent: convoy ambushed", priority="urgent")
+    add_alert(repo, "Urgent: convoy ambushed", priority=Priority.URGENT)
     await deliverer(bot, repo, digest_threshold=10).drain()
     messages = [parse_telegram_html(m.text) for m in telegram_api.messages_to(CHAT)]
     assert messages[0].startswith("🚨") or "Urgent: convoy ambushed" in messages[0]
@@ -426,7 +427,7 @@ async def test_quiet_hours_hold_then_send_one_digest(
     night = Clock(datetime(2026, 3, 1, 23, 0, tzinfo=UTC))
     for i in range(3):
         add_alert(repo, f"Night {i}", now=night.now)
-    add_alert(repo, "Urgent at night", priority="urgent", now=night.now)
+    add_alert(repo, "Urgent at night", priority=Priority.URGENT, now=night.now)
     d = deliverer(bot, repo, night)
     await d.drain()
     assert titles_of(telegram_api) == ["Urgent at night"]
@@ -447,9 +448,9 @@ async def test_daily_digest_mode_holds_low_priority(
 ) -> None:
     repo.chats.set_prefs(CHAT, NOW, digest_mode=DigestMode.LOW, digest_time="18:00")
     clock = Clock()
-    add_alert(repo, "Low one", priority="digest")
-    add_alert(repo, "Low two", priority="digest")
-    add_alert(repo, "Normal", priority="normal")
+    add_alert(repo, "Low one", priority=Priority.DIGEST)
+    add_alert(repo, "Low two", priority=Priority.DIGEST)
+    add_alert(repo, "Normal", priority=Priority.NORMAL)
     d = deliverer(bot, repo, clock)
     await d.drain()
     assert titles_of(telegram_api) == ["Normal"]

@@ -15,6 +15,7 @@ import pytest
 
 from bot.core.matching import Hit
 from bot.core.reports import alerts_csv, csv_cell
+from bot.core.watchlist import Priority
 from storage.db import open_database
 from storage.repository import AlertDraft, NewItem, Repository
 from tests.bot_process import RunningBot
@@ -66,7 +67,7 @@ def _seed(db_path: Path, now: datetime) -> None:
             published=now - timedelta(hours=1),
             entities=("Mali",),
             matches=(Hit("Mali", "Mali", "title"),),
-            priority="normal",
+            priority=Priority.NORMAL,
             chats=(),
         )
         item = NewItem(f"f{i}", link, "https://feeds.example.org/x", title, link, now, alert=draft)

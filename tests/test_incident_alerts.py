@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.incidents import Severity
+from bot.core.watchlist import Priority
 from storage.db import open_database
 from storage.repository import Repository
 from tests.conftest import CHAT, run_main, telegram_env, write_feed_list
@@ -119,7 +120,7 @@ def test_a_later_report_updates_the_story_incident(tmp_path: Path) -> None:
     for i, title in enumerate(reports):
         draft = AlertDraft(
             source=f"Outlet {i}", title=title, link=f"https://x.example/{i}", summary="",
-            published=now, entities=("Mali",), matches=(), priority="normal", chats=(),
+            published=now, entities=("Mali",), matches=(), priority=Priority.NORMAL, chats=(),
             story_id=story, incident=tagger.tag(title).fields(),
         )  # fmt: skip
         item = NewItem(f"k{i}", None, "feed", title, None, now, alert=draft)

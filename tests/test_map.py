@@ -21,6 +21,7 @@ import pytest
 from bot.core.incidents import EventType
 from bot.core.matching import Hit
 from bot.core.records import IncidentRecord
+from bot.core.watchlist import Priority
 from bot.data.gazetteer_file import load_default_boundaries
 from bot.data.incident_data import load_default_tagger
 from bot.render.incident_map import TYPE_COLOURS, map_for, points_from_rows, render_map
@@ -157,7 +158,7 @@ def test_bad_stored_incidents_never_break_the_map_or_the_export(tmp_path: Path) 
     for n, (event_type, places, fatalities, severity) in enumerate(BAD_ROWS):
         draft = AlertDraft(
             source="Wire", title=f"Bad row {n}", link=None, summary="", published=now,
-            entities=("Mali",), matches=(), priority="normal", chats=(),
+            entities=("Mali",), matches=(), priority=Priority.NORMAL, chats=(),
         )  # fmt: skip
         [stored] = repo.alerts.store_feed_items(
             FEED, [NewItem(f"bad-{n}", None, FEED, draft.title, None, now, alert=draft)], now, None
@@ -204,7 +205,7 @@ def _seed(db_path: Path, now: datetime) -> None:
         draft = AlertDraft(
             source="Wire", title=title, link=link, summary="", published=at,
             entities=("Mali",), matches=(Hit("Mali", "Mali", "title"),),
-            priority="normal", chats=(), incident=tagger.tag(title).fields(),
+            priority=Priority.NORMAL, chats=(), incident=tagger.tag(title).fields(),
         )  # fmt: skip
         repo.alerts.store_feed_items(
             FEED, [NewItem(key, link, FEED, title, link, at, alert=draft)], at, None

@@ -12,6 +12,7 @@ from bot.core.errors import SearchError
 from bot.core.incidents import EventType, IncidentFields
 from bot.core.records import AlertRecord, EventTypeCounts
 from bot.core.search_query import IncidentFilter, parse_search
+from bot.core.watchlist import Priority
 from storage.db import open_database
 from storage.queries import Queries
 from storage.repository import AlertDraft, NewItem, Repository
@@ -101,7 +102,7 @@ def test_periods_and_order_use_publication_time(tmp_path: Path) -> None:
     def store(key: str, title: str, arrived: datetime, published: datetime | None) -> None:
         draft = AlertDraft(
             source="Wire", title=title, link=None, summary="", published=published,
-            entities=("Mali",), matches=(), priority="normal", chats=(),
+            entities=("Mali",), matches=(), priority=Priority.NORMAL, chats=(),
         )  # fmt: skip
         item = NewItem(key, None, "https://f.example/rss", title, None, published, alert=draft)
         repo.alerts.store_feed_items("https://f.example/rss", [item], arrived, None, ())
@@ -136,7 +137,7 @@ def test_incident_filter_and_counts_by_event_type(tmp_path: Path) -> None:
         incident = IncidentFields(event_type=kind, sub_event=sub_event) if kind else None
         draft = AlertDraft(
             source="Wire", title=title, link=None, summary="", published=NOW,
-            entities=("Mali",), matches=(), priority="normal", chats=(), incident=incident,
+            entities=("Mali",), matches=(), priority=Priority.NORMAL, chats=(), incident=incident,
         )  # fmt: skip
         item = NewItem(key, None, "https://f.example/rss", title, None, NOW, alert=draft)
         repo.alerts.store_feed_items("https://f.example/rss", [item], NOW, None, ())

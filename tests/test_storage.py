@@ -14,6 +14,7 @@ from bot.core.incidents import Severity
 from bot.core.matching import Hit
 from bot.core.models import FeedSpec
 from bot.core.records import FeedState, SeverityPrefs
+from bot.core.watchlist import Priority
 from storage.db import open_database
 from storage.maintenance import pending_delivery_count
 from storage.migrations import MIGRATIONS
@@ -31,7 +32,7 @@ def _alert(title: str) -> AlertDraft:
         published=NOW,
         entities=("JNIM",),
         matches=(Hit("JNIM", "JNIM", "title"),),
-        priority="normal",
+        priority=Priority.NORMAL,
         chats=((1, None), (2, 7)),
     )
 
