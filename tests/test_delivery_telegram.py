@@ -144,18 +144,32 @@ async def test_429_across_chats_blocks_every_chat(
     for title in ("Both chats", "Both again", "Both a third time"):
         add_alert(repo, title, chats=((CHAT, None), (OTHER, None)))
     telegram_api.inject("sendMessage", "429", count=1, retry_after=2, chat_id=CHAT)
-    await deliverer(bot, repo).drain()
+
+    class Recording(ChatPacer):
+        """Notes when the deliverer heard the 429 (the fake's clock: time.monotonic)."""
+
+        blocked_at: float | None = None
+
+        def block(self, seconds: float) -> None:
+            self.blocked_at = self.blocked_at or self.monotonic()
+            super().block(seconds)
+
+    pacer = Recording(interval=0.0)
+    await deliverer(bot, repo, pacer=pacer).drain()
     calls = telegram_api.calls_of("sendMessage")
     first_429 = next(c for c in calls if str(c[2]["chat_id"]) == str(CHAT))[1]
-    # Arrival times at the fake. Each chat sends one message at a time, so the other chat may
-    # have one request on its way while the 429 is answered (under load it can arrive well
-    # after); every request it sends after that, and CHAT's retry, wait out the 2 s.
+    assert pacer.blocked_at is not None and pacer.blocked_at >= first_429
+    # Arrival times at the fake. Each chat sends one message at a time, so until the deliverer
+    # has read the 429 the other chat goes on sending (with no pacing here, several under load),
+    # and one request may still be on its way then; every request it sends after that, and
+    # CHAT's retry, wait out the 2 s.
+    blocked = pacer.blocked_at
     after = {
-        chat: sorted(c[1] for c in calls if str(c[2]["chat_id"]) == str(chat) and c[1] > first_429)
+        chat: sorted(c[1] for c in calls if str(c[2]["chat_id"]) == str(chat) and c[1] > blocked)
         for chat in (CHAT, OTHER)
     }
     assert after[CHAT] and min(after[CHAT]) >= first_429 + 2.0
-    assert all(t >= first_429 + 2.0 for t in after[OTHER][1:])
+    assert all(t >= blocked + 2.0 for t in after[OTHER][1:]), (blocked, after)
     assert len(telegram_api.messages_to(CHAT)) == 3 and len(telegram_api.messages_to(OTHER)) == 3
 
 
