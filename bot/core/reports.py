@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from bot.core.errors import kind_label
 from bot.core.failures import count_by_kind, describe_counts
@@ -205,11 +205,14 @@ def render_stats(
 
 
 # ----- trend ------------------------------------------------------------------------------
+TrendUnit = Literal["hour", "day", "week"]
+
+
 @dataclass(frozen=True, slots=True)
 class TrendBins:
     """How /trend cuts a period: hours up to 2 days, days up to 90 days, weeks beyond."""
 
-    unit: str  # hour | day | week
+    unit: TrendUnit
     starts: tuple[datetime, ...]  # UTC start of each bin, oldest first
     since: datetime  # alerts counted from here (now - period) to now
 
@@ -222,6 +225,7 @@ def trend_bins(period: timedelta, now: datetime) -> TrendBins:
     """The bins of a /trend chart over the ``period`` that ends ``now`` (UTC)."""
     now = now.astimezone(UTC)
     since = now - period
+    unit: TrendUnit
     if period <= timedelta(days=2):
         unit, step = "hour", timedelta(hours=1)
         first = since.replace(minute=0, second=0, microsecond=0)

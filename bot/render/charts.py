@@ -5,6 +5,10 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from datetime import date, datetime, time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.core.reports import TrendUnit
 
 # Bar width in days (matplotlib's date unit), a little narrower than the bin.
 _WIDTH = {"hour": 0.8 / 24, "day": 0.8, "week": 0.8 * 7}
@@ -17,7 +21,7 @@ def trend_png(
     title: str | None = None,
     *,
     xlabel: str = "day (UTC)",
-    unit: str = "day",
+    unit: TrendUnit = "day",
 ) -> bytes:
     """A bar chart of mentions per bin (``unit``: hour, day or week), the x axis labelled.
 
