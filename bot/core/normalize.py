@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -75,5 +76,21 @@ def normalize(text: str) -> str:
     ``normalize("GOÏTA, l'homme")`` is ``"goita l homme"``; ``normalize("أُسامة")`` is ``"اسامه"``.
     The result is a sequence of words separated by single spaces, so a whole-word search is a
     search for `` word `` in ``" " + normalize(text) + " "``.
+
+    Short texts (titles, names, words) are remembered: one story signature asks for the same
+    title, summary and entity names many times (n-grams, numbers, meanings, instances, actions,
+    language). Long ones are not, so a hostile feed's megabyte fields are never kept.
     """
+    if len(text) <= _REMEMBERED_LENGTH:
+        return _normalize_short(text)
+    return fold(text).casefold()
+
+
+# Texts up to this length go through a small cache (about 1,000 entries of at most 1,000
+# characters each: well under 10 MB).
+_REMEMBERED_LENGTH = 1000
+
+
+@functools.lru_cache(maxsize=1024)
+def _normalize_short(text: str) -> str:
     return fold(text).casefold()
