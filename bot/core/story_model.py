@@ -567,9 +567,10 @@ def conflict(a: Signature, b: Signature) -> bool:
     the model, which has both differences as features.
     """
     if both_summaries(a, b):
-        if _instances_differ(a.instances, b.instances):
-            return True
-    elif _instances_differ(a.title_instances, b.title_instances):
+        a_instances, b_instances = a.instances, b.instances
+    else:
+        a_instances, b_instances = a.title_instances, b.title_instances
+    if _instances_differ(a_instances, b_instances):
         return True
     places, numbers = _title_places_differ(a, b), _numbers_differ(a, b)
     if places and numbers:  # another town and another toll: whatever the wording
@@ -579,11 +580,10 @@ def conflict(a: Signature, b: Signature) -> bool:
     return _cosine(a.title_grams, b.title_grams) >= TEMPLATE_SIMILARITY
 
 
-# Title words of like meaning in common (bot.core.meanings) that, with this many anchors in
-# common, are evidence of one event (0: not evidence). Chosen by the cross-validated figures
-# among 1, 2, 3 words and 0 or 1 anchor (docs/dedup.md).
+# Title words of like meaning in common (bot.core.meanings) that are evidence of one event,
+# with no anchor required. Chosen by the cross-validated figures among 1, 2, 3 words and 0 or
+# 1 anchor in common (docs/dedup.md).
 MEANING_EVIDENCE = 2
-MEANING_EVIDENCE_ANCHORS = 0
 
 # Below this title character similarity, a title is not by itself evidence of one event.
 EVIDENCE_TITLE_SIMILARITY = 0.35
@@ -613,11 +613,7 @@ def event_evidence(a: Signature, b: Signature) -> bool:
         return True
     if anchors and not a.evidence_actions.isdisjoint(b.evidence_actions):
         return True
-    if (
-        MEANING_EVIDENCE
-        and len(anchors) >= MEANING_EVIDENCE_ANCHORS
-        and shared_meanings(a.meanings, b.meanings) >= MEANING_EVIDENCE
-    ):
+    if shared_meanings(a.meanings, b.meanings) >= MEANING_EVIDENCE:
         return True
     return _cosine(a.title_grams, b.title_grams) >= EVIDENCE_TITLE_SIMILARITY
 
