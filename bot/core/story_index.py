@@ -23,12 +23,20 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from bot.core.story_model import Signature, StoryModel, conflict, later_step
 
 __all__ = ["DEFAULT_WINDOW", "StoryGroups", "StoryHit"]
 
 DEFAULT_WINDOW = timedelta(hours=72)
+
+# How an item's margins against a story's members decide: "max", its best member (the guard
+# and the later-step rule still read every member); "mean", the mean over the story's
+# ``linkage_members`` most recent members. Cross-validated on the dev set (docs/dedup.md),
+# "max" gives 1.11 / 1.41 messages per relevant story (title + summary / title only) against
+# 1.18 / 1.51 for "mean", for one wrong merge per 111 stories against none.
+Linkage = Literal["max", "mean"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +60,7 @@ class StoryGroups:
         window: timedelta = DEFAULT_WINDOW,
         per_key: int = 24,
         candidates: int = 12,
-        linkage: str = "mean",
+        linkage: Linkage = "max",
         linkage_members: int = 6,
         stories_checked: int = 2,
     ) -> None:
