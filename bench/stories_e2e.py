@@ -9,7 +9,9 @@ matcher, story grouper, SQLite outbox and TelegramDeliverer talking to the fake 
 
 Each item appears in its outlet's feed (newest 50 kept) at its arrival time (see
 bench/story_data.py: ``time order`` spreads a published day over its hours; ``one hour`` puts
-every item within one hour, so they all arrive in one cycle). A cycle runs at every 6-hour
+every item within one hour, so they all arrive in one cycle, dated by their arrival; ``one
+hour, dated`` does the same after the last publication date, each item carrying its own date
+in ``pubDate``). A cycle runs at every 6-hour
 step at which some feed changed (empty steps do nothing but answer 304s), after one cycle on
 empty feeds so first fetches are not backfills. Every alert gets its own message
 (digest_threshold is set out of reach: digests are excepted from wrong merges anyway).
@@ -35,7 +37,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from bench.story_data import DEV_SET, MODES, TEXTS, LabelledItem, arrival_times, load_items
+from bench.story_data import (
+    DEV_SET,
+    MODES,
+    TEXTS,
+    LabelledItem,
+    arrival_times,
+    event_times,
+    load_items,
+)
 from bot.core.models import FeedSpec
 from bot.core.urls import canonical_url
 from bot.cycle.pipeline import CycleSettings, Pipeline
@@ -98,14 +108,15 @@ class _Clock:
         return self.now
 
 
-def _feed(items: Sequence[tuple[LabelledItem, datetime]], outlet: str, text: str) -> str:
+def _feed(items: Sequence[tuple[LabelledItem, datetime, datetime]], outlet: str, text: str) -> str:
+    """An outlet's feed: its 50 newest visible items, each with its date (``pubDate``)."""
     entries = []
-    for item, at in sorted(items, key=lambda p: p[1], reverse=True)[:50]:
+    for item, _at, dated in sorted(items, key=lambda p: p[1], reverse=True)[:50]:
         entry = {
             "guid": item.id,
             "title": item.title,
             "link": item.url,
-            "pubDate": rfc822(at.timestamp()),
+            "pubDate": rfc822(dated.timestamp()),
         }
         if text == "title+summary" and item.summary:
             entry["description"] = item.summary
@@ -116,6 +127,7 @@ def _feed(items: Sequence[tuple[LabelledItem, datetime]], outlet: str, text: str
 async def replay(items: Sequence[LabelledItem], mode: str, text: str, db: Path) -> Replay:
     started = time.monotonic()
     times = arrival_times(items, mode)
+    dates = event_times(items, mode)
     outlets = sorted({i.outlet for i in items})
     paths = {o: f"/o/{n}" for n, o in enumerate(outlets)}
     first = min(times)
@@ -158,13 +170,13 @@ async def replay(items: Sequence[LabelledItem], mode: str, text: str, db: Path) 
         try:
             clock.now = first - timedelta(minutes=1)
             await pipeline.run_cycle()  # first fetches, on empty feeds
-            visible: dict[str, list[tuple[LabelledItem, datetime]]] = defaultdict(list)
+            visible: dict[str, list[tuple[LabelledItem, datetime, datetime]]] = defaultdict(list)
             for step in steps:
                 clock.now = first + step * CYCLE
                 changed = set()
-                for item, at, s in zip(items, times, step_of, strict=True):
+                for item, at, dated, s in zip(items, times, dates, step_of, strict=True):
                     if s == step:
-                        visible[item.outlet].append((item, at))
+                        visible[item.outlet].append((item, at, dated))
                         changed.add(item.outlet)
                 for outlet in changed:
                     server.set(paths[outlet], _feed(visible[outlet], outlet, text))
@@ -226,7 +238,7 @@ def replay_table(
         items = items[:limit]
     print(
         "\nend to end (feed server, poll every 6 h, Telegram fake):\n"
-        f"{'text':<14}{'arrival':<12}{'cycles':>7}{'alerts':>8}{'messages':>9}"
+        f"{'text':<14}{'arrival':<17}{'cycles':>7}{'alerts':>8}{'messages':>9}"
         f"{'stories':>8}{'msg/story':>10}{'msg/relevant':>13}{'wrong/100':>10}"
         f"{'relevant alerted':>18}{'s':>6}",
         file=out,
@@ -236,7 +248,7 @@ def replay_table(
             with tempfile.TemporaryDirectory() as tmp:
                 r = asyncio.run(replay(items, mode, text, Path(tmp) / "replay.db"))
             print(
-                f"{text:<14}{mode:<12}{r.cycles:>7}{r.alerted_items:>8}{r.messages:>9}"
+                f"{text:<14}{mode:<17}{r.cycles:>7}{r.alerted_items:>8}{r.messages:>9}"
                 f"{r.stories_alerted:>8}{r.per_story:>10.2f}{r.per_relevant_story:>13.2f}"
                 f"{r.wrong_per_100:>10.2f}"
                 f"{f'{r.relevant_alerted}/{r.relevant_stories} {r.relevant_share:.0%}':>18}"

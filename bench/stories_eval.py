@@ -7,7 +7,8 @@ in two arrival modes and with two texts; the cost of a lookup; the end-to-end re
     python -m bench.stories_eval --limit 60 --folds 2 --cost --members 200 --big 1000 --e2e
 
 Clusterer: items arrive one by one (``time order``: their own times, about 6 h of spread
-within a published day; ``one hour``: all within one hour, in date order) and are grouped
+within a published day; ``one hour``: all within one hour, in date order, dated by their
+arrival; ``one hour, dated``: all within one hour, each dated by its feed) and are grouped
 online by bot.core.story_index.StoryGroups, as the pipeline does. Each item is scored with the
 model fitted on the other folds (folds group whole stories), never on its own story.
 Columns: pairwise precision/recall/F1 over all item pairs, the same split into same-language
@@ -39,12 +40,12 @@ from bench.story_data import (
     TEXTS,
     LabelledItem,
     Scores,
-    arrival_times,
     cluster_online,
     default_actions,
     default_matcher,
     default_meanings,
     default_places,
+    event_times,
     fit_model,
     load_items,
     score_clusters,
@@ -80,7 +81,7 @@ def cluster(
 
 
 HEADER = (
-    f"{'text':<14}{'arrival':<12}{'scoring':<11}{'pair P':>7}{'R':>6}{'F1':>6}"
+    f"{'text':<14}{'arrival':<17}{'scoring':<11}{'pair P':>7}{'R':>6}{'F1':>6}"
     f"{'same P':>8}{'R':>6}{'cross P':>9}{'R':>6}{'B3 P':>7}{'R':>6}{'F1':>6}"
     f"{'msg/story':>10}{'wrong/100':>10}{'rel':>5}{'other':>6}"
 )
@@ -88,7 +89,7 @@ HEADER = (
 
 def row(text: str, mode: str, scoring: str, s: Scores) -> str:
     return (
-        f"{text:<14}{mode:<12}{scoring:<11}{s.pair_p:>7.3f}{s.pair_r:>6.3f}{s.pair_f:>6.3f}"
+        f"{text:<14}{mode:<17}{scoring:<11}{s.pair_p:>7.3f}{s.pair_r:>6.3f}{s.pair_f:>6.3f}"
         f"{s.same_p:>8.3f}{s.same_r:>6.3f}{s.cross_p:>9.3f}{s.cross_r:>6.3f}"
         f"{s.b3_p:>7.3f}{s.b3_r:>6.3f}{s.b3_f:>6.3f}"
         f"{s.messages_per_story:>10.2f}{s.wrong_per_100:>10.2f}"
@@ -123,7 +124,7 @@ def wrong_merges(
     (story, relevance, language, arrival time, title), then for each item that joined another
     true story's cluster, the pair with the earlier member it scores best against (margin,
     evidence, later step, guard, non-zero features)."""
-    times = arrival_times(items, mode)
+    times = event_times(items, mode)
     clusters: dict[int, list[int]] = defaultdict(list)
     for i, p in enumerate(predicted):
         clusters[p].append(i)

@@ -33,7 +33,11 @@ ROOT = Path(__file__).resolve().parent.parent
 DEV_SET = ROOT.parent / "shared" / "eval" / "sahel-news-dev.jsonl"
 MODEL_FILE = ROOT / "bot" / "data" / "story_model.json"
 TEXTS = ("title+summary", "title")
-MODES = ("time order", "one hour")
+# ``time order``: items arrive at their own times; ``one hour``: all within one hour, dated by
+# their arrival (a burst from feeds that give no dates: no time signal); ``one hour, dated``:
+# all within one hour after the last one was published, each dated by its feed (a first poll,
+# an aggregator's search feed): the grouper reads the publication dates.
+MODES = ("time order", "one hour", "one hour, dated")
 # Pairs further apart than this (arrival time) are never compared online: not trained on.
 PAIR_WINDOW_HOURS = 96.0
 # Weight of those relocated pairs in the fit (the pairs that really arrived close count 1).
@@ -134,12 +138,22 @@ def _export_records(path: Path) -> list[dict[str, Any]]:
 
 
 def arrival_times(items: Sequence[LabelledItem], mode: str) -> list[datetime]:
-    """Arrival times: the items' own (``time order``) or all within one hour (``one hour``)."""
+    """Arrival times: the items' own (``time order``), or all within one hour (``one hour``:
+    from the first item's time; ``one hour, dated``: from the last one's, after every
+    publication date), in date order."""
     if mode == "time order":
         return [i.at for i in items]
-    start = items[0].at if items else datetime(2026, 1, 1, tzinfo=UTC)
-    step = 3600.0 / max(1, len(items))
+    if not items:
+        return []
+    start = max(i.at for i in items) if mode == "one hour, dated" else items[0].at
+    step = 3600.0 / len(items)
     return [start + timedelta(seconds=k * step) for k in range(len(items))]
+
+
+def event_times(items: Sequence[LabelledItem], mode: str) -> list[datetime]:
+    """The dates the grouper reads: publication dates (``time order`` and ``one hour,
+    dated``), or the arrival times when the feeds give none (``one hour``)."""
+    return arrival_times(items, mode) if mode == "one hour" else [i.at for i in items]
 
 
 def default_matcher() -> Any:
@@ -292,13 +306,14 @@ def cluster_online(
     from bot.core.story_index import StoryGroups
 
     times = arrival_times(items, mode)
+    events = event_times(items, mode)
     index = StoryGroups(models[0])
     assigned: list[int] = []
-    for i, (sig, at) in enumerate(zip(sigs, times, strict=True)):
+    for i, (sig, at, event) in enumerate(zip(sigs, times, events, strict=True)):
         index.prune(at)
-        hit = index.match(sig, at, model=models[i])
+        hit = index.match(sig, at, model=models[i], event_at=event)
         story = hit.story_id if hit is not None else i
-        index.add(story, sig, at)
+        index.add(story, sig, at, event)
         assigned.append(story)
     return assigned
 

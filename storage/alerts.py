@@ -363,9 +363,10 @@ class AlertStore:
                 title=str(title or ""),
                 summary=str(summary or ""),
                 entities=tuple(str(e) for e in json_list(entities)),
+                published_at=parse_iso(published_at) if published_at else None,
             )
-            for story_id, created_at, title, summary, entities in self.db.execute(
-                "SELECT a.story_id, a.created_at, a.title, a.summary, a.entities"
+            for story_id, created_at, title, summary, entities, published_at in self.db.execute(
+                "SELECT a.story_id, a.created_at, a.title, a.summary, a.entities, a.published_at"
                 " FROM alerts a WHERE a.story_id IS NOT NULL AND a.created_at >= ?"
                 " ORDER BY a.id",
                 [iso(since)],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -232,3 +233,38 @@ async def test_aggregator_body_keeps_two_towns_apart(
     rows = repo.db.execute("SELECT story_id FROM alerts ORDER BY id").fetchall()
     assert len(rows) == 2 and rows[0][0] != rows[1][0], "raids on two towns are two events"
     assert report.alerts == 2
+
+
+# A feed that carries an old report beside today's (a search feed surfacing last week's attack
+# on the same camp): reports published more than the story window apart are two events, even
+# when they arrive in one cycle. After a restart the stored reports keep their dates.
+@pytest.mark.parametrize(
+    ("older_by_hours", "same_story"),
+    [(0.2, True), (30.0, True), (5 * 24.0, False)],
+    ids=["minutes-apart", "next-day", "five-days-older"],
+)
+@pytest.mark.parametrize("restart", [False, True], ids=["one-body", "after-restart"])
+async def test_reports_are_grouped_by_publication_date_not_arrival(
+    feed_server: FeedServer, tmp_path: Path, older_by_hours: float, same_story: bool, restart: bool
+) -> None:
+    (title_a, summary_a), (title_b, summary_b) = AGGREGATOR_REPORTS
+    fresh = {**_item("a", title_a, "https://a.example/1", summary_a), "pubDate": rfc822(NOW - 600)}
+    older = {
+        **_item("b", title_b, "https://b.example/2", summary_b),
+        "pubDate": rfc822(NOW - 600 - older_by_hours * 3600),
+    }
+    db, urls = tmp_path / "nw.db", [feed_server.url("/news"), feed_server.url("/wire")]
+    # a first fetch only alerts the last 24 h (the backfill): start from empty feeds
+    feed_server.set("/news", rss([], title="Aggregator"))
+    feed_server.set("/wire", rss([], title="Wire"))
+    await _cycle(db, urls)
+    if restart:  # today's report is stored first; the older one comes from another outlet
+        feed_server.set("/news", rss([fresh], title="Aggregator"))  # in a later process
+        await _cycle(db, urls)
+        feed_server.set("/wire", rss([older], title="Wire"))
+    else:
+        feed_server.set("/news", rss([fresh, older], title="Aggregator"))
+    await _cycle(db, urls)
+    rows = sqlite3.connect(db).execute("SELECT link, story_id FROM alerts ORDER BY id").fetchall()
+    assert len(rows) == 2, rows
+    assert (rows[0][1] == rows[1][1]) is same_story, rows

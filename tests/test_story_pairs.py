@@ -253,3 +253,33 @@ def test_commit_of_fewer_stored_than_assigned_rebuilds_from_storage() -> None:
     assert len(grouper.index) == 1
     hit = grouper.index.match(sig(("JNIM says it attacked the Boulkessi army camp", "")), T0)
     assert hit is not None and hit.story_id == 7
+
+
+# The index reads event times (publication dates), not arrivals: (hours the member's event is
+# before the item's, hours the member arrived before the item, joins).
+EVENT_CASES = [
+    (0.0, 0.0, True),  # a burst of one event
+    (1.0, 60.0, True),  # a slow feed: published an hour apart, fetched 60 h apart
+    (5 * 24.0, 0.0, False),  # arrive together, published five days apart: two events
+    (80.0, 1.0, False),  # just outside the 72 h window by publication date
+]
+
+
+@pytest.mark.parametrize(("event_before", "arrival_before", "joins"), EVENT_CASES)
+def test_index_reads_event_times(event_before: float, arrival_before: float, joins: bool) -> None:
+    first = ("Mali: JNIM claims attack on army camp in Boulkessi", "")
+    rewrite = ("Attack on Boulkessi army camp claimed by JNIM", "")
+    groups = StoryGroups(MODEL)
+    now = T0 + timedelta(days=10)
+    groups.add(
+        1,
+        sig(first),
+        now - timedelta(hours=arrival_before),
+        now - timedelta(hours=event_before),
+    )
+    hit = groups.match(sig(rewrite), now, event_at=now)
+    assert (hit is not None and hit.story_id == 1) is joins
+    if arrival_before == 0.0:  # without event times the arrival is the event: a burst joins
+        plain = StoryGroups(MODEL)
+        plain.add(1, sig(first), now)
+        assert plain.match(sig(rewrite), now) is not None

@@ -353,6 +353,7 @@ class StoryMember:
     title: str
     summary: str
     entities: tuple[str, ...]
+    published_at: datetime | None = None  # the feed's date, when it gave one
 
 
 @dataclass(frozen=True, slots=True)

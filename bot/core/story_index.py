@@ -10,10 +10,14 @@ whatever the number of open stories (bench/stories_eval.py measures it at 2,000 
 and at 100,000 items).
 
 The window is per member: a member is compared with items that arrive within ``window`` of
-it, and ``prune`` forgets it after that. A story stays open while it keeps being reported (its
-latest member is within the window): a report on day 4 of a story reported every day joins it,
-compared with the story's members of the last ``window``; a story not reported for ``window``
-closes.
+it, and ``prune`` forgets it after that. Each member also has an event time (when it was
+published, never later than its arrival; its arrival when the feed gave no date): the time
+gap the model reads is between event times, and two items whose event times are further apart
+than ``window`` are never one story, even when they arrive together (an aggregator's search
+feed, a first poll, a feed that republishes old reports). A story stays open while it keeps
+being reported (its latest member is within the window): a report on day 4 of a story
+reported every day joins it, compared with the story's members of the last ``window``; a
+story not reported for ``window`` closes.
 """
 
 from __future__ import annotations
@@ -71,7 +75,8 @@ class StoryGroups:
         self.window = window
         self.per_key = per_key
         self.candidates = candidates
-        self._members: list[tuple[Signature, int, float] | None] = []
+        # (signature, story id, arrival, event time) of each slot; None once pruned
+        self._members: list[tuple[Signature, int, float, float] | None] = []
         self._postings: dict[str, list[int]] = {}
         self._story_live: Counter[int] = Counter()  # live members of each open story
         self._story_slots: dict[int, list[int]] = {}
@@ -87,11 +92,14 @@ class StoryGroups:
         """Number of open stories (with a member within the window)."""
         return len(self._story_live)
 
-    def add(self, story_id: int, sig: Signature, at: datetime) -> None:
-        """Index an item as a member of ``story_id``."""
+    def add(
+        self, story_id: int, sig: Signature, at: datetime, event_at: datetime | None = None
+    ) -> None:
+        """Index an item as a member of ``story_id``: ``at`` its arrival, ``event_at`` its
+        event time (default: its arrival)."""
         slot = len(self._members)
         t = _ts(at)
-        self._members.append((sig, story_id, t))
+        self._members.append((sig, story_id, t, _ts(event_at) if event_at is not None else t))
         for key in sig.index_keys():
             self._postings.setdefault(key, []).append(slot)
         self._story_live[story_id] += 1
@@ -116,15 +124,21 @@ class StoryGroups:
         return heapq.nlargest(self.candidates, weight, key=weight.__getitem__)
 
     def match(
-        self, sig: Signature, at: datetime, model: StoryModel | None = None
+        self,
+        sig: Signature,
+        at: datetime,
+        model: StoryModel | None = None,
+        event_at: datetime | None = None,
     ) -> StoryHit | None:
         """The story of the best-scoring member with a positive margin, among the members
-        within ``window`` of ``at``; None for a new story. ``model`` overrides the index's own
+        within ``window`` of ``at`` whose event times are within ``window`` of ``event_at``
+        (default: ``at``); None for a new story. ``model`` overrides the index's own
         (cross-validation scores each item with the model that did not see its story)."""
         if not self._live:
             return None
         model = model or self.model
         t = _ts(at)
+        e = _ts(event_at) if event_at is not None else t
         window = self.window.total_seconds()
         members = self._members
         best: dict[int, float] = {}
@@ -133,10 +147,10 @@ class StoryGroups:
             member = members[slot]
             if member is None:
                 continue
-            other, story_id, t_other = member
-            if abs(t - t_other) > window:
+            other, story_id, t_other, e_other = member
+            if abs(t - t_other) > window or abs(e - e_other) > window:
                 continue
-            quick = model.quick_score(sig, other, (t - t_other) / 3600.0)
+            quick = model.quick_score(sig, other, (e - e_other) / 3600.0)
             if quick is None:  # cannot reach the threshold: not exact, not kept for linkage
                 continue
             margin = scored[slot] = quick
@@ -152,22 +166,24 @@ class StoryGroups:
             story = [
                 (s, m)
                 for s in self._story_slots[story_id]
-                if (m := members[s]) is not None and abs(t - m[2]) <= window
+                if (m := members[s]) is not None
+                and abs(t - m[2]) <= window
+                and abs(e - m[3]) <= window
             ]
             # a refusal by the guard scores -inf; members not scored yet are checked here
             if any(
                 scored.get(s) == -math.inf
                 or (s not in scored and conflict(sig, m[0]))
-                or later_step(sig, m[0], (t - m[2]) / 3600.0)
+                or later_step(sig, m[0], (e - m[3]) / 3600.0)
                 for s, m in story
             ):
                 continue
             if self.linkage == "mean":
                 recent = story[-self.linkage_members :]
                 total = 0.0
-                for s, (other, _sid, t_other) in recent:
+                for s, (other, _sid, _t_other, e_other) in recent:
                     if s not in scored:
-                        scored[s] = model.score(sig, other, (t - t_other) / 3600.0)
+                        scored[s] = model.score(sig, other, (e - e_other) / 3600.0)
                     total += scored[s]
                 margin = total / len(recent)
             else:
@@ -210,5 +226,5 @@ class StoryGroups:
         self._story_slots = {}
         self._expiry = []
         self._live = 0
-        for sig, story_id, t in live:
-            self.add(story_id, sig, datetime.fromtimestamp(t, UTC))
+        for sig, story_id, t, e in live:
+            self.add(story_id, sig, datetime.fromtimestamp(t, UTC), datetime.fromtimestamp(e, UTC))

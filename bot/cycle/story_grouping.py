@@ -98,6 +98,13 @@ def place_finder() -> PlaceFinderFn | None:
     return find
 
 
+def event_time(published: datetime | None, arrived: datetime) -> datetime:
+    """When a report's event happened, for story grouping: its publication time, never later
+    than its arrival (a date in the future is a feed's mistake); its arrival when the feed
+    gave no date."""
+    return min(published, arrived) if published is not None else arrived
+
+
 @dataclass(frozen=True, slots=True)
 class StoryAssignment:
     """Where an item goes: an existing story (``story_id``), or a story of this batch
@@ -133,7 +140,8 @@ class StoryGrouper:
         self._wanted = (places, actions, meanings)
         self._lexicons: Lexicons | None = None
         self.index = StoryGroups(self.model, window=window)
-        self._batch: list[tuple[Signature, StoryAssignment]] = []
+        # this feed body's assigned items: signature, event time, where it went
+        self._batch: list[tuple[Signature, datetime, StoryAssignment]] = []
         self._loaded = False
 
     def preload(self) -> None:
@@ -171,7 +179,8 @@ class StoryGrouper:
         count = 0
         for row in self.repo.alerts.recent_story_members(now - self.window):
             sig = self.signature(row.title, row.summary, row.entities)
-            self.index.add(row.story_id, sig, row.created_at or now)
+            arrived = row.created_at or now
+            self.index.add(row.story_id, sig, arrived, event_time(row.published_at, arrived))
             count += 1
         self._loaded = True
         return count
@@ -192,19 +201,24 @@ class StoryGrouper:
             self.load(now)
         self.index.prune(now)
         sig = self.signature(item.title, item.summary, entities)
-        hit = self.index.match(sig, now)
+        event = event_time(item.published, now)
+        hit = self.index.match(sig, now, event_at=event)
         best_margin = hit.margin if hit is not None else 0.0
         chosen = StoryAssignment(hit.story_id, None) if hit is not None else None
-        for other, where in self._batch:
-            margin = self.model.score(sig, other, 0.0)
+        window = self.window.total_seconds()
+        for other, other_event, where in self._batch:
+            gap = (event - other_event).total_seconds()
+            if abs(gap) > window:
+                continue  # published days apart: an aggregator's old report, not this event
+            margin = self.model.score(sig, other, gap / 3600.0)
             if margin > best_margin and not any(
-                conflict(sig, o) for o, w in self._batch if w == where
+                conflict(sig, o) for o, _e, w in self._batch if w == where
             ):  # the guard holds for the whole story, as in StoryGroups.match
                 best_margin, chosen = margin, where
         if chosen is None:
-            keys = [w.batch_story for _, w in self._batch if w.batch_story is not None]
+            keys = [w.batch_story for _, _e, w in self._batch if w.batch_story is not None]
             chosen = StoryAssignment(None, max(keys, default=-1) + 1)
-        self._batch.append((sig, chosen))
+        self._batch.append((sig, event, chosen))
         return chosen
 
     def commit(self, story_ids: Iterable[int], now: datetime) -> None:
@@ -217,5 +231,5 @@ class StoryGrouper:
             log.info("story batch of %d stored as %d: reloading the index", len(batch), len(ids))
             self.reload(now)
             return
-        for (sig, _where), story_id in zip(batch, ids, strict=True):
-            self.index.add(story_id, sig, now)
+        for (sig, event, _where), story_id in zip(batch, ids, strict=True):
+            self.index.add(story_id, sig, now, event)
