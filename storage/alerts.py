@@ -4,7 +4,7 @@ stories they form."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -66,6 +66,8 @@ class AlertDraft:
     lang: str = ""  # ISO 639-1 code guessed from the text, "" when unknown
     # Incident fields (bot.core.incidents.Incident.fields()); None for a non-incident item.
     incident: IncidentFields | None = None
+    # (tag, bytes) of its story signature (bot.cycle.story_signatures), stored with it
+    story_signature: tuple[str, bytes] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +273,12 @@ class AlertStore:
             ],
         )
         alert_id = int(cursor.lastrowid or 0)
+        if alert.story_signature is not None:
+            tag, data = alert.story_signature
+            self.db.execute(
+                "INSERT OR REPLACE INTO story_signatures (alert_id, tag, data) VALUES (?, ?, ?)",
+                [alert_id, tag, data],
+            )
         if new_story:
             self.db.execute(
                 "UPDATE stories SET first_alert_id = ? WHERE id = ?", [alert_id, story_id]
@@ -356,22 +364,70 @@ class AlertStore:
         """Every alert grouped into a story and stored since ``since``, oldest first: what a
         restart re-indexes (a story stays open while its latest report is within the window,
         compared with its reports of the window; bot.core.story_index)."""
-        return [
-            StoryMember(
+        return list(self.iter_story_members(since))
+
+    def iter_story_members(
+        self, since: datetime, signature_tag: str | None = None
+    ) -> Iterator[StoryMember]:
+        """``recent_story_members`` read as they are used (a window of 10,000 alerts holds
+        about 30 MB of stored signatures): with ``signature_tag``, each comes with its stored
+        signature of that tag, if any. Finish or close the iterator before writing."""
+        query = (
+            "SELECT a.id, a.story_id, a.created_at, a.title, a.summary, a.entities,"
+            " a.published_at, s.data"
+            " FROM alerts a LEFT JOIN story_signatures s ON s.alert_id = a.id AND s.tag = ?"
+            " WHERE a.story_id IS NOT NULL AND a.created_at >= ? ORDER BY a.id"
+        )
+        for (
+            alert_id,
+            story_id,
+            created_at,
+            title,
+            summary,
+            entities,
+            published_at,
+            data,
+        ) in self.db.execute(query, [signature_tag, iso(since)]):
+            yield StoryMember(
                 story_id=int(story_id),
                 created_at=parse_iso(created_at),
                 title=str(title or ""),
                 summary=str(summary or ""),
                 entities=tuple(str(e) for e in json_list(entities)),
                 published_at=parse_iso(published_at) if published_at else None,
+                alert_id=int(alert_id),
+                signature=data if isinstance(data, bytes) else None,
             )
-            for story_id, created_at, title, summary, entities, published_at in self.db.execute(
-                "SELECT a.story_id, a.created_at, a.title, a.summary, a.entities, a.published_at"
-                " FROM alerts a WHERE a.story_id IS NOT NULL AND a.created_at >= ?"
-                " ORDER BY a.id",
-                [iso(since)],
+
+    def save_story_signatures(self, tag: str, rows: Sequence[tuple[int, bytes]]) -> None:
+        """Store (alert id, signature bytes) of alerts stored without theirs (or with another
+        tag), in a savepoint of its own: a failure undoes only these rows, and raises."""
+        if not rows:
+            return
+        conn = self.db.conn
+        with transaction(self.db):
+            conn.execute("SAVEPOINT story_signatures")
+            try:
+                # an alert deleted meanwhile is skipped (its row would break the foreign key)
+                conn.executemany(
+                    "INSERT OR REPLACE INTO story_signatures (alert_id, tag, data)"
+                    " SELECT id, ?, ? FROM alerts WHERE id = ?",
+                    [(tag, data, alert_id) for alert_id, data in rows],
+                )
+            except BaseException:
+                conn.execute("ROLLBACK TO story_signatures")
+                conn.execute("RELEASE story_signatures")
+                raise
+            conn.execute("RELEASE story_signatures")
+
+    def prune_story_signatures(self, below_alert_id: int) -> int:
+        """Delete the stored signatures of alerts older than ``below_alert_id`` (the oldest
+        alert of the story window): nothing re-indexes them again. Returns the count."""
+        with transaction(self.db):
+            cursor = self.db.execute(
+                "DELETE FROM story_signatures WHERE alert_id < ?", [below_alert_id]
             )
-        ]
+        return int(cursor.rowcount or 0)
 
     def recent_story_fingerprints(self, since: datetime) -> list[tuple[int, str, str]]:
         """(story_id, story start, fingerprint) of every member of the stories started since

@@ -465,6 +465,21 @@ def _feed_error_kind(db: Database) -> None:
         db.execute("UPDATE feeds SET last_error_kind = ? WHERE url = ?", [kind, url])
 
 
+@migration("0016_story_signatures")
+def _story_signatures(db: Database) -> None:
+    """Each alert's story signature (bot.core.story_codec bytes), stored with it, so a restart
+    re-indexes the story window without computing them again. ``tag`` names the code and data
+    the signature was computed with (bot.cycle.story_signatures): a row of another tag is
+    computed again. A row goes with its alert (ON DELETE CASCADE); rows older than the story
+    window are deleted by the re-index and by retention pruning."""
+    db.execute(
+        "CREATE TABLE story_signatures ("
+        " alert_id INTEGER PRIMARY KEY REFERENCES alerts(id) ON DELETE CASCADE,"
+        " tag TEXT NOT NULL,"
+        " data BLOB NOT NULL)"
+    )
+
+
 # (pattern on the start of a stored message, kind): how the fetcher, the parser and the source
 # readers worded each failure before they named its kind. First match wins.
 _LEGACY_KINDS: tuple[tuple[re.Pattern[str], FeedErrorKind], ...] = tuple(

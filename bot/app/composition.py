@@ -119,7 +119,11 @@ def build_pipeline(
     sources: Any = None,
 ) -> Pipeline:
     """The cycle's stages wired for ``config``: fetch, parse, match, group, store, deliver."""
-    grouper = StoryGrouper(repo, timedelta(hours=config.story_window_hours)) if stories else None
+    grouper = (
+        StoryGrouper(repo, timedelta(hours=config.story_window_hours), store_signatures=True)
+        if stories
+        else None
+    )
     if grouper is not None and background_delivery:
         grouper.preload()  # `run`: at start; `poll --once`: with its first alert, if any
     return Pipeline(

@@ -184,6 +184,11 @@ class MeaningLexiconError(DataFileError):
     """The cross-language meaning lexicon is unusable; the message names the line."""
 
 
+class SignatureCodecError(NewswatchError, ValueError):
+    """Stored story signature bytes (bot.core.story_codec) that are not a signature of this
+    format and these inputs: the signature is computed again, never used."""
+
+
 # ----- the service ------------------------------------------------------------------------
 class ServiceError(NewswatchError):
     """The service cannot start or cannot go on; the message says why and what to do."""

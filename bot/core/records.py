@@ -354,6 +354,9 @@ class StoryMember:
     summary: str
     entities: tuple[str, ...]
     published_at: datetime | None = None  # the feed's date, when it gave one
+    alert_id: int = 0
+    # its stored signature (bot.core.story_codec bytes) when one of the asked tag is stored
+    signature: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)

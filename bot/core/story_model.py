@@ -19,6 +19,7 @@ import re
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from hashlib import blake2b
 from typing import Any, Protocol
 
 from bot.core.errors import ModelError
@@ -179,7 +180,7 @@ class PlaceFinder(Protocol):
 class Signature:
     """What grouping compares of one item (see the module docstring)."""
 
-    title_grams: frozenset[int]  # hashes of the character 3-grams (set operations are faster)
+    title_grams: frozenset[int]  # the character 3-grams as integers (``_grams``), a set
     # The same for title + summary, packed (``_pack``): 8 bytes a gram instead of about 80 in
     # a frozenset, 5 KB instead of 50 KB an item. Every indexed alert of the window holds one,
     # and only pairs that pass the cheap features compare them (``quick_score``).
@@ -217,7 +218,7 @@ class Signature:
     title_instances: frozenset[str] = frozenset()
     arabic: bool = False
     has_summary: bool = False
-    summary_key: int = 0  # hash of the summary without digits: the same text is boilerplate
+    summary_key: int = 0  # digest of the summary without digits: the same text is boilerplate
 
     def index_keys(self) -> frozenset[str]:
         """Keys a member is indexed under; an item is compared with the members indexed under
@@ -255,15 +256,21 @@ def _place_name(place_id: str) -> str:
 
 
 def _grams(text: str) -> frozenset[int]:
-    """Hashes of the character 3-grams of the normalised text (words padded by spaces).
-
-    Python's string hash differs between processes: signatures are never stored, only
-    compared within the process that made them."""
+    """The character 3-grams of the normalised text (words padded by spaces), each as one
+    integer: its three code points side by side, 21 bits each. Unlike Python's
+    string hash, which differs between processes, these are the same in every process, so a
+    signature can be stored and read back by the next one (bot.core.story_codec), and two
+    grams never share an id."""
     norm = normalize(text)
     if not norm:
         return frozenset()
-    padded = f" {norm} "
-    return frozenset(hash(padded[i : i + _GRAM]) for i in range(len(padded) - _GRAM + 1))
+    o = list(map(ord, f" {norm} "))
+    return frozenset([(a << 42) | (b << 21) | c for a, b, c in zip(o, o[1:], o[2:], strict=False)])
+
+
+def _text_key(text: str) -> int:
+    """A 64-bit digest of a text, the same in every process (``hash`` is not)."""
+    return int.from_bytes(blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest())
 
 
 def title_numbers(title: str) -> frozenset[int]:
@@ -398,7 +405,7 @@ def signature(
         title_instances=instances(title),
         arabic=is_arabic,
         has_summary=bool(summary.strip()),
-        summary_key=hash(_DIGITS.sub("", normalize(summary))) if summary.strip() else 0,
+        summary_key=_text_key(_DIGITS.sub("", normalize(summary))) if summary.strip() else 0,
     )
 
 

@@ -624,10 +624,12 @@ class Pipeline:
         )
 
     def _draft(self, item: Item, result: MatchResult, now: datetime) -> AlertDraft:
-        story_id, batch_story = (None, None)
+        story_id, batch_story, story_signature = (None, None, None)
         if self.stories is not None:
             where = self.stories.assign(item, result.entities, now)
             story_id, batch_story = where.story_id, where.batch_story
+            # (tag, bytes) stored with the alert for the next re-index (story_grouping)
+            story_signature = getattr(where, "signature", None)
         routed = tuple(_route(c) for c in result.chats)
         defaults: tuple[tuple[int | str, int | None], ...] = ()
         if not routed or getattr(result, "to_default", False):
@@ -652,6 +654,7 @@ class Pipeline:
             batch_story=batch_story,
             lang=guess_language(item.title, item.summary),
             incident=incident.fields() if incident.event_type or incident.places else None,
+            story_signature=story_signature,
         )
 
 
