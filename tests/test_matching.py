@@ -8,9 +8,10 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bot.core.matching import Exclusion, Hit, Matcher, MatchResult, describe
+from bot.core.matching import Exclusion, Hit, Matcher, MatchResult, arabic_g_spellings, describe
 from bot.core.text import TAG
 from bot.core.watchlist import Alias, ChatRoute, Entity
+from tests.harness import default_matcher
 
 
 def names(matcher: Matcher, title: str, summary: str = "") -> tuple[str, ...]:
@@ -110,10 +111,38 @@ ARABIC = Matcher.compile(
         ("بالفيلق الأفريقي", ("Africa Corps",)),
         ("والفيلق الإفريقي", ("Africa Corps",)),  # hamza below or above folds the same
         ("الرئيس غويتا", ("Goita",)),
+        ("«أسيمي جويتا» يؤدي اليمين", ("Goita",)),  # Egyptian press writes the hard G as ج
+        ("الرئيس جويتا", ("Goita",)),
+        ("الرئيس قويتا", ()),  # ق is not folded in
+        ("جوي", ()),  # a shorter word is still not the name
     ],
 )
 def test_arabic_normalisation_and_proclitics(text: str, expected: tuple[str, ...]) -> None:
     assert names(ARABIC, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("alias", "spellings"),
+    [
+        ("غويتا", ["جويتا"]),
+        ("مجموعة فاغنر", ["مجموعة فاجنر"]),  # the native ج of مجموعة stays
+        ("بريغوجين", ["بريجوجين"]),
+        ("إياد أغ غالي", ["إياد أج غالي", "إياد أغ جالي", "إياد أج جالي"]),
+        ("جماعة نصرة الإسلام", []),  # no غ: nothing to add
+        ("Goïta", []),
+    ],
+)
+def test_arabic_g_spellings(alias: str, spellings: list[str]) -> None:
+    assert arabic_g_spellings(alias) == spellings
+
+
+def test_shipped_watchlist_finds_egyptian_spellings() -> None:
+    matcher = default_matcher()
+    for text, entity in [
+        ("مجموعة فاجنر الروسية تنسحب من مالي", "Africa Corps (formerly Wagner Group)"),
+        ("«أسيمي جويتا» يؤدي اليمين الدستورية رئيسًا انتقاليًا لمالي", "Assimi Goïta"),
+    ]:
+        assert entity in matcher.match(text, "").entities, text
 
 
 # --------------------------------------------------------------------------- exclusions / ignore

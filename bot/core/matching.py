@@ -170,6 +170,8 @@ def phrase_keys(text: str, *, case_sensitive: bool = False) -> list[str]:
     norm = fold if case_sensitive else normalize
     variants = (text, _APOSTROPHES.sub("", text), _HYPHENS.sub("", text))
     bases = dict.fromkeys(norm(v) for v in (*variants, _HYPHENS.sub("", variants[1])))
+    for base in list(bases):
+        bases.update(dict.fromkeys(arabic_g_spellings(base)))
     keys: list[str] = []
     for base in bases:
         if not base:
@@ -180,6 +182,26 @@ def phrase_keys(text: str, *, case_sensitive: bool = False) -> list[str]:
             if base.startswith("ال"):
                 keys.extend(p + "لل" + base[2:] for p in ("", "و", "ف"))
     return [f" {k} " for k in dict.fromkeys(keys)]
+
+
+# A foreign name's hard G is written غ in most Arabic press and ج in Egypt's (فاغنر / فاجنر
+# for Wagner, غويتا / جويتا for Goïta): an alias written with غ also finds the ج spellings.
+_MAX_G_LETTERS = 3
+
+
+def arabic_g_spellings(phrase: str) -> list[str]:
+    """The Egyptian spellings of an Arabic alias's غ (as ج), every mix of them for up to
+    three غ; none for a phrase without غ. ج is never turned into غ: it is also a native letter
+    (جماعة), and a name spelt with ج already is the Egyptian form."""
+    spots = [i for i, ch in enumerate(phrase) if ch == "غ"][:_MAX_G_LETTERS]
+    out: list[str] = []
+    for mask in range(1, 1 << len(spots)):
+        chars = list(phrase)
+        for bit, i in enumerate(spots):
+            if mask >> bit & 1:
+                chars[i] = "ج"
+        out.append("".join(chars))
+    return out
 
 
 def match_text(text: str) -> str:
