@@ -166,27 +166,32 @@ async def test_plain_http_feeds_never_load_the_ca_bundle(
     URL; the http one has a TLS context that verifies and trusts no CA (it never starts TLS)."""
     import ssl
 
-    import httpx._transports.default as transports
-
+    from bot.feeds.asyncio_transport import AsyncioTransport
     from bot.feeds.fetcher import Fetcher, FetchSettings
 
-    contexts: list[ssl.SSLContext | bool] = []
-    real = transports.create_ssl_context  # type: ignore[attr-defined]
+    contexts: list[ssl.SSLContext] = []
+    real = httpx.create_ssl_context
 
-    def recording(verify: ssl.SSLContext | bool = True, **kwargs: object) -> ssl.SSLContext:
-        contexts.append(verify)
-        return real(verify=verify, **kwargs)  # type: ignore[arg-type]
+    def recording(*args: object, **kwargs: object) -> ssl.SSLContext:
+        context = real(*args, **kwargs)  # type: ignore[arg-type]
+        contexts.append(context)
+        return context
 
-    monkeypatch.setattr(transports, "create_ssl_context", recording)
+    monkeypatch.setattr(httpx, "create_ssl_context", recording)
     for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
         monkeypatch.delenv(name, raising=False)
     feed_server.set("/a.xml", "<rss version='2.0'><channel><title>a</title></channel></rss>")
     async with Fetcher(FetchSettings()) as fetcher:
         assert (await fetcher.fetch(feed_server.url("/a.xml"))).status == 200
         assert (await fetcher.fetch(feed_server.url("/a.xml"))).status == 200
-        assert len(contexts) == 1 and isinstance(contexts[0], ssl.SSLContext)
-        plain = contexts[0]
+        assert contexts == []  # no CA bundle loaded for plain http
+        http = fetcher._routes.transport_for(httpx.URL(feed_server.url("/a.xml")))
+        assert isinstance(http, AsyncioTransport)
+        plain = http.ssl_context
         assert plain.verify_mode == ssl.CERT_REQUIRED and plain.check_hostname
         assert plain.cert_store_stats()["x509_ca"] == 0
-        fetcher._routes.transport_for(httpx.URL("https://news.example.org/feed.xml"))
-    assert contexts[1:] == [True]  # https: httpx's default verification (certifi)
+        https = fetcher._routes.transport_for(httpx.URL("https://news.example.org/feed.xml"))
+    # https: httpx's default verification (certifi), made once, on first use
+    assert isinstance(https, AsyncioTransport) and contexts == [https.ssl_context]
+    assert https.ssl_context.verify_mode == ssl.CERT_REQUIRED
+    assert https.ssl_context.cert_store_stats()["x509_ca"] > 0
