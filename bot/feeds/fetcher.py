@@ -141,12 +141,13 @@ class Fetcher:
 
     Requests go straight to a transport (``bot.feeds.asyncio_transport.AsyncioTransport``:
     httpcore's pool on an asyncio network backend; httpx's ``AsyncHTTPTransport`` for
-    proxies) rather than through an ``httpx.AsyncClient``: the client's extra layers (cookie jar, auth, event hooks,
-    redirect and URL merging) cost about 0.1 ms of CPU per request, which is an eighth of a
-    cycle of 304s, and newswatch uses none of them (it follows redirects itself, to record
-    permanent moves and refuse unsafe targets). What the client would still give is kept
-    here: default headers, per-request timeouts, and proxies from the environment
-    (``http_proxy``, ``https_proxy``, ``all_proxy``, ``no_proxy``; see ``_ProxyRoutes``).
+    proxies) rather than through an ``httpx.AsyncClient``: the client's extra layers (cookie
+    jar, auth, event hooks, redirect and URL merging) cost about 0.1 ms of CPU per request,
+    which is an eighth of a cycle of 304s, and newswatch uses none of them (it follows
+    redirects itself, to record permanent moves and refuse unsafe targets). What the client
+    would still give is kept here: default headers, per-request timeouts, and proxies from
+    the environment (``http_proxy``, ``https_proxy``, ``all_proxy``, ``no_proxy``; see
+    ``_ProxyRoutes``).
     """
 
     def __init__(self, settings: FetchSettings, transport: httpx.AsyncBaseTransport | None = None):
@@ -346,8 +347,8 @@ class _ProxyRoutes:
     ``no`` for the hosts that bypass proxies. One transport (one connection pool) per proxy.
 
     Direct requests go through ``direct`` when a caller gives one (tests), else through one
-    ``AsyncioTransport`` per scheme, made when that scheme is first fetched. The https one verifies
-    certificates against httpx's default CA bundle; loading it costs 20-35 ms of CPU, which
+    ``AsyncioTransport`` per scheme, made when that scheme is first fetched. The https one
+    verifies certificates against httpx's default CA bundle; loading it costs 20-35 ms of CPU, which
     a feed list of plain-http URLs never pays. The http one never starts TLS (a redirect to
     https is another request, through the https transport): its TLS context trusts no CA.
     """
