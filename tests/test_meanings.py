@@ -14,6 +14,7 @@ from bot.core.meanings import (
     parse_meanings,
     shared_meanings,
 )
+from bot.core.normalize import normalize
 from bot.data.meaning_file import MEANING_FILE, load_default_meanings, load_meanings
 
 SMALL = parse_meanings(
@@ -125,3 +126,39 @@ def test_shipped_file_loads_and_translates() -> None:
     assert "kill" in lexicon.keys_of("tues")  # French participle, accent folded
     # function words are not content words
     assert not lexicon.keys_of("the") and not lexicon.keys_of("des") and not lexicon.keys_of("في")
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "key"),
+    [
+        # translations that differ meet in WordNet's common sense (synonym keys)
+        ("اعتقال", "arrest", "arrest"),  # FreeDict: apprehend, nab
+        ("اعتقال", "arrestation", "arrest"),
+        ("libere", "freed", "free"),  # French: release, liberate, free
+        ("liberation", "release", "liber"),
+        # and plain translations still meet
+        ("ambassadeur", "السفير", "ambassador"),
+        ("attaque", "هجوم", "attack"),
+        ("tues", "killed", "kill"),
+        ("قتلى", "killed", "kill"),  # ending dropped (ى folded to ي)
+        ("otage", "hostage", "hostag"),
+        ("condamne", "sentenced", "sentenc"),
+    ],
+)
+def test_shipped_file_links(a: str, b: str, key: str) -> None:
+    lexicon = load_default_meanings()
+    assert key in lexicon.keys_of(normalize(a)) & lexicon.keys_of(normalize(b))
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("arrest", "attack"),  # unrelated news words stay apart
+        ("libere", "killed"),
+        ("ambassadeur", "soldier"),
+        ("اعتقال", "killed"),
+    ],
+)
+def test_shipped_file_keeps_apart(a: str, b: str) -> None:
+    lexicon = load_default_meanings()
+    assert not lexicon.keys_of(normalize(a)) & lexicon.keys_of(normalize(b))
