@@ -22,6 +22,8 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.app import event_loop
+from bot.app.event_loop import EventLoopChoice, uvloop_installed
 from bot.core.errors import FeedErrorKind
 from bot.feeds.asyncio_transport import AsyncioTransport
 from bot.feeds.fetcher import Fetcher, FetchResult, FetchSettings
@@ -163,7 +165,21 @@ class _KeepAliveServer:
             await self.server.wait_closed()
 
 
-async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None:
+LOOPS = [
+    EventLoopChoice.ASYNCIO,
+    pytest.param(
+        EventLoopChoice.UVLOOP,
+        marks=pytest.mark.skipif(not uvloop_installed(), reason="uvloop is not installed"),
+    ),
+]
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_connection_the_server_closed_while_idle_is_not_reused(loop: EventLoopChoice) -> None:
+    event_loop.run(_idle_close_scenario(), loop)
+
+
+async def _idle_close_scenario() -> None:
     server = _KeepAliveServer()
     port = await server.start()
     transport = AsyncioTransport(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), httpx.Limits())
@@ -224,9 +240,14 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path
     yield cert, key
 
 
-async def test_https_through_the_fetcher_verifies_and_keeps_alive(
-    certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("loop", LOOPS)
+def test_https_through_the_fetcher_verifies_and_keeps_alive(
+    certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, loop: EventLoopChoice
 ) -> None:
+    event_loop.run(_https_scenario(certificate, monkeypatch), loop)
+
+
+async def _https_scenario(certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     cert, key = certificate
     server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_context.load_cert_chain(cert, key)

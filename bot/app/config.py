@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.app.event_loop import EventLoopChoice, uvloop_installed
 from bot.core.models import Problem
 from bot.core.table_keys import unknown_key
 
@@ -63,6 +64,8 @@ class Config:
     web_base_url: str | None = None  # where `main.py web` is reached; /story links there
     web_username: str = "newswatch"  # the web view's login when a password hash is set
     web_password_hash: str | None = None  # `main.py web --hash-password`; required off loopback
+    # "auto": uvloop when installed (the `fast` extra), else asyncio; "asyncio"; "uvloop".
+    event_loop: str = "auto"
     source: str = field(default="defaults", compare=False)
     # Where each setting came from, for messages: "NEWSWATCH_DB (environment)",
     # "newswatch.toml:3", or "default" when absent.
@@ -104,6 +107,7 @@ ENV_KEYS: dict[str, str] = {
     "NEWSWATCH_WATCHLISTS": "watchlists_dir",
     "NEWSWATCH_TELEGRAM_PREVIEW_URL": "telegram_preview_url",
     "NEWSWATCH_GDELT_URL": "gdelt_api_url",
+    "NEWSWATCH_EVENT_LOOP": "event_loop",
 }
 
 _FIELD_TYPES = {f.name: f.type for f in fields(Config) if f.name not in ("source", "origins")}
@@ -264,6 +268,13 @@ def _validate(config: Config) -> list[Problem]:
                 "web_password_hash",
                 "not a password hash (make one with `main.py web --hash-password`)",
             )
+        )
+    if config.event_loop not in set(EventLoopChoice):
+        choices = ", ".join(f'"{c}"' for c in EventLoopChoice)
+        problems.append(_at(config, "event_loop", f"must be one of {choices}"))
+    elif config.event_loop == EventLoopChoice.UVLOOP and not uvloop_installed():
+        problems.append(
+            _at(config, "event_loop", "uvloop is not installed (pip install 'newswatch[fast]')")
         )
     if not re.match(r"^[A-Za-z0-9_.-]+$", config.web_username):
         problems.append(_at(config, "web_username", "letters, digits, _ . - only"))

@@ -4,13 +4,15 @@ holding the instance locks."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
+from collections.abc import Coroutine
 from typing import Any
 
+from bot.app import event_loop
 from bot.app.composition import build_service
 from bot.app.config import Config
+from bot.app.event_loop import EventLoopChoice
 from bot.app.instance_lock import instance_locks
 from bot.app.service import Service
 from bot.cli.loading import load
@@ -98,7 +100,7 @@ def _stop_parse_workers(service: Service) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     config = load(args)
-    return _with_instance_lock(config, "run", lambda: asyncio.run(_run(config)))
+    return _with_instance_lock(config, "run", lambda: _on_loop(config, _run(config)))
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
@@ -108,4 +110,9 @@ def cmd_poll(args: argparse.Namespace) -> int:
         )
         return 2
     config = load(args)
-    return _with_instance_lock(config, "poll --once", lambda: asyncio.run(_poll_once(config)))
+    return _with_instance_lock(config, "poll --once", lambda: _on_loop(config, _poll_once(config)))
+
+
+def _on_loop(config: Config, main: Coroutine[Any, Any, int]) -> int:
+    """Run ``main`` on the configured event loop (uvloop when installed, by default)."""
+    return event_loop.run(main, EventLoopChoice(config.event_loop))
