@@ -109,7 +109,7 @@ def _plain(kind: str, value: Any) -> Any:
 def encode_signature(sig: Signature, digest: bytes) -> bytes:
     """The stored form of ``sig``, computed from the inputs whose ``inputs_digest`` is
     ``digest``. Raises SignatureCodecError when a value has no stored form (an integer beyond
-    64 bits)."""
+    64 bits, a string with a lone surrogate)."""
     binary, other = _layout()
     parts: list[bytes] = []
     try:
@@ -120,7 +120,11 @@ def encode_signature(sig: Signature, digest: bytes) -> bytes:
     except OverflowError as exc:
         raise SignatureCodecError(f"signature not storable: {exc}") from exc
     rest = [_plain(kind, getattr(sig, name)) for name, kind in other]
-    parts.append(json.dumps(rest, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    try:
+        text = json.dumps(rest, ensure_ascii=False, separators=(",", ":"))
+        parts.append(text.encode("utf-8"))
+    except (UnicodeEncodeError, ValueError, TypeError) as exc:
+        raise SignatureCodecError(f"signature not storable: {exc}") from exc
     body = b"".join(parts)
     return _HEADER.pack(_MAGIC, CODEC_VERSION, zlib.crc32(body), digest) + body
 
