@@ -317,3 +317,15 @@ def test_a_missing_extra_watchlist_file_is_skipped_until_it_exists(tmp_path: Pat
     extra.write_text('[[entities]]\nname = "Koutiala"\naliases = ["Koutiala"]\n')
     event = reloader.check()
     assert event is not None and event.ok and event.added == ("Koutiala",)
+
+
+def test_reloader_compiles_the_matcher_once_on_first_use(tmp_path: Path) -> None:
+    """A cycle of 304s matches nothing: the matcher is compiled when first asked for."""
+    write(tmp_path / "a.toml", '[[entities]]\nname = "Mali"\naliases = ["Mali"]\n')
+    reloader = WatchlistReloader(tmp_path)
+    with pytest.raises(WatchlistError):
+        _ = reloader.matcher  # not loaded yet
+    reloader.load()
+    first = reloader.matcher
+    assert first is reloader.matcher
+    assert first.match("Mali coup", "") and not first.match("Somalia floods", "")
