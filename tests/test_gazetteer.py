@@ -158,3 +158,12 @@ def test_a_small_gazetteer_parses_and_finds() -> None:
     gaz = parse_gazetteer(_doc(names=["Iks", "إكس"], kind="camp"))
     assert [m.place.id for m in gaz.find("raid on the Iks camp")] == ["x"]
     assert [m.place.id for m in gaz.find("هجوم على إكس")] == ["x"]
+
+
+def test_default_places_without_the_automata_are_the_gazetteers_places() -> None:
+    """The watchlists' scopes read the places alone (no search automata built for them)."""
+    from bot.data.gazetteer_file import load_default_gazetteer, load_default_places
+
+    places = load_default_places()
+    assert len(places) > 100
+    assert list(places) == list(load_default_gazetteer())

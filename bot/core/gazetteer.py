@@ -318,6 +318,15 @@ def parse_gazetteer(mapping: Mapping[str, Any]) -> Gazetteer:
     ``countries`` maps ISO2 codes to names of the country (EN/FR/AR, adjectives too) that
     vouch for ambiguous place names. Raises ``GazetteerError`` on the first bad entry.
     """
+    places, country_names = parse_gazetteer_entries(mapping)
+    return Gazetteer(places, country_names)
+
+
+def parse_gazetteer_entries(
+    mapping: Mapping[str, Any],
+) -> tuple[list[Place], dict[str, tuple[str, ...]]]:
+    """The places and country names of a gazetteer document, checked, without compiling the
+    search automata (``Gazetteer(...)`` does that): for callers that only need the names."""
     if not isinstance(mapping, Mapping):
         raise GazetteerError("the gazetteer must be an object with a 'places' list")
     places_data = mapping.get("places")
@@ -332,4 +341,4 @@ def parse_gazetteer(mapping: Mapping[str, Any]) -> Gazetteer:
             raise GazetteerError(f"countries: {code!r} must be an ISO2 code with a list of names")
         country_names[str(code)] = tuple(str(n) for n in names)
     places = [parse_place(entry, f"places[{i}]") for i, entry in enumerate(places_data)]
-    return Gazetteer(places, country_names)
+    return places, country_names

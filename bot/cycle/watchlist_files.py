@@ -108,10 +108,10 @@ def load_watchlist_dir(
 
 def gazetteer_place_names() -> list[str]:
     """Every unambiguous spelling of every place of the shipped Sahel gazetteer."""
-    from bot.data.gazetteer_file import load_default_gazetteer
+    from bot.data.gazetteer_file import load_default_places
 
     return [
-        name for place in load_default_gazetteer() for name in place.names
+        name for place in load_default_places() for name in place.names
         if name not in place.ambiguous
     ]  # fmt: skip
 
