@@ -38,16 +38,22 @@ class PruneReport:
     stories: int = 0
     items: int = 0
     cycles: int = 0
+    signatures: int = 0  # stored story signatures older than the story window
 
     def summary(self) -> str:
         return (
             f"retention: pruned alerts={self.alerts} deliveries={self.deliveries}"
             f" stories={self.stories} items={self.items} cycles={self.cycles}"
+            f" story_signatures={self.signatures}"
         )
 
 
-def prune(db: Database, now: datetime, retention_days: int) -> PruneReport:
-    """Delete alerts, deliveries, stories and cycle rows older than ``retention_days``.
+def prune(
+    db: Database, now: datetime, retention_days: int, story_window: timedelta | None = None
+) -> PruneReport:
+    """Delete alerts, deliveries, stories and cycle rows older than ``retention_days``, and
+    the stored story signatures of alerts older than ``story_window`` (nothing re-indexes them:
+    `run` re-indexes only at start, so without this they would stay as long as their alerts).
 
     Item keys (the dedup memory) go only when they are older than the cutoff *and* every live
     feed (active or paused) has had a body parsed since the item was last seen in any feed:
@@ -56,6 +62,13 @@ def prune(db: Database, now: datetime, retention_days: int) -> PruneReport:
     """
     cutoff = _iso(now - timedelta(days=retention_days))
     with transaction(db):
+        signatures = 0
+        if story_window is not None:
+            signatures = db.execute(
+                "DELETE FROM story_signatures WHERE alert_id IN"
+                " (SELECT id FROM alerts WHERE created_at < ?)",
+                [_iso(now - story_window)],
+            ).rowcount
         old_alerts = "SELECT id FROM alerts WHERE created_at < ?"
         deliveries = db.execute(
             f"DELETE FROM deliveries WHERE alert_id IN ({old_alerts})", [cutoff]
@@ -95,7 +108,7 @@ def prune(db: Database, now: datetime, retention_days: int) -> PruneReport:
             "DELETE FROM admin_notices WHERE created_at < ? AND status != ?",
             [cutoff, NoticeStatus.PENDING],
         )
-    return PruneReport(alerts, deliveries, stories, items, cycles)
+    return PruneReport(alerts, deliveries, stories, items, cycles, signatures)
 
 
 def record_cycle(

@@ -401,6 +401,16 @@ def test_retention_pruning_deletes_the_signatures_with_their_alerts(repo: Reposi
     assert repo.db.execute("SELECT count(*) FROM story_signatures").fetchone()[0] == 0
 
 
+def test_maintenance_deletes_the_signatures_older_than_the_window(repo: Repository) -> None:
+    # `run` re-indexes only at start: the daily maintenance keeps the table to the window
+    _store(repo, _grouper(repo), _items()[:3], NOW - timedelta(hours=100))
+    _store(repo, _grouper(repo), _items()[3:5], NOW - timedelta(hours=10))
+    report = prune(repo.db, NOW, retention_days=180, story_window=WINDOW)
+    assert report.signatures == 3 and "story_signatures=3" in report.summary()
+    assert repo.db.execute("SELECT count(*) FROM story_signatures").fetchone()[0] == 2
+    assert repo.db.execute("SELECT count(*) FROM alerts").fetchone()[0] == 5
+
+
 def test_a_failed_write_back_never_fails_the_load(
     repo: Repository, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:

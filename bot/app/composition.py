@@ -268,7 +268,7 @@ def build_service(config: Config, *, background_delivery: bool = False) -> tuple
         reload_watchlists=reload_watchlists,
         tick_seconds=float(max(10, min(60, config.poll_interval_seconds))),
         application=application,
-        maintenance=lambda: _prune(db, config.retention_days),
+        maintenance=lambda: _prune(db, config.retention_days, config.story_window_hours),
         storage_name=f"the database {config.db_path}",
         check_storage=partial(verify, identity_of(config.db_path)),
         defer_updates=lambda payloads: repo.chats.defer_updates(payloads, _utcnow()),
@@ -374,12 +374,13 @@ def _alert_chat_check(config: Config, repo: Repository, reloader: Any) -> Any:
     return hook
 
 
-def _prune(db: Any, retention_days: int) -> None:
+def _prune(db: Any, retention_days: int, story_window_hours: int) -> None:
     from datetime import UTC, datetime
 
     from storage.maintenance import prune
 
-    log.info("%s", prune(db, datetime.now(UTC), retention_days).summary())
+    window = timedelta(hours=story_window_hours)
+    log.info("%s", prune(db, datetime.now(UTC), retention_days, window).summary())
 
 
 def _health_status(config: Config, db: Any) -> Any:
