@@ -414,7 +414,7 @@ class AlertStore:
                     " SELECT id, ?, ? FROM alerts WHERE id = ?",
                     [(tag, data, alert_id) for alert_id, data in rows],
                 )
-            except BaseException:
+            except BaseException:  # whatever ended it: only these rows undone, re-raised
                 conn.execute("ROLLBACK TO story_signatures")
                 conn.execute("RELEASE story_signatures")
                 raise

@@ -19,6 +19,7 @@ bug and is logged with its traceback.
     │   │   └── SourceReadError       a source named to `main.py match` that cannot be read
     │   └── SelectorProblem           a page source's CSS selector that does not compile
     ├── FeedError                     a feed's fetch or parse failed: ``kind`` + ``detail``
+    ├── SignatureCodecError           stored story signature bytes unusable: computed again
     ├── DataFileError                 a shipped data file is unusable
     │   ├── GazetteerError            bot/data/gazetteer.json
     │   ├── LexiconError              bot/data/incident_lexicon.toml
@@ -57,8 +58,10 @@ none is redundant, because no error reaches two of them:
 Narrower catches of one subclass handle it where it is expected and are not error
 boundaries: ``ButtonExpired`` answered on the button (``bot/telegram/buttons.py``),
 ``SearchError`` and ``SourceError``-family errors turned into a reply or a ``Problem`` where
-the input is read, a ``FeedError`` raised inside the fetcher returned as the feed's value, and
-``DeliveryDeferred`` (``TelegramDeferred``) ending one send attempt.
+the input is read, a ``FeedError`` raised inside the fetcher returned as the feed's value,
+``SignatureCodecError`` caught by the story grouper (bot.cycle.story_grouping), which
+computes the signature instead, and ``DeliveryDeferred`` (``TelegramDeferred``) ending one
+send attempt.
 
 Some classes also derive from the built-in they replace (``ValueError``, ``LookupError``) so
 that a caller catching the built-in keeps working. Control flow inside one module (a parser's
