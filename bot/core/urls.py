@@ -139,6 +139,20 @@ def _fold_amp_path(path: str) -> str:
     return "/".join(segments)
 
 
+# A plain absolute link, the common case: lower-case ASCII host of dotted labels (no port, no
+# user, no punycode), a path of characters that courlan's normalisation leaves alone, an
+# optional query without a slash or a semicolon, no fragment. ``canonical_url`` computes its
+# form directly; anything else takes the general path (tests/test_link_fast_paths.py holds
+# the two equal).
+_PLAIN_URL = re.compile(
+    r"https?://((?:[a-z0-9-]+\.)+[a-z0-9-]+)"  # host
+    r"(/[A-Za-z0-9_.~!=:,/-]*)?"  # path: what quote(path, safe="/%!=:,-") keeps as it is
+    r"(?:\?([!$-.0-:=?-z|~]*))?"  # query: printable ASCII but # " < > { } / ; and space
+)
+# Hosts whose paths the general path rewrites (the Google AMP cache, google.com/amp/).
+_AMP_CACHE_HOSTS = ("google.com", "www.google.com")
+
+
 def canonical_url(url: str) -> str:
     """Return the comparison form of ``url``: two URLs for the same page give the same string.
 
@@ -148,6 +162,38 @@ def canonical_url(url: str) -> str:
     ``amp.`` hosts, the Google AMP cache) folded into the article URL. Path case is kept
     (servers are case-sensitive). Text that is not an http(s) URL is returned stripped.
     """
+    s = url.strip() if url else ""
+    plain = _PLAIN_URL.fullmatch(s)
+    if plain is not None:
+        host, path, query = plain.groups()
+        path = path or ""
+        if not (
+            "//" in path  # courlan merges repeated slashes; a second "://" has them too
+            or "/." in path  # dot segments
+            or "amp" in path.lower()  # AMP variants
+            or "xn--" in host  # punycode, decoded by courlan
+            or host.endswith(".cdn.ampproject.org")
+            or host in _AMP_CACHE_HOSTS
+        ):
+            if host.startswith("www."):
+                host = host[4:]
+            if host.startswith("amp."):
+                host = host[4:]
+            return host + path.rstrip("/") + _canonical_query(query or "")
+    return _canonical_url_general(url)
+
+
+def _canonical_query(query: str) -> str:
+    """``?`` and the query's parameters without trackers, sorted; "" when none is left."""
+    if not query:
+        return ""
+    pairs = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if not _is_tracking(k, v)]
+    encoded = urlencode(sorted(pairs), quote_via=quote)
+    return f"?{encoded}" if encoded else ""
+
+
+def _canonical_url_general(url: str) -> str:
+    """``canonical_url`` for any text: courlan's scrubbing and normalisation, then ours."""
     # courlan is imported on first use: a cycle of 304s canonicalises nothing.
     from courlan import normalize_url, scrub_url
 
@@ -185,11 +231,7 @@ def canonical_url(url: str) -> str:
     )
     n = urlsplit(normalized)
     out_path = _PCT_RE.sub(lambda m: m.group(0).upper(), n.path).rstrip("/")
-    pairs = [
-        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k, v)
-    ]
-    query = urlencode(sorted(pairs), quote_via=quote)
-    return f"{n.netloc}{out_path}" + (f"?{query}" if query else "")
+    return f"{n.netloc}{out_path}" + _canonical_query(parts.query)
 
 
 _WS_RE = re.compile(r"\s+")
