@@ -9,13 +9,20 @@ connections at a time, after a warm-up pass that opens the connections; the figu
 client process's CPU per request (``time.process_time``: user + system, so it includes the
 kernel's loopback work), the median of ``--repeat`` passes, each client in its own process:
 
-- ``fetcher``: ``bot.feeds.fetcher.Fetcher.fetch`` (what a cycle does: checks, limits, httpx);
+- ``fetcher``: ``bot.feeds.fetcher.Fetcher.fetch`` (what a cycle does: checks, limits, httpx
+  with httpcore's pool on the asyncio network backend of ``bot/feeds/asyncio_transport.py``);
+- ``fetcher-anyio``: the same fetcher through ``httpx.AsyncHTTPTransport`` (httpcore's anyio
+  backend), as before that backend;
+- ``asyncio-transport``: ``AsyncioTransport.handle_async_request`` alone;
 - ``httpx-transport``: ``httpx.AsyncHTTPTransport.handle_async_request`` alone;
 - ``httpcore``: ``httpcore.AsyncConnectionPool.request`` alone;
 - ``aiohttp``: ``aiohttp.ClientSession`` (only when aiohttp is importable: it is not a
   dependency of newswatch; install it into a scratch directory and pass ``--aiohttp-path``);
 - ``raw``: a minimal HTTP/1.1 keep-alive client on asyncio streams that reads only the status
   line and headers: the floor for Python.
+
+A client name ending in ``@uvloop`` (``fetcher@uvloop``) runs on uvloop's event loop (when it
+is installed: the ``fast`` extra), the others on asyncio's.
 """
 
 from __future__ import annotations
@@ -30,10 +37,25 @@ import sys
 import time
 import urllib.request
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlsplit
 
-CLIENTS = ("fetcher", "httpx-transport", "httpcore", "aiohttp", "raw")
+from bot.app import event_loop
+from bot.app.event_loop import EventLoopChoice, uvloop_installed
+
+if TYPE_CHECKING:
+    import httpx
+
+CLIENTS = (
+    "fetcher",
+    "fetcher@uvloop",
+    "fetcher-anyio",
+    "asyncio-transport",
+    "httpx-transport",
+    "httpcore",
+    "aiohttp",
+    "raw",
+)
 Send = Callable[[str, str], Awaitable[int]]  # (url, etag) -> status
 
 
@@ -64,10 +86,44 @@ async def _fetcher(targets: list[tuple[str, str]], per_host: int) -> float:
         return await _timed(send, targets, per_host)
 
 
+async def _fetcher_anyio(targets: list[tuple[str, str]], per_host: int) -> float:
+    import httpx
+
+    from bot.feeds.fetcher import Fetcher, FetchSettings
+
+    limits = httpx.Limits(max_connections=20, max_keepalive_connections=20)
+    transport = httpx.AsyncHTTPTransport(limits=limits)
+    async with Fetcher(FetchSettings(max_per_host=per_host), transport=transport) as fetcher:
+
+        async def send(url: str, etag: str) -> int:
+            return (await fetcher.fetch(url, etag)).status or 0
+
+        return await _timed(send, targets, per_host)
+
+
+async def _asyncio_transport(targets: list[tuple[str, str]], per_host: int) -> float:
+    import ssl
+
+    import httpx
+
+    from bot.feeds.asyncio_transport import AsyncioTransport
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    transport = AsyncioTransport(context, httpx.Limits(max_connections=20))
+    return await _transport_alone(transport, targets, per_host)
+
+
 async def _httpx_transport(targets: list[tuple[str, str]], per_host: int) -> float:
     import httpx
 
     transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=20))
+    return await _transport_alone(transport, targets, per_host)
+
+
+async def _transport_alone(
+    transport: httpx.AsyncBaseTransport, targets: list[tuple[str, str]], per_host: int
+) -> float:
+    import httpx
 
     async def send(url: str, etag: str) -> int:
         request = httpx.Request("GET", url, headers={"If-None-Match": etag})
@@ -134,6 +190,8 @@ async def _raw(targets: list[tuple[str, str]], per_host: int) -> float:
 
 RUNNERS = {
     "fetcher": _fetcher,
+    "fetcher-anyio": _fetcher_anyio,
+    "asyncio-transport": _asyncio_transport,
     "httpx-transport": _httpx_transport,
     "httpcore": _httpcore,
     "aiohttp": _aiohttp,
@@ -145,8 +203,12 @@ def run_one(client: str, targets_file: str, per_host: int, repeat: int) -> float
     """In this process: the median CPU seconds per request of ``client`` over ``repeat`` passes."""
     with open(targets_file, encoding="utf-8") as f:
         targets = [tuple(t) for t in json.load(f)]
-    runner = RUNNERS[client]
-    return statistics.median(asyncio.run(runner(targets, per_host)) for _ in range(repeat))
+    name, _, loop = client.partition("@")
+    runner = RUNNERS[name]
+    choice = EventLoopChoice(loop or "asyncio")
+    return statistics.median(
+        event_loop.run(runner(targets, per_host), choice) for _ in range(repeat)
+    )
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
@@ -184,6 +246,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         for client in [c.strip() for c in args.clients.split(",") if c.strip()]:
             if client == "aiohttp" and importlib.util.find_spec("aiohttp") is None:
                 rows.append((client, "skipped: aiohttp is not installed (--aiohttp-path)"))
+                continue
+            if client.endswith("@uvloop") and not uvloop_installed():
+                rows.append((client, "skipped: uvloop is not installed (the fast extra)"))
                 continue
             argv_one = [sys.executable, "-m", "bench.http_clients", "--one", client]
             argv_one += ["--targets", str(targets_file), "--per-host", str(args.per_host)]

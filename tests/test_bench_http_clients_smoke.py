@@ -19,10 +19,19 @@ def test_bench_prints_cpu_per_conditional_get_for_each_client() -> None:
         pytest.skip(reason)
     out = io.StringIO()
     code = http_clients.main(
-        ["--feeds", "20", "--repeat", "1", "--clients", "fetcher,httpcore,raw,aiohttp"], out
+        [
+            "--feeds",
+            "20",
+            "--repeat",
+            "1",
+            "--clients",
+            "fetcher,fetcher-anyio,asyncio-transport,httpcore,raw,aiohttp,fetcher@uvloop",
+        ],
+        out,
     )
     text = out.getvalue()
     assert code == 0, text
-    for client in ("fetcher", "httpcore", "raw"):
+    for client in ("fetcher", "fetcher-anyio", "asyncio-transport", "httpcore", "raw"):
         assert re.search(rf"^\| {client} \| \d+ \|$", text, re.M), text
+    assert re.search(r"^\| fetcher@uvloop \| (\d+|skipped: .*) \|$", text, re.M), text
     assert re.search(r"^\| aiohttp \| (\d+|skipped: .*) \|$", text, re.M), text
