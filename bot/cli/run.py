@@ -4,6 +4,7 @@ holding the instance locks."""
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 from collections.abc import Coroutine
@@ -44,6 +45,7 @@ def _with_instance_lock(config: Config, command: str, body: Any) -> int:
 
 async def _poll_once(config: Config) -> int:
     service, fetcher = build_service(config)
+    _freeze_startup_objects()
     app = service.application
     try:
         if app is not None:
@@ -80,12 +82,21 @@ def _unrecorded_sends(deliverer: Any) -> dict[int, int | None]:
 async def _run(config: Config) -> int:
     log.info("database: %s", config.describe_db())
     service, fetcher = build_service(config, background_delivery=True)
+    _freeze_startup_objects()
     try:
         await service.run_forever()
     finally:
         await fetcher.aclose()
         _stop_parse_workers(service)
     return service.exit_code
+
+
+def _freeze_startup_objects() -> None:
+    """Move what start-up built (modules, watchlists, feed list, the service) out of the
+    cyclic garbage collector's sight: they live as long as the process, and each full
+    collection would walk them all again (CPython's advice, ``gc.freeze``). A warm
+    1,000-feed `poll --once` spent 30-45 ms in collections before."""
+    gc.freeze()
 
 
 def _stop_parse_workers(service: Service) -> None:
