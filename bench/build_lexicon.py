@@ -28,6 +28,14 @@ adjective or adverb), at most ``--synsets`` such keys a form. A sense's key is t
 commonest lemma among those whose first sense it is (the sense "take into custody" of
 arrest/collar/nab/apprehend is ``arrest``), so it meets the plain key of that word.
 
+Function words (the ``--stop`` most frequent forms of each language) are left out; one in
+which the reader's grammar fallback would find another word (الذي -> لذي "tasty") is written
+with the key ``-`` (no meaning). Variants measured and not kept (docs/dedup.md): French through
+Apertium's fr-es and spa-eng dictionaries (``--apertium``, Debian apertium-fr-es and
+apertium-eng-spa, GPL-2), WordNet's derivation and pertainym links (``--families``), fewer
+senses for English forms (``--english-senses``), no sense key among frequent English words
+(``--synset-stop``).
+
 Licence: FreeDict's dictionaries are GPL-2.0 or later, so the output file is too (its header
 says so; docs/architecture.md); WordNet's licence is permissive and asks for its notice, which
 the header carries.
@@ -43,7 +51,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from bot.core.meanings import MAX_KEYS, arabic_bases
+from bot.core.meanings import MAX_KEYS, NO_MEANING, MeaningLexicon, arabic_bases
 from bot.core.normalize import normalize
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -206,6 +214,7 @@ class WordNet:
         self.senses: dict[tuple[str, str], tuple[list[str], int]] = {}
         self.lemmas: dict[str, list[str]] = {}  # synset id -> its one-word lemmas
         self.exceptions: dict[tuple[str, str], str] = {}
+        self.family: dict[str, str] = {}  # synset -> the related synset whose key it takes
         for name, pos in _WN_POS:
             for line in (root / f"index.{name}").read_text(encoding="latin-1").splitlines():
                 if not line.strip() or line.startswith(" "):
@@ -219,8 +228,19 @@ class WordNet:
                 if not line.strip() or line.startswith(" "):
                     continue
                 f = line.split()
-                words = [f[4 + 2 * i].split("(")[0].lower() for i in range(int(f[3], 16))]
-                self.lemmas[f"{pos}{f[0]}"] = [w for w in words if w.isalpha()]
+                count = int(f[3], 16)
+                words = [f[4 + 2 * i].split("(")[0].lower() for i in range(count)]
+                synset = f"{pos}{f[0]}"
+                self.lemmas[synset] = [w for w in words if w.isalpha()]
+                at = 4 + 2 * count
+                for n in range(int(f[at])):
+                    symbol, offset, target = f[at + 1 + 4 * n : at + 4 + 4 * n]
+                    # an adjective's noun ("French" pertains to France), a noun's verb
+                    # (expulsion, the act of expelling): one family, one key
+                    if (pos in "as" and symbol == "\\" and target == "n") or (
+                        pos == "n" and symbol == "+" and target == "v"
+                    ):
+                        self.family.setdefault(synset, f"{target}{offset}")
             for line in (root / f"{name}.exc").read_text(encoding="latin-1").splitlines():
                 f = line.split()
                 if len(f) >= 2:
@@ -336,6 +356,10 @@ def build(
     synsets: int = 0,
     senses: int = 2,
     apertium: str = "off",
+    families: bool = False,
+    english_senses: int = 2,
+    block: bool = True,
+    synset_top: int = 0,
 ) -> dict[str, list[str]]:
     import snowballstemmer
     from wordfreq import top_n_list, zipf_frequency
@@ -347,7 +371,7 @@ def build(
     # French "des" is not Spanish "since", "the" is not French "thé"
     stopforms = {normalize(w) for lang in ("en", "fr", "ar") for w in top_n_list(lang, stop)}
 
-    def keys(english: Sequence[str]) -> list[str]:
+    def keys(english: Sequence[str], own: bool = False) -> list[str]:
         # the commonest English words first: "expel" before "centrifuge"
         out: list[str] = []
         ordered = sorted(english, key=lambda w: -zipf_frequency(w, "en"))
@@ -364,7 +388,7 @@ def build(
             # "apprehend" and "arrest" meet in their common sense (arrest)
             extra: list[str] = []
             for en in [w for w in ordered if w.isalpha()][:max_keys]:
-                for synset in wordnet.synsets(en, per_pos):
+                for synset in wordnet.synsets(en, own_pos if own else per_pos):
                     key = synset_key(synset)
                     if key and key not in out and key not in extra:
                         extra.append(key)
@@ -372,7 +396,11 @@ def build(
         return out
 
     wordnet = WordNet() if synsets else None
+    # a sense key that is a very frequent English word joins too much (attack's sense "round")
+    synset_stop = stopkeys | {stem(normalize(w)) for w in top_n_list("en", synset_top)}
     per_pos = {"n": senses, "v": senses, "a": 1, "r": 1}
+    # an English form's own senses (its translations' senses: per_pos)
+    own_pos = {"n": english_senses, "v": english_senses, "a": 1, "r": 1}
     canon: dict[str, str | None] = {}
 
     def synset_key(synset: str) -> str | None:
@@ -381,12 +409,15 @@ def build(
         if synset in canon:
             return canon[synset]
         assert wordnet is not None
+        if families and synset in wordnet.family:
+            canon[synset] = synset_key(wordnet.family[synset])
+            return canon[synset]
         pos = synset[0]
         lemmas = wordnet.lemmas.get(synset, [])
         first = [w for w in lemmas if wordnet.senses[(w, pos)][0][:1] == [synset]]
         pick = max(first or lemmas, key=lambda w: zipf_frequency(w, "en"), default=None)
         k = base(stem(pick)) if pick else None
-        canon[synset] = k if k and len(k) >= 3 and k not in stopkeys else None
+        canon[synset] = k if k and len(k) >= 3 and k not in synset_stop else None
         return canon[synset]
 
     def base(key: str) -> str:
@@ -404,7 +435,7 @@ def build(
     for word in top_n_list("en", top):
         form = _single(word)
         if form and form.isalpha() and form.isascii() and form not in stopforms:
-            k = keys([form])
+            k = keys([form], own=True)
             if k:
                 lexicon[form] = k
     for lang, to_en, from_en, lemmas in (
@@ -431,6 +462,13 @@ def build(
             if k:
                 # a Latin form that is also an English word keeps its English key first
                 lexicon[form] = list(dict.fromkeys([*lexicon.get(form, []), *k]))[:MAX_KEYS]
+    if block:
+        # a function word must mean nothing: without a line of its own, the reader's grammar
+        # fallback would give it another word's meaning (الذي -> لذي "tasty", التي -> "alt")
+        reader = MeaningLexicon({f: frozenset(k) for f, k in lexicon.items()})
+        for form in sorted(stopforms):
+            if form and " " not in form and form not in lexicon and reader.keys_of(form):
+                lexicon[form] = []
     return lexicon
 
 
@@ -472,6 +510,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--synsets", type=int, default=2, help="WordNet sense keys a form (0: no synonyms)"
     )
     parser.add_argument("--senses", type=int, default=2, help="senses of a noun or verb")
+    parser.add_argument("--no-block", action="store_true", help="no '-' lines for function words")
+    parser.add_argument(
+        "--synset-stop",
+        type=int,
+        default=0,
+        help="no sense key among the N most frequent English words",
+    )
+    parser.add_argument(
+        "--english-senses", type=int, default=2, help="senses of an English noun or verb"
+    )
+    parser.add_argument(
+        "--families",
+        action="store_true",
+        help="a noun sense takes its verb's key, an adjective its noun's (WordNet's links)",
+    )
     parser.add_argument(
         "--apertium",
         choices=("off", "fallback", "union"),
@@ -480,7 +533,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         " FreeDict lacks, or added to FreeDict's",
     )
     args = parser.parse_args(argv)
-    lexicon = build(args.top, args.stop, args.max_keys, args.synsets, args.senses, args.apertium)
+    lexicon = build(
+        args.top,
+        args.stop,
+        args.max_keys,
+        args.synsets,
+        args.senses,
+        args.apertium,
+        args.families,
+        args.english_senses,
+        not args.no_block,
+        args.synset_stop,
+    )
     lines = [
         HEADER.format(
             top=args.top,
@@ -490,7 +554,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             senses=args.senses,
         )
     ]
-    lines += [f"{form}\t{' '.join(keys)}\n" for form, keys in sorted(lexicon.items())]
+    lines += [f"{form}\t{' '.join(keys) or NO_MEANING}\n" for form, keys in sorted(lexicon.items())]
     args.out.write_text("".join(lines), encoding="utf-8")
     by_script = sum(1 for f in lexicon if _ARABIC.match(f))
     print(

@@ -82,6 +82,15 @@ def test_anchor_words_are_left_out() -> None:
     )
 
 
+def test_a_function_word_means_nothing() -> None:
+    """A ``-`` line blocks the grammar fallback: الذي ("which") is not لذي ("tasty")."""
+    lexicon = parse_meanings("لذي\ttasti\nالذي\t-\n")
+    assert lexicon.keys_of("الذي") == frozenset()
+    assert lexicon.keys_of("لذي") == {"tasti"}
+    assert lexicon("الذي لذي") == (frozenset({"tasti"}),)
+    assert parse_meanings("لذي\ttasti\n").keys_of("الذي") == {"tasti"}  # without the line
+
+
 def test_repeated_words_count_once() -> None:
     assert SMALL("soldat soldat soldats") == (frozenset({"soldier"}),)
 
@@ -99,6 +108,9 @@ def test_repeated_words_count_once() -> None:
         ("ambassadeur\tambassador2\n", "lower-case English stems"),
         ("a\tb c d e f g h i j\n", "at most"),
         ("x\tkey\nx\tkey\n", "given twice"),
+        ("\t-\n", "expected 'form<TAB>keys'"),
+        ("-\n", "expected 'form<TAB>keys'"),
+        ("x\t- key\n", "lower-case English stems"),
     ],
 )
 def test_bad_files_are_refused(text: str, message: str) -> None:
@@ -126,6 +138,8 @@ def test_shipped_file_loads_and_translates() -> None:
     assert "kill" in lexicon.keys_of("tues")  # French participle, accent folded
     # function words are not content words
     assert not lexicon.keys_of("the") and not lexicon.keys_of("des") and not lexicon.keys_of("في")
+    # nor through the grammar fallback (الذي is not لذي "tasty")
+    assert not lexicon.keys_of("الذي") and not lexicon.keys_of("التي")
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,8 @@ compared word by word whatever their language (``shared_meanings``). The table i
 
 A form missing from the table is looked up again without what grammar adds: for Arabic the
 proclitics و ف ب ل ك, the article ال / لل, a verb prefix (ت ي ن ا) or a common ending
-(ات ون ين ه ها هم ي); for Latin script a plural -s / -x.
+(ات ون ين ه ها هم ي); for Latin script a plural -s / -x. A function word has a line of its
+own that says it means nothing (``-``), so that the fallback does not read another word in it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from bot.core.errors import MeaningLexiconError
 from bot.core.normalize import normalize
 
 __all__ = [
+    "NO_MEANING",
     "MeaningLexicon",
     "MeaningLexiconError",
     "arabic_bases",
@@ -34,6 +36,9 @@ _SUFFIXES = ("ات", "ون", "ين", "ان", "ه", "ها", "هم", "ي", "يه",
 _VERB_PREFIXES = ("ي", "ت", "ن", "ا", "است", "سي", "ست")
 # A word whose keys are this many or more says little (a form of many unrelated senses).
 MAX_KEYS = 8
+# The keys of a form that means nothing (a function word): its line blocks the grammar
+# fallback, which would otherwise find another word in it (الذي -> لذي "tasty").
+NO_MEANING = "-"
 
 
 def _is_arabic(word: str) -> bool:
@@ -127,7 +132,8 @@ def shared_meanings(a: tuple[frozenset[str], ...], b: tuple[frozenset[str], ...]
 
 def parse_meanings(text: str, where: str = "meaning_lexicon.tsv") -> MeaningLexicon:
     """A MeaningLexicon from the text of the data file: ``#`` comment lines, then one
-    ``form<TAB>key key ...`` line per form (forms normalised, keys lower-case ASCII)."""
+    ``form<TAB>key key ...`` line per form (forms normalised, keys lower-case ASCII), or
+    ``form<TAB>-`` for a form that means nothing (a function word)."""
     table: dict[str, frozenset[str]] = {}
     shared: dict[str, frozenset[str]] = {}  # one frozenset per distinct key list (memory)
     for n, line in enumerate(text.splitlines(), start=1):
@@ -137,6 +143,8 @@ def parse_meanings(text: str, where: str = "meaning_lexicon.tsv") -> MeaningLexi
         keys = rest.split()
         if not tab or not form or not keys:
             raise MeaningLexiconError(f"{where}:{n}: expected 'form<TAB>keys', got {line[:60]!r}")
+        if keys == [NO_MEANING]:
+            keys = []  # a function word: no meaning, and no fallback to another word's
         if normalize(form) != form or " " in form:
             raise MeaningLexiconError(f"{where}:{n}: form {form[:40]!r} is not one normalised word")
         if not all(k.isascii() and k.isalpha() and k.islower() for k in keys):
