@@ -16,11 +16,12 @@ own that says it means nothing (``-``), so that the fallback does not read anoth
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from bot.core.errors import MeaningLexiconError
-from bot.core.normalize import normalize
+from bot.core.normalize import fold, normalize
 
 __all__ = [
     "NO_MEANING",
@@ -39,6 +40,8 @@ MAX_KEYS = 8
 # The keys of a form that means nothing (a function word): its line blocks the grammar
 # fallback, which would otherwise find another word in it (الذي -> لذي "tasty").
 NO_MEANING = "-"
+_PLAIN = re.compile(r"[a-z]+")
+_KEYS = re.compile(r"[a-z]+(?: [a-z]+)*")
 
 
 def _is_arabic(word: str) -> bool:
@@ -145,15 +148,20 @@ def parse_meanings(text: str, where: str = "meaning_lexicon.tsv") -> MeaningLexi
             raise MeaningLexiconError(f"{where}:{n}: expected 'form<TAB>keys', got {line[:60]!r}")
         if keys == [NO_MEANING]:
             keys = []  # a function word: no meaning, and no fallback to another word's
-        if normalize(form) != form or " " in form:
+        # a lower-case ASCII word is normalised already; others are folded to check (fold, not
+        # normalize: 40,000 forms would only churn normalize's small cache of titles)
+        if not _PLAIN.fullmatch(form) and (fold(form).casefold() != form or " " in form):
             raise MeaningLexiconError(f"{where}:{n}: form {form[:40]!r} is not one normalised word")
-        if not all(k.isascii() and k.isalpha() and k.islower() for k in keys):
-            raise MeaningLexiconError(f"{where}:{n}: keys must be lower-case English stems")
-        if len(keys) > MAX_KEYS:
-            raise MeaningLexiconError(f"{where}:{n}: at most {MAX_KEYS} keys a form")
+        known = shared.get(rest)
+        if known is None:  # each distinct key list is checked once
+            if keys and not _KEYS.fullmatch(" ".join(keys)):
+                raise MeaningLexiconError(f"{where}:{n}: keys must be lower-case English stems")
+            if len(keys) > MAX_KEYS:
+                raise MeaningLexiconError(f"{where}:{n}: at most {MAX_KEYS} keys a form")
+            known = shared[rest] = frozenset(keys)
         if form in table:
             raise MeaningLexiconError(f"{where}:{n}: {form!r} given twice")
-        table[form] = shared.setdefault(rest, frozenset(keys))
+        table[form] = known
     if not table:
         raise MeaningLexiconError(f"{where}: no entries")
     return MeaningLexicon(table)
