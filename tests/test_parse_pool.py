@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import multiprocessing
 import os
+import pickle
 from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
+from datetime import UTC, datetime
 
 import pytest
 
 import bot.feeds.parse_pool as parse_pool
 import bot.feeds.parser as parser_module
+from bot.core.models import Item
 from bot.feeds.parse_pool import ParsePool, parse_and_key
 from tests.fakes.feed_server import rss
 
@@ -100,3 +105,16 @@ def test_workers_keep_what_they_inherited_out_of_their_collections(pool: ParsePo
     assert frozen_in_worker > 1000  # the modules, watchlists... the parent held at the fork
     assert gc.get_freeze_count() == 0
     assert pool.submit(gc.get_freeze_count).result(timeout=30) == frozen_in_worker
+
+
+def test_an_item_comes_back_from_a_worker_with_every_field() -> None:
+    """Items cross the process boundary by ``Item.__reduce__`` (one constructor call): each
+    field must come back in its place, a new field included."""
+    values: dict[str, object] = {
+        f.name: f"value of {f.name}" for f in dataclasses.fields(Item) if f.name != "published"
+    }
+    values["published"] = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
+    item = Item(**values)  # type: ignore[arg-type]
+    for copied in (pickle.loads(pickle.dumps(item, pickle.HIGHEST_PROTOCOL)), copy.deepcopy(item)):
+        assert copied == item
+        assert {f.name: getattr(copied, f.name) for f in dataclasses.fields(Item)} == values

@@ -45,6 +45,26 @@ class Item:
     language: str | None = None  # as the source reports it (GDELT: "French")
     country: str | None = None  # the outlet's country, as the source reports it (GDELT)
 
+    def __reduce__(self) -> tuple[type[Item], tuple[object, ...]]:
+        """Pickled as its fields, rebuilt by one constructor call: parse workers send about
+        50,000 items in a cold 1,000-feed cycle, and dataclasses' own ``__setstate__`` looks
+        up the field list and sets each field apart, item by item (3x the cost)."""
+        return (
+            Item,
+            (
+                self.feed_url,
+                self.source,
+                self.guid,
+                self.link,
+                self.title,
+                self.summary,
+                self.published,
+                self.origin,
+                self.language,
+                self.country,
+            ),
+        )
+
 
 class SourceKind(StrEnum):
     """What a feed-list entry reads. Every kind goes through the same pipeline."""
