@@ -38,6 +38,9 @@ _APOSTROPHES = re.compile("['’ʼ`´]")
 _HYPHENS = re.compile("[‐‑-]")
 
 _ALIAS, _EXCLUDE, _IGNORE, _CONTEXT, _INSIDE, _OUTSIDE = range(6)
+# What the folded automaton holds for a key: its length, its (kind, ref) payloads, and
+# whether one of them is an alias.
+_KeyValue = tuple[int, tuple[tuple[int, int], ...], bool]
 # A year as an item dates itself: after a month, or after "in", "en", "since", "عام"...
 _YEAR = re.compile(
     r"\b(?:in|en|of|de|since|depuis|from|until|year|annee|im|nel|del|ano|عام|سنه|january|february|march|april|may|june|july|"
@@ -212,6 +215,11 @@ def match_text(text: str) -> str:
     return fold(text)
 
 
+def _found_any(automaton: ahocorasick.Automaton, text: str) -> bool:
+    """Whether any key of ``automaton`` occurs in ``text`` (the scan stops at the first)."""
+    return next(automaton.iter(text), None) is not None
+
+
 def _plain(text: str) -> str:
     if "<" in text:
         text = TAG.sub(" ", text)
@@ -246,6 +254,10 @@ class Matcher:
         self._exclude_owner: list[int] = []
         self._ignore_owner: list[int] = []
         self._has_folded = False
+        # Every alias key, casefolded: the folded keys that belong to an alias (not only to a
+        # context, scope, exclude or ignore phrase) and the case-kept ones. Most items hold
+        # none, and one scan of this automaton says so.
+        self._alias_keys: ahocorasick.Automaton | None = None
         self._empty = True
 
     @property
@@ -326,9 +338,12 @@ class Matcher:
                     add(folded, key, (_IGNORE, len(m._ignores) - 1))
         m._exclude_owner = _owners(m, "exclude")
         m._ignore_owner = _owners(m, "ignore")
+        alias_keys = ahocorasick.Automaton()
         for key, payloads in folded.items():
             has_alias = any(kind == _ALIAS for kind, _ref in payloads)
             m._folded.add_word(key, (len(key), tuple(payloads), has_alias))
+            if has_alias:
+                alias_keys.add_word(key, True)
         if folded:
             m._folded.make_automaton()
             m._has_folded = True
@@ -336,7 +351,12 @@ class Matcher:
             m._cased = ahocorasick.Automaton()
             for key, payloads in cased.items():
                 m._cased.add_word(key, (len(key), tuple(payloads), True))
+                # A case-kept key found in a text is found casefolded in the casefolded text.
+                alias_keys.add_word(key.casefold(), True)
             m._cased.make_automaton()
+        if len(alias_keys):
+            alias_keys.make_automaton()
+            m._alias_keys = alias_keys
         m._empty = not m._aliases
         return m
 
@@ -355,6 +375,7 @@ class Matcher:
         scans = []
         plains = ["", ""]
         alias_seen = False
+        alias_keys = self._alias_keys
         for fi, text in enumerate((title, summary)):
             if not text:
                 continue
@@ -363,8 +384,15 @@ class Matcher:
             plains[fi] = text
             kept = prefolded[fi] if prefolded is not None else fold(text)
             padded = f" {kept.casefold()} "
-            folded = list(self._folded.iter(padded)) if self._has_folded else []
-            cased = list(self._cased.iter(f" {kept} ")) if self._cased is not None else []
+            # Every key is looked for only in a field that holds some alias (or, below, when
+            # the other field does): most items hold none, and one scan of alias_keys says so.
+            folded = None
+            cased = []
+            if alias_keys is not None and _found_any(alias_keys, padded):
+                folded = self._scan_folded(padded)
+                cased = list(self._cased.iter(f" {kept} ")) if self._cased is not None else []
+                if cased or any(value[2] for _end, value in folded):
+                    alias_seen = True
             regex_hits = [
                 (ai, start - 1, end)
                 for pattern, ai, case_sensitive in self._regexes
@@ -372,13 +400,15 @@ class Matcher:
                     pattern, f" {kept} " if case_sensitive else padded
                 )
             ]
-            if cased or regex_hits or any(value[2] for _end, value in folded):
+            if regex_hits:
                 alias_seen = True
             scans.append((fi, folded, cased, regex_hits, padded))
         if not alias_seen:  # the common case: nothing watched in this item
             return NO_MATCH
         found = _Found()
-        for fi, folded, cased, regex_hits, padded in scans:
+        for fi, scanned, cased, regex_hits, padded in scans:
+            # A field without an alias is scanned now: its contexts count for the other field.
+            folded = scanned if scanned is not None else self._scan_folded(padded)
             found.padded[fi] = padded
             aliases, contexts = found.aliases, found.contexts
             for end, (length, payloads, _has_alias) in folded:
@@ -398,6 +428,9 @@ class Matcher:
             for ai, start, end in regex_hits:
                 found.aliases.append((ai, fi, start, end))
         return self._decide(found, plains)
+
+    def _scan_folded(self, padded: str) -> list[tuple[int, _KeyValue]]:
+        return list(self._folded.iter(padded)) if self._has_folded else []
 
     def _regex_spans(self, pattern: regex.Pattern[str], text: str) -> list[tuple[int, int]]:
         """Match spans of one regex alias, within REGEX_TIME_LIMIT (none when it runs out)."""
