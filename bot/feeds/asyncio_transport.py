@@ -211,7 +211,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         except (OSError, EOFError) as exc:  # ssl.SSLError is an OSError
             await self.aclose()
             raise httpcore.ConnectError(exc) from exc
-        except BaseException:
+        except BaseException:  # cancelled too: close the half-open connection, then re-raise
             await self.aclose()
             raise
         if tls is None:  # the connection ended during the handshake
@@ -340,7 +340,7 @@ class _ResponseStream(httpx.AsyncByteStream):
         try:
             async for part in self._stream:
                 yield part
-        except Exception as exc:
+        except Exception as exc:  # httpcore's errors become httpx's (as in httpx); others re-raised
             error = as_httpx_error(exc)
             if error is exc:
                 raise
@@ -378,7 +378,7 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
         )
         try:
             response = await self.pool.handle_async_request(core_request)
-        except Exception as exc:
+        except Exception as exc:  # httpcore's errors become httpx's (as in httpx); others re-raised
             error = as_httpx_error(exc)
             if error is exc:
                 raise
