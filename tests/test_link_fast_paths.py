@@ -231,6 +231,8 @@ def test_plain_links_take_the_fast_path_and_keep_their_meaning(link: str, expect
         "http://example.org:99999/a",
         "http://[::1/a",
         "https://℀.com/",
+        "https://bamakó.ml/a",  # an IDN host, not in its punycode form
+        "https://xn--bamak-4ta.ml/a",
         "http://exa\x00mple.org/a",
         "http:///example.org/a",
         "https://example.org/" + "a" * 100_000,
