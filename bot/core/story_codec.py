@@ -1,7 +1,7 @@
 """Story signatures as bytes and back: a strict, versioned format read by this module alone.
 
 A restart re-indexes the story window (bot.cycle.story_grouping); computing a signature costs
-about half a millisecond, reading it back from its stored bytes a few microseconds. The format
+about half a millisecond, reading it back from its stored bytes 0.03-0.04 ms. The format
 is ours, never pickle: a header (magic, version, CRC-32 of the rest, a digest of the inputs
 the signature was computed from), then the integer sets (the character 3-grams, the title's
 numbers) as little-endian int64 arrays and the raw byte fields, then one JSON array of the
