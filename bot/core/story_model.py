@@ -232,7 +232,9 @@ class Signature:
 
     def _keys(self, arabic: bool) -> frozenset[str]:
         # a name skeleton, and the skeleton less its last consonant (Dubois TBS / دوبوا TB,
-        # see name_skeleton.skeletons_match), marked with the script it is looked up in
+        # see name_skeleton.skeletons_match), marked with the script it is looked up in; and
+        # the meaning keys of the title's words (bot.core.meanings), so that a translation
+        # that shares no name is still found and ranked among the candidates
         script = "ka:" if arabic else "kl:"
         return frozenset(
             [
@@ -242,6 +244,7 @@ class Signature:
                 *("t:" + t for t in self.tokens),
                 *(script + k for k in self.skeletons),
                 *(script + k[:-1] for k in self.skeletons if len(k) > 2),
+                *("m:" + k for keys in self.meanings for k in keys),
             ]
         )
 
