@@ -283,3 +283,18 @@ def test_index_reads_event_times(event_before: float, arrival_before: float, joi
         plain = StoryGroups(MODEL)
         plain.add(1, sig(first), now)
         assert plain.match(sig(rewrite), now) is not None
+
+
+def test_a_report_outside_the_event_window_takes_no_candidate_place() -> None:
+    # One candidate only: last week's report of the same camp shares more keys than today's
+    # rewrite, but it cannot join; the lookup must score today's report instead.
+    now = T0 + timedelta(days=10)
+    old = sig(("Mali: JNIM claims attack on army camp in Boulkessi", ""))
+    today = sig(("JNIM attack on Boulkessi army camp", ""))
+    groups = StoryGroups(MODEL, candidates=1)
+    groups.add(2, today, now, now)
+    groups.add(1, old, now, now - timedelta(days=6))  # arrived now, published last week
+    query = sig(("Mali: JNIM claims attack on army camp in Boulkessi, near Burkina", ""))
+    assert groups.candidates_for(query, now, now) == [0]
+    hit = groups.match(query, now, event_at=now)
+    assert hit is not None and hit.story_id == 2

@@ -107,8 +107,13 @@ class StoryGroups:
         heapq.heappush(self._expiry, (t, slot))
         self._live += 1
 
-    def candidates_for(self, sig: Signature) -> list[int]:
-        """Member slots worth scoring for ``sig``, most shared (rarity-weighted) keys first."""
+    def candidates_for(
+        self, sig: Signature, at: datetime | None = None, event_at: datetime | None = None
+    ) -> list[int]:
+        """Member slots worth scoring for ``sig``, most shared (rarity-weighted) keys first.
+        With ``at`` (and ``event_at``), only live members within the window of both: a
+        pruned slot, or a report published days before that arrived with this one, never
+        takes a candidate's place."""
         postings = self._postings
         weight: dict[int, float] = {}
         per_key = self.per_key
@@ -119,9 +124,24 @@ class StoryGroups:
             w = 1.0 / math.log2(2.0 + len(slots))
             for slot in slots[-per_key:] if len(slots) > per_key else slots:
                 weight[slot] = weight.get(slot, 0.0) + w
-        if len(weight) <= self.candidates:
-            return list(weight)
-        return heapq.nlargest(self.candidates, weight, key=weight.__getitem__)
+        if at is None:
+            if len(weight) <= self.candidates:
+                return list(weight)
+            return heapq.nlargest(self.candidates, weight, key=weight.__getitem__)
+        t = _ts(at)
+        e = _ts(event_at) if event_at is not None else t
+        window = self.window.total_seconds()
+        members = self._members
+        chosen: list[int] = []
+        # best first, skipping the slots that could not be compared anyway
+        for slot in sorted(weight, key=weight.__getitem__, reverse=True):
+            member = members[slot]
+            if member is None or abs(t - member[2]) > window or abs(e - member[3]) > window:
+                continue
+            chosen.append(slot)
+            if len(chosen) == self.candidates:
+                break
+        return chosen
 
     def match(
         self,
@@ -143,7 +163,7 @@ class StoryGroups:
         members = self._members
         best: dict[int, float] = {}
         scored: dict[int, float] = {}  # slot -> margin, reused by the linkage below
-        for slot in self.candidates_for(sig):
+        for slot in self.candidates_for(sig, at, event_at or at):
             member = members[slot]
             if member is None:
                 continue
