@@ -528,3 +528,36 @@ def test_a_failed_batch_of_feed_states_does_not_end_the_cycle(tmp_path: Path) ->
     states = repo.feeds.states()
     assert states[server.url("/ok.xml")].last_success_at  # stored with its items
     assert states[server.url("/down.xml")].consecutive_failures == 0  # lost: due again
+
+
+def test_a_bug_in_the_fetch_path_fails_that_feed_not_the_cycle(tmp_path: Path) -> None:
+    # An unexpected exception out of the fetcher (a transport bug) is the feed's failure,
+    # recorded with the kind "internal"; the other feeds of the cycle are stored and alerted.
+    with FeedServer() as server:
+        good = rss([{"title": "JNIM attack near Boulkessi", "link": "https://a.example/1",
+                     "guid": "a1", "pubDate": rfc822(time.time() - 600)}])  # fmt: skip
+        server.set("/good.xml", good)
+        server.set("/bug.xml", good)
+        urls = [server.url("/good.xml"), server.url("/bug.xml")]
+        deliverer = RecordingDeliverer()
+        pipeline, repo, fetcher, _ = make_pipeline(tmp_path / "nw.db", urls, deliverer=deliverer)
+        real_fetch = fetcher.fetch
+
+        async def fetch(url: str, *args: Any, **kwargs: Any) -> Any:
+            if url.endswith("/bug.xml"):
+                raise RuntimeError("transport bug")
+            return await real_fetch(url, *args, **kwargs)
+
+        fetcher.fetch = fetch  # type: ignore[method-assign]
+        reports: list[Any] = []
+
+        async def scenario() -> None:
+            reports.append(await pipeline.run_cycle(force=True))
+
+        drive(fetcher, scenario)
+        states = repo.feeds.states(urls)
+        bug = states[urls[1]]
+        assert bug.last_error_kind is not None and bug.last_error_kind.value == "internal"
+        assert bug.consecutive_failures == 1 and "RuntimeError" in (bug.last_error or "")
+        assert states[urls[0]].last_success_at is not None
+        assert reports[0].alerts == 1

@@ -302,7 +302,12 @@ class Pipeline:
         # A feed that moved permanently is fetched at its new address; its identity (the URL
         # the feed list names) and all its state stay on the original row.
         target = state.redirected_to or state.url
-        result = await self.fetcher.fetch(target, state.etag, state.last_modified)
+        try:
+            result = await self.fetcher.fetch(target, state.etag, state.last_modified)
+        except Exception as exc:  # a bug of the fetch path is this feed's failure, not the cycle's
+            log.exception("feed %s: fetching failed", state.url)
+            detail = f"internal error while fetching ({type(exc).__name__})"
+            result = FetchResult(target, error=FeedError(FeedErrorKind.INTERNAL, detail))
         if _unchanged(state, result) or result.error or result.body is None:
             return state, result, None
         try:
