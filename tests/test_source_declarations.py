@@ -46,6 +46,13 @@ selectors = { item = "article" }
 
 [[source]]
 kind = "fax"
+
+[[source]]
+kind = 7
+url = "https://journal.example/c"
+
+[[source]]
+url = "https://journal.example/d"
 """
 
 
@@ -62,6 +69,8 @@ def test_watchlist_source_tables() -> None:
     assert [(p.line, p.message.split(" (")[0]) for p in problems] == [
         (headers[3], "source: a page source needs the selectors item, title and link"),
         (headers[4], "source: source 'kind' must be one of telegram, gdelt, page, feed, not 'fax'"),
+        (headers[5], "source: source 'kind' must be one of telegram, gdelt, page, feed, not 7"),
+        (headers[6], "source: source 'kind' must be one of telegram, gdelt, page, feed, not None"),
     ]
 
 

@@ -109,9 +109,10 @@ def parse_source(text: str, origin: str) -> FeedSpec:
         raise SourceError(
             f"not a feed URL nor a source (http(s)://…, telegram:…, page:…, gdelt:…): {text!r}"
         )
-    if kind == SourceKind.TELEGRAM:
+    source_kind = SourceKind(kind)
+    if source_kind is SourceKind.TELEGRAM:
         return telegram_spec(rest, origin)
-    if kind == SourceKind.GDELT:
+    if source_kind is SourceKind.GDELT:
         return gdelt_spec(rest, origin)
     try:
         words = shlex.split(rest)
@@ -134,18 +135,22 @@ def source_from_table(table: dict[str, Any], origin: str) -> FeedSpec:
     unknown = unknown_keys(table, SOURCE_KEYS)
     if unknown:
         raise SourceError(unknown_key(unknown[0], SOURCE_KEYS, "source"))
-    kind = table.get("kind")
     title = table.get("title")
     if title is not None and not isinstance(title, str):
         raise SourceError("source 'title' must be a string")
     wanted = {
-        "telegram": ("channel",),
-        "gdelt": ("query",),
-        "page": ("url", "selectors"),
-        "feed": ("url",),
+        SourceKind.TELEGRAM: ("channel",),
+        SourceKind.GDELT: ("query",),
+        SourceKind.PAGE: ("url", "selectors"),
+        SourceKind.FEED: ("url",),
     }
-    if kind not in wanted:
-        raise SourceError(f"source 'kind' must be one of {', '.join(wanted)}, not {kind!r}")
+    raw_kind = table.get("kind")
+    try:
+        kind = SourceKind(str(raw_kind))
+    except ValueError:
+        raise SourceError(
+            f"source 'kind' must be one of {', '.join(wanted)}, not {raw_kind!r}"
+        ) from None
     for key in wanted[kind]:
         if key not in table:
             raise SourceError(f"a {kind} source needs {key!r}")
@@ -155,11 +160,11 @@ def source_from_table(table: dict[str, Any], origin: str) -> FeedSpec:
     for key in ("channel", "query", "url"):
         if key in table and not isinstance(table[key], str):
             raise SourceError(f"source {key!r} must be a string")
-    if kind == "telegram":
+    if kind is SourceKind.TELEGRAM:
         return telegram_spec(table["channel"], origin, title)
-    if kind == "gdelt":
+    if kind is SourceKind.GDELT:
         return gdelt_spec(table["query"], origin, title)
-    if kind == "feed":
+    if kind is SourceKind.FEED:
         spec = parse_source(table["url"], origin)
         if spec.kind is not SourceKind.FEED:
             return spec
