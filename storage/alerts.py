@@ -498,7 +498,11 @@ def alert_record(row: Mapping[str, Any]) -> AlertRecord:
         priority=priority(row.get("priority")),
         entities=tuple(str(e) for e in json_list(row.get("entities"))),
         matches=tuple(
-            Hit(str(m.get("entity") or ""), str(m.get("alias") or ""), str(m.get("field") or ""))
+            Hit(
+                str(m.get("entity") or ""),
+                str(m.get("alias") or ""),
+                "summary" if m.get("field") == "summary" else "title",
+            )
             for m in json_list(row.get("matches"))
             if isinstance(m, dict)
         ),

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 import ahocorasick
 
@@ -56,6 +56,10 @@ SPECIFICITY = {
 }
 
 
+# How sure the gazetteer is of a place, as in ../shared/eval/places.json.
+Confidence = Literal["high", "medium", "low"]
+
+
 @dataclass(frozen=True, slots=True)
 class Place:
     """One place: names in EN/FR/AR (and variants), coordinates (WGS84) and their source.
@@ -74,7 +78,7 @@ class Place:
     lon: float
     names: tuple[str, ...]
     source: str
-    confidence: str = "medium"  # high / medium / low, as in ../shared/eval/places.json
+    confidence: Confidence = "medium"
     ambiguous: tuple[str, ...] = ()
     context: tuple[str, ...] = ()
     note: str = ""
@@ -291,9 +295,12 @@ def parse_place(entry: Mapping[str, Any], where: str = "place") -> Place:
         raise GazetteerError(f"{where}: ambiguous names {stray} are not among its names")
     if not any(normalize(n) for n in names):
         raise GazetteerError(f"{where}: no name survives normalisation")
-    confidence = _text(entry, "confidence", where, required=False) or "medium"
-    if confidence not in ("high", "medium", "low"):
-        raise GazetteerError(f"{where}: confidence must be high, medium or low")
+    confidence: Confidence
+    match _text(entry, "confidence", where, required=False) or "medium":
+        case "high" | "medium" | "low" as known:
+            confidence = known
+        case _:
+            raise GazetteerError(f"{where}: confidence must be high, medium or low")
     admin1 = _text(entry, "admin1", where, required=False) or None
     return Place(
         id=pid,

@@ -22,7 +22,7 @@ import regex
 from bot.core.normalize import fold, normalize
 from bot.core.salience import FIELD_WEIGHT, Shape, may_be_aside, mention_salience, shape
 from bot.core.text import TAG
-from bot.core.watchlist import FIELDS, PRIORITIES, ChatRoute, Entity, Priority, Scope
+from bot.core.watchlist import FIELDS, PRIORITIES, ChatRoute, Entity, Priority, Scope, TextField
 
 # Arabic proclitics allowed glued to the front of an Arabic phrase: the conjunctions و (and)
 # and ف (so), the prepositions ب (in/with) and ل (for/to), and a conjunction followed by a
@@ -81,7 +81,7 @@ class Hit:
 
     entity: str
     alias: str
-    field: str
+    field: TextField
 
 
 @dataclass(frozen=True, slots=True)
@@ -479,7 +479,7 @@ class Matcher:
                 phrase, fi = found.excludes[ei]
                 exclude(Rule.EXCLUDE, f"exclusion phrase {phrase!r} in {FIELDS[fi]}")
                 continue
-            kept: dict[tuple[str, str], list[tuple[int, int]]] = {}  # (alias, field) -> spans
+            kept: dict[tuple[str, TextField], list[tuple[int, int]]] = {}  # (alias, field) -> spans
             dropped: list[tuple[Rule, str]] = []
             found_context: list[str] = []
             for ai, fi, start, end in sorted(per_entity[ei], key=lambda ev: (ev[1], ev[2])):

@@ -9,7 +9,7 @@ import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal, TypeGuard
 from urllib.parse import quote_plus, urlsplit
 
 from bot.core.errors import SourceError
@@ -29,7 +29,15 @@ class Priority(StrEnum):
 
 
 PRIORITIES = tuple(Priority)
-FIELDS = ("title", "summary")
+# The item fields an alias is searched in.
+TextField = Literal["title", "summary"]
+FIELDS: tuple[TextField, ...] = ("title", "summary")
+
+
+def is_text_field(value: object) -> TypeGuard[TextField]:
+    """Whether ``value`` names one of ``FIELDS``."""
+    return value in FIELDS
+
 
 _TOP_KEYS = {"title", "description", "defaults", "entities", "feeds", "scopes", "source"}
 _DEFAULT_KEYS = {"priority", "fields", "chats", "min_salience", "scope"}
@@ -167,7 +175,7 @@ class Entity:
     exclude: tuple[str, ...] = ()  # any of these in the item: the entity does not alert
     ignore: tuple[str, ...] = ()  # an alias found only inside one of these does not count
     context: tuple[str, ...] = ()  # when set: one of these must also appear in the item
-    fields: tuple[str, ...] = FIELDS
+    fields: tuple[TextField, ...] = FIELDS
     priority: Priority = Priority.NORMAL
     chats: tuple[ChatRoute, ...] = ()  # empty: the default chats
     search: bool = False
@@ -673,15 +681,15 @@ class _Parser:
             return None
         return Priority(value)
 
-    def fields(self, value: Any, line: int) -> tuple[str, ...] | None:
-        if (
-            not isinstance(value, list)
-            or not value
-            or not all(isinstance(v, str) and v in FIELDS for v in value)
-        ):
+    def fields(self, value: Any, line: int) -> tuple[TextField, ...] | None:
+        if not isinstance(value, list) or not value:
             self.problem(line, f"'fields' must be a non-empty array of {' / '.join(FIELDS)}")
             return None
-        return tuple(dict.fromkeys(value))
+        fields = [v for v in value if is_text_field(v)]
+        if len(fields) != len(value):
+            self.problem(line, f"'fields' must be a non-empty array of {' / '.join(FIELDS)}")
+            return None
+        return tuple(dict.fromkeys(fields))
 
     def chats(self, value: Any, line: int) -> tuple[ChatRoute, ...]:
         if not isinstance(value, list):
