@@ -31,6 +31,9 @@ class Route:
     fault: str | None = None
     size: int = 11 * 1024 * 1024  # for "huge" / "huge-chunked"
     target: str | None = None  # for redirects
+    # Seconds before the answer starts (a busy server, or a client whose event loop was
+    # held meanwhile); a stopping server answers at once.
+    delay: float = 0.0
     last_modified: str = field(default_factory=lambda: formatdate(usegmt=True))
 
     @property
@@ -100,6 +103,8 @@ class FeedServer(LoopbackHTTPServer):
             self._record(path, 404, req)
             return self._send(req, 404, b"not found", "text/plain")
         fault = route.fault
+        if route.delay > 0:
+            self._stop.wait(route.delay)
         if fault == "drop":
             self._record(path, 0, req)
             req.close_connection = True
