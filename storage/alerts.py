@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.core.incidents import IncidentFields, PlaceRecord, merge_story_incident
@@ -18,6 +18,7 @@ from bot.core.records import (
     DeliveryStatus,
     FeedState,
     KnownItem,
+    PendingAlert,
     Priority,
     StoryMember,
     priority,
@@ -47,7 +48,9 @@ class NewItem:
 
 @dataclass(frozen=True, slots=True)
 class AlertDraft:
-    """An alert about to be stored. ``story_id`` None starts a new story."""
+    """An alert about to be stored. ``story_id`` None starts a new story, unless
+    ``group_later``: then it is stored without a story, in ``story_pending``, and
+    ``file_pending`` gives it its story (the cycle groups its alerts in event order)."""
 
     source: str
     title: str
@@ -60,9 +63,7 @@ class AlertDraft:
     chats: tuple[tuple[int | str, int | None], ...]  # (chat id or @channel, forum topic)
     story_id: int | None = None
     story_fingerprint: str | None = None
-    # A story started by an earlier draft of the same batch (feed body): the first draft with
-    # this key starts the story, the next ones join it (story_id None on all of them).
-    batch_story: int | None = None
+    group_later: bool = False
     lang: str = ""  # ISO 639-1 code guessed from the text, "" when unknown
     # Incident fields (bot.core.incidents.Incident.fields()); None for a non-incident item.
     incident: IncidentFields | None = None
@@ -144,22 +145,20 @@ class AlertStore:
         ``also_seen`` is (alert_id, source) for items already alerted through another feed:
         the source is added to that alert's ``sources``. ``seen_keys`` (every key in the
         parsed body) get ``last_seen_at = now``, which retention pruning relies on.
+
+        Alerts drafted ``group_later`` are stored without a story (in ``story_pending``) and
+        are not in the returned list: ``file_pending`` files them.
         """
         stored: list[StoredAlert] = []
         at = iso(now)
-        batch_stories: dict[int, int] = {}
         with transaction(self.db):
             rows = []
             for item in items:
                 alert_id = None
-                if item.alert is not None:
-                    draft = item.alert
-                    key = draft.batch_story
-                    if draft.story_id is None and key is not None and key in batch_stories:
-                        draft = replace(draft, story_id=batch_stories[key])
-                    result = self._insert_alert(item, draft, now)
-                    if key is not None:
-                        batch_stories.setdefault(key, result.story_id)
+                if item.alert is not None and item.alert.group_later:
+                    alert_id = self._insert_pending(item, item.alert, now)
+                elif item.alert is not None:
+                    result = self._insert_alert(item, item.alert, now)
                     stored.append(result)
                     alert_id = result.alert_id
                 elif item.weak is not None:
@@ -247,6 +246,16 @@ class AlertStore:
                 [json.dumps(outlets), iso(now), story_id],
             )
             self._merge_story_incident(story_id, alert.incident)
+        alert_id = self._insert_alert_row(item, alert, story_id, new_story, now)
+        if alert.story_signature is not None:
+            self._save_signature(alert_id, alert.story_signature)
+        if new_story:
+            self._open_story(story_id, alert_id, alert.chats, now)
+        return StoredAlert(alert_id=alert_id, story_id=story_id, new_story=new_story)
+
+    def _insert_alert_row(
+        self, item: NewItem, alert: AlertDraft, story_id: int | None, new_story: bool, now: datetime
+    ) -> int:
         cursor = self.db.execute(
             "INSERT INTO alerts (item_key, story_id, feed_url, source, sources, title, link,"
             " summary, published_at, created_at, entities, matches, priority, delivered,"
@@ -272,34 +281,149 @@ class AlertStore:
                 *_incident_columns(alert.incident),
             ],
         )
-        alert_id = int(cursor.lastrowid or 0)
-        if alert.story_signature is not None:
-            tag, data = alert.story_signature
+        return int(cursor.lastrowid or 0)
+
+    def _save_signature(self, alert_id: int, signature: tuple[str, bytes]) -> None:
+        tag, data = signature
+        self.db.execute(
+            "INSERT OR REPLACE INTO story_signatures (alert_id, tag, data) VALUES (?, ?, ?)",
+            [alert_id, tag, data],
+        )
+
+    def _open_story(
+        self,
+        story_id: int,
+        alert_id: int,
+        chats: Sequence[tuple[int | str, int | None]],
+        now: datetime,
+    ) -> None:
+        """The alert is its story's first message: one outbox row per chat."""
+        self.db.execute("UPDATE stories SET first_alert_id = ? WHERE id = ?", [alert_id, story_id])
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO deliveries (alert_id, chat_id, thread_id, kind, status,"
+            " attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
+            [
+                (
+                    alert_id,
+                    chat,
+                    thread,
+                    DeliveryKind.ALERT,
+                    DeliveryStatus.PENDING,
+                    iso(now),
+                    iso(now),
+                )
+                for chat, thread in chats
+            ],
+        )
+
+    def _insert_pending(self, item: NewItem, alert: AlertDraft, now: datetime) -> int:
+        """An alert without its story yet: grouped by ``file_pending`` (the same cycle, or the
+        next one if the process died first)."""
+        alert_id = self._insert_alert_row(item, alert, None, False, now)
+        self.db.execute(
+            "INSERT INTO story_pending (alert_id, chats) VALUES (?, ?)",
+            [alert_id, json.dumps([list(c) for c in alert.chats])],
+        )
+        return alert_id
+
+    def pending_story_alerts(self) -> list[PendingAlert]:
+        """Alerts stored without their story yet, oldest first (a cycle holds a few dozen)."""
+        rows = self.db.execute(
+            "SELECT a.id, a.feed_url, a.source, a.title, a.summary, a.entities, a.published_at,"
+            " a.created_at, p.chats FROM story_pending p JOIN alerts a ON a.id = p.alert_id"
+            " ORDER BY a.id"
+        ).fetchall()
+        out = []
+        for alert_id, feed_url, source, title, summary, entities, published, created, chats in rows:
+            out.append(
+                PendingAlert(
+                    alert_id=int(alert_id),
+                    feed_url=feed_url,
+                    source=str(source or ""),
+                    title=str(title or ""),
+                    summary=str(summary or ""),
+                    entities=tuple(str(e) for e in json_list(entities)),
+                    published_at=parse_iso(published),
+                    created_at=parse_iso(created) or datetime.min.replace(tzinfo=UTC),
+                    chats=_chats(chats),
+                )
+            )
+        return out
+
+    def file_pending(
+        self,
+        alert: PendingAlert,
+        story_id: int | None,
+        now: datetime,
+        *,
+        signature: tuple[str, bytes] | None = None,
+        drop_if_outlet_reported: bool = True,
+    ) -> StoredAlert | None:
+        """Give a pending alert its story (``story_id`` None: it starts one, with its outbox
+        rows), inside the caller's transaction. A report joining a story that already has an
+        alert from its outlet (a feed that rotates GUIDs or links on every fetch) is not kept
+        as an alert: one alert row per story and outlet, as the item key stays recorded as
+        seen; None then. ``drop_if_outlet_reported`` False keeps it (the story was started by
+        the same feed body)."""
+        alert_id = alert.alert_id
+        self.db.execute("DELETE FROM story_pending WHERE alert_id = ?", [alert_id])
+        row = self.db.execute(
+            "SELECT sources, event_type, sub_event, fatalities, places, severity FROM alerts"
+            " WHERE id = ?",
+            [alert_id],
+        ).fetchone()
+        if row is None:  # pruned meanwhile
+            return None
+        # its outlet, then the feeds that carried the same article meanwhile (_add_source)
+        outlets = with_outlet([], alert.source)
+        for source in json_list(row[0]):
+            outlets = with_outlet(outlets, str(source))
+        if story_id is None:
+            at = iso(alert.created_at)
+            cursor = self.db.execute(
+                "INSERT INTO stories (title, created_at, updated_at, fingerprint, outlets,"
+                " edited_outlets) VALUES (?, ?, ?, NULL, ?, ?)",
+                [alert.title, at, at, json.dumps(outlets), FIRST_MESSAGE_OUTLETS],
+            )
+            story_id = int(cursor.lastrowid or 0)
             self.db.execute(
-                "INSERT OR REPLACE INTO story_signatures (alert_id, tag, data) VALUES (?, ?, ?)",
-                [alert_id, tag, data],
+                "UPDATE alerts SET story_id = ?, delivered = 1 WHERE id = ?", [story_id, alert_id]
             )
-        if new_story:
+            self._open_story(story_id, alert_id, alert.chats, now)
+            new_story = True
+        else:
+            if drop_if_outlet_reported and self.story_has_source(story_id, alert.source):
+                self.db.execute("UPDATE items SET alert_id = NULL WHERE alert_id = ?", [alert_id])
+                self.db.execute("DELETE FROM alerts WHERE id = ?", [alert_id])
+                self._add_outlets(story_id, outlets)
+                return None
+            self._add_outlets(story_id, outlets, updated=iso(now))
+            if any(value is not None for value in row[1:]):  # the alert names an incident
+                columns = ("event_type", "sub_event", "fatalities", "places", "severity")
+                fields = incident_fields(dict(zip(columns, row[1:], strict=True)))
+                self._merge_story_incident(story_id, fields)
             self.db.execute(
-                "UPDATE stories SET first_alert_id = ? WHERE id = ?", [alert_id, story_id]
+                "UPDATE alerts SET story_id = ?, delivered = 0 WHERE id = ?", [story_id, alert_id]
             )
-            self.db.conn.executemany(
-                "INSERT OR IGNORE INTO deliveries (alert_id, chat_id, thread_id, kind, status,"
-                " attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
-                [
-                    (
-                        alert_id,
-                        chat,
-                        thread,
-                        DeliveryKind.ALERT,
-                        DeliveryStatus.PENDING,
-                        iso(now),
-                        iso(now),
-                    )
-                    for chat, thread in alert.chats
-                ],
-            )
+            new_story = False
+        if signature is not None:
+            self._save_signature(alert_id, signature)
         return StoredAlert(alert_id=alert_id, story_id=story_id, new_story=new_story)
+
+    def _add_outlets(self, story_id: int, added: Sequence[str], updated: str | None = None) -> None:
+        """Name more outlets among a story's (the sent message is edited to name them)."""
+        row = self.db.execute("SELECT outlets FROM stories WHERE id = ?", [story_id]).fetchone()
+        if row is None:
+            return
+        before = json.loads(row[0]) if row[0] else []
+        outlets = before
+        for source in added:
+            outlets = with_outlet(outlets, source)
+        if outlets != before or updated is not None:
+            self.db.execute(
+                "UPDATE stories SET outlets = ?, updated_at = coalesce(?, updated_at) WHERE id = ?",
+                [json.dumps(outlets), updated, story_id],
+            )
 
     def _merge_story_incident(self, story_id: int, incident: IncidentFields | None) -> None:
         """A later report of a story updates the incident of its first alert (toll, places,
@@ -531,6 +655,16 @@ def incident_fields(row: Mapping[str, Any]) -> IncidentFields:
         stored_places(row.get("places")),
         row.get("severity"),
     )
+
+
+def _chats(value: Any) -> tuple[tuple[int | str, int | None], ...]:
+    """The chats of a ``story_pending`` row: JSON [[chat id or @channel, topic or null], ...]."""
+    out: list[tuple[int | str, int | None]] = []
+    for entry in json_list(value):
+        if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], int | str):
+            thread = entry[1] if isinstance(entry[1], int) else None
+            out.append((entry[0], thread))
+    return tuple(out)
 
 
 def _match_json(match: Hit) -> dict[str, str]:

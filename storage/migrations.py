@@ -480,6 +480,21 @@ def _story_signatures(db: Database) -> None:
     )
 
 
+@migration("0017_story_pending")
+def _story_pending(db: Database) -> None:
+    """Alerts stored but not yet grouped into a story. A cycle stores each feed's items as
+    its fetch ends, and groups the cycle's new alerts in the order of their events once the
+    fetches end (bot.cycle.story_grouping): a report that links two others then comes between
+    them, whichever feed ended first. A row keeps the chats its alert goes to if it starts a
+    story; grouping deletes it in the same transaction that files the alert. Rows left by a
+    process that died in between are grouped by the next cycle."""
+    db.execute(
+        "CREATE TABLE story_pending ("
+        " alert_id INTEGER PRIMARY KEY REFERENCES alerts(id) ON DELETE CASCADE,"
+        " chats TEXT NOT NULL)"
+    )
+
+
 # (pattern on the start of a stored message, kind): how the fetcher, the parser and the source
 # readers worded each failure before they named its kind. First match wins.
 _LEGACY_KINDS: tuple[tuple[re.Pattern[str], FeedErrorKind], ...] = tuple(

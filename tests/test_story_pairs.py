@@ -5,8 +5,8 @@ time gap says nothing and only event evidence can join them. The pairs are writt
 general kinds (same template with another town, one watched entity or its place in two
 events, politics and an attack of one actor, tolls that differ, the next step of a saga,
 EN/FR/AR rewrites, names across scripts), not copied from the dev set. Each pair is checked
-both ways through the two paths the bot uses: the online index (``StoryGroups.match``) and
-the one-body batch (``StoryModel.score``).
+both ways through the online index (``StoryGroups.match``, what the bot uses) and the pair
+score it ranks by (``StoryModel.score`` and the guard): both must agree.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.core.records import StoryMember
 from bot.core.story_index import StoryGroups
 from bot.core.story_model import Signature, conflict, event_evidence, later_step, signature
 from bot.cycle.story_grouping import (
@@ -44,14 +43,14 @@ def sig(text: Text) -> Signature:
 
 
 def grouped(a: Text, b: Text) -> bool:
-    """Whether b joins a's story, through the index and through the batch; both must agree."""
+    """Whether b joins a's story, through the index and by the pair score; both must agree."""
     sa, sb = sig(a), sig(b)
     groups = StoryGroups(MODEL)
     groups.add(1, sa, T0)
     hit = groups.match(sb, T0)
     by_index = hit is not None and hit.story_id == 1
-    by_batch = MODEL.score(sb, sa, 0.0) > 0 and not conflict(sb, sa)
-    assert by_index == by_batch, (a, b)
+    by_pair = MODEL.score(sb, sa, 0.0) > 0 and not conflict(sb, sa)
+    assert by_index == by_pair, (a, b)
     return by_index
 
 
@@ -216,43 +215,6 @@ def test_one_shared_entity_or_its_place_is_not_evidence() -> None:
     e = sig(("JNIM raid near Boulkessi", ""))
     f = sig(("Boulkessi: JNIM fighters overrun army post", ""))
     assert event_evidence(e, f)
-
-
-class _Rows:
-    """The one repository call the grouper makes at load: the stored members."""
-
-    def __init__(self, rows: list[StoryMember]) -> None:
-        self.rows = rows
-
-    @property
-    def alerts(self) -> _Rows:  # the repository's alerts aggregate
-        return self
-
-    def recent_story_members(self, since: datetime) -> list[StoryMember]:
-        return self.rows
-
-
-def test_commit_of_fewer_stored_than_assigned_rebuilds_from_storage() -> None:
-    # Two items of one body assigned, but only one stored (the other's key was stored by
-    # another feed meanwhile): the grouper must not fail the feed, and must index what is stored.
-
-    from bot.core.models import Item
-    from bot.cycle.story_grouping import StoryGrouper
-
-    title = "Mali: JNIM claims attack on army camp in Boulkessi"
-    stored = StoryMember(7, T0, title, "", ("JNIM", "Boulkessi"))
-    repo = _Rows([])
-    grouper = StoryGrouper(repo, timedelta(hours=72))  # type: ignore[arg-type]
-    grouper.begin_batch()
-    for n, text in enumerate((title, "Attack on Boulkessi camp claimed by JNIM")):
-        link = f"https://example.org/{n}"
-        item = Item("https://example.org/feed", "example", None, link, text, "", None)
-        grouper.assign(item, MATCHER.match(text, "").entities, T0)
-    repo.rows = [stored]
-    grouper.commit([7], T0)
-    assert len(grouper.index) == 1
-    hit = grouper.index.match(sig(("JNIM says it attacked the Boulkessi army camp", "")), T0)
-    assert hit is not None and hit.story_id == 7
 
 
 # The index reads event times (publication dates), not arrivals: (hours the member's event is

@@ -360,6 +360,22 @@ class StoryMember:
 
 
 @dataclass(frozen=True, slots=True)
+class PendingAlert:
+    """An alert stored by a cycle but not yet grouped into a story (table ``story_pending``):
+    what grouping reads, and the chats it goes to if it starts a story."""
+
+    alert_id: int
+    feed_url: str | None
+    source: str
+    title: str
+    summary: str
+    entities: tuple[str, ...]
+    published_at: datetime | None
+    created_at: datetime  # its arrival (the cycle that stored it)
+    chats: tuple[tuple[int | str, int | None], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class AccessEntry:
     """One line of the access log (pairing, roles, subscriptions, chat settings)."""
 

@@ -62,14 +62,6 @@ class Deliverer(Protocol):
     async def notify_admins(self, text: str) -> None: ...
 
 
-class StoryAssignmentLike(Protocol):
-    @property
-    def story_id(self) -> int | None: ...
-
-    @property
-    def batch_story(self) -> int | None: ...
-
-
 class SourceReaderLike(Protocol):
     """Reads a source that is not an http(s) feed (bot.feeds.sources): fetch and parse in one."""
 
@@ -79,16 +71,11 @@ class SourceReaderLike(Protocol):
 
 
 class StoryAssigner(Protocol):
-    """Assigns the alerted items of one feed body to stories (see bot.cycle.story_grouping): each
-    item sees the open stories and the items assigned before it in the same body."""
+    """Groups stored alerts into stories (see bot.cycle.story_grouping): the cycle stores each
+    feed's alerts without a story, then ``group_pending`` files every alert still without
+    one, in the order of their events, each seeing the open stories and the ones before it."""
 
-    def begin_batch(self) -> None: ...
-
-    def assign(self, item: Item, entities: Sequence[str], now: datetime) -> StoryAssignmentLike: ...
-
-    def commit(self, story_ids: Sequence[int], now: datetime) -> None: ...
-
-    def reload(self, now: datetime) -> None: ...
+    def group_pending(self, now: datetime) -> list[StoredAlert]: ...
 
 
 @dataclass(slots=True)
@@ -112,6 +99,10 @@ class CycleSettings:
     # `run`: hand each feed's new alerts to the deliverer as soon as they are stored, so one
     # slow feed never delays the alerts of the others. `poll --once` delivers once, at the end.
     deliver_per_feed: bool = False
+    # Alerts are grouped into stories once the cycle's fetches have ended, in the order of
+    # their events, whichever feed ended first (bot.cycle.story_grouping). With
+    # deliver_per_feed, a stored alert waits at most this long for the feeds still running.
+    story_hold_seconds: float = 15.0
 
     def default_chats(self) -> tuple[int, ...]:
         """Configured chats, then subscribed ones, without repeats."""
@@ -155,6 +146,8 @@ class Pipeline:
         self._feed_updates: list[tuple[FeedState, FeedState]] = []
         self._synced_specs: list[FeedSpec] | None = None
         self._guid_repeats_logged: set[str] = set()  # feeds already reported (repeated GUIDs)
+        # monotonic time the oldest alert not yet grouped into a story was stored
+        self._held_since: float | None = None
 
     def seconds_until_next_due(self) -> float | None:
         """How long until the next feed is due (0 when one already is); None: no feed."""
@@ -197,20 +190,34 @@ class Pipeline:
             task = asyncio.ensure_future(self._fetch(state, delay))
             task.add_done_callback(done.put_nowait)
             tasks.add(task)
+        # Alerts a dead process (or a failed grouping) left without their story go first.
+        self._held_since = time.monotonic()
+        new_alerts.extend(await self._group_stories(report))
+        per_feed = self.settings.deliver_per_feed
         try:
             while tasks:
-                group = [await done.get()]
+                wait = self._hold_left() if per_feed else None
+                try:
+                    first = await asyncio.wait_for(done.get(), wait)
+                except TimeoutError:  # held long enough: file and send what is stored
+                    new_alerts.extend(await self._group_stories(report))
+                    continue
+                group = [first]
                 await asyncio.sleep(0)  # let the feeds that ended meanwhile queue up
                 while not done.empty() and len(group) < _STORE_GROUP:
                     group.append(done.get_nowait())
                 tasks.difference_update(group)
                 stored = self._process_group([task.result() for task in group], report)
                 new_alerts.extend(stored)
-                if stored and self.settings.deliver_per_feed:
+                if stored and per_feed:
                     await self._deliver(stored)
+                if per_feed and self._hold_left() == 0.0:
+                    new_alerts.extend(await self._group_stories(report))
                 if len(self._feed_updates) >= _FEED_UPDATE_BATCH:
                     failed = self._flush_feed_updates()
                     report.storage_error = report.storage_error or failed
+            # every fetch ended: the cycle's alerts are filed together, in event order
+            new_alerts.extend(await self._group_stories(report))
         finally:
             for task in tasks:  # only when the cycle itself fails or is cancelled
                 task.cancel()
@@ -236,13 +243,42 @@ class Pipeline:
             await self.deliverer.deliver(new_alerts)
         return report
 
+    def _hold_left(self) -> float | None:
+        """Seconds until the stored, ungrouped alerts have waited ``story_hold_seconds``
+        (0 when they have); None when none waits."""
+        if self._held_since is None:
+            return None
+        waited = time.monotonic() - self._held_since
+        return max(0.0, self.settings.story_hold_seconds - waited)
+
+    async def _group_stories(self, report: CycleReport) -> list[StoredAlert]:
+        """File the stored alerts that have no story yet (one transaction, event order) and,
+        with deliver_per_feed, hand the ones that start a story to the deliverer. Never
+        raises: on failure they stay pending (in SQLite) for the next cycle."""
+        if self.stories is None or self._held_since is None:
+            return []
+        self._held_since = None
+        try:
+            filed = self.stories.group_pending(self.clock())
+        except sqlite3.Error as exc:
+            log.error("cannot group alerts into stories: %s", exc)
+            report.storage_error = report.storage_error or f"{exc}"
+            return []
+        except Exception:  # boundary: a bug here never ends the cycle; the alerts stay stored
+            log.exception("grouping alerts into stories failed")
+            return []
+        new = [alert for alert in filed if alert.new_story]
+        if new and self.settings.deliver_per_feed:
+            await self._deliver(new)
+        return new
+
     def _process_group(self, group: Sequence[_Fetched], report: CycleReport) -> list[StoredAlert]:
         """Process fetched feeds; those with items are stored in one commit group.
 
         Nothing here awaits, so no other coroutine writes inside the group's transaction.
         A feed whose storing fails is rolled back alone (its savepoint); if the commit of the
-        group fails, none of the group's feeds is stored: each is counted as failed, due
-        again, and the story index is rebuilt from what SQLite holds.
+        group fails, none of the group's feeds is stored: each is counted as failed and due
+        again.
         """
         new_alerts: list[StoredAlert] = []
         stored_feeds: list[str] = []
@@ -265,8 +301,6 @@ class Pipeline:
             for url in stored_feeds:
                 report.errors += 1
                 report.feed_errors[url] = _internal(exc)
-            if self.stories is not None:
-                self.stories.reload(self.clock())
             return []
         return new_alerts
 
@@ -521,8 +555,8 @@ class Pipeline:
             url, new_items, now, (state, success), also_seen, seen_keys=seen_keys
         )
         self._notices.extend([recovered] if recovered else [])
-        if self.stories is not None:
-            self.stories.commit([alert.story_id for alert in stored], now)
+        if self._held_since is None and any(i.alert and i.alert.group_later for i in new_items):
+            self._held_since = time.monotonic()  # (rolled back with its group: none is held)
         return [s for s in stored if s.new_story]
 
     def _select_new(
@@ -556,8 +590,6 @@ class Pipeline:
         seen_articles: set[str] = set()
         backfill_from = now - timedelta(hours=self.settings.backfill_hours)
         matcher = self.matcher()
-        if self.stories is not None:
-            self.stories.begin_batch()
         new_items: list[NewItem] = []
         also_seen: list[tuple[int, str]] = []
         seen_urls: set[str] = set()
@@ -584,19 +616,6 @@ class Pipeline:
                 result = matcher.match(item.title, item.summary, texts.get(key))
                 if result:
                     draft = self._draft(item, result, now)
-                    if draft.story_id is not None and self.repo.alerts.story_has_source(
-                        draft.story_id, item.source
-                    ):
-                        # The same story from the same outlet again, e.g. a feed that
-                        # rotates GUIDs or links on every fetch: one alert row per story
-                        # and outlet (the item key is still recorded as seen).
-                        log.debug(
-                            "feed %s: %r already alerted for story %s",
-                            item.feed_url,
-                            item.title[:60],
-                            draft.story_id,
-                        )
-                        draft = None
                 elif getattr(result, "weak", ()):
                     weak = _weak_draft(item, result)
             new_items.append(
@@ -630,12 +649,6 @@ class Pipeline:
         )
 
     def _draft(self, item: Item, result: MatchResult, now: datetime) -> AlertDraft:
-        story_id, batch_story, story_signature = (None, None, None)
-        if self.stories is not None:
-            where = self.stories.assign(item, result.entities, now)
-            story_id, batch_story = where.story_id, where.batch_story
-            # (tag, bytes) stored with the alert for the next re-index (story_grouping)
-            story_signature = getattr(where, "signature", None)
         routed = tuple(_route(c) for c in result.chats)
         defaults: tuple[tuple[int | str, int | None], ...] = ()
         if not routed or getattr(result, "to_default", False):
@@ -656,11 +669,11 @@ class Pipeline:
             matches=tuple(result.hits),
             priority=priority_for(incident, result.priority),
             chats=chats,
-            story_id=story_id,
-            batch_story=batch_story,
             lang=guess_language(item.title, item.summary),
             incident=incident.fields() if incident.event_type or incident.places else None,
-            story_signature=story_signature,
+            # Its story is found once the cycle's fetches end (_group_stories); without a
+            # grouper every alert starts its own story.
+            group_later=self.stories is not None,
         )
 
 

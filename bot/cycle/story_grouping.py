@@ -1,6 +1,6 @@
 """Group alerts into stories across feeds: the core StoryGroups, its model and gazetteer loaded
-from data files, rebuilt from SQLite at start, with the items of one feed body visible to
-each other before they are stored."""
+from data files, rebuilt from SQLite at start; a cycle's stored alerts are grouped together,
+in the order of their events, each visible to the next."""
 
 from __future__ import annotations
 
@@ -12,16 +12,16 @@ import sqlite3
 import tomllib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 
 from bot.core.gazetteer import PlaceKind
 from bot.core.meanings import MeaningLexicon
-from bot.core.models import Item
+from bot.core.models import StoredAlert
 from bot.core.normalize import normalize
-from bot.core.records import StoryMember
+from bot.core.records import PendingAlert, StoryMember
 from bot.core.story_actions import ActionLexicon, parse_actions
 from bot.core.story_codec import (
     SignatureCodecError,
@@ -34,7 +34,6 @@ from bot.core.story_model import (
     PlaceFinder,
     Signature,
     StoryModel,
-    conflict,
     parse_story_model,
     signature,
 )
@@ -42,6 +41,7 @@ from bot.cycle.story_signatures import signature_tag
 from bot.data.gazetteer_file import load_default_gazetteer
 from bot.data.meaning_file import load_default_meanings
 from storage.repository import Repository
+from storage.transactions import transaction
 
 log = logging.getLogger("newswatch.stories")
 
@@ -132,14 +132,24 @@ def _gc_paused() -> Iterator[None]:
 
 
 @dataclass(frozen=True, slots=True)
-class StoryAssignment:
-    """Where an item goes: an existing story (``story_id``), or a story of this batch
-    (``batch_story``: the first draft with that key starts it, the next ones join it), and
-    its signature to store with it ((tag, bytes), None when signatures are not stored)."""
+class Placement:
+    """Where a report goes: an open story (``story_id``) or a new one (None), with what the
+    index keeps of it and its signature's bytes to store with it ((tag, bytes), None when
+    signatures are not stored)."""
 
     story_id: int | None
-    batch_story: int | None
-    signature: tuple[str, bytes] | None = None
+    signature: Signature
+    arrived: datetime
+    event: datetime
+    stored: tuple[str, bytes] | None = None
+
+
+def event_order(alerts: Iterable[PendingAlert]) -> list[PendingAlert]:
+    """Alerts in the order their events happened (ties: the order they were stored). Online
+    grouping links a report to the story of its best match, so a report that links two
+    others must come between them: fed in the order feeds ended, it may come last, and the
+    other two start two stories."""
+    return sorted(alerts, key=lambda a: (event_time(a.published_at, a.created_at), a.alert_id))
 
 
 # A signature's lexicons: gazetteer places, action classes, meanings (each may be absent).
@@ -147,8 +157,9 @@ Lexicons = tuple[PlaceFinderFn | None, ActionLexicon | None, MeaningLexicon | No
 
 
 class StoryGrouper:
-    """Implements the pipeline's StoryAssigner: ``begin_batch``, ``assign`` each alerted item of
-    a feed body, then ``commit`` the story ids the batch was stored under.
+    """Implements the pipeline's StoryAssigner: the pipeline stores each feed's alerts without
+    a story (``AlertDraft.group_later``), then ``group_pending`` gives the stored ones their
+    stories, in event order, each indexed before the next is placed.
 
     With ``store_signatures`` (the service and `poll --once`), each assignment carries its
     signature's bytes, stored with the alert (table ``story_signatures``), and ``load`` reads
@@ -176,8 +187,6 @@ class StoryGrouper:
         self._wanted = (places, actions, meanings)
         self._lexicons: Lexicons | None = None
         self.index = StoryGroups(self.model, window=window)
-        # this feed body's assigned items: signature, event time, where it went
-        self._batch: list[tuple[Signature, datetime, StoryAssignment]] = []
         self._loaded = False
         shipped = all(w is True for w in self._wanted)
         self._store = store_signatures and shipped
@@ -296,58 +305,88 @@ class StoryGrouper:
 
     def reload(self, now: datetime) -> None:
         """Rebuild the index from what SQLite holds (after stored stories were rolled back)."""
-        self._batch = []
         self.index = StoryGroups(self.model, window=self.window)
         self.load(now)
 
-    def begin_batch(self) -> None:
-        """Start a feed body: forget what an earlier, unstored batch assigned."""
-        self._batch = []
+    def place(
+        self,
+        title: str,
+        summary: str,
+        entities: Iterable[str],
+        published: datetime | None,
+        arrived: datetime,
+    ) -> Placement:
+        """The story of a report that arrived at ``arrived``: the best of the open stories
+        (StoryGroups.match), or a new one. Nothing is indexed: ``add`` it once filed."""
+        if not self._loaded:
+            self.load(arrived)
+        entities = tuple(entities)
+        sig = self.signature(title, summary, entities)
+        event = event_time(published, arrived)
+        hit = self.index.match(sig, arrived, event_at=event)
+        stored = None
+        tag = self.tag
+        if tag is not None:
+            try:
+                stored = (tag, encode_signature(sig, inputs_digest(title, summary, entities)))
+            except SignatureCodecError as exc:  # stored without: the next re-index computes it
+                log.debug("signature not stored: %s", exc)
+        return Placement(hit.story_id if hit is not None else None, sig, arrived, event, stored)
 
-    def assign(self, item: Item, entities: Iterable[str], now: datetime) -> StoryAssignment:
-        """The story of an alerted item: the best of the open stories and of this batch."""
+    def add(self, story_id: int, placed: Placement) -> None:
+        """Index a placed report under the story it was filed in."""
+        self.index.add(story_id, placed.signature, placed.arrived, placed.event)
+
+    def group_pending(self, now: datetime) -> list[StoredAlert]:
+        """File every alert stored without its story (this cycle's, or a dead process's) in
+        one transaction, in event order; returns them (``new_story`` for those that start
+        one). A report that cannot be placed (a bug on hostile text) starts its own story:
+        never lost. On a storage error nothing is filed and the index is rebuilt from SQLite
+        (the rows stay pending for the next try); the error propagates."""
+        pending = self.repo.alerts.pending_story_alerts()
+        if not pending:
+            return []
         if not self._loaded:
             self.load(now)
         self.index.prune(now)
-        entities = tuple(entities)
-        sig = self.signature(item.title, item.summary, entities)
-        event = event_time(item.published, now)
-        hit = self.index.match(sig, now, event_at=event)
-        best_margin = hit.margin if hit is not None else 0.0
-        chosen = StoryAssignment(hit.story_id, None) if hit is not None else None
-        window = self.window.total_seconds()
-        for other, other_event, where in self._batch:
-            gap = (event - other_event).total_seconds()
-            if abs(gap) > window:
-                continue  # published days apart: an aggregator's old report, not this event
-            margin = self.model.score(sig, other, gap / 3600.0)
-            if margin > best_margin and not any(
-                conflict(sig, o) for o, _e, w in self._batch if w == where
-            ):  # the guard holds for the whole story, as in StoryGroups.match
-                best_margin, chosen = margin, where
-        if chosen is None:
-            keys = [w.batch_story for _, _e, w in self._batch if w.batch_story is not None]
-            chosen = StoryAssignment(None, max(keys, default=-1) + 1)
-        self._batch.append((sig, event, chosen))
-        tag = self.tag
-        if tag is None:
-            return chosen
+        filed: list[StoredAlert] = []
+        # (story, outlet) of the alerts filed here: the feed body each came from
+        bodies: dict[tuple[int, str], str | None] = {}
         try:
-            data = encode_signature(sig, inputs_digest(item.title, item.summary, entities))
-        except SignatureCodecError as exc:  # stored without: the next re-index computes it
-            log.debug("signature not stored: %s", exc)
-            return chosen
-        return replace(chosen, signature=(tag, data))
-
-    def commit(self, story_ids: Iterable[int], now: datetime) -> None:
-        """Index the batch's items under the story ids they were stored with (same order)."""
-        batch, self._batch = self._batch, []
-        ids = list(story_ids)
-        if len(ids) != len(batch):
-            # Fewer stored than assigned (an item stored meanwhile under the same key by
-            # another feed): which is which is unknown here, so rebuild from what SQLite holds.
-            log.info("story batch of %d stored as %d: reloading the index", len(batch), len(ids))
+            with transaction(self.repo.db):
+                for alert in event_order(pending):
+                    filed.extend(self._file(alert, now, bodies))
+        except BaseException:
             self.reload(now)
-            return
-        for (sig, event, _where), story_id in zip(batch, ids, strict=True):
-            self.index.add(story_id, sig, now, event)
+            raise
+        return filed
+
+    def _file(
+        self, alert: PendingAlert, now: datetime, bodies: dict[tuple[int, str], str | None]
+    ) -> list[StoredAlert]:
+        try:
+            placed: Placement | None = self.place(
+                alert.title, alert.summary, alert.entities, alert.published_at, alert.created_at
+            )
+        except Exception:  # boundary: one report's trouble never holds back the others
+            log.exception("alert %d: story not found; it starts its own", alert.alert_id)
+            placed = None
+        story_id = placed.story_id if placed is not None else None
+        # A story that has an alert from this outlet keeps no second one (a feed rotating its
+        # GUIDs), unless both came in one feed body now (an aggregator naming one outlet twice).
+        same_body = story_id is not None and bodies.get((story_id, alert.source), "") == (
+            alert.feed_url
+        )
+        done = self.repo.alerts.file_pending(
+            alert,
+            story_id,
+            now,
+            signature=placed.stored if placed is not None else None,
+            drop_if_outlet_reported=not same_body,
+        )
+        if done is None:
+            return []
+        bodies.setdefault((done.story_id, alert.source), alert.feed_url)
+        if placed is not None:
+            self.add(done.story_id, placed)
+        return [done]
