@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+import bot.cycle.pipeline as pipeline_module
 from bot.core.models import CycleReport, StoredAlert
 from bot.core.records import PendingAlert
 from bot.cycle.pipeline import Pipeline
@@ -142,8 +143,12 @@ def _stories(repo: Repository) -> dict[str, int]:
     return {str(title): int(story) for title, story in rows}
 
 
+@pytest.mark.parametrize("chunk", [64, 1], ids=["one-transaction", "one-alert-a-transaction"])
 @pytest.mark.parametrize("late", ["journal", "agency"], ids=["middle-last", "middle-first"])
-def test_the_stories_do_not_depend_on_which_feed_ends_first(tmp_path: Path, late: str) -> None:
+def test_the_stories_do_not_depend_on_which_feed_ends_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, late: str, chunk: int
+) -> None:
+    monkeypatch.setattr(pipeline_module, "_FILE_CHUNK", chunk)
     with FeedServer() as server:
         urls = _serve(server)
         late_url = server.url(f"/{late}.xml")

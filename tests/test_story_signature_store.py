@@ -108,7 +108,8 @@ def _store(
             None,
         )
         assert stored == []
-        filed = grouper.group_pending(when)
+        filed, left = grouper.group_pending(when)
+        assert left == 0
         # None: the story already had an alert from that outlet (one row per story and outlet)
         stories.append(filed[0].story_id if filed else None)
     return stories

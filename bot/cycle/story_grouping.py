@@ -188,6 +188,9 @@ class StoryGrouper:
         self._lexicons: Lexicons | None = None
         self.index = StoryGroups(self.model, window=window)
         self._loaded = False
+        # (story, outlet) of the alerts filed since pending alerts were last all filed: the
+        # feed body each came from (group_pending)
+        self._bodies: dict[tuple[int, str], str | None] = {}
         shipped = all(w is True for w in self._wanted)
         self._store = store_signatures and shipped
         self.loaded_stored = 0  # signatures the last load read back (the rest it computed)
@@ -337,29 +340,37 @@ class StoryGrouper:
         """Index a placed report under the story it was filed in."""
         self.index.add(story_id, placed.signature, placed.arrived, placed.event)
 
-    def group_pending(self, now: datetime) -> list[StoredAlert]:
-        """File every alert stored without its story (this cycle's, or a dead process's) in
-        one transaction, in event order; returns them (``new_story`` for those that start
-        one). A report that cannot be placed (a bug on hostile text) starts its own story:
-        never lost. On a storage error nothing is filed and the index is rebuilt from SQLite
-        (the rows stay pending for the next try); the error propagates."""
+    def group_pending(
+        self, now: datetime, limit: int | None = None
+    ) -> tuple[list[StoredAlert], int]:
+        """File the alerts stored without their story (this cycle's, or a dead process's), in
+        event order: the first ``limit`` of them (all when None) in one transaction. Returns
+        those filed (``new_story`` for those that start one) and how many are left: call
+        again until none is (the caller lets other work run in between). A report that
+        cannot be placed (a bug on hostile text) starts its own story: never lost. On a
+        storage error nothing of the call is filed and the index is rebuilt from SQLite (the
+        rows stay pending for the next try); the error propagates."""
         pending = self.repo.alerts.pending_story_alerts()
         if not pending:
-            return []
+            self._bodies = {}
+            return [], 0
         if not self._loaded:
             self.load(now)
         self.index.prune(now)
+        ordered = event_order(pending)
+        left = max(0, len(ordered) - limit) if limit is not None else 0
         filed: list[StoredAlert] = []
-        # (story, outlet) of the alerts filed here: the feed body each came from
-        bodies: dict[tuple[int, str], str | None] = {}
         try:
             with transaction(self.repo.db):
-                for alert in event_order(pending):
-                    filed.extend(self._file(alert, now, bodies))
+                for alert in ordered[: len(ordered) - left]:
+                    filed.extend(self._file(alert, now, self._bodies))
         except BaseException:
+            self._bodies = {}
             self.reload(now)
             raise
-        return filed
+        if not left:
+            self._bodies = {}
+        return filed, left
 
     def _file(
         self, alert: PendingAlert, now: datetime, bodies: dict[tuple[int, str], str | None]
