@@ -34,6 +34,8 @@ class Route:
     # Seconds before the answer starts (a busy server, or a client whose event loop was
     # held meanwhile); a stopping server answers at once.
     delay: float = 0.0
+    # Set: the answer waits until the test sets it (or the server stops).
+    hold: threading.Event | None = None
     last_modified: str = field(default_factory=lambda: formatdate(usegmt=True))
 
     @property
@@ -105,6 +107,8 @@ class FeedServer(LoopbackHTTPServer):
         fault = route.fault
         if route.delay > 0:
             self._stop.wait(route.delay)
+        while route.hold is not None and not route.hold.wait(0.05) and not self._stop.is_set():
+            pass
         if fault == "drop":
             self._record(path, 0, req)
             req.close_connection = True
