@@ -52,7 +52,7 @@ _CLAUSE = re.compile(r"[,:;.!?|()\[\]«»\"“”–—]|\s-\s")
 
 
 def _arabic(word: str) -> bool:
-    return any("\u0600" <= ch <= "\u06ff" for ch in word)
+    return not word.isascii() and any("\u0600" <= ch <= "\u06ff" for ch in word)
 
 
 def _forms(word: str) -> tuple[str, ...]:
@@ -97,10 +97,11 @@ class ActionLexicon:
 
     def _clause(self, norm: str, found: set[str]) -> None:
         tokens = norm.split()
+        forms = [_forms(token) for token in tokens]  # each token's forms, read three times
         hits: list[set[str]] = [set() for _ in tokens]
         words, stems, lengths = self.words, self.stems, self.stem_lengths
-        for i, token in enumerate(tokens):
-            for form in _forms(token):
+        for i, token_forms in enumerate(forms):
+            for form in token_forms:
                 hit = words.get(form)
                 if hit:
                     hits[i] |= hit
@@ -116,10 +117,10 @@ class ActionLexicon:
             while start >= 0:  # a phrase counts at the word it starts with
                 hits[padded.count(" ", 0, start)] |= classes
                 start = padded.find(phrase, start + 1)
-        negated = _negated(tokens, hits)
+        negated = _negated(tokens, hits, forms)
         background = len(tokens)
-        for i, token in enumerate(tokens):
-            if any(form in BACKGROUND_CUES for form in _forms(token)):
+        for i, token_forms in enumerate(forms):
+            if not BACKGROUND_CUES.isdisjoint(token_forms):
                 background = i
                 break
         for i, named in enumerate(hits[:background]):
@@ -127,7 +128,7 @@ class ActionLexicon:
                 found |= named
 
 
-def _negated(tokens: list[str], hits: list[set[str]]) -> list[bool]:
+def _negated(tokens: list[str], hits: list[set[str]], forms: list[tuple[str, ...]]) -> list[bool]:
     """For each token, whether its action is negated: the first action word within
     NEGATION_SCOPE words after a cue (up to a word that starts another clause), and the word
     after it ("not formally notified", "aucune notification officielle"). What follows is that
@@ -135,7 +136,7 @@ def _negated(tokens: list[str], hits: list[set[str]]) -> list[bool]:
     withdrawal."""
     out = [False] * len(tokens)
     for i, token in enumerate(tokens):
-        if any(form in NEGATION_CUES for form in _forms(token)):
+        if not NEGATION_CUES.isdisjoint(forms[i]):
             first = i + 1
         elif (token, tokens[i + 1] if i + 1 < len(tokens) else "") in NEGATION_BIGRAMS:
             first = i + 2
