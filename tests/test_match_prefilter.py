@@ -1,5 +1,7 @@
 """Matcher.match's first scan (every alias key, casefolded, in one automaton) only skips items
-that hold no alias: its result is always what the full scan gives.
+that hold no alias: its result is always what the full scan gives. With texts folded ahead and
+no regex alias, that scan reads title and summary joined in one pass: an alias across the join
+must not match either.
 
 The reference is the same compiled matcher with that first scan made to say "maybe" every
 time, so every item goes through the full scans (folded, case-kept, regex) as before.
@@ -41,7 +43,16 @@ MIXED = Matcher.compile(
         Entity.of("Only cased", [Alias("AQMI", case_sensitive=True)]),
     ]
 )
-MATCHERS = {"default watchlist": DEFAULT, "regex, cased, contexts": MIXED}
+# No regex alias: prefolded items take the one-pass scan of title and summary joined.
+PLAIN = Matcher.compile(
+    [
+        Entity.of("GSIM", [Alias("GSIM", case_sensitive=True, context=("Mali", "attaque"))]),
+        Entity.of("Kidal", [Alias("Kidal")], context=("armée", "attack")),
+        Entity.of("Nusrat", [Alias("Nusrat al Islam")]),
+        Entity.of("Only cased", [Alias("AQMI", case_sensitive=True)]),
+    ]
+)
+MATCHERS = {"default watchlist": DEFAULT, "regex, cased, contexts": MIXED, "no regex": PLAIN}
 
 TEXTS = [
     ("JNIM fighters attack a convoy near Kidal", "Militants struck the army's base."),
@@ -54,6 +65,9 @@ TEXTS = [
     ("Generic Statistical Information Model (GSIM)", "UNECE, Mali"),
     ("Richard Wagner's Ring in Bamako", "opéra de Wagner"),
     ("", ""),
+    ("Attack claimed by Nusrat", "al Islam, says a statement"),  # an alias across the join
+    ("Nusrat al Islam", ""),
+    ("", "nusrat AL islam"),
     ("هجوم على قاعدة للجيش في تمبكتو", "أعلنت جماعة نصرة الإسلام والمسلمين مسؤوليتها"),
 ]
 
@@ -71,6 +85,23 @@ def test_the_first_scan_never_changes_a_result(name: str, title: str, summary: s
 def test_items_without_an_alias_are_skipped_by_the_first_scan() -> None:
     assert not MIXED.match("Somalia: a quiet day", "Nothing about the Sahel (armée, attack)")
     assert MIXED.match("Kidal", "L'armée malienne riposte")
+
+
+@pytest.mark.parametrize(
+    ("title", "summary", "entities"),
+    [
+        ("Attack claimed by Nusrat", "al Islam, says a statement", []),  # across the join
+        ("Attack claimed by Nusrat al Islam", "", ["Nusrat"]),
+        ("A statement", "Nusrat al Islam claims the attack", ["Nusrat"]),
+        ("Kidal", "L'armée malienne riposte", ["Kidal"]),  # alias in one, context in the other
+    ],
+)
+def test_prefolded_fields_are_scanned_joined_without_joining_their_words(
+    title: str, summary: str, entities: list[str]
+) -> None:
+    prefolded = (match_text(title), match_text(summary))
+    assert list(PLAIN.match(title, summary, prefolded).entities) == entities
+    assert list(PLAIN.match(title, summary).entities) == entities
 
 
 WORDS = [
@@ -95,6 +126,8 @@ WORDS = [
     "Jama'at",
     "Nusrat",
     "al-Islam",
+    "al",
+    "Islam",
     "Somalia",
     "Malibu",
     "Generic",

@@ -372,10 +372,18 @@ class Matcher:
         """
         if self._empty:
             return NO_MATCH
+        alias_keys = self._alias_keys
+        if prefolded is not None and alias_keys is not None and not self._regexes:
+            # The common case of a cycle, in one scan: folded by the parse job, and no alias
+            # key in either field. Whatever occurs in one field occurs in the two joined, so
+            # nothing is missed; a key across the join only sends the item down the full path.
+            title_kept, summary_kept = prefolded
+            joined = f" {title_kept.casefold()} {summary_kept.casefold()} "
+            if not _found_any(alias_keys, joined):
+                return NO_MATCH
         scans = []
         plains = ["", ""]
         alias_seen = False
-        alias_keys = self._alias_keys
         for fi, text in enumerate((title, summary)):
             if not text:
                 continue
