@@ -465,7 +465,7 @@ def build(
     if block:
         # a function word must mean nothing: without a line of its own, the reader's grammar
         # fallback would give it another word's meaning (الذي -> لذي "tasty", التي -> "alt")
-        reader = MeaningLexicon({f: frozenset(k) for f, k in lexicon.items()})
+        reader = MeaningLexicon({f: " ".join(k) for f, k in lexicon.items()})
         for form in sorted(stopforms):
             if form and " " not in form and form not in lexicon and reader.keys_of(form):
                 lexicon[form] = []

@@ -6,10 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.core.meanings import (
+    NO_MEANING,
     MeaningLexicon,
     MeaningLexiconError,
+    _lines,
     arabic_bases,
     parse_meanings,
     shared_meanings,
@@ -176,3 +180,43 @@ def test_shipped_file_links(a: str, b: str, key: str) -> None:
 def test_shipped_file_keeps_apart(a: str, b: str) -> None:
     lexicon = load_default_meanings()
     assert not lexicon.keys_of(normalize(a)) & lexicon.keys_of(normalize(b))
+
+
+def test_every_line_of_the_shipped_file_reads_back_as_its_keys() -> None:
+    """The table keeps each form's keys as a string and makes its set on first use: every
+    form of the shipped file gives exactly the keys of its line ('-': none), and forms of one
+    key list share one set (it is made once)."""
+    lexicon = load_default_meanings()
+    expected: dict[str, frozenset[str]] = {}
+    key_lists = set()
+    for line in MEANING_FILE.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            form, _, rest = line.partition("\t")
+            expected[form] = frozenset(k for k in rest.split() if k != NO_MEANING)
+            key_lists.add(rest)
+    assert len(lexicon) == len(expected) > 40_000
+    for form, keys in expected.items():
+        assert lexicon.keys_of(form) == keys, form
+    assert len({id(lexicon.keys_of(form)) for form in expected}) <= len(key_lists)  # shared
+    assert lexicon.keys_of("ambassadeur") is lexicon.keys_of("ambassadeur")
+
+
+def test_a_key_list_in_another_order_is_the_same_set() -> None:
+    lexicon = parse_meanings("a\tx y\nb\ty x\nc\tx  x\n")
+    assert lexicon.keys_of("a") == lexicon.keys_of("b") == {"x", "y"}
+    assert lexicon.keys_of("c") == {"x"}
+
+
+@settings(max_examples=60)
+@given(
+    st.lists(st.text(alphabet="ab\t \n\r\x0b\x0c\x1c\x85\u2028", max_size=12), max_size=30).map(
+        "".join
+    )
+)
+def test_lines_are_read_as_splitlines_reads_them(text: str) -> None:
+    """The parser reads the file a piece at a time (memory); its lines, and so the line
+    numbers of its errors, are those of ``str.splitlines``, line feeds, "\\r\\n" and the rare
+    separators included."""
+    assert list(_lines(text)) == text.splitlines()
+    long = text * 9000  # longer than one piece
+    assert list(_lines(long)) == long.splitlines()
