@@ -95,6 +95,8 @@ def cycle_settings(
         # `poll --once` fetches every feed at once, bounded by the concurrency limits.
         forced_spread_seconds=0.0,
         deliver_per_feed=background_delivery,
+        # `poll --once` (the one caller without background delivery) runs a single cycle
+        stop_parse_workers_after_fetches=not background_delivery,
     )
 
 
