@@ -288,3 +288,36 @@ def test_with_per_feed_delivery_an_alert_waits_at_most_the_hold(
     assert repo.db.execute("SELECT count(*) FROM story_pending").fetchone()[0] == 0
     if not before_the_late_feed:  # grouped together, in event order: one story
         assert len(set(_stories(repo).values())) == 1 and len(recorder.delivered) == 1
+
+
+def test_without_grouping_no_alert_is_held_and_the_cycle_does_not_spin(tmp_path: Path) -> None:
+    # Every alert starts its own story at once; the hold never applies (it once made the
+    # cycle wake with a timeout of 0 until its last fetch ended).
+    with FeedServer() as server:
+        urls = _serve(server)
+        recorder = _Recorder()
+        pipeline, repo, fetcher, _out = make_pipeline(
+            tmp_path / "nw.db", urls, chat_ids=(1,), deliverer=recorder, stories=False
+        )
+        pipeline.fetcher = _Gated(fetcher, repo, urls[1], 2)  # type: ignore[assignment]
+        pipeline.settings.deliver_per_feed = True
+        pipeline.settings.story_hold_seconds = 0.0
+        calls = []
+        real = pipeline._group_stories
+
+        async def counted(report: CycleReport) -> list[StoredAlert]:
+            calls.append(1)
+            if len(calls) > 100:  # fail, rather than spin until the late feed answers
+                raise AssertionError(f"the cycle woke {len(calls)} times with nothing held")
+            return await real(report)
+
+        pipeline._group_stories = counted  # type: ignore[method-assign]
+
+        async def cycle() -> None:
+            await pipeline.run_cycle(force=True)
+            await pipeline.fetcher.aclose()
+
+        asyncio.run(cycle())
+    assert len(calls) <= 2, f"{len(calls)} wake-ups"
+    assert len(recorder.delivered) == 3
+    assert repo.db.execute("SELECT count(*) FROM story_pending").fetchone()[0] == 0

@@ -269,9 +269,9 @@ class Pipeline:
         transaction) and, with deliver_per_feed, hand the ones that start a story to the
         deliverer. Never raises: on failure the rest stay pending (in SQLite) for the next
         cycle."""
-        if self.stories is None or self._held_since is None:
+        held, self._held_since = self._held_since, None
+        if self.stories is None or held is None:
             return []
-        self._held_since = None
         new: list[StoredAlert] = []
         left = 1
         while left:

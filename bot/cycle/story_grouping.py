@@ -364,7 +364,7 @@ class StoryGrouper:
             with transaction(self.repo.db):
                 for alert in ordered[: len(ordered) - left]:
                     filed.extend(self._file(alert, now, self._bodies))
-        except BaseException:
+        except BaseException:  # whatever stopped the filing (even a cancel): the index is redone
             self._bodies = {}
             self.reload(now)
             raise
