@@ -240,12 +240,15 @@ class Queries:
         return sorted(names)
 
     def story(self, story_id: int) -> tuple[StoryRecord | None, list[AlertRecord]]:
-        """A story and its alerts, first reporter first."""
+        """A story and its alerts: the alert its message was sent for first, then the others
+        by event time (publication, never later than arrival)."""
         rows = self.db.execute_returning_dicts("SELECT * FROM stories WHERE id = ?", [story_id])
         if not rows:
             return None, []
         alerts = self.db.execute_returning_dicts(
-            "SELECT * FROM alerts WHERE story_id = ? ORDER BY created_at, id", [story_id]
+            "SELECT a.* FROM alerts a WHERE a.story_id = ?"
+            f" ORDER BY a.id != coalesce(?, a.id), {WHEN_SQL}, a.id",
+            [story_id, rows[0].get("first_alert_id")],
         )
         return _story_record(rows[0]), [alert_record(a) for a in alerts]
 

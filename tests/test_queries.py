@@ -176,3 +176,33 @@ def test_incident_filter_and_counts_by_event_type(tmp_path: Path) -> None:
         "none": 1,
     }
     assert q.counts_by_event_type(NOW - timedelta(days=9), NOW - timedelta(days=8)).named() == {}
+
+
+def test_story_lists_its_first_alert_first_then_by_event_time(tmp_path: Path) -> None:
+    """A cycle files its alerts in event order, so a story's first alert (the one its message
+    was sent for) can be stored after its other reports: /story and the web page list it
+    first all the same, then the others by publication time, not by storing order."""
+    repo = seed_alerts(tmp_path / "order.db", NOW)
+    q = Queries(repo.db)
+    story_id = q.recent(limit=1)[0].story_id
+    assert story_id is not None
+    _story, before = q.story(story_id)
+    first, other = before[0], before[1]
+    # Make the later-stored report the story's first, published before the other one.
+    repo.db.execute("UPDATE stories SET first_alert_id = ? WHERE id = ?", [other.id, story_id])
+    repo.db.execute(
+        "UPDATE alerts SET published_at = ? WHERE id = ?",
+        [(NOW - timedelta(days=3)).isoformat(), other.id],
+    )
+    _story, after = q.story(story_id)
+    assert [a.id for a in after] == [other.id, first.id]
+    # Without a first alert (an older database), event time decides.
+    repo.db.execute("UPDATE stories SET first_alert_id = NULL WHERE id = ?", [story_id])
+    _story, undated_first = q.story(story_id)
+    assert [a.id for a in undated_first] == [other.id, first.id]
+    repo.db.execute(
+        "UPDATE alerts SET published_at = NULL, created_at = ? WHERE id = ?",
+        [(NOW + timedelta(hours=1)).isoformat(), other.id],
+    )
+    _story, by_arrival = q.story(story_id)
+    assert [a.id for a in by_arrival] == [first.id, other.id]
