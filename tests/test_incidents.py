@@ -217,6 +217,21 @@ def test_fatalities(text: str, expected: int | None) -> None:
     assert TAGGER.read_fatalities(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        # digits that are not decimal digits (list markers of Telegram posts, superscripts):
+        # no toll, and never an exception (it failed the whole feed: its alerts were lost)
+        ("Attaque à Kidal : ❶ soldats tués", None),
+        ("❶ Attack in Gao: 12 soldiers killed ❷ 1 ❸", 12),
+        ("Attack in Gao: ² soldiers killed", 2),  # folded to 2 (NFKD) before it is read
+    ],
+)
+def test_digits_int_refuses_are_no_toll(title: str, expected: int | None) -> None:
+    assert TAGGER.tag(title, "").fatalities == expected
+    assert TAGGER.tag(title, title).fatalities == expected
+
+
 def test_fatalities_are_not_read_for_strategic_developments_or_politics() -> None:
     handover = TAGGER.tag("UN hands over Tessalit camp to Mali's army; 40 peacekeepers died there")
     assert handover.event_type is EventType.STRATEGIC and handover.fatalities is None

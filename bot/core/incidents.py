@@ -331,7 +331,7 @@ class IncidentFields:
         toll: int | None = None
         if isinstance(fatalities, int) and not isinstance(fatalities, bool):
             toll = fatalities
-        elif isinstance(fatalities, str) and fatalities.strip().isdigit():
+        elif isinstance(fatalities, str) and fatalities.strip().isdecimal():
             toll = int(fatalities)
         return cls(
             event_type=kind,
@@ -712,12 +712,12 @@ class _FatalityReader:
     def number_at(self, tokens: Sequence[str], i: int) -> tuple[int, int] | None:
         """(value, number of tokens) of a number starting at token i."""
         tok = tokens[i]
-        if tok.isdigit():
+        if tok.isdecimal():  # isdigit() also takes "❶" and "²", which int() refuses
             if _YEAR.match(tok) and len(tok) == 4:
                 return None
             value, n = int(tok), 1
             # "1 000" (a normalised "1,000"): a digit group of three follows
-            while i + n < len(tokens) and len(tokens[i + n]) == 3 and tokens[i + n].isdigit():
+            while i + n < len(tokens) and len(tokens[i + n]) == 3 and tokens[i + n].isdecimal():
                 value = value * 1000 + int(tokens[i + n])
                 n += 1
             return value, n
