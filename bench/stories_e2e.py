@@ -9,9 +9,9 @@ matcher, story grouper, SQLite outbox and TelegramDeliverer talking to the fake 
 
 Each item appears in its outlet's feed (newest 50 kept) at its arrival time (see
 bench/story_data.py: ``time order`` spreads a published day over its hours; ``one hour`` puts
-every item within one hour, so they all arrive in one cycle, dated by their arrival; ``one
-hour, dated`` does the same after the last publication date, each item carrying its own date
-in ``pubDate``). A cycle runs at every 6-hour
+every item within one hour, so they all arrive in one cycle, with no ``pubDate`` (feeds that
+give no dates: the grouper knows no gap); ``one hour, dated`` does the same after the last
+publication date, each item carrying its own date in ``pubDate``). A cycle runs at every 6-hour
 step at which some feed changed (empty steps do nothing but answer 304s), after one cycle on
 empty feeds so first fetches are not backfills. Every alert gets its own message
 (digest_threshold is set out of reach: digests are excepted from wrong merges anyway).
@@ -43,6 +43,7 @@ from bench.story_data import (
     TEXTS,
     LabelledItem,
     arrival_times,
+    dated_flags,
     event_times,
     load_items,
 )
@@ -108,16 +109,16 @@ class _Clock:
         return self.now
 
 
-def _feed(items: Sequence[tuple[LabelledItem, datetime, datetime]], outlet: str, text: str) -> str:
-    """An outlet's feed: its 50 newest visible items, each with its date (``pubDate``)."""
+def _feed(
+    items: Sequence[tuple[LabelledItem, datetime, datetime | None]], outlet: str, text: str
+) -> str:
+    """An outlet's feed: its 50 newest visible items, each with its date (``pubDate``) when
+    the mode gives one."""
     entries = []
     for item, _at, dated in sorted(items, key=lambda p: p[1], reverse=True)[:50]:
-        entry = {
-            "guid": item.id,
-            "title": item.title,
-            "link": item.url,
-            "pubDate": rfc822(dated.timestamp()),
-        }
+        entry = {"guid": item.id, "title": item.title, "link": item.url}
+        if dated is not None:
+            entry["pubDate"] = rfc822(dated.timestamp())
         if text == "title+summary" and item.summary:
             entry["description"] = item.summary
         entries.append(entry)
@@ -127,7 +128,10 @@ def _feed(items: Sequence[tuple[LabelledItem, datetime, datetime]], outlet: str,
 async def replay(items: Sequence[LabelledItem], mode: str, text: str, db: Path) -> Replay:
     started = time.monotonic()
     times = arrival_times(items, mode)
-    dates = event_times(items, mode)
+    dates: list[datetime | None] = [
+        at if has_date else None
+        for at, has_date in zip(event_times(items, mode), dated_flags(items, mode), strict=True)
+    ]
     outlets = sorted({i.outlet for i in items})
     paths = {o: f"/o/{n}" for n, o in enumerate(outlets)}
     first = min(times)
@@ -170,7 +174,9 @@ async def replay(items: Sequence[LabelledItem], mode: str, text: str, db: Path) 
         try:
             clock.now = first - timedelta(minutes=1)
             await pipeline.run_cycle()  # first fetches, on empty feeds
-            visible: dict[str, list[tuple[LabelledItem, datetime, datetime]]] = defaultdict(list)
+            visible: dict[str, list[tuple[LabelledItem, datetime, datetime | None]]] = defaultdict(
+                list
+            )
             for step in steps:
                 clock.now = first + step * CYCLE
                 changed = set()

@@ -41,6 +41,7 @@ from bench.story_data import (
     LabelledItem,
     Scores,
     cluster_online,
+    dated_flags,
     default_actions,
     default_matcher,
     default_meanings,
@@ -125,6 +126,7 @@ def wrong_merges(
     true story's cluster, the pair with the earlier member it scores best against (margin,
     evidence, later step, guard, non-zero features)."""
     times = event_times(items, mode)
+    dated = dated_flags(items, mode)
     clusters: dict[int, list[int]] = defaultdict(list)
     for i, p in enumerate(predicted):
         clusters[p].append(i)
@@ -150,26 +152,36 @@ def wrong_merges(
             if all(items[a].story == items[b].story for a in earlier):
                 continue
             model = models[b]
+
+            def gap_to(a: int, b: int = b) -> float | None:
+                if not (dated[a] and dated[b]):
+                    return None
+                return (times[b] - times[a]).total_seconds() / 3600
+
             a = max(
                 (a for a in earlier if items[a].story != items[b].story),
-                key=lambda a: model.score(
-                    sigs[b], sigs[a], (times[b] - times[a]).total_seconds() / 3600
-                ),
+                key=lambda a: model.score(sigs[b], sigs[a], gap_to(a)),
             )
-            gap = (times[b] - times[a]).total_seconds() / 3600
+            gap = gap_to(a)
             feats = pair_features(sigs[b], sigs[a], gap)
             nonzero = ", ".join(f"{n}={v:.2f}" for n, v in zip(FEATURES, feats, strict=True) if v)
             why = _evidence_why(sigs[b], sigs[a])
             lines.append(
                 f"    joined: [{items[b].story}] to [{items[a].story}] (cluster of"
-                f" {first_story}) gap {gap:.1f} h, margin"
+                f" {first_story}) gap {'unknown' if gap is None else f'{gap:.1f} h'}, margin"
                 f" {model.score(sigs[b], sigs[a], gap):+.3f}"
                 f" (p {model.probability(sigs[b], sigs[a], gap):.3f}, variant"
-                f" {'full' if model.variant(sigs[b], sigs[a]) is model.full else 'title'}),"
+                f" {_variant_name(model, sigs[b], sigs[a], gap)}),"
                 f" evidence: {why}; later step: {later_step(sigs[b], sigs[a], gap)}"
             )
             lines.append(f"      features: {nonzero}")
     return lines
+
+
+def _variant_name(model: StoryModel, a: Signature, b: Signature, gap: float | None) -> str:
+    v = model.variant(a, b, gap)
+    names = ("full", "title", "full_undated", "title_undated")
+    return next(n for n in names if getattr(model, n) is v)
 
 
 def _evidence_why(a: Signature, b: Signature) -> str:

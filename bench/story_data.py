@@ -22,6 +22,7 @@ from typing import Any
 
 from bot.core.story_model import (
     FEATURES,
+    GAP_FEATURES,
     PlaceFinder,
     Signature,
     conflict,
@@ -53,6 +54,14 @@ TITLE_BETA2 = 1.0
 # 0.3, 1, 3, 10 and 30 by the cross-validated figures (docs/dedup.md): with 20 features and
 # about 35,000 pairs, 1 shrank the rare but telling features (action classes, names) too much.
 REGULARISATION_C = 3.0
+# The undated variants (pairs whose gap is unknown: a report without a publication date) are
+# fitted on the same pairs without the gap features. A pair far apart in time counts with
+# this weight (FAR_WEIGHT in the dated variants, whose gap feature tells them apart: here
+# nothing does, and an undated burst compares every open report whatever its real date), and
+# the threshold maximises F-beta with this beta^2 (precision first). Chosen by the
+# cross-validated figures of the "one hour" mode (docs/dedup.md).
+UNDATED_FAR_WEIGHT = 1.0
+UNDATED_BETA2 = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +165,12 @@ def event_times(items: Sequence[LabelledItem], mode: str) -> list[datetime]:
     return arrival_times(items, mode) if mode == "one hour" else [i.at for i in items]
 
 
+def dated_flags(items: Sequence[LabelledItem], mode: str) -> list[bool]:
+    """Whether the grouper sees a publication date for each item: none in ``one hour`` (the
+    feeds give no dates, so every gap is unknown), all in the other modes."""
+    return [mode != "one hour"] * len(items)
+
+
 def default_matcher() -> Any:
     """The shipped watchlists' matcher (entities are a grouping signal)."""
     from bot.cycle.watchlist_files import WatchlistReloader
@@ -228,6 +243,7 @@ def training_pairs(
     sigs: Sequence[Signature],
     keep: Iterable[int] | None = None,
     far_weight: float = FAR_WEIGHT,
+    undated: bool = False,
 ) -> tuple[list[tuple[float, ...]], list[int], list[float]]:
     """Feature rows and labels of the pairs the online grouper could score: both kept, sharing
     an index key, not refused by the guard. Pairs without ``event_evidence`` are kept: the
@@ -236,7 +252,8 @@ def training_pairs(
     sparse in time (320 items over years),
     so pairs further apart than PAIR_WINDOW_HOURS are kept as if they had arrived within the
     window, at a gap drawn (deterministically) from [0, 72 h]: in a dense week of real feeds,
-    those hard negatives (same actors, same places, other event) do arrive close together."""
+    those hard negatives (same actors, same places, other event) do arrive close together.
+    ``undated``: the rows of the undated variants, with the gap unknown (its features 0)."""
     idx = sorted(keep) if keep is not None else list(range(len(items)))
     xs: list[tuple[float, ...]] = []
     ys: list[int] = []
@@ -252,7 +269,7 @@ def training_pairs(
                 weight = far_weight
             if conflict(sigs[a], sigs[b]):
                 continue
-            xs.append(pair_features(sigs[b], sigs[a], gap))
+            xs.append(pair_features(sigs[b], sigs[a], None if undated else gap))
             ys.append(1 if items[a].story == items[b].story else 0)
             ws.append(weight)
     return xs, ys, ws
@@ -307,13 +324,14 @@ def cluster_online(
 
     times = arrival_times(items, mode)
     events = event_times(items, mode)
+    dated = dated_flags(items, mode)
     index = StoryGroups(models[0])
     assigned: list[int] = []
     for i, (sig, at, event) in enumerate(zip(sigs, times, events, strict=True)):
         index.prune(at)
-        hit = index.match(sig, at, model=models[i], event_at=event)
+        hit = index.match(sig, at, model=models[i], event_at=event, dated=dated[i])
         story = hit.story_id if hit is not None else i
-        index.add(story, sig, at, event)
+        index.add(story, sig, at, event, dated[i])
         assigned.append(story)
     return assigned
 
@@ -325,13 +343,36 @@ def fit_model(
     keep: Iterable[int] | None = None,
     meta: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Both variants of the model (title+summary, title only), as the JSON data file."""
+    """The variants of the model (title+summary, title only; each dated and undated), as
+    the JSON data file."""
     keep = list(keep) if keep is not None else None
     return {
         "full": fit_variant(*training_pairs(items, full_sigs, keep)),
         "title": fit_variant(*training_pairs(items, title_sigs, keep), beta2=TITLE_BETA2),
+        "full_undated": _without_gap(
+            fit_variant(
+                *training_pairs(items, full_sigs, keep, UNDATED_FAR_WEIGHT, undated=True),
+                beta2=UNDATED_BETA2,
+            )
+        ),
+        "title_undated": _without_gap(
+            fit_variant(
+                *training_pairs(items, title_sigs, keep, UNDATED_FAR_WEIGHT, undated=True),
+                beta2=UNDATED_BETA2,
+            )
+        ),
         "meta": meta or {},
     }
+
+
+def _without_gap(variant: dict[str, Any]) -> dict[str, Any]:
+    """An undated variant with the weights of the gap features exactly 0 (their columns are 0
+    in its training rows, so the fit gives them 0 up to the solver's tolerance)."""
+    weights = [
+        0.0 if name in GAP_FEATURES else w
+        for name, w in zip(variant["features"], variant["weights"], strict=True)
+    ]
+    return {**variant, "weights": weights}
 
 
 # ----- metrics --------------------------------------------------------------------------------

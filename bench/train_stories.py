@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(model, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    for name in ("full", "title"):
+    for name in ("full", "title", "full_undated", "title_undated"):
         v = model[name]
         weights = ", ".join(
             f"{f}={w:+.2f}" for f, w in zip(v["features"], v["weights"], strict=True)

@@ -268,3 +268,62 @@ async def test_reports_are_grouped_by_publication_date_not_arrival(
     rows = sqlite3.connect(db).execute("SELECT link, story_id FROM alerts ORDER BY id").fetchall()
     assert len(rows) == 2, rows
     assert (rows[0][1] == rows[1][1]) is same_story, rows
+
+
+# Feeds that give no publication date: the gap between two reports is unknown, not 0 h. Two
+# events of one actor stay apart (the pardon, then the soldiers' arrival home: a later step),
+# in one body and against a stored report after a restart (its row has no date either);
+# rewrites of one event still join.
+UNDATED_CASES = [
+    (
+        ("Goïta pardons the 46 Ivorian soldiers", "The transition president signed a decree."),
+        (
+            "The 46 Ivorian soldiers pardoned by Goïta arrive in Abidjan",
+            "The soldiers landed at the airport of Abidjan.",
+        ),
+        False,
+    ),
+    (*AGGREGATOR_REPORTS, True),
+]
+
+
+def _undated(guid: str, title: str, link: str, summary: str) -> dict[str, str]:
+    item = _item(guid, title, link, summary)
+    del item["pubDate"]
+    return item
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "same_story"), UNDATED_CASES, ids=["two-events", "rewrites"]
+)
+@pytest.mark.parametrize("restart", [False, True], ids=["one-body", "after-restart"])
+async def test_undated_reports_are_grouped_without_a_gap_of_zero(
+    feed_server: FeedServer,
+    tmp_path: Path,
+    first: tuple[str, str],
+    second: tuple[str, str],
+    same_story: bool,
+    restart: bool,
+) -> None:
+    a = _undated("a", first[0], "https://a.example/1", first[1])
+    b = _undated("b", second[0], "https://b.example/2", second[1])
+    db, urls = tmp_path / "nw.db", [feed_server.url("/news"), feed_server.url("/wire")]
+    # an undated item alerts only once its feed has been fetched before (no backfill by date)
+    feed_server.set("/news", rss([], title="Aggregator"))
+    feed_server.set("/wire", rss([], title="Wire"))
+    await _cycle(db, urls)
+    if restart:
+        feed_server.set("/news", rss([a], title="Aggregator"))
+        await _cycle(db, urls)
+        feed_server.set("/wire", rss([b], title="Wire"))
+    else:
+        feed_server.set("/news", rss([a, b], title="Aggregator"))
+    await _cycle(db, urls)
+    rows = (
+        sqlite3.connect(db)
+        .execute("SELECT published_at, story_id FROM alerts ORDER BY id")
+        .fetchall()
+    )
+    assert len(rows) == 2, rows
+    assert all(published is None for published, _ in rows), rows
+    assert (rows[0][1] == rows[1][1]) is same_story, rows

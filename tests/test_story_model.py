@@ -10,6 +10,7 @@ import pytest
 from bot.core.story_index import StoryGroups
 from bot.core.story_model import (
     FEATURES,
+    GAP_FEATURES,
     ModelError,
     Signature,
     conflict,
@@ -223,6 +224,38 @@ def test_shipped_model_file_parses_and_bad_files_are_refused() -> None:
         parse_story_model(renamed)
     with pytest.raises(ModelError):
         parse_story_model({**data, "full": {**data["full"], "threshold": 2}})
+
+
+def test_undated_variants_ship_without_gap_weights_and_are_optional() -> None:
+    data = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+    model = parse_story_model(data)
+    for name in ("full_undated", "title_undated"):
+        variant = getattr(model, name)
+        assert variant is not None
+        weights = dict(zip(FEATURES, variant.weights, strict=True))
+        assert all(weights[f] == 0.0 for f in GAP_FEATURES), name
+        bad = {**data, name: {**data[name], "weights": data[name]["weights"][:-1]}}
+        with pytest.raises(ModelError, match=name):
+            parse_story_model(bad)
+    # a file fitted before them: undated pairs fall back to the dated variants at gap 0
+    old = parse_story_model({k: v for k, v in data.items() if not k.endswith("_undated")})
+    assert old.full_undated is None and old.title_undated is None
+    a = sig("Mali: JNIM claims attack on army camp in Boulkessi")
+    b = sig("JNIM says it attacked the Boulkessi army camp in Mali")
+    assert old.variant(a, b, None) is old.title
+    assert old.probability(a, b, None) == old.probability(a, b, 0.0)
+    assert model.variant(a, b, None) is model.title_undated
+
+
+@pytest.mark.parametrize("gap", [None, 0.0, 5.0, 40.0, 200.0])
+def test_an_unknown_gap_weighs_no_gap_feature(gap: float | None) -> None:
+    a = sig("Niger junta announces exit from ECOWAS")
+    b = sig("Niger formally notifies ECOWAS of its withdrawal, a day later")
+    feats = dict(zip(FEATURES, pair_features(a, b, gap), strict=True))
+    if gap is None:
+        assert all(feats[f] == 0.0 for f in GAP_FEATURES)
+    else:
+        assert feats["gap"] == min(gap / 24.0, 3.0)
 
 
 def test_a_whole_article_in_the_summary_counts_as_its_start() -> None:

@@ -11,6 +11,7 @@ score it ranks by (``StoryModel.score`` and the guard): both must agree.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -260,3 +261,93 @@ def test_a_report_outside_the_event_window_takes_no_candidate_place() -> None:
     assert groups.candidates_for(query, now, now) == [0]
     hit = groups.match(query, now, event_at=now)
     assert hit is not None and hit.story_id == 2
+
+
+# Reports without a publication date (the feed gave none): the time between them is unknown,
+# not 0 h. Two events of one actor that a same-day burst of dated reports takes as one event
+# (a step named within hours is a detail of one report) stay apart when neither report has a
+# date: with no date, nothing says the step came the same day.
+UNDATED_APART: list[tuple[str, Text, Text]] = [
+    ("pardon vs arrival home",
+     ("Goïta pardons the 46 Ivorian soldiers", ""),
+     ("The 46 Ivorian soldiers pardoned by Goïta arrive in Abidjan", "")),
+    ("hostage freed vs arrives",
+     ("Journalist Marc Durand freed in Niger", ""),
+     ("Freed journalist Marc Durand arrives in Paris", "")),
+    ("exit vs formal notice, FR",
+     ("Le Mali quitte la CEDEAO", ""),
+     ("Le Mali notifie officiellement son retrait de la CEDEAO", "")),
+    ("talks vs signature",
+     ("Mali and Russia discuss defence cooperation", ""),
+     ("Mali and Russia sign a defence agreement", "")),
+    ("attack vs probe",
+     ("JNIM attack on Boulkessi camp", ""),
+     ("Mali opens investigation into Boulkessi camp attack", "")),
+    ("deployment vs vote",
+     ("Wagner fighters arrive in Central African Republic ahead of referendum", ""),
+     ("Central African Republic holds constitutional referendum", "")),
+]  # fmt: skip
+
+
+def grouped_undated(a: Text, b: Text) -> bool:
+    """Whether b joins a's story when neither has a date, through the index and the batch."""
+    sa, sb = sig(a), sig(b)
+    groups = StoryGroups(MODEL)
+    groups.add(1, sa, T0, dated=False)
+    hit = groups.match(sb, T0, dated=False)
+    by_index = hit is not None and hit.story_id == 1
+    by_batch = MODEL.score(sb, sa, None) > 0 and not conflict(sb, sa)
+    assert by_index == by_batch, (a, b)
+    # one dated side is enough for the gap to be unknown
+    mixed = StoryGroups(MODEL)
+    mixed.add(1, sa, T0, dated=True)
+    hit = mixed.match(sb, T0, dated=False)
+    assert (hit is not None and hit.story_id == 1) == by_index, (a, b)
+    return by_index
+
+
+@pytest.mark.parametrize(("kind", "a", "b"), UNDATED_APART, ids=[k for k, _, _ in UNDATED_APART])
+def test_undated_reports_of_two_events_of_one_actor_stay_apart(kind: str, a: Text, b: Text) -> None:
+    assert not grouped_undated(a, b), kind
+    assert not grouped_undated(b, a), kind
+    # the same pair dated a day apart is two events too; published within the hour, the
+    # step is one report's detail (dated behaviour, unchanged)
+    assert later_step(sig(a), sig(b), None)
+    assert later_step(sig(a), sig(b), 24.0)
+    assert not later_step(sig(a), sig(b), 1.0)
+
+
+@pytest.mark.parametrize(("kind", "a", "b"), APART, ids=[k for k, _, _ in APART])
+def test_distinct_events_stay_apart_undated(kind: str, a: Text, b: Text) -> None:
+    assert not grouped_undated(a, b), kind
+    assert not grouped_undated(b, a), kind
+
+
+# Rewrites of one event still join without dates (a stricter model, not a refusal).
+UNDATED_TOGETHER = [
+    k for k in TOGETHER if k[0] in ("EN/FR rewrite with toll", "EN/EN rewrite", "EN/FR rewrite",
+                                    "EN/AR rewrite", "EN/FR, same action", "EN/AR, expulsion")
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("kind", "a", "b"), UNDATED_TOGETHER, ids=[k for k, _, _ in UNDATED_TOGETHER]
+)
+def test_undated_rewrites_of_one_event_join(kind: str, a: Text, b: Text) -> None:
+    assert grouped_undated(a, b), kind
+    assert grouped_undated(b, a), kind
+
+
+@pytest.mark.parametrize("gap", [0.0, 1.0, 30.0, 80.0])
+@pytest.mark.parametrize(
+    ("kind", "a", "b"), APART + TOGETHER, ids=[k for k, _, _ in APART + TOGETHER]
+)
+def test_dated_pairs_never_read_the_undated_variants(
+    kind: str, a: Text, b: Text, gap: float
+) -> None:
+    # a model file without the undated variants scores every dated pair the same
+    dated_only = replace(MODEL, full_undated=None, title_undated=None)
+    sa, sb = sig(a), sig(b)
+    assert MODEL.score(sb, sa, gap) == dated_only.score(sb, sa, gap), kind
+    assert MODEL.variant(sb, sa, gap) in (MODEL.full, MODEL.title)
+    assert MODEL.variant(sb, sa, None) in (MODEL.full_undated, MODEL.title_undated)

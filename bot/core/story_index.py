@@ -14,7 +14,10 @@ it, and ``prune`` forgets it after that. Each member also has an event time (whe
 published, never later than its arrival; its arrival when the feed gave no date): the time
 gap the model reads is between event times, and two items whose event times are further apart
 than ``window`` are never one story, even when they arrive together (an aggregator's search
-feed, a first poll, a feed that republishes old reports). A story stays open while it keeps
+feed, a first poll, a feed that republishes old reports). A member or item without a
+publication date (``dated=False``) has its arrival as event time for the window, but the gap
+between it and any other is unknown: the model scores such pairs with its undated variants
+(bot.core.story_model.StoryModel), never as a gap of 0 h. A story stays open while it keeps
 being reported (its latest member is within the window): a report on day 4 of a story
 reported every day joins it, compared with the story's members of the last ``window``; a
 story not reported for ``window`` closes.
@@ -55,6 +58,11 @@ def _ts(at: datetime) -> float:
     return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).timestamp()
 
 
+def _gap(e: float, e_other: float, dated: bool) -> float | None:
+    """Hours between two event times; None (unknown) when either report has no date."""
+    return (e - e_other) / 3600.0 if dated else None
+
+
 class StoryGroups:
     """Open stories of the last ``window``: ``match`` an item, ``add`` a member, ``prune``."""
 
@@ -66,17 +74,19 @@ class StoryGroups:
         candidates: int = 12,
         linkage: Linkage = "max",
         linkage_members: int = 6,
+        undated_linkage: Linkage = "max",
         stories_checked: int = 2,
     ) -> None:
         self.stories_checked = stories_checked
         self.linkage = linkage
+        self.undated_linkage = undated_linkage
         self.linkage_members = linkage_members
         self.model = model
         self.window = window
         self.per_key = per_key
         self.candidates = candidates
-        # (signature, story id, arrival, event time) of each slot; None once pruned
-        self._members: list[tuple[Signature, int, float, float] | None] = []
+        # (signature, story id, arrival, event time, dated) of each slot; None once pruned
+        self._members: list[tuple[Signature, int, float, float, bool] | None] = []
         self._postings: dict[str, list[int]] = {}
         self._story_live: Counter[int] = Counter()  # live members of each open story
         self._story_slots: dict[int, list[int]] = {}
@@ -93,13 +103,20 @@ class StoryGroups:
         return len(self._story_live)
 
     def add(
-        self, story_id: int, sig: Signature, at: datetime, event_at: datetime | None = None
+        self,
+        story_id: int,
+        sig: Signature,
+        at: datetime,
+        event_at: datetime | None = None,
+        dated: bool = True,
     ) -> None:
         """Index an item as a member of ``story_id``: ``at`` its arrival, ``event_at`` its
-        event time (default: its arrival)."""
+        event time (default: its arrival); ``dated`` False when its feed gave no date (its
+        gap to any other report is then unknown)."""
         slot = len(self._members)
         t = _ts(at)
-        self._members.append((sig, story_id, t, _ts(event_at) if event_at is not None else t))
+        e = _ts(event_at) if event_at is not None else t
+        self._members.append((sig, story_id, t, e, dated))
         for key in sig.index_keys():
             self._postings.setdefault(key, []).append(slot)
         self._story_live[story_id] += 1
@@ -149,11 +166,14 @@ class StoryGroups:
         at: datetime,
         model: StoryModel | None = None,
         event_at: datetime | None = None,
+        dated: bool = True,
     ) -> StoryHit | None:
         """The story of the best-scoring member with a positive margin, among the members
         within ``window`` of ``at`` whose event times are within ``window`` of ``event_at``
-        (default: ``at``); None for a new story. ``model`` overrides the index's own
-        (cross-validation scores each item with the model that did not see its story)."""
+        (default: ``at``); None for a new story. ``dated`` False: the item has no publication
+        date, so its gap to every member is unknown (as is a dated item's to an undated
+        member). ``model`` overrides the index's own (cross-validation scores each item with
+        the model that did not see its story)."""
         if not self._live:
             return None
         model = model or self.model
@@ -167,10 +187,10 @@ class StoryGroups:
             member = members[slot]
             if member is None:
                 continue
-            other, story_id, t_other, e_other = member
+            other, story_id, t_other, e_other, dated_other = member
             if abs(t - t_other) > window or abs(e - e_other) > window:
                 continue
-            quick = model.quick_score(sig, other, (e - e_other) / 3600.0)
+            quick = model.quick_score(sig, other, _gap(e, e_other, dated and dated_other))
             if quick is None:  # cannot reach the threshold: not exact, not kept for linkage
                 continue
             margin = scored[slot] = quick
@@ -182,6 +202,7 @@ class StoryGroups:
         # and with the "mean" linkage the item must fit the story's members on average, not
         # only its closest one (stories do not chain from one event to the next day's).
         chosen: StoryHit | None = None
+        linkage = self.linkage if dated else self.undated_linkage
         for story_id in sorted(best, key=lambda s: (-best[s], s))[: self.stories_checked]:
             story = [
                 (s, m)
@@ -194,23 +215,23 @@ class StoryGroups:
             if any(
                 scored.get(s) == -math.inf
                 or (s not in scored and conflict(sig, m[0]))
-                or later_step(sig, m[0], (e - m[3]) / 3600.0)
+                or later_step(sig, m[0], _gap(e, m[3], dated and m[4]))
                 for s, m in story
             ):
                 continue
-            if self.linkage == "mean":
+            if linkage == "mean":
                 recent = story[-self.linkage_members :]
                 total = 0.0
-                for s, (other, _sid, _t_other, e_other) in recent:
+                for s, (other, _sid, _t_other, e_other, dated_other) in recent:
                     if s not in scored:
-                        scored[s] = model.score(sig, other, (e - e_other) / 3600.0)
+                        scored[s] = model.score(sig, other, _gap(e, e_other, dated and dated_other))
                     total += scored[s]
                 margin = total / len(recent)
             else:
                 margin = best[story_id]
             if margin > 0 and (chosen is None or margin > chosen.margin):
                 chosen = StoryHit(story_id, margin)
-            if self.linkage != "mean":
+            if linkage != "mean":
                 break
         return chosen
 
@@ -246,5 +267,6 @@ class StoryGroups:
         self._story_slots = {}
         self._expiry = []
         self._live = 0
-        for sig, story_id, t, e in live:
-            self.add(story_id, sig, datetime.fromtimestamp(t, UTC), datetime.fromtimestamp(e, UTC))
+        for sig, story_id, t, e, dated in live:
+            at, event_at = datetime.fromtimestamp(t, UTC), datetime.fromtimestamp(e, UTC)
+            self.add(story_id, sig, at, event_at, dated)

@@ -31,6 +31,7 @@ from bot.core.stories import COUNTRIES, LEXICON, STOPWORDS, fingerprint
 
 __all__ = [
     "FEATURES",
+    "GAP_FEATURES",
     "ModelError",
     "PlaceFinder",
     "Signature",
@@ -67,6 +68,9 @@ FEATURES: tuple[str, ...] = (
     "meanings_cross",  # meanings_shared when the titles' languages differ
     "gap",  # time between the two, in units of 24 h, capped at 3
 )
+# The features that read the time gap: 0 when it is unknown, and not weighed by the undated
+# variants of the model.
+GAP_FEATURES = frozenset(["actions_differ_gap", "gap"])
 
 _GRAM = 3
 MAX_TITLE = 300
@@ -479,9 +483,12 @@ def _differ(a: Signature, b: Signature) -> bool:
     return not _contains(a, b)
 
 
-def _other_features(a: Signature, b: Signature, gap_hours: float, full: bool) -> tuple[float, ...]:
+def _other_features(
+    a: Signature, b: Signature, gap_hours: float | None, full: bool
+) -> tuple[float, ...]:
     """Every feature but the two character similarities (``FEATURES[2:]``): the cheap ones.
-    ``full``: title + summary; otherwise the title's tokens, names and places."""
+    ``full``: title + summary; otherwise the title's tokens, names and places. An unknown gap
+    (None) gives 0 to the features of the gap, which the undated variants do not weigh."""
     cross = 1.0 if a.arabic != b.arabic else 0.0
     entities = _jaccard(a.entities, b.entities)
     a_places, b_places = (a.places, b.places) if full else (a.title_places, b.title_places)
@@ -492,7 +499,7 @@ def _other_features(a: Signature, b: Signature, gap_hours: float, full: bool) ->
     # title only: with summaries the summaries' words carry meaning better (and the dev set's
     # are English paraphrases); cross-validated, the meanings made title + summary worse
     meanings = 0.0 if full else float(min(shared_meanings(a.meanings, b.meanings), 3))
-    gap = min(abs(gap_hours) / 24.0, 3.0)
+    gap = 0.0 if gap_hours is None else min(abs(gap_hours) / 24.0, 3.0)
     return (
         tokens,
         float(min(len(a.entities & b.entities), 2)),
@@ -525,8 +532,9 @@ def _char_features(a: Signature, b: Signature, full: bool) -> tuple[float, float
     return char_title, char_title
 
 
-def pair_features(a: Signature, b: Signature, gap_hours: float) -> tuple[float, ...]:
-    """The feature vector of a pair, in ``FEATURES`` order."""
+def pair_features(a: Signature, b: Signature, gap_hours: float | None) -> tuple[float, ...]:
+    """The feature vector of a pair, in ``FEATURES`` order; ``gap_hours`` None when the time
+    between the two events is unknown (one of them has no publication date)."""
     full = both_summaries(a, b)
     return (*_char_features(a, b, full), *_other_features(a, b, gap_hours, full))
 
@@ -631,8 +639,13 @@ def event_evidence(a: Signature, b: Signature) -> bool:
 # From this gap on, a title naming a step the other does not is the next step of a saga.
 STEP_GAP_HOURS = 12.0
 
+# Whether a pair whose gap is unknown (a report without a publication date) is held to the
+# later-step rule as if its reports were far apart: with no date, nothing says the step is a
+# same-day detail. Chosen by the cross-validated figures of the undated burst (docs/dedup.md).
+UNDATED_STEP = True
 
-def later_step(a: Signature, b: Signature, gap_hours: float) -> bool:
+
+def later_step(a: Signature, b: Signature, gap_hours: float | None) -> bool:
     """Whether one of two reports at least ``STEP_GAP_HOURS`` apart names a step of a saga
     (a formal notice, a demand, an arrival, a probe, a pardon, a signature: the action
     classes marked ``step``) that the other does not: "Niger quits ECOWAS" and, the next day,
@@ -640,10 +653,14 @@ def later_step(a: Signature, b: Signature, gap_hours: float) -> bool:
     numbered instance of a series named by one title only is such a step too ("Panthers fans
     fill arena for watch party" / two days later "... Game 2 watch party"; "Mali votes" /
     "second round"). Within hours such a difference is a detail of one report (a same-day
-    reaction)."""
-    return abs(gap_hours) >= STEP_GAP_HOURS and (
-        a.step_actions != b.step_actions or bool(a.title_instances) != bool(b.title_instances)
-    )
+    reaction). An unknown gap (None: a report without a date) is taken as a long one when
+    ``UNDATED_STEP``."""
+    if gap_hours is None:
+        if not UNDATED_STEP:
+            return False
+    elif abs(gap_hours) < STEP_GAP_HOURS:
+        return False
+    return a.step_actions != b.step_actions or bool(a.title_instances) != bool(b.title_instances)
 
 
 @dataclass(frozen=True, slots=True)
@@ -659,40 +676,55 @@ class _Variant:
 
 @dataclass(frozen=True, slots=True)
 class StoryModel:
-    """Two logistic regressions over ``FEATURES``: ``full`` for pairs that both have a
-    summary, ``title`` for the others; each with its decision threshold on probability."""
+    """Logistic regressions over ``FEATURES``: ``full`` for pairs that both have a summary,
+    ``title`` for the others; each with its decision threshold on probability. A pair whose
+    time gap is unknown (``gap_hours`` None: one report has no publication date) is scored by
+    ``full_undated`` / ``title_undated``, fitted without the gap features (their weights are
+    0) and on every pair whatever its real gap: the gap of 0 h an undated burst would give is
+    the strongest same-story prior there is. A file without them (fitted before they existed)
+    scores such pairs with the dated variants at gap 0."""
 
     full: _Variant
     title: _Variant
     meta: Mapping[str, Any] = field(default_factory=dict)
+    full_undated: _Variant | None = None
+    title_undated: _Variant | None = None
 
-    def variant(self, a: Signature, b: Signature) -> _Variant:
-        return self.full if both_summaries(a, b) else self.title
+    def variant(self, a: Signature, b: Signature, gap_hours: float | None = 0.0) -> _Variant:
+        return self._variant(both_summaries(a, b), gap_hours is None)
 
-    def probability(self, a: Signature, b: Signature, gap_hours: float) -> float:
+    def _variant(self, full: bool, undated: bool) -> _Variant:
+        if undated:
+            v = self.full_undated if full else self.title_undated
+            if v is not None:
+                return v
+        return self.full if full else self.title
+
+    def probability(self, a: Signature, b: Signature, gap_hours: float | None) -> float:
         """P(same story) for a pair, before the guard."""
-        v = self.variant(a, b)
+        v = self.variant(a, b, gap_hours)
         z = v.intercept + sum(
             w * x for w, x in zip(v.weights, pair_features(a, b, gap_hours), strict=True)
         )
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
-    def score(self, a: Signature, b: Signature, gap_hours: float) -> float:
+    def score(self, a: Signature, b: Signature, gap_hours: float | None) -> float:
         """Margin over the variant's threshold (> 0: same story), or -inf when the guard
         refuses the pair; without ``event_evidence`` the margin of probability 0."""
         if conflict(a, b):
             return -math.inf
+        v = self.variant(a, b, gap_hours)
         if not event_evidence(a, b) or later_step(a, b, gap_hours):
-            return -self.variant(a, b).threshold
-        return self.probability(a, b, gap_hours) - self.variant(a, b).threshold
+            return -v.threshold
+        return self.probability(a, b, gap_hours) - v.threshold
 
-    def quick_score(self, a: Signature, b: Signature, gap_hours: float) -> float | None:
+    def quick_score(self, a: Signature, b: Signature, gap_hours: float | None) -> float | None:
         """``score``, or None when the pair cannot reach the threshold even with identical
         characters (the character similarities, the costly part, are then not computed)."""
         if conflict(a, b):
             return -math.inf
         full = both_summaries(a, b)
-        v = self.full if full else self.title
+        v = self._variant(full, gap_hours is None)
         if not event_evidence(a, b) or later_step(a, b, gap_hours):
             return -v.threshold
         rest = v.intercept + sum(
@@ -728,11 +760,19 @@ def _variant(data: Any, where: str) -> _Variant:
 
 
 def parse_story_model(data: Mapping[str, Any]) -> StoryModel:
-    """A StoryModel from the parsed JSON of ``bot/data/story_model.json``."""
+    """A StoryModel from the parsed JSON of ``bot/data/story_model.json``; the undated
+    variants (``full_undated``, ``title_undated``) may be absent (a file fitted before they
+    existed), not malformed."""
     if not isinstance(data, Mapping):
         raise ModelError("the story model must be a JSON object")
     return StoryModel(
         full=_variant(data.get("full"), "full"),
         title=_variant(data.get("title"), "title"),
         meta=dict(data.get("meta") or {}),
+        full_undated=_optional_variant(data, "full_undated"),
+        title_undated=_optional_variant(data, "title_undated"),
     )
+
+
+def _optional_variant(data: Mapping[str, Any], name: str) -> _Variant | None:
+    return None if data.get(name) is None else _variant(data[name], name)

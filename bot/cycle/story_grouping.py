@@ -142,6 +142,7 @@ class Placement:
     arrived: datetime
     event: datetime
     stored: tuple[str, bytes] | None = None
+    dated: bool = True  # False: the feed gave no date, so its gap to any report is unknown
 
 
 def event_order(alerts: Iterable[PendingAlert]) -> list[PendingAlert]:
@@ -242,7 +243,13 @@ class StoryGrouper:
             for row in self.repo.alerts.recent_story_members(now - self.window):
                 sig = self.signature(row.title, row.summary, row.entities)
                 arrived = row.created_at or now
-                self.index.add(row.story_id, sig, arrived, event_time(row.published_at, arrived))
+                self.index.add(
+                    row.story_id,
+                    sig,
+                    arrived,
+                    event_time(row.published_at, arrived),
+                    dated=row.published_at is not None,
+                )
                 count += 1
             self._loaded = True
             return count
@@ -263,7 +270,13 @@ class StoryGrouper:
             else:
                 stored += 1
             arrived = row.created_at or now
-            self.index.add(row.story_id, sig, arrived, event_time(row.published_at, arrived))
+            self.index.add(
+                row.story_id,
+                sig,
+                arrived,
+                event_time(row.published_at, arrived),
+                dated=row.published_at is not None,
+            )
         if corrupt:
             log.warning(
                 "story index: %d stored signature(s) unreadable (alerts %s%s): computed again",
@@ -326,7 +339,8 @@ class StoryGrouper:
         entities = tuple(entities)
         sig = self.signature(title, summary, entities)
         event = event_time(published, arrived)
-        hit = self.index.match(sig, arrived, event_at=event)
+        dated = published is not None
+        hit = self.index.match(sig, arrived, event_at=event, dated=dated)
         stored = None
         tag = self.tag
         if tag is not None:
@@ -334,11 +348,12 @@ class StoryGrouper:
                 stored = (tag, encode_signature(sig, inputs_digest(title, summary, entities)))
             except SignatureCodecError as exc:  # stored without: the next re-index computes it
                 log.debug("signature not stored: %s", exc)
-        return Placement(hit.story_id if hit is not None else None, sig, arrived, event, stored)
+        story_id = hit.story_id if hit is not None else None
+        return Placement(story_id, sig, arrived, event, stored, dated)
 
     def add(self, story_id: int, placed: Placement) -> None:
         """Index a placed report under the story it was filed in."""
-        self.index.add(story_id, placed.signature, placed.arrived, placed.event)
+        self.index.add(story_id, placed.signature, placed.arrived, placed.event, placed.dated)
 
     def group_pending(
         self, now: datetime, limit: int | None = None
