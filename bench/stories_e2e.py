@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bench.story_data import (
+    ALL_MODES,
     DEV_SET,
     MODES,
     TEXTS,
@@ -274,7 +275,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     parser.add_argument("--data", type=Path, default=DEV_SET)
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--texts", nargs="+", default=list(TEXTS), choices=TEXTS)
-    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=ALL_MODES)
     parser.add_argument(
         "--explain",
         action="store_true",

@@ -8,7 +8,10 @@ in two arrival modes and with two texts; the cost of a lookup; the end-to-end re
 
 Clusterer: items arrive one by one (``time order``: their own times, about 6 h of spread
 within a published day; ``one hour``: all within one hour, in date order, dated by their
-arrival; ``one hour, dated``: all within one hour, each dated by its feed) and are grouped
+arrival, the feeds giving no dates; ``one hour, dated``: all within one hour, each dated by
+its feed; two undated modes on request, ``--modes "time order, undated" "72 h bursts,
+undated"``, bench/story_data.py EXTRA_MODES; ``--arrival-dates`` scores undated reports as
+before the model had undated variants, their arrival taken as their date) and are grouped
 online by bot.core.story_index.StoryGroups, as the pipeline does. Each item is scored with the
 model fitted on the other folds (folds group whole stories), never on its own story.
 Columns: pairwise precision/recall/F1 over all item pairs, the same split into same-language
@@ -35,6 +38,7 @@ from datetime import timedelta
 from typing import TextIO
 
 from bench.story_data import (
+    ALL_MODES,
     DEV_SET,
     MODES,
     TEXTS,
@@ -76,13 +80,14 @@ def cluster(
     sigs: Sequence[Signature],
     mode: str,
     models: Sequence[StoryModel],
+    arrival_dates: bool = False,
 ) -> list[int]:
     """Online grouping in arrival order; ``models[i]`` scores item i's lookup."""
-    return cluster_online(items, sigs, mode, models)
+    return cluster_online(items, sigs, mode, models, arrival_dates)
 
 
 HEADER = (
-    f"{'text':<14}{'arrival':<17}{'scoring':<11}{'pair P':>7}{'R':>6}{'F1':>6}"
+    f"{'text':<14}{'arrival':<22}{'scoring':<11}{'pair P':>7}{'R':>6}{'F1':>6}"
     f"{'same P':>8}{'R':>6}{'cross P':>9}{'R':>6}{'B3 P':>7}{'R':>6}{'F1':>6}"
     f"{'msg/story':>10}{'wrong/100':>10}{'rel':>5}{'other':>6}"
 )
@@ -90,7 +95,7 @@ HEADER = (
 
 def row(text: str, mode: str, scoring: str, s: Scores) -> str:
     return (
-        f"{text:<14}{mode:<17}{scoring:<11}{s.pair_p:>7.3f}{s.pair_r:>6.3f}{s.pair_f:>6.3f}"
+        f"{text:<14}{mode:<22}{scoring:<11}{s.pair_p:>7.3f}{s.pair_r:>6.3f}{s.pair_f:>6.3f}"
         f"{s.same_p:>8.3f}{s.same_r:>6.3f}{s.cross_p:>9.3f}{s.cross_r:>6.3f}"
         f"{s.b3_p:>7.3f}{s.b3_r:>6.3f}{s.b3_f:>6.3f}"
         f"{s.messages_per_story:>10.2f}{s.wrong_per_100:>10.2f}"
@@ -120,13 +125,14 @@ def wrong_merges(
     predicted: Sequence[int],
     mode: str,
     models: Sequence[StoryModel],
+    arrival_dates: bool = False,
 ) -> list[str]:
     """Lines describing every predicted cluster that holds two or more true stories: its items
     (story, relevance, language, arrival time, title), then for each item that joined another
     true story's cluster, the pair with the earlier member it scores best against (margin,
     evidence, later step, guard, non-zero features)."""
     times = event_times(items, mode)
-    dated = dated_flags(items, mode)
+    dated = dated_flags(items, mode, arrival_dates)
     clusters: dict[int, list[int]] = defaultdict(list)
     for i, p in enumerate(predicted):
         clusters[p].append(i)
@@ -239,14 +245,16 @@ def evaluate(args: argparse.Namespace, out: TextIO) -> None:
         ]
         per_item = [fold_models[f] for f in folds]
         for mode in args.modes:
-            predicted = cluster(items, sigs, mode, per_item)
+            predicted = cluster(items, sigs, mode, per_item, args.arrival_dates)
             print(row(text, mode, "CV", score_clusters(items, predicted)), file=out)
             if args.wrong:
-                explained[(text, mode)] = wrong_merges(items, sigs, predicted, mode, per_item)
+                explained[(text, mode)] = wrong_merges(
+                    items, sigs, predicted, mode, per_item, args.arrival_dates
+                )
             if mode == "time order":
                 misses[text] = cross_language_misses(items, predicted)
             if args.in_sample:
-                insample = cluster(items, sigs, mode, [shipped] * len(items))
+                insample = cluster(items, sigs, mode, [shipped] * len(items), args.arrival_dates)
                 print(row(text, mode, "in-sample", score_clusters(items, insample)), file=out)
     for text in args.texts:
         sigs = signatures(items, text, matcher, places)
@@ -356,7 +364,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--limit", type=int, default=0, help="first N items only (smoke)")
     parser.add_argument("--texts", nargs="+", default=list(TEXTS), choices=TEXTS)
-    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=ALL_MODES)
+    parser.add_argument(
+        "--arrival-dates",
+        action="store_true",
+        help="score undated reports as before the undated variants: their arrival is their date",
+    )
     parser.add_argument("--in-sample", action="store_true", help="also the shipped model")
     parser.add_argument(
         "--wrong", action="store_true", help="list each wrong merge with its pair's features"

@@ -39,6 +39,13 @@ TEXTS = ("title+summary", "title")
 # all within one hour after the last one was published, each dated by its feed (a first poll,
 # an aggregator's search feed): the grouper reads the publication dates.
 MODES = ("time order", "one hour", "one hour, dated")
+# Two more modes with no dates, not run by default: ``time order, undated`` (items at their
+# own times, feeds that give no dates: the steady flow of an undated feed) and ``72 h bursts,
+# undated`` (the bot is down for 72 h at a time, then reads what was published meanwhile
+# within one hour, undated: a restart after downtime, a feed that changes its GUIDs).
+EXTRA_MODES = ("time order, undated", "72 h bursts, undated")
+ALL_MODES = MODES + EXTRA_MODES
+UNDATED_MODES = frozenset(["one hour", *EXTRA_MODES])
 # Pairs further apart than this (arrival time) are never compared online: not trained on.
 PAIR_WINDOW_HOURS = 96.0
 # Weight of those relocated pairs in the fit (the pairs that really arrived close count 1).
@@ -149,11 +156,20 @@ def _export_records(path: Path) -> list[dict[str, Any]]:
 def arrival_times(items: Sequence[LabelledItem], mode: str) -> list[datetime]:
     """Arrival times: the items' own (``time order``), or all within one hour (``one hour``:
     from the first item's time; ``one hour, dated``: from the last one's, after every
-    publication date), in date order."""
-    if mode == "time order":
+    publication date), in date order; see ``EXTRA_MODES`` for the others."""
+    if mode in ("time order", "time order, undated"):
         return [i.at for i in items]
     if not items:
         return []
+    if mode == "72 h bursts, undated":
+        # each item k seconds into the hour after the end of the 72 h block holding its date
+        block = 72 * 3600
+        t0 = items[0].at
+        return [
+            t0
+            + timedelta(seconds=(int((i.at - t0).total_seconds() // block) + 1) * block + k % 3600)
+            for k, i in enumerate(items)
+        ]
     start = max(i.at for i in items) if mode == "one hour, dated" else items[0].at
     step = 3600.0 / len(items)
     return [start + timedelta(seconds=k * step) for k in range(len(items))]
@@ -161,14 +177,18 @@ def arrival_times(items: Sequence[LabelledItem], mode: str) -> list[datetime]:
 
 def event_times(items: Sequence[LabelledItem], mode: str) -> list[datetime]:
     """The dates the grouper reads: publication dates (``time order`` and ``one hour,
-    dated``), or the arrival times when the feeds give none (``one hour``)."""
-    return arrival_times(items, mode) if mode == "one hour" else [i.at for i in items]
+    dated``), or the arrival times when the feeds give none (``UNDATED_MODES``)."""
+    return arrival_times(items, mode) if mode in UNDATED_MODES else [i.at for i in items]
 
 
-def dated_flags(items: Sequence[LabelledItem], mode: str) -> list[bool]:
-    """Whether the grouper sees a publication date for each item: none in ``one hour`` (the
-    feeds give no dates, so every gap is unknown), all in the other modes."""
-    return [mode != "one hour"] * len(items)
+def dated_flags(
+    items: Sequence[LabelledItem], mode: str, arrival_dates: bool = False
+) -> list[bool]:
+    """Whether the grouper sees a publication date for each item: none in ``UNDATED_MODES``
+    (the feeds give no dates, so every gap is unknown), all in the other modes.
+    ``arrival_dates``: score as before the undated variants, an undated report's arrival
+    taken as its date (a gap of 0 h within a burst)."""
+    return [arrival_dates or mode not in UNDATED_MODES] * len(items)
 
 
 def default_matcher() -> Any:
@@ -317,14 +337,16 @@ def cluster_online(
     sigs: Sequence[Signature],
     mode: str,
     models: Sequence[Any],
+    arrival_dates: bool = False,
 ) -> list[int]:
     """Online grouping in arrival order, as the pipeline does; ``models[i]`` scores item i's
-    lookup (cross-validation: the model that did not see its story)."""
+    lookup (cross-validation: the model that did not see its story); ``arrival_dates`` as
+    in ``dated_flags``."""
     from bot.core.story_index import StoryGroups
 
     times = arrival_times(items, mode)
     events = event_times(items, mode)
-    dated = dated_flags(items, mode)
+    dated = dated_flags(items, mode, arrival_dates)
     index = StoryGroups(models[0])
     assigned: list[int] = []
     for i, (sig, at, event) in enumerate(zip(sigs, times, events, strict=True)):

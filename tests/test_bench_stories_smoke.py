@@ -98,3 +98,32 @@ def test_wrong_merges_are_split_by_relevance_and_explained() -> None:
     assert "(relevant)" in text and "(non-relevant)" in text
     assert "joined: [notice] to [exit]" in text and "joined: [game2] to [game1]" in text
     assert "features:" in text and "margin" in text
+
+
+@pytest.mark.skipif(not DEV_SET.is_file(), reason="../shared/eval is absent")
+def test_undated_modes_give_no_dates_and_arrive_after_publication() -> None:
+    from datetime import timedelta
+
+    from bench.story_data import (
+        ALL_MODES,
+        UNDATED_MODES,
+        arrival_times,
+        dated_flags,
+        event_times,
+        load_items,
+    )
+
+    items = load_items()[:120]
+    for mode in ALL_MODES:
+        arrivals = arrival_times(items, mode)
+        assert arrivals == sorted(arrivals), mode
+        undated = mode in UNDATED_MODES
+        assert dated_flags(items, mode) == [not undated] * len(items), mode
+        assert all(dated_flags(items, mode, arrival_dates=True)), mode
+        if undated:
+            assert event_times(items, mode) == arrivals, mode
+    bursts = arrival_times(items, "72 h bursts, undated")
+    assert all(
+        i.at <= at <= i.at + timedelta(hours=73) for i, at in zip(items, bursts, strict=True)
+    )
+    assert len(set(bursts)) == len(items) and len({at.date() for at in bursts}) > 1
