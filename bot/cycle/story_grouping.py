@@ -241,15 +241,7 @@ class StoryGrouper:
         if tag is None:
             count = 0
             for row in self.repo.alerts.recent_story_members(now - self.window):
-                sig = self.signature(row.title, row.summary, row.entities)
-                arrived = row.created_at or now
-                self.index.add(
-                    row.story_id,
-                    sig,
-                    arrived,
-                    event_time(row.published_at, arrived),
-                    dated=row.published_at is not None,
-                )
+                self._index_member(row, self.signature(row.title, row.summary, row.entities), now)
                 count += 1
             self._loaded = True
             return count
@@ -269,14 +261,7 @@ class StoryGrouper:
                 missing.extend(self._encoded(row, sig, tag))
             else:
                 stored += 1
-            arrived = row.created_at or now
-            self.index.add(
-                row.story_id,
-                sig,
-                arrived,
-                event_time(row.published_at, arrived),
-                dated=row.published_at is not None,
-            )
+            self._index_member(row, sig, now)
         if corrupt:
             log.warning(
                 "story index: %d stored signature(s) unreadable (alerts %s%s): computed again",
@@ -294,6 +279,18 @@ class StoryGrouper:
             log.warning("story signatures not stored: %s", exc)
         log.debug("story index: %d members, %d signatures read back", count, stored)
         return count
+
+    def _index_member(self, row: StoryMember, sig: Signature, now: datetime) -> None:
+        """Index a stored story member: its arrival (``now`` for a row without one), its event
+        time, and whether its feed gave a date."""
+        arrived = row.created_at or now
+        self.index.add(
+            row.story_id,
+            sig,
+            arrived,
+            event_time(row.published_at, arrived),
+            dated=row.published_at is not None,
+        )
 
     @staticmethod
     def _stored(row: StoryMember, corrupt: list[int]) -> Signature | None:
