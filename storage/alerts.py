@@ -239,12 +239,7 @@ class AlertStore:
             )
             story_id = int(cursor.lastrowid or 0)
         else:
-            row = self.db.execute("SELECT outlets FROM stories WHERE id = ?", [story_id]).fetchone()
-            outlets = with_outlet(json.loads(row[0]) if row and row[0] else [], alert.source)
-            self.db.execute(
-                "UPDATE stories SET outlets = ?, updated_at = ? WHERE id = ?",
-                [json.dumps(outlets), iso(now), story_id],
-            )
+            self._add_outlets(story_id, [alert.source], updated=iso(now))
             self._merge_story_incident(story_id, alert.incident)
         alert_id = self._insert_alert_row(item, alert, story_id, new_story, now)
         if alert.story_signature is not None:
