@@ -74,12 +74,10 @@ class StoryGroups:
         candidates: int = 12,
         linkage: Linkage = "max",
         linkage_members: int = 6,
-        undated_linkage: Linkage = "max",
         stories_checked: int = 2,
     ) -> None:
         self.stories_checked = stories_checked
         self.linkage = linkage
-        self.undated_linkage = undated_linkage
         self.linkage_members = linkage_members
         self.model = model
         self.window = window
@@ -202,7 +200,6 @@ class StoryGroups:
         # and with the "mean" linkage the item must fit the story's members on average, not
         # only its closest one (stories do not chain from one event to the next day's).
         chosen: StoryHit | None = None
-        linkage = self.linkage if dated else self.undated_linkage
         for story_id in sorted(best, key=lambda s: (-best[s], s))[: self.stories_checked]:
             story = [
                 (s, m)
@@ -219,7 +216,7 @@ class StoryGroups:
                 for s, m in story
             ):
                 continue
-            if linkage == "mean":
+            if self.linkage == "mean":
                 recent = story[-self.linkage_members :]
                 total = 0.0
                 for s, (other, _sid, _t_other, e_other, dated_other) in recent:
@@ -231,7 +228,7 @@ class StoryGroups:
                 margin = best[story_id]
             if margin > 0 and (chosen is None or margin > chosen.margin):
                 chosen = StoryHit(story_id, margin)
-            if linkage != "mean":
+            if self.linkage != "mean":
                 break
         return chosen
 

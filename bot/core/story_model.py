@@ -639,11 +639,6 @@ def event_evidence(a: Signature, b: Signature) -> bool:
 # From this gap on, a title naming a step the other does not is the next step of a saga.
 STEP_GAP_HOURS = 12.0
 
-# Whether a pair whose gap is unknown (a report without a publication date) is held to the
-# later-step rule as if its reports were far apart: with no date, nothing says the step is a
-# same-day detail. Chosen by the cross-validated figures of the undated burst (docs/dedup.md).
-UNDATED_STEP = True
-
 
 def later_step(a: Signature, b: Signature, gap_hours: float | None) -> bool:
     """Whether one of two reports at least ``STEP_GAP_HOURS`` apart names a step of a saga
@@ -653,12 +648,10 @@ def later_step(a: Signature, b: Signature, gap_hours: float | None) -> bool:
     numbered instance of a series named by one title only is such a step too ("Panthers fans
     fill arena for watch party" / two days later "... Game 2 watch party"; "Mali votes" /
     "second round"). Within hours such a difference is a detail of one report (a same-day
-    reaction). An unknown gap (None: a report without a date) is taken as a long one when
-    ``UNDATED_STEP``."""
-    if gap_hours is None:
-        if not UNDATED_STEP:
-            return False
-    elif abs(gap_hours) < STEP_GAP_HOURS:
+    reaction). An unknown gap (None: a report without a date) is taken as a long one: with
+    no date, nothing says the step is a same-day detail (chosen by the cross-validated
+    figures of the undated burst, docs/dedup.md)."""
+    if gap_hours is not None and abs(gap_hours) < STEP_GAP_HOURS:
         return False
     return a.step_actions != b.step_actions or bool(a.title_instances) != bool(b.title_instances)
 
