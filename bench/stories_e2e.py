@@ -13,7 +13,10 @@ every item within one hour, so they all arrive in one cycle, with no ``pubDate``
 give no dates: the grouper knows no gap); ``one hour, dated`` does the same after the last
 publication date, each item carrying its own date in ``pubDate``). A cycle runs at every 6-hour
 step at which some feed changed (empty steps do nothing but answer 304s), after one cycle on
-empty feeds so first fetches are not backfills. Every alert gets its own message
+empty feeds so first fetches are not backfills (72 h before a burst of undated reports: the
+bot was down). In ``time order, undated`` the feeds are also polled at the step before each
+of those (304s), as a bot running all along would: the pipeline then bounds each undated
+report's date by its arrival (bot.core.arrival_bound). Every alert gets its own message
 (digest_threshold is set out of reach: digests are excepted from wrong merges anyway).
 Figures, from the final text of every message (after the "also reported by" edits):
 messages per alerted story, messages per alerted relevant story, wrong merges per 100 alerted
@@ -129,9 +132,11 @@ def _feed(
 async def replay(items: Sequence[LabelledItem], mode: str, text: str, db: Path) -> Replay:
     started = time.monotonic()
     times = arrival_times(items, mode)
+    # pubDate only in the dated modes: an undated feed's bound is the pipeline's to find
+    has_dates = dated_flags(items, mode, arrival_bound=False)
     dates: list[datetime | None] = [
         at if has_date else None
-        for at, has_date in zip(event_times(items, mode), dated_flags(items, mode), strict=True)
+        for at, has_date in zip(event_times(items, mode), has_dates, strict=True)
     ]
     outlets = sorted({i.outlet for i in items})
     paths = {o: f"/o/{n}" for n, o in enumerate(outlets)}
@@ -141,6 +146,21 @@ async def replay(items: Sequence[LabelledItem], mode: str, text: str, db: Path) 
         max(1, -(-int((t - first).total_seconds()) // int(CYCLE.total_seconds()))) for t in times
     ]
     steps = sorted(set(step_of))
+    # ``time order, undated``: the bot polls all along, so the feeds are also polled (304s)
+    # at the step before each step that changes them: the previous poll of a new report is
+    # 6 h before it, as with a steady flow (bot.core.arrival_bound). The other modes poll only
+    # when feeds change; empty steps would only answer 304s.
+    quiet = (
+        sorted({s - 1 for s in steps if s > 1} - set(steps))
+        if mode == "time order, undated"
+        else []
+    )
+    # The first cycle reads the feeds empty, so that later fetches are not first fetches;
+    # before a burst of undated reports it comes 72 h before (the bot down meanwhile: the
+    # burst's reports get no bound; ``one hour`` and ``72 h bursts, undated``).
+    bursts = mode in ("one hour", "72 h bursts, undated")
+    warm_up = timedelta(hours=72) if bursts else timedelta(minutes=1)
+    quiet_steps = set(quiet)
     reloader = WatchlistReloader(ROOT / "watchlists")
     reloader.load()
     matcher = reloader.matcher
@@ -173,13 +193,16 @@ async def replay(items: Sequence[LabelledItem], mode: str, text: str, db: Path) 
             clock=clock,
         )
         try:
-            clock.now = first - timedelta(minutes=1)
+            clock.now = first - warm_up
             await pipeline.run_cycle()  # first fetches, on empty feeds
             visible: dict[str, list[tuple[LabelledItem, datetime, datetime | None]]] = defaultdict(
                 list
             )
-            for step in steps:
+            for step in sorted([*steps, *quiet]):
                 clock.now = first + step * CYCLE
+                if step in quiet_steps:
+                    await pipeline.run_cycle()  # the feeds unchanged: 304s
+                    continue
                 changed = set()
                 for item, at, dated, s in zip(items, times, dates, step_of, strict=True):
                     if s == step:
@@ -214,7 +237,7 @@ async def replay(items: Sequence[LabelledItem], mode: str, text: str, db: Path) 
     return Replay(
         mode=mode,
         text=text,
-        cycles=len(steps) + 1,
+        cycles=len(steps) + len(quiet) + 1,
         items=len(items),
         alerted_items=len(alerted_links),
         stories_alerted=len(alerted_stories),

@@ -10,7 +10,9 @@ Clusterer: items arrive one by one (``time order``: their own times, about 6 h o
 within a published day; ``one hour``: all within one hour, in date order, dated by their
 arrival, the feeds giving no dates; ``one hour, dated``: all within one hour, each dated by
 its feed; two undated modes on request, ``--modes "time order, undated" "72 h bursts,
-undated"``, bench/story_data.py EXTRA_MODES; ``--arrival-dates`` scores undated reports as
+undated"``, bench/story_data.py EXTRA_MODES, where an undated report whose feed was polled
+shortly before it arrived is dated by its arrival as the pipeline does (bot.core.arrival_bound;
+``--no-arrival-bound``: as before, never); ``--arrival-dates`` scores undated reports as
 before the model had undated variants, their arrival taken as their date) and are grouped
 online by bot.core.story_index.StoryGroups, as the pipeline does. Each item is scored with the
 model fitted on the other folds (folds group whole stories), never on its own story.
@@ -81,9 +83,10 @@ def cluster(
     mode: str,
     models: Sequence[StoryModel],
     arrival_dates: bool = False,
+    arrival_bound: bool = True,
 ) -> list[int]:
     """Online grouping in arrival order; ``models[i]`` scores item i's lookup."""
-    return cluster_online(items, sigs, mode, models, arrival_dates)
+    return cluster_online(items, sigs, mode, models, arrival_dates, arrival_bound)
 
 
 HEADER = (
@@ -126,13 +129,14 @@ def wrong_merges(
     mode: str,
     models: Sequence[StoryModel],
     arrival_dates: bool = False,
+    arrival_bound: bool = True,
 ) -> list[str]:
     """Lines describing every predicted cluster that holds two or more true stories: its items
     (story, relevance, language, arrival time, title), then for each item that joined another
     true story's cluster, the pair with the earlier member it scores best against (margin,
     evidence, later step, guard, non-zero features)."""
     times = event_times(items, mode)
-    dated = dated_flags(items, mode, arrival_dates)
+    dated = dated_flags(items, mode, arrival_dates, arrival_bound)
     clusters: dict[int, list[int]] = defaultdict(list)
     for i, p in enumerate(predicted):
         clusters[p].append(i)
@@ -245,16 +249,23 @@ def evaluate(args: argparse.Namespace, out: TextIO) -> None:
         ]
         per_item = [fold_models[f] for f in folds]
         for mode in args.modes:
-            predicted = cluster(items, sigs, mode, per_item, args.arrival_dates)
+            predicted = cluster(items, sigs, mode, per_item, args.arrival_dates, args.arrival_bound)
             print(row(text, mode, "CV", score_clusters(items, predicted)), file=out)
             if args.wrong:
                 explained[(text, mode)] = wrong_merges(
-                    items, sigs, predicted, mode, per_item, args.arrival_dates
+                    items, sigs, predicted, mode, per_item, args.arrival_dates, args.arrival_bound
                 )
             if mode == "time order":
                 misses[text] = cross_language_misses(items, predicted)
             if args.in_sample:
-                insample = cluster(items, sigs, mode, [shipped] * len(items), args.arrival_dates)
+                insample = cluster(
+                    items,
+                    sigs,
+                    mode,
+                    [shipped] * len(items),
+                    args.arrival_dates,
+                    args.arrival_bound,
+                )
                 print(row(text, mode, "in-sample", score_clusters(items, insample)), file=out)
     for text in args.texts:
         sigs = signatures(items, text, matcher, places)
@@ -369,6 +380,13 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         "--arrival-dates",
         action="store_true",
         help="score undated reports as before the undated variants: their arrival is their date",
+    )
+    parser.add_argument(
+        "--no-arrival-bound",
+        dest="arrival_bound",
+        action="store_false",
+        help="as before the arrival bound: an undated report stays undated even when its feed"
+        " was polled shortly before it arrived (bot.core.arrival_bound)",
     )
     parser.add_argument("--in-sample", action="store_true", help="also the shipped model")
     parser.add_argument(

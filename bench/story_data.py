@@ -46,6 +46,13 @@ MODES = ("time order", "one hour", "one hour, dated")
 EXTRA_MODES = ("time order, undated", "72 h bursts, undated")
 ALL_MODES = MODES + EXTRA_MODES
 UNDATED_MODES = frozenset(["one hour", *EXTRA_MODES])
+# How often feeds are polled in ``time order, undated`` (each report arrives at the first poll
+# at or after its publication, as in bench/stories_e2e.py), and what the bound of an undated
+# report is (bot.core.arrival_bound) in each undated mode: the previous poll of its feed, as
+# the pipeline stores it. ``time order, undated``: the poll before (the bot runs all along);
+# ``72 h bursts, undated``: the end of the previous 72 h block (the bot was down meanwhile);
+# ``one hour``: none (a backlog read after a long outage: every date lost).
+POLL_HOURS = 6.0
 # Pairs further apart than this (arrival time) are never compared online: not trained on.
 PAIR_WINDOW_HOURS = 96.0
 # Weight of those relocated pairs in the fit (the pairs that really arrived close count 1).
@@ -157,10 +164,19 @@ def arrival_times(items: Sequence[LabelledItem], mode: str) -> list[datetime]:
     """Arrival times: the items' own (``time order``), or all within one hour (``one hour``:
     from the first item's time; ``one hour, dated``: from the last one's, after every
     publication date), in date order; see ``EXTRA_MODES`` for the others."""
-    if mode in ("time order", "time order, undated"):
+    if mode == "time order":
         return [i.at for i in items]
     if not items:
         return []
+    if mode == "time order, undated":
+        # at the first poll at or after its publication (polls every POLL_HOURS from the
+        # first item's time; the first at one poll after it, as in bench/stories_e2e.py)
+        poll = POLL_HOURS * 3600
+        t0 = items[0].at
+        return [
+            t0 + timedelta(seconds=max(1, math.ceil((i.at - t0).total_seconds() / poll)) * poll)
+            for i in items
+        ]
     if mode == "72 h bursts, undated":
         # each item k seconds into the hour after the end of the 72 h block holding its date
         block = 72 * 3600
@@ -182,13 +198,56 @@ def event_times(items: Sequence[LabelledItem], mode: str) -> list[datetime]:
 
 
 def dated_flags(
-    items: Sequence[LabelledItem], mode: str, arrival_dates: bool = False
+    items: Sequence[LabelledItem],
+    mode: str,
+    arrival_dates: bool = False,
+    arrival_bound: bool = True,
 ) -> list[bool]:
-    """Whether the grouper sees a publication date for each item: none in ``UNDATED_MODES``
-    (the feeds give no dates, so every gap is unknown), all in the other modes.
-    ``arrival_dates``: score as before the undated variants, an undated report's arrival
-    taken as its date (a gap of 0 h within a burst)."""
-    return [arrival_dates or mode not in UNDATED_MODES] * len(items)
+    """Whether the grouper knows a date for each item: all in the dated modes; in
+    ``UNDATED_MODES`` (the feeds give no dates) only the items whose arrival bounds their date
+    (``arrival_bounds``; none with ``arrival_bound`` False, as before the bound), the others
+    with every gap unknown. ``arrival_dates``: score as before the undated variants, an
+    undated report's arrival taken as its date (a gap of 0 h within a burst)."""
+    if arrival_dates or mode not in UNDATED_MODES:
+        return [True] * len(items)
+    if not arrival_bound:
+        return [False] * len(items)
+    return arrival_bounds(items, mode)
+
+
+def previous_polls(items: Sequence[LabelledItem], mode: str) -> list[datetime | None]:
+    """The previous successful poll of each item's feed before the poll that brought it, in an
+    undated mode (see POLL_HOURS); None when there is none to speak of (``one hour``)."""
+    times = arrival_times(items, mode)
+    if mode == "time order, undated":
+        return [t - timedelta(hours=POLL_HOURS) for t in times]
+    if mode == "72 h bursts, undated":
+        return [t - timedelta(hours=72) for t in times]
+    return [None] * len(items)
+
+
+def arrival_bounds(items: Sequence[LabelledItem], mode: str) -> list[bool]:
+    """Whether each item's arrival is its date, decided as the pipeline does
+    (bot.core.arrival_bound) on each outlet's feed (its newest 50 items, as
+    bench/stories_e2e.py serves it) at each poll: the poll before, a body new as a whole or a
+    burst of new undated items."""
+    from bot.core.arrival_bound import arrival_bound, dated_by_arrival, renewed_body
+
+    times = arrival_times(items, mode)
+    previous = previous_polls(items, mode)
+    polls: dict[tuple[str, datetime], list[int]] = defaultdict(list)
+    for k, (item, at) in enumerate(zip(items, times, strict=True)):
+        polls[(item.outlet, at)].append(k)
+    seen: Counter[str] = Counter()  # items of each outlet already in its feed
+    out = [False] * len(items)
+    for (outlet, at), new in sorted(polls.items(), key=lambda p: p[0][1]):
+        body = min(50, seen[outlet] + len(new))
+        renewed = renewed_body(body, min(body, len(new)), len(new))
+        seen[outlet] += len(new)
+        for k in new:
+            bound = arrival_bound(previous[k], at, published=None, renewed=renewed)
+            out[k] = dated_by_arrival(bound, at)
+    return out
 
 
 def default_matcher() -> Any:
@@ -338,15 +397,16 @@ def cluster_online(
     mode: str,
     models: Sequence[Any],
     arrival_dates: bool = False,
+    arrival_bound: bool = True,
 ) -> list[int]:
     """Online grouping in arrival order, as the pipeline does; ``models[i]`` scores item i's
-    lookup (cross-validation: the model that did not see its story); ``arrival_dates`` as
-    in ``dated_flags``."""
+    lookup (cross-validation: the model that did not see its story); ``arrival_dates`` and
+    ``arrival_bound`` as in ``dated_flags``."""
     from bot.core.story_index import StoryGroups
 
     times = arrival_times(items, mode)
     events = event_times(items, mode)
-    dated = dated_flags(items, mode, arrival_dates)
+    dated = dated_flags(items, mode, arrival_dates, arrival_bound)
     index = StoryGroups(models[0])
     assigned: list[int] = []
     for i, (sig, at, event) in enumerate(zip(sigs, times, events, strict=True)):

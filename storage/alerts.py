@@ -69,6 +69,9 @@ class AlertDraft:
     incident: IncidentFields | None = None
     # (tag, bytes) of its story signature (bot.cycle.story_signatures), stored with it
     story_signature: tuple[str, bytes] | None = None
+    # No ``published``: the feed's previous successful poll, which did not hold the report
+    # (bot.core.arrival_bound); None when nothing bounds its date.
+    published_after: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,8 +257,9 @@ class AlertStore:
         cursor = self.db.execute(
             "INSERT INTO alerts (item_key, story_id, feed_url, source, sources, title, link,"
             " summary, published_at, created_at, entities, matches, priority, delivered,"
-            " fingerprint, lang, event_type, sub_event, fatalities, places, severity)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " fingerprint, lang, event_type, sub_event, fatalities, places, severity,"
+            " published_after)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 item.key,
                 story_id,
@@ -274,6 +278,7 @@ class AlertStore:
                 alert.story_fingerprint,
                 alert.lang or None,
                 *_incident_columns(alert.incident),
+                iso(alert.published_after),
             ],
         )
         return int(cursor.lastrowid or 0)
@@ -325,11 +330,22 @@ class AlertStore:
         """Alerts stored without their story yet, oldest first (a cycle holds a few dozen)."""
         rows = self.db.execute(
             "SELECT a.id, a.feed_url, a.source, a.title, a.summary, a.entities, a.published_at,"
-            " a.created_at, p.chats FROM story_pending p JOIN alerts a ON a.id = p.alert_id"
-            " ORDER BY a.id"
+            " a.created_at, p.chats, a.published_after"
+            " FROM story_pending p JOIN alerts a ON a.id = p.alert_id ORDER BY a.id"
         ).fetchall()
         out = []
-        for alert_id, feed_url, source, title, summary, entities, published, created, chats in rows:
+        for (
+            alert_id,
+            feed_url,
+            source,
+            title,
+            summary,
+            entities,
+            published,
+            created,
+            chats,
+            published_after,
+        ) in rows:
             out.append(
                 PendingAlert(
                     alert_id=int(alert_id),
@@ -341,6 +357,7 @@ class AlertStore:
                     published_at=parse_iso(published),
                     created_at=parse_iso(created) or datetime.min.replace(tzinfo=UTC),
                     chats=_chats(chats),
+                    published_after=parse_iso(published_after),
                 )
             )
         return out
@@ -493,7 +510,7 @@ class AlertStore:
         signature of that tag, if any. Finish or close the iterator before writing."""
         query = (
             "SELECT a.id, a.story_id, a.created_at, a.title, a.summary, a.entities,"
-            " a.published_at, s.data"
+            " a.published_at, s.data, a.published_after"
             " FROM alerts a LEFT JOIN story_signatures s ON s.alert_id = a.id AND s.tag = ?"
             " WHERE a.story_id IS NOT NULL AND a.created_at >= ? ORDER BY a.id"
         )
@@ -506,6 +523,7 @@ class AlertStore:
             entities,
             published_at,
             data,
+            published_after,
         ) in self.db.execute(query, [signature_tag, iso(since)]):
             yield StoryMember(
                 story_id=int(story_id),
@@ -516,6 +534,7 @@ class AlertStore:
                 published_at=parse_iso(published_at) if published_at else None,
                 alert_id=int(alert_id),
                 signature=data if isinstance(data, bytes) else None,
+                published_after=parse_iso(published_after),
             )
 
     def save_story_signatures(self, tag: str, rows: Sequence[tuple[int, bytes]]) -> None:

@@ -495,6 +495,16 @@ def _story_pending(db: Database) -> None:
     )
 
 
+@migration("0018_alert_published_after")
+def _alert_published_after(db: Database) -> None:
+    """For an alert whose feed gave no publication date: its feed's previous successful poll,
+    which did not hold it (bot.core.arrival_bound). The report was published after it, so
+    when that poll was recent story grouping reads the arrival as its date, after a restart
+    too. NULL for a dated alert, on a feed's first poll, for a body new as a whole, and for
+    the alerts stored before this migration (they stay undated)."""
+    db.execute("ALTER TABLE alerts ADD COLUMN published_after TEXT")
+
+
 # (pattern on the start of a stored message, kind): how the fetcher, the parser and the source
 # readers worded each failure before they named its kind. First match wins.
 _LEGACY_KINDS: tuple[tuple[re.Pattern[str], FeedErrorKind], ...] = tuple(

@@ -118,7 +118,7 @@ def test_undated_modes_give_no_dates_and_arrive_after_publication() -> None:
         arrivals = arrival_times(items, mode)
         assert arrivals == sorted(arrivals), mode
         undated = mode in UNDATED_MODES
-        assert dated_flags(items, mode) == [not undated] * len(items), mode
+        assert dated_flags(items, mode, arrival_bound=False) == [not undated] * len(items), mode
         assert all(dated_flags(items, mode, arrival_dates=True)), mode
         if undated:
             assert event_times(items, mode) == arrivals, mode
@@ -127,3 +127,19 @@ def test_undated_modes_give_no_dates_and_arrive_after_publication() -> None:
         i.at <= at <= i.at + timedelta(hours=73) for i, at in zip(items, bursts, strict=True)
     )
     assert len(set(bursts)) == len(items) and len({at.date() for at in bursts}) > 1
+    flow = arrival_times(items, "time order, undated")  # at the next 6-hourly poll
+    assert all(i.at <= at <= i.at + timedelta(hours=6) for i, at in zip(items, flow, strict=True))
+
+
+@pytest.mark.skipif(not DEV_SET.is_file(), reason="../shared/eval is absent")
+def test_undated_modes_bound_dates_as_the_pipeline_would() -> None:
+    """The steady flow of an undated feed (polled every 6 h all along) gets the arrival bound
+    of bot.core.arrival_bound; a burst after 72 h of downtime, or after a long outage, none."""
+    from bench.story_data import dated_flags, load_items
+
+    items = load_items()[:80]
+    assert all(dated_flags(items, "time order, undated"))
+    assert not any(dated_flags(items, "time order, undated", arrival_bound=False))
+    assert not any(dated_flags(items, "72 h bursts, undated"))
+    assert not any(dated_flags(items, "one hour"))
+    assert all(dated_flags(items, "one hour, dated"))

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.core.arrival_bound import dated_by_arrival
 from bot.core.matching import Matcher
 from bot.core.models import CycleReport
 from bot.core.watchlist import Entity
@@ -274,23 +276,25 @@ async def test_reports_are_grouped_by_publication_date_not_arrival(
 # events of one actor stay apart (the pardon, then the soldiers' arrival home: a later step),
 # in one body and against a stored report after a restart (its row has no date either);
 # rewrites of one event still join.
-UNDATED_CASES = [
-    (
-        ("Goïta pardons the 46 Ivorian soldiers", "The transition president signed a decree."),
-        (
-            "The 46 Ivorian soldiers pardoned by Goïta arrive in Abidjan",
-            "The soldiers landed at the airport of Abidjan.",
-        ),
-        False,
-    ),
-    (*AGGREGATOR_REPORTS, True),
-]
+PARDON = ("Goïta pardons the 46 Ivorian soldiers", "The transition president signed a decree.")
+ARRIVAL = (
+    "The 46 Ivorian soldiers pardoned by Goïta arrive in Abidjan",
+    "The soldiers landed at the airport of Abidjan.",
+)
+UNDATED_CASES = [(PARDON, ARRIVAL, False), (*AGGREGATOR_REPORTS, True)]
 
 
 def _undated(guid: str, title: str, link: str, summary: str) -> dict[str, str]:
     item = _item(guid, title, link, summary)
     del item["pubDate"]
     return item
+
+
+def _polled_ago(db: Path, hours: float) -> None:
+    """Every feed's previous successful poll ``hours`` ago (an outage since, or a recent poll)."""
+    at = datetime.fromtimestamp(time.time() - hours * 3600, UTC).isoformat(timespec="seconds")
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE feeds SET last_success_at = ?", [at])
 
 
 @pytest.mark.parametrize(
@@ -312,18 +316,112 @@ async def test_undated_reports_are_grouped_without_a_gap_of_zero(
     feed_server.set("/news", rss([], title="Aggregator"))
     feed_server.set("/wire", rss([], title="Wire"))
     await _cycle(db, urls)
+    # the feeds were last read two days ago (the bot was down): nothing bounds the dates
+    # (bot.core.arrival_bound; test_arrival_bound_dates_the_steady_flow_of_an_undated_feed)
+    _polled_ago(db, 48)
     if restart:
         feed_server.set("/news", rss([a], title="Aggregator"))
         await _cycle(db, urls)
+        _polled_ago(db, 48)
         feed_server.set("/wire", rss([b], title="Wire"))
     else:
         feed_server.set("/news", rss([a, b], title="Aggregator"))
     await _cycle(db, urls)
     rows = (
         sqlite3.connect(db)
-        .execute("SELECT published_at, story_id FROM alerts ORDER BY id")
+        .execute("SELECT published_at, published_after, created_at, story_id FROM alerts")
         .fetchall()
     )
     assert len(rows) == 2, rows
-    assert all(published is None for published, _ in rows), rows
-    assert (rows[0][1] == rows[1][1]) is same_story, rows
+    assert all(published is None for published, *_ in rows), rows
+    assert not any(_dated_by_arrival(bound, created) for _, bound, created, _ in rows), rows
+    assert (rows[0][3] == rows[1][3]) is same_story, rows
+
+
+def _dated_by_arrival(bound: str | None, created: str) -> bool:
+    """Whether a stored undated alert reads as dated by its arrival (its stored bound)."""
+    return dated_by_arrival(
+        datetime.fromisoformat(bound) if bound else None, datetime.fromisoformat(created)
+    )
+
+
+# The arrival bounds the date (bot.core.arrival_bound): a report first seen in a feed read
+# shortly before without it was published in between, so its arrival is its date. The pardon
+# and the soldiers' arrival home, both first seen now, are then one story as two dated reports
+# minutes apart are (a step named within 12 h is a detail of the same day's report); with
+# nothing to bound them (an outage, a body new as a whole) they stay apart as above. Each
+# `_cycle` is a new process: the second report is placed against the first one re-indexed
+# from SQLite, whose bound must have been stored.
+BOUND_CASES = [
+    # (feed history before the reports, reports in one body, one story, dated by arrival)
+    ("polled-minutes-ago", False, True, True),
+    ("polled-minutes-ago-then-restart", False, True, True),
+    ("outage-of-two-days", False, False, False),
+    ("body-new-as-a-whole", True, False, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("history", "one_body", "same_story", "bounded"), BOUND_CASES, ids=[c[0] for c in BOUND_CASES]
+)
+async def test_arrival_bound_dates_the_steady_flow_of_an_undated_feed(
+    feed_server: FeedServer,
+    tmp_path: Path,
+    history: str,
+    one_body: bool,
+    same_story: bool,
+    bounded: bool,
+) -> None:
+    a = _undated("a", PARDON[0], "https://a.example/1", PARDON[1])
+    b = _undated("b", ARRIVAL[0], "https://b.example/2", ARRIVAL[1])
+    db, urls = tmp_path / "nw.db", [feed_server.url("/news"), feed_server.url("/wire")]
+    feed_server.set("/news", rss([], title="Aggregator"))
+    feed_server.set("/wire", rss([], title="Wire"))
+    await _cycle(db, urls)
+    _polled_ago(db, 48 if history.startswith("outage") else 0.1)
+    if one_body:
+        feed_server.set("/news", rss([a, b], title="Aggregator"))
+    elif history.endswith("restart"):
+        feed_server.set("/news", rss([a], title="Aggregator"))
+        await _cycle(db, urls)
+        feed_server.set("/wire", rss([b], title="Wire"))
+    else:
+        feed_server.set("/news", rss([a], title="Aggregator"))
+        feed_server.set("/wire", rss([b], title="Wire"))
+    await _cycle(db, urls)
+    rows = (
+        sqlite3.connect(db)
+        .execute("SELECT published_at, published_after, created_at, story_id FROM alerts")
+        .fetchall()
+    )
+    assert len(rows) == 2, rows
+    assert all(published is None for published, *_ in rows), rows
+    assert all(_dated_by_arrival(bound, created) is bounded for _, bound, created, _ in rows)
+    if history == "body-new-as-a-whole":  # a republished archive looks like this: no bound
+        assert all(bound is None for _, bound, *_ in rows), rows
+    for _, bound, created, _story in rows:
+        if bound is not None:  # the poll before, which did not hold the report
+            assert datetime.fromisoformat(bound) <= datetime.fromisoformat(created), rows
+    assert (rows[0][3] == rows[1][3]) is same_story, rows
+
+
+async def test_a_first_poll_backlog_is_never_bounded(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    backlog = [
+        _undated("a", PARDON[0], "https://a.example/1", PARDON[1]),
+        _undated("b", ARRIVAL[0], "https://b.example/2", ARRIVAL[1]),
+    ]
+    db, urls = tmp_path / "nw.db", [feed_server.url("/news")]
+    feed_server.set("/news", rss(backlog, title="Aggregator"))
+    report, _repo, _out = await _cycle(db, urls)
+    # a backlog of unknown age: recorded, never alerted, and nothing bounds its dates
+    assert report.alerts == 0
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM alerts").fetchone() == (0,)
+    title, summary = AGGREGATOR_REPORTS[0]
+    fresh = _undated("c", title, "https://c.example/3", summary)
+    feed_server.set("/news", rss([fresh, *backlog], title="Aggregator"))
+    await _cycle(db, urls)
+    rows = sqlite3.connect(db).execute("SELECT link, published_after FROM alerts").fetchall()
+    assert [link for link, _ in rows] == ["https://c.example/3"]
+    assert rows[0][1] is not None  # the next poll's new report: the first poll bounds it

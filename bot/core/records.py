@@ -357,6 +357,8 @@ class StoryMember:
     alert_id: int = 0
     # its stored signature (bot.core.story_codec bytes) when one of the asked tag is stored
     signature: bytes | None = None
+    # no publication date: its feed's previous poll, which did not hold it (arrival_bound)
+    published_after: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,6 +375,8 @@ class PendingAlert:
     published_at: datetime | None
     created_at: datetime  # its arrival (the cycle that stored it)
     chats: tuple[tuple[int | str, int | None], ...]
+    # no publication date: its feed's previous poll, which did not hold it (arrival_bound)
+    published_after: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

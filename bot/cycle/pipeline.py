@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from bot.core.arrival_bound import arrival_bound, renewed_body
 from bot.core.errors import FeedError, FeedErrorKind
 from bot.core.feed_state import (
     Failure,
@@ -566,7 +567,13 @@ class Pipeline:
         if first_fetch:
             success = replace(success, first_success_at=now)
         new_items, also_seen = self._select_new(
-            parsed.items, keys, canonical, now, first_fetch, parsed.match_texts
+            parsed.items,
+            keys,
+            canonical,
+            now,
+            first_fetch,
+            parsed.match_texts,
+            previous_success=None if first_fetch else state.last_success_at,
         )
         report.items_new += len(new_items)
         success = replace(success, items_seen_at=now)
@@ -587,11 +594,14 @@ class Pipeline:
         now: datetime,
         first_fetch: bool,
         match_texts: Sequence[tuple[str, str]] = (),
+        previous_success: datetime | None = None,
     ) -> tuple[list[NewItem], list[tuple[int, str]]]:
         """Dedup by item key and canonical URL; match the unseen items once each.
 
         ``match_texts``: each item's title and summary folded for matching by the parse job
-        (empty when the body was read otherwise: the matcher folds them itself)."""
+        (empty when the body was read otherwise: the matcher folds them itself).
+        ``previous_success``: the feed's previous successful poll (None on its first), which
+        bounds the date of an undated new item (bot.core.arrival_bound)."""
         keyed: dict[str, tuple[Item, str | None]] = {}
         texts: dict[str, tuple[str, str]] = {}
         folded = match_texts if len(match_texts) == len(items) else [None] * len(items)
@@ -603,6 +613,9 @@ class Pipeline:
                 texts[key] = pair
         unseen = self.repo.alerts.unseen_keys(list(keyed))
         fresh = {k: v[0] for k, v in keyed.items() if k in unseen}
+        renewed = renewed_body(
+            len(keyed), len(fresh), sum(1 for i in fresh.values() if i.published is None)
+        )
         canon = {k: keyed[k][1] for k in fresh}
         known_urls = self.repo.alerts.items_by_canonical_url([c for c in canon.values() if c])
         articles = {k: article_key(item) for k, item in fresh.items()}
@@ -635,7 +648,10 @@ class Pipeline:
             if not duplicate_url and _may_alert(item, first_fetch, backfill_from):
                 result = matcher.match(item.title, item.summary, texts.get(key))
                 if result:
-                    draft = self._draft(item, result, now)
+                    bound = arrival_bound(
+                        previous_success, now, published=item.published, renewed=renewed
+                    )
+                    draft = self._draft(item, result, now, bound)
                 elif getattr(result, "weak", ()):
                     weak = _weak_draft(item, result)
             new_items.append(
@@ -668,7 +684,13 @@ class Pipeline:
             item.title[:80],
         )
 
-    def _draft(self, item: Item, result: MatchResult, now: datetime) -> AlertDraft:
+    def _draft(
+        self,
+        item: Item,
+        result: MatchResult,
+        now: datetime,
+        published_after: datetime | None = None,
+    ) -> AlertDraft:
         routed = tuple(_route(c) for c in result.chats)
         defaults: tuple[tuple[int | str, int | None], ...] = ()
         if not routed or getattr(result, "to_default", False):
@@ -694,6 +716,7 @@ class Pipeline:
             # Its story is found once the cycle's fetches end (_group_stories); without a
             # grouper every alert starts its own story.
             group_later=self.stories is not None,
+            published_after=published_after,
         )
 
 

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 
+from bot.core.arrival_bound import dated_by_arrival
 from bot.core.gazetteer import PlaceKind
 from bot.core.meanings import MeaningLexicon
 from bot.core.models import StoredAlert
@@ -114,6 +115,15 @@ def event_time(published: datetime | None, arrived: datetime) -> datetime:
     than its arrival (a date in the future is a feed's mistake); its arrival when the feed
     gave no date."""
     return min(published, arrived) if published is not None else arrived
+
+
+def has_date(
+    published: datetime | None, published_after: datetime | None, arrived: datetime
+) -> bool:
+    """Whether grouping knows a report's date: its feed gave one, or its feed was read without
+    it shortly before it arrived (bot.core.arrival_bound: its arrival is then its date).
+    Otherwise its gap to any other report is unknown."""
+    return published is not None or dated_by_arrival(published_after, arrived)
 
 
 @contextmanager
@@ -289,7 +299,7 @@ class StoryGrouper:
             sig,
             arrived,
             event_time(row.published_at, arrived),
-            dated=row.published_at is not None,
+            dated=has_date(row.published_at, row.published_after, arrived),
         )
 
     @staticmethod
@@ -328,15 +338,17 @@ class StoryGrouper:
         entities: Iterable[str],
         published: datetime | None,
         arrived: datetime,
+        published_after: datetime | None = None,
     ) -> Placement:
         """The story of a report that arrived at ``arrived``: the best of the open stories
-        (StoryGroups.match), or a new one. Nothing is indexed: ``add`` it once filed."""
+        (StoryGroups.match), or a new one. Nothing is indexed: ``add`` it once filed.
+        ``published_after``: an undated report's bound (bot.core.arrival_bound)."""
         if not self._loaded:
             self.load(arrived)
         entities = tuple(entities)
         sig = self.signature(title, summary, entities)
         event = event_time(published, arrived)
-        dated = published is not None
+        dated = has_date(published, published_after, arrived)
         hit = self.index.match(sig, arrived, event_at=event, dated=dated)
         stored = None
         tag = self.tag
@@ -389,7 +401,12 @@ class StoryGrouper:
     ) -> list[StoredAlert]:
         try:
             placed: Placement | None = self.place(
-                alert.title, alert.summary, alert.entities, alert.published_at, alert.created_at
+                alert.title,
+                alert.summary,
+                alert.entities,
+                alert.published_at,
+                alert.created_at,
+                alert.published_after,
             )
         except Exception:  # boundary: one report's trouble never holds back the others
             log.exception("alert %d: story not found; it starts its own", alert.alert_id)
