@@ -33,6 +33,8 @@ from typing import Any, cast
 import httpcore
 import httpx
 
+from bot.feeds.connection_pool import ConnectionPool
+
 # A connection stops reading from the socket when this much is buffered and unread (a body
 # read by a slow consumer); it resumes once the buffer is drained below it.
 _READ_HIGH_WATER = 256 * 1024
@@ -355,13 +357,11 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
 
     def __init__(self, ssl_context: ssl.SSLContext, limits: httpx.Limits) -> None:
         self.ssl_context = ssl_context
-        self.pool = httpcore.AsyncConnectionPool(
+        self.pool = ConnectionPool(
             ssl_context=ssl_context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
-            http1=True,
-            http2=False,
             network_backend=AsyncioBackend(),
         )
 
