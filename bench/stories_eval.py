@@ -23,8 +23,10 @@ per 100 stories (true stories merged into another one's cluster; ``rel``: how ma
 in clusters holding a relevant item, which users would see, ``other``: among non-relevant
 items only, which the bot never alerts). ``--wrong`` lists every wrong merge with the
 features and score of the pair that made it. ``in-sample`` rows use the
-shipped model (fitted on everything): optimistic, for reference only. Exits 0 whatever the
-figures.
+shipped model (fitted on everything): optimistic, for reference only. ``--undated-threshold``
+sets the undated variants' threshold in the folds' models (bench/story_data.py
+UNDATED_THRESHOLD; ``fitted``: their F1 threshold, as before it): the precision curve of
+docs/dedup.md. Exits 0 whatever the figures.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from bench.story_data import (
     DEV_SET,
     MODES,
     TEXTS,
+    UNDATED_THRESHOLD,
     LabelledItem,
     Scores,
     cluster_online,
@@ -243,7 +246,13 @@ def evaluate(args: argparse.Namespace, out: TextIO) -> None:
         title = sigs if text == "title" else signatures(items, "title", matcher, places)
         fold_models = [
             parse_story_model(
-                fit_model(items, full, title, keep=[i for i, f in enumerate(folds) if f != k])
+                fit_model(
+                    items,
+                    full,
+                    title,
+                    keep=[i for i, f in enumerate(folds) if f != k],
+                    undated_threshold=args.undated_threshold,
+                )
             )
             for k in range(args.folds)
         ]
@@ -369,6 +378,16 @@ def cost(args: argparse.Namespace, out: TextIO) -> None:
         )
 
 
+def _undated_threshold(value: str) -> float | None:
+    """``--undated-threshold``: a probability in (0, 1), or ``fitted`` (None)."""
+    if value == "fitted":
+        return None
+    threshold = float(value)
+    if not 0.0 < threshold < 1.0:
+        raise argparse.ArgumentTypeError("a probability in (0, 1), or 'fitted'")
+    return threshold
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=lambda p: __import__("pathlib").Path(p), default=DEV_SET)
@@ -387,6 +406,15 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         action="store_false",
         help="as before the arrival bound: an undated report stays undated even when its feed"
         " was polled shortly before it arrived (bot.core.arrival_bound)",
+    )
+    parser.add_argument(
+        "--undated-threshold",
+        type=_undated_threshold,
+        default=UNDATED_THRESHOLD,
+        metavar="P|fitted",
+        help=f"the undated variants' threshold in the folds' models (default"
+        f" {UNDATED_THRESHOLD}; 'fitted': their F-beta threshold, as before; the curve of"
+        f" docs/dedup.md, 'Precision of the undated burst')",
     )
     parser.add_argument("--in-sample", action="store_true", help="also the shipped model")
     parser.add_argument(

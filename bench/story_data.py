@@ -71,11 +71,21 @@ REGULARISATION_C = 3.0
 # The undated variants (pairs whose gap is unknown: a report without a publication date) are
 # fitted on the same pairs without the gap features. A pair far apart in time counts with
 # this weight (FAR_WEIGHT in the dated variants, whose gap feature tells them apart: here
-# nothing does, and an undated burst compares every open report whatever its real date), and
-# the threshold maximises F-beta with this beta^2 (precision first). Chosen by the
-# cross-validated figures of the "one hour" mode (docs/dedup.md).
+# nothing does, and an undated burst compares every open report whatever its real date). With
+# UNDATED_THRESHOLD None, the threshold maximises F-beta with UNDATED_BETA2 on the training
+# pairs. Chosen by the cross-validated figures of the "one hour" mode (docs/dedup.md).
 UNDATED_FAR_WEIGHT = 1.0
 UNDATED_BETA2 = 1.0
+# The undated variants' decision threshold on probability (both texts): precision first (issue
+# 13, point 5). An undated pair is scored only where dates are missing in a burst (a restart
+# after downtime, a republished backlog; bot.core.arrival_bound dates the steady flow), where
+# stories of one actor months apart are open together and no feature tells them apart; the F1
+# threshold (0.2-0.4) merged 23-45 stories per 100 in the "one hour" burst, cross-validated.
+# Chosen among the F1 threshold, 0.4-0.9 and 0.95, and the fold-internal rule "lowest threshold
+# whose training-pair precision reaches P" (P 0.6-0.99, which the undated pairs reach only
+# near 0.98), by the cross-validated curve in docs/dedup.md ("Precision of the undated
+# burst"): a selection on the test folds, stated there. None: the F-beta threshold.
+UNDATED_THRESHOLD: float | None = 0.95
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,9 +434,11 @@ def fit_model(
     title_sigs: Sequence[Signature],
     keep: Iterable[int] | None = None,
     meta: dict[str, Any] | None = None,
+    undated_threshold: float | None = UNDATED_THRESHOLD,
 ) -> dict[str, Any]:
     """The variants of the model (title+summary, title only; each dated and undated), as
-    the JSON data file."""
+    the JSON data file; ``undated_threshold`` the undated variants' threshold (None: their
+    F-beta one)."""
     keep = list(keep) if keep is not None else None
     return {
         "full": fit_variant(*training_pairs(items, full_sigs, keep)),
@@ -435,26 +447,30 @@ def fit_model(
             fit_variant(
                 *training_pairs(items, full_sigs, keep, UNDATED_FAR_WEIGHT, undated=True),
                 beta2=UNDATED_BETA2,
-            )
+            ),
+            undated_threshold,
         ),
         "title_undated": _without_gap(
             fit_variant(
                 *training_pairs(items, title_sigs, keep, UNDATED_FAR_WEIGHT, undated=True),
                 beta2=UNDATED_BETA2,
-            )
+            ),
+            undated_threshold,
         ),
         "meta": meta or {},
     }
 
 
-def _without_gap(variant: dict[str, Any]) -> dict[str, Any]:
+def _without_gap(variant: dict[str, Any], threshold: float | None = None) -> dict[str, Any]:
     """An undated variant with the weights of the gap features exactly 0 (their columns are 0
-    in its training rows, so the fit gives them 0 up to the solver's tolerance)."""
+    in its training rows, so the fit gives them 0 up to the solver's tolerance), and
+    ``threshold`` as its threshold (None: the fitted one)."""
     weights = [
         0.0 if name in GAP_FEATURES else w
         for name, w in zip(variant["features"], variant["weights"], strict=True)
     ]
-    return {**variant, "weights": weights}
+    decided = {"threshold": threshold} if threshold is not None else {}
+    return {**variant, "weights": weights, **decided}
 
 
 # ----- metrics --------------------------------------------------------------------------------
