@@ -272,3 +272,83 @@ async def _https_scenario(certificate: tuple[Path, Path], monkeypatch: pytest.Mo
         assert "CERTIFICATE_VERIFY_FAILED" in str(untrusted.error)
     finally:
         await server.stop()
+
+
+class _RecordingServer:
+    """Records each request's bytes (request line and header lines) and answers as given."""
+
+    def __init__(self, answer: bytes) -> None:
+        self.answer = answer
+        self.requests: list[bytes] = []
+        self._server: asyncio.Server | None = None
+        self._handlers: set[asyncio.Task[None]] = set()
+
+    async def __aenter__(self) -> str:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}/feeds/a%20b.xml?x=1&y=%C3%A9"
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        await asyncio.gather(*self._handlers)  # each ends when its client has closed
+        await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._handlers.add(task)
+        try:
+            while True:
+                self.requests.append(await reader.readuntil(b"\r\n\r\n"))
+                writer.write(self.answer)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass  # the client closed the connection
+        finally:
+            writer.close()
+
+
+ANSWERS = {
+    "304 like nginx": (
+        b'HTTP/1.1 304 Not Modified\r\nServer: nginx\r\nETag: "6b09-e1b"\r\n'
+        b"Last-Modified: Sat, 28 Nov 2026 06:00:00 GMT\r\nCache-Control: max-age=600\r\n\r\n"
+    ),
+    "410 with a reason": b"HTTP/1.1 410 Gone Away\r\nContent-Length: 4\r\n\r\ngone",
+    "503 without a reason": b"HTTP/1.1 503 \r\nContent-Length: 0\r\nRetry-After: 30\r\n\r\n",
+    "200 with a latin-1 header": (
+        b'HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nETag: "caf\xe9"\r\n'
+        b"Content-Length: 5\r\n\r\n<rss>"
+    ),
+}
+
+
+@pytest.mark.parametrize("answer", ANSWERS)
+async def test_the_direct_get_sends_and_reads_what_httpx_request_and_response_do(
+    answer: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fetcher's direct path (AsyncioTransport.get, no httpx.Request/Response built) puts
+    the same bytes on the wire as httpx.Request through httpx's own transport, and reads the
+    answer into the same FetchResult (status, validators, max-age, error text, body)."""
+    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    results = []
+    wires = []
+    server = _RecordingServer(ANSWERS[answer])
+    async with server as url:
+        for transport in (None, httpx.AsyncHTTPTransport()):
+            server.requests = []
+            async with Fetcher(FetchSettings(), transport=transport) as fetcher:
+                if transport is None:  # the default transport takes the direct path
+                    route = fetcher._routes.transport_for(httpx.URL(url))
+                    assert isinstance(route, AsyncioTransport)
+                result = await fetcher.fetch(url, etag='"6b09-e1b"', last_modified="Sat, 28 Nov")
+                again = await fetcher.fetch(url)
+            results.append((_comparable(result), _comparable(again)))
+            wires.append(server.requests)
+    assert results[0] == results[1]
+    assert wires[0] == wires[1] and len(wires[0]) == 2
+    first = wires[0][0].decode()
+    assert first.startswith("GET /feeds/a%20b.xml?x=1&y=%C3%A9 HTTP/1.1\r\nHost: 127.0.0.1:")
+    assert 'If-None-Match: "6b09-e1b"\r\nIf-Modified-Since: Sat, 28 Nov\r\n' in first
+    assert "If-None-Match" not in wires[0][1].decode()

@@ -20,7 +20,7 @@ import httpx
 
 from bot.core.errors import FeedError, FeedErrorKind
 from bot.core.urls import check_feed_url
-from bot.feeds.asyncio_transport import AsyncioTransport
+from bot.feeds.asyncio_transport import AsyncioTransport, DirectResponse
 
 _PERMANENT = (301, 308)
 _REDIRECT = (301, 302, 303, 307, 308)
@@ -168,6 +168,15 @@ class Fetcher:
             " text/xml;q=0.9, */*;q=0.5",
             "Accept-Encoding": "gzip, deflate",
         }
+        # The same header lines as bytes, for AsyncioTransport.get: httpx.Request encodes them
+        # as ASCII; a default header that is not ASCII keeps every request on the httpx.Request
+        # path, which raises as it always did.
+        try:
+            self._raw_headers: list[tuple[bytes, bytes]] | None = [
+                (key.encode("ascii"), value.encode("ascii")) for key, value in self._headers.items()
+            ]
+        except UnicodeEncodeError:
+            self._raw_headers = None
         self._routes = _ProxyRoutes(
             transport,
             limits,
@@ -264,16 +273,31 @@ class Fetcher:
     async def _request(
         self, original: str, url: str, headers: dict[str, str]
     ) -> FetchResult | tuple[int, str]:
-        request = httpx.Request(
-            "GET", url, headers={**self._headers, **headers}, extensions={"timeout": self._timeout}
-        )
-        response = await self._routes.transport_for(request.url).handle_async_request(request)
+        target = httpx.URL(url)
+        transport = self._routes.transport_for(target)
+        response: httpx.Response | DirectResponse
+        if isinstance(transport, AsyncioTransport) and self._raw_headers is not None:
+            # What httpx.Request("GET", ...) would send: Host first, then the headers in order.
+            lines = [(b"Host", target.netloc), *self._raw_headers]
+            for key, value in headers.items():
+                lines.append((key.encode("ascii"), value.encode("ascii")))
+            response = await transport.get(target, lines, {"timeout": self._timeout})
+        else:
+            request = httpx.Request(
+                "GET",
+                target,
+                headers={**self._headers, **headers},
+                extensions={"timeout": self._timeout},
+            )
+            response = await transport.handle_async_request(request)
         try:
             return await self._read(original, response)
         finally:
             await response.aclose()
 
-    async def _read(self, original: str, response: httpx.Response) -> FetchResult | tuple[int, str]:
+    async def _read(
+        self, original: str, response: httpx.Response | DirectResponse
+    ) -> FetchResult | tuple[int, str]:
         status = response.status_code
         if status < 200 or status >= 300:
             # Read the (small) body of a 304, a redirect or an error page, so the
@@ -407,7 +431,7 @@ _NO_BODY = (204, 304)
 _REUSE_BODY_LIMIT = 64 * 1024  # a larger unwanted body is not worth reading to keep a socket
 
 
-async def _drain_small_body(response: httpx.Response) -> None:
+async def _drain_small_body(response: httpx.Response | DirectResponse) -> None:
     if response.status_code in _NO_BODY:
         # No body by definition (RFC 9110), and servers such as nginx send a 304 without
         # Content-Length: h11 ends it at once, and the connection stays open.
