@@ -73,3 +73,33 @@ def test_a_warm_poll_once_loads_no_parser_pool_or_charts(
     loaded = set(report.read_text().split())
     for module in ("feedparser", "multiprocessing", "bot.render.heavy_work"):
         assert module not in loaded, module
+
+
+def test_main_as_a_script_loads_without_collections_then_runs_with_the_collector_on() -> None:
+    """`python main.py ...` pauses the cyclic collector while the modules load, freezes what
+    they built, and turns the collector back on before the command runs."""
+    code = (
+        "import atexit, gc, runpy, sys;"
+        "starts = [];"
+        "gc.callbacks.append(lambda phase, info: phase == 'start' and starts.append(1));"
+        "real_disable, real_enable, before = gc.disable, gc.enable, [];"
+        "gc.disable = lambda: before.append(len(starts)) or real_disable();"
+        "gc.enable = lambda: print('loaded', 'bot.cli.entry' in sys.modules,"
+        " len(starts) - before[0], gc.get_freeze_count() > 0) or real_enable();"
+        "atexit.register(lambda: print('command', gc.isenabled()));"
+        "sys.argv = ['main.py', '--help'];"
+        "runpy.run_path('main.py', run_name='__main__')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.startswith(("loaded", "command"))]
+    # every module loaded, no collection while loading, their objects frozen; then the
+    # command (argparse's help here) ran with the collector on
+    assert lines == ["loaded True 0 True", "command True"]
+
+
+def test_importing_main_leaves_the_collector_alone() -> None:
+    out = _run("import gc, main; print(gc.isenabled(), gc.get_freeze_count())")
+    assert out == "True 0"

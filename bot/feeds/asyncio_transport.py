@@ -7,9 +7,11 @@ all its socket attributes and polling the socket. On a cycle of conditional GETs
 that is a large part of the client's CPU (docs/performance.md).
 
 This module plugs an asyncio network backend into httpcore through its public interface
-(``httpcore.AsyncNetworkBackend`` / ``AsyncNetworkStream``, passed as
-``httpcore.AsyncConnectionPool(network_backend=...)``), and wraps that pool in an
-``httpx.AsyncBaseTransport`` (httpx's public interface for custom transports):
+(``httpcore.AsyncNetworkBackend`` / ``AsyncNetworkStream``, given to each
+``httpcore.AsyncHTTPConnection``), keeps those connections in an asyncio-only pool
+(``bot/feeds/connection_pool.py``: httpcore's pool rules without its thread lock, anyio events
+and scans), and wraps that pool in an ``httpx.AsyncBaseTransport`` (httpx's public interface
+for custom transports):
 
 - a connection is an ``asyncio.Protocol`` that buffers what the event loop reads; a read
   waits for data with one timer (``loop.call_later``) instead of a cancel scope;
