@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import AsyncIterator, Iterable
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import httpcore
 import httpx
@@ -354,6 +354,20 @@ class _ResponseStream(httpx.AsyncByteStream):
         await self._stream.aclose()
 
 
+class RequestTarget(Protocol):
+    """The parts of a URL that ``AsyncioTransport.get`` reads: an ``httpx.URL``, or the
+    fetcher's ``PlainURL`` (the same parts of a URL httpx would not change, without parsing)."""
+
+    @property
+    def raw_scheme(self) -> bytes: ...
+    @property
+    def raw_host(self) -> bytes: ...
+    @property
+    def port(self) -> int | None: ...
+    @property
+    def raw_path(self) -> bytes: ...
+
+
 class DirectResponse:
     """What the fetcher reads of a response (``httpx.Response``'s names and meanings), made
     straight from httpcore's response by ``AsyncioTransport.get``.
@@ -447,7 +461,7 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
         )
 
     async def get(
-        self, url: httpx.URL, headers: list[tuple[bytes, bytes]], extensions: dict[str, Any]
+        self, url: RequestTarget, headers: list[tuple[bytes, bytes]], extensions: dict[str, Any]
     ) -> DirectResponse:
         """GET ``url`` with exactly these header lines (``Host`` included) through the pool."""
         core_request = httpcore.Request(
