@@ -4,8 +4,9 @@ recovery, notices and when a feed is due."""
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -211,3 +212,32 @@ LATER, EARLIER = NOW + timedelta(minutes=5), NOW - timedelta(minutes=5)
 )
 def test_should_fetch(feed: FeedState, force: bool, fetch: bool) -> None:
     assert should_fetch(feed, NOW, force) is fetch
+
+
+def _other_value(current: object, name: str) -> Any:
+    if name == "status":
+        return FeedStatus.PAUSED
+    if name == "last_error_kind":
+        return FeedErrorKind.TIMEOUT
+    if isinstance(current, int):
+        return current + 1
+    if name.endswith("_at") or name.endswith("_before"):
+        return datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+    return "changed"
+
+
+def test_feed_state_changes_names_exactly_the_fields_that_differ() -> None:
+    """What storing a feed's new state writes: every differing field but its URL, no other."""
+    before = FeedState(url="https://example.org/feed.xml", last_status=304, items_total=3)
+    assert before.changes(before) == {}
+    names = [f.name for f in fields(FeedState) if f.name != "url"]
+    for name in names:
+        value = _other_value(getattr(before, name), name)
+        assert before.changes(replace(before, **{name: value})) == {name: value}, name
+    several = replace(before, etag='"x"', next_fetch_at=datetime(2026, 1, 1, tzinfo=UTC))
+    assert before.changes(several) == {
+        "etag": '"x"',
+        "next_fetch_at": datetime(2026, 1, 1, tzinfo=UTC),
+    }
+    with pytest.raises(ValueError):
+        before.changes(replace(before, url="https://example.org/other.xml"))

@@ -172,16 +172,20 @@ class FeedState:
         """The fields that differ in ``after`` (the same feed): what storing it writes."""
         if after.url != self.url:
             raise ValueError(f"not the same feed: {self.url} and {after.url}")
-        return {
-            f.name: getattr(after, f.name)
-            for f in fields(FeedState)
-            if f.name != "url" and getattr(after, f.name) != getattr(self, f.name)
-        }
+        changed = {}
+        for name in _FEED_STATE_FIELDS:  # a cycle of 304s compares 1,000 of these
+            value = getattr(after, name)
+            if value != getattr(self, name):
+                changed[name] = value
+        return changed
 
     @property
     def fetched_from(self) -> str:
         """Where the feed is fetched: its redirect target, else its URL."""
         return self.redirected_to or self.url
+
+
+_FEED_STATE_FIELDS = tuple(f.name for f in fields(FeedState) if f.name != "url")
 
 
 @dataclass(frozen=True, slots=True)
