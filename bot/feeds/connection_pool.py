@@ -148,7 +148,12 @@ class ConnectionPool:
                     chosen = self._new_connection(origin)
             if chosen is not None:
                 self._busy.add(chosen)
-            await _close_all(closing)
+            try:
+                await _close_all(closing)
+            except BaseException:  # cancelled while closing: the chosen one is not handed out
+                if chosen is not None:
+                    await self._release(chosen)
+                raise
             if chosen is not None:
                 return chosen
             await self._wait_for_release(deadline)
