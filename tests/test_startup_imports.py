@@ -71,7 +71,15 @@ def test_a_warm_poll_once_loads_no_parser_pool_or_charts(
     assert done.returncode == 0, done.stderr
     assert feed_server.statuses()[-1] == 304
     loaded = set(report.read_text().split())
-    for module in ("feedparser", "multiprocessing", "bot.render.heavy_work"):
+    for module in (
+        "feedparser",
+        "multiprocessing",
+        "bot.render.heavy_work",
+        # readers of the other source kinds: made when a source of their kind is first read
+        "bot.feeds.sources.page",
+        "bot.feeds.sources.telegram_channel",
+        "bot.feeds.sources.gdelt",
+    ):
         assert module not in loaded, module
 
 

@@ -286,27 +286,36 @@ def build_service(config: Config, *, background_delivery: bool = False) -> tuple
 
 
 def build_source_reader(config: Config, fetcher: Fetcher) -> Any:
-    """Readers of the sources that are not feeds: Telegram channels, pages, GDELT queries."""
+    """Readers of the sources that are not feeds: Telegram channels, pages, GDELT queries.
+    Each is made (and its module imported) when a source of its kind is first read."""
     from bot.core.models import SourceKind
-    from bot.feeds.sources.base import SourceReader
-    from bot.feeds.sources.gdelt import GdeltLimiter, GdeltReader
-    from bot.feeds.sources.page import PageReader
-    from bot.feeds.sources.telegram_channel import TelegramReader
+    from bot.feeds.sources.base import KindReader, SourceReader
+
+    def telegram() -> KindReader:
+        from bot.feeds.sources.telegram_channel import TelegramReader
+
+        return TelegramReader(
+            fetcher, config.telegram_preview_url, backfill_hours=config.backfill_hours
+        )
+
+    def page() -> KindReader:
+        from bot.feeds.sources.page import PageReader
+
+        return PageReader(fetcher)
+
+    def gdelt() -> KindReader:
+        from bot.feeds.sources.gdelt import GdeltLimiter, GdeltReader
+
+        return GdeltReader(
+            fetcher,
+            config.gdelt_api_url,
+            limiter=GdeltLimiter(config.gdelt_min_gap_seconds),
+            poll_interval=float(config.poll_interval_seconds),
+            backfill_hours=config.backfill_hours,
+        )
 
     return SourceReader(
-        {
-            SourceKind.TELEGRAM: TelegramReader(
-                fetcher, config.telegram_preview_url, backfill_hours=config.backfill_hours
-            ),
-            SourceKind.PAGE: PageReader(fetcher),
-            SourceKind.GDELT: GdeltReader(
-                fetcher,
-                config.gdelt_api_url,
-                limiter=GdeltLimiter(config.gdelt_min_gap_seconds),
-                poll_interval=float(config.poll_interval_seconds),
-                backfill_hours=config.backfill_hours,
-            ),
-        }
+        {SourceKind.TELEGRAM: telegram, SourceKind.PAGE: page, SourceKind.GDELT: gdelt}
     )
 
 

@@ -4,7 +4,7 @@ an optional admin notice and pause, plus keyed items; and the reader that picks 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -65,15 +65,31 @@ def key_items(parsed: ParsedFeed) -> Parsed:
 
 
 class SourceReader:
-    """Dispatches a non-feed spec to the reader of its kind."""
+    """Dispatches a non-feed spec to the reader of its kind.
 
-    def __init__(self, readers: Mapping[SourceKind, KindReader]):
-        self.readers = dict(readers)
+    Each kind's reader is made by its factory when a source of that kind is first read, and
+    kept: a feed list without Telegram channels, pages or GDELT queries never imports their
+    modules (a few milliseconds of every `poll --once`).
+    """
+
+    def __init__(self, factories: Mapping[SourceKind, Callable[[], KindReader]]):
+        self._factories = dict(factories)
+        self.readers: dict[SourceKind, KindReader] = {}
+
+    def reader(self, kind: SourceKind) -> KindReader | None:
+        """The reader of ``kind`` (made now if it is the first), or None when none is set up."""
+        reader = self.readers.get(kind)
+        if reader is None:
+            factory = self._factories.get(kind)
+            if factory is None:
+                return None
+            reader = self.readers[kind] = factory()
+        return reader
 
     async def read(
         self, spec: FeedSpec, state: FeedState, now: datetime
     ) -> tuple[FetchResult, Parsed | None]:
-        reader = self.readers.get(spec.kind)
+        reader = self.reader(spec.kind)
         if reader is None:
             error = FeedError(FeedErrorKind.INTERNAL, f"{spec.kind} sources are not set up")
             return SourceResult(url=spec.url, error=error), None
