@@ -143,3 +143,54 @@ def test_undated_modes_bound_dates_as_the_pipeline_would() -> None:
     assert not any(dated_flags(items, "72 h bursts, undated"))
     assert not any(dated_flags(items, "one hour"))
     assert all(dated_flags(items, "one hour, dated"))
+
+
+def test_shipped_undated_thresholds_are_the_precision_first_ones() -> None:
+    """bot/data/story_model.json was fitted with bench/story_data.py's UNDATED_THRESHOLD: an
+    undated pair joins only when near-certain (docs/dedup.md, "Precision of the undated
+    burst"); the dated variants keep their fitted thresholds."""
+    from bench.story_data import UNDATED_THRESHOLD
+    from bot.cycle.story_grouping import load_story_model
+
+    model = load_story_model()
+    assert model.full_undated is not None and model.title_undated is not None
+    assert model.full_undated.threshold == model.title_undated.threshold == UNDATED_THRESHOLD
+    assert max(model.full.threshold, model.title.threshold) < UNDATED_THRESHOLD
+
+
+@pytest.mark.parametrize(("given", "threshold"), [("fitted", None), ("0.9", 0.9), ("0.95", 0.95)])
+def test_undated_threshold_option(given: str, threshold: float | None) -> None:
+    from bench.stories_eval import _undated_threshold
+
+    assert _undated_threshold(given) == threshold
+
+
+@pytest.mark.parametrize("given", ["0", "1", "1.5", "-0.2"])
+def test_undated_threshold_option_refuses_what_is_not_a_probability(given: str) -> None:
+    import argparse
+
+    from bench.stories_eval import _undated_threshold
+
+    with pytest.raises(argparse.ArgumentTypeError):
+        _undated_threshold(given)
+
+
+def test_fixed_undated_threshold_keeps_the_fitted_weights() -> None:
+    from bench.story_data import _without_gap
+    from bot.core.story_model import FEATURES, GAP_FEATURES
+
+    fitted = {
+        "features": list(FEATURES),
+        "weights": [0.5] * len(FEATURES),
+        "intercept": -1.0,
+        "threshold": 0.3,
+    }
+    fixed = _without_gap(fitted, 0.95)
+    assert fixed["threshold"] == 0.95 and _without_gap(fitted)["threshold"] == 0.3
+    assert fixed["intercept"] == -1.0
+    assert [w for n, w in zip(FEATURES, fixed["weights"], strict=True) if n in GAP_FEATURES] == [
+        0.0
+    ] * len(GAP_FEATURES)
+    assert all(
+        w == 0.5 for n, w in zip(FEATURES, fixed["weights"], strict=True) if n not in GAP_FEATURES
+    )

@@ -345,6 +345,13 @@ UNDATED_ONE_ACTOR: list[tuple[str, Text, Text]] = [
     ("hotel attack of 2015 vs of 2022",
      ("Islamists attack popular Mogadishu hotel, 15 killed", ""),
      ("Somalia al-Shabaab attack: at least 10 killed in Mogadishu hotel", "")),
+    ("sworn in vs promoted general three years later",
+     ("Assimi Goïta investi président de la transition du Mali", ""),
+     ("Mali : le président de la transition Assimi Goïta est élevé au grade de général", "")),
+    ("verdict vs sentence five months later",
+     ("Mali : Al Hassan Ag Abdoul Aziz condamné pour crimes de guerre et crimes contre"
+      " l'humanité", ""),
+     ("Mali : Al Hassan Ag Abdoul Aziz condamné à 10 ans de prison par la CPI", "")),
 ]  # fmt: skip
 
 
