@@ -106,7 +106,7 @@ class ConnectionPool:
             except httpcore.ConnectionNotAvailable:
                 await self._release(connection)
                 continue
-            except BaseException:
+            except BaseException:  # errors and cancelling alike: give the connection back
                 await self._release(connection)
                 raise
             return httpcore.Response(
@@ -232,7 +232,7 @@ class _PooledStream:
         try:
             async for part in self._stream:
                 yield part
-        except BaseException:
+        except BaseException:  # as httpcore's pool: a broken read gives the connection back
             await self.aclose()
             raise
 
