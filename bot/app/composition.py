@@ -24,6 +24,7 @@ from bot.cycle.story_grouping import StoryGrouper
 from bot.feeds.feed_list import load_feed_list
 from bot.feeds.fetcher import Fetcher, FetchSettings
 from bot.feeds.parse_pool import ParsePool
+from storage.checkpoints import WalCheckpointer
 from storage.db import open_database
 from storage.identity import identity_of, verify
 from storage.repository import Repository
@@ -280,6 +281,7 @@ def build_service(config: Config, *, background_delivery: bool = False) -> tuple
         ),
     )
     service.on_start.extend(start_hooks)
+    service.wal_checkpoints = WalCheckpointer(db, config.db_path)
     if background_delivery:
         service.cycle_log = CycleLog(every=float(max(60, config.poll_interval_seconds)))
     return service, fetcher

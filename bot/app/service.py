@@ -22,6 +22,8 @@ from storage.identity import EXIT_DATABASE_GONE
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+    from storage.checkpoints import WalCheckpointer
+
 log = logging.getLogger("newswatch.service")
 
 SHUTDOWN_GRACE_SECONDS = 7.0
@@ -45,6 +47,9 @@ class Service:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     last_report: CycleReport | None = None
     cycle_log: CycleLog | None = None  # one `cycle:` line per poll round, failures grouped
+    # Checkpoints the database's write-ahead log off the event loop's thread; started and
+    # stopped by the command that runs the service (bot.cli.run), not by building it.
+    wal_checkpoints: WalCheckpointer | None = None
     last_cycle_at: datetime | None = None
     _cycle_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _current_tick: asyncio.Task[Any] | None = None
