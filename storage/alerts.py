@@ -362,6 +362,15 @@ class AlertStore:
             )
         return out
 
+    def pending_story_keys(self) -> dict[int, str]:
+        """The alerts stored without their story yet: id -> arrival, as stored (cheap: what
+        tells whether the pending rows changed since they were last read)."""
+        rows = self.db.execute(
+            "SELECT p.alert_id, a.created_at FROM story_pending p"
+            " JOIN alerts a ON a.id = p.alert_id"
+        ).fetchall()
+        return {int(alert_id): str(created) for alert_id, created in rows}
+
     def file_pending(
         self,
         alert: PendingAlert,

@@ -123,7 +123,14 @@ def build_pipeline(
 ) -> Pipeline:
     """The cycle's stages wired for ``config``: fetch, parse, match, group, store, deliver."""
     grouper = (
-        StoryGrouper(repo, timedelta(hours=config.story_window_hours), store_signatures=True)
+        StoryGrouper(
+            repo,
+            timedelta(hours=config.story_window_hours),
+            store_signatures=True,
+            # `poll --once` files its alerts with its second core idle: a helper process
+            # computes their signatures meanwhile (bot.cycle.signature_helper)
+            parallel_signatures=not background_delivery,
+        )
         if stories
         else None
     )

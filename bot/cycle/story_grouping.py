@@ -38,6 +38,7 @@ from bot.core.story_model import (
     parse_story_model,
     signature,
 )
+from bot.cycle.signature_helper import SignatureHelper
 from bot.cycle.story_signatures import signature_tag
 from bot.data.gazetteer_file import load_default_gazetteer
 from bot.data.meaning_file import load_default_meanings
@@ -166,6 +167,11 @@ def event_order(alerts: Iterable[PendingAlert]) -> list[PendingAlert]:
 # A signature's lexicons: gazetteer places, action classes, meanings (each may be absent).
 Lexicons = tuple[PlaceFinderFn | None, ActionLexicon | None, MeaningLexicon | None]
 
+# Fewer pending alerts than this are filed without a signature helper: forking one costs
+# about as much as computing that many signatures.
+HELPER_MIN = 96
+HELPER_LEAD = 32  # alerts the main thread files while the helper starts (without a limit)
+
 
 class StoryGrouper:
     """Implements the pipeline's StoryAssigner: the pipeline stores each feed's alerts without
@@ -177,7 +183,13 @@ class StoryGrouper:
     them back instead of computing them: about 0.1 ms an alert instead of 0.5-0.6 ms. Only
     signatures of the running tag (bot.cycle.story_signatures) and of the row's own inputs
     are used; the others are computed, then stored for the next re-index. With lexicons other
-    than the shipped ones nothing is stored (their tag cannot be known)."""
+    than the shipped ones nothing is stored (their tag cannot be known).
+
+    With ``parallel_signatures`` as well (`poll --once`, whose second core is idle while it
+    files), a batch of at least HELPER_MIN pending alerts gets a helper process
+    (bot.cycle.signature_helper) that computes their signatures ahead of the filing; each
+    alert takes its helper's signature when it is ready and of its own inputs, else computes
+    it as before. The filing, its order and what it stores are the same either way."""
 
     def __init__(
         self,
@@ -188,6 +200,7 @@ class StoryGrouper:
         actions: ActionLexicon | bool | None = True,
         meanings: MeaningLexicon | bool | None = True,
         store_signatures: bool = False,
+        parallel_signatures: bool = False,
     ):
         self.repo = repo
         self.window = window
@@ -205,6 +218,12 @@ class StoryGrouper:
         shipped = all(w is True for w in self._wanted)
         self._store = store_signatures and shipped
         self.loaded_stored = 0  # signatures the last load read back (the rest it computed)
+        self._parallel = parallel_signatures and self._store
+        self._helper: SignatureHelper | None = None
+        # The pending alerts in event order as last read, less those filed since, and the
+        # (alert id, arrival) of each: the next chunk reuses the order while it still holds.
+        self._queue: list[PendingAlert] = []
+        self._queue_keys: dict[int, str] = {}
 
     def preload(self) -> None:
         """Load the lexicons now: `run` does it at start, so a malformed file stops it there."""
@@ -339,26 +358,45 @@ class StoryGrouper:
         published: datetime | None,
         arrived: datetime,
         published_after: datetime | None = None,
+        ready: bytes | None = None,
     ) -> Placement:
         """The story of a report that arrived at ``arrived``: the best of the open stories
         (StoryGroups.match), or a new one. Nothing is indexed: ``add`` it once filed.
-        ``published_after``: an undated report's bound (bot.core.arrival_bound)."""
+        ``published_after``: an undated report's bound (bot.core.arrival_bound).
+        ``ready``: its signature's stored form, made elsewhere (a signature helper); used
+        when it decodes and is of these inputs, else the signature is computed here."""
         if not self._loaded:
             self.load(arrived)
         entities = tuple(entities)
-        sig = self.signature(title, summary, entities)
+        tag = self.tag
+        sig, stored = self._ready(ready, tag, title, summary, entities)
+        if sig is None:
+            sig = self.signature(title, summary, entities)
         event = event_time(published, arrived)
         dated = has_date(published, published_after, arrived)
         hit = self.index.match(sig, arrived, event_at=event, dated=dated)
-        stored = None
-        tag = self.tag
-        if tag is not None:
+        if tag is not None and stored is None:
             try:
                 stored = (tag, encode_signature(sig, inputs_digest(title, summary, entities)))
             except SignatureCodecError as exc:  # stored without: the next re-index computes it
                 log.debug("signature not stored: %s", exc)
         story_id = hit.story_id if hit is not None else None
         return Placement(story_id, sig, arrived, event, stored, dated)
+
+    @staticmethod
+    def _ready(
+        data: bytes | None, tag: str | None, title: str, summary: str, entities: tuple[str, ...]
+    ) -> tuple[Signature | None, tuple[str, bytes] | None]:
+        """A signature made elsewhere, with its stored form; (None, None) when there is none,
+        it does not decode, or it is of other inputs."""
+        if data is None or tag is None:
+            return None, None
+        try:
+            sig = decode_signature(data, inputs_digest(title, summary, entities))
+        except SignatureCodecError as exc:
+            log.debug("helper's signature not used: %s", exc)
+            return None, None
+        return sig, (tag, data)
 
     def add(self, story_id: int, placed: Placement) -> None:
         """Index a placed report under the story it was filed in."""
@@ -374,31 +412,80 @@ class StoryGrouper:
         cannot be placed (a bug on hostile text) starts its own story: never lost. On a
         storage error nothing of the call is filed and the index is rebuilt from SQLite (the
         rows stay pending for the next try); the error propagates."""
-        pending = self.repo.alerts.pending_story_alerts()
-        if not pending:
+        try:
+            ordered = self._pending_in_order()
+        except BaseException:
+            self._forget_pending()
+            raise
+        if not ordered:
             self._bodies = {}
+            self._forget_pending()
             return [], 0
         if not self._loaded:
             self.load(now)
         self.index.prune(now)
-        ordered = event_order(pending)
         left = max(0, len(ordered) - limit) if limit is not None else 0
+        batch = ordered[: len(ordered) - left]
+        if self._helper is None and self._parallel and len(ordered) >= HELPER_MIN:
+            self._start_helper(ordered[len(batch) if limit is not None else HELPER_LEAD :])
         filed: list[StoredAlert] = []
         try:
             with transaction(self.repo.db):
-                for alert in ordered[: len(ordered) - left]:
+                for alert in batch:
                     filed.extend(self._file(alert, now, self._bodies))
         except BaseException:  # whatever stopped the filing (even a cancel): the index is redone
             self._bodies = {}
+            self._forget_pending()
             self.reload(now)
             raise
-        if not left:
+        if left:
+            self._queue = ordered[len(batch) :]
+            for alert in batch:
+                self._queue_keys.pop(alert.alert_id, None)
+        else:
             self._bodies = {}
+            self._forget_pending()
         return filed, left
+
+    def _pending_in_order(self) -> list[PendingAlert]:
+        """The pending alerts in event order: the last read's order, less the alerts filed
+        since, while the pending rows are exactly those (by id and arrival); else read again."""
+        keys = self.repo.alerts.pending_story_keys()
+        if self._queue and keys == self._queue_keys:
+            return self._queue
+        self._stop_helper()  # other rows than it was started for
+        ordered = event_order(self.repo.alerts.pending_story_alerts())
+        self._queue, self._queue_keys = ordered, keys
+        return ordered
+
+    def _forget_pending(self) -> None:
+        self._queue, self._queue_keys = [], {}
+        self._stop_helper()
+
+    def _start_helper(self, alerts: list[PendingAlert]) -> None:
+        """A helper computing the signatures of ``alerts`` (those after this chunk), with the
+        lexicons loaded here first, so that the forked helper shares them."""
+        if not alerts:
+            return
+        try:
+            self._helper = SignatureHelper(alerts, self._resolve())
+        except Exception as exc:  # an optimisation only: without it, signatures are made here
+            log.warning("no signature helper: %s", exc)
+            self._helper = None
+
+    def _stop_helper(self) -> None:
+        helper, self._helper = self._helper, None
+        if helper is not None:
+            log.debug("signature helper: %d signatures taken", helper.taken)
+            try:
+                helper.close()
+            except Exception as exc:  # never fails the filing
+                log.warning("signature helper did not stop cleanly: %s", exc)
 
     def _file(
         self, alert: PendingAlert, now: datetime, bodies: dict[tuple[int, str], str | None]
     ) -> list[StoredAlert]:
+        ready = self._helper.take(alert.alert_id) if self._helper is not None else None
         try:
             placed: Placement | None = self.place(
                 alert.title,
@@ -407,6 +494,7 @@ class StoryGrouper:
                 alert.published_at,
                 alert.created_at,
                 alert.published_after,
+                ready,
             )
         except Exception:  # boundary: one report's trouble never holds back the others
             log.exception("alert %d: story not found; it starts its own", alert.alert_id)
