@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import random
 import sqlite3
 import time
@@ -53,6 +54,10 @@ _Fetched = tuple[FeedState, FetchResult, Parsed | BaseException | None]
 _FEED_UPDATE_BATCH = 250
 # At most this many fetched feeds stored in one transaction (those that ended together).
 _STORE_GROUP = 16
+# Bodies in flight (fetched or being fetched, not yet parsed and stored) per parse worker,
+# above the fetcher's own concurrency: enough to keep every worker busy while the main
+# process stores, few enough that bodies never pile up in memory (see _in_flight_limit).
+_IN_FLIGHT_PER_WORKER = 4
 # Alerts filed into stories per transaction (about 0.1 s of CPU); the event loop runs
 # between two (Telegram commands, delivery), as it does between two store groups.
 _FILE_CHUNK = 64
@@ -159,6 +164,10 @@ class Pipeline:
         self._guid_repeats_logged: set[str] = set()  # feeds already reported (repeated GUIDs)
         # monotonic time the oldest alert not yet grouped into a story was stored
         self._held_since: float | None = None
+        # Changed bodies fetched and not yet stored (parsed or not), now and at most in the
+        # last cycle: never above _in_flight_limit() (tests/test_fetch_backpressure.py).
+        self.bodies_in_flight = 0
+        self.peak_bodies_in_flight = 0
 
     def seconds_until_next_due(self) -> float | None:
         """How long until the next feed is due (0 when one already is); None: no feed."""
@@ -196,9 +205,14 @@ class Pipeline:
         # are stored together (one transaction, a savepoint each: see _process_group).
         # A task is dropped once processed: its parsed items are freed with it.
         done: asyncio.Queue[asyncio.Task[_Fetched]] = asyncio.Queue()
+        # Backpressure: a fetch takes a slot before it starts and keeps it, when it brings a
+        # changed body, until that feed is stored (below); so bodies waiting for a parse
+        # worker or for storing never pile up in memory, however many feeds are due.
+        slots = asyncio.Semaphore(self._in_flight_limit())
+        self.bodies_in_flight = self.peak_bodies_in_flight = 0
         tasks = set()
         for state, delay in zip(due, offsets, strict=True):
-            task = asyncio.ensure_future(self._fetch(state, delay))
+            task = asyncio.ensure_future(self._fetch(state, delay, slots))
             task.add_done_callback(done.put_nowait)
             tasks.add(task)
         # Alerts a dead process (or a failed grouping) left without their story go first.
@@ -218,7 +232,13 @@ class Pipeline:
                 while not done.empty() and len(group) < _STORE_GROUP:
                     group.append(done.get_nowait())
                 tasks.difference_update(group)
-                stored = self._process_group([task.result() for task in group], report)
+                fetched = [task.result() for task in group]
+                del first, group  # each task holds its parse: dropped once processed
+                stored = self._process_group(fetched, report)
+                held = sum(1 for _state, _result, parsed in fetched if _holds_slot(parsed))
+                del fetched  # the parsed items are freed here, before their slots are reused
+                for _ in range(held):  # stored (or failed): each slot goes to the next fetch
+                    self._body_done(slots)
                 new_alerts.extend(stored)
                 if stored and per_feed:
                     await self._deliver(stored)
@@ -343,17 +363,54 @@ class Pipeline:
         except Exception:  # the outbox keeps them: the next pass sends them
             log.exception("delivery failed; the alerts stay in the outbox")
 
-    async def _fetch(self, state: FeedState, delay: float = 0.0) -> _Fetched:
+    def _in_flight_limit(self) -> int:
+        """How many fetches may run or hold their body (parsed or not) until it is stored:
+        the fetcher's concurrency, so that a cycle of 304s fetches as before, plus
+        _IN_FLIGHT_PER_WORKER per parse worker, so that each worker has its next body ready
+        while the main process stores. Bodies are at most 4 MB (the fetcher's cap)."""
+        settings = getattr(self.fetcher, "settings", None)
+        fetching = int(getattr(settings, "max_concurrency", 20))
+        workers = getattr(self.parse_executor, "workers", None) or os.cpu_count() or 1
+        return max(1, fetching + _IN_FLIGHT_PER_WORKER * int(workers))
+
+    def _body_done(self, slots: asyncio.Semaphore) -> None:
+        """A body held by a fetch task is stored or dropped: its slot is free again."""
+        self.bodies_in_flight -= 1
+        slots.release()
+
+    async def _fetch(
+        self, state: FeedState, delay: float = 0.0, slots: asyncio.Semaphore | None = None
+    ) -> _Fetched:
+        """Fetch one feed with a slot of ``slots`` (run_cycle's backpressure), taken once the
+        spread delay has passed and before the fetch starts, so that the fetch deadline never
+        counts the wait for it. The slot is given back at once when nothing is to be parsed
+        (a 304, a failure); a changed body keeps it until run_cycle has stored its feed."""
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if slots is None:
+            return await self._fetch_and_parse(state)
+        await slots.acquire()
+        fetched: _Fetched | None = None
+        try:
+            fetched = await self._fetch_and_parse(state)
+        finally:
+            if fetched is None or not _holds_slot(fetched[2]):
+                slots.release()
+        return fetched
+
+    async def _fetch_and_parse(self, state: FeedState) -> _Fetched:
         """Fetch one feed and, when its body changed, parse it (in the executor, if any).
 
         Parsing here, in each feed's own task, keeps every worker of a process pool busy
         while the cycle stores the feeds that are done; a body is dropped once parsed.
         """
-        if delay > 0:
-            await asyncio.sleep(delay)
         spec = self._specs.get(state.url)
         if spec is not None and spec.kind is not SourceKind.FEED:
-            return state, *await self._read_source(spec, state)
+            read, parsed = await self._read_source(spec, state)
+            if _holds_slot(parsed):  # its items wait for storing as a feed's parse does
+                self.bodies_in_flight += 1
+                self.peak_bodies_in_flight = max(self.peak_bodies_in_flight, self.bodies_in_flight)
+            return state, read, parsed
         # A feed that moved permanently is fetched at its new address; its identity (the URL
         # the feed list names) and all its state stay on the original row.
         target = state.redirected_to or state.url
@@ -365,9 +422,12 @@ class Pipeline:
             result = FetchResult(target, error=FeedError(FeedErrorKind.INTERNAL, detail))
         if _unchanged(state, result) or result.error or result.body is None:
             return state, result, None
+        self.bodies_in_flight += 1
+        self.peak_bodies_in_flight = max(self.peak_bodies_in_flight, self.bodies_in_flight)
         try:
             parsed = await self._parse(result.body, state.url, result.content_type)
         except Exception as exc:  # e.g. a parse worker died: reported by _process
+            self.bodies_in_flight -= 1  # the body is dropped (and its slot freed by _fetch)
             return state, result, exc
         result.body = None
         return state, result, parsed
@@ -743,6 +803,11 @@ def _route(chat: Any) -> tuple[int | str, int | None]:
     """A routed chat: a ChatRoute (chat id or @channel, optional forum topic) or a bare id."""
     chat_id = getattr(chat, "chat_id", chat)
     return chat_id, getattr(chat, "thread_id", None)
+
+
+def _holds_slot(parsed: Parsed | BaseException | None) -> bool:
+    """A fetch task that parsed a body keeps its slot until its feed is stored."""
+    return parsed is not None and not isinstance(parsed, BaseException)
 
 
 def _unchanged(state: FeedState, result: FetchResult) -> bool:
