@@ -326,6 +326,10 @@ class AlertStore:
         )
         return alert_id
 
+    def has_pending_story(self) -> bool:
+        """Whether any alert waits for its story (``pending_story_alerts`` is not empty)."""
+        return self.db.execute("SELECT 1 FROM story_pending LIMIT 1").fetchone() is not None
+
     def pending_story_alerts(self) -> list[PendingAlert]:
         """Alerts stored without their story yet, oldest first (a cycle holds a few dozen)."""
         rows = self.db.execute(

@@ -77,7 +77,9 @@ class Service:
                 self.check_storage()  # DatabaseGone: handled by _tick, which stops the service
             message = None
             try:
-                message = self.reload_watchlists()
+                # In a thread: an edited watchlist is parsed and compiled (a large one takes
+                # a while); commands are answered meanwhile.
+                message = await asyncio.to_thread(self.reload_watchlists)
             except Exception:  # boundary: polling goes on with the watchlists in force
                 log.exception("watchlist reload failed; keeping the version in force")
             if message:

@@ -88,6 +88,13 @@ class StoryAssigner(Protocol):
         self, now: datetime, limit: int | None = None
     ) -> tuple[list[StoredAlert], int]: ...
 
+    def start_loading(self, now: datetime) -> None:
+        """Start loading what filing needs (lexicons, the window's index) off the event loop;
+        called when a cycle stores its first alert. Starts nothing twice."""
+
+    async def ready(self, now: datetime) -> None:
+        """Before ``group_pending``: that loading is in force when anything waits to be filed."""
+
 
 @dataclass(slots=True)
 class CycleSettings:
@@ -164,6 +171,7 @@ class Pipeline:
         self._guid_repeats_logged: set[str] = set()  # feeds already reported (repeated GUIDs)
         # monotonic time the oldest alert not yet grouped into a story was stored
         self._held_since: float | None = None
+        self._matching_ready = False  # this cycle's matcher and tagger are built
         # Changed bodies fetched and not yet stored (parsed or not), now and at most in the
         # last cycle: never above _in_flight_limit() (tests/test_fetch_backpressure.py).
         self.bodies_in_flight = 0
@@ -192,6 +200,7 @@ class Pipeline:
         report.due_urls = [state.url for state in due]
         new_alerts: list[StoredAlert] = []
         self._notices = []
+        self._matching_ready = False
         spread = self.settings.forced_spread_seconds if force else self.settings.spread_seconds
         grace = timedelta(seconds=self.settings.spread_grace_seconds)
         backlog = [i for i, state in enumerate(due) if force or overdue(state, now) > grace]
@@ -234,6 +243,8 @@ class Pipeline:
                 tasks.difference_update(group)
                 fetched = [task.result() for task in group]
                 del first, group  # each task holds its parse: dropped once processed
+                if not self._matching_ready and any(_holds_slot(f[2]) for f in fetched):
+                    await self._prepare_matching()
                 stored = self._process_group(fetched, report)
                 held = sum(1 for _state, _result, parsed in fetched if _holds_slot(parsed))
                 del fetched  # the parsed items are freed here, before their slots are reused
@@ -277,6 +288,21 @@ class Pipeline:
             await self.deliverer.deliver(new_alerts)
         return report
 
+    async def _prepare_matching(self) -> None:
+        """Build the matcher (compiled on first use after a load: 15-20 ms for the shipped
+        watchlists, more for large ones) and the incident tagger (its gazetteer and lexicon:
+        about 30 ms) in a thread, before the cycle's first body is matched: storing a group
+        never awaits, so whatever it built on first use would hold the event loop."""
+        self._matching_ready = True
+        try:
+            self._incidents = await asyncio.to_thread(self._build_matching)
+        except Exception as exc:  # boundary: matching builds them on first use, as before
+            log.debug("matching not prepared off the event loop: %s", exc)
+
+    def _build_matching(self) -> IncidentTagger | None:
+        self.matcher()
+        return self._incidents or load_default_tagger()
+
     def _hold_left(self) -> float | None:
         """Seconds until the stored, ungrouped alerts have waited ``story_hold_seconds``
         (0 when they have); None when none waits."""
@@ -297,6 +323,8 @@ class Pipeline:
         left = 1
         while left:
             try:
+                # the lexicons and the window's index, loaded in a thread meanwhile
+                await self.stories.ready(self.clock())
                 filed, left = self.stories.group_pending(self.clock(), _FILE_CHUNK)
             except sqlite3.Error as exc:
                 log.error("cannot group alerts into stories: %s", exc)
@@ -642,8 +670,11 @@ class Pipeline:
             url, new_items, now, (state, success), also_seen, seen_keys=seen_keys
         )
         self._notices.extend([recovered] if recovered else [])
-        if self._held_since is None and any(i.alert and i.alert.group_later for i in new_items):
-            self._held_since = time.monotonic()  # (rolled back with its group: none is held)
+        if any(i.alert and i.alert.group_later for i in new_items):
+            if self._held_since is None:
+                self._held_since = time.monotonic()  # (rolled back with its group: none is held)
+            if self.stories is not None:  # what filing needs, loaded off the event loop now
+                self.stories.start_loading(now)
         return [s for s in stored if s.new_story]
 
     def _select_new(

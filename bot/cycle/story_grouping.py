@@ -4,15 +4,17 @@ in the order of their events, each visible to the next."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 import logging
 import re
 import sqlite3
+import threading
 import tomllib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -42,7 +44,9 @@ from bot.cycle.signature_helper import SignatureHelper
 from bot.cycle.story_signatures import signature_tag
 from bot.data.gazetteer_file import load_default_gazetteer
 from bot.data.meaning_file import load_default_meanings
+from storage.alerts import AlertStore
 from storage.repository import Repository
+from storage.sqlite_utils_loader import Database
 from storage.transactions import transaction
 
 log = logging.getLogger("newswatch.stories")
@@ -164,8 +168,49 @@ def event_order(alerts: Iterable[PendingAlert]) -> list[PendingAlert]:
     return sorted(alerts, key=lambda a: (event_time(a.published_at, a.created_at), a.alert_id))
 
 
+def _index_member(index: StoryGroups, row: StoryMember, sig: Signature, now: datetime) -> None:
+    """Index a stored story member: its arrival (``now`` for a row without one), its event
+    time, and whether its feed gave a date."""
+    arrived = row.created_at or now
+    index.add(
+        row.story_id,
+        sig,
+        arrived,
+        event_time(row.published_at, arrived),
+        dated=has_date(row.published_at, row.published_after, arrived),
+    )
+
+
+def _database_file(repo: Repository) -> str | None:
+    """The file of the repository's main database, None for an in-memory one."""
+    try:
+        for _seq, name, path in repo.db.execute("PRAGMA database_list").fetchall():
+            if name == "main":
+                return str(path) or None
+    except sqlite3.Error:
+        return None
+    return None
+
+
 # A signature's lexicons: gazetteer places, action classes, meanings (each may be absent).
 Lexicons = tuple[PlaceFinderFn | None, ActionLexicon | None, MeaningLexicon | None]
+# Serialises the first parse of the shipped lexicons across threads (the loader thread of
+# ``start_loading`` and the event loop): each file is parsed once per process.
+_LEXICON_LOCK = threading.Lock()
+
+
+@dataclass(slots=True)
+class _Indexed:
+    """The story window indexed (by ``StoryGrouper._index_window``, in any thread): what
+    ``_install`` puts in force and writes back, on the event loop's thread."""
+
+    index: StoryGroups
+    count: int = 0
+    stored: int = 0  # signatures read back; the rest were computed
+    missing: list[tuple[int, bytes]] = field(default_factory=list)  # computed, to store
+    oldest: int | None = None
+    corrupt: list[int] = field(default_factory=list)
+
 
 # Fewer pending alerts than this are filed without a signature helper: forking one costs
 # about as much as computing that many signatures.
@@ -224,20 +269,28 @@ class StoryGrouper:
         # (alert id, arrival) of each: the next chunk reuses the order while it still holds.
         self._queue: list[PendingAlert] = []
         self._queue_keys: dict[int, str] = {}
+        # The loading started off the event loop (start_loading), until it is in force.
+        self._loading: asyncio.Future[_Indexed | None] | None = None
+        self._lexicon_lock = threading.Lock()
 
     def preload(self) -> None:
         """Load the lexicons now: `run` does it at start, so a malformed file stops it there."""
         self._resolve()
 
     def _resolve(self) -> Lexicons:
-        if self._lexicons is None:
-            places, actions, meanings = self._wanted
-            self._lexicons = (
-                place_finder() if places is True else places or None,
-                action_finder() if actions is True else actions or None,
-                meaning_finder() if meanings is True else meanings or None,
-            )
-        return self._lexicons
+        lexicons = self._lexicons
+        if lexicons is None:
+            # Once, whichever thread asks first (the loader thread or the event loop).
+            with self._lexicon_lock, _LEXICON_LOCK:
+                if self._lexicons is None:
+                    places, actions, meanings = self._wanted
+                    self._lexicons = (
+                        place_finder() if places is True else places or None,
+                        action_finder() if actions is True else actions or None,
+                        meaning_finder() if meanings is True else meanings or None,
+                    )
+                lexicons = self._lexicons
+        return lexicons
 
     @property
     def places(self) -> PlaceFinderFn | None:
@@ -259,38 +312,118 @@ class StoryGrouper:
         """The tag signatures are stored under, None when they are not stored."""
         return signature_tag() if self._store else None
 
+    @property
+    def loaded(self) -> bool:
+        """Whether the window's index is in force (filing needs it)."""
+        return self._loaded
+
+    def start_loading(self, now: datetime) -> None:
+        """Start loading, off the event loop, what filing needs: the lexicons and the story
+        window's index, read through a connection of its own (never the event loop's, whose
+        transactions it would see). The pipeline calls it when a cycle has alerts to file
+        and awaits ``wait_loaded`` before filing, so the event loop goes on serving commands
+        and fetches meanwhile (parsing the lexicons and re-indexing the window: 0.1-0.2 s of
+        CPU, seconds under load). Nothing is started twice; a database without a file
+        (``:memory:``) is indexed by ``load``, on the caller's thread."""
+        if self._loaded or self._loading is not None:
+            return
+        path = _database_file(self.repo)
+        tag = self.tag
+        window_from = now - self.window
+        self._loading = asyncio.get_running_loop().run_in_executor(
+            None, self._load_in_thread, path, window_from, now, tag
+        )
+
+    def _load_in_thread(
+        self, path: str | None, since: datetime, now: datetime, tag: str | None
+    ) -> _Indexed | None:
+        self._resolve()
+        if path is None:
+            return None
+        uri = Path(path).resolve().as_uri() + "?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, timeout=15.0)
+        try:
+            rows = AlertStore(Database(conn)).iter_story_members(since, tag)
+            with _gc_paused():
+                return self._index_window(rows, now, tag)
+        finally:
+            conn.close()
+
+    async def ready(self, now: datetime) -> None:
+        """Before filing: when alerts wait for their story, have the loading (off the event
+        loop) in force. A cycle with nothing to file costs one query."""
+        if self._loaded or (self._loading is None and not self.repo.alerts.has_pending_story()):
+            return
+        await self.wait_loaded(now)
+
+    async def wait_loaded(self, now: datetime) -> None:
+        """Await the loading ``start_loading`` began (starting it if needed) and put it in
+        force. A loading that failed is only logged: ``group_pending`` then loads on the
+        caller's thread as before, with the same outcome (a missing lexicon file means
+        grouping goes without it; a malformed one fails the filing, alerts stay pending)."""
+        if self._loaded:
+            return
+        self.start_loading(now)
+        loading = self._loading
+        if loading is None:
+            return
+        try:
+            built = await asyncio.shield(loading)
+        except asyncio.CancelledError:
+            raise  # the loading goes on; the next wait takes its result
+        except Exception as exc:  # boundary: filing loads on its own thread and says why
+            self._loading = None
+            log.warning("story index not loaded off the event loop: %s", exc)
+            return
+        self._loading = None
+        if built is not None and not self._loaded:
+            self._install(built, self.tag)
+
     def load(self, now: datetime) -> int:
         """Index every story member stored within the window (a story stays open while it
-        keeps being reported)."""
+        keeps being reported), on this thread."""
         with _gc_paused():
             return self._load(now)
 
     def _load(self, now: datetime) -> int:
         tag = self.tag
+        since = now - self.window
         if tag is None:
-            count = 0
-            for row in self.repo.alerts.recent_story_members(now - self.window):
-                self._index_member(row, self.signature(row.title, row.summary, row.entities), now)
-                count += 1
-            self._loaded = True
-            return count
-        return self._load_stored(now, tag)
+            rows: Iterable[StoryMember] = self.repo.alerts.recent_story_members(since)
+        else:
+            rows = self.repo.alerts.iter_story_members(since, tag)
+        return self._install(self._index_window(rows, now, tag), tag)
 
-    def _load_stored(self, now: datetime, tag: str) -> int:
-        count = stored = 0
-        oldest: int | None = None
-        missing: list[tuple[int, bytes]] = []
-        corrupt: list[int] = []
-        for row in self.repo.alerts.iter_story_members(now - self.window, tag):
-            count += 1
-            oldest = row.alert_id if oldest is None else min(oldest, row.alert_id)
-            sig = self._stored(row, corrupt)
+    def _index_window(
+        self, rows: Iterable[StoryMember], now: datetime, tag: str | None
+    ) -> _Indexed:
+        """A new index of the window's members (their stored signatures read back when
+        ``tag`` is set, else computed). Touches nothing of ``self`` but the lexicons: safe
+        in the loader thread."""
+        built = _Indexed(StoryGroups(self.model, window=self.window))
+        for row in rows:
+            built.count += 1
+            sig = None
+            if tag is not None:
+                if built.oldest is None or row.alert_id < built.oldest:
+                    built.oldest = row.alert_id
+                sig = self._stored(row, built.corrupt)
             if sig is None:
                 sig = self.signature(row.title, row.summary, row.entities)
-                missing.extend(self._encoded(row, sig, tag))
+                if tag is not None:
+                    built.missing.extend(self._encoded(row, sig, tag))
             else:
-                stored += 1
-            self._index_member(row, sig, now)
+                built.stored += 1
+            _index_member(built.index, row, sig, now)
+        return built
+
+    def _install(self, built: _Indexed, tag: str | None) -> int:
+        """Put an index in force; store the signatures it computed (event loop's thread)."""
+        self.index = built.index
+        self._loaded = True
+        if tag is None:
+            return built.count
+        corrupt = built.corrupt
         if corrupt:
             log.warning(
                 "story index: %d stored signature(s) unreadable (alerts %s%s): computed again",
@@ -298,28 +431,15 @@ class StoryGrouper:
                 ", ".join(map(str, corrupt[:5])),
                 "..." if len(corrupt) > 5 else "",
             )
-        self._loaded = True
-        self.loaded_stored = stored
+        self.loaded_stored = built.stored
         try:  # an optimisation only: a failure here never fails the cycle
-            self.repo.alerts.save_story_signatures(tag, missing)
-            if oldest is not None:
-                self.repo.alerts.prune_story_signatures(oldest)
+            self.repo.alerts.save_story_signatures(tag, built.missing)
+            if built.oldest is not None:
+                self.repo.alerts.prune_story_signatures(built.oldest)
         except sqlite3.Error as exc:
             log.warning("story signatures not stored: %s", exc)
-        log.debug("story index: %d members, %d signatures read back", count, stored)
-        return count
-
-    def _index_member(self, row: StoryMember, sig: Signature, now: datetime) -> None:
-        """Index a stored story member: its arrival (``now`` for a row without one), its event
-        time, and whether its feed gave a date."""
-        arrived = row.created_at or now
-        self.index.add(
-            row.story_id,
-            sig,
-            arrived,
-            event_time(row.published_at, arrived),
-            dated=has_date(row.published_at, row.published_after, arrived),
-        )
+        log.debug("story index: %d members, %d signatures read back", built.count, built.stored)
+        return built.count
 
     @staticmethod
     def _stored(row: StoryMember, corrupt: list[int]) -> Signature | None:
@@ -346,9 +466,11 @@ class StoryGrouper:
             return []
 
     def reload(self, now: datetime) -> None:
-        """Rebuild the index from what SQLite holds (after stored stories were rolled back)."""
+        """Rebuild the index from what SQLite holds (after stored stories were rolled back):
+        the next filing loads it again (the pipeline: off the event loop)."""
         self.index = StoryGroups(self.model, window=self.window)
-        self.load(now)
+        self._loaded = False
+        self._loading = None
 
     def place(
         self,

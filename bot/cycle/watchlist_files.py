@@ -7,6 +7,7 @@ import errno
 import logging
 import os
 import stat
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -193,6 +194,9 @@ class WatchlistReloader:
         self._current: WatchlistSet | None = None
         self._matcher: Matcher | None = None
         self._fingerprint: _Fingerprint | None = None
+        # `run` checks for edits in a worker thread (compiling a large watchlist takes a
+        # while) while commands read the matcher on the event loop: one at a time.
+        self._lock = threading.RLock()
 
     @property
     def current(self) -> WatchlistSet:
@@ -204,11 +208,17 @@ class WatchlistReloader:
     def matcher(self) -> Matcher:
         """The compiled watchlists; compiled on first use after the first load, so that a
         cycle that matches nothing (every feed answered 304) never pays for it (15-20 ms)."""
-        if self._matcher is None:
-            if self._current is None:
-                raise WatchlistError([Problem(str(self.directory), 0, "watchlists not loaded yet")])
-            self._matcher = Matcher.compile(self._current.entities)
-        return self._matcher
+        matcher = self._matcher
+        if matcher is not None:
+            return matcher
+        with self._lock:
+            if self._matcher is None:
+                if self._current is None:
+                    raise WatchlistError(
+                        [Problem(str(self.directory), 0, "watchlists not loaded yet")]
+                    )
+                self._matcher = Matcher.compile(self._current.entities)
+            return self._matcher
 
     def _stat(self) -> _Fingerprint:
         out = []
@@ -233,13 +243,18 @@ class WatchlistReloader:
         return problems
 
     def check(self) -> ReloadEvent | None:
-        """Reload if a file was added, removed or modified since the last look.
+        """Reload if a file was added, removed or modified since the last look (one caller
+        at a time; ``run`` calls it in a worker thread).
 
         Returns ``None`` when nothing changed (or the content is identical); an ``ok`` event
         when the new version is now in force; a rejected event (``ok`` false, ``problems``)
         when the edit is invalid, in which case the previous version stays in force. A given
         invalid state is reported once, not on every cycle.
         """
+        with self._lock:
+            return self._check()
+
+    def _check(self) -> ReloadEvent | None:
         if self._current is None:
             self.load()
             return None
@@ -275,5 +290,8 @@ class WatchlistReloader:
                 f"{self._current.version}:\n{problem}",
             )
         event = describe_change(self._current, wset, self.feeds_from)
-        self._current, self._matcher = wset, matcher
+        # the matcher first: a reader between the two never gets a matcher older than
+        # the watchlists it reads
+        self._matcher = matcher
+        self._current = wset
         return event

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from functools import cache
 from importlib import resources
 
@@ -18,8 +19,18 @@ def _read(name: str) -> object:
     return json.loads(text)
 
 
-@cache
+# The first load may come from a worker thread (the story lexicons and the incident tagger are
+# loaded off the event loop) while the event loop asks too: each file is parsed once.
+_LOAD_LOCK = threading.RLock()
+
+
 def _default_entries() -> tuple[list[Place], dict[str, tuple[str, ...]]]:
+    with _LOAD_LOCK:
+        return _parsed_entries()
+
+
+@cache
+def _parsed_entries() -> tuple[list[Place], dict[str, tuple[str, ...]]]:
     data = _read(GAZETTEER_FILE)
     if not isinstance(data, dict):
         raise ValueError(f"{GAZETTEER_FILE}: the top level must be an object")
@@ -33,9 +44,14 @@ def load_default_places() -> tuple[Place, ...]:
     return tuple(_default_entries()[0])
 
 
-@cache
 def load_default_gazetteer() -> Gazetteer:
-    """The gazetteer shipped in the package (parsed once per process)."""
+    """The gazetteer shipped in the package (parsed once per process, whichever thread asks)."""
+    with _LOAD_LOCK:
+        return _built_gazetteer()
+
+
+@cache
+def _built_gazetteer() -> Gazetteer:
     places, country_names = _default_entries()
     return Gazetteer(places, country_names)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import tomllib
 from functools import cache
 from importlib import resources
@@ -25,9 +26,18 @@ def load_default_lexicon() -> Lexicon:
     return parse_lexicon(tomllib.loads(text))
 
 
-@cache
+_LOAD_LOCK = threading.Lock()  # the pipeline builds it in a thread; commands may ask meanwhile
+
+
 def load_default_tagger() -> IncidentTagger:
-    """The incident tagger over the shipped gazetteer and lexicon (built once per process)."""
+    """The incident tagger over the shipped gazetteer and lexicon (built once per process,
+    whichever thread asks first)."""
+    with _LOAD_LOCK:
+        return _built_tagger()
+
+
+@cache
+def _built_tagger() -> IncidentTagger:
     return IncidentTagger(load_default_gazetteer(), load_default_lexicon())
 
 
