@@ -57,9 +57,13 @@ class SlowParse(ThreadPoolExecutor):
 
 def _feed(n: int) -> str:
     items = [
-        {"title": f"Report {n}-{i} on the Sahel road", "guid": f"f{n}-{i}",
-         "link": f"https://n.example.org/{n}/{i}", "description": "Nothing to match here.",
-         "pubDate": rfc822(time.time() - 120)}  # fmt: skip
+        {
+            "title": f"Report {n}-{i} on the Sahel road",
+            "guid": f"f{n}-{i}",
+            "link": f"https://n.example.org/{n}/{i}",
+            "description": "Nothing to match here.",
+            "pubDate": rfc822(time.time() - 120),
+        }
         for i in range(ITEMS)
     ]
     return rss(items, title=f"feed {n}")
