@@ -296,3 +296,27 @@ def test_the_helper_computes_what_the_main_thread_would() -> None:
         helper_module._LEXICONS = None
     assert got == [encode_signature(grouper.signature(*t), inputs_digest(*t)) for t in texts]
     assert story_grouping.HELPER_MIN > CHUNK  # a helper only for more than one chunk
+
+
+@pytest.mark.parametrize(("background_delivery", "parallel"), [(False, True), (True, False)])
+def test_only_poll_once_is_wired_to_use_a_helper(
+    tmp_path: Path, background_delivery: bool, parallel: bool
+) -> None:
+    """`poll --once` (no background delivery) files with its second core idle; `run` keeps
+    its parse workers and files as before."""
+    from bot.app.composition import build_pipeline
+    from bot.app.config import Config
+
+    repo = Repository(open_database(tmp_path / "nw.db"))
+    pipeline = build_pipeline(
+        Config(),
+        repo,
+        None,  # type: ignore[arg-type]  # never used to build the grouper
+        matcher=default_matcher,
+        feeds=list,
+        deliverer=None,  # type: ignore[arg-type]
+        background_delivery=background_delivery,
+    )
+    grouper = pipeline.stories
+    assert isinstance(grouper, StoryGrouper)
+    assert grouper._parallel is parallel
