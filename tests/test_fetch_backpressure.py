@@ -12,8 +12,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bot.core.models import CycleReport
-from bot.feeds.fetcher import FetchSettings
+from bot.core.models import CycleReport, FeedSpec, ParsedFeed, SourceKind
+from bot.core.records import FeedState
+from bot.feeds.fetcher import FetchResult, FetchSettings
+from bot.feeds.sources.base import Parsed, SourceResult
 from tests.fakes.feed_server import FeedServer, rfc822, rss
 from tests.harness import make_pipeline
 
@@ -69,7 +71,25 @@ def _feed(n: int) -> str:
     return rss(items, title=f"feed {n}")
 
 
-def _cycle(tmp_path: Path, executor: SlowParse) -> tuple[CycleReport, int, int, int]:
+class PacedSources:
+    """Source readers that wait, as GDELT's limiter makes its queries wait, until the feeds are
+    all stored; then each brings a parse without items."""
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.reads = 0
+
+    async def read(
+        self, spec: FeedSpec, state: FeedState, now: object
+    ) -> tuple[FetchResult, Parsed | None]:
+        await self.gate.wait()
+        self.reads += 1
+        return SourceResult(url=spec.url, status=200), (ParsedFeed(title=None), [], [])
+
+
+def _cycle(
+    tmp_path: Path, executor: SlowParse, sources: int = 0
+) -> tuple[CycleReport, int, int, int]:
     with FeedServer() as server:
         urls = []
         for n in range(FEEDS):
@@ -83,15 +103,31 @@ def _cycle(tmp_path: Path, executor: SlowParse) -> tuple[CycleReport, int, int, 
         )
         pipeline.parse_executor = executor
         assert pipeline._in_flight_limit() == BOUND
+        readers = PacedSources()
+        specs = [FeedSpec(url=f"gdelt:query {n}", kind=SourceKind.GDELT) for n in range(sources)]
+        # sources first: they are due first, so they would take every slot if they could
+        specs += [FeedSpec(url=u) for u in urls]
+        pipeline.feeds = lambda: specs
+        pipeline.sources = readers
+
+        async def open_the_gate() -> None:  # once every feed's items are stored
+            while repo.db.execute("SELECT count(*) FROM items").fetchone()[0] < FEEDS * ITEMS:
+                await asyncio.sleep(0.01)
+            readers.gate.set()
 
         async def run() -> CycleReport:
+            gate = asyncio.ensure_future(open_the_gate())
             try:  # a leaked slot would hang the cycle: fail instead of waiting for ever
                 return await asyncio.wait_for(pipeline.run_cycle(force=True), 120)
             finally:
+                gate.cancel()
                 await fetcher.aclose()
 
+        if not sources:
+            readers.gate.set()
         report = asyncio.run(run())
         executor.shutdown()
+        assert readers.reads == sources
         items = repo.db.execute("SELECT count(*) FROM items").fetchone()[0]
         return report, items, pipeline.peak_bodies_in_flight, pipeline.bodies_in_flight
 
@@ -112,4 +148,13 @@ def test_failed_parses_give_their_slots_back(tmp_path: Path) -> None:
     executor = SlowParse(fail=True)
     report, items, peak, left = _cycle(tmp_path, executor)
     assert report.errors == FEEDS and items == 0  # each feed failed, the cycle ended
+    assert peak <= BOUND and left == 0
+
+
+def test_sources_waiting_on_their_pace_never_hold_the_feeds_slots(tmp_path: Path) -> None:
+    # more sources than slots, each waiting until every feed is stored: had they held slots
+    # while waiting, no feed would be fetched and the cycle would never end
+    report, items, peak, left = _cycle(tmp_path, SlowParse(), sources=2 * BOUND)
+    assert report.errors == 0 and report.fetched == FEEDS + 2 * BOUND
+    assert items == FEEDS * ITEMS
     assert peak <= BOUND and left == 0

@@ -406,17 +406,16 @@ class Pipeline:
         self.bodies_in_flight -= 1
         slots.release()
 
-    async def _fetch(
-        self, state: FeedState, delay: float = 0.0, slots: asyncio.Semaphore | None = None
-    ) -> _Fetched:
+    async def _fetch(self, state: FeedState, delay: float, slots: asyncio.Semaphore) -> _Fetched:
         """Fetch one feed with a slot of ``slots`` (run_cycle's backpressure), taken once the
         spread delay has passed and before the fetch starts, so that the fetch deadline never
         counts the wait for it. The slot is given back at once when nothing is to be parsed
         (a 304, a failure); a changed body keeps it until run_cycle has stored its feed."""
         if delay > 0:
             await asyncio.sleep(delay)
-        if slots is None:
-            return await self._fetch_and_parse(state)
+        spec = self._specs.get(state.url)
+        if spec is not None and spec.kind is not SourceKind.FEED:
+            return await self._read_source_slot(spec, state, slots)
         await slots.acquire()
         fetched: _Fetched | None = None
         try:
@@ -432,13 +431,6 @@ class Pipeline:
         Parsing here, in each feed's own task, keeps every worker of a process pool busy
         while the cycle stores the feeds that are done; a body is dropped once parsed.
         """
-        spec = self._specs.get(state.url)
-        if spec is not None and spec.kind is not SourceKind.FEED:
-            read, parsed = await self._read_source(spec, state)
-            if _holds_slot(parsed):  # its items wait for storing as a feed's parse does
-                self.bodies_in_flight += 1
-                self.peak_bodies_in_flight = max(self.peak_bodies_in_flight, self.bodies_in_flight)
-            return state, read, parsed
         # A feed that moved permanently is fetched at its new address; its identity (the URL
         # the feed list names) and all its state stay on the original row.
         target = state.redirected_to or state.url
@@ -459,6 +451,19 @@ class Pipeline:
             return state, result, exc
         result.body = None
         return state, result, parsed
+
+    async def _read_source_slot(
+        self, spec: FeedSpec, state: FeedState, slots: asyncio.Semaphore
+    ) -> _Fetched:
+        """A source read, then a slot for its parsed items until they are stored, as a feed's
+        parse holds one. Not before the read: a reader paces itself (GDELT: one request every
+        few seconds for all its queries), and its waits must never hold the feeds' slots."""
+        read, parsed = await self._read_source(spec, state)
+        if _holds_slot(parsed):
+            await slots.acquire()
+            self.bodies_in_flight += 1
+            self.peak_bodies_in_flight = max(self.peak_bodies_in_flight, self.bodies_in_flight)
+        return state, read, parsed
 
     async def _read_source(
         self, spec: FeedSpec, state: FeedState
