@@ -4,6 +4,7 @@ the owner's /watch, /unwatch, /addfeed, /rmfeed (bot-managed files).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from typing import Any
@@ -98,14 +99,16 @@ async def watch(
     env: CommandEnv, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str
 ) -> None:
     message, actor = message_and_user(update)
-    await message.reply_text(_admin_files(env).watch(args, actor))
+    # In a thread: the edited watchlist is parsed and compiled (0.03 s at 1,000 entities,
+    # 0.3-0.5 s at 10,000), and the event loop goes on meanwhile.
+    await message.reply_text(await asyncio.to_thread(_admin_files(env).watch, args, actor))
 
 
 async def unwatch(
     env: CommandEnv, update: Update, context: ContextTypes.DEFAULT_TYPE, args: str
 ) -> None:
     message, actor = message_and_user(update)
-    await message.reply_text(_admin_files(env).unwatch(args, actor))
+    await message.reply_text(await asyncio.to_thread(_admin_files(env).unwatch, args, actor))
 
 
 async def addfeed(
