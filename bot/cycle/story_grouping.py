@@ -536,7 +536,7 @@ class StoryGrouper:
         rows stay pending for the next try); the error propagates."""
         try:
             ordered = self._pending_in_order()
-        except BaseException:
+        except BaseException:  # any stop (even a cancel): helper stopped, re-raised
             self._forget_pending()
             raise
         if not ordered:
