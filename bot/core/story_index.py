@@ -132,7 +132,10 @@ class StoryGroups:
         postings = self._postings
         weight: dict[int, float] = {}
         per_key = self.per_key
-        for key in sig.query_keys():
+        # keys in a fixed order: a frozenset's order follows the string hash, which changes
+        # from process to process (PYTHONHASHSEED), and with it the float sums and the order
+        # of equal weights, so which candidates make the cut
+        for key in sorted(sig.query_keys()):
             slots = postings.get(key)
             if not slots:
                 continue
