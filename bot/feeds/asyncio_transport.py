@@ -446,13 +446,7 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
             content=request.stream,
             extensions=request.extensions,
         )
-        try:
-            response = await self.pool.handle_async_request(core_request)
-        except Exception as exc:  # httpcore's errors become httpx's (as in httpx); others re-raised
-            error = as_httpx_error(exc)
-            if error is exc:
-                raise
-            raise error from exc
+        response = await self._send(core_request)
         return httpx.Response(
             status_code=response.status,
             headers=response.headers,
@@ -472,6 +466,10 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
             headers=headers,
             extensions=extensions,
         )
+        return DirectResponse(await self._send(core_request))
+
+    async def _send(self, core_request: httpcore.Request) -> httpcore.Response:
+        """The pool's answer to ``core_request``, httpcore's errors raised as httpx's."""
         try:
             response = await self.pool.handle_async_request(core_request)
         except Exception as exc:  # httpcore's errors become httpx's (as in httpx); others re-raised
@@ -479,7 +477,7 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
             if error is exc:
                 raise
             raise error from exc
-        return DirectResponse(response)
+        return response
 
     async def aclose(self) -> None:
         await self.pool.aclose()
