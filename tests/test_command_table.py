@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from telegram.ext import CommandHandler
 
 from bot.app.access import AccessControl
@@ -99,6 +100,39 @@ async def test_register_and_publish_follow_the_table(
         await commands.publish(app)
     finally:
         await app.bot.shutdown()
+    # Everyone sees the commands that are not the admins'; admin 1's private chat, all.
     published = {c["command"]: c["description"] for c in telegram_api.state.commands}
-    assert list(published) == LISTED
-    assert all(published[c.name] == c.help for c in COMMANDS if c.listed)
+    assert list(published) == [c.name for c in COMMANDS if c.listed and c.role is not Role.ADMIN]
+    assert all(published[c.name] == c.help for c in COMMANDS if c.name in published)
+    admin = {c["command"]: c["description"] for c in telegram_api.state.scoped_commands["chat:1"]}
+    assert list(admin) == LISTED
+    assert all(admin[c.name] == c.help for c in COMMANDS if c.listed)
+    assert {"allow", "deny", "watch"} <= set(admin) - set(published)
+    assert list(telegram_api.state.scoped_commands) == ["chat:1"]
+
+
+async def test_an_admin_telegram_cannot_reach_does_not_stop_publishing(
+    telegram_api: FakeTelegramAPI, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An admin who never opened a chat with the bot: "chat not found" for that scope only;
+    everyone's list is published and the other admins' too."""
+    db = open_database(tmp_path / "nw.db")
+    repo = Repository(db)
+    commands = Commands(
+        access=AccessControl(repo, admin_ids=(1, 2), chat_ids=()),
+        repo=repo,
+        queries=Queries(db),
+        watchlists=lambda: None,
+        matcher=lambda: None,  # type: ignore[arg-type,return-value]
+    )
+    telegram_api.state.known_chats = {2}
+    app = build_application(TOKEN, telegram_api.base_url)
+    commands.register(app)
+    await app.bot.initialize()
+    try:
+        await commands.publish(app)
+    finally:
+        await app.bot.shutdown()
+    assert [c["command"] for c in telegram_api.state.commands][:1] == [LISTED[0]]
+    assert list(telegram_api.state.scoped_commands) == ["chat:2"]
+    assert "setMyCommands for admin 1 failed" in caplog.text

@@ -78,7 +78,8 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
         env = _env(tmp, api, write_feed_list(tmp, urls), str(ADMIN))
         proc = RunningBot(env)
         try:
-            assert api.wait_for(lambda s: bool(s.commands), timeout=40), proc.output()
+            published = lambda s: bool(s.commands) and f"chat:{ADMIN}" in s.scoped_commands  # noqa: E731
+            assert api.wait_for(published, timeout=40), proc.output()
             db = sqlite3.connect(tmp / "newswatch.db")
             yield SimpleNamespace(api=api, proc=proc, db=db, urls=urls, now=now)
         finally:
@@ -110,8 +111,15 @@ def plain(html: str) -> str:
 def test_command_list_is_published_with_descriptions(bot: SimpleNamespace) -> None:
     names = {c["command"]: c["description"] for c in bot.api.state.commands}
     expected = "help recent search entity story stats trend feeds watchlist test mute unmute"
-    for name in (*expected.split(), "mutes", "digest", "quiet", "export", "allow", "deny"):
+    for name in (*expected.split(), "mutes", "digest", "quiet", "export"):
         assert names.get(name), name
+    # The admin commands are listed in the configured admin's private chat only.
+    admins = {
+        c["command"]: c["description"] for c in bot.api.state.scoped_commands[f"chat:{ADMIN}"]
+    }
+    assert "allow" not in names and "deny" not in names
+    for name in (*expected.split(), "allow", "deny", "watch"):
+        assert admins.get(name), name
     assert "PAIRING" not in bot.proc.output(), "an admin is configured: no pairing code"
 
 

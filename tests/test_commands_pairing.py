@@ -38,6 +38,12 @@ def test_pairing_flow(paired: UnpairedBot) -> None:
     assert paired.db.execute("SELECT chat_id FROM subscriptions").fetchall() == [(OWNER,)]
     actions = [r[0] for r in paired.db.execute("SELECT action FROM access_log ORDER BY id")]
     assert actions == ["paired", "subscribed"]
+    # Telegram now offers the owner, in this chat, the admin commands everyone else is not.
+    everyone = [c["command"] for c in api.state.commands]
+    owners = [c["command"] for c in api.state.scoped_commands.get(f"chat:{OWNER}", [])]
+    assert "allow" in owners and "watch" in owners and "recent" in owners
+    assert "allow" not in everyone and "recent" in everyone
+    assert not any(k.endswith(str(INTRUDER)) for k in api.state.scoped_commands)
     # The code works once only.
     again = ask(api, f"/start {code}", chat_id=INTRUDER, user_id=INTRUDER)[0].text
     assert str(INTRUDER) in again and "Paired" not in again

@@ -84,6 +84,11 @@ class AccessControl:
             return False
         return user_id in self.admin_ids or self.repo.access.users().get(user_id) is Role.OWNER
 
+    def admin_user_ids(self) -> frozenset[int]:
+        """Every user who may run /allow and /deny: the configured admins and the owner."""
+        owners = {u for u, role in self.repo.access.users().items() if role is Role.OWNER}
+        return frozenset(self.admin_ids | owners)
+
     def is_allowed(self, user_id: int | None, chat_id: int | None) -> bool:
         if user_id is not None and user_id in self.admin_ids:
             return True

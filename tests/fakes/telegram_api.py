@@ -134,7 +134,9 @@ class FakeState:
     edits: list[SentMessage] = field(default_factory=list)
     photos: list[dict[str, Any]] = field(default_factory=list)
     documents: list[dict[str, Any]] = field(default_factory=list)
-    commands: list[dict[str, Any]] = field(default_factory=list)
+    commands: list[dict[str, Any]] = field(default_factory=list)  # the default scope's
+    # setMyCommands of the other scopes, by scope key ("chat:<id>", "all_private_chats", …)
+    scoped_commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     callback_answers: list[dict[str, Any]] = field(default_factory=list)
     calls: list[tuple[str, float, dict[str, Any]]] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
@@ -396,6 +398,25 @@ class FakeTelegramAPI(LoopbackHTTPServer):
     def _m_close(self, params: dict[str, Any]) -> Any:
         return True
 
+    def _scope_key(self, params: dict[str, Any]) -> str:
+        """The key of a BotCommandScope as Telegram takes it (default when absent); a chat
+        scope must name a chat the bot can reach."""
+        scope = params.get("scope")
+        if isinstance(scope, str):
+            scope = json.loads(scope)
+        if not scope:
+            return "default"
+        if not isinstance(scope, dict) or "type" not in scope:
+            raise _ApiError(400, "Bad Request: can't parse BotCommandScope")
+        kind = str(scope["type"])
+        if kind in ("default", "all_private_chats", "all_group_chats", "all_chat_administrators"):
+            return kind
+        if kind in ("chat", "chat_administrators", "chat_member"):
+            self._check_chat(scope.get("chat_id"))
+            key = f"{kind}:{scope.get('chat_id')}"
+            return key if kind != "chat_member" else f"{key}:{scope.get('user_id')}"
+        raise _ApiError(400, "Bad Request: wrong BotCommandScope type specified")
+
     def _m_setMyCommands(self, params: dict[str, Any]) -> Any:
         commands = params.get("commands") or []
         if not isinstance(commands, list) or len(commands) > 100:
@@ -405,14 +426,27 @@ class FakeTelegramAPI(LoopbackHTTPServer):
                 raise _ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
             if not 1 <= len(str(command.get("description", ""))) <= 256:
                 raise _ApiError(400, "Bad Request: command description is empty or too long")
+        key = self._scope_key(params)
         with self.cond:
-            self.state.commands = list(commands)
+            if key == "default":
+                self.state.commands = list(commands)
+            else:
+                self.state.scoped_commands[key] = list(commands)
         return True
 
     def _m_getMyCommands(self, params: dict[str, Any]) -> Any:
-        return self.state.commands
+        key = self._scope_key(params)
+        if key == "default":
+            return self.state.commands
+        return self.state.scoped_commands.get(key, [])
 
     def _m_deleteMyCommands(self, params: dict[str, Any]) -> Any:
+        key = self._scope_key(params)
+        with self.cond:
+            if key == "default":
+                self.state.commands = []
+            else:
+                self.state.scoped_commands.pop(key, None)
         return True
 
     def _m_getUpdates(self, params: dict[str, Any]) -> Any:

@@ -25,7 +25,7 @@ from telegram.ext import (
 
 from bot.core.errors import NewswatchError, UserFacingError
 from bot.telegram.commands import onboarding, queries
-from bot.telegram.commands.env import ButtonHandler, CommandEnv
+from bot.telegram.commands.env import MAX_COMMANDS, ButtonHandler, CommandEnv
 from bot.telegram.commands.table import COMMANDS, Command, Role, help_entries
 
 log = logging.getLogger("newswatch.commands")
@@ -55,17 +55,25 @@ class Commands(CommandEnv):
 
     async def publish(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         """setMyCommands: the listed commands of the table with their help, as Telegram
-        shows them. A command another module registers (and the table does not know) is
-        listed after them by its name."""
-        listed = [(c.name, c.help) for c in COMMANDS if c.listed]
+        shows them. Everyone sees the commands that are not reserved to admins (the default
+        scope); the private chat of each admin (the configured admins and the owner) lists
+        them all (a chat scope), so /allow, /deny and the other admin commands are offered
+        only to those who may run them. A command another module registers (and the table
+        does not know) is listed after them by its name, for everyone."""
+        extra: list[BotCommand] = []
         known = {c.name for c in COMMANDS}
         for handlers in app.handlers.values():
             for h in handlers:
                 if isinstance(h, CommandHandler):
                     for name in sorted(h.commands - known):
-                        listed.append((name, f"/{name}"))
+                        extra.append(BotCommand(name, f"/{name}"))
                         known.add(name)
-        await app.bot.set_my_commands([BotCommand(name, desc) for name, desc in listed[:100]])
+        listed = [c for c in COMMANDS if c.listed]
+        everyone = [BotCommand(c.name, c.help) for c in listed if c.role is not Role.ADMIN]
+        self.admin_command_list = [BotCommand(c.name, c.help) for c in listed] + extra
+        await app.bot.set_my_commands((everyone + extra)[:MAX_COMMANDS])
+        for user_id in sorted(self.access.admin_user_ids()):
+            await self.publish_admin_commands(app.bot, user_id)
 
     def _button(self, button: ButtonHandler) -> PTBCallback:
         async def handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

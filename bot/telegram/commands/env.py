@@ -14,8 +14,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeChat,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    Update,
+)
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.core.errors import UserError
@@ -28,6 +37,7 @@ from bot.core.status_report import StatusReport
 
 log = logging.getLogger("newswatch.commands")
 
+MAX_COMMANDS = 100  # setMyCommands takes at most this many
 MAX_LIST = 100  # at most this many alerts in one list reply
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 # Largest id SQLite stores (64-bit signed); Telegram's own ids are far below it.
@@ -49,6 +59,9 @@ class CommandEnv:
 
     # (name, arguments, description) of the listed commands, for /help (set by Commands)
     help_entries: Sequence[tuple[str, str, str]] = ()
+    # Every listed command, admins' included, as published to admins' chats (set by
+    # Commands.publish; empty until the bot has published its commands)
+    admin_command_list: Sequence[BotCommand] = ()
 
     def __init__(
         self,
@@ -80,6 +93,19 @@ class CommandEnv:
         self.status = status  # builds a fresh /health report
         self.feed_admin: Any = None  # bot.telegram.feed_admin.FeedAdmin, set at composition
         self.searches: OrderedDict[str, Search] = OrderedDict()
+
+    async def publish_admin_commands(self, bot: Bot, user_id: int) -> None:
+        """Lists every command, admins' included, in ``user_id``'s private chat (a chat
+        scope of setMyCommands). Telegram refuses it for a user who never opened a chat with
+        the bot ("chat not found"): logged; the commands work all the same."""
+        if not self.admin_command_list:
+            return
+        try:
+            await bot.set_my_commands(
+                list(self.admin_command_list)[:MAX_COMMANDS], scope=BotCommandScopeChat(user_id)
+            )
+        except TelegramError as exc:  # the list is a convenience; the commands still work
+            log.warning("setMyCommands for admin %s failed: %s", user_id, exc)
 
     async def refuse(self, update: Update) -> None:
         user = update.effective_user

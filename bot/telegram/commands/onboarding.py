@@ -49,6 +49,7 @@ async def start(
                 " To send alerts to a group too, add the bot there and send /subscribe in"
                 " it. Use /allow <user id> to let others in. Send /help for the commands."
             )
+            await env.publish_admin_commands(context.bot, user_id)
             await _offer_backlog(env, message, chat_id)
             return
         if not env.access.is_allowed(user_id, chat_id):
