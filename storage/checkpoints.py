@@ -24,6 +24,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from storage.db import open_checkpointer
 from storage.sqlite_utils_loader import Database
 
 log = logging.getLogger("newswatch.storage")
@@ -80,8 +81,8 @@ class WalCheckpointer:
         if self.path == ":memory:" or mode is None or str(mode[0]).lower() != "wal":
             return False
         try:
-            conn = sqlite3.connect(self.path, timeout=1.0, check_same_thread=False)
-        except sqlite3.Error as exc:  # the writer keeps checkpointing itself, as before
+            conn = open_checkpointer(self.path)
+        except (sqlite3.Error, ValueError) as exc:  # the writer checkpoints itself, as before
             log.warning("WAL checkpoints stay on the writer: %s", exc)
             return False
         self.db.execute(f"PRAGMA wal_autocheckpoint = {int(self.backstop_pages)}")

@@ -232,6 +232,79 @@ def test_the_checker_allows_what_the_matrix_allows() -> None:
     assert matrix_violations(allowed) == []
 
 
+# ----- one place opens SQLite ------------------------------------------------------------
+# storage/db.py holds the settings of every connection (the writer's pragmas and migrations,
+# read-only readers, the checkpoint thread's): a connection opened elsewhere would drift
+# from them (no busy timeout, a reader that can create the file or write).
+CONNECT_ALLOWED = {"storage/db.py"}
+
+
+def _sqlite_connects(source: str) -> list[int]:
+    """Lines of ``source`` that call ``sqlite3.connect`` (also imported by name or aliased)."""
+    tree = ast.parse(source)
+    module_names = {"sqlite3"}
+    function_names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            module_names |= {a.asname for a in node.names if a.name == "sqlite3" and a.asname}
+        elif isinstance(node, ast.ImportFrom) and node.module == "sqlite3":
+            function_names |= {a.asname or a.name for a in node.names if a.name == "connect"}
+    found: list[int] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr == "connect":
+            if isinstance(func.value, ast.Name) and func.value.id in module_names:
+                found.append(node.lineno)
+        elif isinstance(func, ast.Name) and func.id in function_names:
+            found.append(node.lineno)
+    return sorted(found)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [*_modules("bot"), *_modules("storage"), ROOT / "main.py"],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_only_storage_db_opens_sqlite(path: Path) -> None:
+    where = str(path.relative_to(ROOT))
+    if where in CONNECT_ALLOWED:
+        return
+    lines = _sqlite_connects(path.read_text(encoding="utf-8"))
+    assert not lines, (
+        f"{where} calls sqlite3.connect (lines {lines}): open connections through"
+        " storage/db.py (open_database, open_reader, open_checkpointer)"
+    )
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import sqlite3\nconn = sqlite3.connect('x.db')\n",
+        "import sqlite3 as sq\nconn = sq.connect('file:x?mode=ro', uri=True)\n",
+        "from sqlite3 import connect\nconn = connect('x.db')\n",
+        "from sqlite3 import connect as c\ndef f():\n    return c('x.db')\n",
+    ],
+)
+def test_the_connect_check_catches_a_connection_opened_elsewhere(source: str) -> None:
+    assert _sqlite_connects(source) != []
+
+
+def test_the_connect_check_allows_other_uses_of_sqlite3() -> None:
+    source = (
+        "import sqlite3\nfrom storage.db import open_reader\n"
+        "try:\n    conn = open_reader('x.db')\nexcept sqlite3.Error:\n    pass\n"
+        "db.connect()\n"
+    )
+    assert _sqlite_connects(source) == []
+
+
+def test_storage_db_is_where_connections_are_opened() -> None:
+    for where in CONNECT_ALLOWED:
+        assert _sqlite_connects((ROOT / where).read_text(encoding="utf-8")), where
+
+
 # ----- stored states are bound from their enums, never spelled in SQL ----------------------
 # A state literal in SQL ('pending', 'sent', 'active' …) is a second spelling of the enum that
 # a rename or a new member leaves behind silently; storage binds the enum member as a

@@ -11,7 +11,7 @@ import pytest
 from bot.core.web_links import story_url
 from bot.web.guard import lock_down
 from bot.web.metadata import build_metadata, load_shipped, read_schema
-from storage.db import open_database
+from storage.db import open_database, open_reader
 
 pytest.importorskip("datasette", reason="needs the `web` extra")
 
@@ -19,7 +19,7 @@ pytest.importorskip("datasette", reason="needs the `web` extra")
 def _inspect(db_path: Path) -> Any:
     from bot.web.server import inspect_database
 
-    return inspect_database(db_path)
+    return inspect_database(db_path, open_reader)
 
 
 @pytest.fixture

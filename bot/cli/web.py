@@ -31,8 +31,10 @@ def add_commands(sub: Any) -> None:
 def cmd_web(args: argparse.Namespace) -> int:
     """The browsable archive: the database read-only in Datasette (bot/web/)."""
     from bot.web.server import hash_password, serve
+    from storage.db import open_reader
 
     if args.hash_password:
         return hash_password(sys.stdin, sys.stdout, sys.stderr)
     config = load(args)
-    return serve(config, args.host, args.port)  # a WebError is shown by main()
+    # a WebError is shown by main()
+    return serve(config, args.host, args.port, open_reader=open_reader)

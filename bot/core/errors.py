@@ -29,6 +29,7 @@ bug and is logged with its traceback.
     ├── ServiceError                  the service cannot start or go on
     │   ├── AlreadyRunning            another process holds the database or the bot token
     │   ├── DatabaseGone              the database file was replaced or removed under us
+    │   ├── DatabaseMissing           no database file where one is only to be read
     │   └── WebError                  `main.py web` cannot start
     └── DeliveryDeferred              a send to chats did not go through; tried again later
                                       (bot.telegram.retries.TelegramDeferred: Telegram's)
@@ -205,6 +206,15 @@ class AlreadyRunning(ServiceError):
 
 class DatabaseGone(ServiceError):
     """The file at the database path is no longer the one this process opened."""
+
+
+class DatabaseMissing(ServiceError):
+    """No database file at the path a read-only connection was asked for (nothing is created
+    there: a reader never creates the file nor migrates it). ``path`` is the path given."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"no database at {path}")
+        self.path = path
 
 
 class WebError(ServiceError):

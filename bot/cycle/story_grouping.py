@@ -45,6 +45,7 @@ from bot.cycle.story_signatures import signature_tag
 from bot.data.gazetteer_file import load_default_gazetteer
 from bot.data.meaning_file import load_default_meanings
 from storage.alerts import AlertStore
+from storage.db import open_reader
 from storage.repository import Repository
 from storage.sqlite_utils_loader import Database
 from storage.transactions import transaction
@@ -340,8 +341,7 @@ class StoryGrouper:
         self._resolve()
         if path is None:
             return None
-        uri = Path(path).resolve().as_uri() + "?mode=ro"
-        conn = sqlite3.connect(uri, uri=True, timeout=15.0)
+        conn = open_reader(path)  # read-only; waits out the writer's locks (busy timeout)
         try:
             rows = AlertStore(Database(conn)).iter_story_members(since, tag)
             with _gc_paused():

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 from urllib.parse import urlparse
 
-from bot.core.errors import WebError
+from bot.core.errors import DatabaseMissing, WebError
 from bot.core.web_links import DATABASE_NAME
 from bot.web.guard import lock_down
 from bot.web.metadata import WebMetadata, build_metadata, load_shipped, read_schema
@@ -111,8 +111,9 @@ def _require_auth_plugin() -> None:
         ) from exc
 
 
-def _readonly_uri(path: Path) -> str:
-    return path.resolve().as_uri() + "?mode=ro"
+# Opens the database read-only, raising DatabaseMissing when there is no file:
+# storage.db.open_reader, handed in by the command line (bot/cli/web.py).
+OpenReader = Callable[[Path], sqlite3.Connection]
 
 
 def query_checker(conn: sqlite3.Connection) -> Callable[[str, frozenset[str]], str | None]:
@@ -137,14 +138,16 @@ class _NullParams(dict[str, Any]):
         return ""
 
 
-def inspect_database(db_path: str | Path) -> WebMetadata:
-    """Read the live schema (read-only) and build the metadata the web view will serve."""
+def inspect_database(db_path: str | Path, open_reader: OpenReader) -> WebMetadata:
+    """Read the live schema through a read-only connection (``open_reader``) and build the
+    metadata the web view will serve."""
     path = Path(db_path)
-    if not path.is_file():
+    try:
+        conn = open_reader(path)
+    except DatabaseMissing as exc:
         raise WebError(
-            f"no database at {path}: run the bot first (`main.py run` or `main.py poll --once`)"
-        )
-    conn = sqlite3.connect(_readonly_uri(path), uri=True)
+            f"{exc}: run the bot first (`main.py run` or `main.py poll --once`)"
+        ) from exc
     try:
         schema = read_schema(conn)
         from bot.web.plugin import sql_failure_kind
@@ -190,12 +193,20 @@ def build_datasette(config: WebConfig, web: WebMetadata, *, require_auth: bool) 
     return ds
 
 
-def serve(config: WebConfig, host: str, port: int, *, out: IO[str] | None = None) -> int:
-    """Run the web view until interrupted. Raises WebError when it must not or cannot start."""
+def serve(
+    config: WebConfig,
+    host: str,
+    port: int,
+    *,
+    open_reader: OpenReader,
+    out: IO[str] | None = None,
+) -> int:
+    """Run the web view until interrupted. Raises WebError when it must not or cannot start.
+    ``open_reader`` opens the database read-only to inspect its schema at start-up."""
     out = out or sys.stderr
     check_bind(host, config.web_password_hash)
     _require_datasette()
-    web = inspect_database(config.db_path)
+    web = inspect_database(config.db_path, open_reader)
     for note in web.notes:
         log.info("web metadata: %s", note)
     require_auth = bool(config.web_password_hash)
