@@ -7,7 +7,8 @@ on a ``sqlite3.connect`` anywhere else):
   NORMAL``, foreign keys, schema migrations);
 - ``open_reader``: a read-only connection (``mode=ro``, ``query_only``, the same busy
   timeout), for work off the writer's connection: the story window's re-index in a thread,
-  the web archive's inspection of the schema. It never creates the file nor migrates it;
+  the web archive (its start-up inspection and every Datasette connection). It never
+  creates the file nor migrates it;
 - ``open_checkpointer``: the WAL checkpoint thread's connection (``storage/checkpoints.py``).
 
 Readers and the checkpointer open the file by a ``file:`` URI whose path is percent-quoted,
@@ -54,17 +55,23 @@ def open_database(path: str | Path, *, migrate: bool = True) -> Database:
     return db
 
 
-def open_reader(path: str | Path) -> sqlite3.Connection:
+def open_reader(path: str | Path, *, any_thread: bool = False) -> sqlite3.Connection:
     """A read-only connection to the existing database at ``path`` (``mode=ro`` and
     ``PRAGMA query_only``): it cannot write, never creates the file and never migrates it.
 
     A writer holding a lock makes it wait up to BUSY_TIMEOUT_MS, as the writer waits for
     readers. Raises DatabaseMissing when there is no database file at ``path``. The
-    connection belongs to the thread that opened it (the sqlite3 module's default).
+    connection belongs to the thread that opened it (the sqlite3 module's default) unless
+    ``any_thread`` (Datasette's connections: each used by one thread, closed by another).
     """
     target = _file_path(path)
     try:
-        conn = sqlite3.connect(_file_uri(target, "ro"), uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn = sqlite3.connect(
+            _file_uri(target, "ro"),
+            uri=True,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            check_same_thread=not any_thread,
+        )
     except sqlite3.OperationalError as exc:  # "unable to open database file"
         if not target.is_file():
             raise DatabaseMissing(str(path)) from exc

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -258,3 +259,64 @@ def test_the_story_window_is_reindexed_off_the_loop_from_an_awkward_path(
     assert all(story is not None for _, story in _stories(repo2))
     assert {p.name for p in db.parent.iterdir()} <= {f"{db.name}{x}" for x in ("", "-wal", "-shm")}
     assert [p.name for p in tmp_path.iterdir()] == [db.parent.name]  # no stray file
+
+
+@dataclass(frozen=True)
+class _WebConfig:
+    db_path: str
+    web_base_url: str | None = None
+    web_username: str = "newswatch"
+    web_password_hash: str | None = None
+
+
+@pytest.mark.parametrize("name", ["x?y/nw.db", "q?mode=rwc/nw#1.db", "pct%3F dir/nw%20x.db"])
+def test_the_web_archive_reads_the_file_at_an_awkward_path_and_cannot_write(
+    tmp_path: Path, name: str
+) -> None:
+    """Every connection of the web archive (its start-up inspection and Datasette's own) opens
+    the file at the path, read-only: Datasette's default opener would open (and create,
+    read-write) the file named by the part before ``?`` or ``#``."""
+    pytest.importorskip("datasette", reason="needs the `web` extra")
+    from bot.web.server import build_datasette, inspect_database
+
+    path = tmp_path / name
+    db = open_database(path)
+    db.execute(
+        "INSERT INTO feeds (url, title, status) VALUES ('https://example.org/rss', 'x', 'active')"
+    )
+    db.conn.close()
+    before = _files(tmp_path)
+    web = inspect_database(path, open_reader)
+    ds = build_datasette(_WebConfig(str(path)), web, require_auth=False, open_reader=open_reader)
+
+    async def scenario() -> tuple[list[Any], list[Any], BaseException | None]:
+        await ds.invoke_startup()
+        archive = ds.get_database("newswatch")
+        count = (await archive.execute("SELECT count(*) FROM feeds")).rows
+        files = (await archive.execute("SELECT file FROM pragma_database_list")).rows
+        refused: BaseException | None = None
+        try:
+            await archive.execute_write("DELETE FROM feeds")
+        except Exception as exc:
+            refused = exc
+        archive.close()
+        return [tuple(r) for r in count], [tuple(r) for r in files], refused
+
+    count, files, refused = asyncio.run(scenario())
+    assert count == [(1,)]
+    assert files == [(str(path.resolve()),)]
+    assert isinstance(refused, sqlite3.OperationalError) and "read-only" in str(refused)
+    assert {f for f in _files(tmp_path) if f not in before} <= {f"{name}-wal", f"{name}-shm"}
+    check = open_reader(path)
+    assert check.execute("SELECT count(*) FROM feeds").fetchone()[0] == 1
+    check.close()
+
+
+def test_the_web_archive_without_a_database_says_to_run_the_bot_first(tmp_path: Path) -> None:
+    pytest.importorskip("datasette", reason="needs the `web` extra")
+    from bot.core.errors import WebError
+    from bot.web.server import inspect_database
+
+    with pytest.raises(WebError, match=r"no database at .*: run the bot first"):
+        inspect_database(tmp_path / "nw?.db", open_reader)
+    assert _files(tmp_path) == []

@@ -111,9 +111,11 @@ def _require_auth_plugin() -> None:
         ) from exc
 
 
-# Opens the database read-only, raising DatabaseMissing when there is no file:
-# storage.db.open_reader, handed in by the command line (bot/cli/web.py).
-OpenReader = Callable[[Path], sqlite3.Connection]
+class OpenReader(Protocol):
+    """Opens the database read-only, raising DatabaseMissing when there is no file
+    (``storage.db.open_reader``, handed in by the command line, bot/cli/web.py)."""
+
+    def __call__(self, path: Path, *, any_thread: bool = False) -> sqlite3.Connection: ...
 
 
 def query_checker(conn: sqlite3.Connection) -> Callable[[str, frozenset[str]], str | None]:
@@ -158,10 +160,30 @@ def inspect_database(db_path: str | Path, open_reader: OpenReader) -> WebMetadat
         conn.close()
 
 
-def build_datasette(config: WebConfig, web: WebMetadata, *, require_auth: bool) -> Any:
-    """A Datasette over ``config.db_path`` (read-only) with newswatch's metadata and plugin."""
-    from datasette.app import Datasette
+def _read_only_database(ds: Any, path: Path, open_reader: OpenReader) -> Any:
+    """Datasette's Database over ``path`` whose connections are ``open_reader``'s: Datasette's
+    own (``file:{path}?mode=ro``, the path unquoted) would open another file, creating it
+    read-write, when the path holds a ``?`` or ``#`` (or another name for a ``%``). A write
+    connection is refused: the archive never writes."""
     from datasette.database import Database
+
+    class ReadOnlyDatabase(Database):  # type: ignore[misc]  # datasette has no type hints
+        def connect(self, write: bool = False) -> sqlite3.Connection:
+            if write:
+                raise sqlite3.OperationalError("the newswatch web archive is read-only")
+            conn = open_reader(path, any_thread=True)
+            self._all_file_connections.append(conn)  # closed by Database.close()
+            return conn
+
+    return ReadOnlyDatabase(ds, path=str(path), is_mutable=True)
+
+
+def build_datasette(
+    config: WebConfig, web: WebMetadata, *, require_auth: bool, open_reader: OpenReader
+) -> Any:
+    """A Datasette over ``config.db_path`` (read-only, through ``open_reader``) with
+    newswatch's metadata and plugin."""
+    from datasette.app import Datasette
     from datasette.plugins import pm
 
     from bot.web.plugin import NewswatchPlugin
@@ -187,7 +209,7 @@ def build_datasette(config: WebConfig, web: WebMetadata, *, require_auth: bool) 
         secret=os.environ.get("DATASETTE_SECRET") or None,
     )
     ds.add_database(
-        Database(ds, path=str(Path(config.db_path).resolve()), is_mutable=True),
+        _read_only_database(ds, Path(config.db_path).resolve(), open_reader),
         name=DATABASE_NAME,
     )
     return ds
@@ -210,7 +232,7 @@ def serve(
     for note in web.notes:
         log.info("web metadata: %s", note)
     require_auth = bool(config.web_password_hash)
-    ds = build_datasette(config, web, require_auth=require_auth)
+    ds = build_datasette(config, web, require_auth=require_auth, open_reader=open_reader)
     asyncio.run(ds.invoke_startup())
 
     import uvicorn
