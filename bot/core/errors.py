@@ -61,8 +61,9 @@ boundaries: ``ButtonExpired`` answered on the button (``bot/telegram/buttons.py`
 ``SearchError`` and ``SourceError``-family errors turned into a reply or a ``Problem`` where
 the input is read, a ``FeedError`` raised inside the fetcher returned as the feed's value,
 ``SignatureCodecError`` caught by the story grouper (bot.cycle.story_grouping), which
-computes the signature instead, and ``DeliveryDeferred`` (``TelegramDeferred``) ending one
-send attempt.
+computes the signature instead, ``DatabaseMissing`` (storage.db.open_reader) turned into a
+``WebError`` saying to run the bot first (bot.web.server), and ``DeliveryDeferred``
+(``TelegramDeferred``) ending one send attempt.
 
 Some classes also derive from the built-in they replace (``ValueError``, ``LookupError``) so
 that a caller catching the built-in keeps working. Control flow inside one module (a parser's
