@@ -102,8 +102,8 @@ def _candidates(path: str) -> set[date]:
         if (got := _valid(int(y), int(m), int(d))) is not None:
             found.add(got)
     for d, name, y in _DAY_MONTH_YEAR.findall(path):
-        month = _MONTHS.get(name.lower())
-        if month is not None and (got := _valid(int(y), month, int(d))) is not None:
+        number = _MONTHS.get(name.lower())
+        if number is not None and (got := _valid(int(y), number, int(d))) is not None:
             found.add(got)
     return found
 
