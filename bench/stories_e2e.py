@@ -21,7 +21,8 @@ report's date by its arrival (bot.core.arrival_bound). Every alert gets its own 
 Figures, from the final text of every message (after the "also reported by" edits):
 messages per alerted story, messages per alerted relevant story, wrong merges per 100 alerted
 stories (a message whose links belong to two or more true stories) and the share of relevant
-stories that got a message.
+stories that got a message. The grouper dates an undated report by the day its link states
+(bot.core.link_dates), as the bot does; ``--no-link-dates``: as before, never.
 """
 
 from __future__ import annotations
@@ -129,7 +130,9 @@ def _feed(
     return rss(entries, title=outlet)
 
 
-async def replay(items: Sequence[LabelledItem], mode: str, text: str, db: Path) -> Replay:
+async def replay(
+    items: Sequence[LabelledItem], mode: str, text: str, db: Path, link_dates: bool = True
+) -> Replay:
     started = time.monotonic()
     times = arrival_times(items, mode)
     # pubDate only in the dated modes: an undated feed's bound is the pipeline's to find
@@ -189,7 +192,7 @@ async def replay(items: Sequence[LabelledItem], mode: str, text: str, db: Path) 
             feeds=lambda: specs,
             deliverer=deliverer,
             settings=CycleSettings(chat_ids=(CHAT,), backfill_hours=24),
-            stories=StoryGrouper(repo, timedelta(hours=72)),
+            stories=StoryGrouper(repo, timedelta(hours=72), link_dates=link_dates),
             clock=clock,
         )
         try:
@@ -262,6 +265,7 @@ def replay_table(
     modes: Sequence[str] = MODES,
     texts: Sequence[str] = TEXTS,
     explain: bool = False,
+    link_dates: bool = True,
 ) -> None:
     items = load_items(data)
     if limit:
@@ -276,7 +280,7 @@ def replay_table(
     for text in texts:
         for mode in modes:
             with tempfile.TemporaryDirectory() as tmp:
-                r = asyncio.run(replay(items, mode, text, Path(tmp) / "replay.db"))
+                r = asyncio.run(replay(items, mode, text, Path(tmp) / "replay.db", link_dates))
             print(
                 f"{text:<14}{mode:<17}{r.cycles:>7}{r.alerted_items:>8}{r.messages:>9}"
                 f"{r.stories_alerted:>8}{r.per_story:>10.2f}{r.per_relevant_story:>13.2f}"
@@ -304,8 +308,15 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         action="store_true",
         help="list the wrong merges and the relevant stories never alerted",
     )
+    parser.add_argument(
+        "--no-link-dates",
+        dest="link_dates",
+        action="store_false",
+        help="as before link dates: the grouper never dates an undated report by its link"
+        " (bot.core.link_dates)",
+    )
     args = parser.parse_args(argv)
-    replay_table(args.data, args.limit, out, args.modes, args.texts, args.explain)
+    replay_table(args.data, args.limit, out, args.modes, args.texts, args.explain, args.link_dates)
     return 0
 
 

@@ -12,10 +12,12 @@ arrival, the feeds giving no dates; ``one hour, dated``: all within one hour, ea
 its feed; two undated modes on request, ``--modes "time order, undated" "72 h bursts,
 undated"``, bench/story_data.py EXTRA_MODES, where an undated report whose feed was polled
 shortly before it arrived is dated by its arrival as the pipeline does (bot.core.arrival_bound;
-``--no-arrival-bound``: as before, never); ``--arrival-dates`` scores undated reports as
-before the model had undated variants, their arrival taken as their date) and are grouped
-online by bot.core.story_index.StoryGroups, as the pipeline does. Each item is scored with the
-model fitted on the other folds (folds group whole stories), never on its own story.
+``--no-arrival-bound``: as before, never), and an undated report whose link states its day
+is dated by it (bot.core.link_dates; ``--no-link-dates``: as before, never);
+``--arrival-dates`` scores undated reports as before the model had undated variants, their
+arrival taken as their date) and are grouped online by bot.core.story_index.StoryGroups, as
+the pipeline does. Each item is scored with the model fitted on the other folds (folds group
+whole stories), never on its own story.
 Columns: pairwise precision/recall/F1 over all item pairs, the same split into same-language
 and cross-language pairs, B-cubed P/R/F1, messages per relevant story (predicted clusters
 among relevant items / true relevant stories; 1.00 is one message per story) and wrong merges
@@ -50,13 +52,12 @@ from bench.story_data import (
     LabelledItem,
     Scores,
     cluster_online,
-    dated_flags,
     default_actions,
     default_matcher,
     default_meanings,
     default_places,
-    event_times,
     fit_model,
+    grouping_dates,
     load_items,
     score_clusters,
     signatures,
@@ -87,9 +88,10 @@ def cluster(
     models: Sequence[StoryModel],
     arrival_dates: bool = False,
     arrival_bound: bool = True,
+    link_dates: bool = True,
 ) -> list[int]:
     """Online grouping in arrival order; ``models[i]`` scores item i's lookup."""
-    return cluster_online(items, sigs, mode, models, arrival_dates, arrival_bound)
+    return cluster_online(items, sigs, mode, models, arrival_dates, arrival_bound, link_dates)
 
 
 HEADER = (
@@ -133,13 +135,13 @@ def wrong_merges(
     models: Sequence[StoryModel],
     arrival_dates: bool = False,
     arrival_bound: bool = True,
+    link_dates: bool = True,
 ) -> list[str]:
     """Lines describing every predicted cluster that holds two or more true stories: its items
     (story, relevance, language, arrival time, title), then for each item that joined another
     true story's cluster, the pair with the earlier member it scores best against (margin,
     evidence, later step, guard, non-zero features)."""
-    times = event_times(items, mode)
-    dated = dated_flags(items, mode, arrival_dates, arrival_bound)
+    times, dated = grouping_dates(items, mode, arrival_dates, arrival_bound, link_dates)
     clusters: dict[int, list[int]] = defaultdict(list)
     for i, p in enumerate(predicted):
         clusters[p].append(i)
@@ -258,11 +260,26 @@ def evaluate(args: argparse.Namespace, out: TextIO) -> None:
         ]
         per_item = [fold_models[f] for f in folds]
         for mode in args.modes:
-            predicted = cluster(items, sigs, mode, per_item, args.arrival_dates, args.arrival_bound)
+            predicted = cluster(
+                items,
+                sigs,
+                mode,
+                per_item,
+                args.arrival_dates,
+                args.arrival_bound,
+                args.link_dates,
+            )
             print(row(text, mode, "CV", score_clusters(items, predicted)), file=out)
             if args.wrong:
                 explained[(text, mode)] = wrong_merges(
-                    items, sigs, predicted, mode, per_item, args.arrival_dates, args.arrival_bound
+                    items,
+                    sigs,
+                    predicted,
+                    mode,
+                    per_item,
+                    args.arrival_dates,
+                    args.arrival_bound,
+                    args.link_dates,
                 )
             if mode == "time order":
                 misses[text] = cross_language_misses(items, predicted)
@@ -274,6 +291,7 @@ def evaluate(args: argparse.Namespace, out: TextIO) -> None:
                     [shipped] * len(items),
                     args.arrival_dates,
                     args.arrival_bound,
+                    args.link_dates,
                 )
                 print(row(text, mode, "in-sample", score_clusters(items, insample)), file=out)
     for text in args.texts:
@@ -406,6 +424,13 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         action="store_false",
         help="as before the arrival bound: an undated report stays undated even when its feed"
         " was polled shortly before it arrived (bot.core.arrival_bound)",
+    )
+    parser.add_argument(
+        "--no-link-dates",
+        dest="link_dates",
+        action="store_false",
+        help="as before link dates: an undated report stays undated even when its link states"
+        " its day (bot.core.link_dates)",
     )
     parser.add_argument(
         "--undated-threshold",

@@ -34,10 +34,11 @@ ROOT = Path(__file__).resolve().parent.parent
 DEV_SET = ROOT.parent / "shared" / "eval" / "sahel-news-dev.jsonl"
 MODEL_FILE = ROOT / "bot" / "data" / "story_model.json"
 TEXTS = ("title+summary", "title")
-# ``time order``: items arrive at their own times; ``one hour``: all within one hour, dated by
-# their arrival (a burst from feeds that give no dates: no time signal); ``one hour, dated``:
-# all within one hour after the last one was published, each dated by its feed (a first poll,
-# an aggregator's search feed): the grouper reads the publication dates.
+# ``time order``: items arrive at their own times; ``one hour``: all within one hour after the
+# last one was published, undated (a burst from feeds that give no dates: no time signal but
+# the dates their links state, bot.core.link_dates); ``one hour, dated``: the same, each dated
+# by its feed (a first poll, an aggregator's search feed): the grouper reads the publication
+# dates.
 MODES = ("time order", "one hour", "one hour, dated")
 # Two more modes with no dates, not run by default: ``time order, undated`` (items at their
 # own times, feeds that give no dates: the steady flow of an undated feed) and ``72 h bursts,
@@ -173,9 +174,9 @@ def _export_records(path: Path) -> list[dict[str, Any]]:
 
 
 def arrival_times(items: Sequence[LabelledItem], mode: str) -> list[datetime]:
-    """Arrival times: the items' own (``time order``), or all within one hour (``one hour``:
-    from the first item's time; ``one hour, dated``: from the last one's, after every
-    publication date), in date order; see ``EXTRA_MODES`` for the others."""
+    """Arrival times: the items' own (``time order``), or all within one hour (``one hour``,
+    ``one hour, dated``: from the last item's time, after every publication date), in date
+    order; see ``EXTRA_MODES`` for the others."""
     if mode == "time order":
         return [i.at for i in items]
     if not items:
@@ -198,7 +199,10 @@ def arrival_times(items: Sequence[LabelledItem], mode: str) -> list[datetime]:
             + timedelta(seconds=(int((i.at - t0).total_seconds() // block) + 1) * block + k % 3600)
             for k, i in enumerate(items)
         ]
-    start = max(i.at for i in items) if mode == "one hour, dated" else items[0].at
+    # both "one hour" modes: a backlog read after every report of it was published (a link's
+    # date is never in the future of its arrival; before link dates ``one hour`` began at the
+    # first item's time, which changes nothing for reports read without dates)
+    start = max(i.at for i in items)
     step = 3600.0 / len(items)
     return [start + timedelta(seconds=k * step) for k in range(len(items))]
 
@@ -225,6 +229,31 @@ def dated_flags(
     if not arrival_bound:
         return [False] * len(items)
     return arrival_bounds(items, mode)
+
+
+def grouping_dates(
+    items: Sequence[LabelledItem],
+    mode: str,
+    arrival_dates: bool = False,
+    arrival_bound: bool = True,
+    link_dates: bool = True,
+) -> tuple[list[datetime], list[bool]]:
+    """The event time the grouper reads for each item and whether it is dated, as the
+    pipeline decides (bot.cycle.story_grouping.report_date): in the dated modes the feed's
+    date (the link is not read); in ``UNDATED_MODES`` the arrival when it bounds the date
+    (``dated_flags``), else, with ``link_dates``, the day the item's link states
+    (bot.core.link_dates), else the arrival, undated."""
+    from bot.cycle.story_grouping import report_date
+
+    events = event_times(items, mode)
+    dated = dated_flags(items, mode, arrival_dates, arrival_bound)
+    if mode not in UNDATED_MODES or arrival_dates:
+        return events, dated
+    out: list[tuple[datetime, bool]] = []
+    for item, at, bounded in zip(items, arrival_times(items, mode), dated, strict=True):
+        # the bound as the pipeline stores it: a previous poll within ARRIVAL_BOUND, or none
+        out.append(report_date(None, at if bounded else None, item.url, at, link_dates))
+    return [e for e, _d in out], [d for _e, d in out]
 
 
 def previous_polls(items: Sequence[LabelledItem], mode: str) -> list[datetime | None]:
@@ -410,15 +439,15 @@ def cluster_online(
     models: Sequence[Any],
     arrival_dates: bool = False,
     arrival_bound: bool = True,
+    link_dates: bool = True,
 ) -> list[int]:
     """Online grouping in arrival order, as the pipeline does; ``models[i]`` scores item i's
-    lookup (cross-validation: the model that did not see its story); ``arrival_dates`` and
-    ``arrival_bound`` as in ``dated_flags``."""
+    lookup (cross-validation: the model that did not see its story); ``arrival_dates``,
+    ``arrival_bound`` and ``link_dates`` as in ``grouping_dates``."""
     from bot.core.story_index import StoryGroups
 
     times = arrival_times(items, mode)
-    events = event_times(items, mode)
-    dated = dated_flags(items, mode, arrival_dates, arrival_bound)
+    events, dated = grouping_dates(items, mode, arrival_dates, arrival_bound, link_dates)
     index = StoryGroups(models[0])
     assigned: list[int] = []
     for i, (sig, at, event) in enumerate(zip(sigs, times, events, strict=True)):

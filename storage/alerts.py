@@ -334,7 +334,7 @@ class AlertStore:
         """Alerts stored without their story yet, oldest first (a cycle holds a few dozen)."""
         rows = self.db.execute(
             "SELECT a.id, a.feed_url, a.source, a.title, a.summary, a.entities, a.published_at,"
-            " a.created_at, p.chats, a.published_after"
+            " a.created_at, p.chats, a.published_after, a.link"
             " FROM story_pending p JOIN alerts a ON a.id = p.alert_id ORDER BY a.id"
         ).fetchall()
         out = []
@@ -349,6 +349,7 @@ class AlertStore:
             created,
             chats,
             published_after,
+            link,
         ) in rows:
             out.append(
                 PendingAlert(
@@ -362,6 +363,7 @@ class AlertStore:
                     created_at=parse_iso(created) or datetime.min.replace(tzinfo=UTC),
                     chats=_chats(chats),
                     published_after=parse_iso(published_after),
+                    link=link if isinstance(link, str) else None,
                 )
             )
         return out
@@ -523,7 +525,7 @@ class AlertStore:
         signature of that tag, if any. Finish or close the iterator before writing."""
         query = (
             "SELECT a.id, a.story_id, a.created_at, a.title, a.summary, a.entities,"
-            " a.published_at, s.data, a.published_after"
+            " a.published_at, s.data, a.published_after, a.link"
             " FROM alerts a LEFT JOIN story_signatures s ON s.alert_id = a.id AND s.tag = ?"
             " WHERE a.story_id IS NOT NULL AND a.created_at >= ? ORDER BY a.id"
         )
@@ -537,6 +539,7 @@ class AlertStore:
             published_at,
             data,
             published_after,
+            link,
         ) in self.db.execute(query, [signature_tag, iso(since)]):
             yield StoryMember(
                 story_id=int(story_id),
@@ -548,6 +551,7 @@ class AlertStore:
                 alert_id=int(alert_id),
                 signature=data if isinstance(data, bytes) else None,
                 published_after=parse_iso(published_after),
+                link=link if isinstance(link, str) else None,
             )
 
     def save_story_signatures(self, tag: str, rows: Sequence[tuple[int, bytes]]) -> None:

@@ -132,6 +132,47 @@ def test_undated_modes_give_no_dates_and_arrive_after_publication() -> None:
 
 
 @pytest.mark.skipif(not DEV_SET.is_file(), reason="../shared/eval is absent")
+def test_link_dates_date_undated_reports_only() -> None:
+    """The benches date an undated item by its link as the pipeline does (report_date): never
+    in a dated mode (a feed's date wins), never after the item's arrival, and not at all with
+    ``link_dates`` False."""
+    from bench.story_data import (
+        ALL_MODES,
+        UNDATED_MODES,
+        arrival_times,
+        dated_flags,
+        event_times,
+        grouping_dates,
+        load_items,
+    )
+    from bot.core.link_dates import link_date
+
+    items = load_items()
+    burst = arrival_times(items, "one hour")
+    assert min(burst) >= max(i.at for i in items)  # a backlog read after it was published
+    for mode in ALL_MODES:
+        events, dated = grouping_dates(items, mode)
+        before = (event_times(items, mode), dated_flags(items, mode))
+        assert grouping_dates(items, mode, link_dates=False) == before, mode
+        if mode not in UNDATED_MODES:
+            assert (events, dated) == before, mode
+            continue
+        arrivals = arrival_times(items, mode)
+        for item, event, is_dated, at, was in zip(
+            items, events, dated, arrivals, before[1], strict=True
+        ):
+            day = link_date(item.url, at)
+            assert event <= at
+            if was:  # dated by its arrival: the link is not read
+                assert event == at
+            else:
+                assert is_dated is (day is not None), item.url
+                assert event.date() == (day or at.date()), item.url
+    _events, dated = grouping_dates(items, "one hour")
+    assert 60 <= sum(dated) <= 80  # 68 of the 320 links state a full date
+
+
+@pytest.mark.skipif(not DEV_SET.is_file(), reason="../shared/eval is absent")
 def test_undated_modes_bound_dates_as_the_pipeline_would() -> None:
     """The steady flow of an undated feed (polled every 6 h all along) gets the arrival bound
     of bot.core.arrival_bound; a burst after 72 h of downtime, or after a long outage, none."""

@@ -4,13 +4,14 @@ out-of-bounds date."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.core.link_dates import FUTURE_SLACK, LINK_DATE_FLOOR, link_date, link_event_time
+from bot.cycle.story_grouping import report_date
 
 ARRIVED = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 
@@ -183,3 +184,37 @@ def test_any_string_gives_none_or_a_date_within_bounds(url: str, arrived: dateti
     if event is not None:
         assert day is not None
         assert event == min(datetime.combine(day, time(12), tzinfo=UTC), arrived)
+
+
+DATED_LINK = "https://example.org/2022/08/19/mogadishu-hotel"
+# (case, feed date, stored bound, link, link dates on, event time, dated)
+REPORT_DATES = [
+    ("the feed's date wins", ARRIVED - timedelta(hours=3), None, DATED_LINK, True,
+     ARRIVED - timedelta(hours=3), True),
+    ("the arrival bound wins", None, ARRIVED - timedelta(hours=1), DATED_LINK, True,
+     ARRIVED, True),
+    ("no feed date, no bound: the link's day", None, None, DATED_LINK, True,
+     datetime(2022, 8, 19, 12, tzinfo=UTC), True),
+    ("a bound after an outage is none: the link's day", None, ARRIVED - timedelta(days=2),
+     DATED_LINK, True, datetime(2022, 8, 19, 12, tzinfo=UTC), True),
+    ("a link without a date: undated", None, None, "https://example.org/mali-1", True,
+     ARRIVED, False),
+    ("no link", None, None, None, True, ARRIVED, False),
+    ("link dates off", None, None, DATED_LINK, False, ARRIVED, False),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("published", "bound", "link", "on", "event", "dated"),
+    [c[1:] for c in REPORT_DATES],
+    ids=[c[0] for c in REPORT_DATES],
+)
+def test_report_date(
+    published: datetime | None,
+    bound: datetime | None,
+    link: str | None,
+    on: bool,
+    event: datetime,
+    dated: bool,
+) -> None:
+    assert report_date(published, bound, link, ARRIVED, on) == (event, dated)

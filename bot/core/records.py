@@ -363,6 +363,7 @@ class StoryMember:
     signature: bytes | None = None
     # no publication date: its feed's previous poll, which did not hold it (arrival_bound)
     published_after: datetime | None = None
+    link: str | None = None  # its link, whose path may state its date (bot.core.link_dates)
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,6 +382,7 @@ class PendingAlert:
     chats: tuple[tuple[int | str, int | None], ...]
     # no publication date: its feed's previous poll, which did not hold it (arrival_bound)
     published_after: datetime | None = None
+    link: str | None = None  # its link, whose path may state its date (bot.core.link_dates)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from bot.core.arrival_bound import dated_by_arrival
 from bot.core.gazetteer import PlaceKind
+from bot.core.link_dates import link_event_time
 from bot.core.meanings import MeaningLexicon
 from bot.core.models import StoredAlert
 from bot.core.normalize import normalize
@@ -132,6 +133,27 @@ def has_date(
     return published is not None or dated_by_arrival(published_after, arrived)
 
 
+def report_date(
+    published: datetime | None,
+    published_after: datetime | None,
+    link: str | None,
+    arrived: datetime,
+    link_dates: bool = True,
+) -> tuple[datetime, bool]:
+    """A report's event time for story grouping and whether it is dated (its gap to other
+    reports known): its feed's date; else its arrival when the arrival bounds its date
+    (bot.core.arrival_bound); else, with ``link_dates``, the day its link states
+    (bot.core.link_dates: noon UTC, never after its arrival); else its arrival, undated.
+    Derived from what is stored with the alert, so a restart reads the same."""
+    if has_date(published, published_after, arrived):
+        return event_time(published, arrived), True
+    if link_dates and link:
+        linked = link_event_time(link, arrived)
+        if linked is not None:
+            return linked, True
+    return arrived, False
+
+
 @contextmanager
 def _gc_paused() -> Iterator[None]:
     """No cyclic garbage collection in the block. Re-indexing allocates a few dozen sets per
@@ -158,28 +180,32 @@ class Placement:
     arrived: datetime
     event: datetime
     stored: tuple[str, bytes] | None = None
-    dated: bool = True  # False: the feed gave no date, so its gap to any report is unknown
+    dated: bool = True  # False: no date known (report_date): its gap to any report is unknown
 
 
-def event_order(alerts: Iterable[PendingAlert]) -> list[PendingAlert]:
-    """Alerts in the order their events happened (ties: the order they were stored). Online
-    grouping links a report to the story of its best match, so a report that links two
-    others must come between them: fed in the order feeds ended, it may come last, and the
-    other two start two stories."""
-    return sorted(alerts, key=lambda a: (event_time(a.published_at, a.created_at), a.alert_id))
+def event_order(alerts: Iterable[PendingAlert], link_dates: bool = True) -> list[PendingAlert]:
+    """Alerts in the order their events happened (``report_date``; ties: the order they were
+    stored). Online grouping links a report to the story of its best match, so a report that
+    links two others must come between them: fed in the order feeds ended, it may come
+    last, and the other two start two stories."""
+
+    def key(a: PendingAlert) -> tuple[datetime, int]:
+        event, _dated = report_date(
+            a.published_at, a.published_after, a.link, a.created_at, link_dates
+        )
+        return event, a.alert_id
+
+    return sorted(alerts, key=key)
 
 
-def _index_member(index: StoryGroups, row: StoryMember, sig: Signature, now: datetime) -> None:
+def _index_member(
+    index: StoryGroups, row: StoryMember, sig: Signature, now: datetime, link_dates: bool = True
+) -> None:
     """Index a stored story member: its arrival (``now`` for a row without one), its event
-    time, and whether its feed gave a date."""
+    time and whether it is dated (``report_date``: as when it was filed)."""
     arrived = row.created_at or now
-    index.add(
-        row.story_id,
-        sig,
-        arrived,
-        event_time(row.published_at, arrived),
-        dated=has_date(row.published_at, row.published_after, arrived),
-    )
+    event, dated = report_date(row.published_at, row.published_after, row.link, arrived, link_dates)
+    index.add(row.story_id, sig, arrived, event, dated=dated)
 
 
 def _database_file(repo: Repository) -> str | None:
@@ -247,8 +273,12 @@ class StoryGrouper:
         meanings: MeaningLexicon | bool | None = True,
         store_signatures: bool = False,
         parallel_signatures: bool = False,
+        link_dates: bool = True,
     ):
         self.repo = repo
+        # An undated report whose link states its day is dated by it (report_date); False:
+        # as before link dates (bench/stories_e2e.py --no-link-dates)
+        self.link_dates = link_dates
         self.window = window
         self.model = model or load_story_model()
         # True: the shipped gazetteer, action classes and meaning lexicon, loaded with the
@@ -414,7 +444,7 @@ class StoryGrouper:
                     built.missing.extend(self._encoded(row, sig, tag))
             else:
                 built.stored += 1
-            _index_member(built.index, row, sig, now)
+            _index_member(built.index, row, sig, now, self.link_dates)
         return built
 
     def _install(self, built: _Indexed, tag: str | None) -> int:
@@ -481,10 +511,12 @@ class StoryGrouper:
         arrived: datetime,
         published_after: datetime | None = None,
         ready: bytes | None = None,
+        link: str | None = None,
     ) -> Placement:
         """The story of a report that arrived at ``arrived``: the best of the open stories
         (StoryGroups.match), or a new one. Nothing is indexed: ``add`` it once filed.
-        ``published_after``: an undated report's bound (bot.core.arrival_bound).
+        ``published_after``: an undated report's bound (bot.core.arrival_bound); ``link``:
+        its link, which may state its date (bot.core.link_dates; ``report_date``).
         ``ready``: its signature's stored form, made elsewhere (a signature helper); used
         when it decodes and is of these inputs, else the signature is computed here."""
         if not self._loaded:
@@ -494,8 +526,7 @@ class StoryGrouper:
         sig, stored = self._ready(ready, tag, title, summary, entities)
         if sig is None:
             sig = self.signature(title, summary, entities)
-        event = event_time(published, arrived)
-        dated = has_date(published, published_after, arrived)
+        event, dated = report_date(published, published_after, link, arrived, self.link_dates)
         hit = self.index.match(sig, arrived, event_at=event, dated=dated)
         if tag is not None and stored is None:
             try:
@@ -576,7 +607,7 @@ class StoryGrouper:
         if self._queue and keys == self._queue_keys:
             return self._queue
         self._stop_helper()  # other rows than it was started for
-        ordered = event_order(self.repo.alerts.pending_story_alerts())
+        ordered = event_order(self.repo.alerts.pending_story_alerts(), self.link_dates)
         self._queue, self._queue_keys = ordered, keys
         return ordered
 
@@ -617,6 +648,7 @@ class StoryGrouper:
                 alert.created_at,
                 alert.published_after,
                 ready,
+                alert.link,
             )
         except Exception:  # boundary: one report's trouble never holds back the others
             log.exception("alert %d: story not found; it starts its own", alert.alert_id)
