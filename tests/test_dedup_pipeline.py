@@ -494,3 +494,26 @@ async def test_undated_reports_are_dated_by_their_links(
     assert all(published is None for _, published, *_ in rows), rows
     assert not any(_dated_by_arrival(bound, created) for _, _, bound, created, _ in rows), rows
     assert (rows[0][4] == rows[1][4]) is (same_story if links_dated else not same_story), rows
+
+
+async def test_a_first_poll_alerts_an_undated_report_only_when_its_link_dates_it_fresh(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    """On a feed's first poll (``backfill_hours``), an undated report alerts when its link
+    states today (noon UTC of the day, never after its arrival, within the backfill); a link
+    of 2019 or a link without a date is a backlog: recorded, never alerted."""
+    (title, summary), (old_title, old_summary) = DIOURA
+    backlog = [
+        _undated("a", title, f"https://a.example/{TODAY}/dioura-camp", summary),
+        _undated("b", old_title, "https://b.example/2019/09/30/dioura-camp", old_summary),
+        _undated("c", PARDON[0], "https://c.example/pardon", PARDON[1]),
+    ]
+    db, urls = tmp_path / "nw.db", [feed_server.url("/news")]
+    feed_server.set("/news", rss(backlog, title="Aggregator"))
+    report, _repo, _out = await _cycle(db, urls)
+    assert report.alerts == 1
+    rows = sqlite3.connect(db).execute("SELECT link, published_at FROM alerts").fetchall()
+    assert rows == [(f"https://a.example/{TODAY}/dioura-camp", None)], rows
+    # the others are recorded as seen: a later poll does not alert them either
+    await _cycle(db, urls)
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM alerts").fetchone() == (1,)

@@ -26,6 +26,7 @@ from bot.core.feed_state import (
 )
 from bot.core.incidents import IncidentTagger, priority_for
 from bot.core.language import guess_language
+from bot.core.link_dates import link_event_time
 from bot.core.matching import MatcherLike, MatchResult
 from bot.core.models import CycleReport, FeedSpec, Item, SourceKind, StoredAlert
 from bot.core.records import FeedState
@@ -744,7 +745,7 @@ class Pipeline:
                 also_seen.append((known.alert_id, item.source))
             draft = None
             weak = None
-            if not duplicate_url and _may_alert(item, first_fetch, backfill_from):
+            if not duplicate_url and _may_alert(item, first_fetch, backfill_from, now):
                 result = matcher.match(item.title, item.summary, texts.get(key))
                 if result:
                     bound = arrival_bound(
@@ -856,8 +857,14 @@ def _unchanged(state: FeedState, result: FetchResult) -> bool:
     return result.not_modified or bool(result.body_hash and result.body_hash == state.body_hash)
 
 
-def _may_alert(item: Item, first_fetch: bool, backfill_from: datetime) -> bool:
-    """On a feed's first fetch, only items published in the backfill window may alert."""
+def _may_alert(item: Item, first_fetch: bool, backfill_from: datetime, now: datetime) -> bool:
+    """On a feed's first fetch, only items published in the backfill window may alert: by the
+    feed's date, or for an undated item by the day its link states (bot.core.link_dates,
+    noon UTC of that day: a report of last year is history, not news). An undated item whose
+    link states no day is a backlog of unknown age: recorded, never alerted."""
     if not first_fetch:
         return True
-    return item.published is not None and item.published >= backfill_from
+    published = item.published
+    if published is None and item.link:
+        published = link_event_time(item.link, now)
+    return published is not None and published >= backfill_from
