@@ -6,17 +6,17 @@ in two arrival modes and with two texts; the cost of a lookup; the end-to-end re
     python -m bench.stories_eval --e2e                 # + replay through the real pipeline
     python -m bench.stories_eval --limit 60 --folds 2 --cost --members 200 --big 1000 --e2e
 
-Clusterer: items arrive one by one (``time order``: their own times, about 6 h of spread
-within a published day; ``one hour``: all within one hour, in date order, dated by their
-arrival, the feeds giving no dates; ``one hour, dated``: all within one hour, each dated by
-its feed; two undated modes on request, ``--modes "time order, undated" "72 h bursts,
-undated"``, bench/story_data.py EXTRA_MODES, where an undated report whose feed was polled
-shortly before it arrived is dated by its arrival as the pipeline does (bot.core.arrival_bound;
-``--no-arrival-bound``: as before, never), and an undated report whose link states its day
-is dated by it (bot.core.link_dates; ``--no-link-dates``: as before, never);
-``--arrival-dates`` scores undated reports as before the model had undated variants, their
-arrival taken as their date) and are grouped online by bot.core.story_index.StoryGroups, as
-the pipeline does. Each item is scored with the model fitted on the other folds (folds group
+Clusterer: items arrive one by one (``time order``: their own times, about 6 h of spread within
+a published day; ``one hour``: all within one hour after the last publication, in date order,
+the feeds giving no dates (dated by their links where those state a day); ``one hour, dated``:
+the same, each dated by its feed; two undated modes on request, ``--modes "time order, undated"
+"72 h bursts, undated"``, bench/story_data.py EXTRA_MODES, where an undated report whose feed
+was polled shortly before it arrived is dated by its arrival as the pipeline does
+(bot.core.arrival_bound; ``--no-arrival-bound``: as before, never), and an undated report whose
+link states its day is dated by it (bot.core.link_dates; ``--no-link-dates``: as before,
+never); ``--arrival-dates`` scores undated reports as before the model had undated variants,
+their arrival taken as their date) and are grouped online by bot.core.story_index.StoryGroups,
+as the pipeline does. Each item is scored with the model fitted on the other folds (folds group
 whole stories), never on its own story.
 Columns: pairwise precision/recall/F1 over all item pairs, the same split into same-language
 and cross-language pairs, B-cubed P/R/F1, messages per relevant story (predicted clusters
