@@ -14,13 +14,19 @@ from typing import Any
 import pytest
 
 from bot.core.errors import DatabaseMissing, NewswatchError, ServiceError
-from bot.cycle.pipeline import Pipeline
 from bot.cycle.story_grouping import StoryGrouper
 from storage.checkpoints import WalCheckpointer
 from storage.db import BUSY_TIMEOUT_MS, open_checkpointer, open_database, open_reader
 from tests.fakes.feed_server import FeedServer
 from tests.harness import make_pipeline
-from tests.test_loop_responsiveness import FIRST, SECOND, _feed, _stories
+from tests.test_loop_responsiveness import (
+    FIRST,
+    SECOND,
+    _feed,
+    _stories,
+    record_reindexes,
+    run_one_cycle,
+)
 from tests.test_wal_checkpoints import _wait_for
 
 # Folder and file names a naive "file:" URI would misread: "?" starts the query, "#" the
@@ -232,26 +238,11 @@ def test_the_story_window_is_reindexed_off_the_loop_from_an_awkward_path(
 ) -> None:
     db = tmp_path / "news #1? 100%" / "nw&mode=rwc.db"
     first, _repo, fetcher, _ = make_pipeline(db, [server.url("/a.xml")])
-
-    async def one(pipeline: Pipeline, aclose: Any) -> None:
-        try:
-            await pipeline.run_cycle(force=True)
-        finally:
-            await aclose()
-
-    asyncio.run(one(first, fetcher.aclose))
-    indexed: list[tuple[int, int]] = []
-    real = StoryGrouper._index_window
-
-    def recording(self: StoryGrouper, *args: Any) -> Any:
-        built = real(self, *args)
-        indexed.append((threading.get_ident(), built.count))
-        return built
-
-    monkeypatch.setattr(StoryGrouper, "_index_window", recording)
+    run_one_cycle(first, fetcher.aclose)
+    indexed = record_reindexes(monkeypatch)
     server.set("/b.xml", _feed("b", SECOND))
     second, repo2, fetcher2, _ = make_pipeline(db, [server.url("/a.xml"), server.url("/b.xml")])
-    asyncio.run(one(second, fetcher2.aclose))
+    run_one_cycle(second, fetcher2.aclose)
     assert indexed and indexed[0][0] != threading.get_ident()  # a thread, not the loop's
     assert indexed[0][1] == len(FIRST)  # read through the reader, at that path
     assert isinstance(second.stories, StoryGrouper)

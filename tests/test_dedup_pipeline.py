@@ -297,20 +297,13 @@ def _polled_ago(db: Path, hours: float) -> None:
         conn.execute("UPDATE feeds SET last_success_at = ?", [at])
 
 
-@pytest.mark.parametrize(
-    ("first", "second", "same_story"), UNDATED_CASES, ids=["two-events", "rewrites"]
-)
-@pytest.mark.parametrize("restart", [False, True], ids=["one-body", "after-restart"])
-async def test_undated_reports_are_grouped_without_a_gap_of_zero(
-    feed_server: FeedServer,
-    tmp_path: Path,
-    first: tuple[str, str],
-    second: tuple[str, str],
-    same_story: bool,
-    restart: bool,
-) -> None:
-    a = _undated("a", first[0], "https://a.example/1", first[1])
-    b = _undated("b", second[0], "https://b.example/2", second[1])
+async def _two_undated_after_downtime(
+    feed_server: FeedServer, tmp_path: Path, a: dict[str, str], b: dict[str, str], restart: bool
+) -> list[tuple[Any, ...]]:
+    """Undated reports ``a`` and ``b`` read after two days of downtime (nothing bounds their
+    dates, bot.core.arrival_bound), in one aggregator body or, with ``restart``, in two feeds
+    across a restart (the second is grouped against the window re-indexed from SQLite). The
+    stored alerts' (link, published_at, published_after, created_at, story_id)."""
     db, urls = tmp_path / "nw.db", [feed_server.url("/news"), feed_server.url("/wire")]
     # an undated item alerts only once its feed has been fetched before (no backfill by date)
     feed_server.set("/news", rss([], title="Aggregator"))
@@ -327,15 +320,32 @@ async def test_undated_reports_are_grouped_without_a_gap_of_zero(
     else:
         feed_server.set("/news", rss([a, b], title="Aggregator"))
     await _cycle(db, urls)
-    rows = (
-        sqlite3.connect(db)
-        .execute("SELECT published_at, published_after, created_at, story_id FROM alerts")
-        .fetchall()
+    return list(
+        sqlite3.connect(db).execute(
+            "SELECT link, published_at, published_after, created_at, story_id FROM alerts"
+        )
     )
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "same_story"), UNDATED_CASES, ids=["two-events", "rewrites"]
+)
+@pytest.mark.parametrize("restart", [False, True], ids=["one-body", "after-restart"])
+async def test_undated_reports_are_grouped_without_a_gap_of_zero(
+    feed_server: FeedServer,
+    tmp_path: Path,
+    first: tuple[str, str],
+    second: tuple[str, str],
+    same_story: bool,
+    restart: bool,
+) -> None:
+    a = _undated("a", first[0], "https://a.example/1", first[1])
+    b = _undated("b", second[0], "https://b.example/2", second[1])
+    rows = await _two_undated_after_downtime(feed_server, tmp_path, a, b, restart)
     assert len(rows) == 2, rows
-    assert all(published is None for published, *_ in rows), rows
-    assert not any(_dated_by_arrival(bound, created) for _, bound, created, _ in rows), rows
-    assert (rows[0][3] == rows[1][3]) is same_story, rows
+    assert all(published is None for _, published, *_ in rows), rows
+    assert not any(_dated_by_arrival(bound, created) for _, _, bound, created, _ in rows), rows
+    assert (rows[0][4] == rows[1][4]) is same_story, rows
 
 
 def _dated_by_arrival(bound: str | None, created: str) -> bool:
@@ -471,24 +481,7 @@ async def test_undated_reports_are_dated_by_their_links(
     b = _undated("b", reports[1][0], links[1], reports[1][1])
     if not reports[0][1]:  # titles only
         a["description"] = b["description"] = ""
-    db, urls = tmp_path / "nw.db", [feed_server.url("/news"), feed_server.url("/wire")]
-    feed_server.set("/news", rss([], title="Aggregator"))
-    feed_server.set("/wire", rss([], title="Wire"))
-    await _cycle(db, urls)
-    _polled_ago(db, 48)  # the bot was down: no arrival bound dates them
-    if restart:
-        feed_server.set("/news", rss([a], title="Aggregator"))
-        await _cycle(db, urls)
-        _polled_ago(db, 48)
-        feed_server.set("/wire", rss([b], title="Wire"))
-    else:
-        feed_server.set("/news", rss([a, b], title="Aggregator"))
-    await _cycle(db, urls)
-    rows = (
-        sqlite3.connect(db)
-        .execute("SELECT link, published_at, published_after, created_at, story_id FROM alerts")
-        .fetchall()
-    )
+    rows = await _two_undated_after_downtime(feed_server, tmp_path, a, b, restart)
     assert len(rows) == 2, rows
     # what users see keeps the feed's (missing) date: the link's date is read for grouping only
     assert all(published is None for _, published, *_ in rows), rows

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -137,22 +137,21 @@ def test_first_filing_loads_lexicons_in_a_thread_while_the_loop_runs(
     assert not repo.alerts.has_pending_story()
 
 
-def test_restart_reindexes_the_window_in_a_thread(
-    tmp_path: Path, server: FeedServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    db = tmp_path / "nw.db"
-    first, repo, fetcher, _ = make_pipeline(db, [server.url("/a.xml")])
+def run_one_cycle(pipeline: Pipeline, aclose: Callable[[], Awaitable[None]]) -> CycleReport:
+    """One forced cycle of ``pipeline`` on a fresh event loop, then its fetcher closed."""
 
-    async def one(pipeline: Pipeline, aclose: Any) -> CycleReport:
+    async def one() -> CycleReport:
         try:
             return await pipeline.run_cycle(force=True)
         finally:
             await aclose()
 
-    asyncio.run(one(first, fetcher.aclose))
-    assert len(_stories(repo)) == len(FIRST)
+    return asyncio.run(one())
 
-    indexed: list[tuple[int, int]] = []  # (thread, members) of each re-index
+
+def record_reindexes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """(thread, members) of each re-index of the story window from SQLite, from now on."""
+    indexed: list[tuple[int, int]] = []
     real = StoryGrouper._index_window
 
     def recording(self: StoryGrouper, *args: Any) -> Any:
@@ -161,10 +160,22 @@ def test_restart_reindexes_the_window_in_a_thread(
         return built
 
     monkeypatch.setattr(StoryGrouper, "_index_window", recording)
+    return indexed
+
+
+def test_restart_reindexes_the_window_in_a_thread(
+    tmp_path: Path, server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "nw.db"
+    first, repo, fetcher, _ = make_pipeline(db, [server.url("/a.xml")])
+    run_one_cycle(first, fetcher.aclose)
+    assert len(_stories(repo)) == len(FIRST)
+
+    indexed = record_reindexes(monkeypatch)
     server.set("/b.xml", _feed("b", SECOND))
     # a fresh process: a new pipeline and grouper on the same database
     second, repo2, fetcher2, _ = make_pipeline(db, [server.url("/a.xml"), server.url("/b.xml")])
-    report = asyncio.run(one(second, fetcher2.aclose))
+    report = run_one_cycle(second, fetcher2.aclose)
     assert report.alerts == len(SECOND)
     assert indexed and indexed[0][0] != MAIN
     assert indexed[0][1] == len(FIRST)  # the window's members, read on its own connection
@@ -180,14 +191,7 @@ def test_a_cycle_without_alerts_loads_nothing(
     db = tmp_path / "nw.db"
     gate.opened.set()  # this test only counts loads
     pipeline, _, fetcher, _ = make_pipeline(db, [server.url("/a.xml")])
-
-    async def one(p: Pipeline, aclose: Any) -> CycleReport:
-        try:
-            return await p.run_cycle(force=True)
-        finally:
-            await aclose()
-
-    asyncio.run(one(pipeline, fetcher.aclose))
+    run_one_cycle(pipeline, fetcher.aclose)
     assert len(gate.threads) == 1
     started: list[object] = []
     real = StoryGrouper.start_loading
@@ -198,7 +202,7 @@ def test_a_cycle_without_alerts_loads_nothing(
 
     monkeypatch.setattr(StoryGrouper, "start_loading", recording)
     warm, _, fetcher2, _ = make_pipeline(db, [server.url("/a.xml")])  # a warm process: 304
-    report = asyncio.run(one(warm, fetcher2.aclose))
+    report = run_one_cycle(warm, fetcher2.aclose)
     assert report.not_modified == 1 and report.alerts == 0
     assert started == [] and len(gate.threads) == 1  # nothing loaded for a cycle of 304s
 
