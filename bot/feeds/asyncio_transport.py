@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from typing import Any, Protocol, cast
 
 import httpcore
@@ -336,19 +336,24 @@ def as_httpx_error(exc: Exception) -> Exception:
     return exc
 
 
+async def _parts_as_httpx(stream: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+    """The chunks of an httpcore response stream, its errors raised as httpx's."""
+    try:
+        async for part in stream:
+            yield part
+    except Exception as exc:  # httpcore's errors become httpx's (as in httpx); others re-raised
+        error = as_httpx_error(exc)
+        if error is exc:
+            raise
+        raise error from exc
+
+
 class _ResponseStream(httpx.AsyncByteStream):
     def __init__(self, stream: Any) -> None:
         self._stream = stream
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        try:
-            async for part in self._stream:
-                yield part
-        except Exception as exc:  # httpcore's errors become httpx's (as in httpx); others re-raised
-            error = as_httpx_error(exc)
-            if error is exc:
-                raise
-            raise error from exc
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return _parts_as_httpx(self._stream)
 
     async def aclose(self) -> None:
         await self._stream.aclose()
@@ -397,15 +402,9 @@ class DirectResponse:
     async def aiter_raw(self) -> AsyncIterator[bytes]:
         if self._closed:
             raise httpx.StreamClosed()
-        try:
-            async for part in self._stream:
-                if part:
-                    yield part
-        except Exception as exc:  # httpcore's errors become httpx's (as in httpx); others re-raised
-            error = as_httpx_error(exc)
-            if error is exc:
-                raise
-            raise error from exc
+        async for part in _parts_as_httpx(self._stream):
+            if part:
+                yield part
         await self.aclose()
 
     async def aclose(self) -> None:
