@@ -80,9 +80,7 @@ class AccessControl:
     # ----- decisions ---------------------------------------------------------------------
     def is_admin(self, user_id: int | None) -> bool:
         """May run /allow and /deny: a configured admin or the owner."""
-        if user_id is None:
-            return False
-        return user_id in self.admin_ids or self.repo.access.users().get(user_id) is Role.OWNER
+        return user_id is not None and user_id in self.admin_user_ids()
 
     def admin_user_ids(self) -> frozenset[int]:
         """Every user who may run /allow and /deny: the configured admins and the owner."""
